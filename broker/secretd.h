@@ -1,0 +1,42 @@
+/*
+ * The privileged broker: configuration, lifecycle, and the prototypes of
+ * its files.  Store and key code are in store.h.
+ */
+#ifndef SECRETD_H
+#define SECRETD_H
+
+#include <sys/types.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+#define SECRETD_CONF	"/etc/secretd/secretd.conf"
+#define SECRETD_USER	"secretd"
+
+struct secretd_config {
+	char		 path[PATH_MAX];	/* the config file */
+	char		 state_dir[PATH_MAX];
+	char		 root_key_file[PATH_MAX];
+	char		 socket_path[108];	/* sun_path */
+	mode_t		 socket_mode;
+	char		 listen[256];		/* host:port, "" = no TLS */
+	char		 tls_cert[PATH_MAX];
+	char		 tls_key[PATH_MAX];
+	char		 org[ID_MAX_LEN + 1];
+	char		 admin_group[64];
+	int		 org_reveal_members;	/* org_reveal = members */
+	char		 frontend_user[64];
+	char		 audit_log[PATH_MAX];
+};
+
+/* config.c */
+int	 config_load(const char *path, struct secretd_config *,
+	    char *err, size_t errlen);
+void	 config_print(const struct secretd_config *, FILE *);
+
+/* init.c */
+int	 secretd_init(const struct secretd_config *, char *err, size_t);
+
+#endif

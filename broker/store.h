@@ -1,0 +1,102 @@
+/*
+ * The broker's sealed store: LMDB environment, record sealing and the
+ * keyring.  Only the broker links this.  Functions return enum store_err;
+ * store_strerror() says what it means.
+ */
+#ifndef SECRETD_STORE_H
+#define SECRETD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+#define ROOT_KEY_LEN	32
+#define TOKEN_HASH_LEN	32
+
+enum store_err {
+	ST_OK = 0,
+	ST_NOTFOUND,		/* no such record */
+	ST_CORRUPT,		/* a record failed to open or decode */
+	ST_BADKEY,		/* the root key does not open this store */
+	ST_INVALID,		/* a field the store will not accept */
+	ST_IO,			/* LMDB or the file system failed */
+	ST_NOMEM,
+	ST_EXISTS,		/* init over an existing store */
+};
+
+struct store;
+
+/* A revealed value, in sodium_malloc memory; free with store_value_free. */
+struct secret_value {
+	uint8_t		*data;
+	size_t		 len;
+};
+
+struct store_scan {
+	const char	*org;
+	int		 scope;		/* SCOPE_USER, SCOPE_ORG, or -1: both */
+	const char	*owner;		/* user-scope records of this owner
+					   only; NULL: every owner */
+	const char	*category;	/* NULL: any */
+	const char	*cursor;	/* from the previous page; NULL: first */
+};
+
+enum store_op_kind {
+	STORE_PUT_SECRET,	/* create, or rotate when it exists */
+	STORE_DELETE_SECRET,
+	STORE_PUT_TOKEN,
+	STORE_DELETE_TOKEN,	/* by token.id within token.org_id */
+};
+
+/*
+ * One write in a group commit.  For STORE_PUT_SECRET the caller fills
+ * meta.name, scope, user_id, org_id, updated_by; category ("" keeps the
+ * old one, or "custom" when new) and description (used only when
+ * has_description) and the value.  The store fills version, timestamps
+ * and created_by, and returns the final metadata in meta.
+ * STORE_DELETE_SECRET returns the deleted record's metadata in meta.
+ */
+struct store_op {
+	enum store_op_kind kind;
+	struct secret_meta meta;
+	int		 has_description;
+	const uint8_t	*value;
+	size_t		 value_len;
+	struct token_meta token;
+	uint8_t		 token_hash[TOKEN_HASH_LEN];
+	int		 result;	/* enum store_err, per op */
+	int		 created;	/* PUT: 1 when the name was new */
+};
+
+/* store.c */
+int	 store_create(const char *dir, const uint8_t *root_key);
+int	 store_open(struct store **, const char *dir, const uint8_t *root_key);
+void	 store_close(struct store *);
+const char *store_strerror(int);
+int	 store_secret_get(struct store *, const char *org, int scope,
+	    const char *owner, const char *name, struct secret_meta *,
+	    struct secret_value *);	/* value NULL: metadata only */
+int	 store_secret_scan(struct store *, const struct store_scan *,
+	    struct secret_meta *out, size_t max, size_t *n,
+	    char *next_cursor, size_t next_cursor_len);
+int	 store_commit(struct store *, struct store_op *, size_t);
+int	 store_token_lookup(struct store *, const uint8_t *hash,
+	    struct token_meta *);
+int	 store_token_list(struct store *, const char *org,
+	    const char *user, struct token_meta *out, size_t max, size_t *n);
+size_t	 store_count_secrets(struct store *);
+void	 store_value_free(struct secret_value *);
+
+/* keyring.c */
+int	 rootkey_load(const char *path, uint8_t **key, char *err, size_t);
+int	 rootkey_generate(const char *path, char *err, size_t);
+void	 rootkey_free(uint8_t *);
+int	 store_rotate_data_key(struct store *, uint32_t *new_id);
+int	 store_rewrap(struct store *, size_t batch, size_t *rewrapped);
+int	 store_count_by_key(struct store *, uint32_t key_id, size_t *n);
+uint32_t store_active_key_id(struct store *);
+void	 store_token_hash(struct store *, const char *token,
+	    uint8_t out[TOKEN_HASH_LEN]);
+
+#endif

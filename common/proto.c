@@ -1,0 +1,157 @@
+/*
+ * Encoding of the records the two processes exchange, and the input rules
+ * both apply.  The broker re-checks everything it receives.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "proto.h"
+
+static const char *categories[] = {
+	"provider", "tool", "agent", "workflow", "custom", NULL
+};
+
+void
+proto_put_meta(struct ipc_msg *m, const struct secret_meta *s)
+{
+	ipc_put_str(m, s->name);
+	ipc_put_u8(m, s->scope);
+	ipc_put_str(m, s->user_id);
+	ipc_put_str(m, s->org_id);
+	ipc_put_str(m, s->category);
+	ipc_put_str(m, s->description);
+	ipc_put_u32(m, s->version);
+	ipc_put_u64(m, s->created_at);
+	ipc_put_u64(m, s->updated_at);
+	ipc_put_str(m, s->created_by);
+	ipc_put_str(m, s->updated_by);
+}
+
+int
+proto_get_meta(struct ipc_reader *r, struct secret_meta *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (ipc_get_strbuf(r, s->name, sizeof(s->name)) == -1 ||
+	    ipc_get_u8(r, &s->scope) == -1 ||
+	    ipc_get_strbuf(r, s->user_id, sizeof(s->user_id)) == -1 ||
+	    ipc_get_strbuf(r, s->org_id, sizeof(s->org_id)) == -1 ||
+	    ipc_get_strbuf(r, s->category, sizeof(s->category)) == -1 ||
+	    ipc_get_strbuf(r, s->description, sizeof(s->description)) == -1 ||
+	    ipc_get_u32(r, &s->version) == -1 ||
+	    ipc_get_u64(r, &s->created_at) == -1 ||
+	    ipc_get_u64(r, &s->updated_at) == -1 ||
+	    ipc_get_strbuf(r, s->created_by, sizeof(s->created_by)) == -1 ||
+	    ipc_get_strbuf(r, s->updated_by, sizeof(s->updated_by)) == -1)
+		return -1;
+	if (s->scope != SCOPE_USER && s->scope != SCOPE_ORG)
+		return -1;
+	return 0;
+}
+
+void
+proto_put_token_meta(struct ipc_msg *m, const struct token_meta *t)
+{
+	ipc_put_str(m, t->id);
+	ipc_put_str(m, t->user_id);
+	ipc_put_str(m, t->org_id);
+	ipc_put_u8(m, t->role);
+	ipc_put_str(m, t->description);
+	ipc_put_u64(m, t->created_at);
+	ipc_put_u64(m, t->expires_at);
+}
+
+int
+proto_get_token_meta(struct ipc_reader *r, struct token_meta *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (ipc_get_strbuf(r, t->id, sizeof(t->id)) == -1 ||
+	    ipc_get_strbuf(r, t->user_id, sizeof(t->user_id)) == -1 ||
+	    ipc_get_strbuf(r, t->org_id, sizeof(t->org_id)) == -1 ||
+	    ipc_get_u8(r, &t->role) == -1 ||
+	    ipc_get_strbuf(r, t->description, sizeof(t->description)) == -1 ||
+	    ipc_get_u64(r, &t->created_at) == -1 ||
+	    ipc_get_u64(r, &t->expires_at) == -1)
+		return -1;
+	if (t->role != ROLE_MEMBER && t->role != ROLE_ADMIN)
+		return -1;
+	return 0;
+}
+
+/* ^[A-Za-z_][A-Za-z0-9_]{0,127}$ */
+int
+valid_secret_name(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > NAME_MAX_LEN)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '_' || (c >= 'A' && c <= 'Z') ||
+		    (c >= 'a' && c <= 'z') || (i > 0 && c >= '0' && c <= '9'))
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+int
+valid_category(const char *s)
+{
+	int i;
+
+	for (i = 0; categories[i] != NULL; i++)
+		if (strcmp(s, categories[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* User and org ids: what Linux user names allow, no separators. */
+int
+valid_id(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > ID_MAX_LEN || s[0] == '-')
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		    c == '.' || (c == '$' && i == n - 1))
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+static const struct {
+	const char	*code;
+	int		 http;
+} statuses[RT_MAX] = {
+	[RT_OK] = { "ok", 200 },
+	[RT_CREATED] = { "created", 201 },
+	[RT_INVALID] = { "invalid_request", 400 },
+	[RT_UNAUTH] = { "unauthenticated", 401 },
+	[RT_FORBIDDEN] = { "forbidden", 403 },
+	[RT_NOTFOUND] = { "not_found", 404 },
+	[RT_TOOLARGE] = { "too_large", 413 },
+	[RT_RATELIMIT] = { "rate_limited", 429 },
+	[RT_INTERNAL] = { "internal", 500 },
+	[RT_UNAVAILABLE] = { "unavailable", 503 },
+};
+
+const char *
+rt_status_code(enum rt_status s)
+{
+	return (unsigned)s < RT_MAX ? statuses[s].code : "internal";
+}
+
+int
+rt_status_http(enum rt_status s)
+{
+	return (unsigned)s < RT_MAX ? statuses[s].http : 500;
+}
