@@ -1,0 +1,152 @@
+# Shared by the end-to-end tests: a real secretd on a temporary state
+# folder, real local users, and TAP output.  Sourced, never run.
+# Needs root (useradd, privilege drop); without it the test is skipped.
+
+: "${top_builddir:?}" "${top_srcdir:?}"
+SECRETD=$top_builddir/secretd
+RUNTOOLS=$top_builddir/runtools
+E2E_ORG=acme
+E2E_ADMIN_GROUP=secretd-e2e-admins
+E2E_ADMIN=e2e_carol		# in the admin group
+E2E_ALICE=e2e_alice		# members
+E2E_BOB=e2e_bob
+
+tap_n=0
+tap_failed=0
+
+ok() {
+	local cond=$1; shift
+	tap_n=$((tap_n + 1))
+	if [ "$cond" -eq 0 ]; then
+		echo "ok $tap_n - $*"
+	else
+		echo "not ok $tap_n - $*"
+		tap_failed=$((tap_failed + 1))
+	fi
+}
+
+# is ACTUAL EXPECTED NAME
+is() {
+	local got=$1 want=$2; shift 2
+	if [ "$got" = "$want" ]; then
+		ok 0 "$*"
+	else
+		ok 1 "$*"
+		echo "#   got:  $got" | head -c 2000
+		echo
+		echo "#   want: $want"
+	fi
+}
+
+done_testing() {
+	echo "1..$tap_n"
+	[ "$tap_failed" -eq 0 ]
+}
+
+require_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "1..0 # SKIP end-to-end tests need root (useradd, privilege drop)"
+		exit 0
+	fi
+}
+
+e2e_users() {
+	getent group "$E2E_ADMIN_GROUP" >/dev/null || groupadd "$E2E_ADMIN_GROUP"
+	getent passwd secretd >/dev/null ||
+	    useradd --system --no-create-home --shell /usr/sbin/nologin secretd
+	local u
+	for u in "$E2E_ALICE" "$E2E_BOB" "$E2E_ADMIN"; do
+		getent passwd "$u" >/dev/null ||
+		    useradd --no-create-home --shell /bin/sh "$u"
+	done
+	usermod -a -G "$E2E_ADMIN_GROUP" "$E2E_ADMIN"
+}
+
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 20000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+}
+
+# e2e_setup [extra config lines...]: state folder, config, users.
+e2e_setup() {
+	require_root
+	e2e_users
+	E2E_DIR=$(mktemp -d /tmp/secretd-e2e.XXXXXX)
+	chmod 0755 "$E2E_DIR"
+	E2E_PORT=$(free_port)
+	E2E_SOCK=$E2E_DIR/secretd.sock
+	E2E_CONF=$E2E_DIR/secretd.conf
+	{
+		echo "state_dir = state"
+		echo "socket = secretd.sock"
+		echo "listen = 127.0.0.1:$E2E_PORT"
+		echo "org = $E2E_ORG"
+		echo "admin_group = $E2E_ADMIN_GROUP"
+		echo "frontend_user = secretd"
+		local l
+		for l in "$@"; do echo "$l"; done
+	} >"$E2E_CONF"
+	E2E_URL=https://127.0.0.1:$E2E_PORT
+	E2E_CA=$E2E_DIR/state/tls.crt
+	trap e2e_teardown EXIT
+	"$SECRETD" init -c "$E2E_CONF" >"$E2E_DIR/init.log" 2>&1 ||
+	    { echo "Bail out! secretd init failed: $(cat "$E2E_DIR/init.log")"; exit 1; }
+}
+
+# secretd_start: run the daemon in the foreground and wait until it serves.
+secretd_start() {
+	"$SECRETD" -f -c "$E2E_CONF" >>"$E2E_DIR/secretd.log" 2>&1 &
+	SECRETD_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		if curl -s -o /dev/null --unix-socket "$E2E_SOCK" \
+		    http://localhost/v1/health 2>/dev/null; then
+			return 0
+		fi
+		kill -0 "$SECRETD_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "Bail out! secretd did not start: $(tail -n 20 "$E2E_DIR/secretd.log")"
+	exit 1
+}
+
+secretd_stop() {
+	[ -n "${SECRETD_PID:-}" ] || return 0
+	kill -TERM "$SECRETD_PID" 2>/dev/null
+	wait "$SECRETD_PID" 2>/dev/null
+	SECRETD_PID=
+}
+
+frontend_pid() {
+	pgrep -P "$SECRETD_PID" -f secretd-frontend | head -n 1
+}
+
+e2e_teardown() {
+	secretd_stop
+	[ -n "${E2E_DIR:-}" ] && rm -rf "$E2E_DIR"
+}
+
+# api USER METHOD PATH [BODY]: a request over the unix socket as USER.
+# Prints the body, then a last line with the HTTP status.
+api() {
+	local user=$1 method=$2 path=$3 body=${4:-}
+	local args=(-s -w '\n%{http_code}' -X "$method" --unix-socket "$E2E_SOCK")
+	[ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	runuser -u "$user" -- curl "${args[@]}" "http://localhost$path"
+}
+
+# tls TOKEN METHOD PATH [BODY]: a request over TLS with a bearer token.
+tls() {
+	local token=$1 method=$2 path=$3 body=${4:-}
+	local args=(-s -w '\n%{http_code}' -X "$method" --cacert "$E2E_CA")
+	[ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+	[ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	curl "${args[@]}" "$E2E_URL$path"
+}
+
+# status_of OUTPUT / body_of OUTPUT split what api and tls print.
+status_of() { printf '%s\n' "$1" | tail -n 1; }
+body_of() { printf '%s\n' "$1" | sed '$d'; }
