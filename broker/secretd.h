@@ -22,6 +22,8 @@ struct secretd_config {
 	char		 socket_path[108];	/* sun_path */
 	mode_t		 socket_mode;
 	char		 listen[256];		/* host:port, "" = no TLS */
+	char		 listen_host[256];	/* listen split for getaddrinfo */
+	char		 listen_port[6];
 	char		 tls_cert[PATH_MAX];
 	char		 tls_key[PATH_MAX];
 	char		 org[ID_MAX_LEN + 1];
@@ -32,6 +34,7 @@ struct secretd_config {
 };
 
 /* config.c */
+void	 config_defaults(struct secretd_config *);
 int	 config_load(const char *path, struct secretd_config *,
 	    char *err, size_t errlen);
 void	 config_print(const struct secretd_config *, FILE *);
