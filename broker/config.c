@@ -1,0 +1,498 @@
+/*
+ * secretd.conf: turns `key = value` lines into a struct secretd_config and
+ * prints the effective result.  It only reads the config file; it never
+ * creates or opens what the paths name (init.c and the broker do that).
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "secretd.h"
+
+#define DEFAULT_STATE_DIR	"/var/lib/secretd"
+#define DEFAULT_SOCKET		"/run/secretd/secretd.sock"
+#define DEFAULT_SOCKET_MODE	0666
+#define DEFAULT_ORG		"default"
+#define DEFAULT_ADMIN_GROUP	"secretd-admin"
+#define LINE_MAX_LEN		(PATH_MAX + 64)
+
+struct parser;
+typedef int (*setter)(struct parser *, struct secretd_config *,
+    const char *key, const char *value, size_t off, size_t size);
+
+static int set_path(struct parser *, struct secretd_config *, const char *,
+    const char *, size_t, size_t);
+static int set_mode(struct parser *, struct secretd_config *, const char *,
+    const char *, size_t, size_t);
+static int set_listen(struct parser *, struct secretd_config *, const char *,
+    const char *, size_t, size_t);
+static int set_id(struct parser *, struct secretd_config *, const char *,
+    const char *, size_t, size_t);
+static int set_reveal(struct parser *, struct secretd_config *, const char *,
+    const char *, size_t, size_t);
+
+#define STR(f)	offsetof(struct secretd_config, f), \
+		sizeof(((struct secretd_config *)0)->f)
+
+enum {
+	K_STATE_DIR, K_ROOT_KEY_FILE, K_SOCKET, K_SOCKET_MODE, K_LISTEN,
+	K_TLS_CERT, K_TLS_KEY, K_ORG, K_ADMIN_GROUP, K_ORG_REVEAL,
+	K_FRONTEND_USER, K_AUDIT_LOG, K_MAX
+};
+
+static const struct keyword {
+	const char	*name;
+	setter		 set;
+	size_t		 off;
+	size_t		 size;
+} keywords[K_MAX] = {
+	[K_STATE_DIR] =		{ "state_dir", set_path, STR(state_dir) },
+	[K_ROOT_KEY_FILE] =	{ "root_key_file", set_path,
+				  STR(root_key_file) },
+	[K_SOCKET] =		{ "socket", set_path, STR(socket_path) },
+	[K_SOCKET_MODE] =	{ "socket_mode", set_mode, 0, 0 },
+	[K_LISTEN] =		{ "listen", set_listen, 0, 0 },
+	[K_TLS_CERT] =		{ "tls_cert", set_path, STR(tls_cert) },
+	[K_TLS_KEY] =		{ "tls_key", set_path, STR(tls_key) },
+	[K_ORG] =		{ "org", set_id, STR(org) },
+	[K_ADMIN_GROUP] =	{ "admin_group", set_id, STR(admin_group) },
+	[K_ORG_REVEAL] =	{ "org_reveal", set_reveal, 0, 0 },
+	[K_FRONTEND_USER] =	{ "frontend_user", set_id,
+				  STR(frontend_user) },
+	[K_AUDIT_LOG] =		{ "audit_log", set_path, STR(audit_log) },
+};
+
+/* Files that live in state_dir unless the config names them. */
+static const struct {
+	int		 key;
+	const char	*file;
+} derived[] = {
+	{ K_ROOT_KEY_FILE, "root.key" },
+	{ K_TLS_CERT, "tls.crt" },
+	{ K_TLS_KEY, "tls.key" },
+	{ K_AUDIT_LOG, "audit.log" },
+};
+
+struct parser {
+	const char	*file;		/* as given: messages quote it */
+	char		 dir[PATH_MAX];	/* its folder, resolved */
+	size_t		 lineno;
+	size_t		 seen[K_MAX];	/* line that set each key; 0: unset */
+	char		*err;
+	size_t		 errlen;
+};
+
+static int __attribute__((format(printf, 2, 3)))
+perr(struct parser *p, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->lineno > 0)
+		snprintf(p->err, p->errlen, "%s:%zu: %s", p->file, p->lineno,
+		    msg);
+	else
+		snprintf(p->err, p->errlen, "%s: %s", p->file, msg);
+	return -1;
+}
+
+static char *
+field(struct secretd_config *cfg, const struct keyword *kw)
+{
+	return (char *)cfg + kw->off;
+}
+
+void
+config_defaults(struct secretd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s",
+	    DEFAULT_STATE_DIR);
+	snprintf(cfg->socket_path, sizeof(cfg->socket_path), "%s",
+	    DEFAULT_SOCKET);
+	cfg->socket_mode = DEFAULT_SOCKET_MODE;
+	snprintf(cfg->org, sizeof(cfg->org), "%s", DEFAULT_ORG);
+	snprintf(cfg->admin_group, sizeof(cfg->admin_group), "%s",
+	    DEFAULT_ADMIN_GROUP);
+	snprintf(cfg->frontend_user, sizeof(cfg->frontend_user), "%s",
+	    SECRETD_USER);
+	snprintf(cfg->root_key_file, sizeof(cfg->root_key_file),
+	    "%s/root.key", DEFAULT_STATE_DIR);
+	snprintf(cfg->tls_cert, sizeof(cfg->tls_cert), "%s/tls.crt",
+	    DEFAULT_STATE_DIR);
+	snprintf(cfg->tls_key, sizeof(cfg->tls_key), "%s/tls.key",
+	    DEFAULT_STATE_DIR);
+	snprintf(cfg->audit_log, sizeof(cfg->audit_log), "%s/audit.log",
+	    DEFAULT_STATE_DIR);
+}
+
+/*
+ * Collapse "//", "." and ".." in an absolute path without touching the
+ * file system, so the result does not depend on what exists yet.  A ".."
+ * that would climb above "/" means the operator meant something else.
+ */
+static int
+path_clean(char *path)
+{
+	char out[2 * PATH_MAX];
+	const char *s = path, *e;
+	size_t o = 0, n;
+
+	while (*s != '\0') {
+		while (*s == '/')
+			s++;
+		if (*s == '\0')
+			break;
+		if ((e = strchr(s, '/')) == NULL)
+			e = s + strlen(s);
+		n = e - s;
+		if (n == 2 && s[0] == '.' && s[1] == '.') {
+			if (o == 0)
+				return -1;
+			while (out[--o] != '/')
+				;
+		} else if (n != 1 || s[0] != '.') {
+			out[o++] = '/';
+			memcpy(out + o, s, n);
+			o += n;
+		}
+		s = e;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	memcpy(path, out, o + 1);
+	return 0;
+}
+
+static int
+set_path(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, size_t size)
+{
+	char buf[2 * PATH_MAX];
+	int n;
+
+	if (*val == '\0')
+		return perr(p, "%s: empty path", key);
+	if (val[0] == '/')
+		n = snprintf(buf, sizeof(buf), "%s", val);
+	else
+		n = snprintf(buf, sizeof(buf), "%s/%s", p->dir, val);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return perr(p, "%s: path too long", key);
+	if (path_clean(buf) == -1)
+		return perr(p, "%s: path \"%s\" cannot be resolved: it climbs "
+		    "above /", key, val);
+	if (strlen(buf) >= size)
+		return perr(p, "%s: path too long (at most %zu bytes)", key,
+		    size - 1);
+	memcpy((char *)cfg + off, buf, strlen(buf) + 1);
+	return 0;
+}
+
+static int
+set_mode(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, size_t size)
+{
+	size_t i, n = strlen(val);
+	unsigned long mode;
+
+	if (n == 0 || n > 4)
+		return perr(p, "%s: bad mode \"%s\": expected octal like "
+		    "0666", key, val);
+	for (i = 0; i < n; i++)
+		if (val[i] < '0' || val[i] > '7')
+			return perr(p, "%s: bad mode \"%s\": expected octal "
+			    "like 0666", key, val);
+	mode = strtoul(val, NULL, 8);
+	if (mode > 0777)
+		return perr(p, "%s: bad mode \"%s\": only permission bits "
+		    "(at most 0777)", key, val);
+	cfg->socket_mode = (mode_t)mode;
+	return 0;
+}
+
+static int
+valid_hostname(const char *h)
+{
+	size_t i;
+
+	if (*h == '\0' || *h == '-' || *h == '.')
+		return 0;
+	for (i = 0; h[i] != '\0'; i++)
+		if (!((h[i] >= 'a' && h[i] <= 'z') ||
+		    (h[i] >= 'A' && h[i] <= 'Z') ||
+		    (h[i] >= '0' && h[i] <= '9') || h[i] == '-' ||
+		    h[i] == '.'))
+			return 0;
+	return 1;
+}
+
+static int
+valid_port(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 5 || s[0] == '0')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return atoi(s) <= 65535;
+}
+
+/* host:port, or [v6-address]:port; the host is looked up at startup. */
+static int
+set_listen(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, size_t size)
+{
+	char host[sizeof(cfg->listen_host)];
+	struct in6_addr a6;
+	const char *end, *port;
+	size_t hlen;
+
+	if (val[0] == '[') {
+		if ((end = strchr(val, ']')) == NULL || end[1] != ':')
+			return perr(p, "%s: bad address \"%s\": expected "
+			    "[v6-address]:port", key, val);
+		hlen = end - (val + 1);
+		port = end + 2;
+		if (hlen >= sizeof(host))
+			return perr(p, "%s: host too long", key);
+		memcpy(host, val + 1, hlen);
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			return perr(p, "%s: bad IPv6 address \"%s\"", key,
+			    host);
+	} else {
+		if ((end = strrchr(val, ':')) == NULL)
+			return perr(p, "%s: bad address \"%s\": expected "
+			    "host:port", key, val);
+		hlen = end - val;
+		port = end + 1;
+		if (hlen >= sizeof(host))
+			return perr(p, "%s: host too long", key);
+		memcpy(host, val, hlen);
+		host[hlen] = '\0';
+		if (strchr(host, ':') != NULL)
+			return perr(p, "%s: bad address \"%s\": write IPv6 "
+			    "addresses as [address]:port", key, val);
+		if (!valid_hostname(host))
+			return perr(p, "%s: bad host \"%s\"", key, host);
+	}
+	if (!valid_port(port))
+		return perr(p, "%s: bad port \"%s\": expected 1-65535", key,
+		    port);
+	if (strlen(val) >= sizeof(cfg->listen))
+		return perr(p, "%s: value too long", key);
+	snprintf(cfg->listen, sizeof(cfg->listen), "%s", val);
+	snprintf(cfg->listen_host, sizeof(cfg->listen_host), "%s", host);
+	snprintf(cfg->listen_port, sizeof(cfg->listen_port), "%s", port);
+	return 0;
+}
+
+static int
+set_id(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, size_t size)
+{
+	size_t n = strlen(val);
+
+	if (n >= size || !valid_id(val, n))
+		return perr(p, "%s: bad name \"%s\": letters, digits, '_', "
+		    "'-', '.', at most %zu characters", key, val, size - 1);
+	memcpy((char *)cfg + off, val, n + 1);
+	return 0;
+}
+
+static int
+set_reveal(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, size_t size)
+{
+	if (strcmp(val, "admins") == 0)
+		cfg->org_reveal_members = 0;
+	else if (strcmp(val, "members") == 0)
+		cfg->org_reveal_members = 1;
+	else
+		return perr(p, "%s: bad value \"%s\": expected admins or "
+		    "members", key, val);
+	return 0;
+}
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * One line, already checked for NUL bytes.  A '#' at the start or after
+ * white space begins a comment, so a path may still contain '#'.
+ */
+static int
+parse_line(struct parser *p, struct secretd_config *cfg, char *line)
+{
+	char *key, *val, *s, *e;
+	size_t i;
+
+	for (s = line; *s != '\0'; s++)
+		if (*s == '#' && (s == line || is_space(s[-1]))) {
+			*s = '\0';
+			break;
+		}
+	for (e = line + strlen(line); e > line && is_space(e[-1]); e--)
+		;
+	*e = '\0';
+	for (key = line; is_space(*key); key++)
+		;
+	if (*key == '\0')
+		return 0;
+	if ((val = strchr(key, '=')) == NULL)
+		return perr(p, "syntax error: expected key = value");
+	for (e = val; e > key && is_space(e[-1]); e--)
+		;
+	*e = '\0';
+	for (val++; is_space(*val); val++)
+		;
+	if (*key == '\0')
+		return perr(p, "syntax error: missing key before '='");
+
+	for (i = 0; i < K_MAX; i++)
+		if (strcmp(key, keywords[i].name) == 0)
+			break;
+	if (i == K_MAX)
+		return perr(p, "unknown key \"%s\"", key);
+	if (p->seen[i] != 0)
+		return perr(p, "duplicate key \"%s\" (first set on line %zu)",
+		    key, p->seen[i]);
+	p->seen[i] = p->lineno;
+	return keywords[i].set(p, cfg, key, val, keywords[i].off,
+	    keywords[i].size);
+}
+
+/* Files left at their defaults follow state_dir wherever it was moved. */
+static int
+resolve_derived(struct parser *p, struct secretd_config *cfg)
+{
+	const struct keyword *kw;
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(derived) / sizeof(derived[0]); i++) {
+		if (p->seen[derived[i].key] != 0)
+			continue;
+		kw = &keywords[derived[i].key];
+		n = snprintf(field(cfg, kw), kw->size, "%s/%s",
+		    strcmp(cfg->state_dir, "/") == 0 ? "" : cfg->state_dir,
+		    derived[i].file);
+		if (n < 0 || (size_t)n >= kw->size) {
+			p->lineno = p->seen[K_STATE_DIR];
+			return perr(p, "state_dir: too long to hold %s",
+			    derived[i].file);
+		}
+	}
+	return 0;
+}
+
+static int
+open_config(struct parser *p, struct secretd_config *cfg, FILE **fp)
+{
+	struct stat st;
+	char *slash;
+
+	if ((*fp = fopen(p->file, "re")) == NULL)
+		return perr(p, "%s", strerror(errno));
+	if (fstat(fileno(*fp), &st) == -1)
+		return perr(p, "%s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return perr(p, "not a regular file");
+	/* The privileged broker obeys this file: nobody else may edit it. */
+	if (st.st_mode & S_IWOTH)
+		return perr(p, "writable by others; refusing it");
+	if (realpath(p->file, cfg->path) == NULL)
+		return perr(p, "cannot resolve its path: %s", strerror(errno));
+	snprintf(p->dir, sizeof(p->dir), "%s", cfg->path);
+	if ((slash = strrchr(p->dir, '/')) == p->dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return 0;
+}
+
+int
+config_load(const char *path, struct secretd_config *cfg, char *err,
+    size_t errlen)
+{
+	struct parser p;
+	FILE *fp = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int rv = -1;
+
+	memset(&p, 0, sizeof(p));
+	p.file = path != NULL ? path : SECRETD_CONF;
+	p.err = err;
+	p.errlen = errlen;
+	config_defaults(cfg);
+	if (open_config(&p, cfg, &fp) == -1)
+		goto fail;
+	errno = 0;
+	while ((len = getline(&line, &cap, fp)) != -1) {
+		p.lineno++;
+		if ((size_t)len != strlen(line)) {
+			perr(&p, "NUL byte in line");
+			goto fail;
+		}
+		if (len > LINE_MAX_LEN) {
+			perr(&p, "line too long");
+			goto fail;
+		}
+		if (parse_line(&p, cfg, line) == -1)
+			goto fail;
+	}
+	if (ferror(fp)) {
+		p.lineno = 0;
+		perr(&p, "read: %s", strerror(errno));
+		goto fail;
+	}
+	if (resolve_derived(&p, cfg) == -1)
+		goto fail;
+	rv = 0;
+ fail:
+	free(line);
+	if (fp != NULL)
+		fclose(fp);
+	return rv;
+}
+
+void
+config_print(const struct secretd_config *cfg, FILE *out)
+{
+	fprintf(out, "state_dir = %s\n", cfg->state_dir);
+	fprintf(out, "root_key_file = %s\n", cfg->root_key_file);
+	fprintf(out, "socket = %s\n", cfg->socket_path);
+	fprintf(out, "socket_mode = %04o\n", (unsigned)cfg->socket_mode);
+	if (cfg->listen[0] != '\0')
+		fprintf(out, "listen = %s\n", cfg->listen);
+	else
+		fprintf(out, "# listen: none, no TLS listener\n");
+	fprintf(out, "tls_cert = %s\n", cfg->tls_cert);
+	fprintf(out, "tls_key = %s\n", cfg->tls_key);
+	fprintf(out, "org = %s\n", cfg->org);
+	fprintf(out, "admin_group = %s\n", cfg->admin_group);
+	fprintf(out, "org_reveal = %s\n",
+	    cfg->org_reveal_members ? "members" : "admins");
+	fprintf(out, "frontend_user = %s\n", cfg->frontend_user);
+	fprintf(out, "audit_log = %s\n", cfg->audit_log);
+}

@@ -1,0 +1,317 @@
+/*
+ * The config parser, bgpd-style: each fixture in tests/unit/config is
+ * loaded and its printed config (or its error) must equal NAME.ok, where
+ * @DIR@ stands for the fixture folder.  Cases that need bytes or lengths
+ * a fixture cannot hold are written to a temporary folder.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "secretd.h"
+#include "tap.h"
+
+static const char *fixtures[] = {
+	"defaults", "full", "relative", "statedir", "listen-v6",
+	"hash-in-path",
+	"err-unknown-key", "err-duplicate", "err-syntax", "err-no-key",
+	"err-mode-digit", "err-mode-range", "err-mode-empty",
+	"err-port-zero", "err-port-range", "err-port-alpha",
+	"err-listen-v6-bare", "err-listen-v6-bad", "err-listen-noport",
+	"err-org", "err-reveal", "err-user-empty", "err-path-empty",
+	"err-path-escape", "err-socket-long",
+	NULL
+};
+
+static char fixdir[PATH_MAX];
+static char tmpdir[1024];
+
+static char *
+slurp(const char *path)
+{
+	FILE *fp;
+	char *buf;
+	long n;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	if ((buf = calloc(1, n + 1)) != NULL &&
+	    fread(buf, 1, n, fp) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(fp);
+	return buf;
+}
+
+/* The config or the error, as text, with the fixture folder as @DIR@. */
+static char *
+render(const char *conf)
+{
+	struct secretd_config cfg;
+	char err[1024], *raw = NULL, *out, *s, *hit;
+	size_t rawlen = 0, dlen = strlen(fixdir);
+	FILE *mem;
+
+	if ((mem = open_memstream(&raw, &rawlen)) == NULL)
+		return NULL;
+	if (config_load(conf, &cfg, err, sizeof(err)) == 0)
+		config_print(&cfg, mem);
+	else
+		fprintf(mem, "%s\n", err);
+	fclose(mem);
+	if ((out = calloc(1, rawlen * 2 + 1)) == NULL)
+		return NULL;
+	for (s = raw; (hit = strstr(s, fixdir)) != NULL; s = hit + dlen) {
+		strncat(out, s, hit - s);
+		strcat(out, "@DIR@");
+	}
+	strcat(out, s);
+	free(raw);
+	return out;
+}
+
+static void
+test_fixtures(void)
+{
+	char conf[PATH_MAX], okf[PATH_MAX], *got, *want;
+	size_t i;
+
+	for (i = 0; fixtures[i] != NULL; i++) {
+		snprintf(conf, sizeof(conf), "%s.conf", fixtures[i]);
+		snprintf(okf, sizeof(okf), "%s.ok", fixtures[i]);
+		got = render(conf);
+		want = slurp(okf);
+		if (!ok(got != NULL && want != NULL && strcmp(got, want) == 0,
+		    "%s.conf prints as %s.ok", fixtures[i], fixtures[i]))
+			fprintf(stderr, "# got:\n%s# want:\n%s", got ? got : "",
+			    want ? want : "(no .ok file)\n");
+		free(got);
+		free(want);
+	}
+}
+
+/* Printing the effective config gives a file that loads to the same. */
+static void
+test_round_trip(void)
+{
+	struct secretd_config a, b;
+	char err[1024], path[PATH_MAX];
+	const char *names[] = { "full", "listen-v6", "relative", NULL };
+	FILE *fp;
+	size_t i;
+	int same;
+
+	for (i = 0; names[i] != NULL; i++) {
+		snprintf(path, sizeof(path), "%s.conf", names[i]);
+		same = config_load(path, &a, err, sizeof(err)) == 0;
+		snprintf(path, sizeof(path), "%s/rt-%s.conf", tmpdir, names[i]);
+		if (same && (fp = fopen(path, "w")) != NULL) {
+			config_print(&a, fp);
+			fclose(fp);
+			same = config_load(path, &b, err, sizeof(err)) == 0;
+			memset(a.path, 0, sizeof(a.path));
+			memset(b.path, 0, sizeof(b.path));
+			same = same && memcmp(&a, &b, sizeof(a)) == 0;
+		} else
+			same = 0;
+		ok(same, "printed %s.conf loads back to the same config",
+		    names[i]);
+	}
+}
+
+/* Relative paths follow the config file's folder, not the caller's. */
+static void
+test_relative_to_config(void)
+{
+	struct secretd_config cfg;
+	char err[1024], want[PATH_MAX * 2];
+	int loaded;
+
+	if (chdir("..") == -1)
+		return;
+	loaded = config_load("config/relative.conf", &cfg, err,
+	    sizeof(err)) == 0;
+	snprintf(want, sizeof(want), "%s/state", fixdir);
+	ok(loaded && strcmp(cfg.state_dir, want) == 0,
+	    "state_dir resolves against the config folder from another cwd");
+	snprintf(want, sizeof(want), "%s/state/root.key", fixdir);
+	ok(loaded && strcmp(cfg.root_key_file, want) == 0,
+	    "the root key follows a relative state_dir");
+	snprintf(want, sizeof(want), "%s/relative.conf", fixdir);
+	ok(loaded && strcmp(cfg.path, want) == 0,
+	    "the config path is recorded absolute");
+}
+
+static int
+write_file(const char *name, const char *data, size_t len, mode_t mode,
+    char *path, size_t pathlen)
+{
+	FILE *fp;
+
+	snprintf(path, pathlen, "%s/%s", tmpdir, name);
+	if ((fp = fopen(path, "w")) == NULL)
+		return -1;
+	fwrite(data, 1, len, fp);
+	fclose(fp);
+	return chmod(path, mode);
+}
+
+static int
+load_error(const char *path, char *err, size_t errlen)
+{
+	struct secretd_config cfg;
+
+	err[0] = '\0';
+	return config_load(path, &cfg, err, errlen) == -1;
+}
+
+static int
+starts_with(const char *s, const char *path, const char *rest)
+{
+	char want[PATH_MAX + 256];
+
+	snprintf(want, sizeof(want), "%s%s", path, rest);
+	return strncmp(s, want, strlen(want)) == 0;
+}
+
+static void
+test_generated_errors(void)
+{
+	static const char nul[] = "org = acme\n# ok\nstate_dir = /x\0y\n";
+	char path[PATH_MAX], err[1024], *buf;
+	size_t n, at;
+
+	write_file("nul.conf", nul, sizeof(nul) - 1, 0644, path, sizeof(path));
+	ok(load_error(path, err, sizeof(err)) &&
+	    starts_with(err, path, ":3: NUL byte"),
+	    "a NUL byte is refused at its line: %s", err);
+
+	n = PATH_MAX + 64;
+	buf = malloc(n);
+	at = snprintf(buf, n, "org = acme\n\nstate_dir = /");
+	memset(buf + at, 'a', n - at - 1);
+	buf[n - 2] = '\n';
+	write_file("long.conf", buf, n - 1, 0644, path, sizeof(path));
+	ok(load_error(path, err, sizeof(err)) &&
+	    starts_with(err, path, ":3: state_dir: path too long"),
+	    "a path longer than PATH_MAX is refused at its line");
+
+	/* Fits itself, but not with /root.key added. */
+	at = snprintf(buf, n, "# c\nstate_dir = /");
+	memset(buf + at, 'b', PATH_MAX - 5);
+	at += PATH_MAX - 5;
+	at += snprintf(buf + at, n - at, "\norg = acme\n");
+	write_file("derived.conf", buf, at, 0644, path, sizeof(path));
+	ok(load_error(path, err, sizeof(err)) &&
+	    starts_with(err, path, ":2: state_dir: too long to hold"),
+	    "a state_dir too long for its derived files names its line");
+	free(buf);
+
+	write_file("open.conf", "org = acme\n", 11, 0646, path, sizeof(path));
+	ok(load_error(path, err, sizeof(err)) &&
+	    starts_with(err, path, ": writable by others"),
+	    "a config file others can write is refused");
+
+	snprintf(path, sizeof(path), "%s/missing.conf", tmpdir);
+	ok(load_error(path, err, sizeof(err)) &&
+	    starts_with(err, path, ": No such file"),
+	    "a missing config file is an error naming it");
+
+	ok(load_error(tmpdir, err, sizeof(err)) &&
+	    starts_with(err, tmpdir, ": not a regular file"),
+	    "a folder is not a config file");
+}
+
+static void
+cleanup(void)
+{
+	struct dirent *de;
+	char path[PATH_MAX * 2];
+	DIR *d;
+
+	if ((d = opendir(tmpdir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(tmpdir);
+}
+
+static void
+test_defaults(void)
+{
+	struct secretd_config cfg;
+
+	config_defaults(&cfg);
+	ok(strcmp(cfg.state_dir, "/var/lib/secretd") == 0 &&
+	    strcmp(cfg.root_key_file, "/var/lib/secretd/root.key") == 0 &&
+	    strcmp(cfg.socket_path, "/run/secretd/secretd.sock") == 0 &&
+	    cfg.socket_mode == 0666 && cfg.listen[0] == '\0' &&
+	    cfg.org_reveal_members == 0 &&
+	    strcmp(cfg.frontend_user, "secretd") == 0,
+	    "config_defaults gives the documented defaults");
+}
+
+static void
+test_listen_split(void)
+{
+	struct secretd_config cfg;
+	char err[1024];
+
+	ok(config_load("listen-v6.conf", &cfg, err, sizeof(err)) == 0 &&
+	    strcmp(cfg.listen_host, "::1") == 0 &&
+	    strcmp(cfg.listen_port, "8443") == 0,
+	    "[::1]:8443 splits into host ::1 and port 8443");
+	ok(config_load("full.conf", &cfg, err, sizeof(err)) == 0 &&
+	    strcmp(cfg.listen_host, "127.0.0.1") == 0 &&
+	    strcmp(cfg.listen_port, "8443") == 0 &&
+	    cfg.socket_mode == 0660 && cfg.org_reveal_members == 1,
+	    "full.conf sets host, port, mode and org_reveal");
+}
+
+int
+main(void)
+{
+	const char *top = getenv("top_srcdir");
+	const char *t = getenv("TMPDIR");
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/tests/unit/config",
+	    top != NULL ? top : ".");
+	if (realpath(dir, fixdir) == NULL || chdir(fixdir) == -1) {
+		ok(0, "fixture folder %s: %s", dir, strerror(errno));
+		return done_testing();
+	}
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_config.XXXXXX",
+	    t != NULL ? t : P_tmpdir);
+	if (mkdtemp(tmpdir) == NULL) {
+		ok(0, "mkdtemp: %s", strerror(errno));
+		return done_testing();
+	}
+
+	test_defaults();
+	test_fixtures();
+	test_round_trip();
+	test_listen_split();
+	test_generated_errors();
+	test_relative_to_config();
+
+	cleanup();
+	return done_testing();
+}
