@@ -150,3 +150,74 @@ tls() {
 # status_of OUTPUT / body_of OUTPUT split what api and tls print.
 status_of() { printf '%s\n' "$1" | tail -n 1; }
 body_of() { printf '%s\n' "$1" | sed '$d'; }
+
+# --- Helpers for requests whose headers matter, tokens and store state. ---
+
+# apix WHO METHOD PATH [BODY [CURL_ARGS...]]: like api (WHO a user name) or
+# tls (WHO "tls:TOKEN", "tls:" for none), with extra curl arguments; the
+# response headers are left in $E2E_DIR/hdr.  With BODY "-" no body is sent.
+apix() {
+	local who=$1 method=$2 path=$3 body=${4:--}
+	shift 3; [ $# -gt 0 ] && shift
+	local args=(-s -w '\n%{http_code}' -D "$E2E_DIR/hdr" -X "$method")
+	[ "$body" != - ] &&
+	    args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	: >"$E2E_DIR/hdr"
+	chmod 0666 "$E2E_DIR/hdr"
+	case $who in
+	tls:*)
+		[ -n "${who#tls:}" ] &&
+		    args+=(-H "Authorization: Bearer ${who#tls:}")
+		curl "${args[@]}" --cacert "$E2E_CA" "$@" "$E2E_URL$path"
+		;;
+	*)
+		runuser -u "$who" -- curl "${args[@]}" --unix-socket "$E2E_SOCK" \
+		    "$@" "http://localhost$path"
+		;;
+	esac
+}
+
+# header NAME: the value of a header of the last apix response.
+header() {
+	tr -d '\r' <"$E2E_DIR/hdr" |
+	    awk -v h="$(echo "$1" | tr 'A-Z' 'a-z')" -F': ' \
+	    'tolower($1) == h { sub(/^[^:]*: /, ""); print; exit }'
+}
+
+# is_error OUTPUT STATUS CODE NAME: OUTPUT (of api/tls/apix) is STATUS with
+# the JSON error object {"error":{"code":CODE,"message","requestId"}}.
+is_error() {
+	local out=$1 st=$2 code=$3; shift 3
+	local got
+	got=$(status_of "$out")
+	got="$got $(body_of "$out" | jq -r 'if (.error | type) == "object" and
+	    (.error.message | type) == "string" and
+	    (.error.requestId | type) == "string" and
+	    (.error.requestId | length) > 0
+	    then .error.code else "bad-error-shape" end' 2>/dev/null ||
+	    echo not-json)"
+	is "$got" "$st $code" "$*"
+}
+
+# token_create USER BODY: POST /v1/tokens over the unix socket as USER;
+# prints the created token string (empty on failure).
+token_create() {
+	api "$1" POST /v1/tokens "$2" | sed '$d' | jq -r '.token // empty'
+}
+
+# snapshot: every secret's metadata, as root sees it with all=true, sorted;
+# what "the store is unchanged" is compared on.
+snapshot() {
+	local out cursor="" q page
+	while :; do
+		q="/v1/secrets?all=true&limit=1000"
+		[ -n "$cursor" ] && q="$q&cursor=$cursor"
+		out=$(api root GET "$q")
+		[ "$(status_of "$out")" = 200 ] || { echo "status $out"; return; }
+		page=$(body_of "$out")
+		printf '%s\n' "$page" | jq -c '.secrets[]'
+		cursor=$(printf '%s\n' "$page" |
+		    jq -r '.nextCursor // empty | @uri')
+		[ -n "$cursor" ] || break
+	done | sort
+}
