@@ -22,6 +22,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sodium.h>
 
 #include "log.h"
 #include "secretd.h"
@@ -458,6 +459,8 @@ secretd_init(const struct secretd_config *cfg, char *err, size_t errlen)
 
 	memset(&u, 0, sizeof(u));
 	memset(&dc, 0, sizeof(dc));
+	if (sodium_init() == -1)
+		return ierr(err, errlen, "libsodium failed to initialise");
 	omask = umask(077);
 	if (init_check(cfg, &want_tls, err, errlen) == -1)
 		goto out;

@@ -32,6 +32,7 @@ static const char *fixtures[] = {
 };
 
 static char fixdir[PATH_MAX];
+static char example[PATH_MAX];
 static char tmpdir[1024];
 
 static char *
@@ -100,6 +101,18 @@ test_fixtures(void)
 		free(got);
 		free(want);
 	}
+}
+
+/* The shipped example sets nothing: it documents the defaults. */
+static void
+test_example(void)
+{
+	char *got = render(example), *want = slurp("defaults.ok");
+
+	ok(got != NULL && want != NULL && strcmp(got, want) == 0,
+	    "contrib/secretd.conf loads and states the defaults");
+	free(got);
+	free(want);
 }
 
 /* Printing the effective config gives a file that loads to the same. */
@@ -292,6 +305,10 @@ main(void)
 	const char *t = getenv("TMPDIR");
 	char dir[PATH_MAX];
 
+	snprintf(dir, sizeof(dir), "%s/contrib/secretd.conf",
+	    top != NULL ? top : ".");
+	if (realpath(dir, example) == NULL)
+		snprintf(example, sizeof(example), "%s", dir);
 	snprintf(dir, sizeof(dir), "%s/tests/unit/config",
 	    top != NULL ? top : ".");
 	if (realpath(dir, fixdir) == NULL || chdir(fixdir) == -1) {
@@ -307,6 +324,7 @@ main(void)
 
 	test_defaults();
 	test_fixtures();
+	test_example();
 	test_round_trip();
 	test_listen_split();
 	test_generated_errors();
