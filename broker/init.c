@@ -402,6 +402,7 @@ devcert_make(struct devcert *dc, char *err, size_t errlen)
 	return rv;
 }
 
+/* rootkey_generate makes it 0400 with O_EXCL and syncs its folder. */
 static int
 make_root_key(const struct secretd_config *cfg, struct undo *u, char *err,
     size_t errlen)
@@ -412,10 +413,6 @@ make_root_key(const struct secretd_config *cfg, struct undo *u, char *err,
 		return -1;
 	if (undo_add(u, cfg->root_key_file, 0) == -1)
 		return ierr(err, errlen, "out of memory");
-	if (chmod(cfg->root_key_file, 0400) == -1)
-		return ierr(err, errlen, "chmod %s: %s", cfg->root_key_file,
-		    strerror(errno));
-	sync_parent(cfg->root_key_file);
 	log_info("created root key %s", cfg->root_key_file);
 	return 0;
 }
