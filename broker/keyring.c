@@ -1,0 +1,557 @@
+/*
+ * Keys of the broker's store: the root key file, the keys derived from it,
+ * and the keyring of data keys (rotation and online rewrap).  Every key
+ * lives in sodium_malloc memory and is wiped when freed; no key is ever
+ * logged or written anywhere but sealed into the keyring database.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "log.h"
+#include "store_int.h"
+
+/* crypto_kdf contexts: one per use of the root key */
+#define KDF_WRAP	"sdkeywrp"
+#define KDF_TOKEN	"sdtokenh"
+#define KDF_CHECK	"sdkcheck"
+#define KEYCHECK_MSG	"secretd store root key check v1"
+
+int
+rootkey_load(const char *path, uint8_t **key, char *err, size_t errlen)
+{
+	struct stat sb;
+	uint8_t *k = NULL, extra;
+	ssize_t n;
+	int fd, ret = ST_IO;
+
+	*key = NULL;
+	if (sodium_init() == -1) {
+		snprintf(err, errlen, "libsodium failed to initialise");
+		return ST_IO;
+	}
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ST_IO;
+	}
+	if (fstat(fd, &sb) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	ret = ST_INVALID;
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: root key is not a regular file",
+		    path);
+		goto fail;
+	}
+	if (sb.st_mode & 077) {
+		snprintf(err, errlen, "%s: root key is accessible by group "
+		    "or others (mode %04o); it must be 0400 or 0600", path,
+		    (unsigned)(sb.st_mode & 07777));
+		goto fail;
+	}
+	if (sb.st_size != ROOT_KEY_LEN) {
+		snprintf(err, errlen, "%s: root key must be exactly %d bytes, "
+		    "not %lld", path, ROOT_KEY_LEN, (long long)sb.st_size);
+		goto fail;
+	}
+	if ((k = sodium_malloc(ROOT_KEY_LEN)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		ret = ST_NOMEM;
+		goto fail;
+	}
+	/* the size may change under us: read exactly 32 bytes, then EOF */
+	if ((n = read(fd, k, ROOT_KEY_LEN)) != ROOT_KEY_LEN ||
+	    read(fd, &extra, 1) != 0) {
+		snprintf(err, errlen, "%s: root key must be exactly %d bytes",
+		    path, ROOT_KEY_LEN);
+		goto fail;
+	}
+	close(fd);
+	sodium_mprotect_readonly(k);
+	*key = k;
+	return ST_OK;
+fail:
+	sodium_free(k);
+	close(fd);
+	return ret;
+}
+
+static int
+sync_dir_of(const char *path)
+{
+	char buf[PATH_MAX];
+	int fd, ret;
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+		return -1;
+	if ((fd = open(dirname(buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	ret = fsync(fd);
+	close(fd);
+	return ret;
+}
+
+int
+rootkey_generate(const char *path, char *err, size_t errlen)
+{
+	uint8_t *k;
+	int fd, ret = ST_IO;
+
+	if (sodium_init() == -1) {
+		snprintf(err, errlen, "libsodium failed to initialise");
+		return ST_IO;
+	}
+	if ((k = sodium_malloc(ROOT_KEY_LEN)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return ST_NOMEM;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0400);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (errno == EEXIST)
+			ret = ST_EXISTS;
+		sodium_free(k);
+		return ret;
+	}
+	randombytes_buf(k, ROOT_KEY_LEN);
+	if (fchmod(fd, 0400) == -1 ||
+	    write(fd, k, ROOT_KEY_LEN) != ROOT_KEY_LEN || fsync(fd) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (close(fd) == -1 || sync_dir_of(path) == -1) {
+		fd = -1;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	sodium_free(k);
+	return ST_OK;
+fail:
+	if (fd != -1)
+		close(fd);
+	unlink(path);
+	sodium_free(k);
+	return ret;
+}
+
+void
+rootkey_free(uint8_t *key)
+{
+	sodium_free(key);
+}
+
+int
+keyring_keycheck(const uint8_t *root_key, uint8_t out[32])
+{
+	uint8_t sub[32];
+	int ret;
+
+	ret = crypto_kdf_derive_from_key(sub, sizeof(sub), 1, KDF_CHECK,
+	    root_key);
+	if (ret == 0)
+		ret = crypto_generichash(out, 32, (const uint8_t *)KEYCHECK_MSG,
+		    sizeof(KEYCHECK_MSG) - 1, sub, sizeof(sub));
+	sodium_memzero(sub, sizeof(sub));
+	return ret == 0 ? 0 : -1;
+}
+
+/* The store keeps only keys derived from the root key, never the key. */
+int
+keyring_derive(struct store *st, const uint8_t *root_key)
+{
+	st->wrap_key = sodium_malloc(DATA_KEY_LEN);
+	st->token_key = sodium_malloc(crypto_generichash_KEYBYTES);
+	if (st->wrap_key == NULL || st->token_key == NULL)
+		return ST_NOMEM;
+	if (crypto_kdf_derive_from_key(st->wrap_key, DATA_KEY_LEN, 1,
+	    KDF_WRAP, root_key) != 0 ||
+	    crypto_kdf_derive_from_key(st->token_key,
+	    crypto_generichash_KEYBYTES, 1, KDF_TOKEN, root_key) != 0)
+		return ST_IO;
+	sodium_mprotect_noaccess(st->wrap_key);
+	sodium_mprotect_readonly(st->token_key);
+	return ST_OK;
+}
+
+void
+store_token_hash(struct store *st, const char *token,
+    uint8_t out[TOKEN_HASH_LEN])
+{
+	crypto_generichash(out, TOKEN_HASH_LEN, (const uint8_t *)token,
+	    strlen(token), st->token_key, crypto_generichash_KEYBYTES);
+}
+
+static MDB_val
+id_val(uint8_t b[4], uint32_t id)
+{
+	MDB_val v = { 4, b };
+
+	b[0] = id >> 24;
+	b[1] = id >> 16;
+	b[2] = id >> 8;
+	b[3] = id;
+	return v;
+}
+
+/* Seals a fresh random data key under id into the keyring database. */
+static int
+keyring_add(struct store *st, MDB_txn *txn, uint32_t id)
+{
+	uint8_t *dk, idb[4], wrapped[WRAPPED_KEY_LEN];
+	MDB_val k = id_val(idb, id), v = { sizeof(wrapped), wrapped };
+	int rc;
+
+	if ((dk = sodium_malloc(DATA_KEY_LEN)) == NULL)
+		return ENOMEM;
+	crypto_aead_xchacha20poly1305_ietf_keygen(dk);
+	sodium_mprotect_readonly(st->wrap_key);
+	datakey_wrap(wrapped, id, st->wrap_key, dk);
+	sodium_mprotect_noaccess(st->wrap_key);
+	sodium_free(dk);
+	if ((rc = mdb_put(txn, st->db_keyring, &k, &v, MDB_NOOVERWRITE)) != 0)
+		return rc;
+	return meta_put_u32(txn, st->db_meta, "active", id);
+}
+
+int
+keyring_init(struct store *st, MDB_txn *txn)
+{
+	return keyring_add(st, txn, 1);
+}
+
+static int
+keyring_unwrap_all(struct store *st, MDB_txn *txn, struct data_key *keys,
+    size_t n)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	const uint8_t *p;
+	size_t i = 0;
+	int rc, ret = ST_OK;
+
+	if ((rc = mdb_cursor_open(txn, st->db_keyring, &c)) != 0)
+		return store_mdb_err(rc);
+	sodium_mprotect_readonly(st->wrap_key);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		p = k.mv_data;
+		if (i == n || k.mv_size != 4) {
+			ret = ST_CORRUPT;
+			break;
+		}
+		keys[i].id = (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 |
+		    p[3];
+		if (datakey_unwrap(keys[i].key, keys[i].id, st->wrap_key,
+		    v.mv_data, v.mv_size) == -1) {
+			log_warnx("%s: data key %u does not open", __func__,
+			    keys[i].id);
+			ret = ST_CORRUPT;
+			break;
+		}
+		i++;
+	}
+	sodium_mprotect_noaccess(st->wrap_key);
+	mdb_cursor_close(c);
+	if (ret == ST_OK && rc != MDB_NOTFOUND)
+		ret = store_mdb_err(rc);
+	if (ret == ST_OK && i != n)
+		ret = ST_CORRUPT;
+	return ret;
+}
+
+/* Replaces the in-memory keyring with the one committed in txn. */
+int
+keyring_load(struct store *st, MDB_txn *txn)
+{
+	struct data_key *keys;
+	MDB_stat ms;
+	uint32_t active;
+	size_t i, n;
+	int rc, ret;
+
+	if ((rc = mdb_stat(txn, st->db_keyring, &ms)) != 0)
+		return store_mdb_err(rc);
+	if ((n = ms.ms_entries) == 0)
+		return ST_CORRUPT;
+	if ((rc = meta_get_u32(txn, st->db_meta, "active", &active)) != 0)
+		return rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
+	if ((keys = sodium_allocarray(n, sizeof(*keys))) == NULL)
+		return ST_NOMEM;
+	if ((ret = keyring_unwrap_all(st, txn, keys, n)) != ST_OK)
+		goto fail;
+	for (i = 0; i < n && keys[i].id != active; i++)
+		;
+	if (i == n) {
+		log_warnx("%s: active data key %u is not in the keyring",
+		    __func__, active);
+		ret = ST_CORRUPT;
+		goto fail;
+	}
+	sodium_mprotect_readonly(keys);
+	keyring_free(st);
+	st->ring.keys = keys;
+	st->ring.n = n;
+	st->ring.active = active;
+	return ST_OK;
+fail:
+	sodium_free(keys);
+	return ret;
+}
+
+static const struct data_key *
+keyring_lookup(struct store *st, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < st->ring.n; i++)
+		if (st->ring.keys[i].id == id)
+			return &st->ring.keys[i];
+	return NULL;
+}
+
+/* Another process (an admin command) may have rotated: reload once. */
+const uint8_t *
+keyring_find(struct store *st, MDB_txn *txn, uint32_t id)
+{
+	const struct data_key *dk;
+
+	if ((dk = keyring_lookup(st, id)) == NULL) {
+		log_debug("%s: data key %u unknown, reloading the keyring",
+		    __func__, id);
+		if (keyring_load(st, txn) != ST_OK ||
+		    (dk = keyring_lookup(st, id)) == NULL)
+			return NULL;
+	}
+	return dk->key;
+}
+
+const struct data_key *
+keyring_active(struct store *st)
+{
+	return keyring_lookup(st, st->ring.active);
+}
+
+void
+keyring_free(struct store *st)
+{
+	sodium_free(st->ring.keys);
+	st->ring.keys = NULL;
+	st->ring.n = 0;
+}
+
+uint32_t
+store_active_key_id(struct store *st)
+{
+	return st->ring.active;
+}
+
+static int
+rotate_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
+{
+	uint32_t *new_id = arg;
+	MDB_cursor *c;
+	MDB_val k, v;
+	const uint8_t *p;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, st->db_keyring, &c)) != 0)
+		return rc;
+	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	mdb_cursor_close(c);
+	if (rc != 0)
+		return rc;
+	p = k.mv_data;
+	if (k.mv_size != 4 || (p[0] == 0xff && p[1] == 0xff && p[2] == 0xff &&
+	    p[3] == 0xff)) {
+		*err = ST_CORRUPT;
+		return 0;
+	}
+	*new_id = ((uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]) + 1;
+	return keyring_add(st, txn, *new_id);
+}
+
+int
+store_rotate_data_key(struct store *st, uint32_t *new_id)
+{
+	MDB_txn *txn;
+	int ret;
+
+	if ((ret = store_write(st, rotate_txn, new_id)) != ST_OK)
+		return ret;
+	if ((ret = store_rtxn(st, &txn)) != ST_OK)
+		return ret;
+	ret = keyring_load(st, txn);
+	store_rtxn_done(st);
+	if (ret == ST_OK)
+		log_info("%s: data key %u is now active", __func__, *new_id);
+	return ret;
+}
+
+struct rewrap {
+	struct skey	 start;		/* last key of the previous batch */
+	struct skey	 pos;
+	size_t		 batch;
+	size_t		 done;
+	int		 end;
+};
+
+/* The first record after pos (or the first record when pos is empty). */
+static int
+next_record(MDB_cursor *c, const struct skey *pos, MDB_val *k, MDB_val *v)
+{
+	int rc;
+
+	if (pos->len == 0)
+		return mdb_cursor_get(c, k, v, MDB_FIRST);
+	k->mv_size = pos->len;
+	k->mv_data = (void *)pos->buf;
+	if ((rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE)) != 0)
+		return rc;
+	if (k->mv_size == pos->len && memcmp(k->mv_data, pos->buf,
+	    pos->len) == 0)
+		rc = mdb_cursor_get(c, k, v, MDB_NEXT);
+	return rc;
+}
+
+/* Seals the record at pos again under the active key, new nonce. */
+static int
+reseal(struct store *st, MDB_txn *txn, const struct skey *pos,
+    const MDB_val *v, const struct data_key *active, int *err)
+{
+	struct secret_meta meta;
+	struct record_view rv;
+	uint8_t meta_enc[META_ENC_MAX];
+	MDB_val k = { pos->len, (void *)pos->buf }, nv;
+	size_t vlen;
+	int rc;
+
+	if ((*err = store_record_open(st, txn, &k, v, &meta, st->scratch)) !=
+	    ST_OK)
+		return 0;
+	if (record_parse(v->mv_data, v->mv_size, pos->buf, pos->len,
+	    &rv) == -1) {
+		*err = ST_CORRUPT;
+		return 0;
+	}
+	vlen = rv.ct_len - SEAL_TAG_LEN;
+	memcpy(meta_enc, rv.meta_enc, rv.meta_len);
+	nv.mv_size = record_len(rv.meta_len, vlen);
+	if ((rc = mdb_put(txn, st->db_secrets, &k, &nv, MDB_RESERVE)) == 0)
+		record_seal(nv.mv_data, pos, meta_enc, rv.meta_len, active->id,
+		    active->key, st->scratch, vlen);
+	sodium_memzero(st->scratch, vlen);
+	return rc;
+}
+
+static int
+rewrap_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
+{
+	struct rewrap *rw = arg;
+	const struct data_key *active = keyring_active(st);
+	struct record_view rv;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	rw->pos = rw->start;
+	rw->done = 0;
+	rw->end = 0;
+	if ((rc = mdb_cursor_open(txn, st->db_secrets, &c)) != 0)
+		return rc;
+	while (rw->done < rw->batch && *err == ST_OK) {
+		if ((rc = next_record(c, &rw->pos, &k, &v)) != 0)
+			break;
+		if (k.mv_size > SKEY_MAX) {
+			*err = ST_CORRUPT;
+			break;
+		}
+		memcpy(rw->pos.buf, k.mv_data, k.mv_size);
+		rw->pos.len = k.mv_size;
+		if (record_parse(v.mv_data, v.mv_size, k.mv_data, k.mv_size,
+		    &rv) == -1) {
+			*err = ST_CORRUPT;
+			break;
+		}
+		if (rv.key_id == active->id)
+			continue;
+		if ((rc = reseal(st, txn, &rw->pos, &v, active, err)) != 0)
+			break;
+		rw->done++;
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND) {
+		rw->end = 1;
+		rc = 0;
+	}
+	return rc;
+}
+
+/*
+ * Re-seals every record not under the active key, batch records per
+ * transaction, so readers (this process between batches, others at any
+ * time) keep working while it runs.
+ */
+int
+store_rewrap(struct store *st, size_t batch, size_t *rewrapped)
+{
+	struct rewrap rw;
+	int ret;
+
+	*rewrapped = 0;
+	if (batch == 0)
+		return ST_INVALID;
+	memset(&rw, 0, sizeof(rw));
+	rw.batch = batch;
+	do {
+		if ((ret = store_write(st, rewrap_txn, &rw)) != ST_OK)
+			return ret;
+		*rewrapped += rw.done;
+		rw.start = rw.pos;
+	} while (!rw.end);
+	log_info("%s: %zu records re-sealed under data key %u", __func__,
+	    *rewrapped, st->ring.active);
+	return ST_OK;
+}
+
+int
+store_count_by_key(struct store *st, uint32_t key_id, size_t *n)
+{
+	struct record_view rv;
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, ret;
+
+	*n = 0;
+	if ((ret = store_rtxn(st, &txn)) != ST_OK)
+		return ret;
+	if ((rc = mdb_cursor_open(txn, st->db_secrets, &c)) != 0) {
+		store_rtxn_done(st);
+		return store_mdb_err(rc);
+	}
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (record_parse(v.mv_data, v.mv_size, k.mv_data, k.mv_size,
+		    &rv) == -1)
+			break;
+		if (rv.key_id == key_id)
+			(*n)++;
+	}
+	ret = rc == MDB_NOTFOUND ? ST_OK : rc == 0 ? ST_CORRUPT :
+	    store_mdb_err(rc);
+	mdb_cursor_close(c);
+	store_rtxn_done(st);
+	return ret;
+}

@@ -1,0 +1,604 @@
+/*
+ * The broker's sealed store: the LMDB environment, its transactions
+ * (reused read transaction, durable group commits) and the secret and
+ * token records.  Never syncs lazily (no MDB_NOSYNC) and never exits:
+ * every failure is an enum store_err for the caller to act on.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "log.h"
+#include "store_int.h"
+
+#define MAPSIZE_LIMIT	(1ULL << 40)
+#define WRITE_TRIES	32
+
+static size_t initial_mapsize = STORE_MAPSIZE;
+
+static const char *const store_errs[] = {
+	[ST_OK] = "success",
+	[ST_NOTFOUND] = "no such record",
+	[ST_CORRUPT] = "a record failed to open or decode",
+	[ST_BADKEY] = "the root key does not open this store",
+	[ST_INVALID] = "invalid field",
+	[ST_IO] = "store I/O error",
+	[ST_NOMEM] = "out of memory",
+	[ST_EXISTS] = "already exists",
+};
+
+const char *
+store_strerror(int e)
+{
+	if (e < 0 || (size_t)e >= sizeof(store_errs) / sizeof(store_errs[0]))
+		return "unknown store error";
+	return store_errs[e];
+}
+
+/* The one place LMDB (and errno) codes become store errors. */
+int
+store_mdb_err(int rc)
+{
+	switch (rc) {
+	case 0:
+		return ST_OK;
+	case MDB_NOTFOUND:
+		return ST_NOTFOUND;
+	case MDB_KEYEXIST:
+		return ST_EXISTS;
+	case MDB_BAD_VALSIZE:
+		return ST_INVALID;
+	case ENOMEM:
+		return ST_NOMEM;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+	case MDB_INCOMPATIBLE:
+		log_warnx("%s: %s", __func__, mdb_strerror(rc));
+		return ST_CORRUPT;
+	default:
+		log_warnx("%s: %s", __func__, mdb_strerror(rc));
+		return ST_IO;
+	}
+}
+
+/* Lets the tests start with a tiny map to exercise its growth. */
+void
+store_set_initial_mapsize(size_t sz)
+{
+	initial_mapsize = sz;
+}
+
+static void
+rtxn_drop(struct store *st)
+{
+	if (st->rtxn != NULL)
+		mdb_txn_abort(st->rtxn);
+	st->rtxn = NULL;
+}
+
+static int
+map_adopt(struct store *st, size_t sz)
+{
+	MDB_envinfo info;
+	int rc;
+
+	rtxn_drop(st);
+	if ((rc = mdb_env_set_mapsize(st->env, sz)) != 0 ||
+	    (rc = mdb_env_info(st->env, &info)) != 0)
+		return rc;
+	st->mapsize = info.me_mapsize;
+	return 0;
+}
+
+/* MDB_MAP_FULL: double the map; only done with no transaction open. */
+static int
+map_grow(struct store *st)
+{
+	size_t sz = st->mapsize * 2;
+
+	if (sz > MAPSIZE_LIMIT || map_adopt(st, sz) != 0)
+		return -1;
+	log_info("%s: map grown to %zu MiB", __func__, st->mapsize >> 20);
+	return 0;
+}
+
+int
+store_rtxn(struct store *st, MDB_txn **txn)
+{
+	int rc = 0, i, dead;
+
+	for (i = 0; i < 2; i++) {
+		if (st->rtxn == NULL)
+			rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->rtxn);
+		else
+			rc = mdb_txn_renew(st->rtxn);
+		if (rc == 0) {
+			*txn = st->rtxn;
+			return ST_OK;
+		}
+		rtxn_drop(st);
+		if (rc == MDB_READERS_FULL)
+			mdb_reader_check(st->env, &dead);
+		else if (rc != MDB_MAP_RESIZED || map_adopt(st, 0) != 0)
+			break;
+	}
+	return store_mdb_err(rc);
+}
+
+void
+store_rtxn_done(struct store *st)
+{
+	if (st->rtxn != NULL)
+		mdb_txn_reset(st->rtxn);
+}
+
+/*
+ * Runs fn in one write transaction and commits it durably.  A full map
+ * is grown and the whole transaction retried; a full reader table is
+ * cleaned of dead readers and retried once.
+ */
+int
+store_write(struct store *st, store_txn_fn fn, void *arg)
+{
+	MDB_txn *txn;
+	int rc, err, i, checked = 0, dead;
+
+	for (i = 0; i < WRITE_TRIES; i++) {
+		err = ST_OK;
+		if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) == 0) {
+			rc = fn(st, txn, arg, &err);
+			if (rc == 0 && err == ST_OK)
+				rc = mdb_txn_commit(txn);
+			else
+				mdb_txn_abort(txn);
+		}
+		if (rc == 0)
+			return err;
+		if (rc == MDB_MAP_FULL && map_grow(st) == 0)
+			continue;
+		if (rc == MDB_MAP_RESIZED && map_adopt(st, 0) == 0)
+			continue;
+		if (rc == MDB_READERS_FULL && !checked++) {
+			mdb_reader_check(st->env, &dead);
+			continue;
+		}
+		break;
+	}
+	return store_mdb_err(rc);
+}
+
+int
+meta_get_u32(MDB_txn *txn, MDB_dbi db, const char *name, uint32_t *out)
+{
+	MDB_val k = { strlen(name), (void *)name }, v;
+	const uint8_t *p;
+	int rc;
+
+	if ((rc = mdb_get(txn, db, &k, &v)) != 0)
+		return rc;
+	if (v.mv_size != 4)
+		return MDB_CORRUPTED;
+	p = v.mv_data;
+	*out = (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+	return 0;
+}
+
+int
+meta_put_u32(MDB_txn *txn, MDB_dbi db, const char *name, uint32_t val)
+{
+	uint8_t b[4] = { val >> 24, val >> 16, val >> 8, val };
+	MDB_val k = { strlen(name), (void *)name }, v = { 4, b };
+
+	return mdb_put(txn, db, &k, &v, 0);
+}
+
+/*
+ * Parses and authenticates one record.  The value is opened into out,
+ * or, when out is NULL, into the scratch buffer and wiped: metadata is
+ * only ever returned from a record that opens.
+ */
+int
+store_record_open(struct store *st, MDB_txn *txn, const MDB_val *k,
+    const MDB_val *v, struct secret_meta *meta, uint8_t *out)
+{
+	struct record_view rv;
+	const uint8_t *key;
+
+	if (record_parse(v->mv_data, v->mv_size, k->mv_data, k->mv_size,
+	    &rv) == -1) {
+		log_warnx("%s: a record does not decode", __func__);
+		return ST_CORRUPT;
+	}
+	if ((key = keyring_find(st, txn, rv.key_id)) == NULL) {
+		log_warnx("%s: %s: data key %u is not in the keyring",
+		    __func__, rv.meta.name, rv.key_id);
+		return ST_CORRUPT;
+	}
+	if (record_open(&rv, k->mv_data, k->mv_size, key,
+	    out != NULL ? out : st->scratch) == -1) {
+		log_warnx("%s: %s: record fails to open", __func__,
+		    rv.meta.name);
+		return ST_CORRUPT;
+	}
+	if (out == NULL)
+		sodium_memzero(st->scratch, rv.ct_len - SEAL_TAG_LEN);
+	if (meta != NULL)
+		*meta = rv.meta;
+	return ST_OK;
+}
+
+static int
+env_open(struct store *st, const char *dir, int create)
+{
+	MDB_envinfo info;
+	int rc;
+
+	if ((rc = mdb_env_create(&st->env)) != 0)
+		goto fail;
+	if ((rc = mdb_env_set_maxdbs(st->env, 4)) != 0)
+		goto fail;
+	/* an existing store keeps the size it has grown to */
+	if (create && (rc = mdb_env_set_mapsize(st->env, initial_mapsize)) != 0)
+		goto fail;
+	if ((rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600)) != 0)
+		goto fail;
+	if ((rc = mdb_env_info(st->env, &info)) != 0)
+		goto fail;
+	st->mapsize = info.me_mapsize;
+	if (st->mapsize < initial_mapsize &&
+	    (rc = map_adopt(st, initial_mapsize)) != 0)
+		goto fail;
+	return ST_OK;
+fail:
+	log_warnx("%s: %s: %s", __func__, dir, mdb_strerror(rc));
+	return store_mdb_err(rc);
+}
+
+static int
+dbis_open(struct store *st, MDB_txn *txn, unsigned int flags)
+{
+	int rc;
+
+	if ((rc = mdb_dbi_open(txn, "secrets", flags, &st->db_secrets)) ||
+	    (rc = mdb_dbi_open(txn, "tokens", flags, &st->db_tokens)) ||
+	    (rc = mdb_dbi_open(txn, "keyring", flags, &st->db_keyring)) ||
+	    (rc = mdb_dbi_open(txn, "meta", flags, &st->db_meta)))
+		return rc;
+	return 0;
+}
+
+static int
+create_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
+{
+	const uint8_t *check = arg;
+	MDB_val k = { 8, "keycheck" }, v = { 32, (void *)check };
+	int rc;
+
+	if ((rc = dbis_open(st, txn, MDB_CREATE)) != 0 ||
+	    (rc = meta_put_u32(txn, st->db_meta, "schema", STORE_SCHEMA)) ||
+	    (rc = mdb_put(txn, st->db_meta, &k, &v, 0)) != 0)
+		return rc;
+	return keyring_init(st, txn);
+}
+
+static struct store *
+store_alloc(const uint8_t *root_key, int *ret)
+{
+	struct store *st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		*ret = ST_NOMEM;
+		return NULL;
+	}
+	if ((*ret = keyring_derive(st, root_key)) == ST_OK &&
+	    (st->scratch = sodium_malloc(VALUE_MAX_LEN)) == NULL)
+		*ret = ST_NOMEM;
+	return st;
+}
+
+static int
+path_in(char *buf, size_t len, const char *dir, const char *file)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, file);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int
+sync_dir(const char *dir)
+{
+	int fd, ret;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	ret = fsync(fd);
+	close(fd);
+	return ret;
+}
+
+/* Creates a store in dir; an existing data file is never touched. */
+int
+store_create(const char *dir, const uint8_t *root_key)
+{
+	char data[PATH_MAX], lock[PATH_MAX];
+	uint8_t check[32];
+	struct store *st = NULL;
+	int fd, ret;
+
+	if (sodium_init() == -1)
+		return ST_IO;
+	if (path_in(data, sizeof(data), dir, "data.mdb") == -1 ||
+	    path_in(lock, sizeof(lock), dir, "lock.mdb") == -1)
+		return ST_INVALID;
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		log_warn("%s: %s", __func__, dir);
+		return ST_IO;
+	}
+	fd = open(data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1) {
+		if (errno == EEXIST)
+			return ST_EXISTS;
+		log_warn("%s: %s", __func__, data);
+		return ST_IO;
+	}
+	close(fd);
+	if (keyring_keycheck(root_key, check) == -1) {
+		ret = ST_IO;
+		goto fail;
+	}
+	if ((st = store_alloc(root_key, &ret)) == NULL || ret != ST_OK)
+		goto fail;
+	if ((ret = env_open(st, dir, 1)) != ST_OK)
+		goto fail;
+	if ((ret = store_write(st, create_txn, check)) != ST_OK)
+		goto fail;
+	if (sync_dir(dir) == -1) {
+		log_warn("%s: %s", __func__, dir);
+		ret = ST_IO;
+		goto fail;
+	}
+	store_close(st);
+	return ST_OK;
+fail:
+	store_close(st);
+	unlink(data);
+	unlink(lock);
+	return ret;
+}
+
+/* Checks schema and key before anything can be written. */
+static int
+open_check(struct store *st, MDB_txn *txn, const uint8_t *root_key)
+{
+	uint8_t check[32];
+	MDB_val k = { 8, "keycheck" }, v;
+	uint32_t schema;
+	int rc;
+
+	if ((rc = dbis_open(st, txn, 0)) != 0 ||
+	    (rc = meta_get_u32(txn, st->db_meta, "schema", &schema)) != 0 ||
+	    (rc = mdb_get(txn, st->db_meta, &k, &v)) != 0) {
+		log_warnx("%s: not a secretd store: %s", __func__,
+		    mdb_strerror(rc));
+		return rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
+	}
+	if (schema != STORE_SCHEMA) {
+		log_warnx("%s: unknown store schema %u", __func__, schema);
+		return ST_CORRUPT;
+	}
+	if (keyring_keycheck(root_key, check) == -1)
+		return ST_IO;
+	if (v.mv_size != sizeof(check) ||
+	    sodium_memcmp(v.mv_data, check, sizeof(check)) != 0) {
+		log_warnx("%s: the root key does not open this store",
+		    __func__);
+		return ST_BADKEY;
+	}
+	return keyring_load(st, txn);
+}
+
+int
+store_open(struct store **stp, const char *dir, const uint8_t *root_key)
+{
+	char data[PATH_MAX];
+	struct store *st;
+	struct stat sb;
+	MDB_txn *txn;
+	int rc, ret;
+
+	*stp = NULL;
+	if (sodium_init() == -1)
+		return ST_IO;
+	/* LMDB would create a missing store: refuse first */
+	if (path_in(data, sizeof(data), dir, "data.mdb") == -1)
+		return ST_INVALID;
+	if (stat(data, &sb) == -1) {
+		log_warn("%s: %s", __func__, data);
+		return errno == ENOENT ? ST_NOTFOUND : ST_IO;
+	}
+	if ((st = store_alloc(root_key, &ret)) == NULL || ret != ST_OK)
+		goto fail;
+	if ((ret = env_open(st, dir, 0)) != ST_OK)
+		goto fail;
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		ret = store_mdb_err(rc);
+		goto fail;
+	}
+	if ((ret = open_check(st, txn, root_key)) != ST_OK) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	/* committing keeps the database handles opened in it */
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		ret = store_mdb_err(rc);
+		goto fail;
+	}
+	*stp = st;
+	return ST_OK;
+fail:
+	store_close(st);
+	return ret;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	rtxn_drop(st);
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	keyring_free(st);
+	sodium_free(st->wrap_key);
+	sodium_free(st->token_key);
+	sodium_free(st->scratch);
+	free(st);
+}
+
+void
+store_value_free(struct secret_value *v)
+{
+	if (v == NULL)
+		return;
+	sodium_free(v->data);
+	v->data = NULL;
+	v->len = 0;
+}
+
+size_t
+store_count_secrets(struct store *st)
+{
+	MDB_txn *txn;
+	MDB_stat ms;
+	size_t n = 0;
+
+	if (store_rtxn(st, &txn) != ST_OK)
+		return 0;
+	if (mdb_stat(txn, st->db_secrets, &ms) == 0)
+		n = ms.ms_entries;
+	store_rtxn_done(st);
+	return n;
+}
+
+static int
+open_value(struct store *st, MDB_txn *txn, const MDB_val *k,
+    const MDB_val *v, struct secret_meta *meta, struct secret_value *val)
+{
+	struct record_view rv;
+	int ret;
+
+	if (record_parse(v->mv_data, v->mv_size, k->mv_data, k->mv_size,
+	    &rv) == -1)
+		return ST_CORRUPT;
+	val->len = rv.ct_len - SEAL_TAG_LEN;
+	if ((val->data = sodium_malloc(val->len)) == NULL) {
+		val->len = 0;
+		return ST_NOMEM;
+	}
+	if ((ret = store_record_open(st, txn, k, v, meta, val->data)) != ST_OK)
+		store_value_free(val);
+	return ret;
+}
+
+int
+store_secret_get(struct store *st, const char *org, int scope,
+    const char *owner, const char *name, struct secret_meta *meta,
+    struct secret_value *val)
+{
+	struct secret_meta m;
+	struct skey sk;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc, ret;
+
+	if (val != NULL) {
+		val->data = NULL;
+		val->len = 0;
+	}
+	if (skey_build(&sk, org, scope, owner, name) == -1)
+		return ST_INVALID;
+	if ((ret = store_rtxn(st, &txn)) != ST_OK)
+		return ret;
+	k.mv_size = sk.len;
+	k.mv_data = sk.buf;
+	if ((rc = mdb_get(txn, st->db_secrets, &k, &v)) != 0)
+		ret = store_mdb_err(rc);
+	else if (val != NULL)
+		ret = open_value(st, txn, &k, &v, &m, val);
+	else
+		ret = store_record_open(st, txn, &k, &v, &m, NULL);
+	store_rtxn_done(st);
+	if (ret == ST_OK && meta != NULL)
+		*meta = m;
+	return ret;
+}
+
+int
+store_token_lookup(struct store *st, const uint8_t *hash,
+    struct token_meta *out)
+{
+	MDB_txn *txn;
+	MDB_val k = { TOKEN_HASH_LEN, (void *)hash }, v;
+	int rc, ret;
+
+	if ((ret = store_rtxn(st, &txn)) != ST_OK)
+		return ret;
+	if ((rc = mdb_get(txn, st->db_tokens, &k, &v)) != 0)
+		ret = store_mdb_err(rc);
+	else if (token_decode(v.mv_data, v.mv_size, out) == -1)
+		ret = ST_CORRUPT;
+	store_rtxn_done(st);
+	return ret;
+}
+
+int
+store_token_list(struct store *st, const char *org, const char *user,
+    struct token_meta *out, size_t max, size_t *n)
+{
+	struct token_meta t;
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, ret;
+
+	*n = 0;
+	if (org == NULL || !valid_id(org, strlen(org)) || (user != NULL &&
+	    user[0] != '\0' && !valid_id(user, strlen(user))))
+		return ST_INVALID;
+	if ((ret = store_rtxn(st, &txn)) != ST_OK)
+		return ret;
+	if ((rc = mdb_cursor_open(txn, st->db_tokens, &c)) != 0) {
+		store_rtxn_done(st);
+		return store_mdb_err(rc);
+	}
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && *n < max;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (token_decode(v.mv_data, v.mv_size, &t) == -1) {
+			log_warnx("%s: a token record does not decode",
+			    __func__);
+			continue;
+		}
+		if (strcmp(t.org_id, org) != 0 || (user != NULL &&
+		    user[0] != '\0' && strcmp(t.user_id, user) != 0))
+			continue;
+		out[(*n)++] = t;
+	}
+	ret = rc == 0 || rc == MDB_NOTFOUND ? ST_OK : store_mdb_err(rc);
+	mdb_cursor_close(c);
+	store_rtxn_done(st);
+	return ret;
+}

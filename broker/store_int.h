@@ -1,0 +1,73 @@
+/*
+ * Internals shared by store.c and keyring.c: the store handle, the
+ * in-memory keyring and the one LMDB write-transaction runner.  Only the
+ * store's own files and its unit tests include this.
+ */
+#ifndef SECRETD_STORE_INT_H
+#define SECRETD_STORE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "seal.h"
+#include "store.h"
+
+#define STORE_SCHEMA	1
+#define STORE_MAPSIZE	(64UL * 1024 * 1024)
+
+/* One unwrapped data key; the array lives in sodium_malloc memory. */
+struct data_key {
+	uint32_t	 id;
+	uint8_t		 key[DATA_KEY_LEN];
+};
+
+struct keyring {
+	struct data_key	*keys;		/* read-only except while loading */
+	size_t		 n;
+	uint32_t	 active;
+};
+
+struct store {
+	MDB_env		*env;
+	MDB_dbi		 db_secrets;
+	MDB_dbi		 db_tokens;
+	MDB_dbi		 db_keyring;
+	MDB_dbi		 db_meta;
+	MDB_txn		*rtxn;		/* reset between reads, renewed */
+	size_t		 mapsize;
+	uint8_t		*wrap_key;	/* no access except while used */
+	uint8_t		*token_key;	/* read-only */
+	struct keyring	 ring;
+	uint8_t		*scratch;	/* opens a value only to verify it */
+};
+
+/*
+ * Body of a write transaction: returns 0 or an LMDB/errno code (the
+ * transaction is aborted and retried or failed), and sets *err to a
+ * store_err to abort with a store-level error.
+ */
+typedef int (*store_txn_fn)(struct store *, MDB_txn *, void *, int *err);
+
+/* store.c */
+int	 store_mdb_err(int);
+int	 store_write(struct store *, store_txn_fn, void *);
+int	 store_rtxn(struct store *, MDB_txn **);
+void	 store_rtxn_done(struct store *);
+int	 store_record_open(struct store *, MDB_txn *, const MDB_val *,
+	    const MDB_val *, struct secret_meta *, uint8_t *);
+void	 store_set_initial_mapsize(size_t);
+int	 meta_get_u32(MDB_txn *, MDB_dbi, const char *, uint32_t *);
+int	 meta_put_u32(MDB_txn *, MDB_dbi, const char *, uint32_t);
+
+/* keyring.c */
+int	 keyring_derive(struct store *, const uint8_t *root_key);
+int	 keyring_keycheck(const uint8_t *root_key, uint8_t out[32]);
+int	 keyring_init(struct store *, MDB_txn *);
+int	 keyring_load(struct store *, MDB_txn *);
+const uint8_t *keyring_find(struct store *, MDB_txn *, uint32_t);
+const struct data_key *keyring_active(struct store *);
+void	 keyring_free(struct store *);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * Listing secrets: prefix-range scans over the storage keys with a
+ * category filter, a page size and an opaque cursor.  A scan only walks
+ * the ranges it may return (a member's own and the org's records), never
+ * another user's, and returns metadata only of records that open.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "log.h"
+#include "store_int.h"
+
+struct scan {
+	struct skey	 range[2];	/* prefixes, in key order */
+	int		 nrange;
+	struct skey	 cursor;	/* last key of the previous page */
+	size_t		 orglen;	/* org and its NUL start every key */
+};
+
+static int
+scan_ranges(struct scan *s, const struct store_scan *sc)
+{
+	s->nrange = 1;
+	switch (sc->scope) {
+	case SCOPE_ORG:
+		return skey_prefix(&s->range[0], sc->org, SCOPE_ORG, NULL);
+	case SCOPE_USER:
+		return skey_prefix(&s->range[0], sc->org, SCOPE_USER,
+		    sc->owner);
+	case -1:
+		if (sc->owner == NULL)
+			return skey_prefix(&s->range[0], sc->org, -1, NULL);
+		/* the org's records sort before any user's */
+		s->nrange = 2;
+		if (skey_prefix(&s->range[0], sc->org, SCOPE_ORG, NULL) == -1)
+			return -1;
+		return skey_prefix(&s->range[1], sc->org, SCOPE_USER,
+		    sc->owner);
+	default:
+		return -1;
+	}
+}
+
+static int
+has_prefix(const uint8_t *k, size_t len, const struct skey *pre)
+{
+	return len >= pre->len && memcmp(k, pre->buf, pre->len) == 0;
+}
+
+static int
+key_cmp(const struct skey *a, const struct skey *b)
+{
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c;
+
+	if ((c = memcmp(a->buf, b->buf, n)) != 0)
+		return c;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+/* A cursor is the hex of a storage key without its org: parse it back. */
+static int
+cursor_decode(struct scan *s, const char *org, const char *hex)
+{
+	struct secret_meta m;
+	size_t hlen = strlen(hex), blen;
+	const char *end;
+	int i;
+
+	if (hlen == 0 || hlen > CURSOR_MAX_LEN || hlen % 2 != 0)
+		return -1;
+	memcpy(s->cursor.buf, org, s->orglen);
+	if (sodium_hex2bin(s->cursor.buf + s->orglen,
+	    sizeof(s->cursor.buf) - s->orglen, hex, hlen, NULL, &blen,
+	    &end) != 0 || end != hex + hlen || blen != hlen / 2)
+		return -1;
+	s->cursor.len = s->orglen + blen;
+	if (skey_parse(s->cursor.buf, s->cursor.len, &m) == -1)
+		return -1;
+	for (i = 0; i < s->nrange; i++)
+		if (has_prefix(s->cursor.buf, s->cursor.len, &s->range[i]))
+			return 0;
+	return -1;
+}
+
+static int
+cursor_encode(const struct scan *s, const struct skey *last, char *out,
+    size_t outlen)
+{
+	size_t blen = last->len - s->orglen;
+
+	if (2 * blen + 1 > outlen || 2 * blen > CURSOR_MAX_LEN)
+		return -1;
+	sodium_bin2hex(out, outlen, last->buf + s->orglen, blen);
+	return 0;
+}
+
+/* Positions c on the first record of range r after the cursor. */
+static int
+range_seek(MDB_cursor *c, const struct scan *s, int r, MDB_val *k,
+    MDB_val *v)
+{
+	const struct skey *pre = &s->range[r], *from = pre;
+	int rc, after = 0;
+
+	if (s->cursor.len > 0) {
+		if (has_prefix(s->cursor.buf, s->cursor.len, pre)) {
+			from = &s->cursor;
+			after = 1;
+		} else if (key_cmp(&s->cursor, pre) > 0)
+			return MDB_NOTFOUND;
+	}
+	k->mv_size = from->len;
+	k->mv_data = (void *)from->buf;
+	if ((rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE)) != 0)
+		return rc;
+	if (after && k->mv_size == from->len &&
+	    memcmp(k->mv_data, from->buf, from->len) == 0)
+		rc = mdb_cursor_get(c, k, v, MDB_NEXT);
+	return rc;
+}
+
+struct page {
+	struct secret_meta *out;
+	size_t		 max;
+	size_t		*n;
+	const char	*category;
+	struct skey	 last;
+	int		 more;
+};
+
+static int
+scan_range(struct store *st, MDB_txn *txn, MDB_cursor *c,
+    const struct scan *s, int r, struct page *pg)
+{
+	struct secret_meta m;
+	MDB_val k, v;
+	int rc, ret;
+
+	for (rc = range_seek(c, s, r, &k, &v); rc == 0 &&
+	    has_prefix(k.mv_data, k.mv_size, &s->range[r]);
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size > SKEY_MAX)
+			return ST_CORRUPT;
+		if ((ret = store_record_open(st, txn, &k, &v, &m, NULL)) !=
+		    ST_OK)
+			return ret;
+		if (pg->category != NULL && strcmp(m.category,
+		    pg->category) != 0)
+			continue;
+		if (*pg->n == pg->max) {
+			pg->more = 1;
+			return ST_OK;
+		}
+		pg->out[(*pg->n)++] = m;
+		memcpy(pg->last.buf, k.mv_data, k.mv_size);
+		pg->last.len = k.mv_size;
+	}
+	return rc == 0 || rc == MDB_NOTFOUND ? ST_OK : store_mdb_err(rc);
+}
+
+static int
+scan_setup(struct scan *s, const struct store_scan *sc)
+{
+	memset(s, 0, sizeof(*s));
+	if (sc->org == NULL || scan_ranges(s, sc) == -1 ||
+	    (sc->category != NULL && !valid_category(sc->category)))
+		return -1;
+	s->orglen = strlen(sc->org) + 1;
+	if (sc->cursor != NULL && sc->cursor[0] != '\0' &&
+	    cursor_decode(s, sc->org, sc->cursor) == -1)
+		return -1;
+	return 0;
+}
+
+int
+store_secret_scan(struct store *st, const struct store_scan *sc,
+    struct secret_meta *out, size_t max, size_t *n, char *next_cursor,
+    size_t next_cursor_len)
+{
+	struct page pg = { out, max, n, sc->category, { { 0 }, 0 }, 0 };
+	struct scan s;
+	MDB_txn *txn;
+	MDB_cursor *c;
+	int r, rc, ret;
+
+	*n = 0;
+	if (next_cursor_len < CURSOR_MAX_LEN + 1 || max == 0 ||
+	    scan_setup(&s, sc) == -1)
+		return ST_INVALID;
+	next_cursor[0] = '\0';
+	if ((ret = store_rtxn(st, &txn)) != ST_OK)
+		return ret;
+	if ((rc = mdb_cursor_open(txn, st->db_secrets, &c)) != 0) {
+		store_rtxn_done(st);
+		return store_mdb_err(rc);
+	}
+	for (r = 0; r < s.nrange && ret == ST_OK && !pg.more; r++)
+		ret = scan_range(st, txn, c, &s, r, &pg);
+	mdb_cursor_close(c);
+	store_rtxn_done(st);
+	if (ret == ST_OK && pg.more &&
+	    cursor_encode(&s, &pg.last, next_cursor, next_cursor_len) == -1)
+		ret = ST_CORRUPT;
+	if (ret != ST_OK)
+		*n = 0;
+	return ret;
+}
