@@ -1,0 +1,86 @@
+/*
+ * runtools internals: the parsed command line, input handling and output
+ * shared by the CLI's files and its unit test.  The library (runtools.h)
+ * never depends on anything here.
+ */
+#ifndef RUNTOOLS_CLI_H
+#define RUNTOOLS_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "runtools.h"
+
+#define EXIT_SERVER	1	/* server or network error */
+#define EXIT_USAGE	2	/* bad command line or input */
+#define EXIT_NOTFOUND	3
+#define EXIT_AUTH	4	/* unauthenticated or forbidden */
+
+#define DEFAULT_CONF	"/etc/secretd/secretd.conf"
+#define DEFAULT_SOCKET	"/run/secretd/secretd.sock"
+#define TOKEN_FILE_MAX	4096
+
+enum cli_group {
+	GROUP_NONE = 0,
+	GROUP_SECRET,
+	GROUP_TOKEN
+};
+
+enum cli_cmd {
+	CMD_NONE = 0,
+	CMD_SECRET_SET,
+	CMD_SECRET_ROTATE,
+	CMD_SECRET_LIST,
+	CMD_SECRET_GET,
+	CMD_SECRET_DELETE,
+	CMD_TOKEN_CREATE,
+	CMD_TOKEN_LIST,
+	CMD_TOKEN_REVOKE
+};
+
+struct cli {
+	enum cli_group	 group;
+	enum cli_cmd	 cmd;
+	int		 help;		/* --help at this level */
+	int		 version;
+	const char	*url;
+	const char	*ca_file;
+	int		 json;
+	const char	*name;		/* secret name */
+	const char	*id;		/* token id */
+	char		*value;		/* VALUE argument, copied; wipe */
+	size_t		 value_len;
+	const char	*category;
+	const char	*description;
+	const char	*user;
+	const char	*role;
+	unsigned long long ttl;
+	int		 org_wide;
+	int		 reveal;
+	enum rt_list_scope scope;
+	int		 all;
+	unsigned int	 seen;		/* OPT_* bits given */
+};
+
+/* args.c */
+int	 cli_parse(int argc, char **argv, struct cli *, char *err, size_t);
+void	 cli_free(struct cli *);
+void	 cli_usage(FILE *, const struct cli *);
+const char *cli_help_words(const struct cli *);
+
+/* input.c */
+int	 read_value(int fd, char **value, size_t *len, char *err, size_t);
+int	 token_file_read(const char *path, int required, char **token,
+	    char *err, size_t);
+int	 cli_token(char **token, char *err, size_t);
+int	 default_url(const char *conf, char *url, size_t);
+
+/* output.c */
+void	 out_clean(FILE *, const char *);
+int	 out_write(int fd, const void *, size_t);
+void	 out_json(const char *, size_t);
+void	 out_secret_table(const struct rt_secret_list *, int owners);
+void	 out_secret_meta(const struct rt_secret *);
+void	 out_token_table(const struct rt_token_list *);
+
+#endif

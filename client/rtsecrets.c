@@ -1,0 +1,666 @@
+/*
+ * libruntools API calls: one function per route of the secretd API, the
+ * JSON each sends and the structs each fills.  Inputs are checked before
+ * anything is sent; revealed values land only in memory that is wiped.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "proto.h"
+#include "runtools.h"
+#include "rtclient.h"
+
+#define LIST_MAX_PAGES	100000
+
+static const struct rt_list_opts no_list_opts;
+static const struct rt_set_opts no_set_opts;
+static const struct rt_get_opts no_get_opts;
+static const struct rt_delete_opts no_delete_opts;
+static const struct rt_token_opts no_token_opts;
+
+/* A string member copied, NULL when absent or null; -1 on another type. */
+static int
+dup_str(json_t *o, const char *key, char **dst)
+{
+	json_t *v = json_object_get(o, key);
+
+	*dst = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || (*dst = strdup(json_string_value(v))) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+rt_secret_clear(struct rt_secret *s)
+{
+	if (s == NULL)
+		return;
+	free(s->name);
+	free(s->scope);
+	free(s->user_id);
+	free(s->org_id);
+	free(s->category);
+	free(s->description);
+	free(s->created_at);
+	free(s->updated_at);
+	free(s->created_by);
+	free(s->updated_by);
+	rt_secret_value_free(s->value, s->value_len);
+	memset(s, 0, sizeof(*s));
+}
+
+void
+rt_secret_list_clear(struct rt_secret_list *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->count; i++)
+		rt_secret_clear(&l->secrets[i]);
+	free(l->secrets);
+	free(l->next_cursor);
+	memset(l, 0, sizeof(*l));
+}
+
+void
+rt_token_clear(struct rt_token *t)
+{
+	if (t == NULL)
+		return;
+	if (t->secret != NULL)
+		rt_wipe_free(t->secret, strlen(t->secret));
+	free(t->id);
+	free(t->user_id);
+	free(t->org_id);
+	free(t->role);
+	free(t->description);
+	free(t->created_at);
+	free(t->expires_at);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+rt_token_list_clear(struct rt_token_list *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->count; i++)
+		rt_token_clear(&l->tokens[i]);
+	free(l->tokens);
+	memset(l, 0, sizeof(*l));
+}
+
+static int
+parse_value(json_t *o, struct rt_secret *s)
+{
+	json_t *v = json_object_get(o, "value");
+
+	if (!json_is_string(v))
+		return -1;
+	s->value_len = json_string_length(v);
+	if ((s->value = malloc(s->value_len + 1)) == NULL)
+		return -1;
+	memcpy(s->value, json_string_value(v), s->value_len + 1);
+	return 0;
+}
+
+static int
+parse_secret(json_t *o, struct rt_secret *s, int with_value)
+{
+	json_t *v;
+
+	memset(s, 0, sizeof(*s));
+	if (!json_is_object(o) ||
+	    dup_str(o, "name", &s->name) || dup_str(o, "scope", &s->scope) ||
+	    dup_str(o, "userId", &s->user_id) ||
+	    dup_str(o, "orgId", &s->org_id) ||
+	    dup_str(o, "category", &s->category) ||
+	    dup_str(o, "description", &s->description) ||
+	    dup_str(o, "createdAt", &s->created_at) ||
+	    dup_str(o, "updatedAt", &s->updated_at) ||
+	    dup_str(o, "createdBy", &s->created_by) ||
+	    dup_str(o, "updatedBy", &s->updated_by) ||
+	    s->name == NULL || s->scope == NULL)
+		goto fail;
+	v = json_object_get(o, "version");
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		goto fail;
+	s->version = (unsigned long)json_integer_value(v);
+	if (with_value && parse_value(o, s) == -1)
+		goto fail;
+	return 0;
+ fail:
+	rt_secret_clear(s);
+	return -1;
+}
+
+static int
+parse_token(json_t *o, struct rt_token *t, int with_secret)
+{
+	memset(t, 0, sizeof(*t));
+	if (!json_is_object(o) ||
+	    dup_str(o, "id", &t->id) || dup_str(o, "userId", &t->user_id) ||
+	    dup_str(o, "orgId", &t->org_id) || dup_str(o, "role", &t->role) ||
+	    dup_str(o, "description", &t->description) ||
+	    dup_str(o, "createdAt", &t->created_at) ||
+	    dup_str(o, "expiresAt", &t->expires_at) || t->id == NULL)
+		goto fail;
+	if (with_secret &&
+	    (dup_str(o, "token", &t->secret) || t->secret == NULL))
+		goto fail;
+	return 0;
+ fail:
+	rt_token_clear(t);
+	return -1;
+}
+
+static enum rt_error
+bad_response(rt_client *c)
+{
+	return rt_set_error(c, RT_E_PROTOCOL,
+	    "response from the server is not the API's shape");
+}
+
+static enum rt_error
+check_name(rt_client *c, const char *name)
+{
+	if (name == NULL || !valid_secret_name(name, strlen(name)))
+		return rt_set_error(c, RT_E_USAGE, "invalid secret name: use "
+		    "letters, digits and '_', not starting with a digit, "
+		    "at most %d characters", NAME_MAX_LEN);
+	return RT_E_OK;
+}
+
+static enum rt_error
+check_user(rt_client *c, const char *user_id)
+{
+	if (user_id != NULL && !valid_id(user_id, strlen(user_id)))
+		return rt_set_error(c, RT_E_USAGE, "invalid user id");
+	return RT_E_OK;
+}
+
+static enum rt_error
+check_category(rt_client *c, const char *category)
+{
+	if (category != NULL && !valid_category(category))
+		return rt_set_error(c, RT_E_USAGE, "invalid category: use "
+		    "provider, tool, agent, workflow or custom");
+	return RT_E_OK;
+}
+
+static enum rt_error
+check_description(rt_client *c, const char *d)
+{
+	if (d != NULL && strlen(d) > DESC_MAX_LEN)
+		return rt_set_error(c, RT_E_USAGE,
+		    "description is longer than %d bytes", DESC_MAX_LEN);
+	return RT_E_OK;
+}
+
+static enum rt_error
+check_value(rt_client *c, const char *value, size_t len)
+{
+	if (value == NULL || len == 0)
+		return rt_set_error(c, RT_E_USAGE, "the value is empty");
+	if (len > VALUE_MAX_LEN)
+		return rt_set_error(c, RT_E_USAGE,
+		    "the value is larger than %d bytes", VALUE_MAX_LEN);
+	return RT_E_OK;
+}
+
+/* "/v1/secrets/NAME[/reveal]" plus orgWide and user_id. */
+static enum rt_error
+secret_path(rt_client *c, char *path, size_t size, const char *name,
+    const char *suffix, int org_wide, const char *user_id)
+{
+	enum rt_error e;
+	int n;
+
+	if ((e = check_name(c, name)) != RT_E_OK ||
+	    (e = check_user(c, user_id)) != RT_E_OK)
+		return e;
+	n = snprintf(path, size, "/v1/secrets/%s%s", name, suffix);
+	if (n < 0 || (size_t)n >= size ||
+	    (org_wide && rt_query_add(c, path, size, "orgWide", "true")) ||
+	    (user_id && rt_query_add(c, path, size, "user_id", user_id)))
+		return rt_set_error(c, RT_E_USAGE, "request path too long");
+	return RT_E_OK;
+}
+
+static int
+set_member(json_t *o, const char *key, json_t *v)
+{
+	return v == NULL || json_object_set_new(o, key, v) == -1 ? -1 : 0;
+}
+
+static json_t *
+set_body(const char *name, const char *value, size_t len,
+    const struct rt_set_opts *o)
+{
+	json_t *body;
+
+	if ((body = json_object()) == NULL)
+		return NULL;
+	if (set_member(body, "name", json_string(name)) ||
+	    set_member(body, "value", json_stringn(value, len)) ||
+	    (o->category && set_member(body, "category",
+	    json_string(o->category))) ||
+	    (o->description && set_member(body, "description",
+	    json_string(o->description))) ||
+	    (o->org_wide && set_member(body, "orgWide", json_true()))) {
+		json_decref(body);
+		return NULL;
+	}
+	return body;
+}
+
+static enum rt_error
+set_check(rt_client *c, const char *name, const char *value, size_t len,
+    const struct rt_set_opts *o)
+{
+	enum rt_error e;
+
+	if ((e = check_name(c, name)) != RT_E_OK ||
+	    (e = check_value(c, value, len)) != RT_E_OK ||
+	    (e = check_user(c, o->user_id)) != RT_E_OK ||
+	    (e = check_category(c, o->category)) != RT_E_OK ||
+	    (e = check_description(c, o->description)) != RT_E_OK)
+		return e;
+	if (o->org_wide && o->user_id != NULL)
+		return rt_set_error(c, RT_E_USAGE,
+		    "an org-wide secret has no user");
+	return RT_E_OK;
+}
+
+enum rt_error
+rt_secrets_set(rt_client *c, const char *name, const char *value,
+    size_t len, const struct rt_set_opts *o, int *created,
+    struct rt_secret *meta)
+{
+	char path[RT_PATH_MAX] = "/v1/secrets";
+	json_t *body, *root;
+	enum rt_error e;
+
+	if (o == NULL)
+		o = &no_set_opts;
+	if (created != NULL)
+		*created = 0;
+	if (meta != NULL)
+		memset(meta, 0, sizeof(*meta));
+	if ((e = set_check(c, name, value, len, o)) != RT_E_OK)
+		return e;
+	if (o->user_id &&
+	    rt_query_add(c, path, sizeof(path), "user_id", o->user_id))
+		return rt_set_error(c, RT_E_USAGE, "request path too long");
+	/* jansson refuses strings that are not UTF-8 */
+	if ((body = set_body(name, value, len, o)) == NULL)
+		return rt_set_error(c, RT_E_USAGE, "the value and description "
+		    "must be valid UTF-8 text (the API carries them as JSON "
+		    "strings)");
+	e = rt_request(c, "POST", path, body, &root);
+	json_decref(body);
+	if (e != RT_E_OK)
+		return e;
+	if (created != NULL)
+		*created = rt_client_last_error(c)->http_status == 201;
+	if (meta != NULL && parse_secret(root, meta, 0) == -1)
+		e = bad_response(c);
+	json_decref(root);
+	return e;
+}
+
+enum rt_error
+rt_secrets_get(rt_client *c, const char *name, const struct rt_get_opts *o,
+    struct rt_secret *out)
+{
+	char path[RT_PATH_MAX];
+	json_t *root;
+	enum rt_error e;
+
+	if (o == NULL)
+		o = &no_get_opts;
+	memset(out, 0, sizeof(*out));
+	e = secret_path(c, path, sizeof(path), name,
+	    o->reveal ? "/reveal" : "", o->org_wide, o->user_id);
+	if (e != RT_E_OK)
+		return e;
+	e = rt_request(c, o->reveal ? "POST" : "GET", path, NULL, &root);
+	if (e != RT_E_OK)
+		return e;
+	if (parse_secret(root, out, o->reveal) == -1)
+		e = bad_response(c);
+	json_decref(root);
+	return e;
+}
+
+enum rt_error
+rt_secrets_delete(rt_client *c, const char *name,
+    const struct rt_delete_opts *o)
+{
+	char path[RT_PATH_MAX];
+	json_t *root;
+	enum rt_error e;
+
+	if (o == NULL)
+		o = &no_delete_opts;
+	e = secret_path(c, path, sizeof(path), name, "", o->org_wide,
+	    o->user_id);
+	if (e != RT_E_OK)
+		return e;
+	if ((e = rt_request(c, "DELETE", path, NULL, &root)) != RT_E_OK)
+		return e;
+	if (!json_is_true(json_object_get(root, "deleted")))
+		e = bad_response(c);
+	json_decref(root);
+	return e;
+}
+
+static enum rt_error
+list_path(rt_client *c, char *path, size_t size,
+    const struct rt_list_opts *o)
+{
+	char limit[16];
+	enum rt_error e;
+	int bad = 0;
+
+	if ((e = check_category(c, o->category)) != RT_E_OK ||
+	    (e = check_user(c, o->user_id)) != RT_E_OK)
+		return e;
+	if (o->limit > LIST_MAX_LIMIT)
+		return rt_set_error(c, RT_E_USAGE,
+		    "limit must be 1 to %d", LIST_MAX_LIMIT);
+	if (o->cursor != NULL && strlen(o->cursor) > CURSOR_MAX_LEN)
+		return rt_set_error(c, RT_E_USAGE, "cursor too long");
+	snprintf(path, size, "/v1/secrets");
+	snprintf(limit, sizeof(limit), "%u", o->limit);
+	bad |= o->category && rt_query_add(c, path, size, "category",
+	    o->category);
+	bad |= o->scope == RT_LIST_USER && rt_query_add(c, path, size,
+	    "secretScope", "user");
+	bad |= o->scope == RT_LIST_ORG && rt_query_add(c, path, size,
+	    "secretScope", "org");
+	bad |= o->all && rt_query_add(c, path, size, "all", "true");
+	bad |= o->user_id && rt_query_add(c, path, size, "user_id",
+	    o->user_id);
+	bad |= o->limit && rt_query_add(c, path, size, "limit", limit);
+	bad |= o->cursor && rt_query_add(c, path, size, "cursor", o->cursor);
+	if (bad)
+		return rt_set_error(c, RT_E_USAGE, "request path too long");
+	return RT_E_OK;
+}
+
+static int
+parse_list(json_t *root, struct rt_secret_list *out)
+{
+	json_t *arr = json_object_get(root, "secrets"), *v;
+	size_t i;
+
+	if (!json_is_array(arr) ||
+	    dup_str(root, "nextCursor", &out->next_cursor) == -1)
+		return -1;
+	if (json_array_size(arr) == 0)
+		return 0;
+	out->secrets = calloc(json_array_size(arr), sizeof(*out->secrets));
+	if (out->secrets == NULL)
+		return -1;
+	json_array_foreach(arr, i, v) {
+		if (parse_secret(v, &out->secrets[i], 0) == -1)
+			return -1;
+		out->count++;
+	}
+	return 0;
+}
+
+static enum rt_error
+list_page(rt_client *c, const struct rt_list_opts *o,
+    struct rt_secret_list *out, json_t **rootp)
+{
+	char path[RT_PATH_MAX];
+	json_t *root;
+	enum rt_error e;
+
+	memset(out, 0, sizeof(*out));
+	*rootp = NULL;
+	if ((e = list_path(c, path, sizeof(path), o)) != RT_E_OK ||
+	    (e = rt_request(c, "GET", path, NULL, &root)) != RT_E_OK)
+		return e;
+	if (parse_list(root, out) == -1) {
+		rt_secret_list_clear(out);
+		json_decref(root);
+		return bad_response(c);
+	}
+	*rootp = root;
+	return RT_E_OK;
+}
+
+enum rt_error
+rt_secrets_list(rt_client *c, const struct rt_list_opts *o,
+    struct rt_secret_list *out)
+{
+	json_t *root;
+	enum rt_error e;
+
+	e = list_page(c, o != NULL ? o : &no_list_opts, out, &root);
+	json_decref(root);
+	return e;
+}
+
+/* Moves a page's entries to the end of all; the page keeps its cursor. */
+static int
+list_append(struct rt_secret_list *all, struct rt_secret_list *page)
+{
+	struct rt_secret *p;
+
+	if (page->count == 0)
+		return 0;
+	p = reallocarray(all->secrets, all->count + page->count, sizeof(*p));
+	if (p == NULL)
+		return -1;
+	memcpy(p + all->count, page->secrets, page->count * sizeof(*p));
+	all->secrets = p;
+	all->count += page->count;
+	free(page->secrets);
+	page->secrets = NULL;
+	page->count = 0;
+	return 0;
+}
+
+/* The merged pages become the call's JSON, as one last page. */
+static enum rt_error
+list_merged_json(rt_client *c, json_t *secrets)
+{
+	json_t *o;
+	char *p = NULL;
+	size_t len = 0;
+
+	if ((o = json_object()) != NULL &&
+	    json_object_set(o, "secrets", secrets) == 0 &&
+	    json_object_set_new(o, "nextCursor", json_null()) == 0)
+		p = rt_dump_json(o, &len);
+	json_decref(o);
+	if (p == NULL)
+		return rt_set_error(c, RT_E_NOMEM, NULL);
+	rt_set_last_json(c, p, len);
+	return RT_E_OK;
+}
+
+static enum rt_error
+list_next(rt_client *c, struct rt_list_opts *po, char **cursor,
+    struct rt_secret_list *all, json_t *merged)
+{
+	struct rt_secret_list page;
+	json_t *root;
+	enum rt_error e;
+
+	if ((e = list_page(c, po, &page, &root)) != RT_E_OK)
+		return e;
+	if (json_array_extend(merged, json_object_get(root, "secrets")) ||
+	    list_append(all, &page))
+		e = rt_set_error(c, RT_E_NOMEM, NULL);
+	else if (page.next_cursor != NULL && *cursor != NULL &&
+	    strcmp(page.next_cursor, *cursor) == 0)
+		e = rt_set_error(c, RT_E_PROTOCOL,
+		    "the server repeated a page cursor");
+	json_decref(root);
+	free(*cursor);
+	*cursor = page.next_cursor;
+	page.next_cursor = NULL;
+	po->cursor = *cursor;
+	rt_secret_list_clear(&page);
+	return e;
+}
+
+enum rt_error
+rt_secrets_list_all(rt_client *c, const struct rt_list_opts *o,
+    struct rt_secret_list *out)
+{
+	struct rt_list_opts po = o != NULL ? *o : no_list_opts;
+	json_t *merged;
+	char *cursor = NULL;
+	enum rt_error e;
+	size_t pages = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (po.cursor != NULL && (cursor = strdup(po.cursor)) == NULL)
+		return rt_set_error(c, RT_E_NOMEM, NULL);
+	if ((merged = json_array()) == NULL) {
+		free(cursor);
+		return rt_set_error(c, RT_E_NOMEM, NULL);
+	}
+	do {
+		if (++pages > LIST_MAX_PAGES)
+			e = rt_set_error(c, RT_E_PROTOCOL, "too many pages");
+		else
+			e = list_next(c, &po, &cursor, out, merged);
+	} while (e == RT_E_OK && cursor != NULL);
+	if (e == RT_E_OK)
+		e = list_merged_json(c, merged);
+	json_decref(merged);
+	free(cursor);
+	if (e != RT_E_OK)
+		rt_secret_list_clear(out);
+	return e;
+}
+
+static json_t *
+token_body(const struct rt_token_opts *o)
+{
+	json_t *body;
+
+	if ((body = json_object()) == NULL)
+		return NULL;
+	if ((o->description && set_member(body, "description",
+	    json_string(o->description))) ||
+	    (o->role && set_member(body, "role", json_string(o->role))) ||
+	    (o->ttl_seconds && set_member(body, "ttlSeconds",
+	    json_integer((json_int_t)o->ttl_seconds)))) {
+		json_decref(body);
+		return NULL;
+	}
+	return body;
+}
+
+enum rt_error
+rt_tokens_create(rt_client *c, const struct rt_token_opts *o,
+    struct rt_token *out)
+{
+	json_t *body, *root;
+	enum rt_error e;
+
+	if (o == NULL)
+		o = &no_token_opts;
+	memset(out, 0, sizeof(*out));
+	if (o->role != NULL && strcmp(o->role, "member") != 0 &&
+	    strcmp(o->role, "admin") != 0)
+		return rt_set_error(c, RT_E_USAGE,
+		    "role must be member or admin");
+	if (o->ttl_seconds > LLONG_MAX)
+		return rt_set_error(c, RT_E_USAGE, "ttl too large");
+	if ((e = check_description(c, o->description)) != RT_E_OK)
+		return e;
+	if ((body = token_body(o)) == NULL)
+		return rt_set_error(c, RT_E_USAGE,
+		    "the description must be valid UTF-8 text");
+	e = rt_request(c, "POST", "/v1/tokens", body, &root);
+	json_decref(body);
+	if (e != RT_E_OK)
+		return e;
+	if (parse_token(root, out, 1) == -1)
+		e = bad_response(c);
+	json_decref(root);
+	return e;
+}
+
+enum rt_error
+rt_tokens_list(rt_client *c, struct rt_token_list *out)
+{
+	json_t *root, *arr, *v;
+	enum rt_error e;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if ((e = rt_request(c, "GET", "/v1/tokens", NULL, &root)) != RT_E_OK)
+		return e;
+	arr = json_object_get(root, "tokens");
+	if (!json_is_array(arr))
+		goto bad;
+	if (json_array_size(arr) > 0 && (out->tokens =
+	    calloc(json_array_size(arr), sizeof(*out->tokens))) == NULL)
+		goto bad;
+	json_array_foreach(arr, i, v) {
+		if (parse_token(v, &out->tokens[i], 0) == -1)
+			goto bad;
+		out->count++;
+	}
+	json_decref(root);
+	return RT_E_OK;
+ bad:
+	rt_token_list_clear(out);
+	json_decref(root);
+	return bad_response(c);
+}
+
+static int
+valid_token_id(const char *id)
+{
+	size_t i, n = strlen(id);
+
+	if (n == 0 || n > ID_MAX_LEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		    (id[i] >= 'a' && id[i] <= 'z') ||
+		    (id[i] >= 'A' && id[i] <= 'Z') ||
+		    id[i] == '_' || id[i] == '-'))
+			return 0;
+	return 1;
+}
+
+enum rt_error
+rt_tokens_revoke(rt_client *c, const char *id)
+{
+	char path[RT_PATH_MAX];
+	json_t *root;
+	enum rt_error e;
+
+	if (id == NULL || !valid_token_id(id))
+		return rt_set_error(c, RT_E_USAGE, "invalid token id");
+	snprintf(path, sizeof(path), "/v1/tokens/%s", id);
+	if ((e = rt_request(c, "DELETE", path, NULL, &root)) != RT_E_OK)
+		return e;
+	if (!json_is_true(json_object_get(root, "revoked")))
+		e = bad_response(c);
+	json_decref(root);
+	return e;
+}

@@ -1,0 +1,348 @@
+/*
+ * runtools: the command-line client of secretd, built on libruntools.
+ * It never takes a token from argv, and writes a revealed value only to
+ * standard output, wiping every copy it held.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "runtools.h"
+#include "cli.h"
+
+static int
+exit_code(enum rt_error e)
+{
+	switch (e) {
+	case RT_E_OK:
+		return 0;
+	case RT_E_USAGE:
+	case RT_E_INVALID:
+		return EXIT_USAGE;
+	case RT_E_NOTFOUND:
+		return EXIT_NOTFOUND;
+	case RT_E_AUTH:
+		return EXIT_AUTH;
+	default:
+		return EXIT_SERVER;
+	}
+}
+
+/* "runtools: <what failed>: <server message>", one line on stderr. */
+static int
+fail(rt_client *c, enum rt_error e, const char *what, const char *name)
+{
+	const struct rt_error_info *ei = rt_client_last_error(c);
+
+	fprintf(stderr, "runtools: %s%s", what, name ? " " : "");
+	if (name != NULL)
+		out_clean(stderr, name);
+	fprintf(stderr, ": ");
+	out_clean(stderr, ei->message[0] ? ei->message : rt_strerror(e));
+	fprintf(stderr, "\n");
+	return exit_code(e);
+}
+
+static void
+print_json(rt_client *c)
+{
+	size_t len;
+	const char *body = rt_client_last_json(c, &len);
+
+	out_json(body, len);
+}
+
+static void
+print_saved(rt_client *c, const struct cli *cl, int created,
+    const struct rt_secret *m)
+{
+	if (cl->json) {
+		print_json(c);
+		return;
+	}
+	printf("%s ", created ? "created" : "rotated");
+	out_clean(stdout, m->name);
+	printf(" (%s, version %lu)\n", m->scope ? m->scope : "-", m->version);
+}
+
+static int
+cmd_set(rt_client *c, struct cli *cl)
+{
+	struct rt_set_opts o = { cl->category, cl->description, cl->org_wide,
+	    cl->user };
+	struct rt_secret m;
+	char err[256];
+	int created;
+	enum rt_error e;
+
+	if (cl->value == NULL && read_value(STDIN_FILENO, &cl->value,
+	    &cl->value_len, err, sizeof(err)) == -1) {
+		fprintf(stderr, "runtools: set %s: %s\n", cl->name, err);
+		return EXIT_USAGE;
+	}
+	e = rt_secrets_set(c, cl->name, cl->value, cl->value_len, &o,
+	    &created, &m);
+	cli_free(cl);
+	if (e != RT_E_OK)
+		return fail(c, e, "set", cl->name);
+	print_saved(c, cl, created, &m);
+	rt_secret_clear(&m);
+	return 0;
+}
+
+/*
+ * The API has no rotate-only call: a GET first makes a rotation of a
+ * missing secret exit 3 instead of creating it.  Should the secret vanish
+ * in between, the POST creates it and the output says "created".
+ */
+static int
+cmd_rotate(rt_client *c, struct cli *cl)
+{
+	struct rt_get_opts g = { cl->org_wide, cl->user, 0 };
+	struct rt_set_opts o = { NULL, NULL, cl->org_wide, cl->user };
+	struct rt_secret m;
+	char err[256];
+	int created;
+	enum rt_error e;
+
+	if (read_value(STDIN_FILENO, &cl->value, &cl->value_len, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "runtools: rotate %s: %s\n", cl->name, err);
+		return EXIT_USAGE;
+	}
+	if ((e = rt_secrets_get(c, cl->name, &g, &m)) != RT_E_OK) {
+		cli_free(cl);
+		if (e == RT_E_NOTFOUND)
+			fprintf(stderr, "runtools: rotate %s: no such secret "
+			    "(create it with 'runtools secret set')\n",
+			    cl->name);
+		return e == RT_E_NOTFOUND ? EXIT_NOTFOUND :
+		    fail(c, e, "rotate", cl->name);
+	}
+	rt_secret_clear(&m);
+	e = rt_secrets_set(c, cl->name, cl->value, cl->value_len, &o,
+	    &created, &m);
+	cli_free(cl);
+	if (e != RT_E_OK)
+		return fail(c, e, "rotate", cl->name);
+	print_saved(c, cl, created, &m);
+	rt_secret_clear(&m);
+	return 0;
+}
+
+static int
+cmd_list(rt_client *c, struct cli *cl)
+{
+	struct rt_list_opts o = { cl->category, cl->scope, cl->all, cl->user,
+	    0, NULL };
+	struct rt_secret_list l;
+	enum rt_error e;
+
+	if ((e = rt_secrets_list_all(c, &o, &l)) != RT_E_OK)
+		return fail(c, e, "list", NULL);
+	if (cl->json)
+		print_json(c);
+	else
+		out_secret_table(&l, cl->all || cl->user != NULL);
+	rt_secret_list_clear(&l);
+	return 0;
+}
+
+static int
+cmd_get(rt_client *c, struct cli *cl)
+{
+	struct rt_get_opts o = { cl->org_wide, cl->user, cl->reveal };
+	struct rt_secret s;
+	enum rt_error e;
+	int rv = 0;
+
+	if ((e = rt_secrets_get(c, cl->name, &o, &s)) != RT_E_OK)
+		return fail(c, e, cl->reveal ? "reveal" : "get", cl->name);
+	fflush(stdout);
+	if (cl->json)
+		print_json(c);
+	else if (!cl->reveal)
+		out_secret_meta(&s);
+	else if (out_write(STDOUT_FILENO, s.value, s.value_len) == -1 ||
+	    (isatty(STDOUT_FILENO) && out_write(STDOUT_FILENO, "\n", 1))) {
+		fprintf(stderr, "runtools: reveal %s: writing the value: %s\n",
+		    cl->name, strerror(errno));
+		rv = EXIT_SERVER;
+	}
+	rt_secret_clear(&s);
+	return rv;
+}
+
+static int
+cmd_delete(rt_client *c, struct cli *cl)
+{
+	struct rt_delete_opts o = { cl->org_wide, cl->user };
+	enum rt_error e;
+
+	if ((e = rt_secrets_delete(c, cl->name, &o)) != RT_E_OK)
+		return fail(c, e, "delete", cl->name);
+	if (cl->json)
+		print_json(c);
+	else
+		printf("deleted %s\n", cl->name);
+	return 0;
+}
+
+/* The token alone on stdout (so it can be redirected), details on stderr. */
+static int
+cmd_token_create(rt_client *c, struct cli *cl)
+{
+	struct rt_token_opts o = { cl->description, cl->role, cl->ttl };
+	struct rt_token t;
+	enum rt_error e;
+
+	if ((e = rt_tokens_create(c, &o, &t)) != RT_E_OK)
+		return fail(c, e, "token create", NULL);
+	fflush(stdout);
+	if (cl->json)
+		print_json(c);
+	else {
+		out_write(STDOUT_FILENO, t.secret, strlen(t.secret));
+		out_write(STDOUT_FILENO, "\n", 1);
+		fprintf(stderr, "token %s (%s, expires %s); it is shown only "
+		    "once\n", t.id, t.role ? t.role : "-",
+		    t.expires_at ? t.expires_at : "never");
+	}
+	rt_token_clear(&t);
+	return 0;
+}
+
+static int
+cmd_token_list(rt_client *c, struct cli *cl)
+{
+	struct rt_token_list l;
+	enum rt_error e;
+
+	if ((e = rt_tokens_list(c, &l)) != RT_E_OK)
+		return fail(c, e, "token list", NULL);
+	if (cl->json)
+		print_json(c);
+	else
+		out_token_table(&l);
+	rt_token_list_clear(&l);
+	return 0;
+}
+
+static int
+cmd_token_revoke(rt_client *c, struct cli *cl)
+{
+	enum rt_error e;
+
+	if ((e = rt_tokens_revoke(c, cl->id)) != RT_E_OK)
+		return fail(c, e, "token revoke", cl->id);
+	if (cl->json)
+		print_json(c);
+	else
+		printf("revoked %s\n", cl->id);
+	return 0;
+}
+
+static int
+run(rt_client *c, struct cli *cl)
+{
+	switch (cl->cmd) {
+	case CMD_SECRET_SET:
+		return cmd_set(c, cl);
+	case CMD_SECRET_ROTATE:
+		return cmd_rotate(c, cl);
+	case CMD_SECRET_LIST:
+		return cmd_list(c, cl);
+	case CMD_SECRET_GET:
+		return cmd_get(c, cl);
+	case CMD_SECRET_DELETE:
+		return cmd_delete(c, cl);
+	case CMD_TOKEN_CREATE:
+		return cmd_token_create(c, cl);
+	case CMD_TOKEN_LIST:
+		return cmd_token_list(c, cl);
+	case CMD_TOKEN_REVOKE:
+		return cmd_token_revoke(c, cl);
+	case CMD_NONE:
+		break;
+	}
+	return EXIT_USAGE;
+}
+
+static rt_client *
+connect_client(const struct cli *cl, int *rv)
+{
+	char url[4200], err[512], *token = NULL;
+	const char *u = cl->url ? cl->url : getenv("RUNTOOLS_URL");
+	rt_client *c;
+
+	if ((u == NULL || *u == '\0') &&
+	    default_url(DEFAULT_CONF, url, sizeof(url)) == 0)
+		u = url;
+	if (cli_token(&token, err, sizeof(err)) == -1) {
+		fprintf(stderr, "runtools: %s\n", err);
+		*rv = EXIT_AUTH;
+		return NULL;
+	}
+	c = rt_client_new(u, token, cl->ca_file);
+	if (token != NULL)
+		rt_secret_value_free(token, strlen(token));
+	if (c == NULL && errno == EINVAL) {
+		fprintf(stderr, "runtools: invalid URL '");
+		out_clean(stderr, u);
+		fprintf(stderr, "': use unix:/path/to.sock or "
+		    "https://host:port\n");
+		*rv = EXIT_USAGE;
+	} else if (c == NULL) {
+		fprintf(stderr, "runtools: %s\n", strerror(errno));
+		*rv = EXIT_SERVER;
+	}
+	return c;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli cl;
+	rt_client *c;
+	char err[512];
+	int rv;
+
+	if (cli_parse(argc, argv, &cl, err, sizeof(err)) == -1) {
+		fprintf(stderr, "runtools: %s\nTry 'runtools %s--help'.\n",
+		    err, cli_help_words(&cl));
+		return EXIT_USAGE;
+	}
+	if (cl.version) {
+		printf("runtools %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (cl.help) {
+		cli_usage(stdout, &cl);
+		return 0;
+	}
+	rt_harden_memory();
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "runtools: cannot initialise libcurl\n");
+		return EXIT_SERVER;
+	}
+	if ((c = connect_client(&cl, &rv)) == NULL) {
+		cli_free(&cl);
+		return rv;
+	}
+	rv = run(c, &cl);
+	cli_free(&cl);
+	rt_client_free(c);
+	curl_global_cleanup();
+	if (fflush(stdout) == EOF && rv == 0) {
+		fprintf(stderr, "runtools: writing output: %s\n",
+		    strerror(errno));
+		rv = EXIT_SERVER;
+	}
+	return rv;
+}

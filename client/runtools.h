@@ -1,0 +1,174 @@
+/*
+ * libruntools: a small C client for the secretd HTTP API (unix socket or
+ * HTTPS).  It never prints and never exits; every call returns an rt_error
+ * and leaves the details in rt_client_last_error().
+ */
+#ifndef RUNTOOLS_H
+#define RUNTOOLS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rt_client rt_client;
+
+enum rt_error {
+	RT_E_OK = 0,
+	RT_E_USAGE,		/* bad argument; nothing was sent */
+	RT_E_NETWORK,		/* connect, TLS or timeout failure */
+	RT_E_SERVER,		/* 5xx (but 503) or an unexpected status */
+	RT_E_NOTFOUND,		/* 404 */
+	RT_E_AUTH,		/* 401 or 403 */
+	RT_E_INVALID,		/* 400, 405, 413, 415: input refused */
+	RT_E_RATELIMIT,		/* 429 */
+	RT_E_UNAVAILABLE,	/* 503: broker down or audit log unwritable */
+	RT_E_PROTOCOL,		/* the response is not the API's shape */
+	RT_E_NOMEM
+};
+
+struct rt_error_info {
+	enum rt_error	 code;
+	long		 http_status;		/* 0: no response */
+	char		 error_code[32];	/* the API's "code", or "" */
+	char		 message[512];		/* server's or local message */
+	char		 request_id[128];	/* X-Request-Id, or "" */
+};
+
+/*
+ * Secret metadata.  Strings are owned by the struct; user_id is NULL for
+ * org secrets, any other field is NULL when the server left it out.
+ * value/value_len are set only by a reveal; value is NUL-terminated but
+ * may also hold NUL bytes.  Release with rt_secret_clear().
+ */
+struct rt_secret {
+	char		*name;
+	char		*scope;			/* "user" or "org" */
+	char		*user_id;
+	char		*org_id;
+	char		*category;
+	char		*description;
+	unsigned long	 version;
+	char		*created_at;
+	char		*updated_at;
+	char		*created_by;
+	char		*updated_by;
+	char		*value;
+	size_t		 value_len;
+};
+
+struct rt_secret_list {
+	struct rt_secret *secrets;
+	size_t		 count;
+	char		*next_cursor;		/* NULL on the last page */
+};
+
+enum rt_list_scope {
+	RT_LIST_ANY = 0,
+	RT_LIST_USER,				/* secretScope=user */
+	RT_LIST_ORG				/* secretScope=org */
+};
+
+struct rt_list_opts {
+	const char	*category;		/* NULL: any */
+	enum rt_list_scope scope;
+	int		 all;			/* all=true (admin) */
+	const char	*user_id;		/* another user's (admin) */
+	unsigned int	 limit;			/* 0: server default */
+	const char	*cursor;		/* from next_cursor */
+};
+
+struct rt_set_opts {
+	const char	*category;		/* NULL: default / unchanged */
+	const char	*description;		/* NULL: none / unchanged */
+	int		 org_wide;
+	const char	*user_id;		/* another user's (admin) */
+};
+
+struct rt_get_opts {
+	int		 org_wide;
+	const char	*user_id;		/* metadata of another user's */
+	int		 reveal;		/* POST .../reveal */
+};
+
+struct rt_delete_opts {
+	int		 org_wide;
+	const char	*user_id;
+};
+
+/* A token; secret is set only by rt_tokens_create (shown once). */
+struct rt_token {
+	char		*secret;		/* "rts_..." */
+	char		*id;
+	char		*user_id;
+	char		*org_id;
+	char		*role;
+	char		*description;
+	char		*created_at;
+	char		*expires_at;		/* NULL: never */
+};
+
+struct rt_token_list {
+	struct rt_token	*tokens;
+	size_t		 count;
+};
+
+struct rt_token_opts {
+	const char	*description;		/* NULL: none */
+	const char	*role;			/* NULL, "member" or "admin" */
+	unsigned long long ttl_seconds;		/* 0: no expiry */
+};
+
+/*
+ * url is "unix:/path/to.sock" or "https://host[:port]"; token (may be NULL)
+ * is sent as a Bearer token; ca_file (may be NULL) replaces the system CAs.
+ * Peer and host are always verified.  NULL with errno EINVAL or ENOMEM.
+ */
+rt_client	*rt_client_new(const char *url, const char *token,
+		    const char *ca_file);
+void		 rt_client_free(rt_client *);
+const struct rt_error_info *rt_client_last_error(const rt_client *);
+/* The last response body (a merged page set after rt_secrets_list_all);
+ * valid until the next call on the client, wiped when replaced. */
+const char	*rt_client_last_json(const rt_client *, size_t *len);
+const char	*rt_strerror(enum rt_error);
+
+/*
+ * Makes jansson wipe every block it frees, so parsed values do not linger
+ * in the heap.  Global: call once, before any other jansson use.
+ */
+void		 rt_harden_memory(void);
+
+enum rt_error	 rt_health(rt_client *);
+enum rt_error	 rt_secrets_list(rt_client *, const struct rt_list_opts *,
+		    struct rt_secret_list *);
+/* Follows nextCursor from opts->cursor until the last page. */
+enum rt_error	 rt_secrets_list_all(rt_client *, const struct rt_list_opts *,
+		    struct rt_secret_list *);
+/* Create or rotate; *created is 1 for a new secret, 0 for a rotation. */
+enum rt_error	 rt_secrets_set(rt_client *, const char *name,
+		    const char *value, size_t value_len,
+		    const struct rt_set_opts *, int *created,
+		    struct rt_secret *meta);
+enum rt_error	 rt_secrets_get(rt_client *, const char *name,
+		    const struct rt_get_opts *, struct rt_secret *);
+enum rt_error	 rt_secrets_delete(rt_client *, const char *name,
+		    const struct rt_delete_opts *);
+enum rt_error	 rt_tokens_create(rt_client *, const struct rt_token_opts *,
+		    struct rt_token *);
+enum rt_error	 rt_tokens_list(rt_client *, struct rt_token_list *);
+enum rt_error	 rt_tokens_revoke(rt_client *, const char *id);
+
+/* Wipes then frees a revealed value. */
+void		 rt_secret_value_free(char *value, size_t len);
+void		 rt_secret_clear(struct rt_secret *);
+void		 rt_secret_list_clear(struct rt_secret_list *);
+void		 rt_token_clear(struct rt_token *);
+void		 rt_token_list_clear(struct rt_token_list *);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
