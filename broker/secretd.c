@@ -1,0 +1,387 @@
+/*
+ * secretd: the privileged broker's entry point.  It loads the config and
+ * root key, opens the store, makes the listeners, starts the front-end
+ * and runs the event loop; it must never parse HTTP, JSON or TLS, and
+ * never let the key or the store reach the front-end.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "broker.h"
+#include "log.h"
+
+#define DEFAULT_CONF	SYSCONFDIR "/secretd/secretd.conf"
+#define REWRAP_BATCH	256
+
+enum command { CMD_RUN, CMD_CHECK, CMD_INIT, CMD_ROTATE, CMD_REWRAP };
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: secretd [-fv] [-c file]\n"
+	    "       secretd -n [-v] [-c file]\n"
+	    "       secretd init | rotate-key | rewrap [-c file]\n");
+	exit(2);
+}
+
+int
+pem_read(const char *path, uint8_t **bufp, size_t *lenp)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	ssize_t n;
+	size_t off = 0;
+	int fd;
+
+	*bufp = NULL;
+	*lenp = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size <= 0 || st.st_size > PEM_MAX ||
+	    (buf = malloc((size_t)st.st_size)) == NULL)
+		goto fail;
+	while (off < (size_t)st.st_size) {
+		if ((n = read(fd, buf + off, (size_t)st.st_size - off)) <= 0)
+			goto fail;
+		off += (size_t)n;
+	}
+	close(fd);
+	*bufp = buf;
+	*lenp = off;
+	return 0;
+fail:
+	if (buf != NULL) {
+		explicit_bzero(buf, (size_t)st.st_size);
+		free(buf);
+	}
+	close(fd);
+	errno = errno ? errno : EINVAL;
+	return -1;
+}
+
+static void
+no_core_dumps(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		fatal("%s: setrlimit", __func__);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("%s: prctl", __func__);
+}
+
+/* The key from a systemd credential when there is one, else the file. */
+static uint8_t *
+load_root_key(const struct secretd_config *cfg)
+{
+	char path[PATH_MAX], err[256];
+	const char *cred;
+	uint8_t *key;
+
+	if ((cred = getenv("CREDENTIALS_DIRECTORY")) != NULL && *cred != '\0')
+		snprintf(path, sizeof(path), "%s/root.key", cred);
+	else
+		snprintf(path, sizeof(path), "%s", cfg->root_key_file);
+	if (rootkey_load(path, &key, err, sizeof(err)) != ST_OK)
+		fatalx("%s", err);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	return key;
+}
+
+static struct store *
+open_store(const struct secretd_config *cfg)
+{
+	struct store *st;
+	uint8_t *key = load_root_key(cfg);
+	int rv;
+
+	rv = store_open(&st, cfg->state_dir, key);
+	/* The store derived what it needs; the root key is not kept. */
+	rootkey_free(key);
+	if (rv != ST_OK)
+		fatalx("%s: %s: %s", __func__, cfg->state_dir,
+		    store_strerror(rv));
+	return st;
+}
+
+static int
+block_signals(void)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		fatal("%s: sigprocmask", __func__);
+	if ((fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
+		fatal("%s: signalfd", __func__);
+	signal(SIGPIPE, SIG_IGN);
+	return fd;
+}
+
+static void
+handle_signals(struct broker *b, int sigfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			if (!b->stopping) {
+				log_info("%s: stopping", __func__);
+				notify_systemd("STOPPING=1");
+				fe_stop(b);
+			}
+			break;
+		case SIGCHLD:
+			fe_reap(b);
+			break;
+		case SIGHUP:
+			log_info("%s: SIGHUP ignored; restart to reload",
+			    __func__);
+			break;
+		}
+	}
+}
+
+/*
+ * One poll(2) loop: signals, the channel, and the front-end's restart
+ * timer.  On stop it keeps serving until the front-end has finished.
+ */
+static void
+event_loop(struct broker *b, int sigfd)
+{
+	struct pollfd pfd[2];
+	int n, chan_fd;
+
+	while (!b->stopping || b->fe_pid != -1) {
+		fe_tick(b);
+		chan_fd = b->chan_open ? b->chan.fd : -1;
+		pfd[0].fd = sigfd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = chan_fd;
+		pfd[1].events = POLLIN;
+		if (chan_fd != -1 && ipc_chan_pending(&b->chan))
+			pfd[1].events |= POLLOUT;
+		pfd[0].revents = pfd[1].revents = 0;
+		if ((n = poll(pfd, 2, fe_poll_timeout(b))) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("%s: poll", __func__);
+		}
+		if (n == 0)
+			continue;
+		if (pfd[1].revents && chan_fd != -1 && b->chan_open &&
+		    b->chan.fd == chan_fd) {
+			if (pfd[1].revents & POLLOUT)
+				broker_flush(b);
+			if (b->chan_open &&
+			    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+				broker_read(b);
+		}
+		if (pfd[0].revents & POLLIN)
+			handle_signals(b, sigfd);
+	}
+}
+
+static void
+check_tls_files(const struct secretd_config *cfg)
+{
+	uint8_t *buf;
+	size_t len;
+
+	if (pem_read(cfg->tls_cert, &buf, &len) == -1)
+		fatal("%s: %s", __func__, cfg->tls_cert);
+	free(buf);
+	if (pem_read(cfg->tls_key, &buf, &len) == -1)
+		fatal("%s: %s", __func__, cfg->tls_key);
+	sodium_memzero(buf, len);
+	free(buf);
+}
+
+static int
+run(struct secretd_config *cfg, int foreground, int verbose)
+{
+	struct broker b;
+	int sigfd;
+
+	memset(&b, 0, sizeof(b));
+	b.cfg = cfg;
+	b.verbose = verbose;
+	b.fe_pid = -1;
+	no_core_dumps();
+	sigfd = block_signals();
+	fe_resolve_path(b.frontend_path, sizeof(b.frontend_path));
+	fe_prepare_chroot(cfg->state_dir, b.chroot_dir, sizeof(b.chroot_dir));
+	listen_setup(cfg, &b.lis);
+	if (b.lis.tls_fd != -1)
+		check_tls_files(cfg);
+	if (audit_open(cfg->audit_log) == -1)
+		fatalx("cannot open the audit log %s", cfg->audit_log);
+	/* Before the store: an LMDB environment must not cross a fork. */
+	if (!foreground) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		log_init("secretd", 0, verbose);
+	}
+	b.store = open_store(cfg);
+	fe_start(&b);
+	notify_systemd("READY=1");
+	log_info("ready: socket %s%s%s, front-end %s", b.lis.unix_path,
+	    b.lis.tls_fd != -1 ? ", TLS on " : "",
+	    b.lis.tls_fd != -1 ? cfg->listen : "", b.frontend_path);
+	event_loop(&b, sigfd);
+	store_close(b.store);
+	audit_close();
+	listen_close(&b.lis);
+	session_clear();
+	close(sigfd);
+	log_info("stopped");
+	return 0;
+}
+
+static int
+do_init(const struct secretd_config *cfg)
+{
+	struct stat st;
+	char err[512];
+	int had_cert = stat(cfg->tls_cert, &st) == 0;
+
+	if (secretd_init(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "secretd: init: %s\n", err);
+		return 1;
+	}
+	printf("created state directory %s\n", cfg->state_dir);
+	printf("created root key %s\n", cfg->root_key_file);
+	printf("created store in %s\n", cfg->state_dir);
+	if (!had_cert)
+		printf("created development TLS certificate %s and key %s\n",
+		    cfg->tls_cert, cfg->tls_key);
+	return 0;
+}
+
+/* rotate-key and rewrap: LMDB lets them run beside the daemon. */
+static int
+do_keys(const struct secretd_config *cfg, enum command cmd)
+{
+	struct store *st;
+	uint32_t id;
+	size_t n = 0;
+	int rv;
+
+	no_core_dumps();
+	st = open_store(cfg);
+	if (cmd == CMD_ROTATE) {
+		if ((rv = store_rotate_data_key(st, &id)) == ST_OK)
+			printf("data key %u is now active; run secretd rewrap "
+			    "to re-seal older records\n", id);
+	} else if ((rv = store_rewrap(st, REWRAP_BATCH, &n)) == ST_OK)
+		printf("%zu records re-sealed under data key %u\n", n,
+		    store_active_key_id(st));
+	store_close(st);
+	if (rv != ST_OK) {
+		fprintf(stderr, "secretd: %s\n", store_strerror(rv));
+		return 1;
+	}
+	return 0;
+}
+
+static enum command
+subcommand(int *argc, char ***argv)
+{
+	static const struct {
+		const char	*name;
+		enum command	 cmd;
+	} cmds[] = {
+		{ "init", CMD_INIT }, { "rotate-key", CMD_ROTATE },
+		{ "rewrap", CMD_REWRAP },
+	};
+	size_t i;
+
+	if (*argc < 2 || (*argv)[1][0] == '-')
+		return CMD_RUN;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp((*argv)[1], cmds[i].name) == 0) {
+			(*argc)--;
+			(*argv)++;
+			return cmds[i].cmd;
+		}
+	usage();
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct secretd_config cfg;
+	const char *conf = DEFAULT_CONF;
+	enum command cmd = subcommand(&argc, &argv);
+	char err[512];
+	int ch, foreground = 0, verbose = 0;
+
+	while ((ch = getopt(argc, argv, "c:fnv")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			if (cmd != CMD_RUN)
+				usage();
+			cmd = CMD_CHECK;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || (cmd != CMD_RUN && foreground))
+		usage();
+	log_init("secretd", 1, verbose);
+	if (sodium_init() == -1)
+		fatalx("libsodium failed to initialise");
+	if (config_load(conf, &cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	switch (cmd) {
+	case CMD_CHECK:
+		if (verbose)
+			config_print(&cfg, stdout);
+		else
+			fprintf(stderr, "configuration OK\n");
+		return 0;
+	case CMD_INIT:
+		return do_init(&cfg);
+	case CMD_ROTATE:
+	case CMD_REWRAP:
+		return do_keys(&cfg, cmd);
+	default:
+		return run(&cfg, foreground, verbose);
+	}
+}

@@ -1,0 +1,167 @@
+/*
+ * What the broker's own files share: its state and their prototypes,
+ * grouped by file.  Only broker/ includes this; nothing here may ever be
+ * linked into the front-end.
+ */
+#ifndef SECRETD_BROKER_H
+#define SECRETD_BROKER_H
+
+#include <sys/types.h>
+#include <limits.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ipc.h"
+#include "policy.h"
+#include "proto.h"
+#include "secretd.h"
+#include "store.h"
+
+#define MAX_CONNECTIONS		1024	/* front-end client connections */
+#define SESSIONS_MAX		(2 * MAX_CONNECTIONS)
+#define REQUEST_TIMEOUT_S	10
+#define BATCH_MAX		256	/* messages drained per loop turn */
+#define SOURCE_MAX_LEN		64	/* an auth block's source */
+#define MSG_LEN			256	/* a reply's message */
+#define PEM_MAX			(64 * 1024)
+#define BACKOFF_MAX_MS		5000
+#define BACKOFF_RESET_S		10	/* a front-end this old was healthy */
+#define STOP_GRACE_S		5	/* front-end's time to finish on stop */
+
+enum fe_state {
+	FE_DOWN,		/* not running, maybe restart pending */
+	FE_NEW,			/* started, no HELLO yet */
+	FE_READY		/* HELLO answered */
+};
+
+struct listeners {
+	int		 unix_fd;
+	int		 tls_fd;		/* -1: no TLS listener */
+	char		 unix_path[108];	/* what accepted peers
+						   must be connected to */
+	int		 unix_owned;		/* we bound it: unlink */
+};
+
+struct broker {
+	struct secretd_config	*cfg;
+	struct store		*store;
+	int			 verbose;
+	struct listeners	 lis;
+	char			 frontend_path[PATH_MAX];
+	char			 chroot_dir[PATH_MAX];
+
+	pid_t			 fe_pid;	/* -1: none to reap */
+	enum fe_state		 fe_state;
+	struct ipc_chan		 chan;
+	int			 chan_open;
+	struct timespec		 fe_started;
+	unsigned int		 backoff_ms;
+	int			 restart_pending;
+	struct timespec		 restart_at;
+
+	int			 stopping;
+	struct timespec		 stop_deadline;
+};
+
+/* The auth block every secret and token request starts with. */
+struct auth {
+	uint8_t		 kind;			/* enum auth_kind */
+	uint64_t	 session;
+	const char	*token;
+	char		 source[SOURCE_MAX_LEN + 1];
+};
+
+/* One request being handled: who asks, and what the audit line says. */
+struct req {
+	struct broker		*b;
+	struct ipc_reader	*r;
+	uint32_t		 id;
+	uint32_t		 type;
+	struct auth		 auth;
+	struct principal	 p;
+	int			 authed;
+	const char		*op;
+	int			 scope;
+	char			 owner[ID_MAX_LEN + 1];
+	char			 name[NAME_MAX_LEN + 1];
+};
+
+/* A write waiting for this turn's group commit. */
+struct pending {
+	struct req		 q;
+	uint8_t			*value;		/* our copy, wiped */
+	size_t			 value_len;
+	char			 token[TOKEN_STR_MAX + 1];
+};
+
+/* audit.c */
+struct audit_rec {
+	uint32_t	 id;
+	const char	*source;
+	const char	*user;		/* NULL: not authenticated */
+	int		 role;		/* -1: not authenticated */
+	const char	*op;
+	int		 scope;		/* -1: none */
+	const char	*owner;
+	const char	*name;
+	const char	*outcome;
+};
+int	 audit_open(const char *path);
+int	 audit_log(const struct audit_rec *);
+int	 audit_sync(void);
+void	 audit_close(void);
+
+/* identity.c */
+int	 identity_peer(const struct broker *, int fd, struct principal *,
+	    char *err, size_t);
+int	 session_add(const struct principal *, uint64_t *);
+int	 session_get(uint64_t, struct principal *);
+void	 session_del(uint64_t);
+void	 session_clear(void);
+int	 h_conn_unix(struct req *);
+int	 h_conn_close(struct req *);
+
+/* token.c */
+int	 token_auth(struct broker *, const char *token, const char *source,
+	    struct principal *, char *msg, size_t);
+int	 token_make(struct broker *, const struct principal *, uint8_t role,
+	    const char *desc, uint64_t ttl, struct store_op *,
+	    char *tok, size_t, char *msg, size_t);
+int	 token_valid_id(const char *);
+int	 h_token_create(struct req *);
+int	 h_token_list(struct req *);
+int	 h_token_revoke(struct req *);
+
+/* listen.c */
+void	 listen_setup(const struct secretd_config *, struct listeners *);
+void	 listen_close(struct listeners *);
+void	 notify_systemd(const char *);
+
+/* supervise.c */
+void	 fe_resolve_path(char *, size_t);
+void	 fe_prepare_chroot(const char *state_dir, char *, size_t);
+void	 fe_start(struct broker *);
+void	 fe_kill(struct broker *, const char *why);
+void	 fe_reap(struct broker *);
+int	 fe_poll_timeout(struct broker *);
+void	 fe_tick(struct broker *);
+void	 fe_stop(struct broker *);
+int	 h_hello(struct req *);
+
+/* broker.c */
+void	 broker_read(struct broker *);
+void	 broker_flush(struct broker *);
+void	 chan_send(struct broker *, struct ipc_msg *);
+void	 reply_init(struct ipc_msg *, uint32_t id, int status, const char *);
+void	 respond(struct req *, struct ipc_msg *, int status, const char *);
+int	 get_auth(struct req *);
+int	 authenticate(struct req *, char *msg, size_t);
+int	 store_status(int, char *msg, size_t);
+struct pending *pend_add(struct req *);
+struct store_op *pend_op(struct pending *);
+void	 pend_cancel(void);
+
+/* secretd.c */
+int	 pem_read(const char *path, uint8_t **, size_t *);
+
+#endif

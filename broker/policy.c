@@ -1,0 +1,85 @@
+/*
+ * decide(): who may do what to which secret.  Pure: it must never read
+ * the store, the clock or any global, and never allow anything across
+ * organisations.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "policy.h"
+
+enum column {
+	COL_OWN,		/* the caller's own user secret */
+	COL_OTHER,		/* another user's secret, or every user's */
+	COL_ORG			/* the organisation's secret */
+};
+
+/*
+ * The table of DESIGN section 2.  A member refused another user's secret
+ * gets NOTFOUND so that the answer is the same as for a missing name.
+ */
+static const struct {
+	enum decision	member[3];
+	enum decision	admin[3];
+} table[OP_MAX] = {
+	/*		   own		  other		   org */
+	[OP_LIST] = {
+	    { DECIDE_ALLOW, DECIDE_NOTFOUND, DECIDE_ALLOW },
+	    { DECIDE_ALLOW, DECIDE_ALLOW, DECIDE_ALLOW } },
+	[OP_GET] = {
+	    { DECIDE_ALLOW, DECIDE_NOTFOUND, DECIDE_ALLOW },
+	    { DECIDE_ALLOW, DECIDE_ALLOW, DECIDE_ALLOW } },
+	[OP_PUT] = {
+	    { DECIDE_ALLOW, DECIDE_NOTFOUND, DECIDE_FORBIDDEN },
+	    { DECIDE_ALLOW, DECIDE_ALLOW, DECIDE_ALLOW } },
+	[OP_REVEAL] = {
+	    { DECIDE_ALLOW, DECIDE_NOTFOUND, DECIDE_FORBIDDEN },
+	    { DECIDE_ALLOW, DECIDE_FORBIDDEN, DECIDE_ALLOW } },
+	[OP_DELETE] = {
+	    { DECIDE_ALLOW, DECIDE_NOTFOUND, DECIDE_FORBIDDEN },
+	    { DECIDE_ALLOW, DECIDE_ALLOW, DECIDE_ALLOW } },
+	[OP_USE] = {
+	    { DECIDE_ALLOW, DECIDE_NOTFOUND, DECIDE_ALLOW },
+	    { DECIDE_ALLOW, DECIDE_FORBIDDEN, DECIDE_ALLOW } },
+};
+
+static const char *op_names[OP_MAX] = {
+	[OP_LIST] = "list", [OP_GET] = "get", [OP_PUT] = "put",
+	[OP_REVEAL] = "reveal", [OP_DELETE] = "delete", [OP_USE] = "use",
+};
+
+const char *
+op_name(enum op op)
+{
+	return (unsigned)op < OP_MAX ? op_names[op] : "unknown";
+}
+
+enum decision
+decide(const struct principal *p, enum op op, const struct target *t,
+    int org_reveal_members)
+{
+	enum column col;
+	int admin;
+
+	if (p == NULL || t == NULL || (unsigned)op >= OP_MAX)
+		return DECIDE_FORBIDDEN;
+	if (p->user_id[0] == '\0' || p->org_id[0] == '\0' ||
+	    (p->role != ROLE_MEMBER && p->role != ROLE_ADMIN))
+		return DECIDE_FORBIDDEN;
+	/* Another organisation's secrets do not exist for this caller. */
+	if (t->org_id == NULL || strcmp(t->org_id, p->org_id) != 0)
+		return DECIDE_NOTFOUND;
+	if (t->scope == SCOPE_ORG)
+		col = COL_ORG;
+	else if (t->scope != SCOPE_USER)
+		return DECIDE_FORBIDDEN;
+	else if (t->owner != NULL && strcmp(t->owner, p->user_id) == 0)
+		col = COL_OWN;
+	else
+		col = COL_OTHER;
+	admin = p->role == ROLE_ADMIN;
+	if (op == OP_REVEAL && col == COL_ORG && !admin && org_reveal_members)
+		return DECIDE_ALLOW;
+	return admin ? table[op].admin[col] : table[op].member[col];
+}

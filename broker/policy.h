@@ -1,0 +1,46 @@
+/*
+ * The access policy of DESIGN section 2 as one pure function.  It looks
+ * only at its arguments: no store, no clock, no global state, so every
+ * decision can be tested row by row.
+ */
+#ifndef SECRETD_POLICY_H
+#define SECRETD_POLICY_H
+
+#include "proto.h"
+
+/* Who asks: built by the broker from kernel credentials or a token. */
+struct principal {
+	char		 user_id[ID_MAX_LEN + 1];
+	char		 org_id[ID_MAX_LEN + 1];
+	int		 role;			/* enum rt_role */
+};
+
+/* What is asked about. */
+struct target {
+	int		 scope;			/* SCOPE_USER or SCOPE_ORG */
+	const char	*org_id;
+	const char	*owner;			/* user scope: the owner;
+						   NULL: every user */
+};
+
+enum op {
+	OP_LIST,		/* list metadata */
+	OP_GET,			/* get metadata */
+	OP_PUT,			/* create or rotate */
+	OP_REVEAL,
+	OP_DELETE,
+	OP_USE,			/* resolve for a tool run */
+	OP_MAX
+};
+
+enum decision {
+	DECIDE_ALLOW = 0,
+	DECIDE_FORBIDDEN,	/* 403: the caller may know it exists */
+	DECIDE_NOTFOUND		/* 404: indistinguishable from missing */
+};
+
+enum decision	 decide(const struct principal *, enum op,
+		    const struct target *, int org_reveal_members);
+const char	*op_name(enum op);
+
+#endif

@@ -1,0 +1,390 @@
+/*
+ * The front-end's life: fork+exec with the channel on fd 3 and the
+ * listeners on fd 4 and 5, and its restart with backoff when it dies.
+ * The child gets those descriptors and stdio only, never the store, the
+ * key or the audit log.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "broker.h"
+#include "log.h"
+
+#define FRONTEND_NAME	"secretd-frontend"
+#define FD_CHAN		3	/* then the unix listener, then TLS */
+#define FD_MOVE_MIN	16	/* above every fixed child descriptor */
+
+extern char **environ;
+
+/* What the front-end must not inherit from our environment. */
+static const char *env_drop[] = {
+	"CREDENTIALS_DIRECTORY", "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID",
+	"LISTEN_FDNAMES", "SECRETD_FRONTEND", NULL
+};
+
+static struct timespec
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts;
+}
+
+static long long
+ms_between(struct timespec a, struct timespec b)
+{
+	return (long long)(b.tv_sec - a.tv_sec) * 1000 +
+	    (b.tv_nsec - a.tv_nsec) / 1000000;
+}
+
+/* $SECRETD_FRONTEND, else next to our own binary (a build tree), else
+ * the installed one. */
+void
+fe_resolve_path(char *buf, size_t len)
+{
+	char self[PATH_MAX], *slash;
+	const char *env;
+	ssize_t n;
+
+	if ((env = getenv("SECRETD_FRONTEND")) != NULL && *env != '\0')
+		snprintf(buf, len, "%s", env);
+	else {
+		buf[0] = '\0';
+		if ((n = readlink("/proc/self/exe", self,
+		    sizeof(self) - 1)) > 0) {
+			self[n] = '\0';
+			if ((slash = strrchr(self, '/')) != NULL) {
+				*slash = '\0';
+				snprintf(buf, len, "%s/" FRONTEND_NAME, self);
+			}
+		}
+		if (buf[0] == '\0' || access(buf, X_OK) == -1)
+			snprintf(buf, len, "%s", LIBEXECDIR "/" FRONTEND_NAME);
+	}
+	if (access(buf, X_OK) == -1)
+		fatal("%s: %s", __func__, buf);
+}
+
+static int
+dir_is_empty(const char *path)
+{
+	struct dirent *de;
+	DIR *d;
+	int empty = 1;
+
+	if ((d = opendir(path)) == NULL)
+		fatal("%s: %s", __func__, path);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			empty = 0;
+	closedir(d);
+	return empty;
+}
+
+/* <state_dir>/empty: root-owned, 0555 and empty, the front-end's root. */
+void
+fe_prepare_chroot(const char *state_dir, char *buf, size_t len)
+{
+	struct stat st;
+
+	if ((size_t)snprintf(buf, len, "%s/empty", state_dir) >= len)
+		fatalx("%s: path too long", __func__);
+	if (mkdir(buf, 0555) == -1 && errno != EEXIST)
+		fatal("%s: mkdir %s", __func__, buf);
+	if (lstat(buf, &st) == -1)
+		fatal("%s: %s", __func__, buf);
+	if (!S_ISDIR(st.st_mode))
+		fatalx("%s: %s is not a directory", __func__, buf);
+	if (geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0) &&
+	    chown(buf, 0, 0) == -1)
+		fatal("%s: chown %s", __func__, buf);
+	if ((st.st_mode & 07777) != 0555 && chmod(buf, 0555) == -1)
+		fatal("%s: chmod %s", __func__, buf);
+	if (!dir_is_empty(buf))
+		fatalx("%s: %s is not empty", __func__, buf);
+}
+
+static char **
+child_env(void)
+{
+	char **env;
+	size_t n = 0, i, j, k;
+
+	while (environ[n] != NULL)
+		n++;
+	if ((env = calloc(n + 1, sizeof(*env))) == NULL)
+		return NULL;
+	for (i = 0, k = 0; i < n; i++) {
+		for (j = 0; env_drop[j] != NULL; j++)
+			if (strncmp(environ[i], env_drop[j],
+			    strlen(env_drop[j])) == 0 &&
+			    environ[i][strlen(env_drop[j])] == '=')
+				break;
+		if (env_drop[j] == NULL)
+			env[k++] = environ[i];
+	}
+	return env;
+}
+
+/* After fork: only async-signal-safe calls until exec. */
+static void __attribute__((noreturn))
+child_exec(const char *path, char *const argv[], char *const envp[],
+    int fds[3], int nfds)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int i, moved[3];
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (i = 1; i < NSIG; i++)
+		sigaction(i, &sa, NULL);
+	/* Move out of the way first: a source may sit on a target number. */
+	for (i = 0; i < nfds; i++)
+		if ((moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC,
+		    FD_MOVE_MIN)) == -1)
+			_exit(126);
+	for (i = 0; i < nfds; i++)
+		if (dup2(moved[i], FD_CHAN + i) == -1)
+			_exit(126);
+	closefrom(FD_CHAN + nfds);
+	execve(path, argv, envp);
+	_exit(127);
+}
+
+static void
+schedule_restart(struct broker *b)
+{
+	struct timespec now = now_mono();
+	unsigned int delay;
+
+	if (ms_between(b->fe_started, now) >= BACKOFF_RESET_S * 1000)
+		b->backoff_ms = 0;
+	delay = b->backoff_ms;
+	b->backoff_ms = b->backoff_ms == 0 ? 100 : b->backoff_ms * 2;
+	if (b->backoff_ms > BACKOFF_MAX_MS)
+		b->backoff_ms = BACKOFF_MAX_MS;
+	b->restart_at = now;
+	b->restart_at.tv_sec += delay / 1000;
+	b->restart_at.tv_nsec += (long)(delay % 1000) * 1000000;
+	if (b->restart_at.tv_nsec >= 1000000000) {
+		b->restart_at.tv_sec++;
+		b->restart_at.tv_nsec -= 1000000000;
+	}
+	b->restart_pending = 1;
+	if (delay > 0)
+		log_info("%s: restarting the front-end in %u ms", __func__,
+		    delay);
+}
+
+void
+fe_start(struct broker *b)
+{
+	char *argv[3] = { (char *)FRONTEND_NAME, NULL, NULL };
+	char **envp;
+	int sv[2], fds[3], nfds = 2;
+	pid_t pid;
+
+	if (b->verbose)
+		argv[1] = (char *)"-v";
+	if ((envp = child_env()) == NULL) {
+		log_warn("%s: environment", __func__);
+		goto retry;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("%s: socketpair", __func__);
+		free(envp);
+		goto retry;
+	}
+	fds[0] = sv[1];
+	fds[1] = b->lis.unix_fd;
+	if ((fds[2] = b->lis.tls_fd) != -1)
+		nfds = 3;
+	b->fe_started = now_mono();
+	if ((pid = fork()) == -1) {
+		log_warn("%s: fork", __func__);
+		close(sv[0]);
+		close(sv[1]);
+		free(envp);
+		goto retry;
+	}
+	if (pid == 0)
+		child_exec(b->frontend_path, argv, envp, fds, nfds);
+	free(envp);
+	close(sv[1]);
+	if (ipc_chan_init(&b->chan, sv[0]) == -1)
+		fatal("%s: ipc_chan_init", __func__);
+	b->chan_open = 1;
+	b->fe_pid = pid;
+	b->fe_state = FE_NEW;
+	log_debug("%s: front-end %s started, pid %d", __func__,
+	    b->frontend_path, (int)pid);
+	return;
+retry:
+	schedule_restart(b);
+}
+
+static void
+fe_disconnect(struct broker *b)
+{
+	if (b->chan_open)
+		ipc_chan_close(&b->chan);
+	b->chan_open = 0;
+	b->fe_state = FE_DOWN;
+	session_clear();
+}
+
+/* A front-end that broke the protocol is not trusted to say more. */
+void
+fe_kill(struct broker *b, const char *why)
+{
+	log_warnx("%s: front-end pid %d: %s; killing it", __func__,
+	    (int)b->fe_pid, why);
+	if (b->fe_pid > 0 && kill(b->fe_pid, SIGKILL) == -1 && errno != ESRCH)
+		log_warn("%s: kill", __func__);
+	fe_disconnect(b);
+}
+
+void
+fe_reap(struct broker *b)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != b->fe_pid)
+			continue;
+		if (WIFSIGNALED(status))
+			log_warnx("%s: front-end pid %d killed by signal %d",
+			    __func__, (int)pid, WTERMSIG(status));
+		else if (b->stopping && WEXITSTATUS(status) == 0)
+			log_debug("%s: front-end pid %d exited", __func__,
+			    (int)pid);
+		else
+			log_warnx("%s: front-end pid %d exited with status %d",
+			    __func__, (int)pid, WEXITSTATUS(status));
+		b->fe_pid = -1;
+		fe_disconnect(b);
+		if (!b->stopping)
+			schedule_restart(b);
+	}
+}
+
+/* Milliseconds poll may sleep before fe_tick has work; -1: forever. */
+int
+fe_poll_timeout(struct broker *b)
+{
+	struct timespec now = now_mono();
+	long long ms = -1, t;
+
+	if (b->restart_pending && !b->stopping) {
+		t = ms_between(now, b->restart_at);
+		ms = t < 0 ? 0 : t;
+	}
+	if (b->stopping && b->fe_pid != -1) {
+		t = ms_between(now, b->stop_deadline);
+		if (t < 0)
+			t = 0;
+		if (ms == -1 || t < ms)
+			ms = t;
+	}
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+void
+fe_tick(struct broker *b)
+{
+	struct timespec now = now_mono();
+
+	if (b->stopping) {
+		if (b->fe_pid != -1 && ms_between(now, b->stop_deadline) <= 0) {
+			log_warnx("%s: front-end did not stop in time",
+			    __func__);
+			kill(b->fe_pid, SIGKILL);
+			b->stop_deadline.tv_sec += STOP_GRACE_S;
+		}
+		return;
+	}
+	if (b->restart_pending && b->fe_pid == -1 &&
+	    ms_between(now, b->restart_at) <= 0) {
+		b->restart_pending = 0;
+		fe_start(b);
+	}
+}
+
+void
+fe_stop(struct broker *b)
+{
+	b->stopping = 1;
+	b->restart_pending = 0;
+	b->stop_deadline = now_mono();
+	b->stop_deadline.tv_sec += STOP_GRACE_S;
+	if (b->fe_pid > 0 && kill(b->fe_pid, SIGTERM) == -1 &&
+	    errno != ESRCH)
+		log_warn("%s: kill", __func__);
+}
+
+/* IMSG_HELLO: the front-end's first and only hello gets its config. */
+int
+h_hello(struct req *q)
+{
+	struct broker *b = q->b;
+	struct ipc_msg m;
+	uint8_t *cert = NULL, *key = NULL;
+	size_t certlen = 0, keylen = 0;
+	uint32_t version;
+	int tls = b->lis.tls_fd != -1;
+	const char *dbg;
+
+	if (ipc_get_u32(q->r, &version) == -1 || ipc_end(q->r) == -1)
+		return -1;
+	if (version != PROTO_VERSION) {
+		log_warnx("%s: protocol version %u, want %u", __func__,
+		    version, PROTO_VERSION);
+		return -1;
+	}
+	/* Read now, not kept: the front-end cannot read it after chroot. */
+	if (tls && (pem_read(b->cfg->tls_cert, &cert, &certlen) == -1 ||
+	    pem_read(b->cfg->tls_key, &key, &keylen) == -1)) {
+		log_warn("%s: TLS certificate or key; TLS disabled", __func__);
+		tls = 0;
+	}
+	dbg = getenv("SECRETD_SECCOMP_DEBUG");
+	ipc_msg_init(&m, IMSG_CONFIG, q->id);
+	ipc_put_str(&m, b->cfg->frontend_user);
+	ipc_put_str(&m, b->chroot_dir);
+	ipc_put_u8(&m, (uint8_t)tls);
+	ipc_put_bytes(&m, tls ? cert : NULL, tls ? certlen : 0);
+	ipc_put_bytes(&m, tls ? key : NULL, tls ? keylen : 0);
+	ipc_put_u32(&m, MAX_CONNECTIONS);
+	ipc_put_u32(&m, REQUEST_TIMEOUT_S);
+	ipc_put_u8(&m, dbg != NULL && strcmp(dbg, "1") == 0);
+	if (key != NULL) {
+		sodium_memzero(key, keylen);
+		free(key);
+	}
+	free(cert);
+	chan_send(b, &m);
+	b->fe_state = FE_READY;
+	return 0;
+}

@@ -1,0 +1,384 @@
+/*
+ * Bearer tokens: making them, checking them, finding them for revocation,
+ * and the failed-authentication rate limits.  A token's secret part
+ * exists only in the reply that shows it once; the store keeps a keyed
+ * hash.  Nothing here may log or audit a token string.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "broker.h"
+#include "log.h"
+
+#define TOKEN_PREFIX	"rts_"
+#define TOKEN_SECRET	32
+#define TOKEN_B64_LEN	43		/* 32 bytes, base64url, no padding */
+#define TOKEN_LEN	(4 + TOKEN_ID_LEN + 1 + TOKEN_B64_LEN)
+#define TOKEN_TTL_MAX	(10ULL * 366 * 24 * 3600)
+#define TOKENS_MAX	4096		/* one org's tokens, for lookups */
+
+#define RL_SLOTS	1024
+#define RL_WINDOW_S	60
+#define RL_MAX_FAIL	10
+
+/* Failures per key ("s:" source or "p:" token id) within a window. */
+struct rl_slot {
+	char		 key[SOURCE_MAX_LEN + 3];
+	time_t		 start;
+	unsigned int	 fails;
+};
+
+static struct rl_slot rl[RL_SLOTS];
+
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static struct rl_slot *
+rl_find(const char *key, int create, time_t now)
+{
+	struct rl_slot *victim = NULL;
+	size_t i;
+
+	for (i = 0; i < RL_SLOTS; i++) {
+		if (rl[i].key[0] != '\0' && strcmp(rl[i].key, key) == 0) {
+			if (now - rl[i].start >= RL_WINDOW_S) {
+				rl[i].start = now;
+				rl[i].fails = 0;
+			}
+			return &rl[i];
+		}
+		if (victim == NULL || rl[i].key[0] == '\0' ||
+		    (victim->key[0] != '\0' && rl[i].start < victim->start))
+			victim = &rl[i];
+	}
+	if (!create)
+		return NULL;
+	/* Full: the oldest window is the one least worth keeping. */
+	memset(victim, 0, sizeof(*victim));
+	snprintf(victim->key, sizeof(victim->key), "%s", key);
+	victim->start = now;
+	return victim;
+}
+
+static int
+rl_limited(const char *key, time_t now)
+{
+	struct rl_slot *s;
+
+	if (key[0] == '\0' || (s = rl_find(key, 0, now)) == NULL)
+		return 0;
+	return s->fails >= RL_MAX_FAIL;
+}
+
+static void
+rl_fail(const char *key, time_t now)
+{
+	struct rl_slot *s;
+
+	if (key[0] != '\0' && (s = rl_find(key, 1, now)) != NULL)
+		s->fails++;
+}
+
+static int
+is_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int
+is_b64url(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-' ||
+		    s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+int
+token_valid_id(const char *id)
+{
+	return strlen(id) == TOKEN_ID_LEN && is_hex(id, TOKEN_ID_LEN);
+}
+
+/* "rts_" 16 hex "_" 43 base64url; the id is copied out when it parses. */
+static int
+token_parse(const char *tok, char id[TOKEN_ID_LEN + 1])
+{
+	const char *p = tok + sizeof(TOKEN_PREFIX) - 1;
+
+	id[0] = '\0';
+	if (strlen(tok) != TOKEN_LEN ||
+	    strncmp(tok, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1) != 0 ||
+	    !is_hex(p, TOKEN_ID_LEN) || p[TOKEN_ID_LEN] != '_' ||
+	    !is_b64url(p + TOKEN_ID_LEN + 1, TOKEN_B64_LEN))
+		return -1;
+	memcpy(id, p, TOKEN_ID_LEN);
+	id[TOKEN_ID_LEN] = '\0';
+	return 0;
+}
+
+int
+token_auth(struct broker *b, const char *tok, const char *source,
+    struct principal *p, char *msg, size_t msglen)
+{
+	struct token_meta tm;
+	uint8_t hash[TOKEN_HASH_LEN];
+	char id[TOKEN_ID_LEN + 1], skey[SOURCE_MAX_LEN + 3];
+	char pkey[TOKEN_ID_LEN + 3] = "";
+	time_t now = mono_now();
+	int rv;
+
+	snprintf(skey, sizeof(skey), "s:%s", source);
+	if (token_parse(tok, id) == 0)
+		snprintf(pkey, sizeof(pkey), "p:%s", id);
+	if (rl_limited(skey, now) || rl_limited(pkey, now)) {
+		snprintf(msg, msglen, "too many failed authentications; "
+		    "try again later");
+		return RT_RATELIMIT;
+	}
+	if (pkey[0] == '\0')
+		goto fail;
+	store_token_hash(b->store, tok, hash);
+	rv = store_token_lookup(b->store, hash, &tm);
+	sodium_memzero(hash, sizeof(hash));
+	if (rv == ST_NOTFOUND)
+		goto fail;
+	if (rv != ST_OK) {
+		log_warnx("%s: %s", __func__, store_strerror(rv));
+		snprintf(msg, msglen, "token lookup failed");
+		return RT_INTERNAL;
+	}
+	if (strcmp(tm.id, id) != 0 || strcmp(tm.org_id, b->cfg->org) != 0 ||
+	    (tm.expires_at != 0 && (uint64_t)time(NULL) >= tm.expires_at) ||
+	    (tm.role != ROLE_MEMBER && tm.role != ROLE_ADMIN))
+		goto fail;
+	memset(p, 0, sizeof(*p));
+	snprintf(p->user_id, sizeof(p->user_id), "%s", tm.user_id);
+	snprintf(p->org_id, sizeof(p->org_id), "%s", tm.org_id);
+	p->role = tm.role;
+	return RT_OK;
+fail:
+	rl_fail(skey, now);
+	rl_fail(pkey, now);
+	snprintf(msg, msglen, "invalid, expired or revoked token");
+	return RT_UNAUTH;
+}
+
+/*
+ * Fill a STORE_PUT_TOKEN op and the token string shown once.  Members
+ * make member tokens for themselves; only admins make admin tokens.
+ */
+int
+token_make(struct broker *b, const struct principal *p, uint8_t role,
+    const char *desc, uint64_t ttl, struct store_op *op, char *tok,
+    size_t toklen, char *msg, size_t msglen)
+{
+	uint8_t raw[TOKEN_SECRET], rawid[TOKEN_ID_LEN / 2];
+	char b64[TOKEN_B64_LEN + 1], id[TOKEN_ID_LEN + 1];
+	uint64_t now = (uint64_t)time(NULL);
+
+	if (role != ROLE_MEMBER && role != ROLE_ADMIN) {
+		snprintf(msg, msglen, "role must be member or admin");
+		return RT_INVALID;
+	}
+	if (role == ROLE_ADMIN && p->role != ROLE_ADMIN) {
+		snprintf(msg, msglen, "only admins may create admin tokens");
+		return RT_FORBIDDEN;
+	}
+	if (ttl > TOKEN_TTL_MAX) {
+		snprintf(msg, msglen, "token lifetime is over ten years");
+		return RT_INVALID;
+	}
+	if (toklen < TOKEN_LEN + 1)
+		return RT_INTERNAL;
+	randombytes_buf(rawid, sizeof(rawid));
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(id, sizeof(id), rawid, sizeof(rawid));
+	sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	snprintf(tok, toklen, TOKEN_PREFIX "%s_%s", id, b64);
+	sodium_memzero(raw, sizeof(raw));
+	sodium_memzero(b64, sizeof(b64));
+
+	memset(op, 0, sizeof(*op));
+	op->kind = STORE_PUT_TOKEN;
+	snprintf(op->token.id, sizeof(op->token.id), "%s", id);
+	snprintf(op->token.user_id, sizeof(op->token.user_id), "%s",
+	    p->user_id);
+	snprintf(op->token.org_id, sizeof(op->token.org_id), "%s", p->org_id);
+	op->token.role = role;
+	snprintf(op->token.description, sizeof(op->token.description), "%s",
+	    desc);
+	op->token.created_at = now;
+	op->token.expires_at = ttl ? now + ttl : 0;
+	store_token_hash(b->store, tok, op->token_hash);
+	return RT_OK;
+}
+
+/* Admins see their org's tokens; members only their own. */
+static int
+token_find(struct broker *b, const struct principal *p, const char *id,
+    struct token_meta *out)
+{
+	struct token_meta *list;
+	size_t i, n = 0;
+	int rv, found = RT_NOTFOUND;
+
+	if ((list = calloc(TOKENS_MAX, sizeof(*list))) == NULL)
+		return RT_INTERNAL;
+	rv = store_token_list(b->store, p->org_id, p->role == ROLE_ADMIN ?
+	    NULL : p->user_id, list, TOKENS_MAX, &n);
+	if (rv != ST_OK) {
+		log_warnx("%s: %s", __func__, store_strerror(rv));
+		found = RT_INTERNAL;
+	}
+	for (i = 0; rv == ST_OK && i < n; i++)
+		if (strcmp(list[i].id, id) == 0) {
+			*out = list[i];
+			found = RT_OK;
+			break;
+		}
+	free(list);
+	return found;
+}
+
+/* IMSG_TOKEN_CREATE: the token string is in the reply and nowhere else. */
+int
+h_token_create(struct req *q)
+{
+	struct pending *pd;
+	const char *desc;
+	size_t dlen;
+	uint64_t ttl;
+	uint8_t role;
+	char msg[MSG_LEN] = "";
+	int rv;
+
+	q->op = "token_create";
+	if (get_auth(q) == -1 || ipc_get_u8(q->r, &role) == -1 ||
+	    ipc_get_str(q->r, &desc, &dlen) == -1 ||
+	    ipc_get_u64(q->r, &ttl) == -1 || ipc_end(q->r) == -1)
+		return -1;
+	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK &&
+	    dlen > DESC_MAX_LEN) {
+		snprintf(msg, sizeof(msg), "description over %d bytes",
+		    DESC_MAX_LEN);
+		rv = RT_INVALID;
+	}
+	if (rv != RT_OK) {
+		respond(q, NULL, rv, msg);
+		return 0;
+	}
+	snprintf(q->owner, sizeof(q->owner), "%s", q->p.user_id);
+	pd = pend_add(q);
+	if ((rv = token_make(q->b, &q->p, role, desc, ttl, pend_op(pd),
+	    pd->token, sizeof(pd->token), msg, sizeof(msg))) != RT_OK) {
+		pend_cancel();
+		respond(q, NULL, rv, msg);
+		return 0;
+	}
+	snprintf(pd->q.name, sizeof(pd->q.name), "%s", pend_op(pd)->token.id);
+	return 0;
+}
+
+/* Bytes proto_put_token_meta will write for t. */
+static size_t
+token_wire_len(const struct token_meta *t)
+{
+	return 4 * 5 + strlen(t->id) + strlen(t->user_id) +
+	    strlen(t->org_id) + strlen(t->description) + 1 + 8 + 8;
+}
+
+int
+h_token_list(struct req *q)
+{
+	struct token_meta *list = NULL;
+	struct ipc_msg m;
+	char msg[MSG_LEN] = "";
+	size_t n = 0, i, used = IPC_HDR_LEN + 4 + 5 + 4;
+	int rv;
+
+	q->op = "token_list";
+	if (get_auth(q) == -1 || ipc_end(q->r) == -1)
+		return -1;
+	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK &&
+	    (list = calloc(LIST_MAX_LIMIT, sizeof(*list))) == NULL)
+		rv = RT_INTERNAL;
+	if (rv == RT_OK)
+		rv = store_status(store_token_list(q->b->store, q->p.org_id,
+		    q->p.role == ROLE_ADMIN ? NULL : q->p.user_id, list,
+		    LIST_MAX_LIMIT, &n), msg, sizeof(msg));
+	if (rv != RT_OK) {
+		free(list);
+		respond(q, NULL, rv, msg);
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if ((used += token_wire_len(&list[i])) > IPC_MAX_MSG)
+			break;
+	n = i;
+	reply_init(&m, q->id, RT_OK, "");
+	ipc_put_u32(&m, (uint32_t)n);
+	for (i = 0; i < n; i++)
+		proto_put_token_meta(&m, &list[i]);
+	free(list);
+	respond(q, &m, RT_OK, "");
+	return 0;
+}
+
+int
+h_token_revoke(struct req *q)
+{
+	struct token_meta tm;
+	struct store_op *op;
+	const char *id;
+	char msg[MSG_LEN] = "";
+	int rv;
+
+	q->op = "token_revoke";
+	if (get_auth(q) == -1 || ipc_get_str(q->r, &id, NULL) == -1 ||
+	    ipc_end(q->r) == -1)
+		return -1;
+	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK &&
+	    !token_valid_id(id)) {
+		snprintf(msg, sizeof(msg), "invalid token id");
+		rv = RT_INVALID;
+	}
+	if (rv == RT_OK) {
+		snprintf(q->name, sizeof(q->name), "%s", id);
+		if ((rv = token_find(q->b, &q->p, id, &tm)) == RT_NOTFOUND)
+			snprintf(msg, sizeof(msg), "no such token");
+	}
+	if (rv != RT_OK) {
+		respond(q, NULL, rv, msg);
+		return 0;
+	}
+	snprintf(q->owner, sizeof(q->owner), "%s", tm.user_id);
+	op = pend_op(pend_add(q));
+	op->kind = STORE_DELETE_TOKEN;
+	op->token = tm;
+	return 0;
+}
