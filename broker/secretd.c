@@ -262,23 +262,16 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	return 0;
 }
 
+/* secretd_init() logs each thing it creates. */
 static int
 do_init(const struct secretd_config *cfg)
 {
-	struct stat st;
 	char err[512];
-	int had_cert = stat(cfg->tls_cert, &st) == 0;
 
 	if (secretd_init(cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "secretd: init: %s\n", err);
 		return 1;
 	}
-	printf("created state directory %s\n", cfg->state_dir);
-	printf("created root key %s\n", cfg->root_key_file);
-	printf("created store in %s\n", cfg->state_dir);
-	if (!had_cert)
-		printf("created development TLS certificate %s and key %s\n",
-		    cfg->tls_cert, cfg->tls_key);
 	return 0;
 }
 
