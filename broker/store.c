@@ -111,7 +111,7 @@ map_grow(struct store *st)
 
 	if (sz > MAPSIZE_LIMIT || map_adopt(st, sz) != 0)
 		return -1;
-	log_info("%s: map grown to %zu MiB", __func__, st->mapsize >> 20);
+	log_info("%s: map grown to %zu KiB", __func__, st->mapsize >> 10);
 	return 0;
 }
 
