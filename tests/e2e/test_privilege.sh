@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Privilege separation as it runs: what `secretd init` leaves on disk, the
+# running front-end's credentials, sandbox and root, and what each binary
+# links.  A front-end holding LMDB or sealing code, or a broker holding the
+# HTTP/TLS/JSON stack, fails here.
+. "$top_srcdir/tests/e2e/lib.sh"
+
+FRONTEND=$top_builddir/secretd-frontend
+
+mode_of() { stat -c %a "$1" 2>/dev/null || echo missing; }
+
+# state_listing: every file under the state folder with mode, owner, size,
+# mtime and content hash.
+state_listing() {
+	(cd "$E2E_DIR/state" && find . -printf '%p %m %u %s %T@\n' | sort &&
+	    find . -type f -exec sha256sum {} + | sort)
+}
+
+e2e_setup
+ST=$E2E_DIR/state
+
+# --- what init leaves ---
+is "$(mode_of "$ST")" 700 "init: the state folder is 0700"
+is "$(stat -c %U "$ST")" root "init: the state folder belongs to root"
+is "$(mode_of "$ST/root.key")" 400 "init: the root key is 0400"
+is "$(stat -c %s "$ST/root.key")" 32 "init: the root key is 32 bytes"
+mdb=$(find "$ST" -name '*.mdb' | sort)
+ok "$([ -n "$mdb" ] && echo "$mdb" | grep -q '/data\.mdb$'; echo $?)" \
+    "init: an LMDB store exists ($(echo $mdb | sed "s|$ST/||g"))"
+for f in $mdb; do
+	is "$(mode_of "$f")" 600 "init: store file ${f#"$ST"/} is 0600"
+done
+ok "$([ -f "$ST/tls.key" ] && [ $((8#$(mode_of "$ST/tls.key") & 8#077)) -eq 0 ]; echo $?)" \
+    "init: the development TLS key is not readable by group or others ($(mode_of "$ST/tls.key"))"
+ok "$(openssl x509 -in "$ST/tls.crt" -noout 2>/dev/null; echo $?)" \
+    "init: a development TLS certificate"
+
+before=$(state_listing)
+sleep 1.1	# a rewritten file would show a new mtime
+"$SECRETD" init -c "$E2E_CONF" >"$E2E_DIR/init2.out" 2>&1
+rc=$?
+ok "$([ "$rc" -ne 0 ]; echo $?)" "init a second time refuses (exit $rc)"
+ok "$([ -s "$E2E_DIR/init2.out" ]; echo $?)" \
+    "init a second time says why: $(head -n 1 "$E2E_DIR/init2.out")"
+is "$(state_listing)" "$before" "init a second time changes nothing"
+
+# --- the running front-end ---
+secretd_start
+fe=$(frontend_pid)
+ok "$([ -n "$fe" ]; echo $?)" "the broker runs a secretd-frontend child (pid ${fe:-none})"
+status=$(cat "/proc/$fe/status" 2>/dev/null)
+field() { printf '%s\n' "$status" | awk -v f="$1:" '$1 == f { $1 = ""; sub(/^ /, ""); print }'; }
+fe_uid=$(id -u secretd)
+is "$(field Uid | tr -s '\t ' ' ')" "$fe_uid $fe_uid $fe_uid $fe_uid" \
+    "front-end: real, effective, saved and fs uid are frontend_user's (non-zero)"
+ok "$([ "$fe_uid" -ne 0 ]; echo $?)" "front-end: that uid is not 0"
+fe_gid=$(id -g secretd)
+is "$(field Gid | tr -s '\t ' ' ')" "$fe_gid $fe_gid $fe_gid $fe_gid" \
+    "front-end: every gid is frontend_user's group ($fe_gid)"
+is "$(field Groups)" "" "front-end: no supplementary groups"
+is "$(field CapEff)" 0000000000000000 "front-end: CapEff is empty"
+is "$(field CapPrm)" 0000000000000000 "front-end: CapPrm is empty"
+is "$(field NoNewPrivs)" 1 "front-end: NoNewPrivs 1"
+is "$(field Seccomp)" 2 "front-end: Seccomp 2 (filter mode)"
+
+root=$(readlink "/proc/$fe/root")
+ok "$([ -n "$root" ] && [ "$root" != / ] && [ -d "$root" ]; echo $?)" \
+    "front-end: chrooted (root is $root)"
+is "$(ls -A "$root" 2>&1 | head -n 5)" "" "front-end: its root is empty"
+is "$(stat -c '%U %a' "$root" 2>/dev/null)" "root 555" \
+    "front-end: its root belongs to root and is not writable"
+fds=$(ls -l "/proc/$fe/fd" 2>/dev/null | awk '{ print $NF }')
+is "$(printf '%s\n' "$fds" | grep -E "\.mdb|root\.key|tls\.key|$E2E_DIR/state/[^e]" | head -n 3)" "" \
+    "front-end: holds no descriptor to the store, the root key or the TLS key"
+is "$(awk '/^Max core file size/ { print $5 " " $6 }' "/proc/$SECRETD_PID/limits")" "0 0" \
+    "broker: no core dumps (RLIMIT_CORE 0), it holds the root key"
+
+# Health over the chrooted front-end proves it serves after the drop.
+out=$(api "$E2E_ALICE" GET /v1/health)
+is "$(status_of "$out")" 200 "the sandboxed front-end serves requests"
+
+# --- what the binaries link ---
+needed() { readelf -d "$1" 2>/dev/null | awk '/\(NEEDED\)/ { gsub(/[][]/, "", $5); print $5 }'; }
+fe_needed=$(needed "$FRONTEND")
+ok "$([ -n "$fe_needed" ]; echo $?)" "secretd-frontend is dynamically linked: $(echo $fe_needed)"
+is "$(printf '%s\n' "$fe_needed" | grep -E 'liblmdb|libsodium')" "" \
+    "secretd-frontend links neither LMDB nor libsodium"
+is "$(ldd "$FRONTEND" 2>/dev/null | grep -E 'liblmdb|libsodium' | awk '{ print $1 }')" "" \
+    "secretd-frontend pulls in neither, even indirectly (ldd)"
+is "$(nm -D "$FRONTEND" 2>/dev/null | grep -E ' (mdb_|crypto_aead|crypto_secretbox|sodium_)' | head -n 3)" "" \
+    "secretd-frontend imports no mdb_, crypto_aead or sodium_ symbol"
+is "$(nm "$FRONTEND" 2>/dev/null | grep -E ' [TtDdBb] (mdb_|crypto_aead|sodium_|store_(open|commit|secret_get)|rootkey_|seal_|decide)' | head -n 3)" "" \
+    "secretd-frontend contains no store, sealing, key or policy function"
+is "$(strings "$FRONTEND" | grep -E 'crypto_aead|xchacha20|mdb_(env|txn|get|put)' | head -n 3)" "" \
+    "secretd-frontend contains no sealing or LMDB code by name"
+for lib in libjansson libevent_openssl libssl.so libevent_extra; do
+	is "$(needed "$SECRETD" | grep -F "$lib")" "" "secretd (the broker) does not link $lib"
+done
+is "$(needed "$SECRETD" | grep -cE 'liblmdb|libsodium')" 2 \
+    "secretd (the broker) is the one linking LMDB and libsodium"
+
+done_testing
