@@ -280,6 +280,12 @@ conf_socket(FILE *f, const char *conf, char *url, size_t size)
 		if (*v++ != '=')
 			continue;
 		v += strspn(v, " \t");
+		/* as secretd reads it: '#' after white space starts a comment */
+		for (e = v; *e != '\0'; e++)
+			if (*e == '#' && e > v && isspace((unsigned char)e[-1])) {
+				*e = '\0';
+				break;
+			}
 		e = v + strlen(v);
 		while (e > v && isspace((unsigned char)e[-1]))
 			*--e = '\0';

@@ -1,2 +1,392 @@
+/*
+ * runtools without a server: command-line parsing of every documented
+ * command, the stdin value rule, token files, the default URL, and the
+ * library's refusals that happen before anything is sent.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "cli.h"
+#include "runtools.h"
 #include "tap.h"
-int main(void) { ok(1, "x"); return done_testing(); }
+
+static char tmpdir[256];
+static char err[512];
+
+/* Parses a space-separated command line; words are writable copies. */
+static int
+parse(struct cli *c, const char *line)
+{
+	static char buf[1024];
+	static char *argv[64];
+	int argc = 0;
+	char *p;
+
+	snprintf(buf, sizeof(buf), "runtools %s", line);
+	for (p = strtok(buf, " "); p != NULL && argc < 63; p = strtok(NULL, " "))
+		argv[argc++] = p;
+	argv[argc] = NULL;
+	err[0] = '\0';
+	return cli_parse(argc, argv, c, err, sizeof(err));
+}
+
+static int
+parse_ok(struct cli *c, const char *line)
+{
+	int rv = parse(c, line);
+
+	if (rv != 0)
+		printf("# %s: %s\n", line, err);
+	return rv == 0;
+}
+
+static void
+test_document_lines(void)
+{
+	struct cli c;
+
+	ok(parse_ok(&c, "secret set ANTHROPIC_API_KEY sk-ant-xxx --category "
+	    "provider") && c.cmd == CMD_SECRET_SET &&
+	    strcmp(c.name, "ANTHROPIC_API_KEY") == 0 &&
+	    c.value_len == 10 && memcmp(c.value, "sk-ant-xxx", 10) == 0 &&
+	    strcmp(c.category, "provider") == 0 && !c.org_wide,
+	    "set NAME VALUE --category: flags after positionals");
+	cli_free(&c);
+	ok(parse_ok(&c, "secret set GITHUB_TOKEN ghp_xxx --category tool "
+	    "--description fallback") && strcmp(c.description, "fallback") == 0,
+	    "set --description");
+	cli_free(&c);
+	ok(parse_ok(&c, "secret set SHARED_CRM_KEY crm_xxx --category tool "
+	    "--org-wide") && c.org_wide, "set --org-wide");
+	cli_free(&c);
+	ok(parse_ok(&c, "secret rotate ANTHROPIC_API_KEY") &&
+	    c.cmd == CMD_SECRET_ROTATE && c.value == NULL,
+	    "rotate NAME takes no value argument");
+	ok(parse_ok(&c, "secret list") && c.cmd == CMD_SECRET_LIST &&
+	    c.scope == RT_LIST_ANY && !c.all, "list");
+	ok(parse_ok(&c, "secret list --user-only") && c.scope == RT_LIST_USER,
+	    "list --user-only is secretScope=user");
+	ok(parse_ok(&c, "secret list --org-only") && c.scope == RT_LIST_ORG,
+	    "list --org-only is secretScope=org");
+	ok(parse_ok(&c, "secret list --all-org") && c.all, "list --all-org");
+	ok(parse_ok(&c, "secret get ANTHROPIC_API_KEY --reveal") &&
+	    c.cmd == CMD_SECRET_GET && c.reveal && !c.org_wide, "get --reveal");
+	ok(parse_ok(&c, "secret get SHARED_CRM_KEY --org-wide --reveal") &&
+	    c.reveal && c.org_wide, "get --org-wide --reveal");
+	ok(parse_ok(&c, "secret delete ANTHROPIC_API_KEY") &&
+	    c.cmd == CMD_SECRET_DELETE && !c.org_wide, "delete");
+	ok(parse_ok(&c, "secret delete SHARED_CRM_KEY --org-wide") &&
+	    c.org_wide, "delete --org-wide");
+}
+
+static void
+test_options(void)
+{
+	struct cli c;
+
+	ok(parse_ok(&c, "--json secret --url unix:/a set --category tool X v") &&
+	    c.json && strcmp(c.url, "unix:/a") == 0 &&
+	    strcmp(c.category, "tool") == 0 && strcmp(c.name, "X") == 0,
+	    "options before the group, the command and the name");
+	cli_free(&c);
+	ok(parse_ok(&c, "secret list --json --ca-file ca.pem") && c.json &&
+	    strcmp(c.ca_file, "ca.pem") == 0, "global options after the command");
+	ok(parse_ok(&c, "secret get X --user alice") &&
+	    strcmp(c.user, "alice") == 0, "get --user ID");
+	setenv("POSIXLY_CORRECT", "1", 1);
+	ok(parse_ok(&c, "secret get X --reveal") && c.reveal,
+	    "flags after the name even with POSIXLY_CORRECT");
+	unsetenv("POSIXLY_CORRECT");
+	ok(parse_ok(&c, "secret set X -- -v-") && c.value_len == 3 &&
+	    memcmp(c.value, "-v-", 3) == 0, "-- lets a value start with '-'");
+	cli_free(&c);
+	ok(parse_ok(&c, "token create --description ci --role admin --ttl 3600")
+	    && c.cmd == CMD_TOKEN_CREATE && c.ttl == 3600 &&
+	    strcmp(c.role, "admin") == 0 && strcmp(c.description, "ci") == 0,
+	    "token create --description --role --ttl");
+	ok(parse_ok(&c, "token list") && c.cmd == CMD_TOKEN_LIST, "token list");
+	ok(parse_ok(&c, "token revoke 0123abcd") && c.cmd == CMD_TOKEN_REVOKE &&
+	    strcmp(c.id, "0123abcd") == 0, "token revoke ID");
+}
+
+static void
+test_usage_errors(void)
+{
+	static const char *bad[] = {
+		"", "secret", "token", "bogus", "secret bogus",
+		"secret set", "secret set X v extra", "secret get",
+		"secret get X Y", "secret list X", "token revoke",
+		"secret get 1X", "secret get a/b", "secret get ../x",
+		"secret set X v --category nope", "secret list --foo",
+		"secret list --user-only --org-only",
+		"secret list --org-only --all-org", "secret set X v --reveal",
+		"secret get X --reveal --user bob", "secret get X --org-wide "
+		"--user bob", "secret get X --user a/b", "secret get X --url",
+		"token create --role root", "token create --ttl 0",
+		"token create --ttl -5", "token create --ttl 12x",
+		"token list --org-wide", "secret rotate X v",
+	};
+	struct cli c;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(parse(&c, bad[i]) == -1 && err[0] != '\0',
+		    "usage error: 'runtools %s' (%s)", bad[i], err);
+}
+
+static void
+test_help(void)
+{
+	struct cli c;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	ok(parse_ok(&c, "--help") && c.help && c.group == GROUP_NONE,
+	    "runtools --help");
+	ok(parse_ok(&c, "secret --help") && c.help && c.group == GROUP_SECRET &&
+	    c.cmd == CMD_NONE, "runtools secret --help");
+	ok(parse_ok(&c, "secret set -h") && c.help && c.cmd == CMD_SECRET_SET,
+	    "runtools secret set -h");
+	ok(parse_ok(&c, "token revoke --help") && c.help &&
+	    c.cmd == CMD_TOKEN_REVOKE, "runtools token revoke --help");
+	ok(parse_ok(&c, "--version") && c.version, "runtools --version");
+	parse(&c, "secret get --help");
+	f = open_memstream(&out, &len);
+	cli_usage(f, &c);
+	fclose(f);
+	ok(strstr(out, "secret get NAME [--reveal]") != NULL &&
+	    strstr(out, "4 unauthenticated or forbidden") != NULL,
+	    "command help shows its synopsis and the exit codes");
+	free(out);
+}
+
+static void
+test_value_wiped_from_argv(void)
+{
+	char a0[] = "runtools", a1[] = "secret", a2[] = "set", a3[] = "K",
+	    a4[] = "hunter2";
+	char *argv[] = { a0, a1, a2, a3, a4, NULL };
+	struct cli c;
+
+	ok(cli_parse(5, argv, &c, err, sizeof(err)) == 0 &&
+	    c.value_len == 7 && memcmp(c.value, "hunter2", 7) == 0 &&
+	    memcmp(a4, "\0\0\0\0\0\0\0", 7) == 0,
+	    "VALUE is copied and wiped from argv");
+	cli_free(&c);
+}
+
+/* Feeds data through a pipe into read_value. */
+static int
+value_from(const void *data, size_t n, char **v, size_t *len)
+{
+	int fd[2], rv;
+	pid_t pid;
+
+	if (pipe(fd) == -1)
+		return -2;
+	if ((pid = fork()) == 0) {
+		close(fd[0]);
+		if (write(fd[1], data, n) != (ssize_t)n)
+			_exit(1);
+		_exit(0);
+	}
+	close(fd[1]);
+	rv = read_value(fd[0], v, len, err, sizeof(err));
+	close(fd[0]);
+	waitpid(pid, NULL, 0);
+	return rv;
+}
+
+static int
+value_is(const char *in, size_t n, const char *want, size_t wn)
+{
+	char *v;
+	size_t len;
+	int same;
+
+	if (value_from(in, n, &v, &len) != 0)
+		return 0;
+	same = len == wn && memcmp(v, want, wn) == 0 && v[len] == '\0';
+	rt_secret_value_free(v, len);
+	return same;
+}
+
+static void
+test_stdin_value(void)
+{
+	char *big, *v;
+	size_t i, len;
+
+	ok(value_is("v\n", 2, "v", 1), "stdin: one trailing newline dropped");
+	ok(value_is("v", 1, "v", 1), "stdin: no newline, nothing dropped");
+	ok(value_is("v\n\n", 3, "v\n", 2), "stdin: only one newline dropped");
+	ok(value_is("a\r\n", 3, "a\r", 2), "stdin: a carriage return is kept");
+	ok(value_is(" a \"b\"\n\tc \n", 11, " a \"b\"\n\tc ", 10),
+	    "stdin: spaces, quotes, inner newlines and tabs kept");
+	ok(value_from("\n", 1, &v, &len) == -1 && strstr(err, "empty"),
+	    "stdin: a lone newline is an empty value, refused");
+	ok(value_from("", 0, &v, &len) == -1 && strstr(err, "empty"),
+	    "stdin: nothing at all is refused");
+	big = malloc(VALUE_MAX_LEN + 2);
+	for (i = 0; i < VALUE_MAX_LEN + 2; i++)
+		big[i] = (char)(i * 7);
+	ok(value_from(big, VALUE_MAX_LEN, &v, &len) == 0 &&
+	    len == VALUE_MAX_LEN && memcmp(v, big, len) == 0,
+	    "stdin: 64 KiB of bytes, NUL included, read exactly");
+	if (len == VALUE_MAX_LEN)
+		rt_secret_value_free(v, len);
+	big[VALUE_MAX_LEN] = '\n';
+	ok(value_from(big, VALUE_MAX_LEN + 1, &v, &len) == 0 &&
+	    len == VALUE_MAX_LEN, "stdin: 64 KiB plus a newline fits");
+	if (len == VALUE_MAX_LEN)
+		rt_secret_value_free(v, len);
+	big[VALUE_MAX_LEN] = 'x';
+	ok(value_from(big, VALUE_MAX_LEN + 1, &v, &len) == -1 &&
+	    strstr(err, "larger"), "stdin: 64 KiB + 1 byte is refused");
+	free(big);
+}
+
+static char *
+write_file(const char *name, const char *text, mode_t mode)
+{
+	static char path[1024];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd == -1 || write(fd, text, strlen(text)) == -1)
+		perror(path);
+	close(fd);
+	chmod(path, mode);
+	return path;
+}
+
+static void
+test_token_file(void)
+{
+	char *t, *path;
+
+	path = write_file("tok", "rts_abc\n", 0600);
+	ok(token_file_read(path, 1, &t, err, sizeof(err)) == 0 && t != NULL &&
+	    strcmp(t, "rts_abc") == 0, "token file 0600: token read, newline "
+	    "stripped");
+	free(t);
+	path = write_file("tok", "rts_abc\n", 0400);
+	ok(token_file_read(path, 1, &t, err, sizeof(err)) == 0 && t != NULL,
+	    "token file 0400 accepted");
+	free(t);
+	path = write_file("tok", "rts_abc\n", 0644);
+	ok(token_file_read(path, 1, &t, err, sizeof(err)) == -1 && t == NULL &&
+	    strstr(err, "0644") && strstr(err, "chmod 600"),
+	    "token file 0644 refused with a clear message: %s", err);
+	path = write_file("tok", "rts_abc\n", 0640);
+	ok(token_file_read(path, 1, &t, err, sizeof(err)) == -1,
+	    "token file 0640 refused");
+	path = write_file("tok", "rts a\n", 0600);
+	ok(token_file_read(path, 1, &t, err, sizeof(err)) == -1,
+	    "token file with inner white space refused");
+	path = write_file("tok", "\n", 0600);
+	ok(token_file_read(path, 1, &t, err, sizeof(err)) == -1,
+	    "empty token file refused");
+	snprintf(err, sizeof(err), "%s/none", tmpdir);
+	path = strdup(err);
+	ok(token_file_read(path, 0, &t, err, sizeof(err)) == 0 && t == NULL,
+	    "missing default token file: no token, no error");
+	ok(token_file_read(path, 1, &t, err, sizeof(err)) == -1,
+	    "missing RUNTOOLS_TOKEN_FILE is an error");
+	free(path);
+
+	path = write_file("tok", "rts_file\n", 0600);
+	setenv("RUNTOOLS_TOKEN_FILE", path, 1);
+	setenv("RUNTOOLS_TOKEN", "rts_env", 1);
+	ok(cli_token(&t, err, sizeof(err)) == 0 && strcmp(t, "rts_env") == 0,
+	    "RUNTOOLS_TOKEN wins over the token file");
+	free(t);
+	unsetenv("RUNTOOLS_TOKEN");
+	ok(cli_token(&t, err, sizeof(err)) == 0 && strcmp(t, "rts_file") == 0,
+	    "RUNTOOLS_TOKEN_FILE is read");
+	free(t);
+	chmod(path, 0604);
+	ok(cli_token(&t, err, sizeof(err)) == -1, "RUNTOOLS_TOKEN_FILE readable "
+	    "by others is refused");
+	unsetenv("RUNTOOLS_TOKEN_FILE");
+	setenv("HOME", tmpdir, 1);
+	ok(cli_token(&t, err, sizeof(err)) == 0 && t == NULL,
+	    "no token anywhere: none sent");
+}
+
+static void
+test_default_url(void)
+{
+	char url[4200], want[4200], *conf;
+
+	conf = write_file("a.conf", "# x\nsocket_mode = 0660\n"
+	    "socket = /srv/s.sock\n", 0644);
+	ok(default_url(conf, url, sizeof(url)) == 0 &&
+	    strcmp(url, "unix:/srv/s.sock") == 0, "default URL: config socket");
+	conf = write_file("b.conf", "socket=dev/s.sock   # local\n", 0644);
+	snprintf(want, sizeof(want), "unix:%s/dev/s.sock", tmpdir);
+	ok(default_url(conf, url, sizeof(url)) == 0 && strcmp(url, want) == 0,
+	    "default URL: relative socket is relative to the config, comment "
+	    "dropped (%s)", url);
+	conf = write_file("c.conf", "state_dir = x\n", 0644);
+	ok(default_url(conf, url, sizeof(url)) == 0 &&
+	    strcmp(url, "unix:" DEFAULT_SOCKET) == 0,
+	    "default URL: config without socket uses the built-in path");
+	ok(default_url("/nonexistent/x.conf", url, sizeof(url)) == 0 &&
+	    strcmp(url, "unix:" DEFAULT_SOCKET) == 0,
+	    "default URL: no config uses the built-in path");
+}
+
+static void
+test_output_clean(void)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	out_clean(f, "a\033[2Jb\nc\xc3\xa9");
+	fclose(f);
+	ok(strcmp(out, "a?[2Jb?c\xc3\xa9") == 0,
+	    "server text: control characters replaced, UTF-8 kept");
+	free(out);
+}
+
+int
+main(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_client_args.XXXXXX",
+	    t != NULL && *t != '\0' ? t : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	rt_harden_memory();
+	test_document_lines();
+	test_options();
+	test_usage_errors();
+	test_help();
+	test_value_wiped_from_argv();
+	test_stdin_value();
+	test_token_file();
+	test_default_url();
+	test_output_clean();
+	if (fork() == 0)
+		execlp("rm", "rm", "-rf", tmpdir, (char *)NULL);
+	wait(NULL);
+	return done_testing();
+}
