@@ -380,18 +380,17 @@ fail:
 	return ret;
 }
 
-/* Checks schema and key before anything can be written. */
+/* The store's schema and the root key's check value. */
 static int
-open_check(struct store *st, MDB_txn *txn, const uint8_t *root_key)
+meta_check(MDB_txn *txn, MDB_dbi db, const uint8_t *root_key)
 {
 	uint8_t check[32];
 	MDB_val k = { 8, "keycheck" }, v;
 	uint32_t schema;
 	int rc;
 
-	if ((rc = dbis_open(st, txn, 0)) != 0 ||
-	    (rc = meta_get_u32(txn, st->db_meta, "schema", &schema)) != 0 ||
-	    (rc = mdb_get(txn, st->db_meta, &k, &v)) != 0) {
+	if ((rc = meta_get_u32(txn, db, "schema", &schema)) != 0 ||
+	    (rc = mdb_get(txn, db, &k, &v)) != 0) {
 		log_warnx("%s: not a secretd store: %s", __func__,
 		    mdb_strerror(rc));
 		return rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
@@ -408,7 +407,37 @@ open_check(struct store *st, MDB_txn *txn, const uint8_t *root_key)
 		    __func__);
 		return ST_BADKEY;
 	}
-	return keyring_load(st, txn);
+	return ST_OK;
+}
+
+/*
+ * Checks the key in a read-only, lock-free look at the data file, so that
+ * a wrong key changes not one byte, not even in LMDB's lock file.  A
+ * writer in another process could at worst make this look fail.
+ */
+static int
+precheck(const char *dir, const uint8_t *root_key)
+{
+	MDB_env *env;
+	MDB_txn *txn = NULL;
+	MDB_dbi db;
+	int rc, ret;
+
+	if ((rc = mdb_env_create(&env)) != 0)
+		return store_mdb_err(rc);
+	if ((rc = mdb_env_set_maxdbs(env, 4)) != 0 ||
+	    (rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS,
+	    0600)) != 0 ||
+	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", 0, &db)) != 0) {
+		log_warnx("%s: %s: %s", __func__, dir, mdb_strerror(rc));
+		ret = rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
+	} else
+		ret = meta_check(txn, db, root_key);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return ret;
 }
 
 int
@@ -430,6 +459,8 @@ store_open(struct store **stp, const char *dir, const uint8_t *root_key)
 		log_warn("%s: %s", __func__, data);
 		return errno == ENOENT ? ST_NOTFOUND : ST_IO;
 	}
+	if ((ret = precheck(dir, root_key)) != ST_OK)
+		return ret;
 	if ((st = store_alloc(root_key, &ret)) == NULL || ret != ST_OK)
 		goto fail;
 	if ((ret = env_open(st, dir, 0)) != ST_OK)
@@ -438,7 +469,11 @@ store_open(struct store **stp, const char *dir, const uint8_t *root_key)
 		ret = store_mdb_err(rc);
 		goto fail;
 	}
-	if ((ret = open_check(st, txn, root_key)) != ST_OK) {
+	if ((rc = dbis_open(st, txn, 0)) != 0)
+		ret = rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
+	else if ((ret = meta_check(txn, st->db_meta, root_key)) == ST_OK)
+		ret = keyring_load(st, txn);
+	if (ret != ST_OK) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}

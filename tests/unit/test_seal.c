@@ -1,0 +1,347 @@
+/*
+ * Sealed records: a value round-trips; the same sealed value moved to
+ * another name, owner, scope, org or version, or with any one byte
+ * flipped, fails to open; a wrong root key is refused and touches nothing.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "store_int.h"
+#include "tap.h"
+
+#define REC_MAX		4096
+#define VALUE		"sk-ant-xxx"
+
+static uint8_t root[ROOT_KEY_LEN];
+
+static int
+rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static char *
+make_tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+	char buf[512];
+	char *d;
+
+	snprintf(buf, sizeof(buf), "%s/secretd-seal.XXXXXX",
+	    t != NULL ? t : P_tmpdir);
+	if ((d = mkdtemp(buf)) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	return strdup(d);
+}
+
+static int
+raw_get(struct store *st, const struct skey *k, uint8_t *buf, size_t *len)
+{
+	MDB_txn *txn;
+	MDB_val key = { k->len, (void *)k->buf }, v;
+	int rc;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_get(txn, st->db_secrets, &key, &v)) == 0) {
+		if (v.mv_size > REC_MAX)
+			rc = -1;
+		else {
+			memcpy(buf, v.mv_data, v.mv_size);
+			*len = v.mv_size;
+		}
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+static int
+raw_put(struct store *st, const struct skey *k, const uint8_t *buf,
+    size_t len)
+{
+	MDB_txn *txn;
+	MDB_val key = { k->len, (void *)k->buf }, v = { len, (void *)buf };
+	int rc;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_put(txn, st->db_secrets, &key, &v, 0)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_txn_commit(txn);
+}
+
+static int
+put_secret(struct store *st, int scope, const char *org, const char *owner,
+    const char *name, const char *value)
+{
+	struct store_op op;
+
+	memset(&op, 0, sizeof(op));
+	op.kind = STORE_PUT_SECRET;
+	op.meta.scope = scope;
+	snprintf(op.meta.org_id, sizeof(op.meta.org_id), "%s", org);
+	snprintf(op.meta.user_id, sizeof(op.meta.user_id), "%s", owner);
+	snprintf(op.meta.name, sizeof(op.meta.name), "%s", name);
+	snprintf(op.meta.updated_by, sizeof(op.meta.updated_by), "alice");
+	op.value = (const uint8_t *)value;
+	op.value_len = strlen(value);
+	if (store_commit(st, &op, 1) != ST_OK)
+		return -1;
+	return op.result;
+}
+
+/* Both the value and the metadata alone must be refused. */
+static int
+refused(struct store *st, const struct secret_meta *m)
+{
+	struct secret_value v;
+	struct secret_meta got;
+	int r1, r2;
+
+	r1 = store_secret_get(st, m->org_id, m->scope, m->user_id, m->name,
+	    &got, &v);
+	r2 = store_secret_get(st, m->org_id, m->scope, m->user_id, m->name,
+	    &got, NULL);
+	if (r1 == ST_OK)
+		store_value_free(&v);
+	return r1 == ST_CORRUPT && r2 == ST_CORRUPT;
+}
+
+static int
+opens(struct store *st, const struct secret_meta *m, const char *want)
+{
+	struct secret_value v;
+	int good;
+
+	if (store_secret_get(st, m->org_id, m->scope, m->user_id, m->name,
+	    NULL, &v) != ST_OK)
+		return 0;
+	good = v.len == strlen(want) && memcmp(v.data, want, v.len) == 0;
+	store_value_free(&v);
+	return good;
+}
+
+/*
+ * Rewrites a record with changed metadata but the original key id, nonce
+ * and ciphertext, and stores it under the key the new metadata names:
+ * what an attacker with write access to the file would try.
+ */
+static int
+forge(struct store *st, const uint8_t *rec, size_t len,
+    const struct skey *from, const struct secret_meta *to)
+{
+	struct record_view rv;
+	uint8_t menc[META_ENC_MAX], out[REC_MAX];
+	struct skey k;
+	size_t mlen;
+
+	if (record_parse(rec, len, from->buf, from->len, &rv) == -1 ||
+	    (mlen = meta_encode(to, menc, sizeof(menc))) == 0 ||
+	    skey_of_meta(&k, to) == -1 ||
+	    record_len(mlen, rv.ct_len - SEAL_TAG_LEN) > sizeof(out))
+		return -1;
+	record_layout(out, menc, mlen, rv.key_id, rv.nonce, rv.ct, rv.ct_len);
+	return raw_put(st, &k, out, record_len(mlen, rv.ct_len - SEAL_TAG_LEN));
+}
+
+static void
+test_moves(struct store *st)
+{
+	struct secret_meta orig, m;
+	struct record_view rv;
+	uint8_t rec[REC_MAX];
+	struct skey k;
+	size_t len;
+
+	skey_build(&k, "acme", SCOPE_USER, "alice", "ANTHROPIC_API_KEY");
+	ok(raw_get(st, &k, rec, &len) == 0 &&
+	    record_parse(rec, len, k.buf, k.len, &rv) == 0,
+	    "the stored record parses");
+	orig = rv.meta;
+	ok(forge(st, rec, len, &k, &orig) == 0 && opens(st, &orig, VALUE),
+	    "re-laid out unchanged, the record still opens");
+
+	m = orig;
+	snprintf(m.name, sizeof(m.name), "OTHER_NAME");
+	ok(forge(st, rec, len, &k, &m) == 0 && refused(st, &m),
+	    "moved to another name, it fails to open");
+	m = orig;
+	snprintf(m.user_id, sizeof(m.user_id), "bob");
+	ok(forge(st, rec, len, &k, &m) == 0 && refused(st, &m),
+	    "moved to another owner, it fails to open");
+	m = orig;
+	m.scope = SCOPE_ORG;
+	m.user_id[0] = '\0';
+	ok(forge(st, rec, len, &k, &m) == 0 && refused(st, &m),
+	    "moved to the org scope, it fails to open");
+	m = orig;
+	snprintf(m.org_id, sizeof(m.org_id), "evilcorp");
+	ok(forge(st, rec, len, &k, &m) == 0 && refused(st, &m),
+	    "moved to another org, it fails to open");
+	m = orig;
+	m.version = orig.version + 1;
+	ok(forge(st, rec, len, &k, &m) == 0 && refused(st, &m),
+	    "given another version, it fails to open");
+	m = orig;
+	snprintf(m.category, sizeof(m.category), "provider");
+	ok(forge(st, rec, len, &k, &m) == 0 && refused(st, &m),
+	    "with other metadata (category), it fails to open");
+	skey_build(&k, "acme", SCOPE_USER, "alice", "COPIED");
+	ok(raw_put(st, &k, rec, len) == 0 && skey_parse(k.buf, k.len, &m) ==
+	    0 && refused(st, &m),
+	    "copied byte for byte under another name, it fails to open");
+	skey_build(&k, "acme", SCOPE_USER, "alice", "ANTHROPIC_API_KEY");
+	ok(raw_put(st, &k, rec, len) == 0 && opens(st, &orig, VALUE),
+	    "the original record put back opens again");
+}
+
+static void
+test_flips(struct store *st)
+{
+	struct secret_meta m;
+	uint8_t rec[REC_MAX], bad[REC_MAX];
+	struct skey k;
+	size_t len, i, refusals = 0, first_bad = (size_t)-1;
+
+	skey_build(&k, "acme", SCOPE_ORG, "", "SHARED_CRM_KEY");
+	skey_parse(k.buf, k.len, &m);
+	if (!ok(raw_get(st, &k, rec, &len) == 0, "org record read raw"))
+		return;
+	for (i = 0; i < len; i++) {
+		memcpy(bad, rec, len);
+		bad[i] ^= 0x01 << (i % 8);
+		if (raw_put(st, &k, bad, len) == 0 && refused(st, &m))
+			refusals++;
+		else if (first_bad == (size_t)-1)
+			first_bad = i;
+	}
+	ok(refusals == len, "one flipped bit at every one of %zu offsets "
+	    "fails to open (first accepted: %zd)", len, (ssize_t)first_bad);
+	ok(raw_put(st, &k, rec, len - 1) == 0 && refused(st, &m),
+	    "a record cut short by one byte fails to open");
+	memcpy(bad, rec, len);
+	bad[len] = 0;
+	ok(raw_put(st, &k, bad, len + 1) == 0 && refused(st, &m),
+	    "a record with one byte appended fails to open");
+	ok(raw_put(st, &k, rec, len) == 0 && opens(st, &m, "crm_xxx"),
+	    "the unflipped record opens");
+}
+
+static int
+read_file(const char *dir, const char *name, uint8_t **buf, size_t *len)
+{
+	char path[1024];
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "rb")) == NULL)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	*len = n;
+	if ((*buf = malloc(n + 1)) == NULL ||
+	    fread(*buf, 1, n, f) != (size_t)n) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+static int
+count_files(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void
+test_wrong_key(const char *dir)
+{
+	static const char *files[] = { "data.mdb", "lock.mdb" };
+	uint8_t wrong[ROOT_KEY_LEN], *before[2], *after[2];
+	size_t blen[2], alen[2];
+	struct store *st = NULL;
+	int i, nfiles, same = 1;
+
+	for (i = 0; i < 2; i++)
+		if (read_file(dir, files[i], &before[i], &blen[i]) == -1)
+			same = 0;
+	nfiles = count_files(dir);
+	memcpy(wrong, root, sizeof(wrong));
+	wrong[7] ^= 0x80;
+	ok(store_open(&st, dir, wrong) == ST_BADKEY && st == NULL,
+	    "a wrong root key is refused at open with ST_BADKEY");
+	ok(strcmp(store_strerror(ST_BADKEY),
+	    "the root key does not open this store") == 0,
+	    "the refusal has a clear message");
+	for (i = 0; i < 2; i++) {
+		if (read_file(dir, files[i], &after[i], &alen[i]) == -1)
+			same = 0;
+		else if (same && (alen[i] != blen[i] ||
+		    memcmp(before[i], after[i], blen[i]) != 0))
+			same = 0;
+	}
+	ok(same, "the store files are byte-identical after the refusal");
+	ok(count_files(dir) == nfiles, "no file was created");
+	ok(store_open(&st, dir, root) == ST_OK && opens(st,
+	    &(struct secret_meta){ .name = "ANTHROPIC_API_KEY",
+	    .scope = SCOPE_USER, .user_id = "alice", .org_id = "acme" },
+	    VALUE), "the right key still opens the store and its values");
+	store_close(st);
+	for (i = 0; i < 2; i++) {
+		free(before[i]);
+		free(after[i]);
+	}
+}
+
+int
+main(void)
+{
+	struct store *st;
+	struct secret_meta m = { .name = "ANTHROPIC_API_KEY",
+	    .scope = SCOPE_USER, .user_id = "alice", .org_id = "acme" };
+	char *dir = make_tmpdir();
+
+	if (sodium_init() == -1)
+		return 1;
+	randombytes_buf(root, sizeof(root));
+	if (!ok(store_create(dir, root) == ST_OK &&
+	    store_open(&st, dir, root) == ST_OK, "store created and opened"))
+		return done_testing();
+	ok(put_secret(st, SCOPE_USER, "acme", "alice", "ANTHROPIC_API_KEY",
+	    VALUE) == ST_OK && put_secret(st, SCOPE_ORG, "acme", "",
+	    "SHARED_CRM_KEY", "crm_xxx") == ST_OK, "two secrets sealed");
+	ok(opens(st, &m, VALUE), "round trip: the value opens unchanged");
+	test_moves(st);
+	test_flips(st);
+	store_close(st);
+	test_wrong_key(dir);
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+	return done_testing();
+}
