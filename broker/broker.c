@@ -743,7 +743,8 @@ broker_read(struct broker *b)
 		if (rv == IPC_AGAIN)
 			break;
 		if (rv == IPC_EOF) {
-			fe_kill(b, "closed the channel");
+			fe_kill(b, b->stopping ? "stopped" :
+			    "closed the channel");
 			break;
 		}
 		if (rv == IPC_ERROR) {

@@ -26,6 +26,7 @@
 #define PEM_MAX			(64 * 1024)
 #define BACKOFF_MAX_MS		5000
 #define BACKOFF_RESET_S		10	/* a front-end this old was healthy */
+#define HELLO_TIMEOUT_S		10	/* a new front-end must say hello */
 #define STOP_GRACE_S		5	/* front-end's time to finish on stop */
 
 enum fe_state {

@@ -258,8 +258,12 @@ fe_disconnect(struct broker *b)
 void
 fe_kill(struct broker *b, const char *why)
 {
-	log_warnx("%s: front-end pid %d: %s; killing it", __func__,
-	    (int)b->fe_pid, why);
+	if (b->stopping)
+		log_debug("%s: front-end pid %d: %s", __func__,
+		    (int)b->fe_pid, why);
+	else
+		log_warnx("%s: front-end pid %d: %s; killing it", __func__,
+		    (int)b->fe_pid, why);
 	if (b->fe_pid > 0 && kill(b->fe_pid, SIGKILL) == -1 && errno != ESRCH)
 		log_warn("%s: kill", __func__);
 	fe_disconnect(b);
@@ -274,12 +278,12 @@ fe_reap(struct broker *b)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid != b->fe_pid)
 			continue;
-		if (WIFSIGNALED(status))
+		if (b->stopping)
+			log_debug("%s: front-end pid %d stopped", __func__,
+			    (int)pid);
+		else if (WIFSIGNALED(status))
 			log_warnx("%s: front-end pid %d killed by signal %d",
 			    __func__, (int)pid, WTERMSIG(status));
-		else if (b->stopping && WEXITSTATUS(status) == 0)
-			log_debug("%s: front-end pid %d exited", __func__,
-			    (int)pid);
 		else
 			log_warnx("%s: front-end pid %d exited with status %d",
 			    __func__, (int)pid, WEXITSTATUS(status));
@@ -300,6 +304,13 @@ fe_poll_timeout(struct broker *b)
 	if (b->restart_pending && !b->stopping) {
 		t = ms_between(now, b->restart_at);
 		ms = t < 0 ? 0 : t;
+	}
+	if (b->fe_state == FE_NEW && !b->stopping) {
+		t = HELLO_TIMEOUT_S * 1000 - ms_between(b->fe_started, now);
+		if (t < 0)
+			t = 0;
+		if (ms == -1 || t < ms)
+			ms = t;
 	}
 	if (b->stopping && b->fe_pid != -1) {
 		t = ms_between(now, b->stop_deadline);
@@ -325,6 +336,10 @@ fe_tick(struct broker *b)
 		}
 		return;
 	}
+	/* A front-end that never says hello is stuck; start a fresh one. */
+	if (b->fe_state == FE_NEW &&
+	    ms_between(b->fe_started, now) >= HELLO_TIMEOUT_S * 1000)
+		fe_kill(b, "no hello in time");
 	if (b->restart_pending && b->fe_pid == -1 &&
 	    ms_between(now, b->restart_at) <= 0) {
 		b->restart_pending = 0;
