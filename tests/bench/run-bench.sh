@@ -1,0 +1,415 @@
+#!/usr/bin/env bash
+# Benchmark driver: runs a real secretd on a temporary state folder beside
+# its floors (evhttp, bare LMDB, curl) and prints one table of ours,
+# baseline and ratio.  Reports speeds and goals; never fails on a speed.
+#   run-bench.sh           full run (1,000,000 secrets, 10,000 idle conns)
+#   run-bench.sh --quick   CI smoke run: small sizes, every scenario once
+# Exits non-zero only when the harness cannot measure (a program fails to
+# start, or a scenario gets no answer at all).  Needs root.
+set -uo pipefail
+
+quick=0
+[ "${1:-}" = --quick ] && quick=1
+B=${BENCH_BUILDDIR:-$(pwd)}
+SECRETD=$B/secretd
+RUNTOOLS=$B/runtools
+LOADGEN=$B/tests/bench/loadgen
+FLOOR_HTTP=$B/tests/bench/floor_http
+FLOOR_STORE=$B/tests/bench/floor_store
+BULKLOAD=$B/tests/bench/bulkload
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench: skipped: needs root (secretd drops privileges to its" \
+	    "front-end user)"
+	exit 0
+fi
+for p in "$SECRETD" "$RUNTOOLS" "$LOADGEN" "$FLOOR_HTTP" "$FLOOR_STORE" \
+    "$BULKLOAD"; do
+	[ -x "$p" ] || { echo "bench: $p is not built"; exit 1; }
+done
+
+if [ $quick -eq 1 ]; then
+	DUR=1 WARM=0.2 SMALL=1000 BIG=20000 IDLE=500 RUNS=5 STARTS=1
+else
+	DUR=5 WARM=0.5 SMALL=1000 BIG=1000000 IDLE=10000 RUNS=50 STARTS=3
+fi
+CONNS=64		# "many connections"
+HS_CONNS=8		# concurrent handshakes: enough to fill 2 cores
+NAME=BENCH_REVEAL	# the secret revealed in scenarios 1, 2, 6 and 7
+ORG=bench
+
+# Every connection is a descriptor in loadgen and in the server.
+ulimit -Hn 65536 2>/dev/null
+ulimit -Sn "$(ulimit -Hn)"
+
+W=$(mktemp -d /tmp/secretd-bench.XXXXXX)
+chmod 0755 "$W"
+CONF=$W/secretd.conf
+SOCK=$W/secretd.sock
+FSOCK=$W/floor.sock
+broken=0
+notes=()
+SECRETD_PID=
+FLOOR_PID=
+
+note() { notes+=("$*"); }
+harness_fail() { note "HARNESS: $*"; broken=1; }
+
+port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 20000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+}
+PORT=$(port)
+FPORT=$(port)
+
+cleanup() {
+	[ -n "$SECRETD_PID" ] && kill -TERM "$SECRETD_PID" 2>/dev/null &&
+	    wait "$SECRETD_PID" 2>/dev/null
+	[ -n "$FLOOR_PID" ] && kill -TERM "$FLOOR_PID" 2>/dev/null &&
+	    wait "$FLOOR_PID" 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+# kv LINE KEY: the value of KEY in a key=value line.
+kv() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
+
+now_ns() { date +%s%N; }
+
+declare -A R		# results: R[name]=key=value line
+
+# lg NAME LOADGEN_ARGS...: one loadgen run, its line kept as R[NAME].
+lg() {
+	local name=$1 out n e
+	shift
+	if ! out=$("$LOADGEN" "$@" 2>>"$W/loadgen.err"); then
+		harness_fail "$name: loadgen failed: $(tail -n 1 "$W/loadgen.err")"
+		return 1
+	fi
+	R[$name]=$out
+	n=$(kv "$out" n)
+	e=$(kv "$out" errors)
+	[ "${n:-0}" -gt 0 ] || harness_fail "$name: no request was answered"
+	[ "${e:-0}" -eq 0 ] || note "$name: $e requests failed (non-2xx or" \
+	    "dropped connection)"
+	return 0
+}
+
+# get NAME KEY: a field of a recorded result.
+get() { kv "${R[$1]:-}" "$2"; }
+
+# --- the daemon -------------------------------------------------------------
+
+frontend_pid() {
+	local i p
+	for i in $(seq 1 100); do
+		p=$(pgrep -P "$SECRETD_PID" -f secretd-frontend | head -n 1)
+		[ -n "$p" ] && { echo "$p"; return; }
+		sleep 0.02
+	done
+}
+
+# daemon_start: start secretd and time it to its first answered request
+# (a list, which needs the broker and the store); READY_MS holds the time.
+daemon_start() {
+	local t0 out
+	rm -f "$SOCK"
+	t0=$(now_ns)
+	"$SECRETD" -f -c "$CONF" >>"$W/secretd.log" 2>&1 &
+	SECRETD_PID=$!
+	if ! out=$(timeout 120 "$LOADGEN" -u "$SOCK" -r list -T "$t0" \
+	    2>>"$W/loadgen.err"); then
+		echo "bench: secretd did not start:"
+		tail -n 20 "$W/secretd.log"
+		exit 1
+	fi
+	READY_MS=$(kv "$out" ready_ms)
+	FE_PID=$(frontend_pid)
+	[ -n "$FE_PID" ] || harness_fail "no secretd-frontend under $SECRETD_PID"
+}
+
+daemon_stop() {
+	kill -TERM "$SECRETD_PID" 2>/dev/null
+	wait "$SECRETD_PID" 2>/dev/null
+	SECRETD_PID=
+}
+
+# startup NAME: median of STARTS timed starts; leaves the daemon running.
+startup() {
+	local i times=()
+	for i in $(seq 1 "$STARTS"); do
+		[ -n "$SECRETD_PID" ] && daemon_stop
+		daemon_start
+		times+=("$READY_MS")
+	done
+	R[$1]="ready_ms=$(printf '%s\n' "${times[@]}" | sort -n |
+	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+}
+
+floor_start() {
+	local t0 out
+	rm -f "$FSOCK"
+	t0=$(now_ns)
+	"$FLOOR_HTTP" -b "$W/reveal.json" -u "$FSOCK" -l "127.0.0.1:$FPORT" \
+	    -c "$W/state/tls.crt" -k "$W/state/tls.key" 2>>"$W/floor.log" &
+	FLOOR_PID=$!
+	out=$(timeout 30 "$LOADGEN" -u "$FSOCK" -r list -T "$t0" \
+	    2>>"$W/loadgen.err") || { echo "bench: floor_http did not start";
+	    cat "$W/floor.log"; exit 1; }
+	FLOOR_READY_MS=$(kv "$out" ready_ms)
+}
+
+floor_stop() {
+	kill -TERM "$FLOOR_PID" 2>/dev/null
+	wait "$FLOOR_PID" 2>/dev/null
+	FLOOR_PID=
+}
+
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+bulkload() {
+	local out
+	out=$("$BULKLOAD" -d "$W/state" -k "$W/state/root.key" -o "$ORG" \
+	    -u root "$@" 2>&1) || { harness_fail "bulkload: $out"; return; }
+	note "bulkload $*: $out"
+}
+
+setup() {
+	getent passwd secretd >/dev/null ||
+	    useradd --system --no-create-home --shell /usr/sbin/nologin secretd
+	cat >"$CONF" <<EOF
+state_dir = state
+socket = secretd.sock
+listen = 127.0.0.1:$PORT
+org = $ORG
+admin_group = root
+frontend_user = secretd
+EOF
+	"$SECRETD" init -c "$CONF" >"$W/init.log" 2>&1 ||
+	    { echo "bench: secretd init failed:"; cat "$W/init.log"; exit 1; }
+}
+
+# After the first start: the revealed secret, a token for TLS, the body
+# the HTTP floor answers with.
+seed() {
+	curl -sf --unix-socket "$SOCK" -H 'Content-Type: application/json' \
+	    --data-binary "{\"name\":\"$NAME\",\"value\":\"$(printf 'v%.0s' \
+	    $(seq 1 32))\"}" http://localhost/v1/secrets >/dev/null ||
+	    { echo "bench: cannot create $NAME"; exit 1; }
+	curl -sf --unix-socket "$SOCK" -X POST \
+	    "http://localhost/v1/secrets/$NAME/reveal" >"$W/reveal.json" ||
+	    { echo "bench: cannot reveal $NAME"; exit 1; }
+	TOKEN=$(curl -sf --unix-socket "$SOCK" -H \
+	    'Content-Type: application/json' --data-binary \
+	    '{"description":"benchmark"}' http://localhost/v1/tokens |
+	    grep -o '"token" *: *"rts_[^"]*"' | sed 's/.*"\(rts_[^"]*\)"/\1/')
+	[ -n "$TOKEN" ] || { echo "bench: cannot create a token"; exit 1; }
+}
+
+# --- scenarios --------------------------------------------------------------
+
+U=(-d "$DUR" -w "$WARM")
+
+scale_at() {	# scale_at TAG KEYS: scenario 5 at the current store size
+	lg "reveal_$1" -u "$SOCK" -c "$CONNS" -n bulk -K "$2" "${U[@]}"
+	lg "list_$1" -u "$SOCK" -r list "${U[@]}"
+	R[hwm_$1]="broker_kb=$(hwm_kb "$SECRETD_PID") fe_kb=$(hwm_kb "$FE_PID")"
+	"$FLOOR_STORE" -d "$W/fs-get-$1" -m get -k "$2" -t "$DUR" \
+	    >"$W/fs.out" 2>>"$W/loadgen.err" &&
+	    R[store_get_$1]=$(cat "$W/fs.out") ||
+	    harness_fail "floor_store get $1 failed"
+	rm -rf "$W/fs-get-$1"
+}
+
+writes() {	# scenario 4
+	lg write_1 -u "$SOCK" -r create -n bench_w "${U[@]}"
+	lg write_64 -u "$SOCK" -r create -n bench_w -c "$CONNS" "${U[@]}"
+	"$FLOOR_STORE" -d "$W/fs-put" -m put -t "$DUR" >"$W/fs.out" \
+	    2>>"$W/loadgen.err" && R[store_put]=$(cat "$W/fs.out") ||
+	    harness_fail "floor_store put failed"
+}
+
+# runtools and curl making the same reveal; median wall time in ms.
+client_floor() {	# scenario 7
+	local rt=("$RUNTOOLS" secret get "$NAME" --reveal)
+	local cu=(curl -s --unix-socket "$SOCK" -X POST
+	    "http://localhost/v1/secrets/$NAME/reveal")
+	export RUNTOOLS_URL=unix:$SOCK
+	"${rt[@]}" >/dev/null 2>"$W/rt.err" ||
+	    { harness_fail "runtools failed: $(head -n 1 "$W/rt.err")"; return; }
+	if command -v hyperfine >/dev/null; then
+		hyperfine -N -w 3 -r "$RUNS" --export-csv "$W/hf.csv" \
+		    "${rt[*]}" "${cu[*]}" >/dev/null 2>&1 ||
+		    { harness_fail "hyperfine failed"; return; }
+		R[cli]=$(awk -F, 'NR == 2 { r = $4 } NR == 3 { c = $4 }
+		    END { printf "rt_ms=%.3f curl_ms=%.3f", r * 1000, c * 1000 }' \
+		    "$W/hf.csv")
+		CLI_TOOL="hyperfine, $RUNS runs each, median"
+	else
+		R[cli]="rt_ms=$(wall_ms "${rt[@]}") curl_ms=$(wall_ms "${cu[@]}")"
+		CLI_TOOL="a loop of $RUNS runs each, median"
+	fi
+}
+
+wall_ms() {
+	local i t
+	for i in $(seq 1 "$RUNS"); do
+		t=$(now_ns)
+		"$@" >/dev/null 2>&1
+		echo $(( $(now_ns) - t ))
+	done | sort -n | awk '{ v[NR] = $1 } END {
+	    printf "%.3f", v[int((NR + 1) / 2)] / 1e6 }'
+}
+
+# --- the table --------------------------------------------------------------
+
+rows=()
+
+# row LABEL OURS BASE UNIT [GOAL]: GOAL is ">= X" or "<= X" on the ratio.
+row() {
+	rows+=("$1|$2|$3|$4|${5:-}")
+}
+
+fmt() {		# fmt VALUE UNIT
+	[ -n "$1" ] || { echo "n/a"; return; }
+	awk -v v="$1" -v u="$2" 'BEGIN {
+		if (u == "rps") printf "%.0f/s", v
+		else if (u == "us" && v >= 10000) printf "%.1f ms", v / 1000
+		else if (u == "us") printf "%.0f us", v
+		else if (u == "ms") printf "%.1f ms", v
+		else if (u == "kb") printf "%.1f MiB", v / 1024
+		else printf "%s", v }'
+}
+
+print_table() {
+	local r label o b u g ratio verdict
+	printf '%-48s %12s %12s %7s  %s\n' scenario ours baseline ratio goal
+	printf '%s\n' "$(printf '%.0s-' $(seq 1 100))"
+	for r in "${rows[@]}"; do
+		IFS='|' read -r label o b u g <<<"$r"
+		ratio=n/a
+		[ -n "$o" ] && [ -n "$b" ] &&
+		    ratio=$(awk -v o="$o" -v b="$b" 'BEGIN {
+		    if (b > 0) printf "%.2f", o / b; else print "n/a" }')
+		verdict=
+		if [ -n "$g" ] && [ "$ratio" != n/a ]; then
+			verdict=$(awk -v r="$ratio" -v g="$g" 'BEGIN {
+			    split(g, a, " "); ok = a[1] == ">=" ? r >= a[2] :
+			    r <= a[2]; printf "%s %s", g, ok ? "met" : "MISSED" }')
+		elif [ -n "$g" ]; then
+			verdict="$g n/a"
+		fi
+		printf '%-48s %12s %12s %7s  %s\n' "$label" "$(fmt "$o" "$u")" \
+		    "$(fmt "$b" "$u")" "$ratio" "$verdict"
+	done
+}
+
+build_rows() {
+	row "1 reveal unix, 1 conn: req/s (vs HTTP floor)" \
+	    "$(get reveal_1 rps)" "$(get floor_1 rps)" rps ">= 0.8"
+	row "1 reveal unix, 1 conn: p99" \
+	    "$(get reveal_1 p99_us)" "$(get floor_1 p99_us)" us "<= 2"
+	row "1 reveal unix, $CONNS conns: req/s" \
+	    "$(get reveal_64 rps)" "$(get floor_64 rps)" rps ">= 0.8"
+	row "1 reveal unix, $CONNS conns: p99" \
+	    "$(get reveal_64 p99_us)" "$(get floor_64 p99_us)" us "<= 2"
+	row "2 reveal TLS 1.3 keep-alive, $CONNS conns: req/s" \
+	    "$(get tls_64 rps)" "$(get ftls_64 rps)" rps ">= 0.8"
+	row "2 reveal TLS 1.3 keep-alive, $CONNS conns: p99" \
+	    "$(get tls_64 p99_us)" "$(get ftls_64 p99_us)" us "<= 2"
+	row "3 TLS new conns/s, full handshake" \
+	    "$(get hs_full rps)" "$(get fhs_full rps)" rps
+	row "3 TLS new conns/s, resumed ($(get hs_res resumed)/$(get hs_res handshakes) resumed)" \
+	    "$(get hs_res rps)" "$(get fhs_res rps)" rps
+	row "4 create/rotate durable, 1 client (vs LMDB commit)" \
+	    "$(get write_1 rps)" "$(get store_put rps)" rps
+	row "4 create/rotate durable, $CONNS clients (vs LMDB)" \
+	    "$(get write_64 rps)" "$(get store_put rps)" rps
+	row "4 writes: $CONNS clients vs 1 client (group commit)" \
+	    "$(get write_64 rps)" "$(get write_1 rps)" rps ">= 10"
+	row "5 reveal $SMALL secrets, $CONNS conns (vs HTTP floor)" \
+	    "$(get reveal_small rps)" "$(get floor_64 rps)" rps
+	row "5 reveal $BIG secrets (vs $SMALL secrets)" \
+	    "$(get reveal_big rps)" "$(get reveal_small rps)" rps ">= 0.9"
+	row "5 list page of 100, $SMALL secrets: p50 (vs floor)" \
+	    "$(get list_small p50_us)" "$(get floor_1 p50_us)" us
+	row "5 list page of 100, $BIG secrets: p50 (vs $SMALL)" \
+	    "$(get list_big p50_us)" "$(get list_small p50_us)" us
+	row "5 LMDB get floor, $BIG keys (vs $SMALL keys)" \
+	    "$(get store_get_big rps)" "$(get store_get_small rps)" rps
+	row "5 broker VmHWM, $SMALL secrets (vs floor_http)" \
+	    "$(get hwm_small broker_kb)" "$(get floor_hwm kb)" kb
+	row "5 broker VmHWM, $BIG secrets (vs $SMALL)" \
+	    "$(get hwm_big broker_kb)" "$(get hwm_small broker_kb)" kb
+	row "5 front-end VmHWM, $SMALL secrets (vs floor_http)" \
+	    "$(get hwm_small fe_kb)" "$(get floor_hwm kb)" kb
+	row "5 front-end VmHWM, $BIG secrets (vs $SMALL)" \
+	    "$(get hwm_big fe_kb)" "$(get hwm_small fe_kb)" kb
+	row "6 $IDLE idle conns ($(get idle idle_open) held): front-end RSS" \
+	    "$(get idle rss_kb)" "$(get fidle rss_kb)" kb
+	row "6 front-end RSS with $IDLE idle vs 64 MiB goal" \
+	    "$(get idle rss_kb)" 65536 kb "<= 1"
+	row "6 reveal p99 with $IDLE idle conns (vs floor)" \
+	    "$(get idle p99_us)" "$(get fidle p99_us)" us
+	row "7 runtools get --reveal wall time (vs curl)" \
+	    "$(get cli rt_ms)" "$(get cli curl_ms)" ms "<= 1.3"
+	row "8 startup to first request, $SMALL secrets (vs floor)" \
+	    "$(get start_small ready_ms)" "$(get floor_start ready_ms)" ms
+	row "8 startup to first request, $BIG secrets (vs floor)" \
+	    "$(get start_big ready_ms)" "$(get floor_start ready_ms)" ms
+	row "8 startup, $BIG secrets vs 100 ms goal" \
+	    "$(get start_big ready_ms)" 100 ms "<= 1"
+}
+
+# --- the run ----------------------------------------------------------------
+
+t_begin=$(now_ns)
+setup
+bulkload -n "$SMALL" -p bulk
+startup start_small
+seed
+scale_at small "$SMALL"
+floor_start
+R[floor_start]="ready_ms=$FLOOR_READY_MS"
+lg reveal_1 -u "$SOCK" -n "$NAME" "${U[@]}"
+lg floor_1 -u "$FSOCK" -n "$NAME" "${U[@]}"
+lg reveal_64 -u "$SOCK" -n "$NAME" -c "$CONNS" "${U[@]}"
+lg floor_64 -u "$FSOCK" -n "$NAME" -c "$CONNS" "${U[@]}"
+R[floor_hwm]="kb=$(hwm_kb "$FLOOR_PID")"
+lg tls_64 -t "127.0.0.1:$PORT" -a "$TOKEN" -n "$NAME" -c "$CONNS" "${U[@]}"
+lg ftls_64 -t "127.0.0.1:$FPORT" -n "$NAME" -c "$CONNS" "${U[@]}"
+lg hs_full -t "127.0.0.1:$PORT" -r health -N -c "$HS_CONNS" "${U[@]}"
+lg fhs_full -t "127.0.0.1:$FPORT" -r health -N -c "$HS_CONNS" "${U[@]}"
+lg hs_res -t "127.0.0.1:$PORT" -r health -N -S -c "$HS_CONNS" "${U[@]}"
+lg fhs_res -t "127.0.0.1:$FPORT" -r health -N -S -c "$HS_CONNS" "${U[@]}"
+writes
+lg idle -u "$SOCK" -n "$NAME" -i "$IDLE" -R "$FE_PID" "${U[@]}"
+lg fidle -u "$FSOCK" -n "$NAME" -i "$IDLE" -R "$FLOOR_PID" "${U[@]}"
+[ "$(get idle idle_open)" = "$IDLE" ] || note "6: secretd held" \
+    "$(get idle idle_open) of $IDLE idle connections" \
+    "($(get idle idle_failed) refused or closed)"
+client_floor
+floor_stop
+daemon_stop
+bulkload -n "$((BIG - SMALL))" -s "$SMALL" -p bulk
+startup start_big
+scale_at big "$BIG"
+daemon_stop
+build_rows
+
+echo
+echo "secretd benchmark ($([ $quick -eq 1 ] && echo quick || echo full)):" \
+    "$(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' \
+    /proc/cpuinfo), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' \
+    /proc/meminfo), Linux $(uname -r)"
+echo "durations ${DUR}s (+${WARM}s warm-up) per measurement; ratio = ours / baseline"
+echo
+print_table
+echo
+echo "client floor: ${CLI_TOOL:-n/a}; TLS handshakes with $HS_CONNS concurrent clients"
+for n in "${notes[@]}"; do echo "note: $n"; done
+echo "bench: finished in $(( ($(now_ns) - t_begin) / 1000000000 )) s"
+[ $broken -eq 0 ]
