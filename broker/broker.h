@@ -21,6 +21,7 @@
 #define SESSIONS_MAX		(2 * MAX_CONNECTIONS)
 #define REQUEST_TIMEOUT_S	10
 #define BATCH_MAX		256	/* messages drained per loop turn */
+#define CHAN_QUEUE_MAX		4096	/* replies waiting for the front-end */
 #define SOURCE_MAX_LEN		64	/* an auth block's source */
 #define MSG_LEN			256	/* a reply's message */
 #define PEM_MAX			(64 * 1024)

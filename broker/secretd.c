@@ -182,7 +182,10 @@ event_loop(struct broker *b, int sigfd)
 		pfd[0].fd = sigfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = chan_fd;
-		pfd[1].events = POLLIN;
+		pfd[1].events = 0;
+		/* A front-end that does not read its replies gets no more. */
+		if (chan_fd != -1 && b->chan.queued < CHAN_QUEUE_MAX)
+			pfd[1].events |= POLLIN;
 		if (chan_fd != -1 && ipc_chan_pending(&b->chan))
 			pfd[1].events |= POLLOUT;
 		pfd[0].revents = pfd[1].revents = 0;
