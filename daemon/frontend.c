@@ -1,0 +1,143 @@
+/*
+ * secretd-frontend: start-up and the event loop.  It learns its settings
+ * from the broker, builds TLS, drops every privilege it can, and only
+ * then serves.  It never holds the root key or opens the store.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+
+#include "log.h"
+#include "frontend.h"
+
+#define EXIT_DELAY_S	1
+
+struct fe_config fe_conf;
+
+static struct event_base *base;
+static struct event	*ev_exit;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: secretd-frontend [-v]\n"
+	    "(started by secretd with its channel on fd %d)\n", FE_IPC_FD);
+	exit(2);
+}
+
+static void
+exit_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	event_base_loopbreak(base);
+}
+
+/*
+ * Replies already owed (503s) get a moment to go out; then the process
+ * ends so that a restarted broker can take the listeners back.
+ */
+void
+fe_broker_gone(void)
+{
+	struct timeval tv = { EXIT_DELAY_S, 0 };
+
+	evtimer_add(ev_exit, &tv);
+}
+
+/* Looked up before chroot; only the ids are needed afterwards. */
+static struct passwd *
+lookup_user(const char *name)
+{
+	static struct passwd pw;
+	static char pname[64];
+	struct passwd *p;
+
+	if (geteuid() != 0)
+		return NULL;
+	if ((p = getpwnam(name)) == NULL)
+		fatalx("%s: frontend_user %s does not exist", __func__, name);
+	snprintf(pname, sizeof(pname), "%s", p->pw_name);
+	pw.pw_name = pname;
+	pw.pw_uid = p->pw_uid;
+	pw.pw_gid = p->pw_gid;
+	endpwent();
+	return &pw;
+}
+
+static struct event_base *
+base_new(void)
+{
+	struct event_config *cfg;
+	struct event_base *b;
+
+	if ((cfg = event_config_new()) == NULL ||
+	    event_config_set_flag(cfg, EVENT_BASE_FLAG_IGNORE_ENV) == -1 ||
+	    (b = event_base_new_with_config(cfg)) == NULL)
+		fatalx("%s: cannot create the event base", __func__);
+	event_config_free(cfg);
+	return b;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct passwd *pw;
+	SSL_CTX *ctx = NULL;
+	int ch, verbose = 0, tls_fd;
+
+	while ((ch = getopt(argc, argv, "v")) != -1) {
+		switch (ch) {
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	/* stderr is the broker's log: the journal, or its own stderr. */
+	log_init("secretd-frontend", 1, verbose);
+
+	tls_fd = sandbox_fds() ? FE_TLS_FD : -1;
+	bc_hello(FE_IPC_FD, &fe_conf);
+	if (fe_conf.have_tls != (tls_fd != -1))
+		fatalx("TLS configured %s but fd %d is %s",
+		    fe_conf.have_tls ? "on" : "off", FE_TLS_FD,
+		    tls_fd != -1 ? "a listener" : "absent");
+	if (fe_conf.have_tls)
+		ctx = tls_ctx_new(&fe_conf);
+	OPENSSL_cleanse(fe_conf.key_pem, fe_conf.key_len);
+	free(fe_conf.key_pem);
+	free(fe_conf.cert_pem);
+	fe_conf.key_pem = fe_conf.cert_pem = NULL;
+	pw = lookup_user(fe_conf.user);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal("signal");
+	json_wipe_init();
+
+	sandbox_drop(&fe_conf, pw);
+	base = base_new();
+	bc_start(base);
+	http_init(base, ctx, FE_UNIX_FD, tls_fd);
+	if ((ev_exit = evtimer_new(base, exit_cb, NULL)) == NULL)
+		fatalx("evtimer_new");
+	sandbox_seccomp(fe_conf.seccomp_debug);
+
+	log_info("serving%s, at most %u connections", ctx != NULL ?
+	    " unix and TLS" : " unix", fe_conf.max_conns);
+	event_base_dispatch(base);
+	log_info("exiting");
+	/* atexit handlers (and the leak checker) would break the filter. */
+	_exit(0);
+}

@@ -1,0 +1,146 @@
+/*
+ * secretd-frontend: the unprivileged network side.  It parses HTTP, TLS and
+ * JSON and asks the broker for every decision; it never holds a key, never
+ * opens the store and never links broker code.
+ */
+#ifndef SECRETD_FRONTEND_H
+#define SECRETD_FRONTEND_H
+
+#include <sys/queue.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "ipc.h"
+#include "proto.h"
+
+#define FE_IPC_FD	3	/* channel to the broker */
+#define FE_UNIX_FD	4	/* listening API socket */
+#define FE_TLS_FD	5	/* listening TLS socket, when configured */
+
+#define HEADERS_MAX	(8 * 1024)
+#define BODY_MAX	(128 * 1024)
+#define JSON_DEPTH_MAX	16
+#define JSON_STRINGS_MAX 256	/* our bodies have a handful of fields */
+#define REQID_LEN	16	/* hex chars of X-Request-Id */
+#define TOKEN_TTL_MAX	(10ULL * 366 * 24 * 3600)
+
+struct fe_config {
+	char		 user[64];
+	char		 chroot_dir[PATH_MAX];
+	int		 have_tls;
+	uint8_t		*cert_pem;
+	size_t		 cert_len;
+	uint8_t		*key_pem;	/* wiped once the SSL_CTX holds it */
+	size_t		 key_len;
+	uint32_t	 max_conns;
+	uint32_t	 timeout_s;
+	int		 seccomp_debug;
+};
+
+struct passwd;
+struct ssl_ctx_st;
+struct event_base;
+struct evhttp_request;
+struct bc_pending;
+struct conn;
+
+enum session_state {
+	SESS_NONE,		/* not asked yet */
+	SESS_PENDING,		/* IMSG_CONN_UNIX in flight */
+	SESS_READY
+};
+
+/* What a route needs from the query string, already validated. */
+struct fe_query {
+	uint8_t		 list_flags;
+	char		 category[CATEGORY_MAX_LEN + 1];
+	char		 user_id[ID_MAX_LEN + 1];
+	uint32_t	 limit;
+	char		 cursor[CURSOR_MAX_LEN + 1];
+	int		 org_wide;
+};
+
+/* One HTTP request from arrival to reply. */
+struct fe_req {
+	struct evhttp_request	*req;		/* NULL once the client left */
+	struct conn		*conn;
+	char			 id[REQID_LEN + 1];
+	const struct route	*route;
+	char			 arg[NAME_MAX_LEN + 1];	/* {name} or {id} */
+	struct fe_query		 q;
+	json_t			*body;
+	int			 has_token;
+	char			 token[TOKEN_STR_MAX + 1];
+	struct bc_pending	*pending;
+};
+
+typedef void (*route_fn)(struct fe_req *);
+
+/* A field a request body may hold. */
+struct json_field {
+	const char	*name;
+	json_type	 type;		/* JSON_TRUE means any boolean */
+	int		 required;
+};
+
+/* frontend.c */
+extern struct fe_config fe_conf;
+void	 fe_broker_gone(void);
+
+/* sandbox.c */
+int	 sandbox_fds(void);
+void	 sandbox_drop(const struct fe_config *, const struct passwd *);
+void	 sandbox_seccomp(int debug);
+
+/* tls.c */
+struct ssl_ctx_st *tls_ctx_new(struct fe_config *);
+
+/* http.c */
+void	 http_init(struct event_base *, struct ssl_ctx_st *, int unix_fd,
+	    int tls_fd);
+void	 http_reply_json(struct fe_req *, int code, json_t *);
+void	 http_reply_error(struct fe_req *, int code, const char *ecode,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void	 http_reply_status(struct fe_req *, enum rt_status, const char *);
+void	 http_put_auth(struct fe_req *, struct ipc_msg *);
+
+/* routes.c */
+struct route;
+const struct route *route_match(const char *path, int method, char *arg,
+	    size_t arglen, int *code, const char **allow, char *err,
+	    size_t errlen);
+int	 route_parse_query(const struct route *, const char *query,
+	    struct fe_query *, char *err, size_t errlen);
+const struct json_field *route_fields(const struct route *);
+int	 route_body_required(const struct route *);
+int	 route_public(const struct route *);
+void	 route_run(struct fe_req *);
+void	 route_health(struct fe_req *);
+
+/* json.c */
+void	 json_wipe_init(void);
+int	 json_scan_limits(const char *, size_t, int maxdepth,
+	    size_t maxstrings);
+json_t	*json_parse_body(const char *, size_t, const struct json_field *,
+	    char *err, size_t errlen);
+int	 json_text_field(json_t *, const char *key, size_t max,
+	    const char **);
+char	*json_time(uint64_t, char *, size_t);
+json_t	*json_meta(const struct secret_meta *);
+json_t	*json_token(const struct token_meta *);
+
+/* brokerc.c */
+typedef int (*bc_cb)(void *arg, enum rt_status, const char *message,
+	    struct ipc_reader *);
+void	 bc_hello(int fd, struct fe_config *);
+void	 bc_start(struct event_base *);
+int	 bc_up(void);
+void	 bc_msg_init(struct ipc_msg *, uint32_t type);
+struct bc_pending *bc_request(struct ipc_msg *, bc_cb, void *arg);
+int	 bc_send_oneway(struct ipc_msg *);
+void	 bc_cancel(struct bc_pending *);
+
+#endif

@@ -1,0 +1,219 @@
+/*
+ * JSON in and out: body checks (nesting depth and string count before the
+ * parser sees the bytes, then exactly the fields a route accepts) and the
+ * API's record shapes.  Memory jansson frees is wiped: bodies hold values.
+ */
+#include "config.h"
+
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "frontend.h"
+
+static void
+wipe_free(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+void
+json_wipe_init(void)
+{
+	json_set_alloc_funcs(malloc, wipe_free);
+}
+
+/*
+ * jansson has no depth limit, so count brackets outside strings first.
+ * Returns 0, or -1 when the text nests deeper than maxdepth or holds more
+ * than maxstrings strings.  Malformed text is left to the parser.
+ */
+int
+json_scan_limits(const char *s, size_t n, int maxdepth, size_t maxstrings)
+{
+	size_t i, strings = 0;
+	int depth = 0, in_str = 0, esc = 0;
+
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c == '"') {
+			in_str = 1;
+			if (++strings > maxstrings)
+				return -1;
+		} else if (c == '{' || c == '[') {
+			if (++depth > maxdepth)
+				return -1;
+		} else if ((c == '}' || c == ']') && depth > 0)
+			depth--;
+	}
+	return 0;
+}
+
+static int
+type_ok(json_t *v, json_type want)
+{
+	if (want == JSON_TRUE)
+		return json_is_boolean(v);
+	return json_typeof(v) == want;
+}
+
+static const char *
+type_name(json_type t)
+{
+	switch (t) {
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_TRUE:
+		return "a boolean";
+	default:
+		return "of another type";
+	}
+}
+
+static int
+check_fields(json_t *o, const struct json_field *f, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	int i, known;
+
+	json_object_foreach(o, key, v) {
+		known = 0;
+		for (i = 0; f[i].name != NULL; i++)
+			if (strcmp(key, f[i].name) == 0)
+				known = 1;
+		if (!known) {
+			snprintf(err, errlen, "unknown field \"%.64s\"", key);
+			return -1;
+		}
+	}
+	for (i = 0; f[i].name != NULL; i++) {
+		if ((v = json_object_get(o, f[i].name)) == NULL) {
+			if (f[i].required) {
+				snprintf(err, errlen, "\"%s\" is required",
+				    f[i].name);
+				return -1;
+			}
+			continue;
+		}
+		if (!type_ok(v, f[i].type)) {
+			snprintf(err, errlen, "\"%s\" must be %s", f[i].name,
+			    type_name(f[i].type));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Parse a body that must be one JSON object with only the listed fields,
+ * each of its type.  NULL with a message in err otherwise.
+ */
+json_t *
+json_parse_body(const char *s, size_t n, const struct json_field *fields,
+    char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *o;
+
+	if (json_scan_limits(s, n, JSON_DEPTH_MAX, JSON_STRINGS_MAX) == -1) {
+		snprintf(err, errlen, "JSON nested deeper than %d or too many "
+		    "strings", JSON_DEPTH_MAX);
+		return NULL;
+	}
+	o = json_loadb(s, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	if (o == NULL) {
+		snprintf(err, errlen, "malformed JSON at offset %d",
+		    jerr.position);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "the body must be a JSON object");
+		json_decref(o);
+		return NULL;
+	}
+	if (check_fields(o, fields, err, errlen) == -1) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* RFC 3339 in UTC, the only form the API emits. */
+char *
+json_time(uint64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "1970-01-01T00:00:00Z");
+	return buf;
+}
+
+/* A string field that the IPC can carry: no NUL inside, at most max. */
+int
+json_text_field(json_t *body, const char *key, size_t max, const char **out)
+{
+	json_t *v = json_object_get(body, key);
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	if (json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return -1;
+	*out = json_string_value(v);
+	return 1;
+}
+
+json_t *
+json_meta(const struct secret_meta *m)
+{
+	char c[32], u[32];
+
+	return json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:s}",
+	    "name", m->name,
+	    "scope", m->scope == SCOPE_ORG ? "org" : "user",
+	    "userId", m->scope == SCOPE_ORG ? json_null() :
+	    json_string(m->user_id),
+	    "orgId", m->org_id, "category", m->category,
+	    "description", m->description, "version", (json_int_t)m->version,
+	    "createdAt", json_time(m->created_at, c, sizeof(c)),
+	    "updatedAt", json_time(m->updated_at, u, sizeof(u)),
+	    "createdBy", m->created_by, "updatedBy", m->updated_by);
+}
+
+json_t *
+json_token(const struct token_meta *t)
+{
+	char c[32], e[32];
+
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", t->id,
+	    "userId", t->user_id, "orgId", t->org_id,
+	    "role", t->role == ROLE_ADMIN ? "admin" : "member",
+	    "description", t->description,
+	    "createdAt", json_time(t->created_at, c, sizeof(c)),
+	    "expiresAt", t->expires_at == 0 ? json_null() :
+	    json_string(json_time(t->expires_at, e, sizeof(e))));
+}

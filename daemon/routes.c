@@ -1,0 +1,776 @@
+/*
+ * The routes of the HTTP API: path, method and query checks, then JSON to
+ * IPC request and IPC reply to JSON.  Every decision is the broker's;
+ * nothing here grants or refuses access, it only validates shapes.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "log.h"
+#include "frontend.h"
+
+enum path_kind {
+	P_HEALTH, P_SECRETS, P_SECRET, P_REVEAL, P_TOKENS, P_TOKEN, P_TOOL,
+	P_NONE
+};
+
+struct route {
+	enum path_kind		 kind;
+	enum evhttp_cmd_type	 method;
+	const char		*const *query;	/* allowed query keys */
+	const struct json_field	*fields;	/* NULL: no body */
+	int			 body_required;
+	int			 public;	/* no identity needed */
+	route_fn		 fn;
+};
+
+static void	secrets_list(struct fe_req *);
+static void	secret_put(struct fe_req *);
+static void	secret_get(struct fe_req *);
+static void	token_create(struct fe_req *);
+static void	token_list(struct fe_req *);
+static void	token_revoke(struct fe_req *);
+static void	tool_execute(struct fe_req *);
+
+static const char *const q_none[] = { NULL };
+static const char *const q_list[] = { "category", "secretScope", "all",
+	"user_id", "limit", "cursor", NULL };
+static const char *const q_one[] = { "orgWide", "user_id", NULL };
+
+static const struct json_field f_put[] = {
+	{ "name", JSON_STRING, 1 },
+	{ "value", JSON_STRING, 1 },
+	{ "category", JSON_STRING, 0 },
+	{ "description", JSON_STRING, 0 },
+	{ "orgWide", JSON_TRUE, 0 },
+	{ NULL, 0, 0 }
+};
+static const struct json_field f_reveal[] = {
+	{ "orgWide", JSON_TRUE, 0 },
+	{ NULL, 0, 0 }
+};
+/* A token's lifetime is ttlSeconds from now; absent: it never expires. */
+static const struct json_field f_token[] = {
+	{ "description", JSON_STRING, 0 },
+	{ "role", JSON_STRING, 0 },
+	{ "ttlSeconds", JSON_INTEGER, 0 },
+	{ NULL, 0, 0 }
+};
+static const struct json_field f_tool[] = {
+	{ "action", JSON_STRING, 1 },
+	{ "params", JSON_OBJECT, 0 },
+	{ "credentialOverrides", JSON_OBJECT, 0 },
+	{ NULL, 0, 0 }
+};
+
+static const struct route routes[] = {
+	{ P_HEALTH, EVHTTP_REQ_GET, q_none, NULL, 0, 1, route_health },
+	{ P_SECRETS, EVHTTP_REQ_GET, q_list, NULL, 0, 0, secrets_list },
+	{ P_SECRETS, EVHTTP_REQ_POST, q_one, f_put, 1, 0, secret_put },
+	{ P_SECRET, EVHTTP_REQ_GET, q_one, NULL, 0, 0, secret_get },
+	{ P_SECRET, EVHTTP_REQ_DELETE, q_one, NULL, 0, 0, secret_get },
+	{ P_REVEAL, EVHTTP_REQ_POST, q_one, f_reveal, 0, 0, secret_get },
+	{ P_TOKENS, EVHTTP_REQ_POST, q_none, f_token, 0, 0, token_create },
+	{ P_TOKENS, EVHTTP_REQ_GET, q_none, NULL, 0, 0, token_list },
+	{ P_TOKEN, EVHTTP_REQ_DELETE, q_none, NULL, 0, 0, token_revoke },
+	{ P_TOOL, EVHTTP_REQ_POST, q_none, f_tool, 0, 1, tool_execute },
+};
+#define NROUTES	(sizeof(routes) / sizeof(routes[0]))
+
+static const char *
+method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	default:
+		return "";
+	}
+}
+
+static int
+has_prefix(const char *s, const char *p, const char **rest)
+{
+	size_t n = strlen(p);
+
+	if (strncmp(s, p, n) != 0)
+		return 0;
+	*rest = s + n;
+	return 1;
+}
+
+static int
+has_suffix(const char *s, const char *suf, size_t *stem)
+{
+	size_t n = strlen(s), m = strlen(suf);
+
+	if (n < m || strcmp(s + n - m, suf) != 0)
+		return 0;
+	*stem = n - m;
+	return 1;
+}
+
+/* Too long to be valid: leave it empty, which no argument may be. */
+static void
+copy_arg(char *raw, size_t rawlen, const char *s, size_t n)
+{
+	if (n >= rawlen)
+		n = 0;
+	memcpy(raw, s, n);
+	raw[n] = '\0';
+}
+
+/* The raw (still percent-encoded) path argument goes to raw. */
+static enum path_kind
+path_kind(const char *path, char *raw, size_t rawlen)
+{
+	const char *rest;
+	size_t n;
+
+	if (strcmp(path, "/v1/health") == 0)
+		return P_HEALTH;
+	if (strcmp(path, "/v1/secrets") == 0)
+		return P_SECRETS;
+	if (strcmp(path, "/v1/tokens") == 0)
+		return P_TOKENS;
+	if (has_prefix(path, "/v1/secrets/", &rest)) {
+		if (has_suffix(rest, "/reveal", &n)) {
+			copy_arg(raw, rawlen, rest, n);
+			return P_REVEAL;
+		}
+		copy_arg(raw, rawlen, rest, strlen(rest));
+		return P_SECRET;
+	}
+	if (has_prefix(path, "/v1/tokens/", &rest)) {
+		copy_arg(raw, rawlen, rest, strlen(rest));
+		return P_TOKEN;
+	}
+	if (has_prefix(path, "/v1/tools/", &rest) &&
+	    has_suffix(rest, "/execute", &n)) {
+		copy_arg(raw, rawlen, rest, n);
+		return P_TOOL;
+	}
+	return P_NONE;
+}
+
+static int
+valid_token_id(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n != TOKEN_ID_LEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Decode one path argument; it must be a whole, valid name or id. */
+static int
+path_arg(enum path_kind k, const char *raw, char *arg, size_t arglen)
+{
+	size_t n;
+	char *d;
+	int ok;
+
+	if ((d = evhttp_uridecode(raw, 0, &n)) == NULL)
+		return -1;
+	ok = k == P_TOKEN ? valid_token_id(d, n) : valid_secret_name(d, n);
+	if (ok && n < arglen)
+		memcpy(arg, d, n + 1);
+	free(d);
+	return ok && n < arglen ? 0 : -1;
+}
+
+const struct route *
+route_match(const char *path, int method, char *arg,
+    size_t arglen, int *code, const char **allow, char *err, size_t errlen)
+{
+	static char allowbuf[32];
+	char raw[3 * NAME_MAX_LEN + 8];
+	const struct route *r = NULL;
+	enum path_kind k;
+	size_t i;
+
+	if ((k = path_kind(path, raw, sizeof(raw))) == P_NONE) {
+		*code = 404;
+		snprintf(err, errlen, "no such route");
+		return NULL;
+	}
+	allowbuf[0] = '\0';
+	for (i = 0; i < NROUTES; i++) {
+		if (routes[i].kind != k)
+			continue;
+		if ((int)routes[i].method == method)
+			r = &routes[i];
+		if (allowbuf[0] != '\0')
+			strncat(allowbuf, ", ", sizeof(allowbuf) -
+			    strlen(allowbuf) - 1);
+		strncat(allowbuf, method_name(routes[i].method),
+		    sizeof(allowbuf) - strlen(allowbuf) - 1);
+	}
+	if (r == NULL) {
+		*code = 405;
+		*allow = allowbuf;
+		snprintf(err, errlen, "method not allowed; use %s", allowbuf);
+		return NULL;
+	}
+	arg[0] = '\0';
+	if (k != P_HEALTH && k != P_SECRETS && k != P_TOKENS &&
+	    path_arg(k, raw, arg, arglen) == -1) {
+		*code = 400;
+		snprintf(err, errlen, k == P_TOKEN ? "invalid token id" :
+		    "invalid name: letters, digits and _, not starting with "
+		    "a digit, at most %d", NAME_MAX_LEN);
+		return NULL;
+	}
+	return r;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	if (strcmp(v, "true") == 0)
+		*out = 1;
+	else if (strcmp(v, "false") == 0)
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+parse_limit(const char *v, uint32_t *out)
+{
+	unsigned long n = 0;
+	size_t i;
+
+	if (*v == '\0' || strlen(v) > 4)
+		return -1;
+	for (i = 0; v[i] != '\0'; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		n = n * 10 + (unsigned long)(v[i] - '0');
+	}
+	if (n < 1 || n > LIST_MAX_LIMIT)
+		return -1;
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static int
+printable(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if (*v < 0x21 || *v > 0x7e)
+			return 0;
+	return 1;
+}
+
+static int
+query_value(struct fe_query *q, const char *k, const char *v)
+{
+	int b;
+
+	if (strcmp(k, "category") == 0) {
+		if (!valid_category(v))
+			return -1;
+		snprintf(q->category, sizeof(q->category), "%s", v);
+	} else if (strcmp(k, "secretScope") == 0) {
+		if (strcmp(v, "user") == 0)
+			q->list_flags |= LIST_SCOPE_USER;
+		else if (strcmp(v, "org") == 0)
+			q->list_flags |= LIST_SCOPE_ORG;
+		else
+			return -1;
+	} else if (strcmp(k, "all") == 0) {
+		if (parse_bool(v, &b) == -1)
+			return -1;
+		q->list_flags |= b ? LIST_ALL : 0;
+	} else if (strcmp(k, "user_id") == 0) {
+		if (!valid_id(v, strlen(v)))
+			return -1;
+		snprintf(q->user_id, sizeof(q->user_id), "%s", v);
+	} else if (strcmp(k, "limit") == 0)
+		return parse_limit(v, &q->limit);
+	else if (strcmp(k, "cursor") == 0) {
+		if (strlen(v) > CURSOR_MAX_LEN || !printable(v))
+			return -1;
+		snprintf(q->cursor, sizeof(q->cursor), "%s", v);
+	} else if (strcmp(k, "orgWide") == 0)
+		return parse_bool(v, &q->org_wide);
+	return 0;
+}
+
+static int
+query_allowed(const struct route *r, const char *k)
+{
+	size_t i;
+
+	for (i = 0; r->query[i] != NULL; i++)
+		if (strcmp(r->query[i], k) == 0)
+			return 1;
+	return 0;
+}
+
+/* Every key known to the route, at most once, with a valid value. */
+int
+route_parse_query(const struct route *r, const char *query,
+    struct fe_query *q, char *err, size_t errlen)
+{
+	struct evkeyvalq kv;
+	struct evkeyval *e, *f;
+	int rc = -1;
+
+	memset(q, 0, sizeof(*q));
+	q->limit = LIST_DEFAULT_LIMIT;
+	if (query == NULL || *query == '\0')
+		return 0;
+	TAILQ_INIT(&kv);
+	if (evhttp_parse_query_str(query, &kv) == -1) {
+		snprintf(err, errlen, "malformed query string");
+		goto done;
+	}
+	TAILQ_FOREACH(e, &kv, next) {
+		if (!query_allowed(r, e->key)) {
+			snprintf(err, errlen, "unknown query parameter "
+			    "\"%.32s\"", e->key);
+			goto done;
+		}
+		for (f = TAILQ_NEXT(e, next); f != NULL; f = TAILQ_NEXT(f, next))
+			if (strcmp(e->key, f->key) == 0) {
+				snprintf(err, errlen, "query parameter %s "
+				    "given twice", e->key);
+				goto done;
+			}
+		if (query_value(q, e->key, e->value) == -1) {
+			snprintf(err, errlen, "invalid value for %s", e->key);
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	evhttp_clear_headers(&kv);
+	return rc;
+}
+
+const struct json_field *
+route_fields(const struct route *r)
+{
+	return r->fields;
+}
+
+int
+route_body_required(const struct route *r)
+{
+	return r->body_required;
+}
+
+int
+route_public(const struct route *r)
+{
+	return r->public;
+}
+
+void
+route_run(struct fe_req *fr)
+{
+	fr->route->fn(fr);
+}
+
+static void
+send_request(struct fe_req *fr, struct ipc_msg *m, bc_cb cb)
+{
+	log_debug("request %s: ipc type %u", fr->id, m->buf != NULL ?
+	    ((const struct ipc_hdr *)(const void *)m->buf)->type : 0);
+	if ((fr->pending = bc_request(m, cb, fr)) == NULL)
+		http_reply_status(fr, RT_UNAVAILABLE,
+		    "the broker is unavailable");
+}
+
+/* The broker broke the protocol: this request fails, the caller ends. */
+static int
+bad_reply(struct fe_req *fr)
+{
+	http_reply_status(fr, RT_UNAVAILABLE, "the broker is unavailable");
+	return -1;
+}
+
+/* Common start of every reply: 1 when the fields follow. */
+static int
+reply_ok(struct fe_req *fr, enum rt_status st, const char *msg)
+{
+	fr->pending = NULL;
+	if (st == RT_OK || st == RT_CREATED)
+		return 1;
+	http_reply_status(fr, st, msg);
+	return 0;
+}
+
+static int
+health_reply(void *arg, enum rt_status st, const char *msg,
+    struct ipc_reader *r)
+{
+	struct fe_req *fr = arg;
+
+	fr->pending = NULL;
+	if (st == RT_OK && ipc_end(r) == -1)
+		return bad_reply(fr);
+	if (st == RT_OK)
+		http_reply_json(fr, 200, json_pack("{s:s}", "status", "ok"));
+	else
+		http_reply_json(fr, 503, json_pack("{s:s}", "status",
+		    "unavailable"));
+	return 0;
+}
+
+void
+route_health(struct fe_req *fr)
+{
+	struct ipc_msg m;
+
+	if (!bc_up()) {
+		http_reply_json(fr, 503, json_pack("{s:s}", "status",
+		    "unavailable"));
+		return;
+	}
+	bc_msg_init(&m, IMSG_PING);
+	if ((fr->pending = bc_request(&m, health_reply, fr)) == NULL)
+		http_reply_json(fr, 503, json_pack("{s:s}", "status",
+		    "unavailable"));
+}
+
+static int
+list_reply(void *arg, enum rt_status st, const char *msg,
+    struct ipc_reader *r)
+{
+	struct fe_req *fr = arg;
+	struct secret_meta meta;
+	const char *next;
+	json_t *a;
+	uint32_t i, n;
+
+	if (!reply_ok(fr, st, msg))
+		return 0;
+	if (ipc_get_u32(r, &n) == -1 || n > LIST_MAX_LIMIT ||
+	    (a = json_array()) == NULL)
+		return bad_reply(fr);
+	for (i = 0; i < n; i++)
+		if (proto_get_meta(r, &meta) == -1 ||
+		    json_array_append_new(a, json_meta(&meta)) == -1) {
+			json_decref(a);
+			return bad_reply(fr);
+		}
+	if (ipc_get_str(r, &next, NULL) == -1 || ipc_end(r) == -1) {
+		json_decref(a);
+		return bad_reply(fr);
+	}
+	http_reply_json(fr, 200, json_pack("{s:o,s:o}", "secrets", a,
+	    "nextCursor", *next == '\0' ? json_null() : json_string(next)));
+	return 0;
+}
+
+static void
+secrets_list(struct fe_req *fr)
+{
+	struct ipc_msg m;
+
+	bc_msg_init(&m, IMSG_SECRET_LIST);
+	http_put_auth(fr, &m);
+	ipc_put_u8(&m, fr->q.list_flags);
+	ipc_put_str(&m, fr->q.category);
+	ipc_put_str(&m, fr->q.user_id);
+	ipc_put_u32(&m, fr->q.limit);
+	ipc_put_str(&m, fr->q.cursor);
+	send_request(fr, &m, list_reply);
+}
+
+static int
+put_reply(void *arg, enum rt_status st, const char *msg,
+    struct ipc_reader *r)
+{
+	struct fe_req *fr = arg;
+	struct secret_meta meta;
+	uint8_t created;
+
+	if (!reply_ok(fr, st, msg))
+		return 0;
+	if (ipc_get_u8(r, &created) == -1 || created > 1 ||
+	    proto_get_meta(r, &meta) == -1 || ipc_end(r) == -1)
+		return bad_reply(fr);
+	http_reply_json(fr, created ? 201 : 200, json_meta(&meta));
+	return 0;
+}
+
+static void
+secret_put(struct fe_req *fr)
+{
+	json_t *b = fr->body, *v = json_object_get(b, "value");
+	const char *cat, *desc;
+	int has_desc, org;
+	struct ipc_msg m;
+
+	if (!valid_secret_name(json_string_value(json_object_get(b, "name")),
+	    json_string_length(json_object_get(b, "name")))) {
+		http_reply_error(fr, 400, "invalid_request", "invalid name");
+		return;
+	}
+	if (json_string_length(v) == 0) {
+		http_reply_error(fr, 400, "invalid_request",
+		    "the value is empty");
+		return;
+	}
+	if (json_string_length(v) > VALUE_MAX_LEN) {
+		http_reply_error(fr, 413, "too_large", "the value is over %d "
+		    "bytes", VALUE_MAX_LEN);
+		return;
+	}
+	if (json_text_field(b, "category", CATEGORY_MAX_LEN, &cat) == -1 ||
+	    (cat != NULL && !valid_category(cat))) {
+		http_reply_error(fr, 400, "invalid_request", "unknown category");
+		return;
+	}
+	if ((has_desc = json_text_field(b, "description", DESC_MAX_LEN,
+	    &desc)) == -1) {
+		http_reply_error(fr, 400, "invalid_request", "the description "
+		    "is over %d bytes or holds a NUL", DESC_MAX_LEN);
+		return;
+	}
+	org = fr->q.org_wide || json_is_true(json_object_get(b, "orgWide"));
+	bc_msg_init(&m, IMSG_SECRET_PUT);
+	http_put_auth(fr, &m);
+	ipc_put_str(&m, json_string_value(json_object_get(b, "name")));
+	ipc_put_bytes(&m, json_string_value(v), json_string_length(v));
+	ipc_put_str(&m, cat);
+	ipc_put_u8(&m, has_desc);
+	ipc_put_str(&m, desc);
+	ipc_put_u8(&m, org);
+	ipc_put_str(&m, fr->q.user_id);
+	send_request(fr, &m, put_reply);
+}
+
+static int
+get_reply(void *arg, enum rt_status st, const char *msg,
+    struct ipc_reader *r)
+{
+	struct fe_req *fr = arg;
+	struct secret_meta meta;
+	const void *val;
+	size_t len;
+	json_t *o;
+
+	if (!reply_ok(fr, st, msg))
+		return 0;
+	if (proto_get_meta(r, &meta) == -1)
+		return bad_reply(fr);
+	o = json_meta(&meta);
+	if (fr->route->kind == P_REVEAL) {
+		if (ipc_get_bytes(r, &val, &len) == -1 || ipc_end(r) == -1) {
+			json_decref(o);
+			return bad_reply(fr);
+		}
+		if (json_object_set_new(o, "value", json_stringn(val,
+		    len)) == -1) {
+			json_decref(o);
+			o = NULL;
+		}
+	} else if (ipc_end(r) == -1) {
+		json_decref(o);
+		return bad_reply(fr);
+	}
+	http_reply_json(fr, 200, o);
+	return 0;
+}
+
+static int
+delete_reply(void *arg, enum rt_status st, const char *msg,
+    struct ipc_reader *r)
+{
+	struct fe_req *fr = arg;
+	const char *name;
+	uint8_t scope;
+
+	if (!reply_ok(fr, st, msg))
+		return 0;
+	if (ipc_get_str(r, &name, NULL) == -1 || ipc_get_u8(r, &scope) == -1 ||
+	    scope > SCOPE_ORG || ipc_end(r) == -1)
+		return bad_reply(fr);
+	http_reply_json(fr, 200, json_pack("{s:b,s:s,s:s}", "deleted", 1,
+	    "name", name, "scope", scope == SCOPE_ORG ? "org" : "user"));
+	return 0;
+}
+
+/* GET, DELETE and reveal carry the same request. */
+static void
+secret_get(struct fe_req *fr)
+{
+	struct ipc_msg m;
+	uint32_t type;
+	bc_cb cb;
+	int org;
+
+	org = fr->q.org_wide || (fr->body != NULL &&
+	    json_is_true(json_object_get(fr->body, "orgWide")));
+	if (fr->route->kind == P_REVEAL) {
+		type = IMSG_SECRET_REVEAL;
+		cb = get_reply;
+	} else if (fr->route->method == EVHTTP_REQ_DELETE) {
+		type = IMSG_SECRET_DELETE;
+		cb = delete_reply;
+	} else {
+		type = IMSG_SECRET_GET;
+		cb = get_reply;
+	}
+	bc_msg_init(&m, type);
+	http_put_auth(fr, &m);
+	ipc_put_str(&m, fr->arg);
+	ipc_put_u8(&m, org);
+	ipc_put_str(&m, fr->q.user_id);
+	send_request(fr, &m, cb);
+}
+
+static int
+token_create_reply(void *arg, enum rt_status st, const char *msg,
+    struct ipc_reader *r)
+{
+	struct fe_req *fr = arg;
+	struct token_meta t;
+	const char *tok;
+	json_t *o, *meta;
+
+	if (!reply_ok(fr, st, msg))
+		return 0;
+	if (ipc_get_str(r, &tok, NULL) == -1 ||
+	    proto_get_token_meta(r, &t) == -1 || ipc_end(r) == -1)
+		return bad_reply(fr);
+	o = json_pack("{s:s}", "token", tok);
+	if ((meta = json_token(&t)) == NULL || o == NULL ||
+	    json_object_update(o, meta) == -1) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(meta);
+	http_reply_json(fr, 201, o);
+	return 0;
+}
+
+static void
+token_create(struct fe_req *fr)
+{
+	json_t *b = fr->body, *ttl;
+	const char *role = NULL, *desc = NULL;
+	json_int_t secs = 0;
+	struct ipc_msg m;
+
+	if (b != NULL && (json_text_field(b, "role", 8, &role) == -1 ||
+	    (role != NULL && strcmp(role, "member") != 0 &&
+	    strcmp(role, "admin") != 0))) {
+		http_reply_error(fr, 400, "invalid_request",
+		    "role must be member or admin");
+		return;
+	}
+	if (b != NULL && json_text_field(b, "description", DESC_MAX_LEN,
+	    &desc) == -1) {
+		http_reply_error(fr, 400, "invalid_request", "the description "
+		    "is over %d bytes or holds a NUL", DESC_MAX_LEN);
+		return;
+	}
+	if (b != NULL && (ttl = json_object_get(b, "ttlSeconds")) != NULL &&
+	    ((secs = json_integer_value(ttl)) < 1 ||
+	    (uint64_t)secs > TOKEN_TTL_MAX)) {
+		http_reply_error(fr, 400, "invalid_request",
+		    "ttlSeconds must be 1 to %llu", TOKEN_TTL_MAX);
+		return;
+	}
+	bc_msg_init(&m, IMSG_TOKEN_CREATE);
+	http_put_auth(fr, &m);
+	ipc_put_u8(&m, role != NULL && strcmp(role, "admin") == 0 ?
+	    ROLE_ADMIN : ROLE_MEMBER);
+	ipc_put_str(&m, desc);
+	ipc_put_u64(&m, (uint64_t)secs);
+	send_request(fr, &m, token_create_reply);
+}
+
+static int
+token_list_reply(void *arg, enum rt_status st, const char *msg,
+    struct ipc_reader *r)
+{
+	struct fe_req *fr = arg;
+	struct token_meta t;
+	uint32_t i, n;
+	json_t *a;
+
+	if (!reply_ok(fr, st, msg))
+		return 0;
+	if (ipc_get_u32(r, &n) == -1 || (a = json_array()) == NULL)
+		return bad_reply(fr);
+	for (i = 0; i < n; i++)
+		if (proto_get_token_meta(r, &t) == -1 ||
+		    json_array_append_new(a, json_token(&t)) == -1) {
+			json_decref(a);
+			return bad_reply(fr);
+		}
+	if (ipc_end(r) == -1) {
+		json_decref(a);
+		return bad_reply(fr);
+	}
+	http_reply_json(fr, 200, json_pack("{s:o}", "tokens", a));
+	return 0;
+}
+
+static void
+token_list(struct fe_req *fr)
+{
+	struct ipc_msg m;
+
+	bc_msg_init(&m, IMSG_TOKEN_LIST);
+	http_put_auth(fr, &m);
+	send_request(fr, &m, token_list_reply);
+}
+
+static int
+token_revoke_reply(void *arg, enum rt_status st, const char *msg,
+    struct ipc_reader *r)
+{
+	struct fe_req *fr = arg;
+	struct token_meta t;
+
+	if (!reply_ok(fr, st, msg))
+		return 0;
+	if (proto_get_token_meta(r, &t) == -1 || ipc_end(r) == -1)
+		return bad_reply(fr);
+	http_reply_json(fr, 200, json_pack("{s:b,s:s}", "revoked", 1,
+	    "id", t.id));
+	return 0;
+}
+
+static void
+token_revoke(struct fe_req *fr)
+{
+	struct ipc_msg m;
+
+	bc_msg_init(&m, IMSG_TOKEN_REVOKE);
+	http_put_auth(fr, &m);
+	ipc_put_str(&m, fr->arg);
+	send_request(fr, &m, token_revoke_reply);
+}
+
+/* Tools (DESIGN section 6) come with the tool runner. */
+static void
+tool_execute(struct fe_req *fr)
+{
+	http_reply_error(fr, 501, "not_implemented",
+	    "tool execution is not available yet");
+}
