@@ -221,3 +221,15 @@ snapshot() {
 		[ -n "$cursor" ] || break
 	done | sort
 }
+
+# foreign_token: an admin token made by a second, short-lived daemon of
+# another org, on its own state folder and port.
+foreign_token() {
+	(
+		E2E_ORG=e2eother
+		SECRETD_PID=
+		e2e_setup >&2
+		secretd_start >&2
+		token_create root '{"description":"org B admin","role":"admin"}'
+	)
+}

@@ -297,7 +297,7 @@ is "$ST $(printf '%s\n' "$BODY" | jq -r '.createdBy + ":" + .userId')" "201 $A:$
     "create over TLS with a token: owned by the token's user"
 call "$A" POST /v1/tokens '{"description":"want admin","role":"admin"}'
 err 403 forbidden "a member cannot create an admin token"
-call "$C" POST /v1/tokens '{"description":"carol admin","role":"admin","ttl":3600}'
+call "$C" POST /v1/tokens '{"description":"carol admin","role":"admin","ttlSeconds":3600}'
 is "$ST" 201 "an admin creates an admin token with a lifetime"
 jqis '.role' '"admin"' "admin token: role admin"
 jqis '(.expiresAt | type) == "string" and (.expiresAt > .createdAt)' true \

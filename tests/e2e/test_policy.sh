@@ -231,17 +231,6 @@ policy_table() {
 	row_org_admin root
 }
 
-# foreign_token: an admin token made by a second daemon of another org.
-foreign_token() {
-	(
-		E2E_ORG=e2eother
-		SECRETD_PID=
-		e2e_setup >&2
-		secretd_start >&2
-		token_create root '{"description":"org B admin","role":"admin"}'
-	)
-}
-
 # Tokens over TLS: members and admins act as themselves; expired, revoked,
 # foreign, missing and malformed tokens get 401.
 tokens() {
@@ -285,7 +274,7 @@ tokens() {
 	tx=$(foreign_token)
 	ok "$([[ $tx == rts_* ]]; echo $?)" "a token made by a daemon of another org [$MODE]"
 	deny "tls:$tx" GET '/v1/secrets?all=true' - 401 unauthenticated "foreign-org token"
-	tr=$(token_create "$A" '{"description":"short","ttl":1}')
+	tr=$(token_create "$A" '{"description":"short","ttlSeconds":1}')
 	sleep 2.2
 	deny "tls:$tr" GET /v1/secrets - 401 unauthenticated "expired token (ttl 1 s)"
 	tr=$(api "$A" POST /v1/tokens '{"description":"revoke me"}' | sed '$d')
