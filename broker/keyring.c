@@ -428,8 +428,9 @@ next_record(MDB_cursor *c, const struct skey *pos, MDB_val *k, MDB_val *v)
 /* Seals the record at pos again under the active key, new nonce. */
 static int
 reseal(struct store *st, MDB_txn *txn, const struct skey *pos,
-    const MDB_val *v, const struct data_key *active, int *err)
+    const MDB_val *v, int *err)
 {
+	const struct data_key *active;
 	struct secret_meta meta;
 	struct record_view rv;
 	uint8_t meta_enc[META_ENC_MAX];
@@ -448,6 +449,8 @@ reseal(struct store *st, MDB_txn *txn, const struct skey *pos,
 	vlen = rv.ct_len - SEAL_TAG_LEN;
 	memcpy(meta_enc, rv.meta_enc, rv.meta_len);
 	nv.mv_size = record_len(rv.meta_len, vlen);
+	/* opening may have reloaded the keyring: look the key up after */
+	active = keyring_active(st);
 	if ((rc = mdb_put(txn, st->db_secrets, &k, &nv, MDB_RESERVE)) == 0)
 		record_seal(nv.mv_data, pos, meta_enc, rv.meta_len, active->id,
 		    active->key, st->scratch, vlen);
@@ -459,7 +462,6 @@ static int
 rewrap_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 {
 	struct rewrap *rw = arg;
-	const struct data_key *active = keyring_active(st);
 	struct record_view rv;
 	MDB_cursor *c;
 	MDB_val k, v;
@@ -484,9 +486,9 @@ rewrap_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 			*err = ST_CORRUPT;
 			break;
 		}
-		if (rv.key_id == active->id)
+		if (rv.key_id == st->ring.active)
 			continue;
-		if ((rc = reseal(st, txn, &rw->pos, &v, active, err)) != 0)
+		if ((rc = reseal(st, txn, &rw->pos, &v, err)) != 0)
 			break;
 		rw->done++;
 	}

@@ -92,7 +92,7 @@ static int
 op_put_secret(struct store *st, MDB_txn *txn, struct store_op *op,
     uint64_t now)
 {
-	const struct data_key *active = keyring_active(st);
+	const struct data_key *active;
 	struct secret_meta old;
 	uint8_t menc[META_ENC_MAX];
 	struct skey sk;
@@ -127,6 +127,8 @@ op_put_secret(struct store *st, MDB_txn *txn, struct store_op *op,
 	v.mv_size = record_len(mlen, op->value_len);
 	if ((rc = mdb_put(txn, st->db_secrets, &k, &v, MDB_RESERVE)) != 0)
 		return rc;
+	/* only now: opening the old record may have reloaded the keyring */
+	active = keyring_active(st);
 	record_seal(v.mv_data, &sk, menc, mlen, active->id, active->key,
 	    op->value, op->value_len);
 	return 0;

@@ -247,8 +247,12 @@ test_keyring(const uint8_t *root)
 	ok(store_rewrap(st, 4, &n) == ST_OK && n == 0,
 	    "a second rewrap has nothing to do");
 	rotate_elsewhere(root);
-	ok(all_open(st, 45) && store_active_key_id(st) == 3,
-	    "a record under a key rotated elsewhere opens (keyring reloaded)");
+	ok(write_range(st, 40, 45, "parent") == 0 &&
+	    store_active_key_id(st) == 3 && count_key(st, 3) == 45,
+	    "rotating records sealed under a key made elsewhere reloads the "
+	    "keyring and seals under it");
+	ok(all_open(st, 45),
+	    "every record opens after the keyring was reloaded");
 	ok(count_key(st, 2) == 0 && count_key(st, 3) == 45,
 	    "the other process's rewrap is seen here");
 	store_close(st);
