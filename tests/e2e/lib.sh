@@ -11,6 +11,8 @@ E2E_ADMIN=e2e_carol		# in the admin group
 E2E_ALICE=e2e_alice		# members
 E2E_BOB=e2e_bob
 
+E2E_TIMEOUT=${E2E_TIMEOUT:-20}	# seconds any one request may take
+
 tap_n=0
 tap_failed=0
 
@@ -100,9 +102,9 @@ e2e_setup() {
 secretd_start() {
 	"$SECRETD" -f -c "$E2E_CONF" >>"$E2E_DIR/secretd.log" 2>&1 &
 	SECRETD_PID=$!
-	local i
-	for i in $(seq 1 100); do
-		if curl -s -o /dev/null --unix-socket "$E2E_SOCK" \
+	local end=$((SECONDS + 10))
+	while [ "$SECONDS" -lt "$end" ]; do
+		if curl -s -m 1 -o /dev/null --unix-socket "$E2E_SOCK" \
 		    http://localhost/v1/health 2>/dev/null; then
 			return 0
 		fi
@@ -133,7 +135,8 @@ e2e_teardown() {
 # Prints the body, then a last line with the HTTP status.
 api() {
 	local user=$1 method=$2 path=$3 body=${4:-}
-	local args=(-s -w '\n%{http_code}' -X "$method" --unix-socket "$E2E_SOCK")
+	local args=(-s -m "$E2E_TIMEOUT" -w '\n%{http_code}' -X "$method" \
+	    --unix-socket "$E2E_SOCK")
 	[ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
 	runuser -u "$user" -- curl "${args[@]}" "http://localhost$path"
 }
@@ -141,7 +144,8 @@ api() {
 # tls TOKEN METHOD PATH [BODY]: a request over TLS with a bearer token.
 tls() {
 	local token=$1 method=$2 path=$3 body=${4:-}
-	local args=(-s -w '\n%{http_code}' -X "$method" --cacert "$E2E_CA")
+	local args=(-s -m "$E2E_TIMEOUT" -w '\n%{http_code}' -X "$method" \
+	    --cacert "$E2E_CA")
 	[ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
 	[ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
 	curl "${args[@]}" "$E2E_URL$path"
@@ -159,7 +163,8 @@ body_of() { printf '%s\n' "$1" | sed '$d'; }
 apix() {
 	local who=$1 method=$2 path=$3 body=${4:--}
 	shift 3; [ $# -gt 0 ] && shift
-	local args=(-s -w '\n%{http_code}' -D "$E2E_DIR/hdr" -X "$method")
+	local args=(-s -m "$E2E_TIMEOUT" -w '\n%{http_code}' -D "$E2E_DIR/hdr" \
+	    -X "$method")
 	[ "$body" != - ] &&
 	    args+=(-H 'Content-Type: application/json' --data-binary "$body")
 	: >"$E2E_DIR/hdr"
