@@ -286,10 +286,10 @@ call "$A" POST /v1/tokens '{"description":"alice ci"}'
 is "$ST" 201 "POST /v1/tokens: 201"
 tok_a=$(printf '%s\n' "$BODY" | jq -r '.token // empty')
 id_a=$(printf '%s\n' "$BODY" | jq -r '.id // empty')
-ok $([[ $tok_a =~ ^rts_[A-Za-z0-9_-]{40,}$ ]]; echo $?) "the token is shown once: rts_ and at least 32 random bytes"
+ok "$([[ $tok_a =~ ^rts_[A-Za-z0-9_-]{40,}$ ]]; echo $?)" "the token is shown once: rts_ and at least 32 random bytes"
 jqis '[.userId,.orgId,.role,.description]' "[\"$A\",\"$E2E_ORG\",\"member\",\"alice ci\"]" \
     "token metadata: user, org, role member, description"
-ok $([ -n "$id_a" ] && [[ $tok_a != *"$id_a"* ]]; echo $?) "the token has an id, and the id is not the secret"
+ok "$([ -n "$id_a" ] && [[ $tok_a != *"$id_a"* ]]; echo $?)" "the token has an id, and the id is not the secret"
 call "tls:$tok_a" GET '/v1/secrets?secretScope=user'
 is "$ST $(names_in | head -n 1)" "200 ANTHROPIC_API_KEY" "the token works over TLS as its user"
 call "tls:$tok_a" POST /v1/secrets '{"name":"VIA_TLS","value":"t"}'
@@ -345,7 +345,7 @@ done
 for mp in "PUT /v1/secrets" "PATCH /v1/secrets/ANTHROPIC_API_KEY" \
     "GET /v1/secrets/ANTHROPIC_API_KEY/reveal" "POST /v1/health" \
     "PUT /v1/tokens" "DELETE /v1/secrets" "GET /v1/tokens/abc"; do
-	call "$A" ${mp% *} "${mp#* }"
+	call "$A" "${mp% *}" "${mp#* }"
 	is "$ST $(printf '%s\n' "$BODY" | jq -r '.error.code | type' 2>/dev/null)" "405 string" \
 	    "$mp: 405 with a JSON error"
 done

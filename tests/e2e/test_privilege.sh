@@ -26,7 +26,7 @@ is "$(mode_of "$ST/root.key")" 400 "init: the root key is 0400"
 is "$(stat -c %s "$ST/root.key")" 32 "init: the root key is 32 bytes"
 mdb=$(find "$ST" -name '*.mdb' | sort)
 ok "$([ -n "$mdb" ] && echo "$mdb" | grep -q '/data\.mdb$'; echo $?)" \
-    "init: an LMDB store exists ($(echo $mdb | sed "s|$ST/||g"))"
+    "init: an LMDB store exists ($(echo "$mdb" | sed "s|$ST/||g" | paste -sd" "))"
 for f in $mdb; do
 	is "$(mode_of "$f")" 600 "init: store file ${f#"$ST"/} is 0600"
 done
@@ -82,7 +82,7 @@ is "$(status_of "$out")" 200 "the sandboxed front-end serves requests"
 # --- what the binaries link ---
 needed() { readelf -d "$1" 2>/dev/null | awk '/\(NEEDED\)/ { gsub(/[][]/, "", $5); print $5 }'; }
 fe_needed=$(needed "$FRONTEND")
-ok "$([ -n "$fe_needed" ]; echo $?)" "secretd-frontend is dynamically linked: $(echo $fe_needed)"
+ok "$([ -n "$fe_needed" ]; echo $?)" "secretd-frontend is dynamically linked: $(echo "$fe_needed" | paste -sd" ")"
 is "$(printf '%s\n' "$fe_needed" | grep -E 'liblmdb|libsodium')" "" \
     "secretd-frontend links neither LMDB nor libsodium"
 is "$(ldd "$FRONTEND" 2>/dev/null | grep -E 'liblmdb|libsodium' | awk '{ print $1 }')" "" \
