@@ -36,6 +36,20 @@ set_cloexec(int fd)
 		fatal("%s: fcntl", __func__);
 }
 
+/*
+ * The front-end accepts in an event loop until EAGAIN; a blocking
+ * listener would stall it.  The flag is shared with its copy.
+ */
+static void
+set_nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		fatal("%s: fcntl", __func__);
+}
+
 /* A socket file nobody answers on is stale; a live one is another us. */
 static void
 unlink_stale(const char *path)
@@ -173,13 +187,18 @@ listen_setup(const struct secretd_config *cfg, struct listeners *l)
 {
 	l->unix_fd = l->tls_fd = -1;
 	l->unix_owned = 0;
-	if (from_systemd(l))
-		return;
-	l->unix_fd = unix_listen(cfg->socket_path, cfg->socket_mode);
-	snprintf(l->unix_path, sizeof(l->unix_path), "%s", cfg->socket_path);
-	l->unix_owned = 1;
-	if (cfg->listen[0] != '\0')
-		l->tls_fd = tcp_listen(cfg->listen_host, cfg->listen_port);
+	if (!from_systemd(l)) {
+		l->unix_fd = unix_listen(cfg->socket_path, cfg->socket_mode);
+		snprintf(l->unix_path, sizeof(l->unix_path), "%s",
+		    cfg->socket_path);
+		l->unix_owned = 1;
+		if (cfg->listen[0] != '\0')
+			l->tls_fd = tcp_listen(cfg->listen_host,
+			    cfg->listen_port);
+	}
+	set_nonblock(l->unix_fd);
+	if (l->tls_fd != -1)
+		set_nonblock(l->tls_fd);
 }
 
 void
