@@ -111,10 +111,13 @@ main(int argc, char *argv[])
 
 	tls_fd = sandbox_fds() ? FE_TLS_FD : -1;
 	bc_hello(FE_IPC_FD, &fe_conf);
-	if (fe_conf.have_tls != (tls_fd != -1))
-		fatalx("TLS configured %s but fd %d is %s",
-		    fe_conf.have_tls ? "on" : "off", FE_TLS_FD,
-		    tls_fd != -1 ? "a listener" : "absent");
+	if (fe_conf.have_tls && tls_fd == -1)
+		fatalx("TLS configured but fd %d is not a listener", FE_TLS_FD);
+	if (!fe_conf.have_tls && tls_fd != -1) {
+		log_warnx("no TLS certificate: the TLS listener is not served");
+		close(tls_fd);
+		tls_fd = -1;
+	}
 	if (fe_conf.have_tls)
 		ctx = tls_ctx_new(&fe_conf);
 	OPENSSL_cleanse(fe_conf.key_pem, fe_conf.key_len);

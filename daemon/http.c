@@ -612,7 +612,9 @@ listener_init(struct listener *l, int fd, SSL_CTX *ctx)
 	evhttp_set_default_content_type(l->http, "application/json");
 	evhttp_set_gencb(l->http, request_cb, l);
 	evhttp_set_bevcb(l->http, bev_cb, l);
-	if ((bs = evhttp_accept_socket_with_handle(l->http, fd)) == NULL)
+	/* The listener drains accept() until EAGAIN: it must not block. */
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    (bs = evhttp_accept_socket_with_handle(l->http, fd)) == NULL)
 		fatalx("%s: cannot listen on fd %d", __func__, fd);
 	l->lev = evhttp_bound_socket_get_listener(bs);
 	if ((l->resume = evtimer_new(base, resume_cb, l)) == NULL)
