@@ -495,12 +495,42 @@ read_body(struct fe_req *fr)
 	return 0;
 }
 
-/* Framing that could smuggle a second request is refused outright. */
+static size_t
+headers_size(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv;
+	size_t n = strlen(evhttp_request_get_uri(req)) + 16;
+
+	TAILQ_FOREACH(kv, h, next)
+		n += strlen(kv->key) + strlen(kv->value) + 4;
+	return n;
+}
+
+/*
+ * Sizes, and framing that could smuggle a second request, are refused
+ * before anything is parsed; the connection is not reused after that.
+ */
 static int
 framing_ok(struct fe_req *fr)
 {
 	struct evkeyvalq *h = evhttp_request_get_input_headers(fr->req);
 
+	if (headers_size(fr->req) > HEADERS_MAX) {
+		evhttp_add_header(evhttp_request_get_output_headers(fr->req),
+		    "Connection", "close");
+		http_reply_error(fr, 413, "too_large",
+		    "request headers over %d bytes", HEADERS_MAX);
+		return 0;
+	}
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(fr->req)) >
+	    BODY_MAX) {
+		evhttp_add_header(evhttp_request_get_output_headers(fr->req),
+		    "Connection", "close");
+		http_reply_error(fr, 413, "too_large", "body over %d bytes",
+		    BODY_MAX);
+		return 0;
+	}
 	if (evhttp_find_header(h, "Content-Length") != NULL &&
 	    evhttp_find_header(h, "Transfer-Encoding") != NULL) {
 		evhttp_add_header(evhttp_request_get_output_headers(fr->req),
@@ -603,8 +633,8 @@ listener_init(struct listener *l, int fd, SSL_CTX *ctx)
 	l->ctx = ctx;
 	if ((l->http = evhttp_new(base)) == NULL)
 		fatalx("%s: evhttp_new", __func__);
-	evhttp_set_max_headers_size(l->http, HEADERS_MAX);
-	evhttp_set_max_body_size(l->http, BODY_MAX);
+	evhttp_set_max_headers_size(l->http, EVHTTP_HEADERS_MAX);
+	evhttp_set_max_body_size(l->http, EVHTTP_BODY_MAX);
 	evhttp_set_timeout(l->http, (int)fe_conf.timeout_s);
 	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
