@@ -16,8 +16,9 @@ enum column {
 };
 
 /*
- * The table of DESIGN section 2.  A member refused another user's secret
- * gets NOTFOUND so that the answer is the same as for a missing name.
+ * The table of DESIGN section 2.  A member asking about another user's
+ * secret gets NOTFOUND, the answer for a missing name.  Writing one is
+ * FORBIDDEN: that answer is the same whether it exists or not.
  */
 static const struct {
 	enum decision	member[3];
@@ -31,7 +32,7 @@ static const struct {
 	    { DECIDE_ALLOW, DECIDE_NOTFOUND, DECIDE_ALLOW },
 	    { DECIDE_ALLOW, DECIDE_ALLOW, DECIDE_ALLOW } },
 	[OP_PUT] = {
-	    { DECIDE_ALLOW, DECIDE_NOTFOUND, DECIDE_FORBIDDEN },
+	    { DECIDE_ALLOW, DECIDE_FORBIDDEN, DECIDE_FORBIDDEN },
 	    { DECIDE_ALLOW, DECIDE_ALLOW, DECIDE_ALLOW } },
 	[OP_REVEAL] = {
 	    { DECIDE_ALLOW, DECIDE_NOTFOUND, DECIDE_FORBIDDEN },

@@ -24,6 +24,7 @@ static const char *dec_names[] = { "allow", "forbidden", "not found" };
  * One row per operation: member then admin, each with org_reveal=admins
  * and org_reveal=members.  "No one" and "owner only" are F for an admin
  * (who may list the secret) and N for a member (who may not know it).
+ * A member writing another user's secret is F whether it exists or not.
  */
 static const struct {
 	enum op		op;
@@ -34,7 +35,7 @@ static const struct {
 			{ { A, A, A }, { A, A, A } } },
 	{ OP_GET,	{ { A, N, A }, { A, N, A } },
 			{ { A, A, A }, { A, A, A } } },
-	{ OP_PUT,	{ { A, N, F }, { A, N, F } },
+	{ OP_PUT,	{ { A, F, F }, { A, F, F } },
 			{ { A, A, A }, { A, A, A } } },
 	{ OP_REVEAL,	{ { A, N, F }, { A, N, A } },
 			{ { A, F, A }, { A, F, A } } },
