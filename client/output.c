@@ -64,25 +64,28 @@ out_json(const char *body, size_t len)
 	fflush(stdout);
 	if (body != NULL)
 		out_write(STDOUT_FILENO, body, len);
-	out_write(STDOUT_FILENO, "\n", 1);
+	if (body == NULL || len == 0 || body[len - 1] != '\n')
+		out_write(STDOUT_FILENO, "\n", 1);
 }
 
-/* Rows of NCOLS cells; every column but the last is padded. */
+/* Rows of NCOLS cells, padded to align; no trailing blanks. */
 static void
 table(const char *(*rows)[NCOLS], size_t nrows)
 {
-	size_t w[NCOLS] = { 0 }, r, i, cw;
+	size_t w[NCOLS] = { 0 }, r, i, last, cw;
 
 	for (r = 0; r < nrows; r++)
 		for (i = 0; i < NCOLS; i++)
 			if ((cw = width(rows[r][i])) > w[i])
 				w[i] = cw;
 	for (r = 0; r < nrows; r++) {
-		for (i = 0; i < NCOLS; i++) {
+		for (last = NCOLS - 1; last > 0 && *rows[r][last] == '\0';)
+			last--;
+		for (i = 0; i <= last; i++) {
 			out_clean(stdout, rows[r][i]);
-			if (i == NCOLS - 1)
-				break;
-			printf("%*s", (int)(w[i] - width(rows[r][i]) + 2), "");
+			if (i < last)
+				printf("%*s", (int)(w[i] - width(rows[r][i]) +
+				    2), "");
 		}
 		printf("\n");
 	}

@@ -16,6 +16,8 @@
 #include "runtools.h"
 #include "cli.h"
 
+static int have_token;
+
 static int
 exit_code(enum rt_error e)
 {
@@ -45,6 +47,8 @@ fail(rt_client *c, enum rt_error e, const char *what, const char *name)
 		out_clean(stderr, name);
 	fprintf(stderr, ": ");
 	out_clean(stderr, ei->message[0] ? ei->message : rt_strerror(e));
+	if (ei->http_status == 401 && !have_token)
+		fprintf(stderr, " (set RUNTOOLS_TOKEN or RUNTOOLS_TOKEN_FILE)");
 	fprintf(stderr, "\n");
 	return exit_code(e);
 }
@@ -289,6 +293,7 @@ connect_client(const struct cli *cl, int *rv)
 		*rv = EXIT_AUTH;
 		return NULL;
 	}
+	have_token = token != NULL;
 	c = rt_client_new(u, token, cl->ca_file);
 	if (token != NULL)
 		rt_secret_value_free(token, strlen(token));
