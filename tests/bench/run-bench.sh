@@ -286,8 +286,8 @@ fmt() {		# fmt VALUE UNIT
 
 print_table() {
 	local r label o b u g ratio verdict
-	printf '%-48s %12s %12s %7s  %s\n' scenario ours baseline ratio goal
-	printf '%s\n' "$(printf '%.0s-' $(seq 1 100))"
+	printf '%-54s %10s %10s %6s  %s\n' scenario ours baseline ratio goal
+	printf '%s\n' "$(printf '%.0s-' $(seq 1 102))"
 	for r in "${rows[@]}"; do
 		IFS='|' read -r label o b u g <<<"$r"
 		ratio=n/a
@@ -297,12 +297,13 @@ print_table() {
 		verdict=
 		if [ -n "$g" ] && [ "$ratio" != n/a ]; then
 			verdict=$(awk -v r="$ratio" -v g="$g" 'BEGIN {
-			    split(g, a, " "); ok = a[1] == ">=" ? r >= a[2] :
-			    r <= a[2]; printf "%s %s", g, ok ? "met" : "MISSED" }')
+			    split(g, a, " ")
+			    ok = (a[1] == ">=") ? (r >= a[2]) : (r <= a[2])
+			    printf "%s %s", g, ok ? "met" : "MISSED" }')
 		elif [ -n "$g" ]; then
 			verdict="$g n/a"
 		fi
-		printf '%-48s %12s %12s %7s  %s\n' "$label" "$(fmt "$o" "$u")" \
+		printf '%-54s %10s %10s %6s  %s\n' "$label" "$(fmt "$o" "$u")" \
 		    "$(fmt "$b" "$u")" "$ratio" "$verdict"
 	done
 }
