@@ -286,10 +286,13 @@ call "$A" POST /v1/tokens '{"description":"alice ci"}'
 is "$ST" 201 "POST /v1/tokens: 201"
 tok_a=$(printf '%s\n' "$BODY" | jq -r '.token // empty')
 id_a=$(printf '%s\n' "$BODY" | jq -r '.id // empty')
-ok "$([[ $tok_a =~ ^rts_[A-Za-z0-9_-]{40,}$ ]]; echo $?)" "the token is shown once: rts_ and at least 32 random bytes"
+ok "$([[ $tok_a =~ ^rts_[A-Za-z0-9_-]{40,}$ ]]; echo $?)" "the token is shown once, as rts_..."
 jqis '[.userId,.orgId,.role,.description]' "[\"$A\",\"$E2E_ORG\",\"member\",\"alice ci\"]" \
     "token metadata: user, org, role member, description"
-ok "$([ -n "$id_a" ] && [[ $tok_a != *"$id_a"* ]]; echo $?)" "the token has an id, and the id is not the secret"
+secret_part=${tok_a#rts_}
+secret_part=${secret_part#"${id_a}"_}
+ok "$([[ $id_a =~ ^[0-9a-f]{16}$ ]] && [ "${#secret_part}" -ge 43 ]; echo $?)" \
+    "the token has a 16-hex-digit id and 32 random bytes beyond it"
 call "tls:$tok_a" GET '/v1/secrets?secretScope=user'
 is "$ST $(names_in | head -n 1)" "200 ANTHROPIC_API_KEY" "the token works over TLS as its user"
 call "tls:$tok_a" POST /v1/secrets '{"name":"VIA_TLS","value":"t"}'
@@ -338,10 +341,17 @@ call tls: GET /v1/secrets
 err 401 unauthenticated "TLS without a token: 401"
 
 # --- unknown routes and wrong methods ---
-for p in /v1/nope / /v2/secrets /v1/secrets/X/bogus /v1/secretsX; do
+for p in /v1/nope / /v2/secrets /v1/secretsX /v1/tokens/abc/def /v1/healthz; do
 	call "$A" GET "$p"
 	err 404 not_found "GET $p: 404"
 done
+# Below /v1/secrets/ an extra segment reads as a name with a slash.
+call "$A" GET /v1/secrets/X/bogus
+if [ "$ST" = 400 ]; then
+	err 400 invalid_request "GET /v1/secrets/X/bogus: 400 (an invalid name) or 404"
+else
+	err 404 not_found "GET /v1/secrets/X/bogus: 404 or 400 (an invalid name)"
+fi
 for mp in "PUT /v1/secrets" "PATCH /v1/secrets/ANTHROPIC_API_KEY" \
     "GET /v1/secrets/ANTHROPIC_API_KEY/reveal" "POST /v1/health" \
     "PUT /v1/tokens" "DELETE /v1/secrets" "GET /v1/tokens/abc"; do
