@@ -221,7 +221,7 @@ read_cb(evutil_socket_t fd, short ev, void *arg)
 		}
 		if (rc == IPC_ERROR) {
 			bc_gone(errno == EPROTO ? "malformed message" :
-			    "receive failed");
+			    strerror(errno));
 			return;
 		}
 		if (dispatch(r) == -1) {

@@ -151,7 +151,9 @@ path_kind(const char *path, char *raw, size_t rawlen)
 		copy_arg(raw, rawlen, rest, strlen(rest));
 		return P_SECRET;
 	}
-	if (has_prefix(path, "/v1/tokens/", &rest)) {
+	/* A secret name is decoded and refused; an id has one segment. */
+	if (has_prefix(path, "/v1/tokens/", &rest) &&
+	    strchr(rest, '/') == NULL) {
 		copy_arg(raw, rawlen, rest, strlen(rest));
 		return P_TOKEN;
 	}
