@@ -52,12 +52,7 @@ struct event_base;
 struct evhttp_request;
 struct bc_pending;
 struct conn;
-
-enum session_state {
-	SESS_NONE,		/* not asked yet */
-	SESS_PENDING,		/* IMSG_CONN_UNIX in flight */
-	SESS_READY
-};
+struct route;
 
 /* What a route needs from the query string, already validated. */
 struct fe_query {
@@ -71,7 +66,7 @@ struct fe_query {
 
 /* One HTTP request from arrival to reply. */
 struct fe_req {
-	struct evhttp_request	*req;		/* NULL once the client left */
+	struct evhttp_request	*req;		/* NULL once answered */
 	struct conn		*conn;
 	char			 id[REQID_LEN + 1];
 	const struct route	*route;
@@ -82,8 +77,6 @@ struct fe_req {
 	char			 token[TOKEN_STR_MAX + 1];
 	struct bc_pending	*pending;
 };
-
-typedef void (*route_fn)(struct fe_req *);
 
 /* A field a request body may hold. */
 struct json_field {
@@ -114,7 +107,6 @@ void	 http_reply_status(struct fe_req *, enum rt_status, const char *);
 void	 http_put_auth(struct fe_req *, struct ipc_msg *);
 
 /* routes.c */
-struct route;
 const struct route *route_match(const char *path, int method, char *arg,
 	    size_t arglen, int *code, const char **allow, char *err,
 	    size_t errlen);
@@ -124,7 +116,6 @@ const struct json_field *route_fields(const struct route *);
 int	 route_body_required(const struct route *);
 int	 route_public(const struct route *);
 void	 route_run(struct fe_req *);
-void	 route_health(struct fe_req *);
 
 /* json.c */
 void	 json_wipe_init(void);

@@ -31,6 +31,12 @@
 #define CONN_BUCKETS	256
 #define ACCEPT_PAUSE_S	1
 
+enum session_state {
+	SESS_NONE,		/* not asked yet */
+	SESS_PENDING,		/* IMSG_CONN_UNIX in flight */
+	SESS_READY
+};
+
 struct listener {
 	struct evhttp		*http;
 	struct evconnlistener	*lev;
@@ -85,14 +91,32 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-/* Past the deadline a request (or an idle keep-alive) is cut off. */
+/*
+ * Past the deadline a request still being read (or an idle keep-alive) is
+ * cut off; one waiting for the broker gets a 503 and the late reply is
+ * dropped.
+ */
 static void
 deadline_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct conn *c = arg;
+	struct fe_req *fr = c->active;
 
-	log_debug("%s: connection from %s timed out", __func__, c->source);
-	evhttp_connection_free(c->evcon);
+	if (fr == NULL) {
+		log_debug("%s: connection from %s timed out", __func__,
+		    c->source);
+		evhttp_connection_free(c->evcon);
+		return;
+	}
+	bc_cancel(fr->pending);
+	fr->pending = NULL;
+	if (c->auth != NULL) {
+		bc_cancel(c->auth);
+		c->auth = NULL;
+		c->sess = SESS_NONE;
+	}
+	http_reply_error(fr, 503, "unavailable",
+	    "the broker did not answer in time");
 }
 
 static void
@@ -589,7 +613,7 @@ request_cb(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, 500, NULL);
 		return;
 	}
-	event_del(c->deadline);
+	event_add(c->deadline, &request_tv);
 	fr->req = req;
 	fr->conn = c;
 	c->active = fr;

@@ -20,6 +20,8 @@ enum path_kind {
 	P_NONE
 };
 
+typedef void (*route_fn)(struct fe_req *);
+
 struct route {
 	enum path_kind		 kind;
 	enum evhttp_cmd_type	 method;
@@ -37,6 +39,7 @@ static void	token_create(struct fe_req *);
 static void	token_list(struct fe_req *);
 static void	token_revoke(struct fe_req *);
 static void	tool_execute(struct fe_req *);
+static void	health(struct fe_req *);
 
 static const char *const q_none[] = { NULL };
 static const char *const q_list[] = { "category", "secretScope", "all",
@@ -70,7 +73,7 @@ static const struct json_field f_tool[] = {
 };
 
 static const struct route routes[] = {
-	{ P_HEALTH, EVHTTP_REQ_GET, q_none, NULL, 0, 1, route_health },
+	{ P_HEALTH, EVHTTP_REQ_GET, q_none, NULL, 0, 1, health },
 	{ P_SECRETS, EVHTTP_REQ_GET, q_list, NULL, 0, 0, secrets_list },
 	{ P_SECRETS, EVHTTP_REQ_POST, q_one, f_put, 1, 0, secret_put },
 	{ P_SECRET, EVHTTP_REQ_GET, q_one, NULL, 0, 0, secret_get },
@@ -438,8 +441,8 @@ health_reply(void *arg, enum rt_status st, const char *msg,
 	return 0;
 }
 
-void
-route_health(struct fe_req *fr)
+static void
+health(struct fe_req *fr)
 {
 	struct ipc_msg m;
 
