@@ -341,7 +341,7 @@ call tls: GET /v1/secrets
 err 401 unauthenticated "TLS without a token: 401"
 
 # --- unknown routes and wrong methods ---
-for p in /v1/nope / /v2/secrets /v1/secretsX /v1/tokens/abc/def /v1/healthz; do
+for p in /v1/nope / /v2/secrets /v1/secretsX /v1/tokensX /v1/healthz; do
 	call "$A" GET "$p"
 	err 404 not_found "GET $p: 404"
 done
