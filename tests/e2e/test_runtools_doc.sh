@@ -111,13 +111,15 @@ done
 # The same document as a plain member, with the org secret in place so
 # that every org-wide command meets an existing record (org_reveal =
 # admins: members may not reveal it).
-api "$E2E_ADMIN" POST /v1/secrets '{"name":"SHARED_CRM_KEY","value":"crm_xxx","orgWide":true}' >/dev/null
+api "$E2E_ADMIN" POST /v1/secrets '{"name":"SHARED_CRM_KEY","value":"crm_xxx","category":"tool","orgWide":true}' >/dev/null
 for i in "${!cmds[@]}"; do
 	cmd=$(oneline "${cmds[$i]}")
 	run_as "$E2E_ALICE" "${cmds[$i]}"
 	rc=$?
 	case "$cmd" in
-	*--org-wide*)
+	*--org-wide*|*--all-org*)
+		# Org-wide writes, org reveals (org_reveal = admins) and
+		# listing every user's secrets are for admins only.
 		is "$rc" 4 "member: $cmd is refused with exit 4"
 		ok $(grep -q '^runtools: .\+: .\+' "$E2E_DIR/err"; echo $?) "member: clear message: $(head -c 200 "$E2E_DIR/err")" ;;
 	*)
