@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,13 +188,34 @@ read_rss(pid_t pid, long *rss, long *hwm)
 	fclose(fp);
 }
 
+/* Running, and not a zombie its parent has yet to reap. */
+static int
+alive(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	return p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
 /*
  * -T: poll the unix socket until a request is answered 200, then print
  * the time since T0 (CLOCK_REALTIME ns, taken just before the server was
  * started).  Measures a server's start-up; blocking I/O is enough.
  */
 int
-wait_ready(struct lg *lg, long long t0)
+wait_ready(struct lg *lg, long long t0, pid_t server)
 {
 	struct conn c;
 	struct timespec ts;
@@ -212,6 +234,9 @@ wait_ready(struct lg *lg, long long t0)
 		now = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 		if (now - t0 > 120LL * 1000000000LL)
 			fatalx("%s: no answer within 120 s", __func__);
+		if (server > 0 && !alive(server))
+			fatalx("%s: the server (pid %d) exited", __func__,
+			    (int)server);
 		if ((c.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 			fatal("%s: socket", __func__);
 		r = 0;

@@ -569,7 +569,9 @@ main(int argc, char *argv[])
 		case 'K': lg.nkeys = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'N': lg.per_conn = 1; break;
 		case 'n': lg.name = optarg; break;
-		case 'R': rss_pid = (pid_t)atoi(optarg); break;
+		case 'R':	/* the server: its RSS; with -T, is it alive */
+			rss_pid = (pid_t)atoi(optarg);
+			break;
 		case 'r': lg.kind = parse_kind(optarg); break;
 		case 'S': lg.resume = 1; break;
 		case 'T': t0 = atoll(optarg); break;
@@ -588,7 +590,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);	/* a closed peer is an error, not death */
 	set_addr(&lg, upath, hostport);
 	if (t0)
-		return wait_ready(&lg, t0);
+		return wait_ready(&lg, t0, rss_pid);
 	raise_nofile(lg.nconns + lg.nidle);
 	if (hostport != NULL)
 		lg.ctx = client_ctx();

@@ -88,6 +88,6 @@ void	 set_addr(struct lg *, const char *upath, const char *hostport);
 SSL_CTX	*client_ctx(void);
 void	 raise_nofile(int want);
 void	 read_rss(pid_t, long *rss, long *hwm);
-int	 wait_ready(struct lg *, long long t0_ns);
+int	 wait_ready(struct lg *, long long t0_ns, pid_t server);
 
 #endif

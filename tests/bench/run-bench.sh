@@ -58,7 +58,8 @@ harness_fail() { note "HARNESS: $*"; broken=1; }
 port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 20000))
+		# Below the kernel's ephemeral range: no client holds it.
+		p=$((20000 + RANDOM % 12000))
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
 	done
 }
@@ -120,7 +121,7 @@ daemon_start() {
 	t0=$(now_ns)
 	"$SECRETD" -f -c "$CONF" >>"$W/secretd.log" 2>&1 &
 	SECRETD_PID=$!
-	if ! out=$(timeout 120 "$LOADGEN" -u "$SOCK" -r list -T "$t0" \
+	if ! out=$("$LOADGEN" -u "$SOCK" -r list -T "$t0" -R "$SECRETD_PID" \
 	    2>>"$W/loadgen.err"); then
 		echo "bench: secretd did not start:"
 		tail -n 20 "$W/secretd.log"
@@ -156,7 +157,7 @@ floor_start() {
 	"$FLOOR_HTTP" -b "$W/reveal.json" -u "$FSOCK" -l "127.0.0.1:$FPORT" \
 	    -c "$W/state/tls.crt" -k "$W/state/tls.key" 2>>"$W/floor.log" &
 	FLOOR_PID=$!
-	out=$(timeout 30 "$LOADGEN" -u "$FSOCK" -r list -T "$t0" \
+	out=$("$LOADGEN" -u "$FSOCK" -r list -T "$t0" -R "$FLOOR_PID" \
 	    2>>"$W/loadgen.err") || { echo "bench: floor_http did not start";
 	    cat "$W/floor.log"; exit 1; }
 	FLOOR_READY_MS=$(kv "$out" ready_ms)
