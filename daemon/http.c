@@ -519,6 +519,18 @@ read_body(struct fe_req *fr)
 	return 0;
 }
 
+static int
+header_count(struct evkeyvalq *h, const char *name)
+{
+	struct evkeyval *kv;
+	int n = 0;
+
+	TAILQ_FOREACH(kv, h, next)
+		if (strcasecmp(kv->key, name) == 0)
+			n++;
+	return n;
+}
+
 static size_t
 headers_size(struct evhttp_request *req)
 {
@@ -555,12 +567,12 @@ framing_ok(struct fe_req *fr)
 		    BODY_MAX);
 		return 0;
 	}
-	if (evhttp_find_header(h, "Content-Length") != NULL &&
-	    evhttp_find_header(h, "Transfer-Encoding") != NULL) {
+	if (header_count(h, "Content-Length") + header_count(h,
+	    "Transfer-Encoding") > 1) {
 		evhttp_add_header(evhttp_request_get_output_headers(fr->req),
 		    "Connection", "close");
 		http_reply_error(fr, 400, "invalid_request",
-		    "both Content-Length and Transfer-Encoding");
+		    "more than one Content-Length or Transfer-Encoding");
 		return 0;
 	}
 	return 1;
