@@ -73,7 +73,8 @@ read_config(struct ipc_reader *r, struct fe_config *conf)
 
 	if (r->hdr.type != IMSG_CONFIG ||
 	    ipc_get_strbuf(r, conf->user, sizeof(conf->user)) == -1 ||
-	    ipc_get_strbuf(r, conf->chroot_dir, sizeof(conf->chroot_dir)) == -1 ||
+	    ipc_get_strbuf(r, conf->chroot_dir,
+	    sizeof(conf->chroot_dir)) == -1 ||
 	    ipc_get_u8(r, &have_tls) == -1 ||
 	    ipc_get_bytes(r, &cert, &conf->cert_len) == -1 ||
 	    ipc_get_bytes(r, &key, &conf->key_len) == -1 ||

@@ -45,7 +45,7 @@ struct listener {
 };
 
 struct conn {
-	TAILQ_ENTRY(conn)	 entry;		/* hash bucket or attach queue */
+	TAILQ_ENTRY(conn)	 entry;		/* in a bucket or attaching */
 	struct bufferevent	*bev;
 	struct evhttp_connection *evcon;
 	struct listener		*l;

@@ -354,7 +354,8 @@ route_parse_query(const struct route *r, const char *query,
 			    "\"%.32s\"", e->key);
 			goto done;
 		}
-		for (f = TAILQ_NEXT(e, next); f != NULL; f = TAILQ_NEXT(f, next))
+		for (f = TAILQ_NEXT(e, next); f != NULL;
+		    f = TAILQ_NEXT(f, next))
 			if (strcmp(e->key, f->key) == 0) {
 				snprintf(err, errlen, "query parameter %s "
 				    "given twice", e->key);
@@ -544,7 +545,8 @@ secret_put(struct fe_req *fr)
 	}
 	if (json_text_field(b, "category", CATEGORY_MAX_LEN, &cat) == -1 ||
 	    (cat != NULL && !valid_category(cat))) {
-		http_reply_error(fr, 400, "invalid_request", "unknown category");
+		http_reply_error(fr, 400, "invalid_request",
+		    "unknown category");
 		return;
 	}
 	if ((has_desc = json_text_field(b, "description", DESC_MAX_LEN,

@@ -62,7 +62,7 @@ depth_tests(void)
 	    "depth 1000 is refused");
 	ok(!parses(s), "a body nested 1000 deep does not parse");
 	free(s);
-	s = "{\"name\":\"[[[[[[[[[[[[[[[[[[[[[[[[\",\"value\":\"{{{{{{{{{{{{{{{{{{{\"}";
+	s = "{\"name\":\"[[[[[[[[[[[[[[[[[\",\"value\":\"{{{{{{{{{{{{{{{\"}";
 	ok(json_scan_limits(s, strlen(s), 2, 10) == 0,
 	    "brackets inside strings do not count");
 	s = "{\"a\":\"\\\"[[[[\",\"b\":[[[]]]}";
