@@ -7,6 +7,7 @@
 
 A=$E2E_ALICE
 REQUEST_TIMEOUT=10	# the daemon's per-request timeout, in seconds
+no_reqid=""
 
 # bad WHO METHOD PATH BODY "STATUS CODE[|STATUS CODE...]" NAME [CURL_ARGS...]:
 # the answer is one of the listed JSON errors, and the store is unchanged
@@ -20,6 +21,7 @@ bad() {
 	got="$(status_of "$out") $(body_of "$out" | jq -r 'if (.error | type) == "object" and
 	    (.error.message | type) == "string" and (.error.requestId | type) == "string"
 	    then .error.code else "bad-error-shape" end' 2>/dev/null || echo not-json)"
+	[ -n "$(header X-Request-Id)" ] || no_reqid="$no_reqid $name;"
 	if [[ "|$want|" == *"|$got|"* ]]; then
 		ok 0 "$name: $got"
 	else
@@ -226,6 +228,23 @@ cut=$(( ($(cat "$E2E_DIR/slow.end") - t0) / 1000 ))
 ok "$([ "$cut" -ge $((REQUEST_TIMEOUT - 2)) ] && [ "$cut" -le $((REQUEST_TIMEOUT + 3)) ]; echo $?)" \
     "the slow client is cut off at the ${REQUEST_TIMEOUT} s request timeout (after ${cut} s)"
 is "$(head -c 12 "$E2E_DIR/slow.out" | grep -c ' 200')" 0 "  and was never answered 200"
+# --- failed authentication is rate limited per source ---
+codes=""
+for i in $(seq 1 30); do
+	fake="rts_$(openssl rand -hex 8)_$(openssl rand -base64 32 | tr '+/' '-_' | tr -d '=\n')"
+	out=$(apix "tls:$fake" GET /v1/secrets)
+	st=$(status_of "$out")
+	codes="$codes $st"
+	[ "$st" = 429 ] && break
+done
+is "$(printf '%s\n' "$codes" | tr ' ' '\n' | sort -u | grep . | paste -sd' ')" "401 429" \
+    "guessing tokens from one address: 401s, then 429 ($(echo $codes | wc -w) tries)"
+is_error "$out" 429 rate_limited "  the 429 is the JSON error rate_limited"
+ok "$([ "$i" -le 21 ]; echo $?)" "  within 20 failures"
+is "$(api "$A" GET /v1/secrets | tail -n 1)" 200 \
+    "  while a local user on the unix socket is still served"
+
+is "$no_reqid" "" "every refused request's answer carried X-Request-Id"
 is "$(api "$A" GET /v1/health | tail -n 1)" 200 "the daemon serves on after all of it"
 
 done_testing
