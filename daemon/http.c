@@ -546,6 +546,8 @@ headers_size(struct evhttp_request *req)
 /*
  * Sizes, and framing that could smuggle a second request, are refused
  * before anything is parsed; the connection is not reused after that.
+ * (Debian's libevent already answers Content-Length with
+ * Transfer-Encoding by its own 400; this holds wherever it does not.)
  */
 static int
 framing_ok(struct fe_req *fr)
