@@ -98,6 +98,11 @@ conn_fail(struct conn *c, const char *why)
 		else
 			lg->idle_inflight--;
 		lg->idle_failed++;
+		/* A refusal while opening: the server is at its limit. */
+		if (lg->phase == PH_SETUP) {
+			lg->idle_failed += lg->nidle - lg->idle_next;
+			lg->idle_next = lg->nidle;
+		}
 		lg->idle_progress = now_ns();
 		conn_close(c);
 		idle_fill(lg);

@@ -169,12 +169,26 @@ floor_stop() {
 	FLOOR_PID=
 }
 
+# floor_startup: the floor's start-up, timed like the daemon's (median).
+floor_startup() {
+	local i times=()
+	for i in $(seq 1 "$STARTS"); do
+		[ -n "$FLOOR_PID" ] && floor_stop
+		floor_start
+		times+=("$FLOOR_READY_MS")
+	done
+	R[floor_start]="ready_ms=$(printf '%s\n' "${times[@]}" | sort -n |
+	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+}
+
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 bulkload() {
 	local out
 	out=$("$BULKLOAD" -d "$W/state" -k "$W/state/root.key" -o "$ORG" \
-	    -u root "$@" 2>&1) || { harness_fail "bulkload: $out"; return; }
+	    -u root "$@" 2>>"$W/bulkload.err") ||
+	    { harness_fail "bulkload: $(tail -n 1 "$W/bulkload.err")"; return; }
 	note "bulkload $*: $out"
 }
 
@@ -231,6 +245,26 @@ writes() {	# scenario 4
 	"$FLOOR_STORE" -d "$W/fs-put" -m put -t "$DUR" >"$W/fs.out" \
 	    2>>"$W/loadgen.err" && R[store_put]=$(cat "$W/fs.out") ||
 	    harness_fail "floor_store put failed"
+}
+
+# Scenario 6.  A daemon that refuses some of the idle connections is
+# compared with the floor holding as many as it held, and its RSS at the
+# full count is projected from the per-connection cost, said so in the row.
+idle_conns() {
+	local base held
+	base=$(rss_kb "$FE_PID")
+	lg idle -u "$SOCK" -n "$NAME" -i "$IDLE" -R "$FE_PID" "${U[@]}"
+	held=$(get idle idle_open)
+	[ "${held:-0}" -gt 0 ] || held=$IDLE
+	lg fidle -u "$FSOCK" -n "$NAME" -i "$held" -R "$FLOOR_PID" "${U[@]}"
+	IDLE_HELD=$held
+	R[idle_goal]="kb=$(get idle rss_kb)"
+	[ "$held" -eq "$IDLE" ] && return
+	note "6: secretd held $held of $IDLE idle connections and refused" \
+	    "the rest (its connection limit); the 64 MiB row is projected" \
+	    "from its per-connection RSS"
+	R[idle_goal]="kb=$(awk -v b="$base" -v r="$(get idle rss_kb)" \
+	    -v h="$held" -v n="$IDLE" 'BEGIN { printf "%.0f", b + (r - b) * n / h }')"
 }
 
 # runtools and curl making the same reveal; median wall time in ms.
@@ -350,11 +384,13 @@ build_rows() {
 	    "$(get hwm_small fe_kb)" "$(get floor_hwm kb)" kb
 	row "5 front-end VmHWM, $BIG secrets (vs $SMALL)" \
 	    "$(get hwm_big fe_kb)" "$(get hwm_small fe_kb)" kb
-	row "6 $IDLE idle conns ($(get idle idle_open) held): front-end RSS" \
+	local proj=
+	[ "${IDLE_HELD:-$IDLE}" -eq "$IDLE" ] || proj=" (projected)"
+	row "6 front-end RSS, ${IDLE_HELD:-?} idle conns (vs floor, as many)" \
 	    "$(get idle rss_kb)" "$(get fidle rss_kb)" kb
-	row "6 front-end RSS with $IDLE idle vs 64 MiB goal" \
-	    "$(get idle rss_kb)" 65536 kb "<= 1"
-	row "6 reveal p99 with $IDLE idle conns (vs floor)" \
+	row "6 front-end RSS at $IDLE idle$proj vs 64 MiB" \
+	    "$(get idle_goal kb)" 65536 kb "<= 1"
+	row "6 reveal p99 with ${IDLE_HELD:-?} idle conns (vs floor)" \
 	    "$(get idle p99_us)" "$(get fidle p99_us)" us
 	row "7 runtools get --reveal wall time (vs curl)" \
 	    "$(get cli rt_ms)" "$(get cli curl_ms)" ms "<= 1.3"
@@ -374,8 +410,7 @@ bulkload -n "$SMALL" -p bulk
 startup start_small
 seed
 scale_at small "$SMALL"
-floor_start
-R[floor_start]="ready_ms=$FLOOR_READY_MS"
+floor_startup
 lg reveal_1 -u "$SOCK" -n "$NAME" "${U[@]}"
 lg floor_1 -u "$FSOCK" -n "$NAME" "${U[@]}"
 lg reveal_64 -u "$SOCK" -n "$NAME" -c "$CONNS" "${U[@]}"
@@ -388,11 +423,7 @@ lg fhs_full -t "127.0.0.1:$FPORT" -r health -N -c "$HS_CONNS" "${U[@]}"
 lg hs_res -t "127.0.0.1:$PORT" -r health -N -S -c "$HS_CONNS" "${U[@]}"
 lg fhs_res -t "127.0.0.1:$FPORT" -r health -N -S -c "$HS_CONNS" "${U[@]}"
 writes
-lg idle -u "$SOCK" -n "$NAME" -i "$IDLE" -R "$FE_PID" "${U[@]}"
-lg fidle -u "$FSOCK" -n "$NAME" -i "$IDLE" -R "$FLOOR_PID" "${U[@]}"
-[ "$(get idle idle_open)" = "$IDLE" ] || note "6: secretd held" \
-    "$(get idle idle_open) of $IDLE idle connections" \
-    "($(get idle idle_failed) refused or closed)"
+idle_conns
 client_floor
 floor_stop
 daemon_stop
