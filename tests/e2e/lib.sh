@@ -218,7 +218,9 @@ snapshot() {
 		q="/v1/secrets?all=true&limit=1000"
 		[ -n "$cursor" ] && q="$q&cursor=$cursor"
 		out=$(api root GET "$q")
-		[ "$(status_of "$out")" = 200 ] || { echo "status $out"; return; }
+		# A failed snapshot never equals another one.
+		[ "$(status_of "$out")" = 200 ] ||
+		    { echo "snapshot failed $RANDOM$RANDOM: $out"; return; }
 		page=$(body_of "$out")
 		printf '%s\n' "$page" | jq -c '.secrets[]'
 		cursor=$(printf '%s\n' "$page" |
