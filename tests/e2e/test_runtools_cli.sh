@@ -177,6 +177,10 @@ rt "$A" secret rotate S_IN extra < <(echo x)
 rc_is 2 "rotate takes no VALUE argument"
 is "$(version "$A" S_IN)" 4 "the refused rotate changed nothing"
 
+rt "$A" secret rotate ORG_ONE --org-wide < <(echo member)
+rc_is 4 "rotate --org-wide as a member exits 4"
+is "$(version "$A" ORG_ONE '?orgWide=true')" 2 "the refused org rotation changed nothing"
+
 rt "$A" --json secret rotate J_SET < <(echo x)
 is "$rc $(keys "$OUT" .) $(jq -r .version "$OUT")" "0 $META_KEYS 2" "rotate --json: metadata, version 2"
 
@@ -239,6 +243,9 @@ rc_is 3 "another member's own namespace has no such secret: exit 3"
 err_like '^runtools: get S_IN: .+' "get missing: one-line message"
 rt "$B" secret get S_IN --reveal
 rc_is 3 "reveal of a missing secret exits 3"
+rt "$B" --json secret get S_IN
+is "$rc $(wc -c <"$OUT")" "3 0" "get --json of a missing secret: exit 3, nothing on stdout"
+err_like '^runtools: get S_IN: .+' "get --json of a missing secret: the message on stderr"
 
 # --- list ------------------------------------------------------------------
 
@@ -377,6 +384,10 @@ roundtrip() {
 	stored "$A" "$1" "" "$W/api"
 	ok $(cmp -s "$W/api" "$2"; echo $?) "$3: the API stored the exact bytes"
 }
+
+rt "$A" secret set V_DASH -- "-starts with a dash --json"
+printf '%s' "-starts with a dash --json" >"$W/e"
+roundtrip V_DASH "$W/e" "a VALUE after -- may start with a dash"
 
 printf '%s' '  two  words, "double" and '"'"'single'"'"' quotes, back\slash \\n \t $HOME `x` ' >"$W/e"
 rt "$A" secret set V_ARG "$(cat "$W/e")"
@@ -606,5 +617,8 @@ usage "--category for get" secret get N --category tool
 usage "--url without a value" secret list --url
 usage "an invalid --user" secret list --user 'a b'
 is "$(snapshot)" "$before" "the refused command lines changed nothing in the store"
+
+ok $(grep -qE 'Sanitizer|runtime error' "$E2E_DIR/secretd.log"; [ $? -ne 0 ]; echo $?) \
+    "the daemon logged no sanitizer report"
 
 done_testing

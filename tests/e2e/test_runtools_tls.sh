@@ -274,4 +274,7 @@ printf '%s\n' "$T2" >"$TF/token"
 rtfile "$A" secret list
 rc_is 4 "a revoked token from a 0600 file: exit 4"
 
+ok $(grep -qE 'Sanitizer|runtime error' "$E2E_DIR/secretd.log"; [ $? -ne 0 ]; echo $?) \
+    "the daemon logged no sanitizer report"
+
 done_testing
