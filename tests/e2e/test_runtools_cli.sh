@@ -43,7 +43,7 @@ rc_is() {
 err_like() {
 	local n
 	n=$(wc -l <"$ERR")
-	ok $([ "$n" -ge 1 ] && head -n 1 "$ERR" | grep -qE -- "$1"; echo $?) \
+	ok "$([ "$n" -ge 1 ] && head -n 1 "$ERR" | grep -qE -- "$1"; echo $?)" \
 	    "$2: $(head -n 1 "$ERR" | head -c 160)"
 }
 
@@ -147,7 +147,7 @@ rc_is 0 "set --json"
 is "$(keys "$OUT" .)" "$META_KEYS" "set --json prints the metadata object, exact keys"
 is "$(jq -S . "$OUT")" "$(api_body "$A" GET /v1/secrets/J_SET | jq -S .)" \
     "set --json equals the API's metadata"
-ok $(grep -q 'json value' "$OUT"; [ $? -ne 0 ]; echo $?) "set --json does not echo the value"
+ok "$(! grep -q 'json value' "$OUT"; echo $?)" "set --json does not echo the value"
 
 # --- rotate ----------------------------------------------------------------
 
@@ -191,9 +191,9 @@ rc_is 0 "get NAME"
 api_body "$A" GET /v1/secrets/S_IN >"$W/meta.json"
 jq -r 'to_entries[] | "\(.key): \(.value // "-")"' "$W/meta.json" | sort >"$W/want"
 sort "$OUT" >"$W/got"
-ok $(cmp -s "$W/got" "$W/want"; echo $?) "get prints every metadata field as key: value, as the API has it"
+ok "$(cmp -s "$W/got" "$W/want"; echo $?)" "get prints every metadata field as key: value, as the API has it"
 is "$(head -n 1 "$OUT")" "name: S_IN" "get: the name comes first"
-ok $(grep -q 'rotated value' "$OUT"; [ $? -ne 0 ]; echo $?) "get without --reveal does not print the value"
+ok "$(! grep -q 'rotated value' "$OUT"; echo $?)" "get without --reveal does not print the value"
 
 rt "$A" --json secret get S_IN
 is "$(keys "$OUT" .)" "$META_KEYS" "get --json: exact metadata keys"
@@ -203,7 +203,7 @@ is "$(jq -r '[(.version|type),(.userId|type),(.createdAt|test("^[0-9]{4}-[0-9]{2
 
 rt "$A" secret get S_IN --reveal
 rc_is 0 "get --reveal"
-ok $(cmp -s "$OUT" <(printf 'rotated value'); echo $?) \
+ok "$(cmp -s "$OUT" <(printf 'rotated value'); echo $?)" \
     "get --reveal prints the value alone, without a newline when stdout is no terminal"
 rt "$A" --json secret get S_IN --reveal
 is "$(keys "$OUT" .)" "$(jq -c '. + ["value"] | sort' <<<"$META_KEYS")" "get --reveal --json: metadata plus value"
@@ -214,7 +214,7 @@ is "$(jq -S . "$OUT")" "$(api_body "$A" POST /v1/secrets/S_IN/reveal | jq -S .)"
 timeout -k 5 "$E2E_TIMEOUT" runuser -u "$A" -- env -i PATH="$top_builddir:/usr/bin:/bin" \
     HOME=/nonexistent RUNTOOLS_URL="unix:$E2E_SOCK" \
     script -qec "runtools secret get S_IN --reveal" /dev/null >"$OUT" 2>"$ERR" </dev/null
-ok $(cmp -s "$OUT" <(printf 'rotated value\r\n'); echo $?) "get --reveal on a terminal ends the value with a newline"
+ok "$(cmp -s "$OUT" <(printf 'rotated value\r\n'); echo $?)" "get --reveal on a terminal ends the value with a newline"
 
 rt "$A" secret get ORG_ONE --org-wide
 is "$rc $(grep -E '^(scope|userId|version): ' "$OUT" | tr '\n' ' ')" "0 scope: org userId: - version: 2 " \
@@ -299,12 +299,12 @@ is "$(table_rows "$OUT")" "$(api_rows "$B" "")" \
 is "$(table_rows "$OUT" | cut -d'|' -f1,2 | tr '\n' ' ')" "BOB_CTRL|user BOB_ONE|user ORG_ONE|org " \
     "list: a member sees their own secrets and the org's"
 is "$(grep -c ' $' "$OUT")" 0 "list: no trailing blanks"
-ok $(grep -q $'\033' "$OUT"; [ $? -ne 0 ]; echo $?) "list: control characters of a description are not printed"
-ok $(grep -q '^ORG_ONE ' "$OUT"; echo $?) "list shows the org's secrets too"
+ok "$(! grep -q $'\033' "$OUT"; echo $?)" "list: control characters of a description are not printed"
+ok "$(grep -q '^ORG_ONE ' "$OUT"; echo $?)" "list shows the org's secrets too"
 
 rt "$B" secret list --user-only
 is "$rc $(table_rows "$OUT")" "0 $(api_rows "$B" secretScope=user)" "list --user-only: own secrets only, as the API"
-ok $(grep -q '^ORG_ONE ' "$OUT"; [ $? -ne 0 ]; echo $?) "list --user-only leaves the org secret out"
+ok "$(! grep -q '^ORG_ONE ' "$OUT"; echo $?)" "list --user-only leaves the org secret out"
 rt "$B" secret list --org-only
 is "$rc $(table_rows "$OUT")" "0 $(api_rows "$B" secretScope=org)" "list --org-only: the org's secrets only, as the API"
 rt "$A" secret list --category tool
@@ -320,7 +320,7 @@ rt "$ADM" secret list --all-org
 rc_is 0 "list --all-org as admin"
 is "$(table_rows "$OUT")" "$(api_rows "$ADM" all=true owners)" \
     "list --all-org: every user's and the org's, SCOPE user:ID, aligned"
-ok $(grep -qE "^BOB_ONE +user:$B " "$OUT" && grep -qE "^S_IN +user:$A " "$OUT"; echo $?) \
+ok "$(grep -qE "^BOB_ONE +user:$B " "$OUT" && grep -qE "^S_IN +user:$A " "$OUT"; echo $?)" \
     "list --all-org names each secret's owner"
 rt "$ADM" secret list --user "$A"
 is "$rc $(table_rows "$OUT")" "0 $(api_rows "$ADM" "user_id=$A" owners)" "list --user ID as admin"
@@ -380,15 +380,16 @@ is "$rc $(jq -c -S . "$OUT")" '0 {"deleted":true,"name":"J_SET","scope":"user"}'
 # both give exactly the bytes of EXPECTED_FILE.
 roundtrip() {
 	rt "$A" secret get "$1" --reveal
-	ok $([ "$rc" = 0 ] && cmp -s "$OUT" "$2"; echo $?) "$3: get --reveal gives the exact bytes"
+	ok "$([ "$rc" = 0 ] && cmp -s "$OUT" "$2"; echo $?)" "$3: get --reveal gives the exact bytes"
 	stored "$A" "$1" "" "$W/api"
-	ok $(cmp -s "$W/api" "$2"; echo $?) "$3: the API stored the exact bytes"
+	ok "$(cmp -s "$W/api" "$2"; echo $?)" "$3: the API stored the exact bytes"
 }
 
 rt "$A" secret set V_DASH -- "-starts with a dash --json"
 printf '%s' "-starts with a dash --json" >"$W/e"
 roundtrip V_DASH "$W/e" "a VALUE after -- may start with a dash"
 
+# shellcheck disable=SC2016 # the $ and backquotes are part of the value
 printf '%s' '  two  words, "double" and '"'"'single'"'"' quotes, back\slash \\n \t $HOME `x` ' >"$W/e"
 rt "$A" secret set V_ARG "$(cat "$W/e")"
 roundtrip V_ARG "$W/e" "spaces, quotes and backslashes as VALUE"
@@ -428,7 +429,8 @@ roundtrip V_CTRL "$W/e" "a NUL and other control bytes"
 } >"$W/block"
 bs=$(wc -c <"$W/block")
 for _ in $(seq 1 $((65536 / bs))); do cat "$W/block"; done >"$W/big"
-head -c $((65536 - $(wc -c <"$W/big"))) /dev/zero | tr '\0' x >>"$W/big"
+n=$(wc -c <"$W/big")
+head -c $((65536 - n)) /dev/zero | tr '\0' x >>"$W/big"
 is "$(wc -c <"$W/big")" 65536 "the 64 KiB test value is 65536 bytes"
 rt "$A" secret set V_BIG <"$W/big"
 rc_is 0 "set 64 KiB from stdin (no trailing newline)"
@@ -448,7 +450,7 @@ refused() {
 	rc_is 2 "$1 is refused with exit 2"
 	err_like "^runtools: .*$2" "$1: one-line message"
 	stored "$A" V_BIG "" "$W/api"
-	ok $(cmp -s "$W/api" "$W/big" && [ "$(version "$A" V_BIG)" = 2 ]; echo $?) \
+	ok "$(cmp -s "$W/api" "$W/big" && [ "$(version "$A" V_BIG)" = 2 ]; echo $?)" \
 	    "$1: the stored value is unchanged"
 }
 rt "$A" secret set V_BIG < <(:)
@@ -477,7 +479,7 @@ refused "64 KiB of control characters (escaped, its JSON body exceeds 128 KiB)" 
 rt "$A" token create --description "alice laptop"
 rc_is 0 "token create"
 tok=$(cat "$OUT")
-ok $([ "$(wc -l <"$OUT")" = 1 ] && grep -qE '^rts_[A-Za-z0-9_-]+$' "$OUT"; echo $?) \
+ok "$([ "$(wc -l <"$OUT")" = 1 ] && grep -qE '^rts_[A-Za-z0-9_-]+$' "$OUT"; echo $?)" \
     "token create prints the token alone on stdout"
 tid=$(jq -r '.tokens[] | select(.description == "alice laptop") | .id' <<<"$(api_body "$A" GET /v1/tokens)")
 err_like "^token $tid \\(member, expires never\\)" "token create: id, role and expiry on stderr"
@@ -508,9 +510,9 @@ rc_is 2 "token create --ttl abc exits 2"
 rt "$A" token list
 rc_is 0 "token list"
 is "$(head -n 1 "$OUT" | tr -s ' ')" "ID USER ROLE CREATED EXPIRES DESCRIPTION" "token list: header"
-ok $(grep -qE "^$tid +$A +member +[0-9T:-]+Z +never +alice laptop$" "$OUT"; echo $?) \
+ok "$(grep -qE "^$tid +$A +member +[0-9T:-]+Z +never +alice laptop$" "$OUT"; echo $?)" \
     "token list: a row per token with its fields"
-ok $(grep -q rts_ "$OUT"; [ $? -ne 0 ]; echo $?) "token list never prints a token secret"
+ok "$(! grep -q rts_ "$OUT"; echo $?)" "token list never prints a token secret"
 rt "$A" --json token list
 is "$(keys "$OUT" .)" '["tokens"]' "token list --json: {tokens}"
 is "$(jq -c '[.tokens[] | keys] | unique' "$OUT")" "[$TOKEN_KEYS]" "token list --json: token objects without secrets"
@@ -562,21 +564,21 @@ for words in "" "secret" "token" "secret set" "secret rotate" "secret list" \
     "secret get" "secret delete" "token create" "token list" "token revoke"; do
 	# shellcheck disable=SC2086
 	rtx "$A" RUNTOOLS_URL=unix:/nonexistent -- $words --help
-	ok $([ "$rc" = 0 ] && [ ! -s "$ERR" ] && head -n 1 "$OUT" | grep -q "^usage: runtools "; echo $?) \
+	ok "$([ "$rc" = 0 ] && [ ! -s "$ERR" ] && head -n 1 "$OUT" | grep -q "^usage: runtools "; echo $?)" \
 	    "runtools $words --help: exit 0, usage on stdout"
 	case $words in
 	*" "*)
-		ok $(head -n 1 "$OUT" | grep -q "^usage: runtools $words"; echo $?) \
+		ok "$(head -n 1 "$OUT" | grep -q "^usage: runtools $words"; echo $?)" \
 		    "runtools $words --help: that command's synopsis" ;;
 	esac
 done
 rtx "$A" -- secret set -h
-ok $([ "$rc" = 0 ] && grep -q -- '--org-wide' "$OUT" && grep -q -- '--category' "$OUT"; echo $?) \
+ok "$([ "$rc" = 0 ] && grep -q -- '--org-wide' "$OUT" && grep -q -- '--category' "$OUT"; echo $?)" \
     "secret set -h lists its flags"
 rtx "$A" -- help
-ok $([ "$rc" = 0 ] && grep -q 'runtools token revoke' "$OUT"; echo $?) "runtools help lists every command"
+ok "$([ "$rc" = 0 ] && grep -q 'runtools token revoke' "$OUT"; echo $?)" "runtools help lists every command"
 rtx "$A" -- --help
-ok $(grep -q 'Exit status' "$OUT" && grep -q RUNTOOLS_TOKEN "$OUT"; echo $?) "--help documents exit codes and the token variables"
+ok "$(grep -q 'Exit status' "$OUT" && grep -q RUNTOOLS_TOKEN "$OUT"; echo $?)" "--help documents exit codes and the token variables"
 
 # --- usage errors: exit 2, nothing sent -------------------------------------
 
@@ -586,8 +588,8 @@ usage() {
 	local label=$1
 	shift
 	rt "$ADM" "$@" </dev/null
-	ok $([ "$rc" = 2 ] && [ ! -s "$OUT" ] && head -n 1 "$ERR" | grep -q '^runtools: ' &&
-	    grep -q "^Try 'runtools .*--help'" "$ERR"; echo $?) \
+	ok "$([ "$rc" = 2 ] && [ ! -s "$OUT" ] && head -n 1 "$ERR" | grep -q '^runtools: ' &&
+	    grep -q "^Try 'runtools .*--help'" "$ERR"; echo $?)" \
 	    "$label: exit 2 with a usage message (rc $rc: $(head -n 1 "$ERR" | head -c 100))"
 }
 usage "no command"
@@ -618,7 +620,7 @@ usage "--url without a value" secret list --url
 usage "an invalid --user" secret list --user 'a b'
 is "$(snapshot)" "$before" "the refused command lines changed nothing in the store"
 
-ok $(grep -qE 'Sanitizer|runtime error' "$E2E_DIR/secretd.log"; [ $? -ne 0 ]; echo $?) \
+ok "$(! grep -qE 'Sanitizer|runtime error' "$E2E_DIR/secretd.log"; echo $?)" \
     "the daemon logged no sanitizer report"
 
 done_testing

@@ -44,7 +44,7 @@ rc_is() {
 }
 
 err_like() {
-	ok $(head -n 1 "$ERR" | grep -qE -- "$1"; echo $?) \
+	ok "$(head -n 1 "$ERR" | grep -qE -- "$1"; echo $?)" \
 	    "$2: $(head -n 1 "$ERR" | head -c 200)"
 }
 
@@ -65,7 +65,7 @@ rc_is 0 "a member token made with runtools token create over the socket"
 ATOK=$(cat "$OUT")
 rtx "$ADM" RUNTOOLS_URL="unix:$E2E_SOCK" -- token create --role admin --description "admin tls"
 ADMTOK=$(cat "$OUT")
-ok $([ "${ATOK#rts_}" != "$ATOK" ] && [ "${ADMTOK#rts_}" != "$ADMTOK" ]; echo $?) "both tokens look like rts_ tokens"
+ok "$([ "${ATOK#rts_}" != "$ATOK" ] && [ "${ADMTOK#rts_}" != "$ADMTOK" ]; echo $?)" "both tokens look like rts_ tokens"
 
 # --- a member token over TLS ------------------------------------------------
 
@@ -84,7 +84,7 @@ printf 'multi\nline "quoted" \\ \xe2\x9c\x93\n\n' >"$E2E_DIR/val"
 rtls "$B" "$ATOK" secret rotate TLS_ONE <"$E2E_DIR/val"
 rc_is 0 "rotate over TLS, value from stdin"
 rtls "$B" "$ATOK" secret get TLS_ONE --reveal
-ok $(cmp -s "$OUT" <(head -c -1 "$E2E_DIR/val"); echo $?) \
+ok "$(cmp -s "$OUT" <(head -c -1 "$E2E_DIR/val"); echo $?)" \
     "over TLS a value round-trips exactly (one trailing newline dropped)"
 
 rtls "$B" "$ATOK" --json secret get TLS_ONE
@@ -123,12 +123,13 @@ if [ -r "$DOC" ]; then
 		if ($0 ~ /\\$/) { text = text "\n"; next }
 		printf "%s%c", text, 0; cont = 0
 	}' "$DOC")
-	ok $(( ${#cmds[@]} >= 12 ? 0 : 1 )) "the document yields ${#cmds[@]} commands"
+	ok "$(( ${#cmds[@]} >= 12 ? 0 : 1 ))" "the document yields ${#cmds[@]} commands"
 	failed=0
 	reveals=""
 	for cmd in "${cmds[@]}"; do
 		# The document's lines carry no --ca-file: a function adds it,
 		# the server and token come from the environment.
+		# shellcheck disable=SC2016 # expanded by the inner shell
 		timeout -k 5 "$E2E_TIMEOUT" runuser -u "$B" -- env -i \
 		    PATH="$top_builddir:/usr/bin:/bin" HOME=/nonexistent \
 		    RUNTOOLS_URL="$URL" RUNTOOLS_TOKEN="$ADMTOK" CA="$CA" \
@@ -140,7 +141,7 @@ if [ -r "$DOC" ]; then
 			echo "# exit $r: $cmd: $(head -c 200 "$ERR")"
 		fi
 		case $cmd in
-		*--reveal*) reveals="$reveals[$(cat "$OUT")]" ;;
+		*--reveal*) reveals="${reveals}[$(cat "$OUT")]" ;;
 		esac
 	done
 	is "$failed" 0 "every document command exits 0 over TLS with an admin token"
@@ -162,7 +163,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
     >/dev/null 2>&1
 chmod 0644 "$OTHER/ca.pem"
-ok $(openssl x509 -in "$OTHER/ca.pem" -noout >/dev/null 2>&1; echo $?) "another self-signed certificate made"
+ok "$(openssl x509 -in "$OTHER/ca.pem" -noout >/dev/null 2>&1; echo $?)" "another self-signed certificate made"
 
 rtx "$B" RUNTOOLS_TOKEN="$ATOK" -- --url "$URL" --ca-file "$OTHER/ca.pem" secret set UNTRUSTED v
 rc_is 1 "an unknown CA is refused with exit 1"
@@ -263,18 +264,18 @@ printf '%s\n' "$ATOK" >"$H/.config/runtools/token"
 chown "$A" "$H/.config/runtools/token"
 chmod 0644 "$H/.config/runtools/token"
 rtx "$A" HOME="$H" -- --url "$URL" --ca-file "$CA" secret get FROM_FILE
-rc_is 4 "~/.config/runtools/token with mode 0644 is refused: exit 4"
+rc_is 4 "\$HOME/.config/runtools/token with mode 0644 is refused: exit 4"
 err_like 'runtools/token has mode 0644' "per-user token file: clear message"
 chmod 0600 "$H/.config/runtools/token"
 rtx "$A" HOME="$H" -- --url "$URL" --ca-file "$CA" secret get FROM_FILE
-rc_is 0 "~/.config/runtools/token with mode 0600 works"
+rc_is 0 "\$HOME/.config/runtools/token with mode 0600 works"
 
 # A revoked token in a file is refused like one from the environment.
 printf '%s\n' "$T2" >"$TF/token"
 rtfile "$A" secret list
 rc_is 4 "a revoked token from a 0600 file: exit 4"
 
-ok $(grep -qE 'Sanitizer|runtime error' "$E2E_DIR/secretd.log"; [ $? -ne 0 ]; echo $?) \
+ok "$(! grep -qE 'Sanitizer|runtime error' "$E2E_DIR/secretd.log"; echo $?)" \
     "the daemon logged no sanitizer report"
 
 done_testing
