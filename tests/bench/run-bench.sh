@@ -232,6 +232,9 @@ scale_at() {	# scale_at TAG KEYS: scenario 5 at the current store size
 	lg "reveal_$1" -u "$SOCK" -c "$CONNS" -n bulk -K "$2" "${U[@]}"
 	lg "list_$1" -u "$SOCK" -r list "${U[@]}"
 	R[hwm_$1]="broker_kb=$(hwm_kb "$SECRETD_PID") fe_kb=$(hwm_kb "$FE_PID")"
+	note "5: broker with $2 secrets now: $(awk '/^Rss(Anon|File):/ {
+	    printf "%s %.1f MiB ", $1, $2 / 1024 }' "/proc/$SECRETD_PID/status")" \
+	    "(file pages are the LMDB map)"
 	"$FLOOR_STORE" -d "$W/fs-get-$1" -m get -k "$2" -t "$DUR" \
 	    >"$W/fs.out" 2>>"$W/loadgen.err" &&
 	    R[store_get_$1]=$(cat "$W/fs.out") ||
