@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Every route and query option of the HTTP API (DESIGN section 3) against the
-# real daemon: exact JSON shapes and status codes, pagination over 250
-# secrets, tokens, and X-Request-Id on every response, errors included.
+# Every route and query option of DESIGN section 3 against the real daemon:
+# exact JSON shapes, status codes, pagination, tokens, X-Request-Id always.
+# Owns its temp state folder and daemon; never talks to anything but them.
 . "$top_srcdir/tests/e2e/lib.sh"
 
 A=$E2E_ALICE

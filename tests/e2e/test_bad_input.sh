@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Hostile and broken input (DESIGN sections 3 and 8): each is answered with
-# the right 4xx JSON error while the daemon keeps serving and the store
-# stays exactly as it was.  Raw requests go through socat, so the bytes on
-# the wire are the test's, not curl's.
+# Hostile and broken input (DESIGN sections 3 and 8): the right 4xx JSON
+# error each time, the daemon serving on and the store unchanged.
+# Owns its temp state folder and daemon; never talks to anything but them.
 . "$top_srcdir/tests/e2e/lib.sh"
 
 A=$E2E_ALICE

@@ -1,11 +1,7 @@
 #!/usr/bin/env bash
-# The whole policy table of DESIGN section 2 over the wire: every row (list
-# and get metadata, create and rotate, reveal, delete) by every column (own
-# user secret, another user's, the org's) for members alice and bob, admin
-# carol and root, under org_reveal = admins and then = members.  Allowed
-# calls succeed; denied ones get the right error and change nothing; a
-# member cannot tell another user's secret from a missing one.  Then the
-# same through TLS bearer tokens, and every kind of refused token.
+# The whole policy table of DESIGN section 2 over the wire, every row, column
+# and caller, for both org_reveal settings, then through bearer tokens.
+# Owns its temp state folders and daemons; never talks to anything but them.
 . "$top_srcdir/tests/e2e/lib.sh"
 
 A=$E2E_ALICE

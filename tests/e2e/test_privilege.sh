@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Privilege separation as it runs: what `secretd init` leaves on disk, the
-# running front-end's credentials, sandbox and root, and what each binary
-# links.  A front-end holding LMDB or sealing code, or a broker holding the
-# HTTP/TLS/JSON stack, fails here.
+# Privilege separation as it runs: init's file modes, the front-end's uid,
+# capabilities, seccomp and chroot, and what each binary links.
+# Owns its temp state folder and daemon; only reads the running processes.
 . "$top_srcdir/tests/e2e/lib.sh"
 
 FRONTEND=$top_builddir/secretd-frontend

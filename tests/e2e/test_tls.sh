@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
-# The TLS listener's protocol policy: TLS 1.0 and 1.1 and CBC suites are
-# refused, TLS 1.3 and ECDHE+AEAD 1.2 work, the server's cipher order wins,
-# no compression, no renegotiation.  Each refusal is first shown to be
-# possible from this client against a permissive openssl s_server, so a
-# failure to connect is the daemon's refusal, not the client's.
+# The TLS listener's protocol policy, each refusal first shown possible for
+# this client against a permissive openssl s_server on the same certificate.
+# Owns its temp state folder, daemon and that s_server; loopback only.
 . "$top_srcdir/tests/e2e/lib.sh"
 
 # Client-side, allow the old protocols; the server must be the one saying no.
