@@ -442,6 +442,8 @@ echo "secretd benchmark ($([ $quick -eq 1 ] && echo quick || echo full)):" \
     /proc/cpuinfo), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' \
     /proc/meminfo), Linux $(uname -r)"
 echo "durations ${DUR}s (+${WARM}s warm-up) per measurement; ratio = ours / baseline"
+grep -q __asan_init "$SECRETD" && echo "sanitizer build (ASan/UBSan):" \
+    "speeds and memory here say nothing about a release build"
 echo
 print_table
 echo
