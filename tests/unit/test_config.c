@@ -8,7 +8,6 @@
 
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 
 #include "secretd.h"
 #include "tap.h"
+#include "testutil.h"
 
 static const char *fixtures[] = {
 	"defaults", "full", "relative", "statedir", "listen-v6",
@@ -33,28 +33,7 @@ static const char *fixtures[] = {
 
 static char fixdir[PATH_MAX];
 static char example[PATH_MAX];
-static char tmpdir[1024];
-
-static char *
-slurp(const char *path)
-{
-	FILE *fp;
-	char *buf;
-	long n;
-
-	if ((fp = fopen(path, "r")) == NULL)
-		return NULL;
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	if ((buf = calloc(1, n + 1)) != NULL &&
-	    fread(buf, 1, n, fp) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(fp);
-	return buf;
-}
+static char *tmpdir;
 
 /* The config or the error, as text, with the fixture folder as @DIR@. */
 static char *
@@ -93,7 +72,7 @@ test_fixtures(void)
 		snprintf(conf, sizeof(conf), "%s.conf", fixtures[i]);
 		snprintf(okf, sizeof(okf), "%s.ok", fixtures[i]);
 		got = render(conf);
-		want = slurp(okf);
+		want = tu_slurp(okf, NULL);
 		if (!ok(got != NULL && want != NULL && strcmp(got, want) == 0,
 		    "%s.conf prints as %s.ok", fixtures[i], fixtures[i]))
 			fprintf(stderr, "# got:\n%s# want:\n%s", got ? got : "",
@@ -107,7 +86,7 @@ test_fixtures(void)
 static void
 test_example(void)
 {
-	char *got = render(example), *want = slurp("defaults.ok");
+	char *got = render(example), *want = tu_slurp("defaults.ok", NULL);
 
 	ok(got != NULL && want != NULL && strcmp(got, want) == 0,
 	    "contrib/secretd.conf loads and states the defaults");
@@ -248,25 +227,6 @@ test_generated_errors(void)
 }
 
 static void
-cleanup(void)
-{
-	struct dirent *de;
-	char path[PATH_MAX * 2];
-	DIR *d;
-
-	if ((d = opendir(tmpdir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-}
-
-static void
 test_defaults(void)
 {
 	struct secretd_config cfg;
@@ -302,7 +262,6 @@ int
 main(void)
 {
 	const char *top = getenv("top_srcdir");
-	const char *t = getenv("TMPDIR");
 	char dir[PATH_MAX];
 
 	snprintf(dir, sizeof(dir), "%s/contrib/secretd.conf",
@@ -315,9 +274,7 @@ main(void)
 		ok(0, "fixture folder %s: %s", dir, strerror(errno));
 		return done_testing();
 	}
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test_config.XXXXXX",
-	    t != NULL ? t : P_tmpdir);
-	if (mkdtemp(tmpdir) == NULL) {
+	if ((tmpdir = tu_mkdtemp("test_config")) == NULL) {
 		ok(0, "mkdtemp: %s", strerror(errno));
 		return done_testing();
 	}
@@ -330,6 +287,7 @@ main(void)
 	test_generated_errors();
 	test_relative_to_config();
 
-	cleanup();
+	tu_rm_rf(tmpdir);
+	free(tmpdir);
 	return done_testing();
 }

@@ -10,7 +10,6 @@
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 
 #include "store_int.h"
 #include "tap.h"
+#include "testutil.h"
 
 #define ROUNDS		60
 #define POOL		16		/* names rotated again and again */
@@ -39,43 +39,6 @@ static uint8_t *present;		/* per seq, from the last scan */
 #define ACK_PUT	1			/* must be there */
 #define MAY_DEL	2			/* a delete was tried, maybe done */
 #define ACK_DEL	3			/* must be gone */
-
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
-static char *
-make_tmpdir(void)
-{
-	const char *t = getenv("TMPDIR");
-	char buf[512];
-	char *d;
-
-	snprintf(buf, sizeof(buf), "%s/secretd-durability.XXXXXX",
-	    t != NULL ? t : P_tmpdir);
-	if ((d = mkdtemp(buf)) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	return strdup(d);
-}
-
-static void
-op_init(struct store_op *op, enum store_op_kind kind, const char *name,
-    const char *value)
-{
-	memset(op, 0, sizeof(*op));
-	op->kind = kind;
-	op->meta.scope = SCOPE_USER;
-	snprintf(op->meta.org_id, sizeof(op->meta.org_id), "acme");
-	snprintf(op->meta.user_id, sizeof(op->meta.user_id), "alice");
-	snprintf(op->meta.name, sizeof(op->meta.name), "%s", name);
-	snprintf(op->meta.updated_by, sizeof(op->meta.updated_by), "alice");
-	op->value = (const uint8_t *)value;
-	op->value_len = strlen(value);
-}
 
 static void
 pool_value(char *buf, size_t len, int k, uint32_t version)
@@ -110,21 +73,23 @@ pick_op(struct writer *w, struct store_op *op, int j, size_t *ackl)
 		snprintf(w->names[j], sizeof(w->names[j]), "POOL_%d", k);
 		pool_value(w->values[j], sizeof(w->values[j]), k,
 		    w->pool_ver[k]);
-		op_init(op, STORE_PUT_SECRET, w->names[j], w->values[j]);
+		tu_put_op(op, SCOPE_USER, "acme", "alice", w->names[j],
+		    w->values[j], NULL);
 		*ackl += snprintf(w->acks + *ackl, sizeof(w->acks) - *ackl,
 		    "P %d %u\n", k, w->pool_ver[k]);
 	} else if (r < 9 || w->nlive == 0) {
 		s = w->seq++;
 		snprintf(w->names[j], sizeof(w->names[j]), "U_%u", s);
 		snprintf(w->values[j], sizeof(w->values[j]), "u-%u", s);
-		op_init(op, STORE_PUT_SECRET, w->names[j], w->values[j]);
+		tu_put_op(op, SCOPE_USER, "acme", "alice", w->names[j],
+		    w->values[j], NULL);
 		*ackl += snprintf(w->acks + *ackl, sizeof(w->acks) - *ackl,
 		    "U %u\n", s);
 		w->live[w->nlive++] = s;
 	} else {
 		s = w->live[--w->nlive];
 		snprintf(w->names[j], sizeof(w->names[j]), "U_%u", s);
-		op_init(op, STORE_DELETE_SECRET, w->names[j], "");
+		tu_del_op(op, SCOPE_USER, "acme", "alice", w->names[j]);
 		w->intentl += snprintf(w->intents + w->intentl,
 		    sizeof(w->intents) - w->intentl, "d %u\n", s);
 		*ackl += snprintf(w->acks + *ackl, sizeof(w->acks) - *ackl,
@@ -335,7 +300,7 @@ main(void)
 
 	if (sodium_init() == -1)
 		return 1;
-	dir = make_tmpdir();
+	dir = tu_tmpdir("secretd-durability");
 	randombytes_buf(root, sizeof(root));
 	uniq = calloc(ROUNDS, SEQ_ROUND);
 	present = calloc(ROUNDS, SEQ_ROUND);
@@ -353,7 +318,7 @@ main(void)
 	}
 	ok(killed >= 50 && all_good, "%zu SIGKILLs, %zu acknowledged writes "
 	    "survived, in %lld s", killed, total, (long long)(time(NULL) - t0));
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rm_rf(dir);
 	free(dir);
 	free(uniq);
 	free(present);

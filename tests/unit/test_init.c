@@ -26,8 +26,9 @@
 #include "secretd.h"
 #include "store.h"
 #include "tap.h"
+#include "testutil.h"
 
-static char base[1024];
+static char *base;
 
 /* Writes a config into base and loads it. */
 static int
@@ -106,18 +107,6 @@ snapshot(void)
 	nftw(base, snap_one, 16, FTW_PHYS);
 	fclose(snapfp);
 	return snap;
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	return remove(path);
-}
-
-static void
-rm_tree(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static int
@@ -340,13 +329,9 @@ test_rollback(void)
 int
 main(void)
 {
-	const char *t = getenv("TMPDIR");
-
 	if (sodium_init() == -1)
 		return 1;
-	snprintf(base, sizeof(base), "%s/test_init.XXXXXX",
-	    t != NULL ? t : P_tmpdir);
-	if (mkdtemp(base) == NULL) {
+	if ((base = tu_mkdtemp("test_init")) == NULL) {
 		ok(0, "mkdtemp: %s", strerror(errno));
 		return done_testing();
 	}
@@ -355,6 +340,7 @@ main(void)
 	test_tls_kept();
 	test_loose_state_dir();
 	test_rollback();
-	rm_tree(base);
+	tu_rm_rf(base);
+	free(base);
 	return done_testing();
 }

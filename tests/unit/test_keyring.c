@@ -9,7 +9,6 @@
 #include <sys/wait.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,30 +18,9 @@
 
 #include "store_int.h"
 #include "tap.h"
+#include "testutil.h"
 
 static char *dir;
-
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
-static char *
-make_tmpdir(void)
-{
-	const char *t = getenv("TMPDIR");
-	char buf[512];
-	char *d;
-
-	snprintf(buf, sizeof(buf), "%s/secretd-keyring.XXXXXX",
-	    t != NULL ? t : P_tmpdir);
-	if ((d = mkdtemp(buf)) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	return strdup(d);
-}
 
 static const char *
 path(const char *name)
@@ -129,20 +107,6 @@ test_rootkey(void)
 	    "a missing key is refused");
 }
 
-static void
-put_op(struct store_op *op, const char *name, const char *value)
-{
-	memset(op, 0, sizeof(*op));
-	op->kind = STORE_PUT_SECRET;
-	op->meta.scope = SCOPE_USER;
-	snprintf(op->meta.org_id, sizeof(op->meta.org_id), "acme");
-	snprintf(op->meta.user_id, sizeof(op->meta.user_id), "alice");
-	snprintf(op->meta.name, sizeof(op->meta.name), "%s", name);
-	snprintf(op->meta.updated_by, sizeof(op->meta.updated_by), "alice");
-	op->value = (const uint8_t *)value;
-	op->value_len = strlen(value);
-}
-
 static char names[64][32], values[64][32];
 
 /* Writes names[from..to) with values tagged by the round. */
@@ -155,7 +119,8 @@ write_range(struct store *st, int from, int to, const char *tag)
 	for (i = from; i < to; i++, n++) {
 		snprintf(names[i], sizeof(names[i]), "KEY_%d", i);
 		snprintf(values[i], sizeof(values[i]), "value-%d-%s", i, tag);
-		put_op(&ops[n], names[i], values[i]);
+		tu_put_op(&ops[n], SCOPE_USER, "acme", "alice", names[i],
+		    values[i], NULL);
 	}
 	if (store_commit(st, ops, n) != ST_OK)
 		return -1;
@@ -270,14 +235,14 @@ main(void)
 
 	if (sodium_init() == -1)
 		return 1;
-	dir = make_tmpdir();
+	dir = tu_tmpdir("secretd-keyring");
 	test_rootkey();
 	if (rootkey_load(path("root.key"), &root, err, sizeof(err)) == ST_OK) {
 		test_keyring(root);
 		rootkey_free(root);
 	} else
 		ok(0, "root key loads: %s", err);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rm_rf(dir);
 	free(dir);
 	return done_testing();
 }

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,33 +17,12 @@
 
 #include "store_int.h"
 #include "tap.h"
+#include "testutil.h"
 
 #define REC_MAX		4096
 #define VALUE		"sk-ant-xxx"
 
 static uint8_t root[ROOT_KEY_LEN];
-
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
-static char *
-make_tmpdir(void)
-{
-	const char *t = getenv("TMPDIR");
-	char buf[512];
-	char *d;
-
-	snprintf(buf, sizeof(buf), "%s/secretd-seal.XXXXXX",
-	    t != NULL ? t : P_tmpdir);
-	if ((d = mkdtemp(buf)) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	return strdup(d);
-}
 
 static int
 raw_get(struct store *st, const struct skey *k, uint8_t *buf, size_t *len)
@@ -90,15 +68,7 @@ put_secret(struct store *st, int scope, const char *org, const char *owner,
 {
 	struct store_op op;
 
-	memset(&op, 0, sizeof(op));
-	op.kind = STORE_PUT_SECRET;
-	op.meta.scope = scope;
-	snprintf(op.meta.org_id, sizeof(op.meta.org_id), "%s", org);
-	snprintf(op.meta.user_id, sizeof(op.meta.user_id), "%s", owner);
-	snprintf(op.meta.name, sizeof(op.meta.name), "%s", name);
-	snprintf(op.meta.updated_by, sizeof(op.meta.updated_by), "alice");
-	op.value = (const uint8_t *)value;
-	op.value_len = strlen(value);
+	tu_put_op(&op, scope, org, owner, name, value, NULL);
 	if (store_commit(st, &op, 1) != ST_OK)
 		return -1;
 	return op.result;
@@ -241,27 +211,13 @@ test_flips(struct store *st)
 	    "the unflipped record opens");
 }
 
-static int
-read_file(const char *dir, const char *name, uint8_t **buf, size_t *len)
+static uint8_t *
+read_file(const char *dir, const char *name, size_t *len)
 {
 	char path[1024];
-	FILE *f;
-	long n;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((f = fopen(path, "rb")) == NULL)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	*len = n;
-	if ((*buf = malloc(n + 1)) == NULL ||
-	    fread(*buf, 1, n, f) != (size_t)n) {
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	return 0;
+	return (uint8_t *)tu_slurp(path, len);
 }
 
 static int
@@ -289,7 +245,7 @@ test_wrong_key(const char *dir)
 	int i, nfiles, same = 1;
 
 	for (i = 0; i < 2; i++)
-		if (read_file(dir, files[i], &before[i], &blen[i]) == -1)
+		if ((before[i] = read_file(dir, files[i], &blen[i])) == NULL)
 			same = 0;
 	nfiles = count_files(dir);
 	memcpy(wrong, root, sizeof(wrong));
@@ -300,7 +256,7 @@ test_wrong_key(const char *dir)
 	    "the root key does not open this store") == 0,
 	    "the refusal has a clear message");
 	for (i = 0; i < 2; i++) {
-		if (read_file(dir, files[i], &after[i], &alen[i]) == -1)
+		if ((after[i] = read_file(dir, files[i], &alen[i])) == NULL)
 			same = 0;
 		else if (same && (alen[i] != blen[i] ||
 		    memcmp(before[i], after[i], blen[i]) != 0))
@@ -325,7 +281,7 @@ main(void)
 	struct store *st;
 	struct secret_meta m = { .name = "ANTHROPIC_API_KEY",
 	    .scope = SCOPE_USER, .user_id = "alice", .org_id = "acme" };
-	char *dir = make_tmpdir();
+	char *dir = tu_tmpdir("secretd-seal");
 
 	if (sodium_init() == -1)
 		return 1;
@@ -334,14 +290,14 @@ main(void)
 	    store_open(&st, dir, root) == ST_OK, "store created and opened"))
 		return done_testing();
 	ok(put_secret(st, SCOPE_USER, "acme", "alice", "ANTHROPIC_API_KEY",
-	    VALUE) == ST_OK && put_secret(st, SCOPE_ORG, "acme", "",
+	    VALUE) == ST_OK && put_secret(st, SCOPE_ORG, "acme", "alice",
 	    "SHARED_CRM_KEY", "crm_xxx") == ST_OK, "two secrets sealed");
 	ok(opens(st, &m, VALUE), "round trip: the value opens unchanged");
 	test_moves(st);
 	test_flips(st);
 	store_close(st);
 	test_wrong_key(dir);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rm_rf(dir);
 	free(dir);
 	return done_testing();
 }

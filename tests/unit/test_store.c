@@ -7,7 +7,6 @@
 
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,63 +16,9 @@
 
 #include "store_int.h"
 #include "tap.h"
+#include "testutil.h"
 
 static uint8_t root[ROOT_KEY_LEN];
-
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
-static void
-rm_rf(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *
-make_tmpdir(void)
-{
-	const char *t = getenv("TMPDIR");
-	char buf[512];
-	char *d;
-
-	snprintf(buf, sizeof(buf), "%s/secretd-store.XXXXXX",
-	    t != NULL ? t : P_tmpdir);
-	if ((d = mkdtemp(buf)) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	return strdup(d);
-}
-
-static void
-put_op(struct store_op *op, int scope, const char *org, const char *owner,
-    const char *name, const char *value, const char *category)
-{
-	memset(op, 0, sizeof(*op));
-	op->kind = STORE_PUT_SECRET;
-	op->meta.scope = scope;
-	snprintf(op->meta.org_id, sizeof(op->meta.org_id), "%s", org);
-	snprintf(op->meta.user_id, sizeof(op->meta.user_id), "%s",
-	    scope == SCOPE_ORG ? "" : owner);
-	snprintf(op->meta.name, sizeof(op->meta.name), "%s", name);
-	snprintf(op->meta.updated_by, sizeof(op->meta.updated_by), "%s",
-	    owner);
-	snprintf(op->meta.category, sizeof(op->meta.category), "%s",
-	    category != NULL ? category : "");
-	op->value = (const uint8_t *)value;
-	op->value_len = strlen(value);
-}
-
-static void
-del_op(struct store_op *op, int scope, const char *org, const char *owner,
-    const char *name)
-{
-	put_op(op, scope, org, owner, name, "", NULL);
-	op->kind = STORE_DELETE_SECRET;
-}
 
 static int
 put1(struct store *st, int scope, const char *org, const char *owner,
@@ -81,7 +26,7 @@ put1(struct store *st, int scope, const char *org, const char *owner,
 {
 	struct store_op op;
 
-	put_op(&op, scope, org, owner, name, value, category);
+	tu_put_op(&op, scope, org, owner, name, value, category);
 	if (store_commit(st, &op, 1) != ST_OK)
 		return -1;
 	return op.result;
@@ -129,7 +74,7 @@ test_put_rotate(struct store *st)
 	struct store_op op;
 	struct secret_meta m, first;
 
-	put_op(&op, SCOPE_USER, "acme", "alice", "GITHUB_TOKEN", "ghp_1",
+	tu_put_op(&op, SCOPE_USER, "acme", "alice", "GITHUB_TOKEN", "ghp_1",
 	    NULL);
 	op.has_description = 1;
 	snprintf(op.meta.description, sizeof(op.meta.description),
@@ -142,7 +87,7 @@ test_put_rotate(struct store *st)
 	    first.created_at == first.updated_at,
 	    "a new secret is version 1, category custom, created by its "
 	    "writer");
-	put_op(&op, SCOPE_USER, "acme", "alice", "GITHUB_TOKEN", "ghp_2",
+	tu_put_op(&op, SCOPE_USER, "acme", "alice", "GITHUB_TOKEN", "ghp_2",
 	    NULL);
 	snprintf(op.meta.updated_by, sizeof(op.meta.updated_by), "root");
 	ok(store_commit(st, &op, 1) == ST_OK && op.result == ST_OK &&
@@ -156,7 +101,7 @@ test_put_rotate(struct store *st)
 	    "rotate keeps category, description and creation");
 	ok(value_is(st, SCOPE_USER, "acme", "alice", "GITHUB_TOKEN", "ghp_2"),
 	    "reveal after rotate gives the new value");
-	put_op(&op, SCOPE_USER, "acme", "alice", "GITHUB_TOKEN", "ghp_3",
+	tu_put_op(&op, SCOPE_USER, "acme", "alice", "GITHUB_TOKEN", "ghp_3",
 	    "tool");
 	op.has_description = 1;
 	ok(store_commit(st, &op, 1) == ST_OK && op.meta.version == 3 &&
@@ -196,7 +141,7 @@ test_invalid(struct store *st)
 	ok(put1(st, SCOPE_USER, "acme", "alice", "BIG", big, NULL) == ST_OK &&
 	    value_is(st, SCOPE_USER, "acme", "alice", "BIG", big),
 	    "a value of exactly 64 KiB round-trips");
-	put_op(&op, SCOPE_ORG, "acme", "alice", "ORGX", "v", NULL);
+	tu_put_op(&op, SCOPE_ORG, "acme", "alice", "ORGX", "v", NULL);
 	snprintf(op.meta.user_id, sizeof(op.meta.user_id), "alice");
 	ok(store_commit(st, &op, 1) == ST_OK && op.result == ST_INVALID,
 	    "an org secret with an owner is refused");
@@ -209,13 +154,13 @@ test_delete_and_group(struct store *st)
 {
 	struct store_op ops[6];
 
-	put_op(&ops[0], SCOPE_ORG, "acme", "root", "SHARED_CRM_KEY", "crm_1",
+	tu_put_op(&ops[0], SCOPE_ORG, "acme", "root", "SHARED_CRM_KEY", "crm_1",
 	    "tool");
-	del_op(&ops[1], SCOPE_USER, "acme", "alice", "MISSING");
-	put_op(&ops[2], SCOPE_USER, "acme", "alice", "bad name", "v", NULL);
-	put_op(&ops[3], SCOPE_USER, "acme", "alice", "TWICE", "one", NULL);
-	put_op(&ops[4], SCOPE_USER, "acme", "alice", "TWICE", "two", NULL);
-	del_op(&ops[5], SCOPE_USER, "acme", "alice", "GITHUB_TOKEN");
+	tu_del_op(&ops[1], SCOPE_USER, "acme", "alice", "MISSING");
+	tu_put_op(&ops[2], SCOPE_USER, "acme", "alice", "bad name", "v", NULL);
+	tu_put_op(&ops[3], SCOPE_USER, "acme", "alice", "TWICE", "one", NULL);
+	tu_put_op(&ops[4], SCOPE_USER, "acme", "alice", "TWICE", "two", NULL);
+	tu_del_op(&ops[5], SCOPE_USER, "acme", "alice", "GITHUB_TOKEN");
 	ok(store_commit(st, ops, 6) == ST_OK, "a mixed group commits");
 	ok(ops[0].result == ST_OK && ops[0].created,
 	    "group: the org secret is created");
@@ -233,7 +178,7 @@ test_delete_and_group(struct store *st)
 	    "group: every accepted write is readable");
 	ok(store_secret_get(st, "acme", SCOPE_USER, "alice", "GITHUB_TOKEN",
 	    NULL, NULL) == ST_NOTFOUND, "a deleted secret is gone");
-	del_op(&ops[0], SCOPE_USER, "acme", "alice", "GITHUB_TOKEN");
+	tu_del_op(&ops[0], SCOPE_USER, "acme", "alice", "GITHUB_TOKEN");
 	ok(store_commit(st, ops, 1) == ST_OK && ops[0].result == ST_NOTFOUND,
 	    "deleting it again says not found");
 }
@@ -249,25 +194,25 @@ fill_org(struct store *st)
 
 	for (i = 0; i < 5; i++) {
 		snprintf(names[n], sizeof(names[n]), "ALICE_%d", i);
-		put_op(&ops[n], SCOPE_USER, "acme", "alice", names[n], "a",
+		tu_put_op(&ops[n], SCOPE_USER, "acme", "alice", names[n], "a",
 		    cats[i % 3]);
 		n++;
 	}
 	for (i = 0; i < 3; i++) {
 		snprintf(names[n], sizeof(names[n]), "BOB_%d", i);
-		put_op(&ops[n], SCOPE_USER, "acme", "bob", names[n], "b",
+		tu_put_op(&ops[n], SCOPE_USER, "acme", "bob", names[n], "b",
 		    "tool");
 		n++;
 	}
 	for (i = 0; i < 4; i++) {
 		snprintf(names[n], sizeof(names[n]), "ORG_%d", i);
-		put_op(&ops[n], SCOPE_ORG, "acme", "root", names[n], "o",
+		tu_put_op(&ops[n], SCOPE_ORG, "acme", "root", names[n], "o",
 		    cats[i % 3]);
 		n++;
 	}
 	for (i = 0; i < 2; i++) {
 		snprintf(names[n], sizeof(names[n]), "ZETA_%d", i);
-		put_op(&ops[n], SCOPE_USER, "zeta", "alice", names[n], "z",
+		tu_put_op(&ops[n], SCOPE_USER, "zeta", "alice", names[n], "z",
 		    "tool");
 		n++;
 	}
@@ -510,7 +455,7 @@ test_map_growth(void)
 {
 	struct store_op *ops;
 	struct store *st;
-	char *dir = make_tmpdir(), value[2048];
+	char *dir = tu_tmpdir("secretd-store"), value[2048];
 	char names[500][32];
 	size_t start, i, b;
 	int all_ok = 1;
@@ -528,8 +473,8 @@ test_map_growth(void)
 	for (b = 0; b < 4; b++) {
 		for (i = 0; i < 500; i++) {
 			snprintf(names[i], sizeof(names[i]), "S_%zu_%zu", b, i);
-			put_op(&ops[i], SCOPE_USER, "acme", "alice", names[i],
-			    value, NULL);
+			tu_put_op(&ops[i], SCOPE_USER, "acme", "alice",
+			    names[i], value, NULL);
 		}
 		if (store_commit(st, ops, 500) != ST_OK)
 			all_ok = 0;
@@ -550,7 +495,7 @@ test_map_growth(void)
 	store_close(st);
 	store_set_initial_mapsize(STORE_MAPSIZE);
 	free(ops);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	free(dir);
 }
 
@@ -558,14 +503,14 @@ int
 main(void)
 {
 	struct store *st;
-	char *dir = make_tmpdir();
+	char *dir = tu_tmpdir("secretd-store");
 
 	if (sodium_init() == -1)
 		return 1;
 	randombytes_buf(root, sizeof(root));
 	test_create(dir);
 	if (!ok(store_open(&st, dir, root) == ST_OK, "store opens")) {
-		rm_rf(dir);
+		tu_rm_rf(dir);
 		return done_testing();
 	}
 	test_put_rotate(st);
@@ -578,7 +523,7 @@ main(void)
 	ok(store_count_secrets(st) == 19, "secret count");
 	store_close(st);
 	test_map_growth();
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	free(dir);
 	return done_testing();
 }
