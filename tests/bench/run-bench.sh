@@ -29,9 +29,9 @@ for p in "$SECRETD" "$RUNTOOLS" "$LOADGEN" "$FLOOR_HTTP" "$FLOOR_STORE" \
 done
 
 if [ $quick -eq 1 ]; then
-	DUR=1 WARM=0.2 SMALL=1000 BIG=20000 IDLE=500 RUNS=5 STARTS=1
+	DUR=1 WARM=0.2 SMALL=1000 BIG=20000 IDLE=500 RUNS=5 STARTS=1 REPS=1
 else
-	DUR=5 WARM=0.5 SMALL=1000 BIG=1000000 IDLE=10000 RUNS=50 STARTS=3
+	DUR=4 WARM=0.5 SMALL=1000 BIG=1000000 IDLE=10000 RUNS=50 STARTS=3 REPS=3
 fi
 CONNS=64		# "many connections"
 HS_CONNS=8		# concurrent handshakes: enough to fill 2 cores
@@ -80,7 +80,7 @@ kv() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
 
 now_ns() { date +%s%N; }
 
-declare -A R		# results: R[name]=key=value line
+declare -A R		# results: R[name]=key=value lines, one per run
 
 # lg NAME LOADGEN_ARGS...: one loadgen run, its line kept as R[NAME].
 lg() {
@@ -90,7 +90,7 @@ lg() {
 		harness_fail "$name: loadgen failed: $(tail -n 1 "$W/loadgen.err")"
 		return 1
 	fi
-	R[$name]=$out
+	R[$name]+="${R[$name]:+$'\n'}$out"
 	n=$(kv "$out" n)
 	e=$(kv "$out" errors)
 	[ "${n:-0}" -gt 0 ] || harness_fail "$name: no request was answered"
@@ -99,8 +99,13 @@ lg() {
 	return 0
 }
 
-# get NAME KEY: a field of a recorded result.
-get() { kv "${R[$1]:-}" "$2"; }
+# get NAME KEY: a field of a recorded result; the median over its runs.
+get() {
+	local line
+	printf '%s\n' "${R[$1]:-}" | while read -r line; do
+		[ -n "$line" ] && kv "$line" "$2"
+	done | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
 
 # --- the daemon -------------------------------------------------------------
 
@@ -229,25 +234,60 @@ seed() {
 U=(-d "$DUR" -w "$WARM")
 
 scale_at() {	# scale_at TAG KEYS: scenario 5 at the current store size
-	lg "reveal_$1" -u "$SOCK" -c "$CONNS" -n bulk -K "$2" "${U[@]}"
-	lg "list_$1" -u "$SOCK" -r list "${U[@]}"
+	local i
+	for i in $(seq 1 "$REPS"); do
+		lg "reveal_$1" -u "$SOCK" -c "$CONNS" -n bulk -K "$2" "${U[@]}"
+		lg "list_$1" -u "$SOCK" -r list "${U[@]}"
+		store_floor "store_get_$1" -m get -k "$2"
+	done
 	R[hwm_$1]="broker_kb=$(hwm_kb "$SECRETD_PID") fe_kb=$(hwm_kb "$FE_PID")"
 	note "5: broker with $2 secrets now: $(awk '/^Rss(Anon|File):/ {
 	    printf "%s %.1f MiB ", $1, $2 / 1024 }' "/proc/$SECRETD_PID/status")" \
 	    "(file pages are the LMDB map)"
-	"$FLOOR_STORE" -d "$W/fs-get-$1" -m get -k "$2" -t "$DUR" \
-	    >"$W/fs.out" 2>>"$W/loadgen.err" &&
-	    R[store_get_$1]=$(cat "$W/fs.out") ||
-	    harness_fail "floor_store get $1 failed"
-	rm -rf "$W/fs-get-$1"
+}
+
+# store_floor NAME ARGS...: one floor_store run on a fresh LMDB folder.
+store_floor() {
+	local name=$1 out
+	shift
+	rm -rf "$W/fs"
+	if out=$("$FLOOR_STORE" -d "$W/fs" -t "$DUR" "$@" \
+	    2>>"$W/loadgen.err"); then
+		R[$name]+="${R[$name]:+$'\n'}$out"
+	else
+		harness_fail "floor_store $*: $(tail -n 1 "$W/loadgen.err")"
+	fi
+	rm -rf "$W/fs"
 }
 
 writes() {	# scenario 4
 	lg write_1 -u "$SOCK" -r create -n bench_w "${U[@]}"
 	lg write_64 -u "$SOCK" -r create -n bench_w -c "$CONNS" "${U[@]}"
-	"$FLOOR_STORE" -d "$W/fs-put" -m put -t "$DUR" >"$W/fs.out" \
-	    2>>"$W/loadgen.err" && R[store_put]=$(cat "$W/fs.out") ||
-	    harness_fail "floor_store put failed"
+	store_floor store_put -m put
+}
+
+# Scenarios 1 to 4, ours right after its floor, so drift hits both alike.
+rounds() {
+	local i
+	for i in $(seq 1 "$REPS"); do
+		lg reveal_1 -u "$SOCK" -n "$NAME" "${U[@]}"
+		lg floor_1 -u "$FSOCK" -n "$NAME" "${U[@]}"
+		lg reveal_64 -u "$SOCK" -n "$NAME" -c "$CONNS" "${U[@]}"
+		lg floor_64 -u "$FSOCK" -n "$NAME" -c "$CONNS" "${U[@]}"
+		lg tls_64 -t "127.0.0.1:$PORT" -a "$TOKEN" -n "$NAME" \
+		    -c "$CONNS" "${U[@]}"
+		lg ftls_64 -t "127.0.0.1:$FPORT" -n "$NAME" -c "$CONNS" "${U[@]}"
+		lg hs_full -t "127.0.0.1:$PORT" -r health -N -c "$HS_CONNS" \
+		    "${U[@]}"
+		lg fhs_full -t "127.0.0.1:$FPORT" -r health -N -c "$HS_CONNS" \
+		    "${U[@]}"
+		lg hs_res -t "127.0.0.1:$PORT" -r health -N -S -c "$HS_CONNS" \
+		    "${U[@]}"
+		lg fhs_res -t "127.0.0.1:$FPORT" -r health -N -S \
+		    -c "$HS_CONNS" "${U[@]}"
+		writes
+	done
+	R[floor_hwm]="kb=$(hwm_kb "$FLOOR_PID")"
 }
 
 # Scenario 6.  A daemon that refuses some of the idle connections is
@@ -414,18 +454,7 @@ startup start_small
 seed
 scale_at small "$SMALL"
 floor_startup
-lg reveal_1 -u "$SOCK" -n "$NAME" "${U[@]}"
-lg floor_1 -u "$FSOCK" -n "$NAME" "${U[@]}"
-lg reveal_64 -u "$SOCK" -n "$NAME" -c "$CONNS" "${U[@]}"
-lg floor_64 -u "$FSOCK" -n "$NAME" -c "$CONNS" "${U[@]}"
-R[floor_hwm]="kb=$(hwm_kb "$FLOOR_PID")"
-lg tls_64 -t "127.0.0.1:$PORT" -a "$TOKEN" -n "$NAME" -c "$CONNS" "${U[@]}"
-lg ftls_64 -t "127.0.0.1:$FPORT" -n "$NAME" -c "$CONNS" "${U[@]}"
-lg hs_full -t "127.0.0.1:$PORT" -r health -N -c "$HS_CONNS" "${U[@]}"
-lg fhs_full -t "127.0.0.1:$FPORT" -r health -N -c "$HS_CONNS" "${U[@]}"
-lg hs_res -t "127.0.0.1:$PORT" -r health -N -S -c "$HS_CONNS" "${U[@]}"
-lg fhs_res -t "127.0.0.1:$FPORT" -r health -N -S -c "$HS_CONNS" "${U[@]}"
-writes
+rounds
 idle_conns
 client_floor
 floor_stop
@@ -441,7 +470,8 @@ echo "secretd benchmark ($([ $quick -eq 1 ] && echo quick || echo full)):" \
     "$(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' \
     /proc/cpuinfo), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' \
     /proc/meminfo), Linux $(uname -r)"
-echo "durations ${DUR}s (+${WARM}s warm-up) per measurement; ratio = ours / baseline"
+echo "each figure: median of $REPS run(s) of ${DUR}s (+${WARM}s warm-up);" \
+    "ratio = ours / baseline"
 grep -q __asan_init "$SECRETD" && echo "sanitizer build (ASan/UBSan):" \
     "speeds and memory here say nothing about a release build"
 echo
