@@ -27,7 +27,10 @@ enum store_err {
 
 struct store;
 
-/* A revealed value, in sodium_malloc memory; free with store_value_free. */
+/*
+ * A revealed value.  It lies in the store's guarded (sodium_malloc)
+ * buffer, valid until the next store call; store_value_free wipes it.
+ */
 struct secret_value {
 	uint8_t		*data;
 	size_t		 len;

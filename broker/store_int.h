@@ -41,6 +41,7 @@ struct store {
 	uint8_t		*token_key;	/* read-only */
 	struct keyring	 ring;
 	uint8_t		*scratch;	/* opens a value only to verify it */
+	uint8_t		*reveal;	/* the one value lent out by a get */
 };
 
 /*
