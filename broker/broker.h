@@ -129,7 +129,6 @@ int	 token_auth(struct broker *, const char *token, const char *source,
 int	 token_make(struct broker *, const struct principal *, uint8_t role,
 	    const char *desc, uint64_t ttl, struct store_op *,
 	    char *tok, size_t, char *msg, size_t);
-int	 token_valid_id(const char *);
 int	 h_token_create(struct req *);
 int	 h_token_list(struct req *);
 int	 h_token_revoke(struct req *);

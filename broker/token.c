@@ -92,18 +92,6 @@ rl_fail(const char *key, time_t now)
 }
 
 static int
-is_hex(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-static int
 is_b64url(const char *s, size_t n)
 {
 	size_t i;
@@ -117,12 +105,6 @@ is_b64url(const char *s, size_t n)
 	return 1;
 }
 
-int
-token_valid_id(const char *id)
-{
-	return strlen(id) == TOKEN_ID_LEN && is_hex(id, TOKEN_ID_LEN);
-}
-
 /* "rts_" 16 hex "_" 43 base64url; the id is copied out when it parses. */
 static int
 token_parse(const char *tok, char id[TOKEN_ID_LEN + 1])
@@ -132,7 +114,7 @@ token_parse(const char *tok, char id[TOKEN_ID_LEN + 1])
 	id[0] = '\0';
 	if (strlen(tok) != TOKEN_LEN ||
 	    strncmp(tok, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1) != 0 ||
-	    !is_hex(p, TOKEN_ID_LEN) || p[TOKEN_ID_LEN] != '_' ||
+	    !valid_token_id(p, TOKEN_ID_LEN) || p[TOKEN_ID_LEN] != '_' ||
 	    !is_b64url(p + TOKEN_ID_LEN + 1, TOKEN_B64_LEN))
 		return -1;
 	memcpy(id, p, TOKEN_ID_LEN);
@@ -363,7 +345,7 @@ h_token_revoke(struct req *q)
 	    ipc_end(q->r) == -1)
 		return -1;
 	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK &&
-	    !token_valid_id(id)) {
+	    !valid_token_id(id, strlen(id))) {
 		snprintf(msg, sizeof(msg), "invalid token id");
 		rv = RT_INVALID;
 	}

@@ -632,7 +632,7 @@ rt_tokens_list(rt_client *c, struct rt_token_list *out)
 }
 
 static int
-valid_token_id(const char *id)
+path_safe_id(const char *id)
 {
 	size_t i, n = strlen(id);
 
@@ -654,7 +654,7 @@ rt_tokens_revoke(rt_client *c, const char *id)
 	json_t *root;
 	enum rt_error e;
 
-	if (id == NULL || !valid_token_id(id))
+	if (id == NULL || !path_safe_id(id))
 		return rt_set_error(c, RT_E_USAGE, "invalid token id");
 	snprintf(path, sizeof(path), "/v1/tokens/%s", id);
 	if ((e = rt_request(c, "DELETE", path, NULL, &root)) != RT_E_OK)

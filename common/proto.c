@@ -128,6 +128,21 @@ valid_id(const char *s, size_t n)
 	return 1;
 }
 
+/* A token id: exactly TOKEN_ID_LEN lowercase hex digits. */
+int
+valid_token_id(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n != TOKEN_ID_LEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
 static const struct {
 	const char	*code;
 	int		 http;

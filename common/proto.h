@@ -132,6 +132,7 @@ int	 proto_get_token_meta(struct ipc_reader *, struct token_meta *);
 int	 valid_secret_name(const char *, size_t);
 int	 valid_category(const char *);
 int	 valid_id(const char *, size_t);
+int	 valid_token_id(const char *, size_t);
 const char *rt_status_code(enum rt_status);
 int	 rt_status_http(enum rt_status);
 

@@ -168,20 +168,6 @@ path_kind(const char *path, char *raw, size_t rawlen)
 	return P_NONE;
 }
 
-static int
-valid_token_id(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n != TOKEN_ID_LEN)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
 /* Decode one path argument; it must be a whole, valid name or id. */
 static int
 path_arg(enum path_kind k, const char *raw, char *arg, size_t arglen)
