@@ -393,6 +393,26 @@ resolve_target(struct req *q, struct target *t, enum op op, char *msg,
 	    q->b->cfg->org_reveal_members), msg, msglen);
 }
 
+/*
+ * GET, REVEAL and DELETE: the whole message, then who asks and whether
+ * they may.  -1 for a malformed message, else the status to answer.
+ */
+static int
+target_request(struct req *q, struct target *t, enum op op, char *msg,
+    size_t msglen)
+{
+	int rv, st;
+
+	if (get_auth(q) == -1 || (rv = get_target(q, t, msg, msglen)) == -1 ||
+	    ipc_end(q->r) == -1)
+		return -1;
+	if ((st = authenticate(q, msg, msglen)) != RT_OK)
+		rv = st;
+	if (rv == RT_OK)
+		rv = resolve_target(q, t, op, msg, msglen);
+	return rv;
+}
+
 static int
 h_read(struct req *q)
 {
@@ -401,17 +421,12 @@ h_read(struct req *q)
 	struct secret_value v = { NULL, 0 };
 	struct ipc_msg m;
 	char msg[MSG_LEN] = "";
-	int reveal = q->type == IMSG_SECRET_REVEAL, rv, st;
+	int reveal = q->type == IMSG_SECRET_REVEAL, rv;
 
 	q->op = reveal ? "reveal" : "get";
-	if (get_auth(q) == -1 || (rv = get_target(q, &t, msg,
-	    sizeof(msg))) == -1 || ipc_end(q->r) == -1)
+	if ((rv = target_request(q, &t, reveal ? OP_REVEAL : OP_GET, msg,
+	    sizeof(msg))) == -1)
 		return -1;
-	if ((st = authenticate(q, msg, sizeof(msg))) != RT_OK)
-		rv = st;
-	if (rv == RT_OK)
-		rv = resolve_target(q, &t, reveal ? OP_REVEAL : OP_GET, msg,
-		    sizeof(msg));
 	if (rv == RT_OK)
 		rv = store_status(store_secret_get(q->b->store, t.org_id,
 		    t.scope, t.owner, q->name, &meta, reveal ? &v : NULL),
@@ -478,16 +493,11 @@ h_delete(struct req *q)
 	struct store_op *op;
 	struct target t;
 	char msg[MSG_LEN] = "";
-	int rv, st;
+	int rv;
 
 	q->op = "delete";
-	if (get_auth(q) == -1 || (rv = get_target(q, &t, msg,
-	    sizeof(msg))) == -1 || ipc_end(q->r) == -1)
+	if ((rv = target_request(q, &t, OP_DELETE, msg, sizeof(msg))) == -1)
 		return -1;
-	if ((st = authenticate(q, msg, sizeof(msg))) != RT_OK)
-		rv = st;
-	if (rv == RT_OK)
-		rv = resolve_target(q, &t, OP_DELETE, msg, sizeof(msg));
 	if (rv != RT_OK) {
 		respond(q, NULL, rv, msg);
 		return 0;
