@@ -4,6 +4,7 @@
 # API's own answers), every exit code, and values that must round-trip
 # byte for byte.  The reference document's commands have their own test.
 . "$top_srcdir/tests/e2e/lib.sh"
+. "$top_srcdir/tests/e2e/runtools-lib.sh"
 
 e2e_setup
 secretd_start
@@ -13,30 +14,11 @@ OUT=$E2E_DIR/out ERR=$E2E_DIR/err
 W=$E2E_DIR/work
 mkdir -m 0755 "$W"
 
-# rtx USER VAR=VALUE... -- ARGS...: runtools as USER with exactly these
-# environment variables; stdout in $OUT, stderr in $ERR, exit code in $rc.
-rtx() {
-	local user=$1 envs=()
-	shift
-	while [ "$1" != -- ]; do envs+=("$1"); shift; done
-	shift
-	timeout -k 5 "$E2E_TIMEOUT" runuser -u "$user" -- env -i \
-	    PATH="$top_builddir:/usr/bin:/bin" HOME=/nonexistent "${envs[@]}" \
-	    runtools "$@" >"$OUT" 2>"$ERR"
-	rc=$?
-}
-
 # rt USER ARGS...: the same over the test daemon's socket.
 rt() {
 	local user=$1
 	shift
 	rtx "$user" RUNTOOLS_URL="unix:$E2E_SOCK" -- "$@"
-}
-
-# rc_is WANT NAME: $rc is WANT; stderr is shown when it is not.
-rc_is() {
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || echo "#   stderr: $(head -c 500 "$ERR")"
 }
 
 # err_like REGEX NAME: stderr is one line matching REGEX.
@@ -63,17 +45,6 @@ api_status() {
 stored() {
 	local user=$1 name=$2 q=${3:-} f=$4
 	api "$user" POST "/v1/secrets/$name/reveal$q" | sed '$d' | jq -j .value >"$f"
-}
-
-# version USER NAME [QUERY]: the stored version, or the HTTP status.
-version() {
-	local out
-	out=$(api "$1" GET "/v1/secrets/$2${3:-}")
-	if [ "$(status_of "$out")" = 200 ]; then
-		body_of "$out" | jq -r .version
-	else
-		status_of "$out"
-	fi
 }
 
 # keys JSONFILE FILTER: the sorted key list of FILTER's object.

@@ -4,6 +4,7 @@
 # document's commands over TLS; an unknown CA, a missing, revoked or expired
 # token and a token file others can read are refused with clear messages.
 . "$top_srcdir/tests/e2e/lib.sh"
+. "$top_srcdir/tests/e2e/runtools-lib.sh"
 
 DOC=${RUNTOOLS_DOC:-$top_srcdir/../shared/reference/runtools-secrets-docs.txt}
 
@@ -18,19 +19,6 @@ URL=https://127.0.0.1:$E2E_PORT
 CA=$E2E_DIR/ca.pem
 install -m 0644 "$E2E_CA" "$CA"
 
-# rtx USER VAR=VALUE... -- ARGS...: runtools as USER with exactly these
-# environment variables; stdout in $OUT, stderr in $ERR, exit code in $rc.
-rtx() {
-	local user=$1 envs=()
-	shift
-	while [ "$1" != -- ]; do envs+=("$1"); shift; done
-	shift
-	timeout -k 5 "$E2E_TIMEOUT" runuser -u "$user" -- env -i \
-	    PATH="$top_builddir:/usr/bin:/bin" HOME=/nonexistent "${envs[@]}" \
-	    runtools "$@" >"$OUT" 2>"$ERR"
-	rc=$?
-}
-
 # rtls USER TOKEN ARGS...: over TLS with --url, --ca-file and RUNTOOLS_TOKEN.
 rtls() {
 	local user=$1 token=$2
@@ -38,25 +26,9 @@ rtls() {
 	rtx "$user" RUNTOOLS_TOKEN="$token" -- --url "$URL" --ca-file "$CA" "$@"
 }
 
-rc_is() {
-	is "$rc" "$1" "$2"
-	[ "$rc" = "$1" ] || echo "#   stderr: $(head -c 500 "$ERR")"
-}
-
 err_like() {
 	ok "$(head -n 1 "$ERR" | grep -qE -- "$1"; echo $?)" \
 	    "$2: $(head -n 1 "$ERR" | head -c 200)"
-}
-
-# version USER NAME [QUERY]: the stored version (over the socket), or the status.
-version() {
-	local out
-	out=$(api "$1" GET "/v1/secrets/$2${3:-}")
-	if [ "$(status_of "$out")" = 200 ]; then
-		body_of "$out" | jq -r .version
-	else
-		status_of "$out"
-	fi
 }
 
 # Tokens, made with runtools over the unix socket.
