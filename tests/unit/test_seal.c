@@ -62,18 +62,6 @@ raw_put(struct store *st, const struct skey *k, const uint8_t *buf,
 	return mdb_txn_commit(txn);
 }
 
-static int
-put_secret(struct store *st, int scope, const char *org, const char *owner,
-    const char *name, const char *value)
-{
-	struct store_op op;
-
-	tu_put_op(&op, scope, org, owner, name, value, NULL);
-	if (store_commit(st, &op, 1) != ST_OK)
-		return -1;
-	return op.result;
-}
-
 /* Both the value and the metadata alone must be refused. */
 static int
 refused(struct store *st, const struct secret_meta *m)
@@ -289,9 +277,9 @@ main(void)
 	if (!ok(store_create(dir, root) == ST_OK &&
 	    store_open(&st, dir, root) == ST_OK, "store created and opened"))
 		return done_testing();
-	ok(put_secret(st, SCOPE_USER, "acme", "alice", "ANTHROPIC_API_KEY",
-	    VALUE) == ST_OK && put_secret(st, SCOPE_ORG, "acme", "alice",
-	    "SHARED_CRM_KEY", "crm_xxx") == ST_OK, "two secrets sealed");
+	ok(tu_put1(st, SCOPE_USER, "acme", "alice", "ANTHROPIC_API_KEY",
+	    VALUE, NULL) == ST_OK && tu_put1(st, SCOPE_ORG, "acme", "alice",
+	    "SHARED_CRM_KEY", "crm_xxx", NULL) == ST_OK, "two secrets sealed");
 	ok(opens(st, &m, VALUE), "round trip: the value opens unchanged");
 	test_moves(st);
 	test_flips(st);

@@ -21,18 +21,6 @@
 static uint8_t root[ROOT_KEY_LEN];
 
 static int
-put1(struct store *st, int scope, const char *org, const char *owner,
-    const char *name, const char *value, const char *category)
-{
-	struct store_op op;
-
-	tu_put_op(&op, scope, org, owner, name, value, category);
-	if (store_commit(st, &op, 1) != ST_OK)
-		return -1;
-	return op.result;
-}
-
-static int
 value_is(struct store *st, int scope, const char *org, const char *owner,
     const char *name, const char *want)
 {
@@ -125,21 +113,21 @@ test_invalid(struct store *st)
 	char big[VALUE_MAX_LEN + 2];
 	struct store_op op;
 
-	ok(put1(st, SCOPE_USER, "acme", "alice", "../x", "v", NULL) ==
+	ok(tu_put1(st, SCOPE_USER, "acme", "alice", "../x", "v", NULL) ==
 	    ST_INVALID, "a name with a slash is refused");
-	ok(put1(st, SCOPE_USER, "acme", "alice", "1ABC", "v", NULL) ==
+	ok(tu_put1(st, SCOPE_USER, "acme", "alice", "1ABC", "v", NULL) ==
 	    ST_INVALID, "a name starting with a digit is refused");
-	ok(put1(st, SCOPE_USER, "acme", "alice", "OK_NAME", "", NULL) ==
+	ok(tu_put1(st, SCOPE_USER, "acme", "alice", "OK_NAME", "", NULL) ==
 	    ST_INVALID, "an empty value is refused");
-	ok(put1(st, SCOPE_USER, "acme", "alice", "OK_NAME", "v", "bogus") ==
+	ok(tu_put1(st, SCOPE_USER, "acme", "alice", "OK_NAME", "v", "bogus") ==
 	    ST_INVALID, "an unknown category is refused");
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	ok(put1(st, SCOPE_USER, "acme", "alice", "OK_NAME", big, NULL) ==
+	ok(tu_put1(st, SCOPE_USER, "acme", "alice", "OK_NAME", big, NULL) ==
 	    ST_INVALID, "a value over 64 KiB is refused");
 	big[VALUE_MAX_LEN] = '\0';
-	ok(put1(st, SCOPE_USER, "acme", "alice", "BIG", big, NULL) == ST_OK &&
-	    value_is(st, SCOPE_USER, "acme", "alice", "BIG", big),
+	ok(tu_put1(st, SCOPE_USER, "acme", "alice", "BIG", big, NULL) ==
+	    ST_OK && value_is(st, SCOPE_USER, "acme", "alice", "BIG", big),
 	    "a value of exactly 64 KiB round-trips");
 	tu_put_op(&op, SCOPE_ORG, "acme", "alice", "ORGX", "v", NULL);
 	snprintf(op.meta.user_id, sizeof(op.meta.user_id), "alice");
@@ -373,9 +361,9 @@ test_long_cursor(struct store *st)
 	memset(name, 'N', NAME_MAX_LEN);
 	name[NAME_MAX_LEN] = '\0';
 	sc.org = owner;
-	put1(st, SCOPE_USER, owner, owner, name, "v", NULL);
+	tu_put1(st, SCOPE_USER, owner, owner, name, "v", NULL);
 	name[0] = 'M';
-	put1(st, SCOPE_USER, owner, owner, name, "v", NULL);
+	tu_put1(st, SCOPE_USER, owner, owner, name, "v", NULL);
 	ok(store_secret_scan(st, &sc, m, 1, &n, cur, sizeof(cur)) == ST_OK &&
 	    n == 1 && strlen(cur) > 0 && strlen(cur) <= CURSOR_MAX_LEN,
 	    "a cursor for the longest ids and names fits CURSOR_MAX_LEN");

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+struct store;
 struct store_op;
 
 /* testutil.c */
@@ -20,5 +21,7 @@ void	 tu_put_op(struct store_op *, int, const char *, const char *,
 	    const char *, const char *, const char *);
 void	 tu_del_op(struct store_op *, int, const char *, const char *,
 	    const char *);
+int	 tu_put1(struct store *, int, const char *, const char *,
+	    const char *, const char *, const char *);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * Store operations as the store unit tests write them.  Only fills in
- * a struct store_op; committing it is the test's business.
+ * Store operations as the store unit tests write them, and a single put
+ * committed on its own.  Never checks a result: the tests assert them.
  */
 #include "config.h"
 
@@ -36,4 +36,17 @@ tu_del_op(struct store_op *op, int scope, const char *org, const char *owner,
 {
 	tu_put_op(op, scope, org, owner, name, "", NULL);
 	op->kind = STORE_DELETE_SECRET;
+}
+
+/* One put in its own commit: -1 if the commit failed, else its result. */
+int
+tu_put1(struct store *st, int scope, const char *org, const char *owner,
+    const char *name, const char *value, const char *category)
+{
+	struct store_op op;
+
+	tu_put_op(&op, scope, org, owner, name, value, category);
+	if (store_commit(st, &op, 1) != ST_OK)
+		return -1;
+	return op.result;
 }
