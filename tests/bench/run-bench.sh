@@ -42,7 +42,7 @@ ORG=bench
 ulimit -Hn 65536 2>/dev/null
 ulimit -Sn "$(ulimit -Hn)"
 
-W=$(mktemp -d /tmp/secretd-bench.XXXXXX)
+W=$(mktemp -d -t secretd-bench.XXXXXX)
 chmod 0755 "$W"
 CONF=$W/secretd.conf
 SOCK=$W/secretd.sock
