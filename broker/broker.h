@@ -17,7 +17,7 @@
 #include "secretd.h"
 #include "store.h"
 
-#define MAX_CONNECTIONS		1024	/* front-end client connections */
+#define MAX_CONNECTIONS		16384	/* front-end client connections */
 #define SESSIONS_MAX		(2 * MAX_CONNECTIONS)
 #define REQUEST_TIMEOUT_S	10
 #define BATCH_MAX		256	/* messages drained per loop turn */

@@ -26,12 +26,24 @@
 #define NSS_BUF		16384
 #define GROUPS_MAX	1024
 
+/*
+ * Sessions live in a fixed table.  A handle is 64 random bits whose low
+ * bits are replaced by its slot, so a lookup is one compare, and the
+ * remaining random bits keep one connection from guessing another's.
+ */
+#define SLOT_BITS	15
+#define SLOT_MASK	((1ULL << SLOT_BITS) - 1)
+_Static_assert(SESSIONS_MAX <= (1 << SLOT_BITS), "session slots fit the handle");
+
 struct session {
 	uint64_t	 handle;		/* 0: free slot */
 	struct principal p;
 };
 
 static struct session sessions[SESSIONS_MAX];
+static uint32_t free_slots[SESSIONS_MAX];
+static size_t nfree;
+static int sessions_ready;
 
 /* The socket must be a stream connection accepted on our API socket. */
 static int
@@ -130,27 +142,48 @@ fail:
 	return rv;
 }
 
-/* A random handle, so one connection cannot guess another's. */
+static void
+sessions_reset(void)
+{
+	size_t i;
+
+	for (i = 0; i < SESSIONS_MAX; i++) {
+		if (sessions[i].handle != 0)
+			explicit_bzero(&sessions[i], sizeof(sessions[i]));
+		free_slots[i] = (uint32_t)(SESSIONS_MAX - 1 - i);
+	}
+	nfree = SESSIONS_MAX;
+	sessions_ready = 1;
+}
+
+static struct session *
+session_find(uint64_t h)
+{
+	struct session *s;
+
+	if (h == 0 || (h & SLOT_MASK) >= SESSIONS_MAX)
+		return NULL;
+	s = &sessions[h & SLOT_MASK];
+	return s->handle == h ? s : NULL;
+}
+
 int
 session_add(const struct principal *p, uint64_t *handle)
 {
-	struct session *free_slot = NULL;
+	uint32_t slot;
 	uint64_t h;
-	size_t i;
 
+	if (!sessions_ready)
+		sessions_reset();
+	if (nfree == 0)
+		return -1;
+	slot = free_slots[--nfree];
 	do {
 		randombytes_buf(&h, sizeof(h));
-	} while (h == 0);
-	for (i = 0; i < SESSIONS_MAX; i++) {
-		if (sessions[i].handle == h)
-			return -1;
-		if (sessions[i].handle == 0 && free_slot == NULL)
-			free_slot = &sessions[i];
-	}
-	if (free_slot == NULL)
-		return -1;
-	free_slot->handle = h;
-	free_slot->p = *p;
+		h = (h & ~SLOT_MASK) | slot;
+	} while (h == slot);		/* the random part must not be zero */
+	sessions[slot].handle = h;
+	sessions[slot].p = *p;
 	*handle = h;
 	return 0;
 }
@@ -158,35 +191,30 @@ session_add(const struct principal *p, uint64_t *handle)
 int
 session_get(uint64_t h, struct principal *p)
 {
-	size_t i;
+	struct session *s;
 
-	if (h == 0)
+	if ((s = session_find(h)) == NULL)
 		return -1;
-	for (i = 0; i < SESSIONS_MAX; i++)
-		if (sessions[i].handle == h) {
-			*p = sessions[i].p;
-			return 0;
-		}
-	return -1;
+	*p = s->p;
+	return 0;
 }
 
 void
 session_del(uint64_t h)
 {
-	size_t i;
+	struct session *s;
 
-	if (h == 0)
+	if ((s = session_find(h)) == NULL)
 		return;
-	for (i = 0; i < SESSIONS_MAX; i++)
-		if (sessions[i].handle == h)
-			memset(&sessions[i], 0, sizeof(sessions[i]));
+	explicit_bzero(s, sizeof(*s));
+	free_slots[nfree++] = (uint32_t)(h & SLOT_MASK);
 }
 
 /* A dead front-end's connections are gone, and so are their sessions. */
 void
 session_clear(void)
 {
-	explicit_bzero(sessions, sizeof(sessions));
+	sessions_reset();
 }
 
 /* IMSG_CONN_UNIX: the kernel, not the front-end, says who this is. */

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,6 +105,19 @@ unix_listen(const char *path, mode_t mode)
 	return fd;
 }
 
+/*
+ * Small replies must not wait for the client's delayed ACK (40 ms a
+ * request): accepted connections inherit TCP_NODELAY from the listener.
+ */
+static void
+set_nodelay(int fd)
+{
+	int on = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
+		fatal("%s: TCP_NODELAY", __func__);
+}
+
 static int
 tcp_listen(const char *host, const char *port)
 {
@@ -133,6 +147,7 @@ tcp_listen(const char *host, const char *port)
 	freeaddrinfo(res);
 	if (fd == -1)
 		fatal("%s: cannot listen on %s:%s", __func__, host, port);
+	set_nodelay(fd);
 	return fd;
 }
 
@@ -168,9 +183,10 @@ from_systemd(struct listeners *l)
 			memcpy(l->unix_path, ((struct sockaddr_un *)&ss)->
 			    sun_path, sizeof(l->unix_path) - 1);
 		} else if ((ss.ss_family == AF_INET ||
-		    ss.ss_family == AF_INET6) && l->tls_fd == -1)
+		    ss.ss_family == AF_INET6) && l->tls_fd == -1) {
 			l->tls_fd = fd;
-		else
+			set_nodelay(fd);
+		} else
 			fatalx("%s: fd %d: unexpected socket", __func__, fd);
 	}
 	if (l->unix_fd == -1)
