@@ -48,6 +48,8 @@ struct fe_config {
 
 struct passwd;
 struct ssl_ctx_st;
+struct bufferevent;
+struct guard;
 struct event_base;
 struct evhttp_request;
 struct bc_pending;
@@ -105,6 +107,12 @@ void	 http_reply_error(struct fe_req *, int code, const char *ecode,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void	 http_reply_status(struct fe_req *, enum rt_status, const char *);
 void	 http_put_auth(struct fe_req *, struct ipc_msg *);
+void	 http_request_id(char *);
+char	*http_error_body(const char *id, const char *ecode, const char *msg);
+
+/* guard.c */
+struct guard *guard_new(struct bufferevent *);
+void	 guard_free(struct guard *);
 
 /* routes.c */
 const struct route *route_match(const char *path, int method, char *arg,

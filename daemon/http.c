@@ -47,6 +47,7 @@ struct listener {
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;		/* in a bucket or attaching */
 	struct bufferevent	*bev;
+	struct guard		*guard;		/* answers bad framing */
 	struct evhttp_connection *evcon;
 	struct listener		*l;
 	struct event		*deadline;
@@ -88,6 +89,7 @@ conn_free(struct conn *c)
 {
 	if (c->deadline != NULL)
 		event_free(c->deadline);
+	guard_free(c->guard);
 	free(c);
 }
 
@@ -179,17 +181,19 @@ conn_source(struct conn *c)
 static void
 attach_cb(evutil_socket_t fd, short ev, void *arg)
 {
+	struct bufferevent *bev;
 	struct conn *c;
 	void *evcon;
 
 	while ((c = TAILQ_FIRST(&attaching)) != NULL) {
 		TAILQ_REMOVE(&attaching, c, entry);
-		bufferevent_getcb(c->bev, NULL, NULL, NULL, &evcon);
-		bufferevent_decref(c->bev);
-		if (evcon == NULL) {
-			conn_free(c);
+		bev = c->bev;
+		bufferevent_getcb(bev, NULL, NULL, NULL, &evcon);
+		if (evcon == NULL)
+			conn_free(c);	/* the guard leaves bev first */
+		bufferevent_decref(bev);
+		if (evcon == NULL)
 			continue;
-		}
 		c->evcon = evcon;
 		if (nconns >= fe_conf.max_conns) {
 			log_warnx("%s: %u connections, refusing another",
@@ -232,6 +236,9 @@ bev_cb(struct event_base *b, void *arg)
 		free(c);
 		return bev;
 	}
+	/* Unguarded (out of memory), libevent still refuses bad framing. */
+	if ((c->guard = guard_new(bev)) == NULL)
+		log_warnx("%s: connection without a framing guard", __func__);
 	c->bev = bev;
 	c->l = l;
 	bufferevent_incref(bev);
@@ -240,8 +247,8 @@ bev_cb(struct event_base *b, void *arg)
 	return bev;
 }
 
-static void
-new_request_id(char *out)
+void
+http_request_id(char *out)
 {
 	static const char hex[] = "0123456789abcdef";
 	uint8_t rnd[REQID_LEN / 2];
@@ -314,13 +321,27 @@ http_reply_json(struct fe_req *fr, int code, json_t *o)
 	send_reply(fr, code, s);
 }
 
+/* The one error shape (DESIGN section 3); guard.c sends it too. */
+char *
+http_error_body(const char *id, const char *ecode, const char *msg)
+{
+	json_t *o;
+	char *s;
+
+	o = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", ecode,
+	    "message", msg, "requestId", id);
+	s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) :
+	    NULL;
+	json_decref(o);
+	return s;
+}
+
 void
 http_reply_error(struct fe_req *fr, int code, const char *ecode,
     const char *fmt, ...)
 {
-	char msg[256], *s;
+	char msg[256];
 	va_list ap;
-	json_t *o;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -329,12 +350,7 @@ http_reply_error(struct fe_req *fr, int code, const char *ecode,
 		log_warnx("request %s: %d %s", fr->id, code, msg);
 	else
 		log_debug("request %s: %d %s", fr->id, code, msg);
-	o = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", ecode,
-	    "message", msg, "requestId", fr->id);
-	s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) :
-	    NULL;
-	json_decref(o);
-	send_reply(fr, code, s);
+	send_reply(fr, code, http_error_body(fr->id, ecode, msg));
 }
 
 void
@@ -631,7 +647,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	fr->req = req;
 	fr->conn = c;
 	c->active = fr;
-	new_request_id(fr->id);
+	http_request_id(fr->id);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "X-Request-Id", fr->id);
 	log_debug("request %s: %s %s", fr->id, c->source,
