@@ -258,13 +258,23 @@ check_header(struct guard *g, char *s, size_t len, int *code)
 	return NULL;
 }
 
+/* The words http.c uses for the same limit. */
+static const char *
+body_too_large(void)
+{
+	static char msg[64];
+
+	snprintf(msg, sizeof(msg), "body over %d bytes", BODY_MAX);
+	return msg;
+}
+
 /* Where the body starts, what it is, and whether it is too large. */
 static const char *
 head_done(struct guard *g, int *code)
 {
 	*code = 413;
 	if (g->ncl == 1 && g->cl > BODY_MAX && !g->nobody)
-		return "body over the size limit";
+		return body_too_large();
 	g->left = 0;
 	if (g->nobody || (g->ncl == 0 && g->nte == 0))
 		g->state = G_HEAD;
@@ -323,7 +333,9 @@ head_line(struct guard *g, struct evbuffer *in)
 	if (n == 0)
 		return 1;
 	if (n == -1) {
-		refuse(g, in, 413, "request headers over the size limit");
+		snprintf(line, sizeof(line), "request headers over %d bytes",
+		    HEADERS_MAX);
+		refuse(g, in, 413, line);
 		return -1;
 	}
 	g->pos += n;
@@ -377,7 +389,7 @@ chunk_line(struct guard *g, struct evbuffer *in)
 		err = NULL;
 		if (g->total > BODY_MAX) {
 			code = 413;
-			err = "body over the size limit";
+			err = body_too_large();
 		}
 		g->state = g->left > 0 ? G_CHUNK_DATA : G_TRAILER;
 	}
