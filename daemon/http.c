@@ -562,8 +562,9 @@ headers_size(struct evhttp_request *req)
 /*
  * Sizes, and framing that could smuggle a second request, are refused
  * before anything is parsed; the connection is not reused after that.
- * (Debian's libevent already answers Content-Length with
- * Transfer-Encoding by its own 400; this holds wherever it does not.)
+ * guard.c refuses most of these on the raw head already, before libevent
+ * could answer them in its own words; these checks stay as the second
+ * line, and for a connection that runs without a guard.
  */
 static int
 framing_ok(struct fe_req *fr)
