@@ -63,6 +63,10 @@ struct broker {
 
 	int			 stopping;
 	struct timespec		 stop_deadline;
+
+	int			 felog_fd;	/* the front-end's output */
+	char			 felog_buf[1024];
+	size_t			 felog_len;
 };
 
 /* The auth block every secret and token request starts with. */
@@ -137,6 +141,11 @@ int	 h_token_revoke(struct req *);
 void	 listen_setup(const struct secretd_config *, struct listeners *);
 void	 listen_close(struct listeners *);
 void	 notify_systemd(const char *);
+
+/* felog.c */
+int	 felog_open(struct broker *);
+void	 felog_read(struct broker *);
+void	 felog_close(struct broker *);
 
 /* supervise.c */
 void	 fe_resolve_path(char *, size_t);

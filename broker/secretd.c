@@ -173,7 +173,7 @@ handle_signals(struct broker *b, int sigfd)
 static void
 event_loop(struct broker *b, int sigfd)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	int n, chan_fd;
 
 	while (!b->stopping || b->fe_pid != -1) {
@@ -188,8 +188,10 @@ event_loop(struct broker *b, int sigfd)
 			pfd[1].events |= POLLIN;
 		if (chan_fd != -1 && ipc_chan_pending(&b->chan))
 			pfd[1].events |= POLLOUT;
-		pfd[0].revents = pfd[1].revents = 0;
-		if ((n = poll(pfd, 2, fe_poll_timeout(b))) == -1) {
+		pfd[2].fd = b->felog_fd;
+		pfd[2].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
+		if ((n = poll(pfd, 3, fe_poll_timeout(b))) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("%s: poll", __func__);
@@ -204,9 +206,12 @@ event_loop(struct broker *b, int sigfd)
 			    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 				broker_read(b);
 		}
+		if (pfd[2].revents && pfd[2].fd == b->felog_fd)
+			felog_read(b);
 		if (pfd[0].revents & POLLIN)
 			handle_signals(b, sigfd);
 	}
+	felog_close(b);
 }
 
 static void
@@ -234,6 +239,7 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	b.cfg = cfg;
 	b.verbose = verbose;
 	b.fe_pid = -1;
+	b.felog_fd = -1;
 	no_core_dumps();
 	sigfd = block_signals();
 	fe_resolve_path(b.frontend_path, sizeof(b.frontend_path));

@@ -1,8 +1,8 @@
 /*
  * The front-end's life: fork+exec with the channel on fd 3 and the
  * listeners on fd 4 and 5, and its restart with backoff when it dies.
- * The child gets those descriptors and stdio only, never the store, the
- * key or the audit log.
+ * The child gets those descriptors, stdin, and its log pipe as stdout
+ * and stderr, never the store, the key or the audit log.
  */
 #include "config.h"
 
@@ -147,7 +147,7 @@ child_env(void)
 /* After fork: only async-signal-safe calls until exec. */
 static void __attribute__((noreturn))
 child_exec(const char *path, char *const argv[], char *const envp[],
-    int fds[3], int nfds)
+    int fds[3], int nfds, int logfd)
 {
 	struct sigaction sa;
 	sigset_t none;
@@ -164,9 +164,14 @@ child_exec(const char *path, char *const argv[], char *const envp[],
 		if ((moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC,
 		    FD_MOVE_MIN)) == -1)
 			_exit(126);
+	if ((logfd = fcntl(logfd, F_DUPFD_CLOEXEC, FD_MOVE_MIN)) == -1)
+		_exit(126);
 	for (i = 0; i < nfds; i++)
 		if (dup2(moved[i], FD_CHAN + i) == -1)
 			_exit(126);
+	if (dup2(logfd, STDOUT_FILENO) == -1 ||
+	    dup2(logfd, STDERR_FILENO) == -1)
+		_exit(126);
 	closefrom(FD_CHAN + nfds);
 	execve(path, argv, envp);
 	_exit(127);
@@ -202,7 +207,7 @@ fe_start(struct broker *b)
 {
 	char *argv[3] = { (char *)FRONTEND_NAME, NULL, NULL };
 	char **envp;
-	int sv[2], fds[3], nfds = 2;
+	int sv[2], fds[3], nfds = 2, logfd;
 	pid_t pid;
 
 	if (b->verbose)
@@ -211,8 +216,14 @@ fe_start(struct broker *b)
 		log_warn("%s: environment", __func__);
 		goto retry;
 	}
+	if ((logfd = felog_open(b)) == -1) {
+		log_warn("%s: log pipe", __func__);
+		free(envp);
+		goto retry;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("%s: socketpair", __func__);
+		close(logfd);
 		free(envp);
 		goto retry;
 	}
@@ -225,13 +236,15 @@ fe_start(struct broker *b)
 		log_warn("%s: fork", __func__);
 		close(sv[0]);
 		close(sv[1]);
+		close(logfd);
 		free(envp);
 		goto retry;
 	}
 	if (pid == 0)
-		child_exec(b->frontend_path, argv, envp, fds, nfds);
+		child_exec(b->frontend_path, argv, envp, fds, nfds, logfd);
 	free(envp);
 	close(sv[1]);
+	close(logfd);
 	if (ipc_chan_init(&b->chan, sv[0]) == -1)
 		fatal("%s: ipc_chan_init", __func__);
 	b->chan_open = 1;

@@ -58,6 +58,10 @@ is "$(field Gid | tr -s '\t ' ' ')" "$fe_gid $fe_gid $fe_gid $fe_gid" \
     "front-end: every gid is frontend_user's group ($fe_gid)"
 is "$(field Groups)" "" "front-end: no supplementary groups"
 is "$(field CapEff)" 0000000000000000 "front-end: CapEff is empty"
+ok "$(readlink "/proc/$fe/fd/2" | grep -q '^pipe:'; echo $?)" \
+    "front-end: its stderr is the broker's log pipe, not the log file"
+ok "$(grep -qE '^secretd\[[0-9]+\]: secretd-frontend\[[0-9]+\]: ' "$E2E_DIR/secretd.log"; echo $?)" \
+    "front-end: its log lines reach the broker's log through the broker"
 is "$(field CapPrm)" 0000000000000000 "front-end: CapPrm is empty"
 is "$(field NoNewPrivs)" 1 "front-end: NoNewPrivs 1"
 is "$(field Seccomp)" 2 "front-end: Seccomp 2 (filter mode)"
