@@ -99,12 +99,17 @@ lg() {
 	return 0
 }
 
+# median: the median of the numbers on standard input, one a line.
+median() {
+	sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
 # get NAME KEY: a field of a recorded result; the median over its runs.
 get() {
 	local line
 	printf '%s\n' "${R[$1]:-}" | while read -r line; do
 		[ -n "$line" ] && kv "$line" "$2"
-	done | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+	done | median
 }
 
 # --- the daemon -------------------------------------------------------------
@@ -151,8 +156,7 @@ startup() {
 		daemon_start
 		times+=("$READY_MS")
 	done
-	R[$1]="ready_ms=$(printf '%s\n' "${times[@]}" | sort -n |
-	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+	R[$1]="ready_ms=$(printf '%s\n' "${times[@]}" | median)"
 }
 
 floor_start() {
@@ -182,8 +186,7 @@ floor_startup() {
 		floor_start
 		times+=("$FLOOR_READY_MS")
 	done
-	R[floor_start]="ready_ms=$(printf '%s\n' "${times[@]}" | sort -n |
-	    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+	R[floor_start]="ready_ms=$(printf '%s\n' "${times[@]}" | median)"
 }
 
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
@@ -338,8 +341,7 @@ wall_ms() {
 		t=$(now_ns)
 		"$@" >/dev/null 2>&1
 		echo $(( $(now_ns) - t ))
-	done | sort -n | awk '{ v[NR] = $1 } END {
-	    printf "%.3f", v[int((NR + 1) / 2)] / 1e6 }'
+	done | median | awk '{ printf "%.3f", $1 / 1e6 }'
 }
 
 # --- the table --------------------------------------------------------------
