@@ -73,6 +73,9 @@ depth_tests(void)
 	ok(json_scan_limits(s, strlen(s), 4, 4) == 0 &&
 	    json_scan_limits(s, strlen(s), 4, 3) == -1,
 	    "the string count is limited");
+	s = "]]]][[[[[";
+	ok(json_scan_limits(s, strlen(s), 4, 10) == -1,
+	    "stray closing brackets do not buy depth");
 }
 
 static void
