@@ -198,10 +198,7 @@ id_val(uint8_t b[4], uint32_t id)
 {
 	MDB_val v = { 4, b };
 
-	b[0] = id >> 24;
-	b[1] = id >> 16;
-	b[2] = id >> 8;
-	b[3] = id;
+	be32_put(b, id);
 	return v;
 }
 
@@ -251,8 +248,7 @@ keyring_unwrap_all(struct store *st, MDB_txn *txn, struct data_key *keys,
 			ret = ST_CORRUPT;
 			break;
 		}
-		keys[i].id = (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 |
-		    p[3];
+		keys[i].id = be32_get(p);
 		if (datakey_unwrap(keys[i].key, keys[i].id, st->wrap_key,
 		    v.mv_data, v.mv_size) == -1) {
 			log_warnx("%s: data key %u does not open", __func__,
@@ -363,7 +359,6 @@ rotate_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 	uint32_t *new_id = arg;
 	MDB_cursor *c;
 	MDB_val k, v;
-	const uint8_t *p;
 	int rc;
 
 	if ((rc = mdb_cursor_open(txn, st->db_keyring, &c)) != 0)
@@ -372,13 +367,11 @@ rotate_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 	mdb_cursor_close(c);
 	if (rc != 0)
 		return rc;
-	p = k.mv_data;
-	if (k.mv_size != 4 || (p[0] == 0xff && p[1] == 0xff && p[2] == 0xff &&
-	    p[3] == 0xff)) {
+	if (k.mv_size != 4 || be32_get(k.mv_data) == UINT32_MAX) {
 		*err = ST_CORRUPT;
 		return 0;
 	}
-	*new_id = ((uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]) + 1;
+	*new_id = be32_get(k.mv_data) + 1;
 	return keyring_add(st, txn, *new_id);
 }
 

@@ -191,16 +191,17 @@ meta_get_u32(MDB_txn *txn, MDB_dbi db, const char *name, uint32_t *out)
 	if (v.mv_size != 4)
 		return MDB_CORRUPTED;
 	p = v.mv_data;
-	*out = (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+	*out = be32_get(p);
 	return 0;
 }
 
 int
 meta_put_u32(MDB_txn *txn, MDB_dbi db, const char *name, uint32_t val)
 {
-	uint8_t b[4] = { val >> 24, val >> 16, val >> 8, val };
+	uint8_t b[4];
 	MDB_val k = { strlen(name), (void *)name }, v = { 4, b };
 
+	be32_put(b, val);
 	return mdb_put(txn, db, &k, &v, 0);
 }
 

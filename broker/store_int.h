@@ -51,6 +51,23 @@ struct store {
  */
 typedef int (*store_txn_fn)(struct store *, MDB_txn *, void *, int *err);
 
+/* Key ids and counters are stored big-endian so LMDB orders them. */
+static inline uint32_t
+be32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void
+be32_put(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
 /* store.c */
 int	 store_mdb_err(int);
 int	 store_write(struct store *, store_txn_fn, void *);
