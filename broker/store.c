@@ -114,10 +114,30 @@ map_grow(struct store *st)
 	return 0;
 }
 
+/*
+ * Whether a failed transaction may be retried: a full map is grown, a
+ * map another process grew is adopted, dead readers are cleared once.
+ */
+static int
+txn_recover(struct store *st, int rc, int *checked)
+{
+	int dead;
+
+	if (rc == MDB_MAP_FULL)
+		return map_grow(st);
+	if (rc == MDB_MAP_RESIZED)
+		return map_adopt(st, 0) == 0 ? 0 : -1;
+	if (rc == MDB_READERS_FULL && !(*checked)++) {
+		mdb_reader_check(st->env, &dead);
+		return 0;
+	}
+	return -1;
+}
+
 int
 store_rtxn(struct store *st, MDB_txn **txn)
 {
-	int rc = 0, i, dead;
+	int rc = 0, i, checked = 0;
 
 	for (i = 0; i < 2; i++) {
 		if (st->rtxn == NULL)
@@ -129,9 +149,7 @@ store_rtxn(struct store *st, MDB_txn **txn)
 			return ST_OK;
 		}
 		rtxn_drop(st);
-		if (rc == MDB_READERS_FULL)
-			mdb_reader_check(st->env, &dead);
-		else if (rc != MDB_MAP_RESIZED || map_adopt(st, 0) != 0)
+		if (txn_recover(st, rc, &checked) == -1)
 			break;
 	}
 	return store_mdb_err(rc);
@@ -153,7 +171,7 @@ int
 store_write(struct store *st, store_txn_fn fn, void *arg)
 {
 	MDB_txn *txn;
-	int rc, err, i, checked = 0, dead;
+	int rc, err, i, checked = 0;
 
 	for (i = 0; i < WRITE_TRIES; i++) {
 		err = ST_OK;
@@ -166,15 +184,8 @@ store_write(struct store *st, store_txn_fn fn, void *arg)
 		}
 		if (rc == 0)
 			return err;
-		if (rc == MDB_MAP_FULL && map_grow(st) == 0)
-			continue;
-		if (rc == MDB_MAP_RESIZED && map_adopt(st, 0) == 0)
-			continue;
-		if (rc == MDB_READERS_FULL && !checked++) {
-			mdb_reader_check(st->env, &dead);
-			continue;
-		}
-		break;
+		if (txn_recover(st, rc, &checked) == -1)
+			break;
 	}
 	return store_mdb_err(rc);
 }
