@@ -123,6 +123,9 @@ wait "$CLIENT"
 is "$(grep -c WRONG "$E2E_DIR/client.log")" 0 \
     "broker killed: no wrong answer ($(grep -c . "$E2E_DIR/client.log") requests)"
 after=$(awk -v k="$killed" '$1 > k' "$E2E_DIR/client.log")
+# Without requests after the kill the check below would pass on nothing.
+ok "$(printf '%s\n' "$after" | grep -q .; echo $?)" \
+    "broker killed: the client kept asking ($(printf '%s\n' "$after" | grep -c .) requests after the kill)"
 is "$(printf '%s\n' "$after" | grep -cE ' 20[01] ok$')" 0 \
     "broker killed: no request succeeds without the broker"
 grep WRONG "$E2E_DIR/client.log" | head -n 5 | sed 's/^/# /'
@@ -132,6 +135,8 @@ grep WRONG "$E2E_DIR/client.log" | head -n 5 | sed 's/^/# /'
 secretd_start
 ok "$(health_ok; echo $?)" "broker restarted: it serves again"
 n_acked=$(grep -c . "$E2E_DIR/acked")
+ok "$(grep -q '^G_' "$E2E_DIR/acked"; echo $?)" \
+    "broker killed: the client had writes acknowledged before the kill ($(grep -c '^G_' "$E2E_DIR/acked"))"
 is "$(all_acked_present | head -n 5)" "" \
     "broker restarted: all $n_acked acknowledged writes are there with their values"
 out=$(api "$A" POST /v1/secrets '{"name":"AFTER_RESTART","value":"x"}')

@@ -73,6 +73,8 @@ is "$(ls -A "$root" 2>&1 | head -n 5)" "" "front-end: its root is empty"
 is "$(stat -c '%U %a' "$root" 2>/dev/null)" "root 555" \
     "front-end: its root belongs to root and is not writable"
 fds=$(ls -l "/proc/$fe/fd" 2>/dev/null | awk '{ print $NF }')
+ok "$(printf '%s\n' "$fds" | grep -q '^socket:'; echo $?)" \
+    "front-end: its descriptor table is readable and holds its sockets"
 is "$(printf '%s\n' "$fds" | grep -E "\.mdb|root\.key|tls\.key|$E2E_DIR/state/[^e]" | head -n 3)" "" \
     "front-end: holds no descriptor to the store, the root key or the TLS key"
 is "$(awk '/^Max core file size/ { print $5 " " $6 }' "/proc/$SECRETD_PID/limits")" "0 0" \
