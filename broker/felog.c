@@ -48,19 +48,11 @@ felog_close(struct broker *b)
 int
 felog_open(struct broker *b)
 {
-	int p[2], fl;
+	int p[2];
 
 	felog_close(b);
-	if (pipe2(p, O_CLOEXEC) == -1)
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1)
 		return -1;
-	if ((fl = fcntl(p[0], F_GETFL)) == -1 ||
-	    fcntl(p[0], F_SETFL, fl | O_NONBLOCK) == -1 ||
-	    (fl = fcntl(p[1], F_GETFL)) == -1 ||
-	    fcntl(p[1], F_SETFL, fl | O_NONBLOCK) == -1) {
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
 	b->felog_fd = p[0];
 	b->felog_len = 0;
 	return p[1];
