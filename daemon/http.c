@@ -570,31 +570,28 @@ static int
 framing_ok(struct fe_req *fr)
 {
 	struct evkeyvalq *h = evhttp_request_get_input_headers(fr->req);
+	const char *ecode = "too_large";
+	char msg[64];
+	int code = 413;
 
-	if (headers_size(fr->req) > HEADERS_MAX) {
-		evhttp_add_header(evhttp_request_get_output_headers(fr->req),
-		    "Connection", "close");
-		http_reply_error(fr, 413, "too_large",
-		    "request headers over %d bytes", HEADERS_MAX);
-		return 0;
-	}
-	if (evbuffer_get_length(evhttp_request_get_input_buffer(fr->req)) >
-	    BODY_MAX) {
-		evhttp_add_header(evhttp_request_get_output_headers(fr->req),
-		    "Connection", "close");
-		http_reply_error(fr, 413, "too_large", "body over %d bytes",
-		    BODY_MAX);
-		return 0;
-	}
-	if (header_count(h, "Content-Length") + header_count(h,
+	if (headers_size(fr->req) > HEADERS_MAX)
+		snprintf(msg, sizeof(msg), "request headers over %d bytes",
+		    HEADERS_MAX);
+	else if (evbuffer_get_length(evhttp_request_get_input_buffer(
+	    fr->req)) > BODY_MAX)
+		snprintf(msg, sizeof(msg), "body over %d bytes", BODY_MAX);
+	else if (header_count(h, "Content-Length") + header_count(h,
 	    "Transfer-Encoding") > 1) {
-		evhttp_add_header(evhttp_request_get_output_headers(fr->req),
-		    "Connection", "close");
-		http_reply_error(fr, 400, "invalid_request",
+		code = 400;
+		ecode = "invalid_request";
+		snprintf(msg, sizeof(msg),
 		    "more than one Content-Length or Transfer-Encoding");
-		return 0;
-	}
-	return 1;
+	} else
+		return 1;
+	evhttp_add_header(evhttp_request_get_output_headers(fr->req),
+	    "Connection", "close");
+	http_reply_error(fr, code, ecode, "%s", msg);
+	return 0;
 }
 
 static void
