@@ -62,17 +62,30 @@ print_json(rt_client *c)
 	out_json(body, len);
 }
 
-static void
-print_saved(rt_client *c, const struct cli *cl, int created,
-    const struct rt_secret *m)
+/* set and rotate end alike: the value is wiped once it has been sent. */
+static int
+save(rt_client *c, struct cli *cl, const struct rt_set_opts *o,
+    const char *verb)
 {
-	if (cl->json) {
+	struct rt_secret m;
+	int created;
+	enum rt_error e;
+
+	e = rt_secrets_set(c, cl->name, cl->value, cl->value_len, o,
+	    &created, &m);
+	cli_free(cl);
+	if (e != RT_E_OK)
+		return fail(c, e, verb, cl->name);
+	if (cl->json)
 		print_json(c);
-		return;
+	else {
+		printf("%s ", created ? "created" : "rotated");
+		out_clean(stdout, m.name);
+		printf(" (%s, version %lu)\n", m.scope ? m.scope : "-",
+		    m.version);
 	}
-	printf("%s ", created ? "created" : "rotated");
-	out_clean(stdout, m->name);
-	printf(" (%s, version %lu)\n", m->scope ? m->scope : "-", m->version);
+	rt_secret_clear(&m);
+	return 0;
 }
 
 static int
@@ -80,24 +93,14 @@ cmd_set(rt_client *c, struct cli *cl)
 {
 	struct rt_set_opts o = { cl->category, cl->description, cl->org_wide,
 	    cl->user };
-	struct rt_secret m;
 	char err[256];
-	int created;
-	enum rt_error e;
 
 	if (cl->value == NULL && read_value(STDIN_FILENO, &cl->value,
 	    &cl->value_len, err, sizeof(err)) == -1) {
 		fprintf(stderr, "runtools: set %s: %s\n", cl->name, err);
 		return EXIT_USAGE;
 	}
-	e = rt_secrets_set(c, cl->name, cl->value, cl->value_len, &o,
-	    &created, &m);
-	cli_free(cl);
-	if (e != RT_E_OK)
-		return fail(c, e, "set", cl->name);
-	print_saved(c, cl, created, &m);
-	rt_secret_clear(&m);
-	return 0;
+	return save(c, cl, &o, "set");
 }
 
 /*
@@ -112,7 +115,6 @@ cmd_rotate(rt_client *c, struct cli *cl)
 	struct rt_set_opts o = { NULL, NULL, cl->org_wide, cl->user };
 	struct rt_secret m;
 	char err[256];
-	int created;
 	enum rt_error e;
 
 	if (read_value(STDIN_FILENO, &cl->value, &cl->value_len, err,
@@ -130,14 +132,7 @@ cmd_rotate(rt_client *c, struct cli *cl)
 		    fail(c, e, "rotate", cl->name);
 	}
 	rt_secret_clear(&m);
-	e = rt_secrets_set(c, cl->name, cl->value, cl->value_len, &o,
-	    &created, &m);
-	cli_free(cl);
-	if (e != RT_E_OK)
-		return fail(c, e, "rotate", cl->name);
-	print_saved(c, cl, created, &m);
-	rt_secret_clear(&m);
-	return 0;
+	return save(c, cl, &o, "rotate");
 }
 
 static int
