@@ -148,6 +148,7 @@ void	 felog_read(struct broker *);
 void	 felog_close(struct broker *);
 
 /* supervise.c */
+struct timespec now_mono(void);
 void	 fe_resolve_path(char *, size_t);
 void	 fe_prepare_chroot(const char *state_dir, char *, size_t);
 void	 fe_start(struct broker *);

@@ -38,7 +38,7 @@ static const char *env_drop[] = {
 	"LISTEN_FDNAMES", "SECRETD_FRONTEND", NULL
 };
 
-static struct timespec
+struct timespec
 now_mono(void)
 {
 	struct timespec ts;

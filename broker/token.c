@@ -36,15 +36,6 @@ struct rl_slot {
 
 static struct rl_slot rl[RL_SLOTS];
 
-static time_t
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 static struct rl_slot *
 rl_find(const char *key, int create, time_t now)
 {
@@ -130,7 +121,7 @@ token_auth(struct broker *b, const char *tok, const char *source,
 	uint8_t hash[TOKEN_HASH_LEN];
 	char id[TOKEN_ID_LEN + 1], skey[SOURCE_MAX_LEN + 3];
 	char pkey[TOKEN_ID_LEN + 3] = "";
-	time_t now = mono_now();
+	time_t now = now_mono().tv_sec;
 	int rv;
 
 	snprintf(skey, sizeof(skey), "s:%s", source);
