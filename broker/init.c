@@ -211,25 +211,6 @@ mkdir_parent(const char *path, struct undo *u, char *err, size_t errlen)
 	return mkdir_p(dir, u, err, errlen);
 }
 
-/* Make a new directory entry durable. */
-static void
-sync_parent(const char *path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		return;
-	slash[slash == dir] = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return;
-	if (fsync(fd) == -1)
-		log_warn("%s: fsync %s", __func__, dir);
-	close(fd);
-}
-
 static int
 write_new(const char *path, BIO *bio, mode_t mode, struct undo *u,
     char *err, size_t errlen)
@@ -266,7 +247,8 @@ write_new(const char *path, BIO *bio, mode_t mode, struct undo *u,
 	if (close(fd) == -1)
 		return ierr(err, errlen, "close %s: %s", path,
 		    strerror(errno));
-	sync_parent(path);
+	if (sync_dir_of(path) == -1)
+		log_warn("%s: fsync folder of %s", __func__, path);
 	log_info("created %s", path);
 	return 0;
  fail:

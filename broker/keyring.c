@@ -87,7 +87,8 @@ fail:
 	return ret;
 }
 
-static int
+/* Makes a new directory entry durable: fsync of the folder holding path. */
+int
 sync_dir_of(const char *path)
 {
 	char buf[PATH_MAX];

@@ -95,6 +95,7 @@ void	 store_value_free(struct secret_value *);
 int	 rootkey_load(const char *path, uint8_t **key, char *err, size_t);
 int	 rootkey_generate(const char *path, char *err, size_t);
 void	 rootkey_free(uint8_t *);
+int	 sync_dir_of(const char *path);
 int	 store_rotate_data_key(struct store *, uint32_t *new_id);
 int	 store_rewrap(struct store *, size_t batch, size_t *rewrapped);
 int	 store_count_by_key(struct store *, uint32_t key_id, size_t *n);
