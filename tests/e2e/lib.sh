@@ -115,11 +115,15 @@ secretd_start() {
 	exit 1
 }
 
+# secretd_stop: SIGTERM the daemon; returns its exit status.
 secretd_stop() {
+	local rc
 	[ -n "${SECRETD_PID:-}" ] || return 0
 	kill -TERM "$SECRETD_PID" 2>/dev/null
 	wait "$SECRETD_PID" 2>/dev/null
+	rc=$?
 	SECRETD_PID=
+	return "$rc"
 }
 
 frontend_pid() {
