@@ -346,19 +346,11 @@ h_list(struct req *q)
 	return 0;
 }
 
-/* The common tail of GET, REVEAL and DELETE: name, orgWide, user_id. */
+/* Name, orgWide and user_id as PUT, GET, REVEAL and DELETE carry them. */
 static int
-get_target(struct req *q, struct target *t, char *msg, size_t msglen)
+check_target(struct req *q, const char *name, size_t nlen, uint8_t org_wide,
+    const char *user, size_t ulen, char *msg, size_t msglen)
 {
-	const char *name, *user;
-	size_t nlen, ulen;
-	uint8_t org_wide;
-
-	if (ipc_get_str(q->r, &name, &nlen) == -1 ||
-	    ipc_get_u8(q->r, &org_wide) == -1 || org_wide > 1 ||
-	    ipc_get_str(q->r, &user, &ulen) == -1)
-		return -1;
-	t->scope = org_wide ? SCOPE_ORG : SCOPE_USER;
 	if (!valid_secret_name(name, nlen)) {
 		snprintf(msg, msglen, "invalid secret name");
 		return RT_INVALID;
@@ -375,6 +367,22 @@ get_target(struct req *q, struct target *t, char *msg, size_t msglen)
 	if (ulen > 0)
 		memcpy(q->owner, user, ulen + 1);
 	return RT_OK;
+}
+
+/* The common tail of GET, REVEAL and DELETE: name, orgWide, user_id. */
+static int
+get_target(struct req *q, struct target *t, char *msg, size_t msglen)
+{
+	const char *name, *user;
+	size_t nlen, ulen;
+	uint8_t org_wide;
+
+	if (ipc_get_str(q->r, &name, &nlen) == -1 ||
+	    ipc_get_u8(q->r, &org_wide) == -1 || org_wide > 1 ||
+	    ipc_get_str(q->r, &user, &ulen) == -1)
+		return -1;
+	t->scope = org_wide ? SCOPE_ORG : SCOPE_USER;
+	return check_target(q, name, nlen, org_wide, user, ulen, msg, msglen);
 }
 
 /* After authentication: whose secret the request names, and may it. */
@@ -525,25 +533,20 @@ struct put_args {
 static int
 put_check(struct req *q, const struct put_args *a, char *msg, size_t len)
 {
-	if (!valid_secret_name(a->name, a->nlen))
-		snprintf(msg, len, "invalid secret name");
-	else if (a->vlen < 1 || a->vlen > VALUE_MAX_LEN)
+	int rv;
+
+	if ((rv = check_target(q, a->name, a->nlen, a->org_wide, a->user,
+	    a->ulen, msg, len)) != RT_OK)
+		return rv;
+	if (a->vlen < 1 || a->vlen > VALUE_MAX_LEN)
 		snprintf(msg, len, "value must be 1 to %d bytes",
 		    VALUE_MAX_LEN);
 	else if (a->category[0] != '\0' && !valid_category(a->category))
 		snprintf(msg, len, "unknown category");
 	else if (a->has_desc && a->dlen > DESC_MAX_LEN)
 		snprintf(msg, len, "description over %d bytes", DESC_MAX_LEN);
-	else if (a->ulen > 0 && !valid_id(a->user, a->ulen))
-		snprintf(msg, len, "invalid user_id");
-	else if (a->ulen > 0 && a->org_wide)
-		snprintf(msg, len, "orgWide and user_id exclude each other");
-	else {
-		memcpy(q->name, a->name, a->nlen + 1);
-		if (a->ulen > 0)
-			memcpy(q->owner, a->user, a->ulen + 1);
+	else
 		return RT_OK;
-	}
 	return RT_INVALID;
 }
 
