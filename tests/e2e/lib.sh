@@ -126,6 +126,15 @@ secretd_stop() {
 	return "$rc"
 }
 
+# secretd_finish [LABEL]: SIGTERM the daemon, assert it exits 0 and that
+# its log holds no sanitizer report, those written at exit included.
+secretd_finish() {
+	secretd_stop
+	is "$?" 0 "SIGTERM: the daemon exits 0${1:+ [$1]}"
+	ok "$(! grep -qE 'Sanitizer|runtime error' "$E2E_DIR/secretd.log"; echo $?)" \
+	    "the daemon logged no sanitizer report, at exit included${1:+ [$1]}"
+}
+
 frontend_pid() {
 	pgrep -P "$SECRETD_PID" -f secretd-frontend | head -n 1
 }

@@ -366,4 +366,6 @@ is "$bad_reqid" "" "every error body's requestId equals its X-Request-Id"
 is "$(grep -c . "$E2E_DIR/reqids") $(grep . "$E2E_DIR/reqids" | sort -u | wc -l)" \
     "$n_calls $n_calls" "request ids are unique"
 
+secretd_finish
+
 done_testing

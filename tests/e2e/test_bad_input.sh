@@ -246,4 +246,6 @@ is "$(api "$A" GET /v1/secrets | tail -n 1)" 200 \
 is "$no_reqid" "" "every refused request's answer carried X-Request-Id"
 is "$(api "$A" GET /v1/health | tail -n 1)" 200 "the daemon serves on after all of it"
 
+secretd_finish
+
 done_testing

@@ -142,4 +142,6 @@ is "$(all_acked_present | head -n 5)" "" \
 out=$(api "$A" POST /v1/secrets '{"name":"AFTER_RESTART","value":"x"}')
 is "$(status_of "$out")" 201 "broker restarted: new writes work"
 
+secretd_finish
+
 done_testing

@@ -323,6 +323,7 @@ for MODE in admins members; do
 	secretd_start
 	policy_table
 	tokens
+	secretd_finish "$MODE"
 	e2e_teardown
 	E2E_DIR=
 done

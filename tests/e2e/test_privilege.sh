@@ -104,4 +104,6 @@ done
 is "$(needed "$SECRETD" | grep -cE 'liblmdb|libsodium')" 2 \
     "secretd (the broker) is the one linking LMDB and libsodium"
 
+secretd_finish
+
 done_testing

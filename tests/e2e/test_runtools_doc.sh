@@ -133,4 +133,6 @@ out=$(api "$E2E_BOB" GET /v1/secrets)
 is "$(body_of "$out" | jq '[.secrets[] | select(.userId == "'"$E2E_ALICE"'")] | length')" 0 \
     "another member's list does not show it"
 
+secretd_finish
+
 done_testing

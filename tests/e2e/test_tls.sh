@@ -106,4 +106,6 @@ is "$(reneg "$P")" refused "a client-initiated renegotiation is refused"
 out=$(curl -s -w '\n%{http_code}' --tlsv1.3 --cacert "$E2E_CA" "$E2E_URL/v1/health")
 is "$(status_of "$out")" 200 "the daemon still serves after the refused handshakes"
 
+secretd_finish
+
 done_testing
