@@ -31,6 +31,17 @@ static struct store_op ops[BATCH_MAX];
 static struct pending pend[BATCH_MAX];
 static size_t npend;
 
+/*
+ * audit_sync = all: replies wait here until the audit lines written this
+ * turn are synced, so no one sees a value whose record could be lost.
+ */
+struct held {
+	struct ipc_msg	 m;
+	uint32_t	 id;
+};
+static struct held held[BATCH_MAX];
+static size_t nheld;
+
 void
 reply_init(struct ipc_msg *m, uint32_t id, int status, const char *msg)
 {
@@ -49,10 +60,17 @@ chan_send(struct broker *b, struct ipc_msg *m)
 		ipc_msg_free(m);
 		return;
 	}
+	/* The id is read first: a failed send may free the buffer. */
+	if (m->buf == NULL || m->len < sizeof(h)) {
+		ipc_msg_free(m);
+		log_warnx("%s: a reply could not be built (out of memory)",
+		    __func__);
+		return;
+	}
+	memcpy(&h, m->buf, sizeof(h));
 	if (ipc_chan_send(&b->chan, m) == 0)
 		return;
 	/* Too large or out of memory: the request still gets an answer. */
-	memcpy(&h, m->buf, sizeof(h));
 	ipc_msg_free(m);
 	log_warnx("%s: reply to request %u failed", __func__, h.id);
 	reply_init(&em, h.id, RT_INTERNAL, "reply could not be built");
@@ -94,7 +112,39 @@ respond(struct req *q, struct ipc_msg *m, int status, const char *msg)
 		reply_init(&em, q->id, status, msg);
 		m = &em;
 	}
+	if (q->b->cfg->audit_sync_all && status != RT_UNAVAILABLE &&
+	    nheld < BATCH_MAX) {
+		held[nheld].m = *m;
+		held[nheld++].id = q->id;
+		return;
+	}
 	chan_send(q->b, m);
+}
+
+/* One sync for every audit line of the turn, then the held replies. */
+static void
+release_held(struct broker *b)
+{
+	struct ipc_msg em;
+	size_t i;
+	int ok;
+
+	if (nheld == 0)
+		return;
+	if (!(ok = audit_sync() == 0))
+		log_warnx("%s: audit log sync failed; %zu replies refused",
+		    __func__, nheld);
+	for (i = 0; i < nheld; i++) {
+		if (ok) {
+			chan_send(b, &held[i].m);
+			continue;
+		}
+		ipc_msg_free(&held[i].m);
+		reply_init(&em, held[i].id, RT_UNAVAILABLE,
+		    "audit log unavailable");
+		chan_send(b, &em);
+	}
+	nheld = 0;
 }
 
 static int
@@ -118,13 +168,15 @@ get_auth(struct req *q)
 	size_t n;
 
 	q->auth.token = NULL;
+	q->auth.session = 0;
 	if (ipc_get_u8(q->r, &q->auth.kind) == -1)
 		return -1;
 	if (q->auth.kind == AUTH_SESSION) {
 		if (ipc_get_u64(q->r, &q->auth.session) == -1)
 			return -1;
 	} else if (q->auth.kind == AUTH_TOKEN) {
-		if (ipc_get_str(q->r, &q->auth.token, NULL) == -1)
+		if (ipc_get_str(q->r, &q->auth.token, NULL) == -1 ||
+		    ipc_get_u64(q->r, &q->auth.session) == -1)
 			return -1;
 	} else
 		return -1;
@@ -134,20 +186,36 @@ get_auth(struct req *q)
 	return 0;
 }
 
+/*
+ * A session is the kernel's word; a token is checked against the store.
+ * Failed token checks are counted per caller: a unix client by its
+ * session's uid (which we read ourselves), a TLS client by its address.
+ */
 int
 authenticate(struct req *q, char *msg, size_t msglen)
 {
+	char key[SOURCE_MAX_LEN + 8];
+	uid_t uid;
 	int rv;
 
 	if (q->auth.kind == AUTH_SESSION) {
-		if (session_get(q->auth.session, &q->p) == -1) {
-			snprintf(msg, msglen, "unknown session");
-			return RT_UNAUTH;
-		}
-		rv = RT_OK;
-	} else
-		rv = token_auth(q->b, q->auth.token, q->auth.source, &q->p,
-		    msg, msglen);
+		rv = session_get(q->auth.session, &q->p, &uid, msg, msglen) ==
+		    0 ? RT_OK : RT_UNAUTH;
+	} else if (q->auth.session != 0 &&
+	    session_get(q->auth.session, NULL, &uid, msg, msglen) == -1)
+		rv = RT_UNAUTH;
+	else {
+		if (q->auth.session != 0) {
+			snprintf(key, sizeof(key), "u:%u", (unsigned)uid);
+			snprintf(q->auth.source, sizeof(q->auth.source),
+			    "uid:%u", (unsigned)uid);
+		} else
+			snprintf(key, sizeof(key), "a:%s", q->auth.source);
+		rv = token_auth(q->b, q->auth.token, key, &q->p, msg, msglen);
+	}
+	if (rv == RT_OK && q->auth.kind == AUTH_SESSION)
+		snprintf(q->auth.source, sizeof(q->auth.source), "uid:%u",
+		    (unsigned)uid);
 	q->authed = rv == RT_OK;
 	return rv;
 }
@@ -594,6 +662,11 @@ h_put(struct req *q)
 		memcpy(op->meta.description, a.desc, a.dlen + 1);
 	op->value = pd->value;
 	op->value_len = pd->value_len;
+	/* An org's secrets count against the org, whoever writes them. */
+	op->max_count = t.scope == SCOPE_ORG ? q->b->cfg->quota_org_secrets :
+	    q->b->cfg->quota_user_secrets;
+	op->max_bytes = t.scope == SCOPE_ORG ? q->b->cfg->quota_org_bytes :
+	    q->b->cfg->quota_user_bytes;
 	return 0;
 }
 
@@ -662,10 +735,15 @@ commit_status(const struct store_op *op, int rv, int *created)
 	*created = 0;
 	if (rv != ST_OK)
 		return RT_INTERNAL;
+	/* A token made with a token revoked in the same batch. */
+	if (op->result == ST_NOTFOUND && op->kind == STORE_PUT_TOKEN)
+		return RT_UNAUTH;
 	if (op->result == ST_NOTFOUND)
 		return RT_NOTFOUND;
 	if (op->result == ST_INVALID)
 		return RT_INVALID;
+	if (op->result == ST_QUOTA)
+		return RT_QUOTA;
 	if (op->result != ST_OK)
 		return RT_INTERNAL;
 	*created = op->kind == STORE_PUT_TOKEN ||
@@ -680,9 +758,18 @@ commit_reply(struct pending *pd, const struct store_op *op, int status,
 	struct ipc_msg m;
 	const char *msg = "";
 
-	if (status == RT_NOTFOUND)
+	if (status == RT_UNAUTH)
+		msg = "the token this request came with was revoked";
+	else if (status == RT_NOTFOUND)
 		msg = op->kind == STORE_DELETE_TOKEN ? "no such token" :
 		    "no such secret";
+	else if (status == RT_QUOTA)
+		msg = op->kind == STORE_PUT_TOKEN ? "too many live tokens "
+		    "for this user (max_tokens_per_user)" :
+		    op->meta.scope == SCOPE_ORG ? "the org's secrets quota "
+		    "is reached (quota_org_secrets, quota_org_bytes)" :
+		    "this user's secrets quota is reached "
+		    "(quota_user_secrets, quota_user_bytes)";
 	else if (status == RT_INVALID)
 		msg = "the store refused a field";
 	else if (status == RT_INTERNAL)
@@ -751,7 +838,7 @@ broker_read(struct broker *b)
 	struct ipc_reader *r;
 	int rv;
 
-	while (b->chan_open && npend < BATCH_MAX) {
+	while (b->chan_open && npend < BATCH_MAX && nheld < BATCH_MAX) {
 		rv = ipc_chan_recv(&b->chan, fd_allowed, &r);
 		if (rv == IPC_AGAIN)
 			break;
@@ -770,6 +857,7 @@ broker_read(struct broker *b)
 			break;
 		}
 	}
+	release_held(b);
 	broker_flush(b);
 	batch_commit(b);
 	broker_flush(b);

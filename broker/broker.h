@@ -72,7 +72,7 @@ struct broker {
 /* The auth block every secret and token request starts with. */
 struct auth {
 	uint8_t		 kind;			/* enum auth_kind */
-	uint64_t	 session;
+	uint64_t	 session;		/* 0: none (a token over TLS) */
 	const char	*token;
 	char		 source[SOURCE_MAX_LEN + 1];
 };
@@ -118,17 +118,17 @@ int	 audit_sync(void);
 void	 audit_close(void);
 
 /* identity.c */
-int	 identity_peer(const struct broker *, int fd, struct principal *,
-	    char *err, size_t);
-int	 session_add(const struct principal *, uint64_t *);
-int	 session_get(uint64_t, struct principal *);
+int	 session_get(uint64_t, struct principal *, uid_t *, char *msg,
+	    size_t);
 void	 session_del(uint64_t);
+int	 session_watch_fd(void);
+void	 session_hangups(void);
 void	 session_clear(void);
 int	 h_conn_unix(struct req *);
 int	 h_conn_close(struct req *);
 
 /* token.c */
-int	 token_auth(struct broker *, const char *token, const char *source,
+int	 token_auth(struct broker *, const char *token, const char *ratekey,
 	    struct principal *, char *msg, size_t);
 int	 token_make(struct broker *, const struct principal *, uint8_t role,
 	    const char *desc, uint64_t ttl, struct store_op *,

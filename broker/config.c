@@ -23,6 +23,17 @@
 #define DEFAULT_ORG		"default"
 #define DEFAULT_ADMIN_GROUP	"secretd-admin"
 #define LINE_MAX_LEN		(PATH_MAX + 64)
+/* Well below the front-end's 16,384 connections, so one caller cannot
+ * take them all. */
+#define DEFAULT_CONNS_PER_UID	256
+#define DEFAULT_CONNS_PER_ADDR	256
+#define DEFAULT_TOKENS_PER_USER	100
+#define DEFAULT_USER_SECRETS	1000
+#define DEFAULT_USER_BYTES	(16ULL << 20)
+#define DEFAULT_ORG_SECRETS	10000
+#define DEFAULT_ORG_BYTES	(64ULL << 20)
+#define COUNT_LIMIT		1000000ULL
+#define BYTES_LIMIT		(1ULL << 40)
 
 struct parser;
 typedef int (*setter)(struct parser *, struct secretd_config *,
@@ -38,6 +49,12 @@ static int set_id(struct parser *, struct secretd_config *, const char *,
     const char *, size_t, size_t);
 static int set_reveal(struct parser *, struct secretd_config *, const char *,
     const char *, size_t, size_t);
+static int set_sync(struct parser *, struct secretd_config *, const char *,
+    const char *, size_t, size_t);
+static int set_count(struct parser *, struct secretd_config *, const char *,
+    const char *, size_t, size_t);
+static int set_bytes(struct parser *, struct secretd_config *, const char *,
+    const char *, size_t, size_t);
 
 #define STR(f)	offsetof(struct secretd_config, f), \
 		sizeof(((struct secretd_config *)0)->f)
@@ -45,8 +62,12 @@ static int set_reveal(struct parser *, struct secretd_config *, const char *,
 enum {
 	K_STATE_DIR, K_ROOT_KEY_FILE, K_SOCKET, K_SOCKET_MODE, K_LISTEN,
 	K_TLS_CERT, K_TLS_KEY, K_ORG, K_ADMIN_GROUP, K_ORG_REVEAL,
-	K_FRONTEND_USER, K_AUDIT_LOG, K_MAX
+	K_FRONTEND_USER, K_AUDIT_LOG, K_AUDIT_SYNC, K_CONNS_PER_UID,
+	K_CONNS_PER_ADDR, K_TOKENS_PER_USER, K_USER_SECRETS, K_USER_BYTES,
+	K_ORG_SECRETS, K_ORG_BYTES, K_MAX
 };
+
+#define NUM(f)	offsetof(struct secretd_config, f), sizeof(uint64_t)
 
 static const struct keyword {
 	const char	*name;
@@ -68,6 +89,21 @@ static const struct keyword {
 	[K_FRONTEND_USER] =	{ "frontend_user", set_id,
 				  STR(frontend_user) },
 	[K_AUDIT_LOG] =		{ "audit_log", set_path, STR(audit_log) },
+	[K_AUDIT_SYNC] =	{ "audit_sync", set_sync, 0, 0 },
+	[K_CONNS_PER_UID] =	{ "max_connections_per_uid", set_count,
+				  NUM(max_conns_per_uid) },
+	[K_CONNS_PER_ADDR] =	{ "max_connections_per_address", set_count,
+				  NUM(max_conns_per_address) },
+	[K_TOKENS_PER_USER] =	{ "max_tokens_per_user", set_count,
+				  NUM(max_tokens_per_user) },
+	[K_USER_SECRETS] =	{ "quota_user_secrets", set_count,
+				  NUM(quota_user_secrets) },
+	[K_USER_BYTES] =	{ "quota_user_bytes", set_bytes,
+				  NUM(quota_user_bytes) },
+	[K_ORG_SECRETS] =	{ "quota_org_secrets", set_count,
+				  NUM(quota_org_secrets) },
+	[K_ORG_BYTES] =		{ "quota_org_bytes", set_bytes,
+				  NUM(quota_org_bytes) },
 };
 
 /* Files that live in state_dir unless the config names them. */
@@ -135,6 +171,13 @@ config_defaults(struct secretd_config *cfg)
 	    DEFAULT_STATE_DIR);
 	snprintf(cfg->audit_log, sizeof(cfg->audit_log), "%s/audit.log",
 	    DEFAULT_STATE_DIR);
+	cfg->max_conns_per_uid = DEFAULT_CONNS_PER_UID;
+	cfg->max_conns_per_address = DEFAULT_CONNS_PER_ADDR;
+	cfg->max_tokens_per_user = DEFAULT_TOKENS_PER_USER;
+	cfg->quota_user_secrets = DEFAULT_USER_SECRETS;
+	cfg->quota_user_bytes = DEFAULT_USER_BYTES;
+	cfg->quota_org_secrets = DEFAULT_ORG_SECRETS;
+	cfg->quota_org_bytes = DEFAULT_ORG_BYTES;
 }
 
 /*
@@ -330,6 +373,71 @@ set_reveal(struct parser *p, struct secretd_config *cfg, const char *key,
 }
 
 static int
+set_sync(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, size_t size)
+{
+	if (strcmp(val, "writes") == 0)
+		cfg->audit_sync_all = 0;
+	else if (strcmp(val, "all") == 0)
+		cfg->audit_sync_all = 1;
+	else
+		return perr(p, "%s: bad value \"%s\": expected writes or all",
+		    key, val);
+	return 0;
+}
+
+/* A decimal number from 1 to max, with an optional K, M or G (1024s). */
+static int
+set_number(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, uint64_t max, int suffix)
+{
+	unsigned long long n;
+	uint64_t v;
+	char *end;
+	int shift = 0;
+
+	if (*val < '0' || *val > '9')
+		goto bad;
+	errno = 0;
+	n = strtoull(val, &end, 10);
+	if (errno != 0)
+		goto bad;
+	if (suffix && *end != '\0' && end[1] == '\0') {
+		if (*end == 'K')
+			shift = 10;
+		else if (*end == 'M')
+			shift = 20;
+		else if (*end == 'G')
+			shift = 30;
+		if (shift != 0)
+			end++;
+	}
+	if (*end != '\0' || n == 0 || n > (max >> shift))
+		goto bad;
+	v = (uint64_t)n << shift;
+	memcpy((char *)cfg + off, &v, sizeof(v));
+	return 0;
+bad:
+	return perr(p, "%s: bad value \"%s\": expected a number from 1 to "
+	    "%llu%s", key, val, (unsigned long long)max,
+	    suffix ? " (K, M or G may follow)" : "");
+}
+
+static int
+set_count(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, size_t size)
+{
+	return set_number(p, cfg, key, val, off, COUNT_LIMIT, 0);
+}
+
+static int
+set_bytes(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, size_t size)
+{
+	return set_number(p, cfg, key, val, off, BYTES_LIMIT, 1);
+}
+
+static int
 is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -495,4 +603,20 @@ config_print(const struct secretd_config *cfg, FILE *out)
 	    cfg->org_reveal_members ? "members" : "admins");
 	fprintf(out, "frontend_user = %s\n", cfg->frontend_user);
 	fprintf(out, "audit_log = %s\n", cfg->audit_log);
+	fprintf(out, "audit_sync = %s\n", cfg->audit_sync_all ? "all" :
+	    "writes");
+	fprintf(out, "max_connections_per_uid = %llu\n",
+	    (unsigned long long)cfg->max_conns_per_uid);
+	fprintf(out, "max_connections_per_address = %llu\n",
+	    (unsigned long long)cfg->max_conns_per_address);
+	fprintf(out, "max_tokens_per_user = %llu\n",
+	    (unsigned long long)cfg->max_tokens_per_user);
+	fprintf(out, "quota_user_secrets = %llu\n",
+	    (unsigned long long)cfg->quota_user_secrets);
+	fprintf(out, "quota_user_bytes = %llu\n",
+	    (unsigned long long)cfg->quota_user_bytes);
+	fprintf(out, "quota_org_secrets = %llu\n",
+	    (unsigned long long)cfg->quota_org_secrets);
+	fprintf(out, "quota_org_bytes = %llu\n",
+	    (unsigned long long)cfg->quota_org_bytes);
 }

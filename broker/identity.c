@@ -7,11 +7,14 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include <stddef.h>
+#include <errno.h>
 #include <grp.h>
+#include <poll.h>
+#include <stddef.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,13 +33,20 @@
  * Sessions live in a fixed table.  A handle is 64 random bits whose low
  * bits are replaced by its slot, so a lookup is one compare, and the
  * remaining random bits keep one connection from guessing another's.
+ * Each session keeps our own copy of its client's connection: when the
+ * client hangs up, the session ends, whatever the front-end says.
  */
 #define SLOT_BITS	15
 #define SLOT_MASK	((1ULL << SLOT_BITS) - 1)
 _Static_assert(SESSIONS_MAX <= (1 << SLOT_BITS), "session slots fit the handle");
 
+#define HANGUPS_PER_TURN 256
+
 struct session {
 	uint64_t	 handle;		/* 0: free slot */
+	int		 fd;			/* the client's connection */
+	uid_t		 uid;
+	int		 named;			/* p holds a principal */
 	struct principal p;
 };
 
@@ -44,19 +54,44 @@ static struct session sessions[SESSIONS_MAX];
 static uint32_t free_slots[SESSIONS_MAX];
 static size_t nfree;
 static int sessions_ready;
+static int watch_fd = -1;		/* epoll: our copies' hang-ups */
 
-/* The socket must be a stream connection accepted on our API socket. */
+/*
+ * The descriptor must be a client's connection accepted on our API
+ * socket: a connected unix stream socket (not the listener), whose own
+ * address is the API path, from a process that is neither us nor the
+ * front-end.  -1: the front-end passed something else, which only a
+ * broken or hostile front-end does.
+ */
 static int
-check_socket(const struct broker *b, int fd, char *err, size_t errlen)
+check_socket(const struct broker *b, int fd, struct ucred *cred, char *err,
+    size_t errlen)
 {
 	struct sockaddr_un sun;
-	socklen_t len = sizeof(sun);
-	int type;
-	socklen_t tlen = sizeof(type);
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(sun), plen = sizeof(peer), clen = sizeof(*cred);
+	int v;
+	socklen_t vlen = sizeof(v);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1 ||
-	    type != SOCK_STREAM) {
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &vlen) == -1 ||
+	    v != AF_UNIX) {
+		snprintf(err, errlen, "not a unix socket");
+		return -1;
+	}
+	vlen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &vlen) == -1 ||
+	    v != SOCK_STREAM) {
 		snprintf(err, errlen, "not a stream socket");
+		return -1;
+	}
+	vlen = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &vlen) == -1 ||
+	    v != 0) {
+		snprintf(err, errlen, "a listening socket");
+		return -1;
+	}
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen) == -1) {
+		snprintf(err, errlen, "not connected");
 		return -1;
 	}
 	memset(&sun, 0, sizeof(sun));
@@ -67,7 +102,27 @@ check_socket(const struct broker *b, int fd, char *err, size_t errlen)
 		snprintf(err, errlen, "not a connection to the API socket");
 		return -1;
 	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &clen) == -1 ||
+	    clen != sizeof(*cred)) {
+		snprintf(err, errlen, "no peer credentials");
+		return -1;
+	}
+	if (cred->pid == 0 || cred->pid == getpid() ||
+	    (b->fe_pid > 0 && cred->pid == b->fe_pid)) {
+		snprintf(err, errlen, "peer pid %d is not a client",
+		    (int)cred->pid);
+		return -1;
+	}
 	return 0;
+}
+
+/* A client that already hung up gets no session. */
+static int
+client_gone(int fd)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
 }
 
 static int
@@ -98,42 +153,32 @@ in_admin_group(const char *group, const char *user, gid_t gid)
 	return found;
 }
 
-int
-identity_peer(const struct broker *b, int fd, struct principal *p,
+/* The principal of a kernel-vouched uid; -1 when it has no valid name. */
+static int
+principal_of(const struct broker *b, uid_t uid, struct principal *p,
     char *err, size_t errlen)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
 	struct passwd pw, *pwp = NULL;
 	char *buf;
 	int rv = -1;
 
 	memset(p, 0, sizeof(*p));
-	if (check_socket(b, fd, err, errlen) == -1)
-		return -1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
-	    len != sizeof(cred)) {
-		snprintf(err, errlen, "no peer credentials");
-		return -1;
-	}
 	if ((buf = malloc(NSS_BUF)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (getpwuid_r(cred.uid, &pw, buf, NSS_BUF, &pwp) != 0 ||
-	    pwp == NULL) {
-		snprintf(err, errlen, "uid %u has no user name",
-		    (unsigned)cred.uid);
+	if (getpwuid_r(uid, &pw, buf, NSS_BUF, &pwp) != 0 || pwp == NULL) {
+		snprintf(err, errlen, "uid %u has no user name", (unsigned)uid);
 		goto fail;
 	}
 	if (!valid_id(pw.pw_name, strlen(pw.pw_name))) {
 		snprintf(err, errlen, "user name of uid %u is not a valid id",
-		    (unsigned)cred.uid);
+		    (unsigned)uid);
 		goto fail;
 	}
 	snprintf(p->user_id, sizeof(p->user_id), "%s", pw.pw_name);
 	snprintf(p->org_id, sizeof(p->org_id), "%s", b->cfg->org);
-	p->role = cred.uid == 0 || in_admin_group(b->cfg->admin_group,
+	p->role = uid == 0 || in_admin_group(b->cfg->admin_group,
 	    pw.pw_name, pw.pw_gid) ? ROLE_ADMIN : ROLE_MEMBER;
 	rv = 0;
 fail:
@@ -143,17 +188,43 @@ fail:
 }
 
 static void
+session_drop(struct session *s)
+{
+	if (s->fd != -1) {
+		epoll_ctl(watch_fd, EPOLL_CTL_DEL, s->fd, NULL);
+		close(s->fd);
+	}
+	explicit_bzero(s, sizeof(*s));
+	s->fd = -1;
+}
+
+static void
 sessions_reset(void)
 {
 	size_t i;
 
+	if (!sessions_ready) {
+		for (i = 0; i < SESSIONS_MAX; i++)
+			sessions[i].fd = -1;
+		if ((watch_fd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+			fatal("%s: epoll_create1", __func__);
+	}
 	for (i = 0; i < SESSIONS_MAX; i++) {
 		if (sessions[i].handle != 0)
-			explicit_bzero(&sessions[i], sizeof(sessions[i]));
+			session_drop(&sessions[i]);
 		free_slots[i] = (uint32_t)(SESSIONS_MAX - 1 - i);
 	}
 	nfree = SESSIONS_MAX;
 	sessions_ready = 1;
+}
+
+/* Readable when a watched client hung up; the event loop polls it. */
+int
+session_watch_fd(void)
+{
+	if (!sessions_ready)
+		sessions_reset();
+	return watch_fd;
 }
 
 static struct session *
@@ -167,9 +238,11 @@ session_find(uint64_t h)
 	return s->handle == h ? s : NULL;
 }
 
-int
-session_add(const struct principal *p, uint64_t *handle)
+/* Takes fd: it is watched, and closed when the session ends. */
+static int
+session_add(int fd, uid_t uid, const struct principal *p, uint64_t *handle)
 {
+	struct epoll_event ev;
 	uint32_t slot;
 	uint64_t h;
 
@@ -177,24 +250,53 @@ session_add(const struct principal *p, uint64_t *handle)
 		sessions_reset();
 	if (nfree == 0)
 		return -1;
-	slot = free_slots[--nfree];
+	slot = free_slots[nfree - 1];
 	do {
 		randombytes_buf(&h, sizeof(h));
 		h = (h & ~SLOT_MASK) | slot;
 	} while (h == slot);		/* the random part must not be zero */
+	/* Hang-up and error are always reported; nothing else is asked. */
+	memset(&ev, 0, sizeof(ev));
+	ev.events = 0;
+	ev.data.u64 = h;
+	if (epoll_ctl(watch_fd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		log_warn("%s: epoll_ctl", __func__);
+		return -1;
+	}
+	nfree--;
 	sessions[slot].handle = h;
-	sessions[slot].p = *p;
+	sessions[slot].fd = fd;
+	sessions[slot].uid = uid;
+	sessions[slot].named = p != NULL;
+	if (p != NULL)
+		sessions[slot].p = *p;
 	*handle = h;
 	return 0;
 }
 
+/*
+ * The principal of a live session: 0; -1 no such session (msg says
+ * why); a session whose uid has no name authenticates no one.
+ */
 int
-session_get(uint64_t h, struct principal *p)
+session_get(uint64_t h, struct principal *p, uid_t *uid, char *msg,
+    size_t msglen)
 {
 	struct session *s;
 
-	if ((s = session_find(h)) == NULL)
+	if ((s = session_find(h)) == NULL) {
+		snprintf(msg, msglen, "unknown session");
 		return -1;
+	}
+	if (uid != NULL)
+		*uid = s->uid;
+	if (p == NULL)
+		return 0;
+	if (!s->named) {
+		snprintf(msg, msglen, "uid %u has no user name",
+		    (unsigned)s->uid);
+		return -1;
+	}
 	*p = s->p;
 	return 0;
 }
@@ -206,8 +308,26 @@ session_del(uint64_t h)
 
 	if ((s = session_find(h)) == NULL)
 		return;
-	explicit_bzero(s, sizeof(*s));
+	session_drop(s);
 	free_slots[nfree++] = (uint32_t)(h & SLOT_MASK);
+}
+
+/* Sessions whose client hung up end now, told by the kernel. */
+void
+session_hangups(void)
+{
+	struct epoll_event ev[HANGUPS_PER_TURN];
+	int i, n;
+
+	if ((n = epoll_wait(watch_fd, ev, HANGUPS_PER_TURN, 0)) == -1) {
+		if (errno != EINTR)
+			log_warn("%s: epoll_wait", __func__);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		log_debug("%s: a unix client hung up", __func__);
+		session_del(ev[i].data.u64);
+	}
 }
 
 /* A dead front-end's connections are gone, and so are their sessions. */
@@ -217,36 +337,52 @@ session_clear(void)
 	sessions_reset();
 }
 
-/* IMSG_CONN_UNIX: the kernel, not the front-end, says who this is. */
+/*
+ * IMSG_CONN_UNIX: the kernel, not the front-end, says who this is.  A
+ * descriptor that is not a client's connection to our socket is fatal;
+ * a client already gone, or out of sessions, is an ordinary refusal.
+ * A uid without a valid name still gets a session, so that a token can
+ * be rate-limited by it, but the session alone authenticates no one.
+ */
 int
 h_conn_unix(struct req *q)
 {
 	struct ipc_msg m;
+	struct ucred cred;
 	char err[MSG_LEN];
 	uint64_t h;
-	int rv;
+	int fd = q->r->fd, named;
 
-	if (q->r->fd == -1 || ipc_end(q->r) == -1)
+	if (fd == -1 || ipc_end(q->r) == -1)
 		return -1;
+	q->r->fd = -1;
 	q->op = "connect";
 	snprintf(q->auth.source, sizeof(q->auth.source), "unix");
-	rv = identity_peer(q->b, q->r->fd, &q->p, err, sizeof(err));
-	close(q->r->fd);
-	q->r->fd = -1;
-	if (rv == -1) {
-		log_warnx("%s: refused: %s", __func__, err);
-		respond(q, NULL, RT_UNAUTH, err);
+	if (check_socket(q->b, fd, &cred, err, sizeof(err)) == -1) {
+		log_warnx("%s: passed descriptor: %s", __func__, err);
+		close(fd);
+		return -1;
+	}
+	if (client_gone(fd)) {
+		close(fd);
+		respond(q, NULL, RT_UNAUTH, "the client has hung up");
 		return 0;
 	}
-	q->authed = 1;
-	if (session_add(&q->p, &h) == -1) {
+	snprintf(q->auth.source, sizeof(q->auth.source), "uid:%u",
+	    (unsigned)cred.uid);
+	if (!(named = principal_of(q->b, cred.uid, &q->p, err,
+	    sizeof(err)) == 0))
+		log_debug("%s: %s", __func__, err);
+	q->authed = named;
+	if (session_add(fd, cred.uid, named ? &q->p : NULL, &h) == -1) {
+		close(fd);
 		respond(q, NULL, RT_UNAVAILABLE, "too many sessions");
 		return 0;
 	}
 	reply_init(&m, q->id, RT_OK, "");
 	ipc_put_u64(&m, h);
-	ipc_put_str(&m, q->p.user_id);
-	ipc_put_u8(&m, (uint8_t)q->p.role);
+	ipc_put_str(&m, named ? q->p.user_id : "");
+	ipc_put_u8(&m, (uint8_t)(named ? q->p.role : ROLE_MEMBER));
 	respond(q, &m, RT_OK, "");
 	return 0;
 }

@@ -13,6 +13,9 @@ struct principal {
 	char		 user_id[ID_MAX_LEN + 1];
 	char		 org_id[ID_MAX_LEN + 1];
 	int		 role;			/* enum rt_role */
+	char		 token_id[TOKEN_ID_LEN + 1];	/* "" unless a
+							   token */
+	uint64_t	 token_expires;		/* that token's; 0: never */
 };
 
 /* What is asked about. */

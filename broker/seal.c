@@ -15,7 +15,8 @@
 
 #define AD_MAX		(2 + SKEY_MAX + 3 + META_ENC_MAX + 4)
 #define WRAP_AD		"secretd data key"
-#define TOKEN_FORMAT	1
+#define TOKEN_FORMAT_V1	1	/* before tokens knew their parent */
+#define TOKEN_FORMAT	2
 
 struct wbuf {
 	uint8_t		*p;
@@ -376,8 +377,10 @@ valid_token_meta(const struct token_meta *t)
 	    strnlen(t->description, sizeof(t->description)) <= DESC_MAX_LEN;
 }
 
+/* A token's parent is the token it was created with; "" for none. */
 size_t
-token_encode(const struct token_meta *t, uint8_t *out, size_t cap)
+token_encode(const struct token_meta *t, const char *parent, uint8_t *out,
+    size_t cap)
 {
 	struct wbuf w = { out, 0, cap, 0 };
 
@@ -389,16 +392,22 @@ token_encode(const struct token_meta *t, uint8_t *out, size_t cap)
 	w_str(&w, t->description, DESC_MAX_LEN);
 	w_be(&w, t->created_at, 8);
 	w_be(&w, t->expires_at, 8);
+	w_str(&w, parent, TOKEN_ID_LEN);
 	return w.err ? 0 : w.len;
 }
 
 int
-token_decode(const uint8_t *p, size_t len, struct token_meta *t)
+token_decode(const uint8_t *p, size_t len, struct token_meta *t,
+    char parent[TOKEN_ID_LEN + 1])
 {
 	struct rbuf r = { p, len, 0 };
+	uint64_t format;
+	size_t plen;
 
 	memset(t, 0, sizeof(*t));
-	if (r_be(&r, 1) != TOKEN_FORMAT)
+	parent[0] = '\0';
+	if ((format = r_be(&r, 1)) != TOKEN_FORMAT &&
+	    format != TOKEN_FORMAT_V1)
 		return -1;
 	r_str(&r, t->id, TOKEN_ID_LEN);
 	r_str(&r, t->user_id, ID_MAX_LEN);
@@ -407,7 +416,12 @@ token_decode(const uint8_t *p, size_t len, struct token_meta *t)
 	r_str(&r, t->description, DESC_MAX_LEN);
 	t->created_at = r_be(&r, 8);
 	t->expires_at = r_be(&r, 8);
+	if (format == TOKEN_FORMAT)
+		r_str(&r, parent, TOKEN_ID_LEN);
 	if (!r_done(&r) || !valid_token_meta(t))
+		return -1;
+	plen = strlen(parent);
+	if (plen != 0 && !valid_token_id(parent, plen))
 		return -1;
 	return 0;
 }

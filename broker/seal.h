@@ -71,8 +71,10 @@ int	 record_parse(const uint8_t *, size_t, const uint8_t *skey,
 	    size_t skey_len, struct record_view *);
 int	 record_open(const struct record_view *, const uint8_t *skey,
 	    size_t skey_len, const uint8_t *key, uint8_t *out);
-size_t	 token_encode(const struct token_meta *, uint8_t *, size_t);
-int	 token_decode(const uint8_t *, size_t, struct token_meta *);
+size_t	 token_encode(const struct token_meta *, const char *parent,
+	    uint8_t *, size_t);
+int	 token_decode(const uint8_t *, size_t, struct token_meta *,
+	    char parent[TOKEN_ID_LEN + 1]);
 int	 valid_token_meta(const struct token_meta *);
 void	 datakey_wrap(uint8_t out[WRAPPED_KEY_LEN], uint32_t id,
 	    const uint8_t *wrap_key, const uint8_t *data_key);

@@ -76,6 +76,28 @@ fail:
 	return -1;
 }
 
+/*
+ * The broker keeps a copy of every unix client connection: allow as
+ * many descriptors as the front-end may hold connections, and some.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)SESSIONS_MAX + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("%s: getrlimit", __func__);
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("%s: setrlimit", __func__);
+	if (rl.rlim_cur < (rlim_t)MAX_CONNECTIONS + 256)
+		log_warnx("%s: only %llu descriptors; raise LimitNOFILE",
+		    __func__, (unsigned long long)rl.rlim_cur);
+}
+
 static void
 no_core_dumps(void)
 {
@@ -173,7 +195,7 @@ handle_signals(struct broker *b, int sigfd)
 static void
 event_loop(struct broker *b, int sigfd)
 {
-	struct pollfd pfd[3];
+	struct pollfd pfd[4];
 	int n, chan_fd;
 
 	while (!b->stopping || b->fe_pid != -1) {
@@ -190,14 +212,19 @@ event_loop(struct broker *b, int sigfd)
 			pfd[1].events |= POLLOUT;
 		pfd[2].fd = b->felog_fd;
 		pfd[2].events = POLLIN;
+		pfd[3].fd = session_watch_fd();
+		pfd[3].events = POLLIN;
 		pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
-		if ((n = poll(pfd, 3, fe_poll_timeout(b))) == -1) {
+		pfd[3].revents = 0;
+		if ((n = poll(pfd, 4, fe_poll_timeout(b))) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("%s: poll", __func__);
 		}
 		if (n == 0)
 			continue;
+		/* Requests already sent for a client that hung up still
+		 * get their answers: hang-ups are read after the channel. */
 		if (pfd[1].revents && chan_fd != -1 && b->chan_open &&
 		    b->chan.fd == chan_fd) {
 			if (pfd[1].revents & POLLOUT)
@@ -208,6 +235,8 @@ event_loop(struct broker *b, int sigfd)
 		}
 		if (pfd[2].revents && pfd[2].fd == b->felog_fd)
 			felog_read(b);
+		if (pfd[3].revents)
+			session_hangups();
 		if (pfd[0].revents & POLLIN)
 			handle_signals(b, sigfd);
 	}
@@ -241,6 +270,7 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	b.fe_pid = -1;
 	b.felog_fd = -1;
 	no_core_dumps();
+	raise_nofile();
 	sigfd = block_signals();
 	fe_resolve_path(b.frontend_path, sizeof(b.frontend_path));
 	fe_prepare_chroot(cfg->state_dir, b.chroot_dir, sizeof(b.chroot_dir));

@@ -31,6 +31,14 @@ struct secretd_config {
 	int		 org_reveal_members;	/* org_reveal = members */
 	char		 frontend_user[64];
 	char		 audit_log[PATH_MAX];
+	int		 audit_sync_all;	/* audit_sync = all */
+	uint64_t	 max_conns_per_uid;
+	uint64_t	 max_conns_per_address;
+	uint64_t	 max_tokens_per_user;
+	uint64_t	 quota_user_secrets;
+	uint64_t	 quota_user_bytes;
+	uint64_t	 quota_org_secrets;
+	uint64_t	 quota_org_bytes;
 };
 
 /* config.c */

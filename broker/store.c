@@ -35,6 +35,7 @@ static const char *const store_errs[] = {
 	[ST_IO] = "store I/O error",
 	[ST_NOMEM] = "out of memory",
 	[ST_EXISTS] = "already exists",
+	[ST_QUOTA] = "over quota",
 };
 
 const char *
@@ -259,7 +260,7 @@ env_open(struct store *st, const char *dir, int create)
 
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;
-	if ((rc = mdb_env_set_maxdbs(st->env, 4)) != 0)
+	if ((rc = mdb_env_set_maxdbs(st->env, STORE_MAXDBS)) != 0)
 		goto fail;
 	/* an existing store keeps the size it has grown to */
 	if (create && (rc = mdb_env_set_mapsize(st->env, initial_mapsize)) != 0)
@@ -291,6 +292,23 @@ dbis_open(struct store *st, MDB_txn *txn, unsigned int flags)
 	return 0;
 }
 
+/* The databases schema 2 added; created when a store is upgraded. */
+static int
+dbis_open_v2(struct store *st, MDB_txn *txn, unsigned int flags)
+{
+	int rc;
+
+	if ((rc = mdb_dbi_open(txn, "token_ids", flags,
+	    &st->db_token_ids)) ||
+	    (rc = mdb_dbi_open(txn, "token_owners", flags,
+	    &st->db_token_owners)) ||
+	    (rc = mdb_dbi_open(txn, "token_children", flags,
+	    &st->db_token_children)) ||
+	    (rc = mdb_dbi_open(txn, "usage", flags, &st->db_usage)))
+		return rc;
+	return 0;
+}
+
 static int
 create_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 {
@@ -299,6 +317,7 @@ create_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 	int rc;
 
 	if ((rc = dbis_open(st, txn, MDB_CREATE)) != 0 ||
+	    (rc = dbis_open_v2(st, txn, MDB_CREATE)) != 0 ||
 	    (rc = meta_put_u32(txn, st->db_meta, "schema", STORE_SCHEMA)) ||
 	    (rc = mdb_put(txn, st->db_meta, &k, &v, 0)) != 0)
 		return rc;
@@ -394,9 +413,10 @@ fail:
 	return ret;
 }
 
-/* The store's schema and the root key's check value. */
+/* The store's schema (*schema: what it is) and the root key's check. */
 static int
-meta_check(MDB_txn *txn, MDB_dbi db, const uint8_t *root_key)
+meta_check(MDB_txn *txn, MDB_dbi db, const uint8_t *root_key,
+    uint32_t *schemap)
 {
 	uint8_t check[32];
 	MDB_val k = { 8, "keycheck" }, v;
@@ -409,10 +429,11 @@ meta_check(MDB_txn *txn, MDB_dbi db, const uint8_t *root_key)
 		    mdb_strerror(rc));
 		return rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
 	}
-	if (schema != STORE_SCHEMA) {
+	if (schema != 1 && schema != STORE_SCHEMA) {
 		log_warnx("%s: unknown store schema %u", __func__, schema);
 		return ST_CORRUPT;
 	}
+	*schemap = schema;
 	if (keyring_keycheck(root_key, check) == -1)
 		return ST_IO;
 	if (v.mv_size != sizeof(check) ||
@@ -435,11 +456,12 @@ precheck(const char *dir, const uint8_t *root_key)
 	MDB_env *env;
 	MDB_txn *txn = NULL;
 	MDB_dbi db;
+	uint32_t schema;
 	int rc, ret;
 
 	if ((rc = mdb_env_create(&env)) != 0)
 		return store_mdb_err(rc);
-	if ((rc = mdb_env_set_maxdbs(env, 4)) != 0 ||
+	if ((rc = mdb_env_set_maxdbs(env, STORE_MAXDBS)) != 0 ||
 	    (rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS,
 	    0600)) != 0 ||
 	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0 ||
@@ -447,11 +469,65 @@ precheck(const char *dir, const uint8_t *root_key)
 		log_warnx("%s: %s: %s", __func__, dir, mdb_strerror(rc));
 		ret = rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
 	} else
-		ret = meta_check(txn, db, root_key);
+		ret = meta_check(txn, db, root_key, &schema);
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	mdb_env_close(env);
 	return ret;
+}
+
+/* Schema 1 to 2: index the tokens and count every owner's usage. */
+static int
+upgrade_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
+{
+	int rc;
+
+	if ((rc = dbis_open_v2(st, txn, MDB_CREATE)) != 0 ||
+	    (rc = token_index_build(st, txn)) != 0 ||
+	    (rc = usage_build(st, txn)) != 0)
+		return rc;
+	return meta_put_u32(txn, st->db_meta, "schema", STORE_SCHEMA);
+}
+
+static int
+store_upgrade(struct store *st, const char *dir)
+{
+	int ret;
+
+	if ((ret = store_write(st, upgrade_txn, NULL)) != ST_OK) {
+		log_warnx("%s: %s: %s", __func__, dir, store_strerror(ret));
+		return ret;
+	}
+	log_info("%s: %s: store upgraded to schema %d", __func__, dir,
+	    STORE_SCHEMA);
+	return ST_OK;
+}
+
+/* Opens the databases and checks the key and schema; *schema: found. */
+static int
+open_txn(struct store *st, const uint8_t *root_key, uint32_t *schema)
+{
+	MDB_txn *txn;
+	int rc, ret;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return store_mdb_err(rc);
+	if ((rc = dbis_open(st, txn, 0)) != 0)
+		ret = rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
+	else if ((ret = meta_check(txn, st->db_meta, root_key, schema)) ==
+	    ST_OK && *schema == STORE_SCHEMA &&
+	    (rc = dbis_open_v2(st, txn, 0)) != 0)
+		ret = rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
+	if (ret == ST_OK)
+		ret = keyring_load(st, txn);
+	if (ret != ST_OK) {
+		mdb_txn_abort(txn);
+		return ret;
+	}
+	/* committing keeps the database handles opened in it */
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return store_mdb_err(rc);
+	return ST_OK;
 }
 
 int
@@ -460,8 +536,8 @@ store_open(struct store **stp, const char *dir, const uint8_t *root_key)
 	char data[PATH_MAX];
 	struct store *st;
 	struct stat sb;
-	MDB_txn *txn;
-	int rc, ret;
+	uint32_t schema = 0;
+	int ret;
 
 	*stp = NULL;
 	if (sodium_init() == -1)
@@ -479,23 +555,10 @@ store_open(struct store **stp, const char *dir, const uint8_t *root_key)
 		goto fail;
 	if ((ret = env_open(st, dir, 0)) != ST_OK)
 		goto fail;
-	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0) {
-		ret = store_mdb_err(rc);
+	if ((ret = open_txn(st, root_key, &schema)) != ST_OK)
 		goto fail;
-	}
-	if ((rc = dbis_open(st, txn, 0)) != 0)
-		ret = rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
-	else if ((ret = meta_check(txn, st->db_meta, root_key)) == ST_OK)
-		ret = keyring_load(st, txn);
-	if (ret != ST_OK) {
-		mdb_txn_abort(txn);
+	if (schema != STORE_SCHEMA && (ret = store_upgrade(st, dir)) != ST_OK)
 		goto fail;
-	}
-	/* committing keeps the database handles opened in it */
-	if ((rc = mdb_txn_commit(txn)) != 0) {
-		ret = store_mdb_err(rc);
-		goto fail;
-	}
 	*stp = st;
 	return ST_OK;
 fail:
@@ -599,58 +662,33 @@ store_secret_get(struct store *st, const char *org, int scope,
 	return ret;
 }
 
+/* One owner's usage as quotas count it; none yet is zero. */
 int
-store_token_lookup(struct store *st, const uint8_t *hash,
-    struct token_meta *out)
+store_usage_get(struct store *st, const char *org, int scope,
+    const char *owner, struct store_usage *u)
 {
+	struct skey k;
 	MDB_txn *txn;
-	MDB_val k = { TOKEN_HASH_LEN, (void *)hash }, v;
+	MDB_val kv, v;
 	int rc, ret;
 
-	if ((ret = store_rtxn(st, &txn)) != ST_OK)
-		return ret;
-	if ((rc = mdb_get(txn, st->db_tokens, &k, &v)) != 0)
-		ret = store_mdb_err(rc);
-	else if (token_decode(v.mv_data, v.mv_size, out) == -1)
-		ret = ST_CORRUPT;
-	store_rtxn_done(st);
-	return ret;
-}
-
-int
-store_token_list(struct store *st, const char *org, const char *user,
-    struct token_meta *out, size_t max, size_t *n)
-{
-	struct token_meta t;
-	MDB_txn *txn;
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc, ret;
-
-	*n = 0;
-	if (org == NULL || !valid_id(org, strlen(org)) || (user != NULL &&
-	    user[0] != '\0' && !valid_id(user, strlen(user))))
+	memset(u, 0, sizeof(*u));
+	if (skey_prefix(&k, org, scope, scope == SCOPE_ORG ? NULL : owner) ==
+	    -1)
 		return ST_INVALID;
 	if ((ret = store_rtxn(st, &txn)) != ST_OK)
 		return ret;
-	if ((rc = mdb_cursor_open(txn, st->db_tokens, &c)) != 0) {
-		store_rtxn_done(st);
-		return store_mdb_err(rc);
-	}
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && *n < max;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (token_decode(v.mv_data, v.mv_size, &t) == -1) {
-			log_warnx("%s: a token record does not decode",
-			    __func__);
-			continue;
-		}
-		if (strcmp(t.org_id, org) != 0 || (user != NULL &&
-		    user[0] != '\0' && strcmp(t.user_id, user) != 0))
-			continue;
-		out[(*n)++] = t;
-	}
-	ret = rc == 0 || rc == MDB_NOTFOUND ? ST_OK : store_mdb_err(rc);
-	mdb_cursor_close(c);
+	kv.mv_size = k.len;
+	kv.mv_data = k.buf;
+	if ((rc = mdb_get(txn, st->db_usage, &kv, &v)) == 0) {
+		if (v.mv_size == 12) {
+			u->count = be32_get(v.mv_data);
+			u->bytes = (uint64_t)be32_get((uint8_t *)v.mv_data +
+			    4) << 32 | be32_get((uint8_t *)v.mv_data + 8);
+		} else
+			ret = ST_CORRUPT;
+	} else if (rc != MDB_NOTFOUND)
+		ret = store_mdb_err(rc);
 	store_rtxn_done(st);
 	return ret;
 }

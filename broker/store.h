@@ -23,6 +23,7 @@ enum store_err {
 	ST_IO,			/* LMDB or the file system failed */
 	ST_NOMEM,
 	ST_EXISTS,		/* init over an existing store */
+	ST_QUOTA,		/* a per-owner limit would be passed */
 };
 
 struct store;
@@ -49,7 +50,8 @@ enum store_op_kind {
 	STORE_PUT_SECRET,	/* create, or rotate when it exists */
 	STORE_DELETE_SECRET,
 	STORE_PUT_TOKEN,
-	STORE_DELETE_TOKEN,	/* by token.id within token.org_id */
+	STORE_DELETE_TOKEN,	/* by token.id within token.org_id, with
+				   every token made with it */
 };
 
 /*
@@ -59,6 +61,14 @@ enum store_op_kind {
  * has_description) and the value.  The store fills version, timestamps
  * and created_by, and returns the final metadata in meta.
  * STORE_DELETE_SECRET returns the deleted record's metadata in meta.
+ * A put is refused with ST_QUOTA, and nothing stored, when it would take
+ * its owner past max_count secrets or max_bytes of values (0: no limit).
+ *
+ * STORE_PUT_TOKEN stores token with token_hash; token_parent names the
+ * token it was made with ("" for none), which must still exist; it is
+ * refused with ST_QUOTA when the user already has max_count live tokens.
+ * STORE_DELETE_TOKEN returns the token in token and how many tokens it
+ * took with it (itself included) in revoked.
  */
 struct store_op {
 	enum store_op_kind kind;
@@ -68,8 +78,18 @@ struct store_op {
 	size_t		 value_len;
 	struct token_meta token;
 	uint8_t		 token_hash[TOKEN_HASH_LEN];
+	char		 token_parent[TOKEN_ID_LEN + 1];
+	uint64_t	 max_count;
+	uint64_t	 max_bytes;
 	int		 result;	/* enum store_err, per op */
 	int		 created;	/* PUT: 1 when the name was new */
+	size_t		 revoked;	/* DELETE_TOKEN */
+};
+
+/* One owner's share of the store, as quotas count it. */
+struct store_usage {
+	uint64_t	 count;
+	uint64_t	 bytes;
 };
 
 /* store.c */
@@ -84,12 +104,19 @@ int	 store_secret_scan(struct store *, const struct store_scan *,
 	    struct secret_meta *out, size_t max, size_t *n,
 	    char *next_cursor, size_t next_cursor_len);
 int	 store_commit(struct store *, struct store_op *, size_t);
+size_t	 store_count_secrets(struct store *);
+int	 store_usage_get(struct store *, const char *org, int scope,
+	    const char *owner, struct store_usage *);
+void	 store_value_free(struct secret_value *);
+
+/* store_token.c */
 int	 store_token_lookup(struct store *, const uint8_t *hash,
 	    struct token_meta *);
-int	 store_token_list(struct store *, const char *org,
-	    const char *user, struct token_meta *out, size_t max, size_t *n);
-size_t	 store_count_secrets(struct store *);
-void	 store_value_free(struct secret_value *);
+int	 store_token_find(struct store *, const char *org, const char *id,
+	    struct token_meta *);
+int	 store_token_list(struct store *, const char *org, const char *user,
+	    const char *cursor, struct token_meta *out, size_t max, size_t *n,
+	    char *next_cursor, size_t next_cursor_len);
 
 /* keyring.c */
 int	 rootkey_load(const char *path, uint8_t **key, char *err, size_t);

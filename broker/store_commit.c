@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -88,17 +89,130 @@ put_meta(struct store_op *op, const struct secret_meta *old, uint64_t now)
 	m->updated_at = now;
 }
 
+#define USAGE_LEN	12		/* be32 count, be64 bytes */
+
+static int
+usage_read(struct store *st, MDB_txn *txn, const struct skey *k,
+    struct store_usage *u)
+{
+	MDB_val kv = { k->len, (void *)k->buf }, v;
+	const uint8_t *p;
+	int rc;
+
+	memset(u, 0, sizeof(*u));
+	if ((rc = mdb_get(txn, st->db_usage, &kv, &v)) == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (v.mv_size != USAGE_LEN)
+		return MDB_CORRUPTED;
+	p = v.mv_data;
+	u->count = be32_get(p);
+	u->bytes = (uint64_t)be32_get(p + 4) << 32 | be32_get(p + 8);
+	return 0;
+}
+
+static int
+usage_key(struct skey *k, const struct secret_meta *m)
+{
+	return skey_prefix(k, m->org_id, m->scope,
+	    m->scope == SCOPE_ORG ? NULL : m->user_id);
+}
+
+/* Adds count secrets and bytes of values to m's owner (may be negative). */
+int
+usage_add(struct store *st, MDB_txn *txn, const struct secret_meta *m,
+    int64_t count, int64_t bytes)
+{
+	struct store_usage u;
+	struct skey k;
+	uint8_t b[USAGE_LEN];
+	MDB_val kv, v = { USAGE_LEN, b };
+	int rc;
+
+	if (usage_key(&k, m) == -1)
+		return MDB_BAD_VALSIZE;
+	if ((rc = usage_read(st, txn, &k, &u)) != 0)
+		return rc;
+	u.count = (int64_t)u.count + count < 0 ? 0 : u.count + count;
+	u.bytes = (int64_t)u.bytes + bytes < 0 ? 0 : u.bytes + bytes;
+	kv.mv_size = k.len;
+	kv.mv_data = k.buf;
+	if (u.count == 0) {
+		rc = mdb_del(txn, st->db_usage, &kv, NULL);
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	}
+	be32_put(b, (uint32_t)u.count);
+	be32_put(b + 4, (uint32_t)(u.bytes >> 32));
+	be32_put(b + 8, (uint32_t)u.bytes);
+	return mdb_put(txn, st->db_usage, &kv, &v, 0);
+}
+
+/* Whether adding count and bytes keeps m's owner within the op's limits. */
+static int
+within_quota(struct store *st, MDB_txn *txn, const struct store_op *op,
+    int64_t count, int64_t bytes, int *ok)
+{
+	struct store_usage u;
+	struct skey k;
+	int rc;
+
+	*ok = 1;
+	if (op->max_count == 0 && op->max_bytes == 0)
+		return 0;
+	if (usage_key(&k, &op->meta) == -1)
+		return MDB_BAD_VALSIZE;
+	if ((rc = usage_read(st, txn, &k, &u)) != 0)
+		return rc;
+	/* Only growth is refused: an owner over a lowered quota may shrink. */
+	if (op->max_count != 0 && count > 0 &&
+	    u.count + (uint64_t)count > op->max_count)
+		*ok = 0;
+	if (op->max_bytes != 0 && bytes > 0 &&
+	    u.bytes + (uint64_t)bytes > op->max_bytes)
+		*ok = 0;
+	return 0;
+}
+
+/* Schema 1 stores kept no counts: count every record once. */
+int
+usage_build(struct store *st, MDB_txn *txn)
+{
+	struct record_view rv;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, st->db_secrets, &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (record_parse(v.mv_data, v.mv_size, k.mv_data, k.mv_size,
+		    &rv) == -1) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if ((rc = usage_add(st, txn, &rv.meta, 1,
+		    (int64_t)(rv.ct_len - SEAL_TAG_LEN))) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 static int
 op_put_secret(struct store *st, MDB_txn *txn, struct store_op *op,
     uint64_t now)
 {
 	const struct data_key *active;
 	struct secret_meta old;
+	struct record_view orv;
 	uint8_t menc[META_ENC_MAX];
 	struct skey sk;
 	MDB_val k, v;
 	size_t mlen;
-	int rc;
+	int64_t dcount = 1, dbytes = (int64_t)op->value_len;
+	int rc, ok;
 
 	if (!put_valid(op) || op_skey(op, &sk) == -1) {
 		op->result = ST_INVALID;
@@ -114,16 +228,32 @@ op_put_secret(struct store *st, MDB_txn *txn, struct store_op *op,
 			op->result = ST_INVALID;
 			return 0;
 		}
+		if (record_parse(v.mv_data, v.mv_size, k.mv_data, k.mv_size,
+		    &orv) == -1) {
+			op->result = ST_CORRUPT;
+			return 0;
+		}
+		dcount = 0;
+		dbytes -= (int64_t)(orv.ct_len - SEAL_TAG_LEN);
 		put_meta(op, &old, now);
 	} else if (rc == MDB_NOTFOUND) {
 		op->created = 1;
 		put_meta(op, NULL, now);
 	} else
 		return rc;
+	if ((rc = within_quota(st, txn, op, dcount, dbytes, &ok)) != 0)
+		return rc;
+	if (!ok) {
+		op->result = ST_QUOTA;
+		op->created = 0;
+		return 0;
+	}
 	if ((mlen = meta_encode(&op->meta, menc, sizeof(menc))) == 0) {
 		op->result = ST_INVALID;
 		return 0;
 	}
+	if ((rc = usage_add(st, txn, &op->meta, dcount, dbytes)) != 0)
+		return rc;
 	v.mv_size = record_len(mlen, op->value_len);
 	if ((rc = mdb_put(txn, st->db_secrets, &k, &v, MDB_RESERVE)) != 0)
 		return rc;
@@ -160,60 +290,10 @@ op_delete_secret(struct store *st, MDB_txn *txn, struct store_op *op)
 		return 0;
 	}
 	op->meta = rv.meta;
-	return mdb_del(txn, st->db_secrets, &k, NULL);
-}
-
-static int
-op_put_token(struct store *st, MDB_txn *txn, struct store_op *op)
-{
-	uint8_t enc[TOKEN_ENC_MAX];
-	MDB_val k = { TOKEN_HASH_LEN, op->token_hash }, v = { 0, enc };
-	int rc;
-
-	if (!valid_token_meta(&op->token) ||
-	    (v.mv_size = token_encode(&op->token, enc, sizeof(enc))) == 0) {
-		op->result = ST_INVALID;
-		return 0;
-	}
-	rc = mdb_put(txn, st->db_tokens, &k, &v, MDB_NOOVERWRITE);
-	if (rc == MDB_KEYEXIST) {
-		op->result = ST_EXISTS;
-		return 0;
-	}
-	return rc;
-}
-
-static int
-op_delete_token(struct store *st, MDB_txn *txn, struct store_op *op)
-{
-	struct token_meta t;
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc;
-
-	if (!terminated(op->token.id, sizeof(op->token.id)) ||
-	    !terminated(op->token.org_id, sizeof(op->token.org_id))) {
-		op->result = ST_INVALID;
-		return 0;
-	}
-	if ((rc = mdb_cursor_open(txn, st->db_tokens, &c)) != 0)
+	if ((rc = usage_add(st, txn, &rv.meta, -1,
+	    -(int64_t)(rv.ct_len - SEAL_TAG_LEN))) != 0)
 		return rc;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (token_decode(v.mv_data, v.mv_size, &t) == -1 ||
-		    strcmp(t.id, op->token.id) != 0 ||
-		    strcmp(t.org_id, op->token.org_id) != 0)
-			continue;
-		op->token = t;
-		rc = mdb_cursor_del(c, 0);
-		break;
-	}
-	mdb_cursor_close(c);
-	if (rc == MDB_NOTFOUND) {
-		op->result = ST_NOTFOUND;
-		rc = 0;
-	}
-	return rc;
+	return mdb_del(txn, st->db_secrets, &k, NULL);
 }
 
 static int
@@ -228,6 +308,7 @@ commit_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 		op = &cm->ops[i];
 		op->result = ST_OK;
 		op->created = 0;
+		op->revoked = 0;
 		switch (op->kind) {
 		case STORE_PUT_SECRET:
 			rc = op_put_secret(st, txn, op, cm->now);
@@ -236,10 +317,10 @@ commit_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 			rc = op_delete_secret(st, txn, op);
 			break;
 		case STORE_PUT_TOKEN:
-			rc = op_put_token(st, txn, op);
+			rc = token_op_put(st, txn, op, cm->now);
 			break;
 		case STORE_DELETE_TOKEN:
-			rc = op_delete_token(st, txn, op);
+			rc = token_op_delete(st, txn, op);
 			break;
 		default:
 			op->result = ST_INVALID;

@@ -14,7 +14,8 @@
 #include "seal.h"
 #include "store.h"
 
-#define STORE_SCHEMA	1
+#define STORE_SCHEMA	2	/* 2: token indexes, usage counts */
+#define STORE_MAXDBS	16
 #define STORE_MAPSIZE	(64UL * 1024 * 1024)
 
 /* One unwrapped data key; the array lives in sodium_malloc memory. */
@@ -32,7 +33,11 @@ struct keyring {
 struct store {
 	MDB_env		*env;
 	MDB_dbi		 db_secrets;
-	MDB_dbi		 db_tokens;
+	MDB_dbi		 db_tokens;	/* hash -> token record */
+	MDB_dbi		 db_token_ids;	/* id -> hash */
+	MDB_dbi		 db_token_owners; /* org \0 user \0 id -> "" */
+	MDB_dbi		 db_token_children; /* parent id, id -> "" */
+	MDB_dbi		 db_usage;	/* owner prefix -> count, bytes */
 	MDB_dbi		 db_keyring;
 	MDB_dbi		 db_meta;
 	MDB_txn		*rtxn;		/* reset between reads, renewed */
@@ -78,6 +83,17 @@ int	 store_record_open(struct store *, MDB_txn *, const MDB_val *,
 void	 store_set_initial_mapsize(size_t);
 int	 meta_get_u32(MDB_txn *, MDB_dbi, const char *, uint32_t *);
 int	 meta_put_u32(MDB_txn *, MDB_dbi, const char *, uint32_t);
+
+/* store_token.c */
+int	 token_op_put(struct store *, MDB_txn *, struct store_op *,
+	    uint64_t now);
+int	 token_op_delete(struct store *, MDB_txn *, struct store_op *);
+int	 token_index_build(struct store *, MDB_txn *);
+
+/* store_commit.c */
+int	 usage_add(struct store *, MDB_txn *, const struct secret_meta *,
+	    int64_t count, int64_t bytes);
+int	 usage_build(struct store *, MDB_txn *);
 
 /* keyring.c */
 int	 keyring_derive(struct store *, const uint8_t *root_key);

@@ -405,6 +405,8 @@ h_hello(struct req *q)
 	ipc_put_bytes(&m, tls ? cert : NULL, tls ? certlen : 0);
 	ipc_put_bytes(&m, tls ? key : NULL, tls ? keylen : 0);
 	ipc_put_u32(&m, MAX_CONNECTIONS);
+	ipc_put_u32(&m, (uint32_t)b->cfg->max_conns_per_uid);
+	ipc_put_u32(&m, (uint32_t)b->cfg->max_conns_per_address);
 	ipc_put_u32(&m, REQUEST_TIMEOUT_S);
 	ipc_put_u8(&m, dbg != NULL && strcmp(dbg, "1") == 0);
 	if (key != NULL) {

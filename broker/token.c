@@ -21,7 +21,6 @@
 #define TOKEN_B64_LEN	43		/* 32 bytes, base64url, no padding */
 #define TOKEN_LEN	(4 + TOKEN_ID_LEN + 1 + TOKEN_B64_LEN)
 #define TOKEN_TTL_MAX	(10ULL * 366 * 24 * 3600)
-#define TOKENS_MAX	4096		/* one org's tokens, for lookups */
 
 #define RL_SLOTS	1024
 #define RL_WINDOW_S	60
@@ -113,27 +112,26 @@ token_parse(const char *tok, char id[TOKEN_ID_LEN + 1])
 	return 0;
 }
 
+/*
+ * A token that verifies is accepted whatever the failure counts say:
+ * 256 random bits make guessing hopeless, and refusing a valid token
+ * would let anyone who shares a caller's key lock that caller out.  Only
+ * failures are counted (per caller key and per token id), and only
+ * failures are answered 429 once either count is over the limit.
+ */
 int
-token_auth(struct broker *b, const char *tok, const char *source,
+token_auth(struct broker *b, const char *tok, const char *ratekey,
     struct principal *p, char *msg, size_t msglen)
 {
 	struct token_meta tm;
 	uint8_t hash[TOKEN_HASH_LEN];
-	char id[TOKEN_ID_LEN + 1], skey[SOURCE_MAX_LEN + 3];
-	char pkey[TOKEN_ID_LEN + 3] = "";
+	char id[TOKEN_ID_LEN + 1], pkey[TOKEN_ID_LEN + 3] = "";
 	time_t now = now_mono().tv_sec;
 	int rv;
 
-	snprintf(skey, sizeof(skey), "s:%s", source);
-	if (token_parse(tok, id) == 0)
-		snprintf(pkey, sizeof(pkey), "p:%s", id);
-	if (rl_limited(skey, now) || rl_limited(pkey, now)) {
-		snprintf(msg, msglen, "too many failed authentications; "
-		    "try again later");
-		return RT_RATELIMIT;
-	}
-	if (pkey[0] == '\0')
+	if (token_parse(tok, id) == -1)
 		goto fail;
+	snprintf(pkey, sizeof(pkey), "p:%s", id);
 	store_token_hash(b->store, tok, hash);
 	rv = store_token_lookup(b->store, hash, &tm);
 	sodium_memzero(hash, sizeof(hash));
@@ -152,17 +150,26 @@ token_auth(struct broker *b, const char *tok, const char *source,
 	snprintf(p->user_id, sizeof(p->user_id), "%s", tm.user_id);
 	snprintf(p->org_id, sizeof(p->org_id), "%s", tm.org_id);
 	p->role = tm.role;
+	snprintf(p->token_id, sizeof(p->token_id), "%s", tm.id);
+	p->token_expires = tm.expires_at;
 	return RT_OK;
 fail:
-	rl_fail(skey, now);
+	rl_fail(ratekey, now);
 	rl_fail(pkey, now);
+	if (rl_limited(ratekey, now) || rl_limited(pkey, now)) {
+		snprintf(msg, msglen, "too many failed authentications; "
+		    "try again later");
+		return RT_RATELIMIT;
+	}
 	snprintf(msg, msglen, "invalid, expired or revoked token");
 	return RT_UNAUTH;
 }
 
 /*
  * Fill a STORE_PUT_TOKEN op and the token string shown once.  Members
- * make member tokens for themselves; only admins make admin tokens.
+ * make member tokens for themselves; only admins make admin tokens.  A
+ * token made by a caller who came with a token is that token's child:
+ * it expires no later, and goes when its parent is revoked.
  */
 int
 token_make(struct broker *b, const struct principal *p, uint8_t role,
@@ -207,6 +214,14 @@ token_make(struct broker *b, const struct principal *p, uint8_t role,
 	    desc);
 	op->token.created_at = now;
 	op->token.expires_at = ttl ? now + ttl : 0;
+	if (p->token_id[0] != '\0') {
+		snprintf(op->token_parent, sizeof(op->token_parent), "%s",
+		    p->token_id);
+		if (p->token_expires != 0 && (op->token.expires_at == 0 ||
+		    op->token.expires_at > p->token_expires))
+			op->token.expires_at = p->token_expires;
+	}
+	op->max_count = b->cfg->max_tokens_per_user;
 	store_token_hash(b->store, tok, op->token_hash);
 	return RT_OK;
 }
@@ -216,26 +231,16 @@ static int
 token_find(struct broker *b, const struct principal *p, const char *id,
     struct token_meta *out)
 {
-	struct token_meta *list;
-	size_t i, n = 0;
-	int rv, found = RT_NOTFOUND;
+	int rv = store_token_find(b->store, p->org_id, id, out);
 
-	if ((list = calloc(TOKENS_MAX, sizeof(*list))) == NULL)
-		return RT_INTERNAL;
-	rv = store_token_list(b->store, p->org_id, p->role == ROLE_ADMIN ?
-	    NULL : p->user_id, list, TOKENS_MAX, &n);
+	if (rv == ST_NOTFOUND || (rv == ST_OK && p->role != ROLE_ADMIN &&
+	    strcmp(out->user_id, p->user_id) != 0))
+		return RT_NOTFOUND;
 	if (rv != ST_OK) {
 		log_warnx("%s: %s", __func__, store_strerror(rv));
-		found = RT_INTERNAL;
+		return RT_INTERNAL;
 	}
-	for (i = 0; rv == ST_OK && i < n; i++)
-		if (strcmp(list[i].id, id) == 0) {
-			*out = list[i];
-			found = RT_OK;
-			break;
-		}
-	free(list);
-	return found;
+	return RT_OK;
 }
 
 /* IMSG_TOKEN_CREATE: the token string is in the reply and nowhere else. */
@@ -285,40 +290,88 @@ token_wire_len(const struct token_meta *t)
 	    strlen(t->org_id) + strlen(t->description) + 1 + 8 + 8;
 }
 
-int
-h_token_list(struct req *q)
+/* How many of the n tokens fit in one reply beside a cursor. */
+static size_t
+token_fit(const struct token_meta *list, size_t n)
 {
-	struct token_meta *list = NULL;
-	struct ipc_msg m;
-	char msg[MSG_LEN] = "";
-	size_t n = 0, i, used = IPC_HDR_LEN + 4 + 5 + 4;
-	int rv;
+	size_t used = IPC_HDR_LEN + 4 + 5 + 4 + 5 + TOKEN_CURSOR_MAX_LEN, i;
 
-	q->op = "token_list";
-	if (get_auth(q) == -1 || ipc_end(q->r) == -1)
-		return -1;
-	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK &&
-	    (list = calloc(LIST_MAX_LIMIT, sizeof(*list))) == NULL)
-		rv = RT_INTERNAL;
-	if (rv == RT_OK)
-		rv = store_status(store_token_list(q->b->store, q->p.org_id,
-		    q->p.role == ROLE_ADMIN ? NULL : q->p.user_id, list,
-		    LIST_MAX_LIMIT, &n), msg, sizeof(msg));
-	if (rv != RT_OK) {
-		free(list);
-		respond(q, NULL, rv, msg);
-		return 0;
-	}
 	for (i = 0; i < n; i++)
 		if ((used += token_wire_len(&list[i])) > IPC_MAX_MSG)
 			break;
-	n = i;
+	return i;
+}
+
+static int
+token_page(struct req *q, uint32_t limit, const char *cursor, char *msg,
+    size_t msglen)
+{
+	struct token_meta *list;
+	struct ipc_msg m;
+	char next[TOKEN_CURSOR_MAX_LEN + 1];
+	const char *user = q->p.role == ROLE_ADMIN ? NULL : q->p.user_id;
+	size_t n = 0, fit, i;
+	int rv;
+
+	if ((list = calloc(limit, sizeof(*list))) == NULL)
+		return RT_INTERNAL;
+	rv = store_token_list(q->b->store, q->p.org_id, user, cursor, list,
+	    limit, &n, next, sizeof(next));
+	/* A full page that will not fit: stop early, with a cursor there. */
+	if (rv == ST_OK && (fit = token_fit(list, n)) < n)
+		rv = store_token_list(q->b->store, q->p.org_id, user, cursor,
+		    list, fit, &n, next, sizeof(next));
+	if (rv == ST_INVALID) {
+		free(list);
+		snprintf(msg, msglen, "invalid cursor");
+		return RT_INVALID;
+	}
+	if (rv != ST_OK) {
+		free(list);
+		return store_status(rv, msg, msglen);
+	}
 	reply_init(&m, q->id, RT_OK, "");
 	ipc_put_u32(&m, (uint32_t)n);
 	for (i = 0; i < n; i++)
 		proto_put_token_meta(&m, &list[i]);
+	ipc_put_str(&m, next);
 	free(list);
 	respond(q, &m, RT_OK, "");
+	return RT_OK;
+}
+
+int
+h_token_list(struct req *q)
+{
+	const char *cursor;
+	char msg[MSG_LEN] = "";
+	uint32_t limit;
+	size_t clen;
+	int rv;
+
+	q->op = "token_list";
+	if (get_auth(q) == -1 || ipc_get_u32(q->r, &limit) == -1 ||
+	    ipc_get_str(q->r, &cursor, &clen) == -1 || ipc_end(q->r) == -1)
+		return -1;
+	if (limit == 0)
+		limit = LIST_DEFAULT_LIMIT;
+	if ((rv = authenticate(q, msg, sizeof(msg))) != RT_OK)
+		;
+	else if (limit > LIST_MAX_LIMIT) {
+		snprintf(msg, sizeof(msg), "limit must be 1 to %d",
+		    LIST_MAX_LIMIT);
+		rv = RT_INVALID;
+	} else if (clen > TOKEN_CURSOR_MAX_LEN) {
+		snprintf(msg, sizeof(msg), "invalid cursor");
+		rv = RT_INVALID;
+	} else {
+		snprintf(q->owner, sizeof(q->owner), "%s",
+		    q->p.role == ROLE_ADMIN ? "*" : q->p.user_id);
+		if ((rv = token_page(q, limit, cursor, msg, sizeof(msg))) ==
+		    RT_OK)
+			return 0;
+	}
+	respond(q, NULL, rv, msg);
 	return 0;
 }
 

@@ -155,6 +155,7 @@ static const struct {
 	[RT_NOTFOUND] = { "not_found", 404 },
 	[RT_TOOLARGE] = { "too_large", 413 },
 	[RT_RATELIMIT] = { "rate_limited", 429 },
+	[RT_QUOTA] = { "quota_exceeded", 403 },
 	[RT_INTERNAL] = { "internal", 500 },
 	[RT_UNAVAILABLE] = { "unavailable", 503 },
 };

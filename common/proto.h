@@ -4,8 +4,14 @@
  * message type or a field list changes.
  *
  * Every secret or token request from the front-end starts with an auth
- * block:  u8 kind (AUTH_SESSION: u64 session | AUTH_TOKEN: str token),
- *         str source ("unix" or the peer's address, for rate limiting).
+ * block:  u8 kind, then
+ *           AUTH_SESSION: u64 session
+ *           AUTH_TOKEN:   str token, u64 session (the unix connection's
+ *                         session; 0 over TLS)
+ *         str source (the TLS peer's address; "unix" on the unix socket,
+ *         where the broker keys failed-auth limits on the session's uid).
+ * A unix-socket connection gets its session (IMSG_CONN_UNIX) before its
+ * first request, whether or not that request carries a token.
  * Every reply is IMSG_REPLY with the request's id:  u32 status (enum
  * rt_status), str message (empty when OK), then, on RT_OK / RT_CREATED,
  * the fields listed for the request.
@@ -18,7 +24,7 @@
 
 #include "ipc.h"
 
-#define PROTO_VERSION	1
+#define PROTO_VERSION	2
 
 #define NAME_MAX_LEN	128		/* secret names */
 #define ID_MAX_LEN	64		/* user and org ids */
@@ -27,6 +33,7 @@
 #define VALUE_MAX_LEN	(64 * 1024)
 #define TOKEN_ID_LEN	16		/* hex chars of a token id */
 #define TOKEN_STR_MAX	96		/* "rts_" + encoded secret */
+#define TOKEN_CURSOR_MAX_LEN (ID_MAX_LEN + 1 + TOKEN_ID_LEN)
 #define CURSOR_MAX_LEN	(2 * (ID_MAX_LEN + NAME_MAX_LEN) + 16)
 #define LIST_MAX_LIMIT	1000
 #define LIST_DEFAULT_LIMIT 100
@@ -36,7 +43,8 @@ enum imsg_type {
 	IMSG_HELLO,		/* fe->b: u32 version */
 	IMSG_CONFIG,		/* b->fe, reply to HELLO: see below */
 	IMSG_CONN_UNIX,		/* fe->b + fd: client socket; reply:
-				   u64 session, str userId, u8 role */
+				   u64 session, str userId ("" when the
+				   uid has no valid name), u8 role */
 	IMSG_CONN_CLOSE,	/* fe->b: u64 session; no reply */
 	IMSG_SECRET_LIST,	/* fe->b: auth, u8 list flags, str category,
 				   str user_id, u32 limit, str cursor;
@@ -52,7 +60,9 @@ enum imsg_type {
 	IMSG_TOKEN_CREATE,	/* fe->b: auth, u8 role, str description,
 				   u64 ttl seconds (0: none);
 				   reply: str token, token meta */
-	IMSG_TOKEN_LIST,	/* fe->b: auth; reply: u32 n, n * token meta */
+	IMSG_TOKEN_LIST,	/* fe->b: auth, u32 limit (0: default),
+				   str cursor; reply: u32 n, n * token meta,
+				   str nextCursor */
 	IMSG_TOKEN_REVOKE,	/* fe->b: auth, str id; reply: token meta */
 	IMSG_PING,		/* fe->b: nothing; reply: nothing */
 	IMSG_REPLY,		/* b->fe */
@@ -62,6 +72,7 @@ enum imsg_type {
 /*
  * IMSG_CONFIG: str frontend_user, str chroot_dir, u8 have_tls,
  * bytes tls_cert_pem, bytes tls_key_pem, u32 max_connections,
+ * u32 max_connections_per_uid, u32 max_connections_per_address,
  * u32 request_timeout_s, u8 seccomp_debug.
  */
 
@@ -94,6 +105,7 @@ enum rt_status {
 	RT_NOTFOUND,		/* 404 not_found */
 	RT_TOOLARGE,		/* 413 too_large */
 	RT_RATELIMIT,		/* 429 rate_limited */
+	RT_QUOTA,		/* 403 quota_exceeded */
 	RT_INTERNAL,		/* 500 internal */
 	RT_UNAVAILABLE,		/* 503 unavailable */
 	RT_MAX

@@ -27,7 +27,8 @@ static const char *fixtures[] = {
 	"err-port-zero", "err-port-range", "err-port-alpha",
 	"err-listen-v6-bare", "err-listen-v6-bad", "err-listen-noport",
 	"err-org", "err-reveal", "err-user-empty", "err-path-empty",
-	"err-path-escape", "err-socket-long",
+	"err-path-escape", "err-socket-long", "err-sync", "err-count-zero",
+	"err-bytes-suffix", "err-count-suffix",
 	NULL
 };
 

@@ -395,6 +395,7 @@ test_tokens(struct store *st)
 	struct store_op ops[4];
 	struct token_meta t, list[8];
 	uint8_t h1[TOKEN_HASH_LEN], h2[TOKEN_HASH_LEN];
+	char next[TOKEN_CURSOR_MAX_LEN + 1];
 	size_t n;
 
 	store_token_hash(st, "rts_one", h1);
@@ -416,10 +417,12 @@ test_tokens(struct store *st)
 	store_token_hash(st, "rts_unknown", h2);
 	ok(store_token_lookup(st, h2, &t) == ST_NOTFOUND,
 	    "an unknown token is not found");
-	ok(store_token_list(st, "acme", NULL, list, 8, &n) == ST_OK && n == 2,
+	ok(store_token_list(st, "acme", NULL, NULL, list, 8, &n, next,
+	    sizeof(next)) == ST_OK && n == 2 && next[0] == '\0',
 	    "token list by org");
-	ok(store_token_list(st, "acme", "alice", list, 8, &n) == ST_OK &&
-	    n == 1 && strcmp(list[0].id, "00112233445566aa") == 0,
+	ok(store_token_list(st, "acme", "alice", NULL, list, 8, &n, next,
+	    sizeof(next)) == ST_OK && n == 1 &&
+	    strcmp(list[0].id, "00112233445566aa") == 0,
 	    "token list by org and user");
 	tok(&ops[0], st, "rts_one", "00112233445566dd", "acme", "alice");
 	ok(store_commit(st, ops, 1) == ST_OK && ops[0].result == ST_EXISTS,

@@ -1,0 +1,500 @@
+/*
+ * Token records and their indexes: by keyed hash (authentication), by id
+ * (revocation), by owner (listing, the per-user cap) and by parent (a
+ * revoked token takes the tokens made with it).  Every lookup goes
+ * through an index; nothing here scans a bounded prefix and gives up.
+ * The store keeps only a token's hash, never the token.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_int.h"
+
+/* org \0 user \0 id */
+#define OKEY_MAX	(ID_MAX_LEN + 1 + ID_MAX_LEN + 1 + TOKEN_ID_LEN)
+#define CKEY_LEN	(2 * TOKEN_ID_LEN)
+
+struct okey {
+	uint8_t		 buf[OKEY_MAX];
+	size_t		 len;
+};
+
+/* user NULL: the org's prefix; id NULL: the user's prefix. */
+static int
+okey_build(struct okey *k, const char *org, const char *user, const char *id)
+{
+	size_t ol = strlen(org), ul = user ? strlen(user) : 0;
+
+	if (!valid_id(org, ol) || (user != NULL && !valid_id(user, ul)) ||
+	    (id != NULL && (user == NULL || !valid_token_id(id, strlen(id)))))
+		return -1;
+	memcpy(k->buf, org, ol + 1);
+	k->len = ol + 1;
+	if (user == NULL)
+		return 0;
+	memcpy(k->buf + k->len, user, ul + 1);
+	k->len += ul + 1;
+	if (id != NULL) {
+		memcpy(k->buf + k->len, id, TOKEN_ID_LEN);
+		k->len += TOKEN_ID_LEN;
+	}
+	return 0;
+}
+
+static void
+ckey_build(uint8_t k[CKEY_LEN], const char *parent, const char *id)
+{
+	memcpy(k, parent, TOKEN_ID_LEN);
+	memcpy(k + TOKEN_ID_LEN, id, TOKEN_ID_LEN);
+}
+
+/* The record of token id: its hash, metadata and parent. */
+static int
+token_by_id(struct store *st, MDB_txn *txn, const char *id,
+    uint8_t hash[TOKEN_HASH_LEN], struct token_meta *t,
+    char parent[TOKEN_ID_LEN + 1])
+{
+	MDB_val k = { TOKEN_ID_LEN, (void *)id }, v;
+	int rc;
+
+	if ((rc = mdb_get(txn, st->db_token_ids, &k, &v)) != 0)
+		return rc;
+	if (v.mv_size != TOKEN_HASH_LEN)
+		return MDB_CORRUPTED;
+	memcpy(hash, v.mv_data, TOKEN_HASH_LEN);
+	k.mv_size = TOKEN_HASH_LEN;
+	k.mv_data = hash;
+	if ((rc = mdb_get(txn, st->db_tokens, &k, &v)) != 0)
+		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+	if (token_decode(v.mv_data, v.mv_size, t, parent) == -1 ||
+	    strcmp(t->id, id) != 0)
+		return MDB_CORRUPTED;
+	return 0;
+}
+
+static int
+del_key(MDB_txn *txn, MDB_dbi db, void *key, size_t len)
+{
+	MDB_val k = { len, key };
+	int rc = mdb_del(txn, db, &k, NULL);
+
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* One token out of the record and all three indexes. */
+static int
+token_remove(struct store *st, MDB_txn *txn, const char *id,
+    struct token_meta *out)
+{
+	struct token_meta t;
+	uint8_t hash[TOKEN_HASH_LEN], ck[CKEY_LEN];
+	char parent[TOKEN_ID_LEN + 1], idc[TOKEN_ID_LEN + 1];
+	struct okey ok;
+	int rc;
+
+	memcpy(idc, id, sizeof(idc));
+	if ((rc = token_by_id(st, txn, idc, hash, &t, parent)) != 0)
+		return rc;
+	if (okey_build(&ok, t.org_id, t.user_id, t.id) == -1)
+		return MDB_CORRUPTED;
+	if ((rc = del_key(txn, st->db_tokens, hash, TOKEN_HASH_LEN)) != 0 ||
+	    (rc = del_key(txn, st->db_token_ids, idc, TOKEN_ID_LEN)) != 0 ||
+	    (rc = del_key(txn, st->db_token_owners, ok.buf, ok.len)) != 0)
+		return rc;
+	if (parent[0] != '\0') {
+		ckey_build(ck, parent, idc);
+		if ((rc = del_key(txn, st->db_token_children, ck,
+		    CKEY_LEN)) != 0)
+			return rc;
+	}
+	if (out != NULL)
+		*out = t;
+	return 0;
+}
+
+/* Appends the ids of parent's children to a growing list. */
+static int
+children_of(struct store *st, MDB_txn *txn, const char *parent,
+    char (**ids)[TOKEN_ID_LEN + 1], size_t *n, size_t *cap)
+{
+	char (*nids)[TOKEN_ID_LEN + 1];
+	MDB_cursor *c;
+	MDB_val k = { TOKEN_ID_LEN, (void *)parent }, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, st->db_token_children, &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != CKEY_LEN ||
+		    memcmp(k.mv_data, parent, TOKEN_ID_LEN) != 0)
+			break;
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			if ((nids = reallocarray(*ids, *cap,
+			    sizeof(**ids))) == NULL) {
+				rc = ENOMEM;
+				break;
+			}
+			*ids = nids;
+		}
+		memcpy((*ids)[*n], (const uint8_t *)k.mv_data + TOKEN_ID_LEN,
+		    TOKEN_ID_LEN);
+		(*ids)[(*n)++][TOKEN_ID_LEN] = '\0';
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * Revokes op->token.id (within op->token.org_id) and, breadth first,
+ * every token made with it or with one of those.
+ */
+int
+token_op_delete(struct store *st, MDB_txn *txn, struct store_op *op)
+{
+	char (*ids)[TOKEN_ID_LEN + 1] = NULL, parent[TOKEN_ID_LEN + 1];
+	struct token_meta t;
+	uint8_t hash[TOKEN_HASH_LEN];
+	size_t n = 0, cap = 0, i;
+	int rc;
+
+	op->revoked = 0;
+	if (strnlen(op->token.id, sizeof(op->token.id)) != TOKEN_ID_LEN ||
+	    !valid_token_id(op->token.id, TOKEN_ID_LEN) ||
+	    strnlen(op->token.org_id, sizeof(op->token.org_id)) ==
+	    sizeof(op->token.org_id)) {
+		op->result = ST_INVALID;
+		return 0;
+	}
+	rc = token_by_id(st, txn, op->token.id, hash, &t, parent);
+	if (rc == MDB_NOTFOUND || (rc == 0 &&
+	    strcmp(t.org_id, op->token.org_id) != 0)) {
+		op->result = ST_NOTFOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	op->token = t;
+	if ((rc = children_of(st, txn, t.id, &ids, &n, &cap)) != 0)
+		goto done;
+	if ((rc = token_remove(st, txn, t.id, NULL)) != 0)
+		goto done;
+	op->revoked = 1;
+	/* ids grows while it is walked: each child's children join it */
+	for (i = 0; i < n; i++) {
+		if ((rc = children_of(st, txn, ids[i], &ids, &n, &cap)) != 0)
+			break;
+		if ((rc = token_remove(st, txn, ids[i], NULL)) == MDB_NOTFOUND)
+			rc = 0;
+		else if (rc != 0)
+			break;
+		else
+			op->revoked++;
+	}
+done:
+	free(ids);
+	return rc;
+}
+
+/*
+ * Counts the user's live tokens; expired ones are removed on the way, so
+ * they neither count nor pile up.
+ */
+static int
+live_tokens(struct store *st, MDB_txn *txn, const char *org,
+    const char *user, uint64_t now, size_t *live)
+{
+	char (*expired)[TOKEN_ID_LEN + 1] = NULL, parent[TOKEN_ID_LEN + 1];
+	char id[TOKEN_ID_LEN + 1];
+	struct token_meta t;
+	uint8_t hash[TOKEN_HASH_LEN];
+	struct okey pre;
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t nexp = 0, cap = 0, i;
+	void *ne;
+	int rc;
+
+	*live = 0;
+	if (okey_build(&pre, org, user, NULL) == -1)
+		return MDB_BAD_VALSIZE;
+	if ((rc = mdb_cursor_open(txn, st->db_token_owners, &c)) != 0)
+		return rc;
+	k.mv_size = pre.len;
+	k.mv_data = pre.buf;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != pre.len + TOKEN_ID_LEN ||
+		    memcmp(k.mv_data, pre.buf, pre.len) != 0)
+			break;
+		memcpy(id, (const uint8_t *)k.mv_data + pre.len, TOKEN_ID_LEN);
+		id[TOKEN_ID_LEN] = '\0';
+		if ((rc = token_by_id(st, txn, id, hash, &t, parent)) != 0)
+			break;
+		if (t.expires_at == 0 || t.expires_at > now) {
+			(*live)++;
+			continue;
+		}
+		if (nexp == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((ne = reallocarray(expired, cap,
+			    sizeof(*expired))) == NULL) {
+				rc = ENOMEM;
+				break;
+			}
+			expired = ne;
+		}
+		memcpy(expired[nexp++], id, sizeof(id));
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	for (i = 0; rc == 0 && i < nexp; i++)
+		rc = token_remove(st, txn, expired[i], NULL);
+	free(expired);
+	return rc;
+}
+
+int
+token_op_put(struct store *st, MDB_txn *txn, struct store_op *op,
+    uint64_t now)
+{
+	uint8_t enc[TOKEN_ENC_MAX], ck[CKEY_LEN];
+	MDB_val k, v = { 0, enc }, e = { 0, "" }, pv;
+	struct okey ok;
+	size_t plen, live;
+	int rc;
+
+	plen = strnlen(op->token_parent, sizeof(op->token_parent));
+	if (!valid_token_meta(&op->token) ||
+	    (plen != 0 && !valid_token_id(op->token_parent, plen)) ||
+	    okey_build(&ok, op->token.org_id, op->token.user_id,
+	    op->token.id) == -1 ||
+	    (v.mv_size = token_encode(&op->token, op->token_parent, enc,
+	    sizeof(enc))) == 0) {
+		op->result = ST_INVALID;
+		return 0;
+	}
+	/* A token made with a token revoked in the meantime is not made. */
+	if (plen != 0) {
+		k.mv_size = TOKEN_ID_LEN;
+		k.mv_data = op->token_parent;
+		if ((rc = mdb_get(txn, st->db_token_ids, &k, &pv)) ==
+		    MDB_NOTFOUND) {
+			op->result = ST_NOTFOUND;
+			return 0;
+		}
+		if (rc != 0)
+			return rc;
+	}
+	if (op->max_count != 0) {
+		if ((rc = live_tokens(st, txn, op->token.org_id,
+		    op->token.user_id, now, &live)) != 0)
+			return rc;
+		if (live >= op->max_count) {
+			op->result = ST_QUOTA;
+			return 0;
+		}
+	}
+	/* Checked before anything is written: a refusal changes nothing. */
+	k.mv_size = TOKEN_HASH_LEN;
+	k.mv_data = op->token_hash;
+	if ((rc = mdb_get(txn, st->db_tokens, &k, &pv)) == 0) {
+		op->result = ST_EXISTS;
+		return 0;
+	}
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	k.mv_size = TOKEN_ID_LEN;
+	k.mv_data = op->token.id;
+	if ((rc = mdb_get(txn, st->db_token_ids, &k, &pv)) == 0) {
+		op->result = ST_EXISTS;
+		return 0;
+	}
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	e.mv_size = TOKEN_HASH_LEN;
+	e.mv_data = op->token_hash;
+	if ((rc = mdb_put(txn, st->db_token_ids, &k, &e, 0)) != 0)
+		return rc;
+	k.mv_size = TOKEN_HASH_LEN;
+	k.mv_data = op->token_hash;
+	if ((rc = mdb_put(txn, st->db_tokens, &k, &v, 0)) != 0)
+		return rc;
+	k.mv_size = ok.len;
+	k.mv_data = ok.buf;
+	e.mv_size = 0;
+	e.mv_data = "";
+	if ((rc = mdb_put(txn, st->db_token_owners, &k, &e, 0)) != 0)
+		return rc;
+	if (plen == 0)
+		return 0;
+	ckey_build(ck, op->token_parent, op->token.id);
+	k.mv_size = CKEY_LEN;
+	k.mv_data = ck;
+	return mdb_put(txn, st->db_token_children, &k, &e, 0);
+}
+
+int
+store_token_lookup(struct store *st, const uint8_t *hash,
+    struct token_meta *out)
+{
+	char parent[TOKEN_ID_LEN + 1];
+	MDB_txn *txn;
+	MDB_val k = { TOKEN_HASH_LEN, (void *)hash }, v;
+	int rc, ret;
+
+	if ((ret = store_rtxn(st, &txn)) != ST_OK)
+		return ret;
+	if ((rc = mdb_get(txn, st->db_tokens, &k, &v)) != 0)
+		ret = store_mdb_err(rc);
+	else if (token_decode(v.mv_data, v.mv_size, out, parent) == -1)
+		ret = ST_CORRUPT;
+	store_rtxn_done(st);
+	return ret;
+}
+
+/* Token id of org, through the id index. */
+int
+store_token_find(struct store *st, const char *org, const char *id,
+    struct token_meta *out)
+{
+	char parent[TOKEN_ID_LEN + 1];
+	uint8_t hash[TOKEN_HASH_LEN];
+	MDB_txn *txn;
+	int rc, ret;
+
+	if (org == NULL || !valid_id(org, strlen(org)) || id == NULL ||
+	    !valid_token_id(id, strlen(id)))
+		return ST_INVALID;
+	if ((ret = store_rtxn(st, &txn)) != ST_OK)
+		return ret;
+	rc = token_by_id(st, txn, id, hash, out, parent);
+	store_rtxn_done(st);
+	if (rc == 0 && strcmp(out->org_id, org) != 0)
+		rc = MDB_NOTFOUND;
+	return store_mdb_err(rc);
+}
+
+/* A token cursor is "user/id", the last token of the previous page. */
+static int
+cursor_key(struct okey *k, const char *org, const char *cursor)
+{
+	char user[ID_MAX_LEN + 1];
+	const char *slash;
+	size_t ul;
+
+	if ((slash = strchr(cursor, '/')) == NULL ||
+	    (ul = (size_t)(slash - cursor)) > ID_MAX_LEN)
+		return -1;
+	memcpy(user, cursor, ul);
+	user[ul] = '\0';
+	return okey_build(k, org, user, slash + 1);
+}
+
+/*
+ * A page of org's tokens (user NULL or "") or of one user's, in
+ * (user, id) order, after cursor when given.  next_cursor is "" on the
+ * last page.
+ */
+int
+store_token_list(struct store *st, const char *org, const char *user,
+    const char *cursor, struct token_meta *out, size_t max, size_t *n,
+    char *next_cursor, size_t next_cursor_len)
+{
+	char id[TOKEN_ID_LEN + 1], parent[TOKEN_ID_LEN + 1];
+	uint8_t hash[TOKEN_HASH_LEN];
+	struct okey pre, start;
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, ret;
+
+	*n = 0;
+	next_cursor[0] = '\0';
+	if (user != NULL && user[0] == '\0')
+		user = NULL;
+	if (org == NULL || okey_build(&pre, org, user, NULL) == -1 ||
+	    max == 0)
+		return ST_INVALID;
+	start = pre;
+	if (cursor != NULL && cursor[0] != '\0' &&
+	    (cursor_key(&start, org, cursor) == -1 ||
+	    start.len < pre.len || memcmp(start.buf, pre.buf, pre.len) != 0))
+		return ST_INVALID;
+	if ((ret = store_rtxn(st, &txn)) != ST_OK)
+		return ret;
+	if ((rc = mdb_cursor_open(txn, st->db_token_owners, &c)) != 0) {
+		store_rtxn_done(st);
+		return store_mdb_err(rc);
+	}
+	k.mv_size = start.len;
+	k.mv_data = start.buf;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	/* the cursor's own token was on the previous page */
+	if (rc == 0 && start.len != pre.len && k.mv_size == start.len &&
+	    memcmp(k.mv_data, start.buf, start.len) == 0)
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < pre.len + TOKEN_ID_LEN ||
+		    memcmp(k.mv_data, pre.buf, pre.len) != 0)
+			break;
+		if (*n == max) {
+			snprintf(next_cursor, next_cursor_len, "%s/%s",
+			    out[*n - 1].user_id, out[*n - 1].id);
+			break;
+		}
+		memcpy(id, (const uint8_t *)k.mv_data + k.mv_size -
+		    TOKEN_ID_LEN, TOKEN_ID_LEN);
+		id[TOKEN_ID_LEN] = '\0';
+		if ((rc = token_by_id(st, txn, id, hash, &out[*n],
+		    parent)) != 0)
+			break;
+		(*n)++;
+	}
+	ret = rc == 0 || rc == MDB_NOTFOUND ? ST_OK : store_mdb_err(rc);
+	mdb_cursor_close(c);
+	store_rtxn_done(st);
+	return ret;
+}
+
+/* Schema 1 stores had token records only: index them (no parents). */
+int
+token_index_build(struct store *st, MDB_txn *txn)
+{
+	char parent[TOKEN_ID_LEN + 1];
+	struct token_meta t;
+	struct okey ok;
+	MDB_cursor *c;
+	MDB_val k, v, ik, e;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, st->db_tokens, &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (token_decode(v.mv_data, v.mv_size, &t, parent) == -1 ||
+		    okey_build(&ok, t.org_id, t.user_id, t.id) == -1) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		ik.mv_size = TOKEN_ID_LEN;
+		ik.mv_data = t.id;
+		if ((rc = mdb_put(txn, st->db_token_ids, &ik, &k, 0)) != 0)
+			break;
+		ik.mv_size = ok.len;
+		ik.mv_data = ok.buf;
+		e.mv_size = 0;
+		e.mv_data = "";
+		if ((rc = mdb_put(txn, st->db_token_owners, &ik, &e, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
