@@ -61,7 +61,9 @@ static int watch_fd = -1;		/* epoll: our copies' hang-ups */
  * socket: a connected unix stream socket (not the listener), whose own
  * address is the API path, from a process that is neither us nor the
  * front-end.  -1: the front-end passed something else, which only a
- * broken or hostile front-end does.
+ * broken or hostile front-end does.  1: a client we cannot place (its
+ * pid is 0 when it lives in a pid namespace outside ours), refused but
+ * no fault of the front-end's.
  */
 static int
 check_socket(const struct broker *b, int fd, struct ucred *cred, char *err,
@@ -107,11 +109,15 @@ check_socket(const struct broker *b, int fd, struct ucred *cred, char *err,
 		snprintf(err, errlen, "no peer credentials");
 		return -1;
 	}
-	if (cred->pid == 0 || cred->pid == getpid() ||
-	    (b->fe_pid > 0 && cred->pid == b->fe_pid)) {
+	if (cred->pid == getpid() || (b->fe_pid > 0 &&
+	    cred->pid == b->fe_pid)) {
 		snprintf(err, errlen, "peer pid %d is not a client",
 		    (int)cred->pid);
 		return -1;
+	}
+	if (cred->pid == 0) {
+		snprintf(err, errlen, "the client's pid is not visible to us");
+		return 1;
 	}
 	return 0;
 }
@@ -351,21 +357,22 @@ h_conn_unix(struct req *q)
 	struct ucred cred;
 	char err[MSG_LEN];
 	uint64_t h;
-	int fd = q->r->fd, named;
+	int fd = q->r->fd, named, rv;
 
 	if (fd == -1 || ipc_end(q->r) == -1)
 		return -1;
 	q->r->fd = -1;
 	q->op = "connect";
 	snprintf(q->auth.source, sizeof(q->auth.source), "unix");
-	if (check_socket(q->b, fd, &cred, err, sizeof(err)) == -1) {
+	if ((rv = check_socket(q->b, fd, &cred, err, sizeof(err))) == -1) {
 		log_warnx("%s: passed descriptor: %s", __func__, err);
 		close(fd);
 		return -1;
 	}
-	if (client_gone(fd)) {
+	if (rv == 1 || client_gone(fd)) {
 		close(fd);
-		respond(q, NULL, RT_UNAUTH, "the client has hung up");
+		respond(q, NULL, RT_UNAUTH, rv == 1 ? err :
+		    "the client has hung up");
 		return 0;
 	}
 	snprintf(q->auth.source, sizeof(q->auth.source), "uid:%u",

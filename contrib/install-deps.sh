@@ -9,4 +9,5 @@ $SUDO apt-get install -y -q --no-install-recommends \
 	build-essential autoconf automake pkg-config \
 	libevent-dev libsodium-dev liblmdb-dev libssl-dev libjansson-dev \
 	libseccomp-dev libcurl4-openssl-dev \
-	openssl curl jq socat passwd util-linux procps lmdb-utils binutils ca-certificates
+	openssl curl jq socat passwd util-linux procps lmdb-utils binutils ca-certificates \
+	strace python3

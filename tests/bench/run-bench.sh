@@ -210,6 +210,10 @@ listen = 127.0.0.1:$PORT
 org = $ORG
 admin_group = root
 frontend_user = secretd
+max_connections_per_uid = 16384
+max_connections_per_address = 16384
+quota_user_secrets = 1000000
+quota_user_bytes = 1G
 EOF
 	"$SECRETD" init -c "$CONF" >"$W/init.log" 2>&1 ||
 	    { echo "bench: secretd init failed:"; cat "$W/init.log"; exit 1; }
@@ -291,6 +295,22 @@ rounds() {
 		writes
 	done
 	R[floor_hwm]="kb=$(hwm_kb "$FLOOR_PID")"
+}
+
+# Scenario 1 again under audit_sync = all: what syncing every read's audit
+# line before its reply costs.  The daemon is restarted around it.
+audit_all() {
+	local i
+	daemon_stop
+	echo "audit_sync = all" >>"$CONF"
+	daemon_start
+	for i in $(seq 1 "$REPS"); do
+		lg reveal_all_1 -u "$SOCK" -n "$NAME" "${U[@]}"
+		lg reveal_all_64 -u "$SOCK" -n "$NAME" -c "$CONNS" "${U[@]}"
+	done
+	daemon_stop
+	sed -i '/^audit_sync = all$/d' "$CONF"
+	daemon_start
 }
 
 # Scenario 6.  A daemon that refuses some of the idle connections is
@@ -397,6 +417,10 @@ build_rows() {
 	    "$(get reveal_64 rps)" "$(get floor_64 rps)" rps ">= 0.8"
 	row "1 reveal unix, $CONNS conns: p99" \
 	    "$(get reveal_64 p99_us)" "$(get floor_64 p99_us)" us "<= 2"
+	row "1 reveal unix, 1 conn, audit_sync=all (vs writes)" \
+	    "$(get reveal_all_1 rps)" "$(get reveal_1 rps)" rps
+	row "1 reveal unix, $CONNS conns, audit_sync=all (vs writes)" \
+	    "$(get reveal_all_64 rps)" "$(get reveal_64 rps)" rps
 	row "2 reveal TLS 1.3 keep-alive, $CONNS conns: req/s" \
 	    "$(get tls_64 rps)" "$(get ftls_64 rps)" rps ">= 0.8"
 	row "2 reveal TLS 1.3 keep-alive, $CONNS conns: p99" \
@@ -457,6 +481,7 @@ seed
 scale_at small "$SMALL"
 floor_startup
 rounds
+audit_all
 idle_conns
 client_floor
 floor_stop
