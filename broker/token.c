@@ -154,9 +154,10 @@ token_auth(struct broker *b, const char *tok, const char *ratekey,
 	p->token_expires = tm.expires_at;
 	return RT_OK;
 fail:
+	rv = rl_limited(ratekey, now) || rl_limited(pkey, now);
 	rl_fail(ratekey, now);
 	rl_fail(pkey, now);
-	if (rl_limited(ratekey, now) || rl_limited(pkey, now)) {
+	if (rv) {
 		snprintf(msg, msglen, "too many failed authentications; "
 		    "try again later");
 		return RT_RATELIMIT;

@@ -78,7 +78,8 @@ is "$(body_of "$out" | jq -r .expiresAt)" "$exp2" \
 is "$(status_of "$(tls "$T3" GET /v1/secrets)")" 200 "the grandchild works"
 out=$(api "$C" DELETE "/v1/tokens/$(id_of "$T1")")
 is "$(status_of "$out")" 200 "the root token is revoked"
-is "$(status_of "$(tls "$T2" GET /v1/secrets)") $(status_of "$(tls "$T3" GET /v1/secrets)") $(status_of "$(tls "$T4" GET /v1/secrets)")" \
+# Over the unix socket as carol: the TLS address's failure count is full.
+is "$(status_of "$(as_token "$C" "$T2" GET /v1/secrets)") $(status_of "$(as_token "$C" "$T3" GET /v1/secrets)") $(status_of "$(as_token "$C" "$T4" GET /v1/secrets)")" \
     "401 401 401" "revoking it revoked every token made from it"
 is "$(api "$C" GET /v1/tokens | sed '$d' | jq -r --arg a "$(id_of "$T2")" \
     --arg b "$(id_of "$T3")" '[.tokens[] | select(.id == $a or .id == $b)] | length')" 0 \
@@ -122,13 +123,15 @@ is "$(status_of "$(api "$C" POST /v1/secrets '{"name":"C1","value":"c"}')")" 201
 # --- thousands of tokens: found by id, listed in pages ------------------------
 restart_with "max_tokens_per_user = 5000"
 urls=$(printf 'http://localhost/v1/tokens %.0s' $(seq 1 1030))
+pids=()
 for w in 1 2 3 4; do
 	# shellcheck disable=SC2086
 	curl -s -m 120 --unix-socket "$E2E_SOCK" -H 'Content-Type: application/json' \
 	    -d '{"description":"bulk"}' $urls | jq -r '.token // empty' \
 	    >"$E2E_DIR/bulk.$w" &
+	pids+=($!)
 done
-wait
+wait "${pids[@]}"
 cat "$E2E_DIR"/bulk.* >"$E2E_DIR/bulk"
 is "$(wc -l <"$E2E_DIR/bulk")" 4120 "root made 4120 tokens"
 last=$(tail -n 1 "$E2E_DIR/bulk")
