@@ -76,7 +76,9 @@ static const struct cmdinfo {
 	  "[--org-wide] [--user ID]",
 	  "Create NAME, or rotate it if it exists (version + 1).  Without "
 	  "VALUE the\nvalue is read from standard input, and one trailing "
-	  "newline is dropped.\nCategories: provider, tool, agent, workflow, "
+	  "newline is dropped:\nthe safe way, since a VALUE argument stays "
+	  "in shell history and is\nvisible to other users until runtools "
+	  "has read it.\nCategories: provider, tool, agent, workflow, "
 	  "custom (default).\n--org-wide shares it with the organisation "
 	  "(admins only); --user ID sets\nanother user's secret (admins "
 	  "only).  Prints \"created NAME (SCOPE, version N)\"." },
@@ -110,7 +112,8 @@ static const struct cmdinfo {
 	  "details go to\nstandard error.  Only admins may create admin "
 	  "tokens." },
 	{ GROUP_TOKEN, CMD_TOKEN_LIST, "list", 0, 0, 0, "token list",
-	  "List tokens (never their secrets)." },
+	  "List the tokens you may manage (never their secrets), following "
+	  "every page." },
 	{ GROUP_TOKEN, CMD_TOKEN_REVOKE, "revoke", 0, 1, 1, "token revoke ID",
 	  "Revoke a token by its id.  Prints \"revoked ID\"." },
 };
@@ -166,7 +169,7 @@ static const char usage_common[] =
 "(default ~/.config/runtools/token; mode 0600, owned by you).\n"
 "\n"
 "Exit status: 0 ok, 1 server or network error, 2 usage or invalid input,\n"
-"3 not found, 4 unauthenticated or forbidden.\n";
+"3 not found, 4 unauthenticated or forbidden (or over a quota).\n";
 
 void
 cli_usage(FILE *f, const struct cli *c)
@@ -266,6 +269,38 @@ opt_flag(struct cli *c, int opt)
 }
 
 /*
+ * The VALUE of "secret set" is copied, and its bytes in argv overwritten,
+ * the moment it is seen: argv is what /proc/PID/cmdline and ps show every
+ * local user.  Nothing later (a refused option, the wait for the server)
+ * happens with the value still there.
+ */
+static int
+take_value(struct cli *c, char *arg, char *err, size_t len)
+{
+	c->value_len = strlen(arg);
+	if ((c->value = strdup(arg)) == NULL) {
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	explicit_bzero(arg, c->value_len);
+	return 0;
+}
+
+static int
+add_pos(struct cli *c, char **pos, int *npos, char *arg, char *err,
+    size_t len)
+{
+	if (*npos >= MAX_POS) {
+		snprintf(err, len, "too many arguments");
+		return -1;
+	}
+	pos[(*npos)++] = arg;
+	if (c->cmd == CMD_SECRET_SET && *npos == 2)
+		return take_value(c, arg, err, len);
+	return 0;
+}
+
+/*
  * Parses options of argv[1..]; argv[0] is the word before them.  With
  * stop, parsing ends at the first non-option (its index is returned);
  * otherwise non-options are collected into pos, in order, even with
@@ -282,11 +317,8 @@ parse_opts(int argc, char **argv, int stop, struct cli *c, char **pos,
 	while ((ch = getopt_long(argc, argv, stop ? "+:h" : "-:h", longopts,
 	    NULL)) != -1) {
 		if (ch == 1) {
-			if (*npos >= MAX_POS) {
-				snprintf(err, len, "too many arguments");
+			if (add_pos(c, pos, npos, optarg, err, len) == -1)
 				return -1;
-			}
-			pos[(*npos)++] = optarg;
 			continue;
 		}
 		if (ch == '?' || ch == ':') {
@@ -302,13 +334,9 @@ parse_opts(int argc, char **argv, int stop, struct cli *c, char **pos,
 			return -1;
 		opt_flag(c, ch);
 	}
-	while (!stop && optind < argc) {
-		if (*npos >= MAX_POS) {
-			snprintf(err, len, "too many arguments");
+	while (!stop && optind < argc)
+		if (add_pos(c, pos, npos, argv[optind++], err, len) == -1)
 			return -1;
-		}
-		pos[(*npos)++] = argv[optind++];
-	}
 	return optind;
 }
 
@@ -357,19 +385,6 @@ check_opts(struct cli *c, char *err, size_t len)
 	return 0;
 }
 
-/* The VALUE argument is copied and wiped from argv (and so from ps). */
-static int
-take_value(struct cli *c, char *arg, char *err, size_t len)
-{
-	c->value_len = strlen(arg);
-	if ((c->value = strdup(arg)) == NULL) {
-		snprintf(err, len, "out of memory");
-		return -1;
-	}
-	explicit_bzero(arg, c->value_len);
-	return 0;
-}
-
 static int
 check_pos(struct cli *c, char **pos, int npos, char *err, size_t len)
 {
@@ -391,8 +406,6 @@ check_pos(struct cli *c, char **pos, int npos, char *err, size_t len)
 		return -1;
 	}
 	c->name = npos > 0 ? pos[0] : NULL;
-	if (npos > 1)
-		return take_value(c, pos[1], err, len);
 	return 0;
 }
 
@@ -412,14 +425,12 @@ parse_group(struct cli *c, const char *word, char *err, size_t len)
 	return 0;
 }
 
-/* 0 when c says what to do (possibly help or version), -1: usage error. */
-int
-cli_parse(int argc, char **argv, struct cli *c, char *err, size_t len)
+static int
+parse(int argc, char **argv, struct cli *c, char *err, size_t len)
 {
 	char *pos[MAX_POS];
 	int i, n, npos = 0;
 
-	memset(c, 0, sizeof(*c));
 	if ((i = parse_opts(argc, argv, 1, c, pos, &npos, err, len)) == -1)
 		return -1;
 	if (c->help || c->version)
@@ -446,11 +457,25 @@ cli_parse(int argc, char **argv, struct cli *c, char *err, size_t len)
 	if (c->help || c->version)
 		return 0;
 	if (check_opts(c, err, len) == -1 ||
-	    check_pos(c, pos, npos, err, len) == -1) {
-		cli_free(c);
+	    check_pos(c, pos, npos, err, len) == -1)
 		return -1;
-	}
 	return 0;
+}
+
+/*
+ * 0 when c says what to do (possibly help or version), -1: usage error.
+ * A VALUE is kept only when there is something to set.
+ */
+int
+cli_parse(int argc, char **argv, struct cli *c, char *err, size_t len)
+{
+	int rv;
+
+	memset(c, 0, sizeof(*c));
+	rv = parse(argc, argv, c, err, len);
+	if (rv == -1 || c->help || c->version)
+		cli_free(c);
+	return rv;
 }
 
 void

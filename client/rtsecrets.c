@@ -23,6 +23,7 @@ static const struct rt_set_opts no_set_opts;
 static const struct rt_get_opts no_get_opts;
 static const struct rt_delete_opts no_delete_opts;
 static const struct rt_token_opts no_token_opts;
+static const struct rt_token_list_opts no_token_list_opts;
 
 /* A string member copied, NULL when absent or null; -1 on another type. */
 static int
@@ -98,6 +99,7 @@ rt_token_list_clear(struct rt_token_list *l)
 	for (i = 0; i < l->count; i++)
 		rt_token_clear(&l->tokens[i]);
 	free(l->tokens);
+	free(l->next_cursor);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -366,24 +368,41 @@ rt_secrets_delete(rt_client *c, const char *name,
 	return e;
 }
 
+/* The paging part of a list's query: limit, then cursor. */
 static enum rt_error
-list_path(rt_client *c, char *path, size_t size,
-    const struct rt_list_opts *o)
+page_query(rt_client *c, char *path, size_t size, unsigned int limit,
+    const char *cursor, size_t cursor_max)
 {
-	char limit[16];
+	char n[16];
+
+	if (limit > LIST_MAX_LIMIT)
+		return rt_set_error(c, RT_E_USAGE,
+		    "limit must be 1 to %d", LIST_MAX_LIMIT);
+	if (cursor != NULL && strlen(cursor) > cursor_max)
+		return rt_set_error(c, RT_E_USAGE, "cursor too long");
+	snprintf(n, sizeof(n), "%u", limit);
+	if ((limit && rt_query_add(c, path, size, "limit", n)) ||
+	    (cursor && rt_query_add(c, path, size, "cursor", cursor)))
+		return rt_set_error(c, RT_E_USAGE, "request path too long");
+	return RT_E_OK;
+}
+
+/* Builds a list route's path for one page; opts is the route's. */
+typedef enum rt_error (*page_path_fn)(rt_client *, char *, size_t,
+    const void *opts, const char *cursor);
+
+static enum rt_error
+list_path(rt_client *c, char *path, size_t size, const void *opts,
+    const char *cursor)
+{
+	const struct rt_list_opts *o = opts;
 	enum rt_error e;
 	int bad = 0;
 
 	if ((e = check_category(c, o->category)) != RT_E_OK ||
 	    (e = check_user(c, o->user_id)) != RT_E_OK)
 		return e;
-	if (o->limit > LIST_MAX_LIMIT)
-		return rt_set_error(c, RT_E_USAGE,
-		    "limit must be 1 to %d", LIST_MAX_LIMIT);
-	if (o->cursor != NULL && strlen(o->cursor) > CURSOR_MAX_LEN)
-		return rt_set_error(c, RT_E_USAGE, "cursor too long");
 	snprintf(path, size, "/v1/secrets");
-	snprintf(limit, sizeof(limit), "%u", o->limit);
 	bad |= o->category && rt_query_add(c, path, size, "category",
 	    o->category);
 	bad |= o->scope == RT_LIST_USER && rt_query_add(c, path, size,
@@ -393,55 +412,171 @@ list_path(rt_client *c, char *path, size_t size,
 	bad |= o->all && rt_query_add(c, path, size, "all", "true");
 	bad |= o->user_id && rt_query_add(c, path, size, "user_id",
 	    o->user_id);
-	bad |= o->limit && rt_query_add(c, path, size, "limit", limit);
-	bad |= o->cursor && rt_query_add(c, path, size, "cursor", o->cursor);
 	if (bad)
 		return rt_set_error(c, RT_E_USAGE, "request path too long");
-	return RT_E_OK;
+	return page_query(c, path, size, o->limit, cursor, CURSOR_MAX_LEN);
+}
+
+static enum rt_error
+token_list_path(rt_client *c, char *path, size_t size, const void *opts,
+    const char *cursor)
+{
+	const struct rt_token_list_opts *o = opts;
+
+	snprintf(path, size, "/v1/tokens");
+	return page_query(c, path, size, o->limit, cursor,
+	    TOKEN_CURSOR_MAX_LEN);
+}
+
+/* Fills one item of a list from its JSON object. */
+typedef int (*item_fn)(json_t *, void *);
+
+static int
+secret_item(json_t *o, void *s)
+{
+	return parse_secret(o, s, 0);
+}
+
+static int
+token_item(json_t *o, void *t)
+{
+	return parse_token(o, t, 0);
+}
+
+/*
+ * A page's key array into *items, size bytes each (*count of them
+ * filled, even on failure, for the caller's clear), and its nextCursor.
+ */
+static int
+parse_page(json_t *root, const char *key, size_t size, item_fn fn,
+    void **items, size_t *count, char **next)
+{
+	json_t *arr = json_object_get(root, key), *v;
+	size_t i;
+
+	if (!json_is_array(arr) || dup_str(root, "nextCursor", next) == -1)
+		return -1;
+	if (json_array_size(arr) == 0)
+		return 0;
+	if ((*items = calloc(json_array_size(arr), size)) == NULL)
+		return -1;
+	json_array_foreach(arr, i, v) {
+		if (fn(v, (char *)*items + i * size) == -1)
+			return -1;
+		(*count)++;
+	}
+	return 0;
 }
 
 static int
 parse_list(json_t *root, struct rt_secret_list *out)
 {
-	json_t *arr = json_object_get(root, "secrets"), *v;
-	size_t i;
+	void *items = NULL;
+	int rc;
 
-	if (!json_is_array(arr) ||
-	    dup_str(root, "nextCursor", &out->next_cursor) == -1)
-		return -1;
-	if (json_array_size(arr) == 0)
-		return 0;
-	out->secrets = calloc(json_array_size(arr), sizeof(*out->secrets));
-	if (out->secrets == NULL)
-		return -1;
-	json_array_foreach(arr, i, v) {
-		if (parse_secret(v, &out->secrets[i], 0) == -1)
-			return -1;
-		out->count++;
-	}
-	return 0;
+	rc = parse_page(root, "secrets", sizeof(*out->secrets), secret_item,
+	    &items, &out->count, &out->next_cursor);
+	out->secrets = items;
+	return rc;
 }
 
+static int
+parse_token_list(json_t *root, struct rt_token_list *out)
+{
+	void *items = NULL;
+	int rc;
+
+	rc = parse_page(root, "tokens", sizeof(*out->tokens), token_item,
+	    &items, &out->count, &out->next_cursor);
+	out->tokens = items;
+	return rc;
+}
+
+/* One page: an object whose key is an array, nextCursor a string or null. */
 static enum rt_error
-list_page(rt_client *c, const struct rt_list_opts *o,
-    struct rt_secret_list *out, json_t **rootp)
+page_get(rt_client *c, page_path_fn fn, const void *o, const char *cursor,
+    const char *key, json_t **rootp)
 {
 	char path[RT_PATH_MAX];
-	json_t *root;
+	json_t *root, *next;
 	enum rt_error e;
 
-	memset(out, 0, sizeof(*out));
 	*rootp = NULL;
-	if ((e = list_path(c, path, sizeof(path), o)) != RT_E_OK ||
+	if ((e = fn(c, path, sizeof(path), o, cursor)) != RT_E_OK ||
 	    (e = rt_request(c, "GET", path, NULL, &root)) != RT_E_OK)
 		return e;
-	if (parse_list(root, out) == -1) {
-		rt_secret_list_clear(out);
+	next = json_object_get(root, "nextCursor");
+	if (!json_is_array(json_object_get(root, key)) || (next != NULL &&
+	    !json_is_null(next) && !json_is_string(next))) {
 		json_decref(root);
 		return bad_response(c);
 	}
 	*rootp = root;
 	return RT_E_OK;
+}
+
+/* Appends one page to merged; *cursor becomes its nextCursor (NULL: last). */
+static enum rt_error
+page_next(rt_client *c, page_path_fn fn, const void *o, char **cursor,
+    const char *key, json_t *merged)
+{
+	const char *next;
+	json_t *root;
+	enum rt_error e;
+
+	if ((e = page_get(c, fn, o, *cursor, key, &root)) != RT_E_OK)
+		return e;
+	next = json_string_value(json_object_get(root, "nextCursor"));
+	if (json_array_extend(merged, json_object_get(root, key)) == -1)
+		e = rt_set_error(c, RT_E_NOMEM, NULL);
+	else if (next != NULL && *cursor != NULL && strcmp(next, *cursor) == 0)
+		e = rt_set_error(c, RT_E_PROTOCOL,
+		    "the server repeated a page cursor");
+	free(*cursor);
+	*cursor = NULL;
+	if (e == RT_E_OK && next != NULL && (*cursor = strdup(next)) == NULL)
+		e = rt_set_error(c, RT_E_NOMEM, NULL);
+	json_decref(root);
+	return e;
+}
+
+/*
+ * Every page from cursor from on, merged into one last page
+ * {key:[...],"nextCursor":null}, which also becomes the call's JSON.
+ */
+static enum rt_error
+pages_all(rt_client *c, page_path_fn fn, const void *o, const char *from,
+    const char *key, json_t **rootp)
+{
+	json_t *merged;
+	char *cursor = NULL, *p;
+	size_t pages = 0, len;
+	enum rt_error e;
+
+	*rootp = NULL;
+	if ((merged = json_array()) == NULL ||
+	    (from != NULL && (cursor = strdup(from)) == NULL)) {
+		json_decref(merged);
+		return rt_set_error(c, RT_E_NOMEM, NULL);
+	}
+	do {
+		if (++pages > LIST_MAX_PAGES)
+			e = rt_set_error(c, RT_E_PROTOCOL, "too many pages");
+		else
+			e = page_next(c, fn, o, &cursor, key, merged);
+	} while (e == RT_E_OK && cursor != NULL);
+	free(cursor);
+	if (e == RT_E_OK && ((*rootp = json_pack("{s:O,s:n}", key, merged,
+	    "nextCursor")) == NULL || (p = rt_dump_json(*rootp, &len)) == NULL))
+		e = rt_set_error(c, RT_E_NOMEM, NULL);
+	else if (e == RT_E_OK)
+		rt_set_last_json(c, p, len);
+	json_decref(merged);
+	if (e != RT_E_OK) {
+		json_decref(*rootp);
+		*rootp = NULL;
+	}
+	return e;
 }
 
 enum rt_error
@@ -451,73 +586,17 @@ rt_secrets_list(rt_client *c, const struct rt_list_opts *o,
 	json_t *root;
 	enum rt_error e;
 
-	e = list_page(c, o != NULL ? o : &no_list_opts, out, &root);
-	json_decref(root);
-	return e;
-}
-
-/* Moves a page's entries to the end of all; the page keeps its cursor. */
-static int
-list_append(struct rt_secret_list *all, struct rt_secret_list *page)
-{
-	struct rt_secret *p;
-
-	if (page->count == 0)
-		return 0;
-	p = reallocarray(all->secrets, all->count + page->count, sizeof(*p));
-	if (p == NULL)
-		return -1;
-	memcpy(p + all->count, page->secrets, page->count * sizeof(*p));
-	all->secrets = p;
-	all->count += page->count;
-	free(page->secrets);
-	page->secrets = NULL;
-	page->count = 0;
-	return 0;
-}
-
-/* The merged pages become the call's JSON, as one last page. */
-static enum rt_error
-list_merged_json(rt_client *c, json_t *secrets)
-{
-	json_t *o;
-	char *p = NULL;
-	size_t len = 0;
-
-	if ((o = json_object()) != NULL &&
-	    json_object_set(o, "secrets", secrets) == 0 &&
-	    json_object_set_new(o, "nextCursor", json_null()) == 0)
-		p = rt_dump_json(o, &len);
-	json_decref(o);
-	if (p == NULL)
-		return rt_set_error(c, RT_E_NOMEM, NULL);
-	rt_set_last_json(c, p, len);
-	return RT_E_OK;
-}
-
-static enum rt_error
-list_next(rt_client *c, struct rt_list_opts *po, char **cursor,
-    struct rt_secret_list *all, json_t *merged)
-{
-	struct rt_secret_list page;
-	json_t *root;
-	enum rt_error e;
-
-	if ((e = list_page(c, po, &page, &root)) != RT_E_OK)
+	if (o == NULL)
+		o = &no_list_opts;
+	memset(out, 0, sizeof(*out));
+	if ((e = page_get(c, list_path, o, o->cursor, "secrets",
+	    &root)) != RT_E_OK)
 		return e;
-	if (json_array_extend(merged, json_object_get(root, "secrets")) ||
-	    list_append(all, &page))
-		e = rt_set_error(c, RT_E_NOMEM, NULL);
-	else if (page.next_cursor != NULL && *cursor != NULL &&
-	    strcmp(page.next_cursor, *cursor) == 0)
-		e = rt_set_error(c, RT_E_PROTOCOL,
-		    "the server repeated a page cursor");
+	if (parse_list(root, out) == -1) {
+		rt_secret_list_clear(out);
+		e = bad_response(c);
+	}
 	json_decref(root);
-	free(*cursor);
-	*cursor = page.next_cursor;
-	page.next_cursor = NULL;
-	po->cursor = *cursor;
-	rt_secret_list_clear(&page);
 	return e;
 }
 
@@ -525,31 +604,20 @@ enum rt_error
 rt_secrets_list_all(rt_client *c, const struct rt_list_opts *o,
     struct rt_secret_list *out)
 {
-	struct rt_list_opts po = o != NULL ? *o : no_list_opts;
-	json_t *merged;
-	char *cursor = NULL;
+	json_t *root;
 	enum rt_error e;
-	size_t pages = 0;
 
+	if (o == NULL)
+		o = &no_list_opts;
 	memset(out, 0, sizeof(*out));
-	if (po.cursor != NULL && (cursor = strdup(po.cursor)) == NULL)
-		return rt_set_error(c, RT_E_NOMEM, NULL);
-	if ((merged = json_array()) == NULL) {
-		free(cursor);
-		return rt_set_error(c, RT_E_NOMEM, NULL);
-	}
-	do {
-		if (++pages > LIST_MAX_PAGES)
-			e = rt_set_error(c, RT_E_PROTOCOL, "too many pages");
-		else
-			e = list_next(c, &po, &cursor, out, merged);
-	} while (e == RT_E_OK && cursor != NULL);
-	if (e == RT_E_OK)
-		e = list_merged_json(c, merged);
-	json_decref(merged);
-	free(cursor);
-	if (e != RT_E_OK)
+	if ((e = pages_all(c, list_path, o, o->cursor, "secrets",
+	    &root)) != RT_E_OK)
+		return e;
+	if (parse_list(root, out) == -1) {
 		rt_secret_list_clear(out);
+		e = bad_response(c);
+	}
+	json_decref(root);
 	return e;
 }
 
@@ -603,32 +671,42 @@ rt_tokens_create(rt_client *c, const struct rt_token_opts *o,
 }
 
 enum rt_error
-rt_tokens_list(rt_client *c, struct rt_token_list *out)
+rt_tokens_list_page(rt_client *c, const struct rt_token_list_opts *o,
+    struct rt_token_list *out)
 {
-	json_t *root, *arr, *v;
+	json_t *root;
 	enum rt_error e;
-	size_t i;
 
+	if (o == NULL)
+		o = &no_token_list_opts;
 	memset(out, 0, sizeof(*out));
-	if ((e = rt_request(c, "GET", "/v1/tokens", NULL, &root)) != RT_E_OK)
+	if ((e = page_get(c, token_list_path, o, o->cursor, "tokens",
+	    &root)) != RT_E_OK)
 		return e;
-	arr = json_object_get(root, "tokens");
-	if (!json_is_array(arr))
-		goto bad;
-	if (json_array_size(arr) > 0 && (out->tokens =
-	    calloc(json_array_size(arr), sizeof(*out->tokens))) == NULL)
-		goto bad;
-	json_array_foreach(arr, i, v) {
-		if (parse_token(v, &out->tokens[i], 0) == -1)
-			goto bad;
-		out->count++;
+	if (parse_token_list(root, out) == -1) {
+		rt_token_list_clear(out);
+		e = bad_response(c);
 	}
 	json_decref(root);
-	return RT_E_OK;
- bad:
-	rt_token_list_clear(out);
+	return e;
+}
+
+enum rt_error
+rt_tokens_list(rt_client *c, struct rt_token_list *out)
+{
+	json_t *root;
+	enum rt_error e;
+
+	memset(out, 0, sizeof(*out));
+	if ((e = pages_all(c, token_list_path, &no_token_list_opts, NULL,
+	    "tokens", &root)) != RT_E_OK)
+		return e;
+	if (parse_token_list(root, out) == -1) {
+		rt_token_list_clear(out);
+		e = bad_response(c);
+	}
 	json_decref(root);
-	return bad_response(c);
+	return e;
 }
 
 static int

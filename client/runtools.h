@@ -20,7 +20,7 @@ enum rt_error {
 	RT_E_NETWORK,		/* connect, TLS or timeout failure */
 	RT_E_SERVER,		/* 5xx (but 503) or an unexpected status */
 	RT_E_NOTFOUND,		/* 404 */
-	RT_E_AUTH,		/* 401 or 403 */
+	RT_E_AUTH,		/* 401 or 403 (forbidden, quota_exceeded) */
 	RT_E_INVALID,		/* 400, 405, 413, 415: input refused */
 	RT_E_RATELIMIT,		/* 429 */
 	RT_E_UNAVAILABLE,	/* 503: broker down or audit log unwritable */
@@ -112,6 +112,12 @@ struct rt_token {
 struct rt_token_list {
 	struct rt_token	*tokens;
 	size_t		 count;
+	char		*next_cursor;		/* NULL on the last page */
+};
+
+struct rt_token_list_opts {
+	unsigned int	 limit;			/* 0: server default */
+	const char	*cursor;		/* from next_cursor */
 };
 
 struct rt_token_opts {
@@ -129,8 +135,9 @@ rt_client	*rt_client_new(const char *url, const char *token,
 		    const char *ca_file);
 void		 rt_client_free(rt_client *);
 const struct rt_error_info *rt_client_last_error(const rt_client *);
-/* The last response body (a merged page set after rt_secrets_list_all);
- * valid until the next call on the client, wiped when replaced. */
+/* The last response body (the pages merged into one after
+ * rt_secrets_list_all or rt_tokens_list); valid until the next call on
+ * the client, wiped when replaced. */
 const char	*rt_client_last_json(const rt_client *, size_t *len);
 const char	*rt_strerror(enum rt_error);
 
@@ -157,7 +164,11 @@ enum rt_error	 rt_secrets_delete(rt_client *, const char *name,
 		    const struct rt_delete_opts *);
 enum rt_error	 rt_tokens_create(rt_client *, const struct rt_token_opts *,
 		    struct rt_token *);
+/* Every token the caller may manage, following nextCursor to the end. */
 enum rt_error	 rt_tokens_list(rt_client *, struct rt_token_list *);
+/* One page of them. */
+enum rt_error	 rt_tokens_list_page(rt_client *,
+		    const struct rt_token_list_opts *, struct rt_token_list *);
 enum rt_error	 rt_tokens_revoke(rt_client *, const char *id);
 
 /* Wipes then frees a revealed value. */

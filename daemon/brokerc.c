@@ -79,10 +79,13 @@ read_config(struct ipc_reader *r, struct fe_config *conf)
 	    ipc_get_bytes(r, &cert, &conf->cert_len) == -1 ||
 	    ipc_get_bytes(r, &key, &conf->key_len) == -1 ||
 	    ipc_get_u32(r, &conf->max_conns) == -1 ||
+	    ipc_get_u32(r, &conf->max_conns_uid) == -1 ||
+	    ipc_get_u32(r, &conf->max_conns_addr) == -1 ||
 	    ipc_get_u32(r, &conf->timeout_s) == -1 ||
 	    ipc_get_u8(r, &dbg) == -1 || ipc_end(r) == -1)
 		fatalx("%s: malformed IMSG_CONFIG", __func__);
 	if (have_tls > 1 || dbg > 1 || conf->max_conns == 0 ||
+	    conf->max_conns_uid == 0 || conf->max_conns_addr == 0 ||
 	    conf->timeout_s == 0 || (have_tls && (conf->cert_len == 0 ||
 	    conf->key_len == 0)))
 		fatalx("%s: invalid IMSG_CONFIG values", __func__);

@@ -137,8 +137,9 @@ main(int argc, char *argv[])
 		fatalx("evtimer_new");
 	sandbox_seccomp(fe_conf.seccomp_debug);
 
-	log_info("serving%s, at most %u connections", ctx != NULL ?
-	    " unix and TLS" : " unix", fe_conf.max_conns);
+	log_info("serving%s, at most %u connections (%u per uid, %u per "
+	    "address)", ctx != NULL ? " unix and TLS" : " unix",
+	    fe_conf.max_conns, fe_conf.max_conns_uid, fe_conf.max_conns_addr);
 	event_base_dispatch(base);
 	log_info("exiting");
 	/* atexit handlers (and the leak checker) would break the filter. */

@@ -42,6 +42,8 @@ struct fe_config {
 	uint8_t		*key_pem;	/* wiped once the SSL_CTX holds it */
 	size_t		 key_len;
 	uint32_t	 max_conns;
+	uint32_t	 max_conns_uid;		/* per unix peer uid */
+	uint32_t	 max_conns_addr;	/* per TLS peer address */
 	uint32_t	 timeout_s;
 	int		 seccomp_debug;
 };
@@ -55,6 +57,23 @@ struct evhttp_request;
 struct bc_pending;
 struct conn;
 struct route;
+struct peer;
+
+/*
+ * Who holds a connection, for the per-peer caps only: a unix peer's uid
+ * or a TLS peer's address.  Never an identity; that is the broker's.
+ */
+enum peer_kind {
+	PEER_UID = 1,
+	PEER_INET,
+	PEER_INET6
+};
+
+struct peer_key {
+	uint8_t		 kind;		/* enum peer_kind */
+	uint8_t		 len;		/* bytes of b in use */
+	uint8_t		 b[16];
+};
 
 /* What a route needs from the query string, already validated. */
 struct fe_query {
@@ -109,6 +128,13 @@ void	 http_reply_status(struct fe_req *, enum rt_status, const char *);
 void	 http_put_auth(struct fe_req *, struct ipc_msg *);
 void	 http_request_id(char *);
 char	*http_error_body(const char *id, const char *ecode, const char *msg);
+
+/* peers.c */
+void	 peers_init(void);
+int	 peer_key_get(int fd, int is_unix, struct peer_key *);
+const char *peer_key_str(const struct peer_key *, char *, size_t);
+int	 peer_hold(const struct peer_key *, uint32_t max, struct peer **);
+void	 peer_release(struct peer *);
 
 /* guard.c */
 struct guard *guard_new(struct bufferevent *);

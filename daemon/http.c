@@ -7,6 +7,7 @@
 
 #include <sys/queue.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -30,6 +32,9 @@
 
 #define CONN_BUCKETS	256
 #define ACCEPT_PAUSE_S	1
+#define REFUSAL_LOG_S	10	/* one log line per cap per this often */
+#define REFUSED_WAIT_MS	500	/* for a refused client's request */
+#define REFUSED_MAX	32	/* refused connections waiting at once */
 
 enum session_state {
 	SESS_NONE,		/* not asked yet */
@@ -55,9 +60,18 @@ struct conn {
 	uint64_t		 session;
 	struct bc_pending	*auth;		/* IMSG_CONN_UNIX in flight */
 	struct fe_req		*active;	/* the request being served */
+	struct peer		*peer;		/* its count in peers.c */
+	int			 refused;	/* over its uid's cap: a 429 */
 	char			 source[64];
 };
 TAILQ_HEAD(conn_list, conn);
+
+/* Connections refused over one cap, logged as a count, not one by one. */
+struct refusals {
+	const char		*cap;		/* the config key */
+	unsigned long long	 n;		/* since the last line */
+	time_t			 logged;	/* monotonic seconds; 0: never */
+};
 
 static struct event_base *base;
 static struct listener	 listeners[2];
@@ -65,7 +79,12 @@ static struct conn_list	 conns[CONN_BUCKETS];
 static struct conn_list	 attaching;
 static struct event	*ev_attach;
 static uint32_t		 nconns;
+static uint32_t		 nrefused;	/* of them, refused */
 static struct timeval	 request_tv;
+static const struct timeval refused_tv = { 0, REFUSED_WAIT_MS * 1000 };
+static struct refusals	 over_total = { "max_connections", 0, 0 };
+static struct refusals	 over_uid = { "max_connections_per_uid", 0, 0 };
+static struct refusals	 over_addr = { "max_connections_per_address", 0, 0 };
 
 static struct conn_list *
 bucket(const struct evhttp_connection *evcon)
@@ -84,11 +103,42 @@ conn_find(const struct evhttp_connection *evcon)
 	return NULL;
 }
 
+static int
+conn_unix(const struct conn *c)
+{
+	return c->l->ctx == NULL;
+}
+
+/*
+ * The broker keeps its own duplicate of each unix connection it was
+ * passed, so closing ours no longer ends it: the client sees EOF only
+ * once the socket itself is shut down.  Every path that drops a unix
+ * connection comes through here first.
+ */
+static void
+conn_shutdown(struct conn *c)
+{
+	int fd;
+
+	if (conn_unix(c) && (fd = bufferevent_getfd(c->bev)) != -1)
+		shutdown(fd, SHUT_RDWR);
+}
+
+/* The time a connection has for its next request; a refused one, less. */
+static void
+conn_deadline(struct conn *c)
+{
+	event_add(c->deadline, c->refused ? &refused_tv : &request_tv);
+}
+
 static void
 conn_free(struct conn *c)
 {
 	if (c->deadline != NULL)
 		event_free(c->deadline);
+	if (c->refused)
+		nrefused--;
+	peer_release(c->peer);
 	guard_free(c->guard);
 	free(c);
 }
@@ -142,6 +192,7 @@ close_cb(struct evhttp_connection *evcon, void *arg)
 
 	TAILQ_REMOVE(bucket(evcon), c, entry);
 	nconns--;
+	conn_shutdown(c);
 	bc_cancel(c->auth);
 	if (c->active != NULL) {
 		bc_cancel(c->active->pending);
@@ -162,13 +213,88 @@ conn_source(struct conn *c)
 	char *addr = NULL;
 	ev_uint16_t port;
 
-	if (c->l->ctx == NULL) {
+	if (conn_unix(c)) {
 		snprintf(c->source, sizeof(c->source), "unix");
 		return;
 	}
 	evhttp_connection_get_peer(c->evcon, &addr, &port);
 	snprintf(c->source, sizeof(c->source), "%s", addr != NULL ? addr :
 	    "?");
+}
+
+static void
+refusal_log(struct refusals *r, const struct peer_key *k)
+{
+	struct timespec now;
+	char who[64];
+
+	r->n++;
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		now.tv_sec = 0;
+	if (r->logged != 0 && now.tv_sec - r->logged < REFUSAL_LOG_S)
+		return;
+	if (k != NULL)
+		log_warnx("refused %llu connection%s over %s, the last from "
+		    "%s", r->n, r->n == 1 ? "" : "s", r->cap,
+		    peer_key_str(k, who, sizeof(who)));
+	else
+		log_warnx("refused %llu connection%s over %s", r->n,
+		    r->n == 1 ? "" : "s", r->cap);
+	r->n = 0;
+	r->logged = now.tv_sec > 0 ? now.tv_sec : 1;
+}
+
+/*
+ * A unix client over its cap is still read, briefly and for a bounded
+ * number of them, to be answered with a JSON 429: closed before its
+ * request arrives, its write would fail and it would never see why.  A
+ * TLS client over its cap is closed before its handshake.
+ */
+static int
+conn_refuse_peer(struct conn *c, const struct peer_key *k)
+{
+	refusal_log(conn_unix(c) ? &over_uid : &over_addr, k);
+	if (!conn_unix(c) || nrefused >= REFUSED_MAX) {
+		conn_shutdown(c);
+		return -1;
+	}
+	c->refused = 1;
+	nrefused++;
+	return 0;
+}
+
+/*
+ * Counted against the front-end's cap and against its peer's: a unix
+ * uid, or a TLS address.  -1: to be closed at once (a unix socket is
+ * already shut down).
+ */
+static int
+conn_admit(struct conn *c)
+{
+	struct peer_key k;
+	int fd = bufferevent_getfd(c->bev);
+
+	if (nconns >= fe_conf.max_conns) {
+		refusal_log(&over_total, NULL);
+		conn_shutdown(c);
+		return -1;
+	}
+	if (peer_key_get(fd, conn_unix(c), &k) == -1) {
+		log_warn("%s: the peer of a new connection", __func__);
+		conn_shutdown(c);
+		return -1;
+	}
+	switch (peer_hold(&k, conn_unix(c) ? fe_conf.max_conns_uid :
+	    fe_conf.max_conns_addr, &c->peer)) {
+	case 1:
+		return 0;
+	case 0:
+		return conn_refuse_peer(c, &k);
+	default:
+		log_warnx("%s: out of memory", __func__);
+		conn_shutdown(c);
+		return -1;
+	}
 }
 
 /*
@@ -189,15 +315,15 @@ attach_cb(evutil_socket_t fd, short ev, void *arg)
 		TAILQ_REMOVE(&attaching, c, entry);
 		bev = c->bev;
 		bufferevent_getcb(bev, NULL, NULL, NULL, &evcon);
-		if (evcon == NULL)
+		if (evcon == NULL) {
+			conn_shutdown(c);
 			conn_free(c);	/* the guard leaves bev first */
+		}
 		bufferevent_decref(bev);
 		if (evcon == NULL)
 			continue;
 		c->evcon = evcon;
-		if (nconns >= fe_conf.max_conns) {
-			log_warnx("%s: %u connections, refusing another",
-			    __func__, nconns);
+		if (conn_admit(c) == -1) {
 			conn_free(c);
 			evhttp_connection_free(evcon);
 			continue;
@@ -206,7 +332,7 @@ attach_cb(evutil_socket_t fd, short ev, void *arg)
 		TAILQ_INSERT_TAIL(bucket(c->evcon), c, entry);
 		conn_source(c);
 		evhttp_connection_set_closecb(c->evcon, close_cb, c);
-		event_add(c->deadline, &request_tv);
+		conn_deadline(c);
 	}
 }
 
@@ -299,7 +425,7 @@ send_reply(struct fe_req *fr, int code, char *body)
 	}
 	fr->req = NULL;
 	c->active = NULL;
-	event_add(c->deadline, &request_tv);
+	conn_deadline(c);
 	evhttp_send_reply(req, code, NULL, NULL);
 	fe_req_free(fr);
 }
@@ -360,12 +486,16 @@ http_reply_status(struct fe_req *fr, enum rt_status st, const char *msg)
 	    msg != NULL && *msg != '\0' ? msg : rt_status_code(st));
 }
 
+/* A token over the unix socket still names the connection's session. */
 void
 http_put_auth(struct fe_req *fr, struct ipc_msg *m)
 {
+	struct conn *c = fr->conn;
+
 	if (fr->has_token) {
 		ipc_put_u8(m, AUTH_TOKEN);
 		ipc_put_str(m, fr->token);
+		ipc_put_u64(m, conn_unix(c) ? c->session : 0);
 	} else {
 		ipc_put_u8(m, AUTH_SESSION);
 		ipc_put_u64(m, fr->conn->session);
@@ -393,7 +523,9 @@ session_reply(void *arg, enum rt_status st, const char *msg,
 		return 0;
 	}
 	c->sess = SESS_READY;
-	log_debug("%s: unix connection is %s", __func__, user);
+	/* A uid without a valid name may still use a token. */
+	log_debug("%s: unix connection is %s", __func__, *user != '\0' ?
+	    user : "a uid without a valid name");
 	route_run(fr);
 	return 0;
 }
@@ -453,25 +585,29 @@ bearer(struct fe_req *fr)
 	return 1;
 }
 
-/* A token wins; else TLS needs one, and unix uses the peer's session. */
+/*
+ * TLS needs a token.  A unix connection has its session before its first
+ * request is routed, token or not: the broker limits failed tokens by the
+ * session's uid.  A token, when present, still wins over the session.
+ */
 static void
 authenticate(struct fe_req *fr)
 {
 	struct conn *c = fr->conn;
+	int tok;
 
-	switch (bearer(fr)) {
-	case 1:
-		route_run(fr);
-		return;
-	case -1:
+	if ((tok = bearer(fr)) == -1) {
 		http_reply_error(fr, 401, "unauthenticated",
 		    "malformed Authorization header");
 		return;
 	}
-	if (c->l->ctx != NULL)
-		http_reply_error(fr, 401, "unauthenticated",
-		    "a bearer token is required");
-	else if (c->sess == SESS_READY)
+	if (!conn_unix(c)) {
+		if (tok)
+			route_run(fr);
+		else
+			http_reply_error(fr, 401, "unauthenticated",
+			    "a bearer token is required");
+	} else if (c->sess == SESS_READY)
 		route_run(fr);
 	else if (c->sess == SESS_NONE)
 		session_start(fr);
@@ -603,6 +739,13 @@ dispatch(struct fe_req *fr)
 	char err[160];
 	int code = 404;
 
+	if (fr->conn->refused) {
+		evhttp_add_header(evhttp_request_get_output_headers(fr->req),
+		    "Connection", "close");
+		http_reply_error(fr, 429, "rate_limited",
+		    "too many connections from this user");
+		return;
+	}
 	if (!framing_ok(fr))
 		return;
 	if (path == NULL || (fr->route = route_match(path,
@@ -641,7 +784,7 @@ request_cb(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, 500, NULL);
 		return;
 	}
-	event_add(c->deadline, &request_tv);
+	conn_deadline(c);
 	fr->req = req;
 	fr->conn = c;
 	c->active = fr;
@@ -713,6 +856,7 @@ http_init(struct event_base *b, SSL_CTX *ctx, int unix_fd, int tls_fd)
 	for (i = 0; i < CONN_BUCKETS; i++)
 		TAILQ_INIT(&conns[i]);
 	TAILQ_INIT(&attaching);
+	peers_init();
 	request_tv.tv_sec = fe_conf.timeout_s;
 	if ((ev_attach = event_new(base, -1, 0, attach_cb, NULL)) == NULL)
 		fatalx("%s: event_new", __func__);

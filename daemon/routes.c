@@ -45,6 +45,7 @@ static const char *const q_none[] = { NULL };
 static const char *const q_list[] = { "category", "secretScope", "all",
 	"user_id", "limit", "cursor", NULL };
 static const char *const q_one[] = { "orgWide", "user_id", NULL };
+static const char *const q_page[] = { "limit", "cursor", NULL };
 
 static const struct json_field f_put[] = {
 	{ "name", JSON_STRING, 1 },
@@ -80,7 +81,7 @@ static const struct route routes[] = {
 	{ P_SECRET, EVHTTP_REQ_DELETE, q_one, NULL, 0, 0, secret_get },
 	{ P_REVEAL, EVHTTP_REQ_POST, q_one, f_reveal, 0, 0, secret_get },
 	{ P_TOKENS, EVHTTP_REQ_POST, q_none, f_token, 0, 0, token_create },
-	{ P_TOKENS, EVHTTP_REQ_GET, q_none, NULL, 0, 0, token_list },
+	{ P_TOKENS, EVHTTP_REQ_GET, q_page, NULL, 0, 0, token_list },
 	{ P_TOKEN, EVHTTP_REQ_DELETE, q_none, NULL, 0, 0, token_revoke },
 	{ P_TOOL, EVHTTP_REQ_POST, q_none, f_tool, 0, 1, tool_execute },
 };
@@ -270,8 +271,16 @@ printable(const char *v)
 	return 1;
 }
 
+/* A token cursor is shorter than a secret one; both are opaque. */
+static size_t
+cursor_max(const struct route *r)
+{
+	return r->kind == P_TOKENS ? TOKEN_CURSOR_MAX_LEN : CURSOR_MAX_LEN;
+}
+
 static int
-query_value(struct fe_query *q, const char *k, const char *v)
+query_value(const struct route *r, struct fe_query *q, const char *k,
+    const char *v)
 {
 	int b;
 
@@ -297,7 +306,7 @@ query_value(struct fe_query *q, const char *k, const char *v)
 	} else if (strcmp(k, "limit") == 0)
 		return parse_limit(v, &q->limit);
 	else if (strcmp(k, "cursor") == 0) {
-		if (strlen(v) > CURSOR_MAX_LEN || !printable(v))
+		if (strlen(v) > cursor_max(r) || !printable(v))
 			return -1;
 		snprintf(q->cursor, sizeof(q->cursor), "%s", v);
 	} else if (strcmp(k, "orgWide") == 0)
@@ -347,7 +356,7 @@ route_parse_query(const struct route *r, const char *query,
 				    "given twice", e->key);
 				goto done;
 			}
-		if (query_value(q, e->key, e->value) == -1) {
+		if (query_value(r, q, e->key, e->value) == -1) {
 			snprintf(err, errlen, "invalid value for %s", e->key);
 			goto done;
 		}
@@ -702,12 +711,14 @@ token_list_reply(void *arg, enum rt_status st, const char *msg,
 {
 	struct fe_req *fr = arg;
 	struct token_meta t;
+	const char *next;
 	uint32_t i, n;
 	json_t *a;
 
 	if (!reply_ok(fr, st, msg))
 		return 0;
-	if (ipc_get_u32(r, &n) == -1 || (a = json_array()) == NULL)
+	if (ipc_get_u32(r, &n) == -1 || n > LIST_MAX_LIMIT ||
+	    (a = json_array()) == NULL)
 		return bad_reply(fr);
 	for (i = 0; i < n; i++)
 		if (proto_get_token_meta(r, &t) == -1 ||
@@ -715,11 +726,12 @@ token_list_reply(void *arg, enum rt_status st, const char *msg,
 			json_decref(a);
 			return bad_reply(fr);
 		}
-	if (ipc_end(r) == -1) {
+	if (ipc_get_str(r, &next, NULL) == -1 || ipc_end(r) == -1) {
 		json_decref(a);
 		return bad_reply(fr);
 	}
-	http_reply_json(fr, 200, json_pack("{s:o}", "tokens", a));
+	http_reply_json(fr, 200, json_pack("{s:o,s:o}", "tokens", a,
+	    "nextCursor", *next == '\0' ? json_null() : json_string(next)));
 	return 0;
 }
 
@@ -730,6 +742,8 @@ token_list(struct fe_req *fr)
 
 	bc_msg_init(&m, IMSG_TOKEN_LIST);
 	http_put_auth(fr, &m);
+	ipc_put_u32(&m, fr->q.limit);
+	ipc_put_str(&m, fr->q.cursor);
 	send_request(fr, &m, token_list_reply);
 }
 

@@ -257,10 +257,12 @@ add_rules(scmp_filter_ctx ctx)
 
 /*
  * pledge("stdio unix inet sendfd"): serve the listeners and the broker
- * channel that are already open — accept, read and write sockets, pass a
- * client's descriptor to the broker, wait in epoll, allocate memory that is
- * never executable, read the clock and the kernel's random generator.  No
- * files, no new sockets, no exec, no fork, no ptrace, nothing else.
+ * channel that are already open — accept, read, write and shut down
+ * sockets, read a client's peer uid or address (getsockopt SO_PEERCRED,
+ * getpeername: only to cap its connections), pass a client's descriptor to
+ * the broker, wait in epoll, allocate memory that is never executable, read
+ * the clock and the kernel's random generator.  No files, no new sockets,
+ * no exec, no fork, no ptrace, nothing else.
  */
 void
 sandbox_seccomp(int debug)

@@ -85,18 +85,36 @@ out=$(api "$E2E_ALICE" GET /v1/health)
 is "$(status_of "$out")" 200 "the sandboxed front-end serves requests"
 
 # --- what the binaries link ---
+# Each "is absent" check below also passes on empty output, so each tool is
+# first shown to be there and to read the binary: a missing tool or a
+# stripped binary fails here instead of passing on nothing.
+for t in readelf ldd nm strings; do
+	ok "$(command -v "$t" >/dev/null; echo $?)" "$t is installed (the link checks need it)"
+done
 needed() { readelf -d "$1" 2>/dev/null | awk '/\(NEEDED\)/ { gsub(/[][]/, "", $5); print $5 }'; }
 fe_needed=$(needed "$FRONTEND")
 ok "$([ -n "$fe_needed" ]; echo $?)" "secretd-frontend is dynamically linked: $(echo "$fe_needed" | paste -sd" ")"
 is "$(printf '%s\n' "$fe_needed" | grep -E 'liblmdb|libsodium')" "" \
     "secretd-frontend links neither LMDB nor libsodium"
-is "$(ldd "$FRONTEND" 2>/dev/null | grep -E 'liblmdb|libsodium' | awk '{ print $1 }')" "" \
+fe_ldd=$(ldd "$FRONTEND" 2>&1)
+ok "$(printf '%s\n' "$fe_ldd" | grep -q '^[[:space:]]*libjansson[^ ]* => /'; echo $?)" \
+    "ldd resolves secretd-frontend's libraries (libjansson among them)"
+is "$(printf '%s\n' "$fe_ldd" | grep -E 'liblmdb|libsodium' | awk '{ print $1 }')" "" \
     "secretd-frontend pulls in neither, even indirectly (ldd)"
-is "$(nm -D "$FRONTEND" 2>/dev/null | grep -E ' (mdb_|crypto_aead|crypto_secretbox|sodium_)' | head -n 3)" "" \
+fe_dyn=$(nm -D "$FRONTEND" 2>&1)
+ok "$(printf '%s\n' "$fe_dyn" | grep -qE ' U event_base_dispatch(@|$)'; echo $?)" \
+    "nm -D lists secretd-frontend's imports (event_base_dispatch among them)"
+is "$(printf '%s\n' "$fe_dyn" | grep -E ' (mdb_|crypto_aead|crypto_secretbox|sodium_)' | head -n 3)" "" \
     "secretd-frontend imports no mdb_, crypto_aead or sodium_ symbol"
-is "$(nm "$FRONTEND" 2>/dev/null | grep -E ' [TtDdBb] (mdb_|crypto_aead|sodium_|store_(open|commit|secret_get)|rootkey_|seal_|decide)' | head -n 3)" "" \
+fe_syms=$(nm "$FRONTEND" 2>&1)
+ok "$(printf '%s\n' "$fe_syms" | grep -qE ' T http_init$'; echo $?)" \
+    "nm lists secretd-frontend's own functions (http_init): it is not stripped"
+is "$(printf '%s\n' "$fe_syms" | grep -E ' [TtDdBb] (mdb_|crypto_aead|sodium_|store_(open|commit|secret_get)|rootkey_|seal_|decide)' | head -n 3)" "" \
     "secretd-frontend contains no store, sealing, key or policy function"
-is "$(strings "$FRONTEND" | grep -E 'crypto_aead|xchacha20|mdb_(env|txn|get|put)' | head -n 3)" "" \
+fe_strings=$(strings "$FRONTEND" 2>&1)
+ok "$(printf '%s\n' "$fe_strings" | grep -q 'secretd-frontend'; echo $?)" \
+    "strings reads secretd-frontend (its own name is in it)"
+is "$(printf '%s\n' "$fe_strings" | grep -E 'crypto_aead|xchacha20|mdb_(env|txn|get|put)' | head -n 3)" "" \
     "secretd-frontend contains no sealing or LMDB code by name"
 for lib in libjansson libevent_openssl libssl.so libevent_extra; do
 	is "$(needed "$SECRETD" | grep -F "$lib")" "" "secretd (the broker) does not link $lib"

@@ -485,7 +485,9 @@ ok "$(grep -qE "^$tid +$A +member +[0-9T:-]+Z +never +alice laptop$" "$OUT"; ech
     "token list: a row per token with its fields"
 ok "$(! grep -q rts_ "$OUT"; echo $?)" "token list never prints a token secret"
 rt "$A" --json token list
-is "$(keys "$OUT" .)" '["tokens"]' "token list --json: {tokens}"
+is "$(keys "$OUT" .)" '["nextCursor","tokens"]' \
+    "token list --json: the pages merged, as secret list does: {tokens, nextCursor}"
+is "$(jq -c .nextCursor "$OUT")" null "token list --json: nextCursor null"
 is "$(jq -c '[.tokens[] | keys] | unique' "$OUT")" "[$TOKEN_KEYS]" "token list --json: token objects without secrets"
 is "$(jq -S '.tokens | sort_by(.id)' "$OUT")" "$(api_body "$A" GET /v1/tokens | jq -S '.tokens | sort_by(.id)')" \
     "token list --json equals the API's list"
