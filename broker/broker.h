@@ -18,6 +18,7 @@
 #include "store.h"
 
 #define MAX_CONNECTIONS		16384	/* front-end client connections */
+#define FD_SPARE		64	/* the broker's own descriptors */
 #define SESSIONS_MAX		(2 * MAX_CONNECTIONS)
 #define REQUEST_TIMEOUT_S	10
 #define BATCH_MAX		256	/* messages drained per loop turn */
@@ -49,6 +50,7 @@ struct broker {
 	struct store		*store;
 	int			 verbose;
 	struct listeners	 lis;
+	uint32_t		 max_conns;	/* what our descriptors allow */
 	char			 frontend_path[PATH_MAX];
 	char			 chroot_dir[PATH_MAX];
 

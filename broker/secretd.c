@@ -79,23 +79,33 @@ fail:
 /*
  * The broker keeps a copy of every unix client connection: allow as
  * many descriptors as the front-end may hold connections, and some.
+ * Returns how many connections the front-end may serve: fewer when the
+ * hard limit is low, so that a passed connection never finds us out of
+ * descriptors.
  */
-static void
+static uint32_t
 raise_nofile(void)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)SESSIONS_MAX + 256;
+	rlim_t want = (rlim_t)MAX_CONNECTIONS + FD_SPARE;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		fatal("%s: getrlimit", __func__);
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			fatal("%s: setrlimit", __func__);
+	}
 	if (rl.rlim_cur >= want)
-		return;
-	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-		fatal("%s: setrlimit", __func__);
-	if (rl.rlim_cur < (rlim_t)MAX_CONNECTIONS + 256)
-		log_warnx("%s: only %llu descriptors; raise LimitNOFILE",
-		    __func__, (unsigned long long)rl.rlim_cur);
+		return MAX_CONNECTIONS;
+	if (rl.rlim_cur < FD_SPARE + 16)
+		fatalx("%s: descriptor limit %llu is too low", __func__,
+		    (unsigned long long)rl.rlim_cur);
+	log_warnx("%s: descriptor limit %llu: serving %llu connections, not "
+	    "%d; raise LimitNOFILE", __func__,
+	    (unsigned long long)rl.rlim_cur,
+	    (unsigned long long)(rl.rlim_cur - FD_SPARE), MAX_CONNECTIONS);
+	return (uint32_t)(rl.rlim_cur - FD_SPARE);
 }
 
 static void
@@ -270,7 +280,7 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	b.fe_pid = -1;
 	b.felog_fd = -1;
 	no_core_dumps();
-	raise_nofile();
+	b.max_conns = raise_nofile();
 	sigfd = block_signals();
 	fe_resolve_path(b.frontend_path, sizeof(b.frontend_path));
 	fe_prepare_chroot(cfg->state_dir, b.chroot_dir, sizeof(b.chroot_dir));

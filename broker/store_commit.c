@@ -174,6 +174,14 @@ within_quota(struct store *st, MDB_txn *txn, const struct store_op *op,
 	return 0;
 }
 
+/* What a record takes against its owner's bytes: value and description. */
+static int64_t
+record_bytes(const struct record_view *rv)
+{
+	return (int64_t)(rv->ct_len - SEAL_TAG_LEN) +
+	    (int64_t)strlen(rv->meta.description);
+}
+
 /* Schema 1 stores kept no counts: count every record once. */
 int
 usage_build(struct store *st, MDB_txn *txn)
@@ -193,7 +201,7 @@ usage_build(struct store *st, MDB_txn *txn)
 			break;
 		}
 		if ((rc = usage_add(st, txn, &rv.meta, 1,
-		    (int64_t)(rv.ct_len - SEAL_TAG_LEN))) != 0)
+		    record_bytes(&rv))) != 0)
 			break;
 	}
 	mdb_cursor_close(c);
@@ -211,7 +219,7 @@ op_put_secret(struct store *st, MDB_txn *txn, struct store_op *op,
 	struct skey sk;
 	MDB_val k, v;
 	size_t mlen;
-	int64_t dcount = 1, dbytes = (int64_t)op->value_len;
+	int64_t dcount = 1, dbytes = 0;
 	int rc, ok;
 
 	if (!put_valid(op) || op_skey(op, &sk) == -1) {
@@ -234,13 +242,16 @@ op_put_secret(struct store *st, MDB_txn *txn, struct store_op *op,
 			return 0;
 		}
 		dcount = 0;
-		dbytes -= (int64_t)(orv.ct_len - SEAL_TAG_LEN);
+		dbytes = -record_bytes(&orv);
 		put_meta(op, &old, now);
 	} else if (rc == MDB_NOTFOUND) {
 		op->created = 1;
 		put_meta(op, NULL, now);
 	} else
 		return rc;
+	/* the description is final only now: a rotation may keep it */
+	dbytes += (int64_t)op->value_len +
+	    (int64_t)strlen(op->meta.description);
 	if ((rc = within_quota(st, txn, op, dcount, dbytes, &ok)) != 0)
 		return rc;
 	if (!ok) {
@@ -290,8 +301,7 @@ op_delete_secret(struct store *st, MDB_txn *txn, struct store_op *op)
 		return 0;
 	}
 	op->meta = rv.meta;
-	if ((rc = usage_add(st, txn, &rv.meta, -1,
-	    -(int64_t)(rv.ct_len - SEAL_TAG_LEN))) != 0)
+	if ((rc = usage_add(st, txn, &rv.meta, -1, -record_bytes(&rv))) != 0)
 		return rc;
 	return mdb_del(txn, st->db_secrets, &k, NULL);
 }

@@ -404,7 +404,7 @@ h_hello(struct req *q)
 	ipc_put_u8(&m, (uint8_t)tls);
 	ipc_put_bytes(&m, tls ? cert : NULL, tls ? certlen : 0);
 	ipc_put_bytes(&m, tls ? key : NULL, tls ? keylen : 0);
-	ipc_put_u32(&m, MAX_CONNECTIONS);
+	ipc_put_u32(&m, b->max_conns);
 	ipc_put_u32(&m, (uint32_t)b->cfg->max_conns_per_uid);
 	ipc_put_u32(&m, (uint32_t)b->cfg->max_conns_per_address);
 	ipc_put_u32(&m, REQUEST_TIMEOUT_S);

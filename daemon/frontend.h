@@ -65,8 +65,9 @@ struct peer;
  */
 enum peer_kind {
 	PEER_UID = 1,
-	PEER_INET,
-	PEER_INET6
+	PEER_INET,		/* one IPv4 address */
+	PEER_INET6,		/* one IPv6 /64 */
+	PEER_LOOPBACK		/* every loopback address, as one */
 };
 
 struct peer_key {
@@ -112,7 +113,7 @@ void	 fe_broker_gone(void);
 
 /* sandbox.c */
 int	 sandbox_fds(void);
-void	 sandbox_drop(const struct fe_config *, const struct passwd *);
+void	 sandbox_drop(struct fe_config *, const struct passwd *);
 void	 sandbox_seccomp(int debug);
 
 /* tls.c */

@@ -79,6 +79,7 @@ static struct conn_list	 conns[CONN_BUCKETS];
 static struct conn_list	 attaching;
 static struct event	*ev_attach;
 static uint32_t		 nconns;
+static uint32_t		 ntls;		/* of nconns, over TLS */
 static uint32_t		 nrefused;	/* of them, refused */
 static struct timeval	 request_tv;
 static const struct timeval refused_tv = { 0, REFUSED_WAIT_MS * 1000 };
@@ -192,6 +193,8 @@ close_cb(struct evhttp_connection *evcon, void *arg)
 
 	TAILQ_REMOVE(bucket(evcon), c, entry);
 	nconns--;
+	if (!conn_unix(c))
+		ntls--;
 	conn_shutdown(c);
 	bc_cancel(c->auth);
 	if (c->active != NULL) {
@@ -265,7 +268,9 @@ conn_refuse_peer(struct conn *c, const struct peer_key *k)
 
 /*
  * Counted against the front-end's cap and against its peer's: a unix
- * uid, or a TLS address.  -1: to be closed at once (a unix socket is
+ * uid, or a TLS address.  TLS clients may fill only three quarters of
+ * the cap, so that however many addresses a flood comes from, local
+ * users still get in.  -1: to be closed at once (a unix socket is
  * already shut down).
  */
 static int
@@ -274,7 +279,8 @@ conn_admit(struct conn *c)
 	struct peer_key k;
 	int fd = bufferevent_getfd(c->bev);
 
-	if (nconns >= fe_conf.max_conns) {
+	if (nconns >= fe_conf.max_conns || (!conn_unix(c) &&
+	    ntls >= fe_conf.max_conns - fe_conf.max_conns / 4)) {
 		refusal_log(&over_total, NULL);
 		conn_shutdown(c);
 		return -1;
@@ -329,6 +335,8 @@ attach_cb(evutil_socket_t fd, short ev, void *arg)
 			continue;
 		}
 		nconns++;
+		if (!conn_unix(c))
+			ntls++;
 		TAILQ_INSERT_TAIL(bucket(c->evcon), c, entry);
 		conn_source(c);
 		evhttp_connection_set_closecb(c->evcon, close_cb, c);

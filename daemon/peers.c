@@ -71,7 +71,12 @@ key_unix(int fd, struct peer_key *k)
 	return 0;
 }
 
-/* An IPv4 client of a dual-stack listener counts as its IPv4 address. */
+/*
+ * Who holds an address: an IPv4 client of a dual-stack listener counts as
+ * its IPv4 address; an IPv6 client as its /64, which one host or site is
+ * usually given whole; and every loopback address (127/8, ::1) as one
+ * peer, since any local user may pick among millions of them.
+ */
 static int
 key_inet(int fd, struct peer_key *k)
 {
@@ -79,25 +84,31 @@ key_inet(int fd, struct peer_key *k)
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t len = sizeof(ss);
+	const uint8_t *v4 = NULL;
 
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
 		return -1;
-	if (ss.ss_family == AF_INET) {
-		k->kind = PEER_INET;
-		k->len = 4;
-		memcpy(k->b, &sin->sin_addr, 4);
-	} else if (ss.ss_family == AF_INET6 &&
-	    IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-		k->kind = PEER_INET;
-		k->len = 4;
-		memcpy(k->b, &sin6->sin6_addr.s6_addr[12], 4);
-	} else if (ss.ss_family == AF_INET6) {
-		k->kind = PEER_INET6;
-		k->len = 16;
-		memcpy(k->b, &sin6->sin6_addr, 16);
-	} else {
+	if (ss.ss_family == AF_INET)
+		v4 = (const uint8_t *)&sin->sin_addr;
+	else if (ss.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		v4 = &sin6->sin6_addr.s6_addr[12];
+	else if (ss.ss_family != AF_INET6) {
 		errno = EAFNOSUPPORT;
 		return -1;
+	}
+	if ((v4 != NULL && v4[0] == 127) || (v4 == NULL &&
+	    IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))) {
+		k->kind = PEER_LOOPBACK;
+		k->len = 0;
+	} else if (v4 != NULL) {
+		k->kind = PEER_INET;
+		k->len = 4;
+		memcpy(k->b, v4, 4);
+	} else {
+		k->kind = PEER_INET6;
+		k->len = 8;
+		memcpy(k->b, &sin6->sin6_addr, 8);
 	}
 	return 0;
 }
@@ -110,27 +121,34 @@ peer_key_get(int fd, int is_unix, struct peer_key *k)
 	return is_unix ? key_unix(fd, k) : key_inet(fd, k);
 }
 
-/* "uid 1000", "192.0.2.1" or "2001:db8::1", for the log. */
+/* "uid 1000", "192.0.2.1", "2001:db8::/64" or "loopback", for the log. */
 const char *
 peer_key_str(const struct peer_key *k, char *buf, size_t len)
 {
+	uint8_t a6[16] = { 0 };
 	uid_t uid;
 
 	switch (k->kind) {
 	case PEER_UID:
 		memcpy(&uid, k->b, sizeof(uid));
 		snprintf(buf, len, "uid %u", (unsigned int)uid);
-		break;
+		return buf;
+	case PEER_LOOPBACK:
+		snprintf(buf, len, "loopback");
+		return buf;
 	case PEER_INET:
+		if (inet_ntop(AF_INET, k->b, buf, len) != NULL)
+			return buf;
+		break;
 	case PEER_INET6:
-		if (inet_ntop(k->kind == PEER_INET ? AF_INET : AF_INET6, k->b,
-		    buf, len) != NULL)
-			break;
-		/* FALLTHROUGH */
-	default:
-		snprintf(buf, len, "?");
+		memcpy(a6, k->b, 8);
+		if (len > 3 && inet_ntop(AF_INET6, a6, buf, len - 3) != NULL) {
+			memcpy(buf + strlen(buf), "/64", 4);
+			return buf;
+		}
 		break;
 	}
+	snprintf(buf, len, "?");
 	return buf;
 }
 

@@ -79,22 +79,32 @@ limit(int res, rlim_t v, const char *name)
 		fatal("%s: setrlimit %s", __func__, name);
 }
 
-/* Raising the descriptor limit needs root; lowering never does. */
+/*
+ * Raising the descriptor limit needs CAP_SYS_RESOURCE (root may lack it
+ * under systemd); lowering never does.  Without it we keep the hard limit
+ * we have and serve as many connections as it allows, rather than die.
+ */
 static void
-limit_nofile(uint32_t max_conns)
+limit_nofile(struct fe_config *conf)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)max_conns + FD_RESERVE;
+	rlim_t want = (rlim_t)conf->max_conns + FD_RESERVE;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		fatal("%s: getrlimit", __func__);
-	if (geteuid() != 0 && want > rl.rlim_max) {
-		log_warnx("%s: descriptor limit %llu is below what %u "
-		    "connections need", __func__,
-		    (unsigned long long)rl.rlim_max, max_conns);
-		want = rl.rlim_max;
-	}
-	limit(RLIMIT_NOFILE, want, "RLIMIT_NOFILE");
+	rl.rlim_cur = rl.rlim_max = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("%s: getrlimit", __func__);
+	if (rl.rlim_max < 2 * FD_RESERVE)
+		fatalx("%s: descriptor limit %llu is too low", __func__,
+		    (unsigned long long)rl.rlim_max);
+	log_warnx("%s: descriptor limit %llu is below what %u connections "
+	    "need; serving %llu", __func__, (unsigned long long)rl.rlim_max,
+	    conf->max_conns, (unsigned long long)(rl.rlim_max - FD_RESERVE));
+	conf->max_conns = (uint32_t)(rl.rlim_max - FD_RESERVE);
+	limit(RLIMIT_NOFILE, rl.rlim_max, "RLIMIT_NOFILE");
 }
 
 /*
@@ -139,17 +149,17 @@ drop_ids(const struct passwd *pw)
 }
 
 void
-sandbox_drop(const struct fe_config *conf, const struct passwd *pw)
+sandbox_drop(struct fe_config *conf, const struct passwd *pw)
 {
 	if (geteuid() == 0) {
 		if (chroot(conf->chroot_dir) == -1 || chdir("/") == -1)
 			fatal("%s: chroot %s", __func__, conf->chroot_dir);
-		limit_nofile(conf->max_conns);
+		limit_nofile(conf);
 		drop_ids(pw);
 	} else {
 		log_warnx("%s: not started as root: no chroot, ids unchanged",
 		    __func__);
-		limit_nofile(conf->max_conns);
+		limit_nofile(conf);
 	}
 	limit_rest();
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)

@@ -245,6 +245,24 @@ test_quota(struct store *st)
 	tu_del_op(&op[0], SCOPE_USER, "acme", "hank", "A");
 	ok(store_commit(st, op, 1) == ST_OK && op[0].result == ST_OK &&
 	    usage_is(st, SCOPE_USER, "hank", 0, 0), "a delete gives it back");
+	tu_put_op(&op[0], SCOPE_USER, "acme", "lena", "D", "x", NULL);
+	op[0].has_description = 1;
+	memset(op[0].meta.description, 'd', 50);
+	op[0].max_bytes = 40;
+	ok(store_commit(st, op, 1) == ST_OK && op[0].result == ST_QUOTA,
+	    "a description counts against the byte quota");
+	tu_put_op(&op[0], SCOPE_USER, "acme", "lena", "D", "x", NULL);
+	op[0].has_description = 1;
+	memset(op[0].meta.description, 'd', 20);
+	op[0].max_bytes = 40;
+	ok(store_commit(st, op, 1) == ST_OK && op[0].result == ST_OK &&
+	    usage_is(st, SCOPE_USER, "lena", 1, 21), "value and description "
+	    "are counted together");
+	tu_put_op(&op[0], SCOPE_USER, "acme", "lena", "D", "yy", NULL);
+	op[0].max_bytes = 40;
+	ok(store_commit(st, op, 1) == ST_OK && op[0].result == ST_OK &&
+	    usage_is(st, SCOPE_USER, "lena", 1, 22), "a rotation that keeps "
+	    "the description counts it once");
 }
 
 /* Turn a new store back into schema 1: no indexes, no counts. */
