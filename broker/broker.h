@@ -164,15 +164,26 @@ int	 h_hello(struct req *);
 /* broker.c */
 void	 broker_read(struct broker *);
 void	 broker_flush(struct broker *);
+
+/* request.c */
 void	 chan_send(struct broker *, struct ipc_msg *);
 void	 reply_init(struct ipc_msg *, uint32_t id, int status, const char *);
 void	 respond(struct req *, struct ipc_msg *, int status, const char *);
+void	 release_held(struct broker *);
 int	 get_auth(struct req *);
 int	 authenticate(struct req *, char *msg, size_t);
 int	 store_status(int, char *msg, size_t);
 struct pending *pend_add(struct req *);
 struct store_op *pend_op(struct pending *);
 void	 pend_cancel(void);
+int	 request_room(void);
+void	 batch_commit(struct broker *);
+
+/* secrets.c */
+int	 h_list(struct req *);
+int	 h_put(struct req *);
+int	 h_read(struct req *);
+int	 h_delete(struct req *);
 
 /* secretd.c */
 int	 pem_read(const char *path, uint8_t **, size_t *);

@@ -1,0 +1,363 @@
+/*
+ * One request's life in the broker, below every handler: the auth block
+ * and who it names, the audit line written before any reply, the reply
+ * itself, and the writes that wait for this turn's group commit.  The
+ * handlers call down into this file; it never calls a handler.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "broker.h"
+#include "log.h"
+
+static struct store_op ops[BATCH_MAX];
+static struct pending pend[BATCH_MAX];
+static size_t npend;
+
+/*
+ * audit_sync = all: replies wait here until the audit lines written this
+ * turn are synced, so no one sees a value whose record could be lost.
+ */
+struct held {
+	struct ipc_msg	 m;
+	uint32_t	 id;
+};
+static struct held held[BATCH_MAX];
+static size_t nheld;
+
+void
+reply_init(struct ipc_msg *m, uint32_t id, int status, const char *msg)
+{
+	ipc_msg_init(m, IMSG_REPLY, id);
+	ipc_put_u32(m, (uint32_t)status);
+	ipc_put_str(m, msg);
+}
+
+void
+chan_send(struct broker *b, struct ipc_msg *m)
+{
+	struct ipc_msg em;
+	struct ipc_hdr h;
+
+	if (!b->chan_open) {
+		ipc_msg_free(m);
+		return;
+	}
+	/* The id is read first: a failed send may free the buffer. */
+	if (m->buf == NULL || m->len < sizeof(h)) {
+		ipc_msg_free(m);
+		log_warnx("%s: a reply could not be built (out of memory)",
+		    __func__);
+		return;
+	}
+	memcpy(&h, m->buf, sizeof(h));
+	if (ipc_chan_send(&b->chan, m) == 0)
+		return;
+	/* Too large or out of memory: the request still gets an answer. */
+	ipc_msg_free(m);
+	log_warnx("%s: reply to request %u failed", __func__, h.id);
+	reply_init(&em, h.id, RT_INTERNAL, "reply could not be built");
+	if (ipc_chan_send(&b->chan, &em) == -1)
+		ipc_msg_free(&em);
+}
+
+static int
+audit_req(struct req *q, int status)
+{
+	struct audit_rec a = {
+		.id = q->id, .source = q->auth.source,
+		.user = q->authed ? q->p.user_id : NULL,
+		.role = q->authed ? q->p.role : -1, .op = q->op,
+		.scope = q->scope, .owner = q->owner, .name = q->name,
+		.outcome = rt_status_code(status),
+	};
+
+	return audit_log(&a);
+}
+
+/*
+ * Audit, then answer.  m holds a built success reply or is NULL; a
+ * request whose audit line cannot be written fails closed.
+ */
+void
+respond(struct req *q, struct ipc_msg *m, int status, const char *msg)
+{
+	struct ipc_msg em;
+
+	if (audit_req(q, status) == -1) {
+		if (m != NULL)
+			ipc_msg_free(m);
+		m = NULL;
+		status = RT_UNAVAILABLE;
+		msg = "audit log unavailable";
+	}
+	if (m == NULL) {
+		reply_init(&em, q->id, status, msg);
+		m = &em;
+	}
+	if (q->b->cfg->audit_sync_all && status != RT_UNAVAILABLE &&
+	    nheld < BATCH_MAX) {
+		held[nheld].m = *m;
+		held[nheld++].id = q->id;
+		return;
+	}
+	chan_send(q->b, m);
+}
+
+/* One sync for every audit line of the turn, then the held replies. */
+void
+release_held(struct broker *b)
+{
+	struct ipc_msg em;
+	size_t i;
+	int ok;
+
+	if (nheld == 0)
+		return;
+	if (!(ok = audit_sync() == 0))
+		log_warnx("%s: audit log sync failed; %zu replies refused",
+		    __func__, nheld);
+	for (i = 0; i < nheld; i++) {
+		if (ok) {
+			chan_send(b, &held[i].m);
+			continue;
+		}
+		ipc_msg_free(&held[i].m);
+		reply_init(&em, held[i].id, RT_UNAVAILABLE,
+		    "audit log unavailable");
+		chan_send(b, &em);
+	}
+	nheld = 0;
+}
+
+static int
+valid_source(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > SOURCE_MAX_LEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return 0;
+	return 1;
+}
+
+/* The auth block; -1 only when it is malformed. */
+int
+get_auth(struct req *q)
+{
+	const char *src;
+	size_t n;
+
+	q->auth.token = NULL;
+	q->auth.session = 0;
+	if (ipc_get_u8(q->r, &q->auth.kind) == -1)
+		return -1;
+	if (q->auth.kind == AUTH_SESSION) {
+		if (ipc_get_u64(q->r, &q->auth.session) == -1)
+			return -1;
+	} else if (q->auth.kind == AUTH_TOKEN) {
+		if (ipc_get_str(q->r, &q->auth.token, NULL) == -1 ||
+		    ipc_get_u64(q->r, &q->auth.session) == -1)
+			return -1;
+	} else
+		return -1;
+	if (ipc_get_str(q->r, &src, &n) == -1 || !valid_source(src, n))
+		return -1;
+	memcpy(q->auth.source, src, n + 1);
+	return 0;
+}
+
+/*
+ * A session is the kernel's word; a token is checked against the store.
+ * Failed token checks are counted per caller: a unix client by its
+ * session's uid (which we read ourselves), a TLS client by its address.
+ */
+int
+authenticate(struct req *q, char *msg, size_t msglen)
+{
+	char key[SOURCE_MAX_LEN + 8];
+	uid_t uid;
+	int rv;
+
+	if (q->auth.kind == AUTH_SESSION) {
+		rv = session_get(q->auth.session, &q->p, &uid, msg, msglen) ==
+		    0 ? RT_OK : RT_UNAUTH;
+	} else if (q->auth.session != 0 &&
+	    session_get(q->auth.session, NULL, &uid, msg, msglen) == -1)
+		rv = RT_UNAUTH;
+	else {
+		if (q->auth.session != 0) {
+			snprintf(key, sizeof(key), "u:%u", (unsigned)uid);
+			snprintf(q->auth.source, sizeof(q->auth.source),
+			    "uid:%u", (unsigned)uid);
+		} else
+			snprintf(key, sizeof(key), "a:%s", q->auth.source);
+		rv = token_auth(q->b, q->auth.token, key, &q->p, msg, msglen);
+	}
+	if (rv == RT_OK && q->auth.kind == AUTH_SESSION)
+		snprintf(q->auth.source, sizeof(q->auth.source), "uid:%u",
+		    (unsigned)uid);
+	q->authed = rv == RT_OK;
+	return rv;
+}
+
+int
+store_status(int st, char *msg, size_t msglen)
+{
+	switch (st) {
+	case ST_OK:
+		return RT_OK;
+	case ST_NOTFOUND:
+		snprintf(msg, msglen, "no such secret");
+		return RT_NOTFOUND;
+	case ST_INVALID:
+		snprintf(msg, msglen, "the store refused a field");
+		return RT_INVALID;
+	default:
+		log_warnx("store: %s", store_strerror(st));
+		snprintf(msg, msglen, "store error");
+		return RT_INTERNAL;
+	}
+}
+
+struct pending *
+pend_add(struct req *q)
+{
+	struct pending *pd = &pend[npend];
+
+	memset(pd, 0, sizeof(*pd));
+	memset(&ops[npend], 0, sizeof(ops[npend]));
+	pd->q = *q;
+	pd->q.r = NULL;
+	pd->q.auth.token = NULL;
+	npend++;
+	return pd;
+}
+
+struct store_op *
+pend_op(struct pending *pd)
+{
+	return &ops[pd - pend];
+}
+
+/* Whether the turn may take another message: its batches are bounded. */
+int
+request_room(void)
+{
+	return npend < BATCH_MAX && nheld < BATCH_MAX;
+}
+
+/* Take back the last pend_add() when its request fails after all. */
+void
+pend_cancel(void)
+{
+	npend--;
+	sodium_memzero(&pend[npend], sizeof(pend[npend]));
+	sodium_memzero(&ops[npend], sizeof(ops[npend]));
+}
+
+static int
+commit_status(const struct store_op *op, int rv, int *created)
+{
+	*created = 0;
+	if (rv != ST_OK)
+		return RT_INTERNAL;
+	/* A token made with a token revoked in the same batch. */
+	if (op->result == ST_NOTFOUND && op->kind == STORE_PUT_TOKEN)
+		return RT_UNAUTH;
+	if (op->result == ST_NOTFOUND)
+		return RT_NOTFOUND;
+	if (op->result == ST_INVALID)
+		return RT_INVALID;
+	if (op->result == ST_QUOTA)
+		return RT_QUOTA;
+	if (op->result != ST_OK)
+		return RT_INTERNAL;
+	*created = op->kind == STORE_PUT_TOKEN ||
+	    (op->kind == STORE_PUT_SECRET && op->created);
+	return *created ? RT_CREATED : RT_OK;
+}
+
+static void
+commit_reply(struct pending *pd, const struct store_op *op, int status,
+    int created)
+{
+	struct ipc_msg m;
+	const char *msg = "";
+
+	if (status == RT_UNAUTH)
+		msg = "the token this request came with was revoked";
+	else if (status == RT_NOTFOUND)
+		msg = op->kind == STORE_DELETE_TOKEN ? "no such token" :
+		    "no such secret";
+	else if (status == RT_QUOTA)
+		msg = op->kind == STORE_PUT_TOKEN ? "too many live tokens "
+		    "for this user (max_tokens_per_user)" :
+		    op->meta.scope == SCOPE_ORG ? "the org's secrets quota "
+		    "is reached (quota_org_secrets, quota_org_bytes)" :
+		    "this user's secrets quota is reached "
+		    "(quota_user_secrets, quota_user_bytes)";
+	else if (status == RT_INVALID)
+		msg = "the store refused a field";
+	else if (status == RT_INTERNAL)
+		msg = "store commit failed";
+	else if (status == RT_UNAVAILABLE)
+		msg = "audit log unavailable";
+	reply_init(&m, pd->q.id, status, msg);
+	if (status != RT_OK && status != RT_CREATED)
+		;
+	else if (op->kind == STORE_PUT_SECRET) {
+		ipc_put_u8(&m, (uint8_t)created);
+		proto_put_meta(&m, &op->meta);
+	} else if (op->kind == STORE_DELETE_SECRET) {
+		ipc_put_str(&m, op->meta.name);
+		ipc_put_u8(&m, op->meta.scope);
+	} else if (op->kind == STORE_PUT_TOKEN) {
+		ipc_put_str(&m, pd->token);
+		proto_put_token_meta(&m, &op->token);
+	} else
+		proto_put_token_meta(&m, &op->token);
+	chan_send(pd->q.b, &m);
+}
+
+/*
+ * One durable commit for every write of this turn; then their audit
+ * lines, synced once; only then the replies.
+ */
+void
+batch_commit(struct broker *b)
+{
+	int status[BATCH_MAX], created[BATCH_MAX], rv, audit_ok = 1;
+	size_t i;
+
+	if (npend == 0)
+		return;
+	if ((rv = store_commit(b->store, ops, npend)) != ST_OK)
+		log_warnx("%s: %zu writes: %s", __func__, npend,
+		    store_strerror(rv));
+	for (i = 0; i < npend; i++) {
+		status[i] = commit_status(&ops[i], rv, &created[i]);
+		if (audit_req(&pend[i].q, status[i]) == -1)
+			audit_ok = 0;
+	}
+	if (audit_ok && audit_sync() == -1)
+		audit_ok = 0;
+	for (i = 0; i < npend; i++) {
+		commit_reply(&pend[i], &ops[i], audit_ok ? status[i] :
+		    RT_UNAVAILABLE, created[i]);
+		if (pend[i].value != NULL) {
+			sodium_memzero(pend[i].value, pend[i].value_len);
+			free(pend[i].value);
+		}
+		sodium_memzero(&pend[i], sizeof(pend[i]));
+		sodium_memzero(&ops[i], sizeof(ops[i]));
+	}
+	npend = 0;
+}
