@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <sys/queue.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 
@@ -908,10 +907,8 @@ head_input(struct conn *c, struct evbuffer *in)
 		return 0;
 	c->state = C_BODY;
 	if (c->head.expect && evbuffer_get_length(in) < c->head.clen) {
-		if (request_check(fr) == -1) {
-			fr->close = 1;
-			return 0;
-		}
+		if (request_check(fr) == -1)
+			return 0;	/* the body unread: closes */
 		bufferevent_write(c->bev, cont, sizeof(cont) - 1);
 	}
 	return 1;
