@@ -20,14 +20,9 @@
 #define FE_UNIX_FD	4	/* listening API socket */
 #define FE_TLS_FD	5	/* listening TLS socket, when configured */
 
-#define HEADERS_MAX	(8 * 1024)
+#define HEADERS_MAX	(8 * 1024)	/* request line and headers */
+#define HEADERS_N_MAX	64		/* header lines in one request */
 #define BODY_MAX	(128 * 1024)
-/*
- * libevent answers its own limits with an HTML page and no request id,
- * so it gets looser ones; ours, checked first, answer in JSON.
- */
-#define EVHTTP_HEADERS_MAX (32 * 1024)
-#define EVHTTP_BODY_MAX	(BODY_MAX + 64 * 1024)
 #define JSON_DEPTH_MAX	16
 #define JSON_STRINGS_MAX 256	/* our bodies have a handful of fields */
 #define REQID_LEN	16	/* hex chars of X-Request-Id */
@@ -50,10 +45,8 @@ struct fe_config {
 
 struct passwd;
 struct ssl_ctx_st;
-struct bufferevent;
-struct guard;
 struct event_base;
-struct evhttp_request;
+struct evbuffer;
 struct bc_pending;
 struct conn;
 struct route;
@@ -86,10 +79,42 @@ struct fe_query {
 	int		 org_wide;
 };
 
-/* One HTTP request from arrival to reply. */
+enum http_method {
+	HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE,
+	HTTP_OPTIONS, HTTP_OTHER
+};
+
+struct http_header {
+	const char	*name;
+	const char	*value;
+};
+
+/*
+ * One request head, read into its connection's fixed buffer: every
+ * pointer here points into buf, so a request costs no allocation.
+ */
+struct http_head {
+	char			 buf[HEADERS_MAX];
+	size_t			 len;		/* of buf in use */
+	int			 lines;		/* read so far */
+	enum http_method	 method;
+	char			*path;
+	char			*query;		/* NULL: none */
+	int			 minor;		/* HTTP/1.minor */
+	struct http_header	 h[HEADERS_N_MAX];
+	int			 nh;
+	uint64_t		 clen;		/* Content-Length */
+	int			 has_clen;
+	int			 chunked;
+	int			 close;		/* Connection: close */
+	int			 keepalive;	/* Connection: keep-alive */
+	int			 expect;	/* Expect: 100-continue */
+};
+
+/* One HTTP request from arrival to reply; one per connection. */
 struct fe_req {
-	struct evhttp_request	*req;		/* NULL once answered */
 	struct conn		*conn;
+	struct http_head	*head;
 	char			 id[REQID_LEN + 1];
 	const struct route	*route;
 	char			 arg[NAME_MAX_LEN + 1];	/* {name} or {id} */
@@ -98,6 +123,9 @@ struct fe_req {
 	int			 has_token;
 	char			 token[TOKEN_STR_MAX + 1];
 	struct bc_pending	*pending;
+	const char		*allow;		/* a 405's Allow header */
+	int			 close;		/* the reply ends the connection */
+	int			 checked;	/* route and query already seen */
 };
 
 /* A field a request body may hold. */
@@ -128,7 +156,6 @@ void	 http_reply_error(struct fe_req *, int code, const char *ecode,
 void	 http_reply_status(struct fe_req *, enum rt_status, const char *);
 void	 http_put_auth(struct fe_req *, struct ipc_msg *);
 void	 http_request_id(char *);
-char	*http_error_body(const char *id, const char *ecode, const char *msg);
 
 /* peers.c */
 void	 peers_init(void);
@@ -137,15 +164,18 @@ const char *peer_key_str(const struct peer_key *, char *, size_t);
 int	 peer_hold(const struct peer_key *, uint32_t max, struct peer **);
 void	 peer_release(struct peer *);
 
-/* guard.c */
-struct guard *guard_new(struct bufferevent *);
-void	 guard_free(struct guard *);
+/* httpread.c */
+enum hr_result { HR_MORE, HR_DONE, HR_ERROR };
+void	 hr_reset(struct http_head *);
+enum hr_result hr_read(struct http_head *, struct evbuffer *, int *code,
+	    const char **err);
+const char *hr_header(const struct http_head *, const char *name);
 
 /* routes.c */
-const struct route *route_match(const char *path, int method, char *arg,
-	    size_t arglen, int *code, const char **allow, char *err,
-	    size_t errlen);
-int	 route_parse_query(const struct route *, const char *query,
+const struct route *route_match(const char *path, enum http_method,
+	    char *arg, size_t arglen, int *code, const char **allow,
+	    char *err, size_t errlen);
+int	 route_parse_query(const struct route *, char *query,
 	    struct fe_query *, char *err, size_t errlen);
 const struct json_field *route_fields(const struct route *);
 int	 route_body_required(const struct route *);

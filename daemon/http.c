@@ -1,13 +1,16 @@
 /*
  * HTTP over the unix socket and TLS: connections and their identity,
- * request ids, limits, and JSON replies.  Routes live in routes.c; this
- * file never interprets a secret, it only frames requests and replies.
+ * request ids, limits, and JSON replies, on bufferevents of our own.
+ * Routes live in routes.c and the head reader in httpread.c; this file
+ * never interprets a secret, it only frames requests and replies.
  */
 #include "config.h"
 
-#include <sys/queue.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,24 +20,23 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
 #include "log.h"
 #include "frontend.h"
 
-#define CONN_BUCKETS	256
 #define ACCEPT_PAUSE_S	1
 #define REFUSAL_LOG_S	10	/* one log line per cap per this often */
 #define REFUSED_WAIT_MS	500	/* for a refused client's request */
 #define REFUSED_MAX	32	/* refused connections waiting at once */
+#define LINGER_MAX	(1024 * 1024)	/* body bytes read after a refusal */
 
 enum session_state {
 	SESS_NONE,		/* not asked yet */
@@ -42,29 +44,42 @@ enum session_state {
 	SESS_READY
 };
 
+/*
+ * A connection reads one request at a time: a head, then its body, then
+ * nothing until the reply is out; what the client pipelined waits in the
+ * input buffer meanwhile.
+ */
+enum conn_state {
+	C_HEAD,			/* reading a request head */
+	C_BODY,			/* reading Content-Length bytes */
+	C_ACTIVE,		/* the request is being served */
+	C_CLOSE			/* the last reply is going out */
+};
+
 struct listener {
-	struct evhttp		*http;
 	struct evconnlistener	*lev;
 	struct event		*resume;
 	SSL_CTX			*ctx;	/* NULL: the unix socket */
 };
 
 struct conn {
-	TAILQ_ENTRY(conn)	 entry;		/* in a bucket or attaching */
 	struct bufferevent	*bev;
-	struct guard		*guard;		/* answers bad framing */
-	struct evhttp_connection *evcon;
+	int			 fd;
 	struct listener		*l;
 	struct event		*deadline;
+	enum conn_state		 state;
+	int			 busy;		/* in conn_input */
+	int			 eof;		/* the client sends no more */
+	uint64_t		 linger;	/* body bytes to drop, then close */
 	enum session_state	 sess;
 	uint64_t		 session;
 	struct bc_pending	*auth;		/* IMSG_CONN_UNIX in flight */
-	struct fe_req		*active;	/* the request being served */
 	struct peer		*peer;		/* its count in peers.c */
 	int			 refused;	/* over its uid's cap: a 429 */
 	char			 source[64];
+	struct fe_req		 req;
+	struct http_head	 head;
 };
-TAILQ_HEAD(conn_list, conn);
 
 /* Connections refused over one cap, logged as a count, not one by one. */
 struct refusals {
@@ -75,9 +90,6 @@ struct refusals {
 
 static struct event_base *base;
 static struct listener	 listeners[2];
-static struct conn_list	 conns[CONN_BUCKETS];
-static struct conn_list	 attaching;
-static struct event	*ev_attach;
 static uint32_t		 nconns;
 static uint32_t		 ntls;		/* of nconns, over TLS */
 static uint32_t		 nrefused;	/* of them, refused */
@@ -87,22 +99,7 @@ static struct refusals	 over_total = { "max_connections", 0, 0 };
 static struct refusals	 over_uid = { "max_connections_per_uid", 0, 0 };
 static struct refusals	 over_addr = { "max_connections_per_address", 0, 0 };
 
-static struct conn_list *
-bucket(const struct evhttp_connection *evcon)
-{
-	return &conns[((uintptr_t)evcon >> 4) % CONN_BUCKETS];
-}
-
-static struct conn *
-conn_find(const struct evhttp_connection *evcon)
-{
-	struct conn *c;
-
-	TAILQ_FOREACH(c, bucket(evcon), entry)
-		if (c->evcon == evcon)
-			return c;
-	return NULL;
-}
+static void	conn_input(struct conn *);
 
 static int
 conn_unix(const struct conn *c)
@@ -119,10 +116,8 @@ conn_unix(const struct conn *c)
 static void
 conn_shutdown(struct conn *c)
 {
-	int fd;
-
-	if (conn_unix(c) && (fd = bufferevent_getfd(c->bev)) != -1)
-		shutdown(fd, SHUT_RDWR);
+	if (conn_unix(c) && c->fd != -1)
+		shutdown(c->fd, SHUT_RDWR);
 }
 
 /* The time a connection has for its next request; a refused one, less. */
@@ -135,30 +130,69 @@ conn_deadline(struct conn *c)
 static void
 conn_free(struct conn *c)
 {
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	else if (c->fd != -1)
+		close(c->fd);
 	if (c->deadline != NULL)
 		event_free(c->deadline);
 	if (c->refused)
 		nrefused--;
 	peer_release(c->peer);
-	guard_free(c->guard);
+	explicit_bzero(c, sizeof(*c));
 	free(c);
 }
 
+static void
+fe_req_clear(struct fe_req *fr)
+{
+	if (fr->body != NULL)
+		json_decref(fr->body);
+	explicit_bzero(fr->token, sizeof(fr->token));
+	memset(fr, 0, sizeof(*fr));
+}
+
 /*
- * Past the deadline a request still being read (or an idle keep-alive) is
- * cut off; one waiting for the broker gets a 503 and the late reply is
- * dropped.
+ * The client is gone, or its connection is done: whatever the broker
+ * still answers for it is dropped, and its unix session is closed at
+ * the broker.
+ */
+static void
+conn_close(struct conn *c)
+{
+	struct ipc_msg m;
+
+	nconns--;
+	if (!conn_unix(c))
+		ntls--;
+	conn_shutdown(c);
+	bc_cancel(c->auth);
+	bc_cancel(c->req.pending);
+	fe_req_clear(&c->req);
+	if (c->sess == SESS_READY) {
+		bc_msg_init(&m, IMSG_CONN_CLOSE);
+		ipc_put_u64(&m, c->session);
+		bc_send_oneway(&m);
+	}
+	explicit_bzero(&c->session, sizeof(c->session));
+	conn_free(c);
+}
+
+/*
+ * Past the deadline a request still being read (or an idle keep-alive,
+ * or a reply that does not leave) is cut off; one waiting for the broker
+ * gets a 503 and the late reply is dropped.
  */
 static void
 deadline_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct conn *c = arg;
-	struct fe_req *fr = c->active;
+	struct fe_req *fr = &c->req;
 
-	if (fr == NULL) {
+	if (c->state != C_ACTIVE) {
 		log_debug("%s: connection from %s timed out", __func__,
 		    c->source);
-		evhttp_connection_free(c->evcon);
+		conn_close(c);
 		return;
 	}
 	bc_cancel(fr->pending);
@@ -173,58 +207,19 @@ deadline_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 static void
-fe_req_free(struct fe_req *fr)
+conn_source(struct conn *c, const struct sockaddr *sa)
 {
-	if (fr->body != NULL)
-		json_decref(fr->body);
-	explicit_bzero(fr->token, sizeof(fr->token));
-	free(fr);
+	const void *a = NULL;
+
+	snprintf(c->source, sizeof(c->source), conn_unix(c) ? "unix" : "?");
+	if (sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (a != NULL && inet_ntop(sa->sa_family, a, c->source,
+	    sizeof(c->source)) == NULL)
+		snprintf(c->source, sizeof(c->source), "?");
 }
-
-/*
- * The client is gone: whatever the broker still answers for it is
- * dropped, and its unix session is closed at the broker.
- */
-static void
-close_cb(struct evhttp_connection *evcon, void *arg)
-{
-	struct conn *c = arg;
-	struct ipc_msg m;
-
-	TAILQ_REMOVE(bucket(evcon), c, entry);
-	nconns--;
-	if (!conn_unix(c))
-		ntls--;
-	conn_shutdown(c);
-	bc_cancel(c->auth);
-	if (c->active != NULL) {
-		bc_cancel(c->active->pending);
-		fe_req_free(c->active);
-	}
-	if (c->sess == SESS_READY) {
-		bc_msg_init(&m, IMSG_CONN_CLOSE);
-		ipc_put_u64(&m, c->session);
-		bc_send_oneway(&m);
-	}
-	explicit_bzero(&c->session, sizeof(c->session));
-	conn_free(c);
-}
-
-static void
-conn_source(struct conn *c)
-{
-	char *addr = NULL;
-	ev_uint16_t port;
-
-	if (conn_unix(c)) {
-		snprintf(c->source, sizeof(c->source), "unix");
-		return;
-	}
-	evhttp_connection_get_peer(c->evcon, &addr, &port);
-	snprintf(c->source, sizeof(c->source), "%s", addr != NULL ? addr :
-	    "?");
-}
-
 static void
 refusal_log(struct refusals *r, const struct peer_key *k)
 {
@@ -277,7 +272,6 @@ static int
 conn_admit(struct conn *c)
 {
 	struct peer_key k;
-	int fd = bufferevent_getfd(c->bev);
 
 	if (nconns >= fe_conf.max_conns || (!conn_unix(c) &&
 	    ntls >= fe_conf.max_conns - fe_conf.max_conns / 4)) {
@@ -285,7 +279,7 @@ conn_admit(struct conn *c)
 		conn_shutdown(c);
 		return -1;
 	}
-	if (peer_key_get(fd, conn_unix(c), &k) == -1) {
+	if (peer_key_get(c->fd, conn_unix(c), &k) == -1) {
 		log_warn("%s: the peer of a new connection", __func__);
 		conn_shutdown(c);
 		return -1;
@@ -303,82 +297,132 @@ conn_admit(struct conn *c)
 	}
 }
 
+/* Once the last reply is out (and, over TLS, its unread body read). */
+static void
+conn_maybe_close(struct conn *c)
+{
+	if (c->state == C_CLOSE && evbuffer_get_length(
+	    bufferevent_get_output(c->bev)) == 0 && (c->linger == 0 ||
+	    c->eof))
+		conn_close(c);
+}
+
 /*
- * libevent 2.1 has no hook for a new connection, only for its
- * bufferevent (bevcb).  Right after the accept callback returns, the
- * bufferevent's callback argument is the evhttp connection; a reference
- * held since bevcb keeps the bufferevent valid even if evhttp already
- * dropped it (its callbacks are then cleared).
+ * Closing a TCP connection with unread input resets it and can lose the
+ * reply, so a refused request's declared body is read and dropped first
+ * (up to LINGER_MAX); the deadline bounds the wait.  A unix socket has no
+ * such reset: it is shut down at once.
  */
 static void
-attach_cb(evutil_socket_t fd, short ev, void *arg)
+conn_linger(struct conn *c, uint64_t declared)
 {
-	struct bufferevent *bev;
-	struct conn *c;
-	void *evcon;
+	size_t have = evbuffer_get_length(bufferevent_get_input(c->bev));
 
-	while ((c = TAILQ_FIRST(&attaching)) != NULL) {
-		TAILQ_REMOVE(&attaching, c, entry);
-		bev = c->bev;
-		bufferevent_getcb(bev, NULL, NULL, NULL, &evcon);
-		if (evcon == NULL) {
-			conn_shutdown(c);
-			conn_free(c);	/* the guard leaves bev first */
-		}
-		bufferevent_decref(bev);
-		if (evcon == NULL)
-			continue;
-		c->evcon = evcon;
-		if (conn_admit(c) == -1) {
-			conn_free(c);
-			evhttp_connection_free(evcon);
-			continue;
-		}
-		nconns++;
-		if (!conn_unix(c))
-			ntls++;
-		TAILQ_INSERT_TAIL(bucket(c->evcon), c, entry);
-		conn_source(c);
-		evhttp_connection_set_closecb(c->evcon, close_cb, c);
-		conn_deadline(c);
+	c->linger = 0;
+	if (!conn_unix(c) && declared > have)
+		c->linger = declared - have < LINGER_MAX ? declared - have :
+		    LINGER_MAX;
+	evbuffer_drain(bufferevent_get_input(c->bev), have);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	conn_input(arg);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	conn_maybe_close(arg);
+}
+
+/*
+ * EOF ends reading, not the connection: requests already read are still
+ * answered (a client may half-close after its last request).  Any error
+ * ends it.
+ */
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (what & BEV_EVENT_CONNECTED)		/* the TLS handshake is done */
+		return;
+	if (!(what & BEV_EVENT_EOF) || (what & BEV_EVENT_WRITING)) {
+		conn_close(c);
+		return;
 	}
+	c->eof = 1;
+	bufferevent_disable(bev, EV_READ);
+	if (c->state == C_CLOSE)
+		conn_maybe_close(c);
+	else if (c->state != C_ACTIVE)
+		conn_input(c);
 }
 
 static struct bufferevent *
-bev_cb(struct event_base *b, void *arg)
+conn_bev(struct conn *c)
 {
-	struct listener *l = arg;
 	struct bufferevent *bev;
-	struct conn *c;
 	SSL *ssl;
 
-	if (l->ctx == NULL)
-		bev = bufferevent_socket_new(b, -1, BEV_OPT_CLOSE_ON_FREE);
-	else {
-		if ((ssl = SSL_new(l->ctx)) == NULL)
-			return NULL;
-		bev = bufferevent_openssl_socket_new(b, -1, ssl,
-		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-		if (bev == NULL)
-			SSL_free(ssl);
-		else
-			bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	}
-	if (bev == NULL || (c = calloc(1, sizeof(*c))) == NULL)
-		return bev;
-	if ((c->deadline = evtimer_new(b, deadline_cb, c)) == NULL) {
-		free(c);
-		return bev;
-	}
-	/* Unguarded (out of memory), libevent still refuses bad framing. */
-	if ((c->guard = guard_new(bev)) == NULL)
-		log_warnx("%s: connection without a framing guard", __func__);
-	c->bev = bev;
-	c->l = l;
-	bufferevent_incref(bev);
-	TAILQ_INSERT_TAIL(&attaching, c, entry);
-	event_active(ev_attach, 0, 0);
+	if (conn_unix(c))
+		return bufferevent_socket_new(base, c->fd,
+		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if ((ssl = SSL_new(c->l->ctx)) == NULL)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(base, c->fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL)
+		SSL_free(ssl);
+	else
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	return bev;
+}
+
+/*
+ * A connection without its state is closed, never half-served: the
+ * client sees the connection end, not an answer in another shape.
+ */
+static void
+accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct listener *l = arg;
+	struct conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warnx("%s: out of memory for a connection", __func__);
+		if (l->ctx == NULL)
+			shutdown(fd, SHUT_RDWR);
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->l = l;
+	if (conn_admit(c) == -1) {
+		conn_free(c);
+		return;
+	}
+	if ((c->deadline = evtimer_new(base, deadline_cb, c)) == NULL ||
+	    (c->bev = conn_bev(c)) == NULL) {
+		log_warnx("%s: out of memory for a connection", __func__);
+		conn_shutdown(c);
+		conn_free(c);
+		return;
+	}
+	nconns++;
+	if (!conn_unix(c))
+		ntls++;
+	conn_source(c, sa);
+	hr_reset(&c->head);
+	c->req.conn = c;
+	c->req.head = &c->head;
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_deadline(c);
 }
 
 void
@@ -405,37 +449,109 @@ wipe_ref(const void *data, size_t len, void *arg)
 }
 
 /*
- * Send and forget the request.  It is detached first, and the deadline
- * for the connection's next request armed, because libevent may free the
- * connection while the reply goes out.
+ * A reply is out: the connection reads its next request, from what is
+ * already buffered first, or ends once the reply has left.  Inside
+ * conn_input the loop goes on by itself; from a broker reply, the
+ * buffered input is read again from the event loop, never from here.
+ */
+static void
+request_done(struct conn *c, int close)
+{
+	uint64_t declared = 0;
+
+	if (c->state == C_BODY)
+		declared = c->head.chunked ? LINGER_MAX : c->head.clen;
+	fe_req_clear(&c->req);
+	c->req.conn = c;
+	c->req.head = &c->head;
+	conn_deadline(c);
+	if (close) {
+		conn_linger(c, declared);
+		c->state = C_CLOSE;
+		if (c->linger == 0)
+			bufferevent_disable(c->bev, EV_READ);
+		else if (!c->eof)
+			bufferevent_enable(c->bev, EV_READ);
+		return;
+	}
+	hr_reset(&c->head);
+	c->state = C_HEAD;
+	if (c->busy)
+		return;
+	if (!c->eof)
+		bufferevent_enable(c->bev, EV_READ);
+	bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+	    BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static const char *
+reason(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 417: return "Expectation Failed";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Status";
+	}
+}
+
+/*
+ * Whether the connection serves another request after this reply: not
+ * when the request asked to close, nor when its body was never read.
+ */
+static int
+reply_closes(const struct fe_req *fr)
+{
+	const struct conn *c = fr->conn;
+	const struct http_head *h = fr->head;
+
+	return fr->close || c->state != C_ACTIVE || h->close ||
+	    (h->minor == 0 && !h->keepalive);
+}
+
+/*
+ * The one place a response is written: every reply, success or refusal,
+ * leaves through here with its request id.  The body may hold a revealed
+ * value: it is wiped once sent.
  */
 static void
 send_reply(struct fe_req *fr, int code, char *body)
 {
-	struct evhttp_request *req = fr->req;
-	struct evkeyvalq *h;
-	struct evbuffer *out;
 	struct conn *c = fr->conn;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t len = body != NULL ? strlen(body) : 0;
+	int close = reply_closes(fr);
 
-	if (req == NULL) {
+	if (evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: application/json\r\nCache-Control: no-store\r\n"
+	    "X-Request-Id: %s\r\nContent-Length: %zu\r\n%s%s%s%s\r\n",
+	    code, reason(code), fr->id, body != NULL ? len + 1 : 0,
+	    fr->allow != NULL ? "Allow: " : "", fr->allow != NULL ?
+	    fr->allow : "", fr->allow != NULL ? "\r\n" : "", close ?
+	    "Connection: close\r\n" : fr->head->minor == 0 ?
+	    "Connection: keep-alive\r\n" : "") == -1)
+		close = 1;
+	if (body != NULL && fr->head->method != HTTP_HEAD &&
+	    evbuffer_add_reference(out, body, len, wipe_ref, body) == 0)
+		evbuffer_add(out, "\n", 1);
+	else if (body != NULL) {
+		explicit_bzero(body, len);
 		free(body);
-		fe_req_free(fr);
-		return;
 	}
-	h = evhttp_request_get_output_headers(req);
-	out = evhttp_request_get_output_buffer(req);
-	evhttp_add_header(h, "Content-Type", "application/json");
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (body != NULL && (evbuffer_add_reference(out, body, strlen(body),
-	    wipe_ref, body) == -1 || evbuffer_add(out, "\n", 1) == -1)) {
-		free(body);
-		code = 500;
-	}
-	fr->req = NULL;
-	c->active = NULL;
-	conn_deadline(c);
-	evhttp_send_reply(req, code, NULL, NULL);
-	fe_req_free(fr);
+	request_done(c, close);
 }
 
 /* Replies may carry a revealed value: the text is wiped once sent. */
@@ -455,9 +571,9 @@ http_reply_json(struct fe_req *fr, int code, json_t *o)
 	send_reply(fr, code, s);
 }
 
-/* The one error shape (DESIGN section 3); guard.c sends it too. */
-char *
-http_error_body(const char *id, const char *ecode, const char *msg)
+/* The one error shape (DESIGN section 3). */
+static char *
+error_body(const char *id, const char *ecode, const char *msg)
 {
 	json_t *o;
 	char *s;
@@ -484,7 +600,7 @@ http_reply_error(struct fe_req *fr, int code, const char *ecode,
 		log_warnx("request %s: %d %s", fr->id, code, msg);
 	else
 		log_debug("request %s: %d %s", fr->id, code, msg);
-	send_reply(fr, code, http_error_body(fr->id, ecode, msg));
+	send_reply(fr, code, error_body(fr->id, ecode, msg));
 }
 
 void
@@ -492,6 +608,37 @@ http_reply_status(struct fe_req *fr, enum rt_status st, const char *msg)
 {
 	http_reply_error(fr, rt_status_http(st), rt_status_code(st), "%s",
 	    msg != NULL && *msg != '\0' ? msg : rt_status_code(st));
+}
+
+/* A framing refusal: the connection is not read as HTTP again. */
+static void
+refuse(struct fe_req *fr, int code, const char *msg)
+{
+	const char *ecode;
+
+	switch (code) {
+	case 411:
+		ecode = "length_required";
+		break;
+	case 413:
+	case 431:
+		ecode = "too_large";
+		break;
+	case 417:
+		ecode = "expectation_failed";
+		break;
+	case 429:
+		ecode = "rate_limited";
+		break;
+	case 500:
+		ecode = "internal";
+		break;
+	default:
+		ecode = "invalid_request";
+		break;
+	}
+	fr->close = 1;
+	http_reply_error(fr, code, ecode, "%s", msg);
 }
 
 /* A token over the unix socket still names the connection's session. */
@@ -516,7 +663,7 @@ session_reply(void *arg, enum rt_status st, const char *msg,
     struct ipc_reader *r)
 {
 	struct conn *c = arg;
-	struct fe_req *fr = c->active;
+	struct fe_req *fr = &c->req;
 	const char *user;
 	uint8_t role;
 
@@ -546,7 +693,7 @@ session_start(struct fe_req *fr)
 	struct ipc_msg m;
 	int fd;
 
-	fd = fcntl(bufferevent_getfd(c->bev), F_DUPFD_CLOEXEC, 0);
+	fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
 	if (fd == -1) {
 		http_reply_error(fr, 503, "unavailable", "out of descriptors");
 		return;
@@ -574,8 +721,7 @@ bearer(struct fe_req *fr)
 	const char *v, *t;
 	size_t n, i;
 
-	v = evhttp_find_header(evhttp_request_get_input_headers(fr->req),
-	    "Authorization");
+	v = hr_header(fr->head, "Authorization");
 	if (v == NULL)
 		return 0;
 	if (strncasecmp(v, "Bearer ", 7) != 0)
@@ -636,172 +782,189 @@ json_media_type(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
-/* Parse the body once; its bytes are wiped as soon as jansson has them. */
-static int
-read_body(struct fe_req *fr)
-{
-	struct evhttp_request *req = fr->req;
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	const struct json_field *fields = route_fields(fr->route);
-	size_t len = evbuffer_get_length(in);
-	char err[160];
-	char *p;
-
-	if (len == 0) {
-		if (!route_body_required(fr->route))
-			return 0;
-		http_reply_error(fr, 400, "invalid_request",
-		    "a JSON object body is required");
-		return -1;
-	}
-	if (fields == NULL) {
-		http_reply_error(fr, 400, "invalid_request",
-		    "this route takes no body");
-		return -1;
-	}
-	if (!json_media_type(evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "Content-Type"))) {
-		http_reply_error(fr, 415, "unsupported_media_type",
-		    "the body must be application/json");
-		return -1;
-	}
-	if ((p = (char *)evbuffer_pullup(in, -1)) == NULL) {
-		http_reply_error(fr, 500, "internal", "out of memory");
-		return -1;
-	}
-	fr->body = json_parse_body(p, len, fields, err, sizeof(err));
-	explicit_bzero(p, len);
-	evbuffer_drain(in, len);
-	if (fr->body == NULL) {
-		http_reply_error(fr, 400, "invalid_request", "%s", err);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-header_count(struct evkeyvalq *h, const char *name)
-{
-	struct evkeyval *kv;
-	int n = 0;
-
-	TAILQ_FOREACH(kv, h, next)
-		if (strcasecmp(kv->key, name) == 0)
-			n++;
-	return n;
-}
-
-static size_t
-headers_size(struct evhttp_request *req)
-{
-	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-	struct evkeyval *kv;
-	size_t n = strlen(evhttp_request_get_uri(req)) + 16;
-
-	TAILQ_FOREACH(kv, h, next)
-		n += strlen(kv->key) + strlen(kv->value) + 4;
-	return n;
-}
-
 /*
- * Sizes, and framing that could smuggle a second request, are refused
- * before anything is parsed; the connection is not reused after that.
- * guard.c refuses most of these on the raw head already, before libevent
- * could answer them in its own words; these checks stay as the second
- * line, and for a connection that runs without a guard.
+ * Parse the body once; its bytes are wiped as soon as jansson has them.
+ * The body leaves the input whatever the answer, so that the next
+ * request starts where it should.
  */
 static int
-framing_ok(struct fe_req *fr)
+read_body(struct fe_req *fr, struct evbuffer *in)
 {
-	struct evkeyvalq *h = evhttp_request_get_input_headers(fr->req);
-	const char *ecode = "too_large";
-	char msg[64];
-	int code = 413;
+	const struct json_field *fields = route_fields(fr->route);
+	size_t len = fr->head->clen;
+	char err[160];
+	char *p = NULL;
 
-	if (headers_size(fr->req) > HEADERS_MAX)
-		snprintf(msg, sizeof(msg), "request headers over %d bytes",
-		    HEADERS_MAX);
-	else if (evbuffer_get_length(evhttp_request_get_input_buffer(
-	    fr->req)) > BODY_MAX)
-		snprintf(msg, sizeof(msg), "body over %d bytes", BODY_MAX);
-	else if (header_count(h, "Content-Length") + header_count(h,
-	    "Transfer-Encoding") > 1) {
-		code = 400;
-		ecode = "invalid_request";
-		snprintf(msg, sizeof(msg),
-		    "more than one Content-Length or Transfer-Encoding");
-	} else
-		return 1;
-	evhttp_add_header(evhttp_request_get_output_headers(fr->req),
-	    "Connection", "close");
-	http_reply_error(fr, code, ecode, "%s", msg);
-	return 0;
+	if (len == 0 && !route_body_required(fr->route))
+		return 0;
+	if (len > 0 && fields != NULL && json_media_type(hr_header(fr->head,
+	    "Content-Type")) && (p = (char *)evbuffer_pullup(in, len)) != NULL)
+		fr->body = json_parse_body(p, len, fields, err, sizeof(err));
+	if (p != NULL)
+		explicit_bzero(p, len);
+	evbuffer_drain(in, len);
+	if (len == 0)
+		http_reply_error(fr, 400, "invalid_request",
+		    "a JSON object body is required");
+	else if (fields == NULL)
+		http_reply_error(fr, 400, "invalid_request",
+		    "this route takes no body");
+	else if (!json_media_type(hr_header(fr->head, "Content-Type")))
+		http_reply_error(fr, 415, "unsupported_media_type",
+		    "the body must be application/json");
+	else if (p == NULL)
+		http_reply_error(fr, 500, "internal", "out of memory");
+	else if (fr->body == NULL)
+		http_reply_error(fr, 400, "invalid_request", "%s", err);
+	else
+		return 0;
+	return -1;
 }
 
-static void
-dispatch(struct fe_req *fr)
+/* Route and query, known from the head alone. */
+static int
+request_check(struct fe_req *fr)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(fr->req);
-	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	struct http_head *h = fr->head;
 	const char *allow = NULL;
 	char err[160];
 	int code = 404;
 
-	if (fr->conn->refused) {
-		evhttp_add_header(evhttp_request_get_output_headers(fr->req),
-		    "Connection", "close");
-		http_reply_error(fr, 429, "rate_limited",
-		    "too many connections from this user");
-		return;
-	}
-	if (!framing_ok(fr))
-		return;
-	if (path == NULL || (fr->route = route_match(path,
-	    evhttp_request_get_command(fr->req), fr->arg, sizeof(fr->arg),
-	    &code, &allow, err, sizeof(err))) == NULL) {
+	fr->checked = 1;
+	if ((fr->route = route_match(h->path, h->method, fr->arg,
+	    sizeof(fr->arg), &code, &allow, err, sizeof(err))) == NULL) {
 		if (code == 405)
-			evhttp_add_header(evhttp_request_get_output_headers(
-			    fr->req), "Allow", allow);
+			fr->allow = allow;
 		http_reply_error(fr, code, code == 405 ? "method_not_allowed" :
 		    code == 404 ? "not_found" : "invalid_request", "%s", err);
-		return;
+		return -1;
 	}
-	if (route_parse_query(fr->route, evhttp_uri_get_query(uri), &fr->q,
-	    err, sizeof(err)) == -1) {
+	if (route_parse_query(fr->route, h->query, &fr->q, err,
+	    sizeof(err)) == -1) {
 		http_reply_error(fr, 400, "invalid_request", "%s", err);
-		return;
+		return -1;
 	}
-	if (read_body(fr) == -1)
-		return;
-	if (route_public(fr->route))
-		route_run(fr);
-	else
-		authenticate(fr);
+	return 0;
+}
+
+/* What the head alone says is refused, before its body is waited for. */
+static int
+head_check(struct fe_req *fr)
+{
+	struct conn *c = fr->conn;
+	char msg[64];
+
+	if (c->refused)
+		refuse(fr, 429, "too many connections from this user");
+	else if (fr->head->chunked)
+		refuse(fr, 411, "a body needs a Content-Length");
+	else if (fr->head->clen > BODY_MAX) {
+		snprintf(msg, sizeof(msg), "body over %d bytes", BODY_MAX);
+		refuse(fr, 413, msg);
+	} else
+		return 0;
+	return -1;
 }
 
 static void
-request_cb(struct evhttp_request *req, void *arg)
+request_start(struct conn *c)
 {
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct conn *c = conn_find(evcon);
-	struct fe_req *fr;
+	struct fe_req *fr = &c->req;
+	const struct http_head *h = &c->head;
 
-	if (c == NULL || c->active != NULL ||
-	    (fr = calloc(1, sizeof(*fr))) == NULL) {
-		log_warnx("%s: request without a connection slot", __func__);
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
-	conn_deadline(c);
-	fr->req = req;
-	fr->conn = c;
-	c->active = fr;
 	http_request_id(fr->id);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "X-Request-Id", fr->id);
-	log_debug("request %s: %s %s", fr->id, c->source,
-	    evhttp_request_get_uri(req));
-	dispatch(fr);
+	if (h->path != NULL)
+		log_debug("request %s: %s %s%s%s", fr->id, c->source, h->path,
+		    h->query != NULL ? "?" : "", h->query != NULL ? h->query :
+		    "");
+}
+
+/*
+ * A head, whole or refused.  With Expect: 100-continue the route is
+ * checked before the client sends its body, and 100 Continue goes out
+ * only when the head is acceptable.  0: wait for more input.
+ */
+static int
+head_input(struct conn *c, struct evbuffer *in)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	struct fe_req *fr = &c->req;
+	const char *err;
+	int code;
+
+	switch (hr_read(&c->head, in, &code, &err)) {
+	case HR_MORE:
+		return 0;
+	case HR_ERROR:
+		request_start(c);
+		refuse(fr, code, err);
+		return 0;
+	case HR_DONE:
+		break;
+	}
+	request_start(c);
+	if (head_check(fr) == -1)
+		return 0;
+	c->state = C_BODY;
+	if (c->head.expect && evbuffer_get_length(in) < c->head.clen) {
+		if (request_check(fr) == -1)
+			return 0;	/* the body unread: closes */
+		bufferevent_write(c->bev, cont, sizeof(cont) - 1);
+	}
+	return 1;
+}
+
+/* The whole request is here: it is served, reading paused until then. */
+static int
+body_input(struct conn *c, struct evbuffer *in)
+{
+	struct fe_req *fr = &c->req;
+
+	if (evbuffer_get_length(in) < c->head.clen)
+		return 0;
+	c->state = C_ACTIVE;
+	conn_deadline(c);
+	if (!fr->checked && request_check(fr) == -1)
+		evbuffer_drain(in, c->head.clen);
+	else if (read_body(fr, in) == 0) {
+		if (route_public(fr->route))
+			route_run(fr);
+		else
+			authenticate(fr);
+	}
+	if (c->state == C_ACTIVE)
+		bufferevent_disable(c->bev, EV_READ);
+	return 1;
+}
+
+/*
+ * Everything buffered is read, request after request, until one waits
+ * for the broker, the input runs out, or the connection is to close.
+ * May free the connection.
+ */
+static void
+conn_input(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t n;
+	int more = 1;
+
+	c->busy = 1;
+	while (more && (c->state == C_HEAD || c->state == C_BODY))
+		more = c->state == C_HEAD ? head_input(c, in) :
+		    body_input(c, in);
+	c->busy = 0;
+	if (c->state == C_CLOSE) {
+		n = evbuffer_get_length(in);
+		evbuffer_drain(in, n);
+		c->linger -= n < c->linger ? n : c->linger;
+		conn_maybe_close(c);
+	} else if (c->eof && c->state != C_ACTIVE) {
+		/* What is left can never become a request. */
+		c->state = C_CLOSE;
+		c->linger = 0;
+		conn_maybe_close(c);
+	}
 }
 
 static void
@@ -816,8 +979,7 @@ resume_cb(evutil_socket_t fd, short ev, void *arg)
 static void
 accept_error_cb(struct evconnlistener *lev, void *arg)
 {
-	struct listener *l = lev == listeners[0].lev ? &listeners[0] :
-	    &listeners[1];
+	struct listener *l = arg;
 	struct timeval tv = { ACCEPT_PAUSE_S, 0 };
 
 	log_warn("%s: accept", __func__);
@@ -828,28 +990,15 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 	}
 }
 
+/* The socket already listens: the sandbox has no listen(2). */
 static void
 listener_init(struct listener *l, int fd, SSL_CTX *ctx)
 {
-	struct evhttp_bound_socket *bs;
-
 	l->ctx = ctx;
-	if ((l->http = evhttp_new(base)) == NULL)
-		fatalx("%s: evhttp_new", __func__);
-	evhttp_set_max_headers_size(l->http, EVHTTP_HEADERS_MAX);
-	evhttp_set_max_body_size(l->http, EVHTTP_BODY_MAX);
-	evhttp_set_timeout(l->http, (int)fe_conf.timeout_s);
-	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	evhttp_set_default_content_type(l->http, "application/json");
-	evhttp_set_gencb(l->http, request_cb, l);
-	evhttp_set_bevcb(l->http, bev_cb, l);
-	/* The listener drains accept() until EAGAIN: it must not block. */
 	if (evutil_make_socket_nonblocking(fd) == -1 ||
-	    (bs = evhttp_accept_socket_with_handle(l->http, fd)) == NULL)
+	    (l->lev = evconnlistener_new(base, accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd)) == NULL)
 		fatalx("%s: cannot listen on fd %d", __func__, fd);
-	l->lev = evhttp_bound_socket_get_listener(bs);
 	if ((l->resume = evtimer_new(base, resume_cb, l)) == NULL)
 		fatalx("%s: evtimer_new", __func__);
 	evconnlistener_set_error_cb(l->lev, accept_error_cb);
@@ -858,16 +1007,9 @@ listener_init(struct listener *l, int fd, SSL_CTX *ctx)
 void
 http_init(struct event_base *b, SSL_CTX *ctx, int unix_fd, int tls_fd)
 {
-	int i;
-
 	base = b;
-	for (i = 0; i < CONN_BUCKETS; i++)
-		TAILQ_INIT(&conns[i]);
-	TAILQ_INIT(&attaching);
 	peers_init();
 	request_tv.tv_sec = fe_conf.timeout_s;
-	if ((ev_attach = event_new(base, -1, 0, attach_cb, NULL)) == NULL)
-		fatalx("%s: event_new", __func__);
 	listener_init(&listeners[0], unix_fd, NULL);
 	if (tls_fd != -1)
 		listener_init(&listeners[1], tls_fd, ctx);

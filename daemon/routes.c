@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-
 #include "log.h"
 #include "frontend.h"
 
@@ -24,7 +21,7 @@ typedef void (*route_fn)(struct fe_req *);
 
 struct route {
 	enum path_kind		 kind;
-	enum evhttp_cmd_type	 method;
+	enum http_method	 method;
 	const char		*const *query;	/* allowed query keys */
 	const struct json_field	*fields;	/* NULL: no body */
 	int			 body_required;
@@ -74,28 +71,28 @@ static const struct json_field f_tool[] = {
 };
 
 static const struct route routes[] = {
-	{ P_HEALTH, EVHTTP_REQ_GET, q_none, NULL, 0, 1, health },
-	{ P_SECRETS, EVHTTP_REQ_GET, q_list, NULL, 0, 0, secrets_list },
-	{ P_SECRETS, EVHTTP_REQ_POST, q_one, f_put, 1, 0, secret_put },
-	{ P_SECRET, EVHTTP_REQ_GET, q_one, NULL, 0, 0, secret_get },
-	{ P_SECRET, EVHTTP_REQ_DELETE, q_one, NULL, 0, 0, secret_get },
-	{ P_REVEAL, EVHTTP_REQ_POST, q_one, f_reveal, 0, 0, secret_get },
-	{ P_TOKENS, EVHTTP_REQ_POST, q_none, f_token, 0, 0, token_create },
-	{ P_TOKENS, EVHTTP_REQ_GET, q_page, NULL, 0, 0, token_list },
-	{ P_TOKEN, EVHTTP_REQ_DELETE, q_none, NULL, 0, 0, token_revoke },
-	{ P_TOOL, EVHTTP_REQ_POST, q_none, f_tool, 0, 1, tool_execute },
+	{ P_HEALTH, HTTP_GET, q_none, NULL, 0, 1, health },
+	{ P_SECRETS, HTTP_GET, q_list, NULL, 0, 0, secrets_list },
+	{ P_SECRETS, HTTP_POST, q_one, f_put, 1, 0, secret_put },
+	{ P_SECRET, HTTP_GET, q_one, NULL, 0, 0, secret_get },
+	{ P_SECRET, HTTP_DELETE, q_one, NULL, 0, 0, secret_get },
+	{ P_REVEAL, HTTP_POST, q_one, f_reveal, 0, 0, secret_get },
+	{ P_TOKENS, HTTP_POST, q_none, f_token, 0, 0, token_create },
+	{ P_TOKENS, HTTP_GET, q_page, NULL, 0, 0, token_list },
+	{ P_TOKEN, HTTP_DELETE, q_none, NULL, 0, 0, token_revoke },
+	{ P_TOOL, HTTP_POST, q_none, f_tool, 0, 1, tool_execute },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 
 static const char *
-method_name(enum evhttp_cmd_type m)
+method_name(enum http_method m)
 {
 	switch (m) {
-	case EVHTTP_REQ_GET:
+	case HTTP_GET:
 		return "GET";
-	case EVHTTP_REQ_POST:
+	case HTTP_POST:
 		return "POST";
-	case EVHTTP_REQ_DELETE:
+	case HTTP_DELETE:
 		return "DELETE";
 	default:
 		return "";
@@ -169,25 +166,62 @@ path_kind(const char *path, char *raw, size_t rawlen)
 	return P_NONE;
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decode n bytes of src into dst (at least n + 1 bytes); in a
+ * query, '+' is a space.  A '%' not followed by two hex digits stays as
+ * it is.  Returns the decoded length; dst is NUL-terminated, so a caller
+ * that reads it as a string must compare that length with strlen.
+ */
+static size_t
+pct_decode(const char *src, size_t n, char *dst, int plus)
+{
+	size_t i, o = 0;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		if (src[i] == '%' && i + 2 < n &&
+		    (hi = hexval(src[i + 1])) != -1 &&
+		    (lo = hexval(src[i + 2])) != -1) {
+			dst[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (plus && src[i] == '+')
+			dst[o++] = ' ';
+		else
+			dst[o++] = src[i];
+	}
+	dst[o] = '\0';
+	return o;
+}
+
 /* Decode one path argument; it must be a whole, valid name or id. */
 static int
 path_arg(enum path_kind k, const char *raw, char *arg, size_t arglen)
 {
+	char d[3 * NAME_MAX_LEN + 8];
 	size_t n;
-	char *d;
 	int ok;
 
-	if ((d = evhttp_uridecode(raw, 0, &n)) == NULL)
-		return -1;
+	n = pct_decode(raw, strlen(raw), d, 0);
 	ok = k == P_TOKEN ? valid_token_id(d, n) : valid_secret_name(d, n);
 	if (ok && n < arglen)
 		memcpy(arg, d, n + 1);
-	free(d);
 	return ok && n < arglen ? 0 : -1;
 }
 
 const struct route *
-route_match(const char *path, int method, char *arg,
+route_match(const char *path, enum http_method method, char *arg,
     size_t arglen, int *code, const char **allow, char *err, size_t errlen)
 {
 	static char allowbuf[32];
@@ -205,7 +239,7 @@ route_match(const char *path, int method, char *arg,
 	for (i = 0; i < NROUTES; i++) {
 		if (routes[i].kind != k)
 			continue;
-		if ((int)routes[i].method == method)
+		if (routes[i].method == method)
 			r = &routes[i];
 		if (allowbuf[0] != '\0')
 			strncat(allowbuf, ", ", sizeof(allowbuf) -
@@ -315,56 +349,71 @@ query_value(const struct route *r, struct fe_query *q, const char *k,
 }
 
 static int
-query_allowed(const struct route *r, const char *k)
+query_index(const struct route *r, const char *k)
 {
-	size_t i;
+	int i;
 
 	for (i = 0; r->query[i] != NULL; i++)
 		if (strcmp(r->query[i], k) == 0)
-			return 1;
+			return i;
+	return -1;
+}
+
+/*
+ * One key=value of a query, decoded in place.  A key is never encoded in
+ * our API; a value that decodes to a NUL would be cut short, so it is
+ * refused rather than read as less than it says.
+ */
+static int
+query_pair(const struct route *r, char *kv, struct fe_query *q,
+    unsigned int *seen, char *err, size_t errlen)
+{
+	char *v;
+	size_t n;
+	int i;
+
+	if ((v = strchr(kv, '=')) == NULL || v == kv) {
+		snprintf(err, errlen, "malformed query string");
+		return -1;
+	}
+	*v++ = '\0';
+	if ((i = query_index(r, kv)) == -1) {
+		snprintf(err, errlen, "unknown query parameter \"%.32s\"", kv);
+		return -1;
+	}
+	if (*seen & (1U << i)) {
+		snprintf(err, errlen, "query parameter %s given twice", kv);
+		return -1;
+	}
+	*seen |= 1U << i;
+	n = strlen(v);
+	if (pct_decode(v, n, v, 1) != strlen(v) ||
+	    query_value(r, q, kv, v) == -1) {
+		snprintf(err, errlen, "invalid value for %s", kv);
+		return -1;
+	}
 	return 0;
 }
 
-/* Every key known to the route, at most once, with a valid value. */
+/*
+ * Every key known to the route, at most once, with a valid value.  The
+ * query is decoded in place: it belongs to the request's head buffer.
+ */
 int
-route_parse_query(const struct route *r, const char *query,
-    struct fe_query *q, char *err, size_t errlen)
+route_parse_query(const struct route *r, char *query, struct fe_query *q,
+    char *err, size_t errlen)
 {
-	struct evkeyvalq kv;
-	struct evkeyval *e, *f;
-	int rc = -1;
+	unsigned int seen = 0;
+	char *kv;
 
 	memset(q, 0, sizeof(*q));
 	q->limit = LIST_DEFAULT_LIMIT;
 	if (query == NULL || *query == '\0')
 		return 0;
-	TAILQ_INIT(&kv);
-	if (evhttp_parse_query_str(query, &kv) == -1) {
-		snprintf(err, errlen, "malformed query string");
-		goto done;
-	}
-	TAILQ_FOREACH(e, &kv, next) {
-		if (!query_allowed(r, e->key)) {
-			snprintf(err, errlen, "unknown query parameter "
-			    "\"%.32s\"", e->key);
-			goto done;
-		}
-		for (f = TAILQ_NEXT(e, next); f != NULL;
-		    f = TAILQ_NEXT(f, next))
-			if (strcmp(e->key, f->key) == 0) {
-				snprintf(err, errlen, "query parameter %s "
-				    "given twice", e->key);
-				goto done;
-			}
-		if (query_value(r, q, e->key, e->value) == -1) {
-			snprintf(err, errlen, "invalid value for %s", e->key);
-			goto done;
-		}
-	}
-	rc = 0;
-done:
-	evhttp_clear_headers(&kv);
-	return rc;
+	while ((kv = strsep(&query, "&")) != NULL)
+		if (query_pair(r, kv, q, &seen, err, errlen) == -1)
+			return -1;
+	return 0;
 }
 
 const struct json_field *
@@ -628,7 +677,7 @@ secret_get(struct fe_req *fr)
 	if (fr->route->kind == P_REVEAL) {
 		type = IMSG_SECRET_REVEAL;
 		cb = get_reply;
-	} else if (fr->route->method == EVHTTP_REQ_DELETE) {
+	} else if (fr->route->method == HTTP_DELETE) {
 		type = IMSG_SECRET_DELETE;
 		cb = delete_reply;
 	} else {
