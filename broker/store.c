@@ -350,18 +350,6 @@ path_in(char *buf, size_t len, const char *dir, const char *file)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-static int
-sync_dir(const char *dir)
-{
-	int fd, ret;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	ret = fsync(fd);
-	close(fd);
-	return ret;
-}
-
 /* Creates a store in dir; an existing data file is never touched. */
 int
 store_create(const char *dir, const uint8_t *root_key)
@@ -399,7 +387,7 @@ store_create(const char *dir, const uint8_t *root_key)
 		goto fail;
 	if ((ret = store_write(st, create_txn, check)) != ST_OK)
 		goto fail;
-	if (sync_dir(dir) == -1) {
+	if (sync_dir_of(data) == -1) {
 		log_warn("%s: %s", __func__, dir);
 		ret = ST_IO;
 		goto fail;

@@ -16,11 +16,7 @@
 #include "broker.h"
 #include "log.h"
 
-#define TOKEN_PREFIX	"rts_"
 #define TOKEN_SECRET	32
-#define TOKEN_B64_LEN	43		/* 32 bytes, base64url, no padding */
-#define TOKEN_LEN	(4 + TOKEN_ID_LEN + 1 + TOKEN_B64_LEN)
-#define TOKEN_TTL_MAX	(10ULL * 366 * 24 * 3600)
 
 #define RL_SLOTS	1024
 #define RL_WINDOW_S	60
@@ -81,33 +77,14 @@ rl_fail(const char *key, time_t now)
 		s->fails++;
 }
 
-static int
-is_b64url(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-' ||
-		    s[i] == '_'))
-			return 0;
-	return 1;
-}
-
 /* "rts_" 16 hex "_" 43 base64url; the id is copied out when it parses. */
 static int
 token_parse(const char *tok, char id[TOKEN_ID_LEN + 1])
 {
-	const char *p = tok + sizeof(TOKEN_PREFIX) - 1;
-
 	id[0] = '\0';
-	if (strlen(tok) != TOKEN_LEN ||
-	    strncmp(tok, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1) != 0 ||
-	    !valid_token_id(p, TOKEN_ID_LEN) || p[TOKEN_ID_LEN] != '_' ||
-	    !is_b64url(p + TOKEN_ID_LEN + 1, TOKEN_B64_LEN))
+	if (!valid_token(tok))
 		return -1;
-	memcpy(id, p, TOKEN_ID_LEN);
+	memcpy(id, tok + sizeof(TOKEN_PREFIX) - 1, TOKEN_ID_LEN);
 	id[TOKEN_ID_LEN] = '\0';
 	return 0;
 }

@@ -139,19 +139,6 @@ read_value(int fd, char **value, size_t *len, char *err, size_t errlen)
 }
 
 static int
-token_ok(const char *t)
-{
-	size_t n = strlen(t), i;
-
-	if (n == 0 || n > TOKEN_FILE_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)t[i] < 0x21 || (unsigned char)t[i] > 0x7e)
-			return 0;
-	return 1;
-}
-
-static int
 token_file_check(int fd, const char *path, char *err, size_t len)
 {
 	struct stat st;
@@ -219,7 +206,7 @@ token_file_read(const char *path, int required, char **token, char *err,
 	}
 	tl = n;
 	t = trim(buf, &tl);
-	if (!token_ok(t) || (*token = strdup(t)) == NULL) {
+	if (!valid_printable(t, TOKEN_FILE_MAX) || (*token = strdup(t)) == NULL) {
 		snprintf(err, len, "token file %s does not hold a token", path);
 		goto done;
 	}
@@ -243,7 +230,7 @@ cli_token(char **token, char *err, size_t len)
 
 	*token = NULL;
 	if (env != NULL && *env != '\0') {
-		if (!token_ok(env)) {
+		if (!valid_printable(env, TOKEN_FILE_MAX)) {
 			snprintf(err, len, "RUNTOOLS_TOKEN does not hold a "
 			    "token");
 			return -1;

@@ -143,6 +143,46 @@ valid_token_id(const char *s, size_t n)
 	return 1;
 }
 
+static int
+is_b64url(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '-' ||
+		    s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* A bearer token exactly as the broker makes them: "rts_" id "_" secret. */
+int
+valid_token(const char *t)
+{
+	const char *p = t + sizeof(TOKEN_PREFIX) - 1;
+
+	return strnlen(t, TOKEN_LEN + 1) == TOKEN_LEN &&
+	    strncmp(t, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1) == 0 &&
+	    valid_token_id(p, TOKEN_ID_LEN) && p[TOKEN_ID_LEN] == '_' &&
+	    is_b64url(p + TOKEN_ID_LEN + 1, TOKEN_B64_LEN);
+}
+
+/* 1 to max visible ASCII characters: no space, control or 8-bit byte. */
+int
+valid_printable(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1), i;
+
+	if (n == 0 || n > max)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 static const struct {
 	const char	*code;
 	int		 http;

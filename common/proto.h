@@ -33,6 +33,11 @@
 #define VALUE_MAX_LEN	(64 * 1024)
 #define TOKEN_ID_LEN	16		/* hex chars of a token id */
 #define TOKEN_STR_MAX	96		/* "rts_" + encoded secret */
+#define TOKEN_PREFIX	"rts_"
+#define TOKEN_B64_LEN	43		/* 32 random bytes, base64url, no
+					   padding */
+#define TOKEN_LEN	(4 + TOKEN_ID_LEN + 1 + TOKEN_B64_LEN)
+#define TOKEN_TTL_MAX	(10ULL * 366 * 24 * 3600)	/* ten years */
 #define TOKEN_CURSOR_MAX_LEN (ID_MAX_LEN + 1 + TOKEN_ID_LEN)
 #define CURSOR_MAX_LEN	(2 * (ID_MAX_LEN + NAME_MAX_LEN) + 16)
 #define LIST_MAX_LIMIT	1000
@@ -145,6 +150,8 @@ int	 valid_secret_name(const char *, size_t);
 int	 valid_category(const char *);
 int	 valid_id(const char *, size_t);
 int	 valid_token_id(const char *, size_t);
+int	 valid_token(const char *);
+int	 valid_printable(const char *, size_t max);
 const char *rt_status_code(enum rt_status);
 int	 rt_status_http(enum rt_status);
 

@@ -26,7 +26,6 @@
 #define JSON_DEPTH_MAX	16
 #define JSON_STRINGS_MAX 256	/* our bodies have a handful of fields */
 #define REQID_LEN	16	/* hex chars of X-Request-Id */
-#define TOKEN_TTL_MAX	(10ULL * 366 * 24 * 3600)
 
 struct fe_config {
 	char		 user[64];

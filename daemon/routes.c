@@ -296,15 +296,6 @@ parse_limit(const char *v, uint32_t *out)
 	return 0;
 }
 
-static int
-printable(const char *v)
-{
-	for (; *v != '\0'; v++)
-		if (*v < 0x21 || *v > 0x7e)
-			return 0;
-	return 1;
-}
-
 /* A token cursor is shorter than a secret one; both are opaque. */
 static size_t
 cursor_max(const struct route *r)
@@ -340,7 +331,7 @@ query_value(const struct route *r, struct fe_query *q, const char *k,
 	} else if (strcmp(k, "limit") == 0)
 		return parse_limit(v, &q->limit);
 	else if (strcmp(k, "cursor") == 0) {
-		if (strlen(v) > cursor_max(r) || !printable(v))
+		if (v[0] != '\0' && !valid_printable(v, cursor_max(r)))
 			return -1;
 		snprintf(q->cursor, sizeof(q->cursor), "%s", v);
 	} else if (strcmp(k, "orgWide") == 0)
