@@ -156,17 +156,25 @@ ok "$([ "$n" -ge 4118 ] && [ "$pages" -ge 5 ]; echo $?)" \
     "an admin's token list walks every page ($n tokens in $pages pages)"
 
 # --- audit_sync = all ---------------------------------------------------------
+# syncs_for_reveal TAG: the broker's fdatasync calls during one reveal and
+# one get, counted from the moment strace is seen to be attached.
 syncs_for_reveal() {
-	local bpid=$SECRETD_PID out
-	out=$E2E_DIR/strace.$1
-	strace -f -qq -e trace=fdatasync -p "$bpid" -o "$out" &
-	local spid=$!
-	sleep 0.5
+	local out=$E2E_DIR/strace.$1 spid mark end
+	strace -qq -e trace=fdatasync,recvmsg -p "$SECRETD_PID" -o "$out" &
+	spid=$!
+	end=$((SECONDS + 10))
+	until grep -q recvmsg "$out" 2>/dev/null || [ "$SECONDS" -ge "$end" ]; do
+		api "$A" GET /v1/secrets/Q1 >/dev/null
+		sleep 0.1
+	done
+	sleep 0.3
+	mark=$(wc -l <"$out")
 	api "$A" POST /v1/secrets/Q1/reveal >/dev/null
 	api "$A" GET /v1/secrets/Q1 >/dev/null
 	sleep 0.3
-	kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
-	grep -c 'fdatasync(' "$out"
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	tail -n "+$((mark + 1))" "$out" | grep -c 'fdatasync('
 }
 if command -v strace >/dev/null; then
 	is "$(syncs_for_reveal writes)" 0 "audit_sync = writes: reads do not sync"
