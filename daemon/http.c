@@ -571,6 +571,17 @@ http_reply_json(struct fe_req *fr, int code, json_t *o)
 	send_reply(fr, code, s);
 }
 
+/* A body already encoded (jsonw.c); NULL when that failed. */
+void
+http_reply_text(struct fe_req *fr, int code, char *body)
+{
+	if (body == NULL) {
+		http_reply_error(fr, 500, "internal", "cannot encode reply");
+		return;
+	}
+	send_reply(fr, code, body);
+}
+
 /* The one error shape (DESIGN section 3). */
 static char *
 error_body(const char *id, const char *ecode, const char *msg)

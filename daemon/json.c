@@ -188,23 +188,6 @@ json_text_field(json_t *body, const char *key, size_t max, const char **out)
 }
 
 json_t *
-json_meta(const struct secret_meta *m)
-{
-	char c[32], u[32];
-
-	return json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:s}",
-	    "name", m->name,
-	    "scope", m->scope == SCOPE_ORG ? "org" : "user",
-	    "userId", m->scope == SCOPE_ORG ? json_null() :
-	    json_string(m->user_id),
-	    "orgId", m->org_id, "category", m->category,
-	    "description", m->description, "version", (json_int_t)m->version,
-	    "createdAt", json_time(m->created_at, c, sizeof(c)),
-	    "updatedAt", json_time(m->updated_at, u, sizeof(u)),
-	    "createdBy", m->created_by, "updatedBy", m->updated_by);
-}
-
-json_t *
 json_token(const struct token_meta *t)
 {
 	char c[32], e[32];
