@@ -98,7 +98,11 @@ utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* A string, quoted and escaped; text that is not UTF-8 is an error. */
+/*
+ * A string, quoted and escaped; text that is not UTF-8 is an error.
+ * Printable ASCII, nearly all of what metadata holds, is copied in runs
+ * without a call per byte.
+ */
 void
 jw_str(struct jw *w, const char *str, size_t n)
 {
@@ -110,8 +114,14 @@ jw_str(struct jw *w, const char *str, size_t n)
 	jw_raw(w, "\"", 1);
 	for (i = 0; i < n && !w->err; i += run) {
 		for (run = 0; i + run < n; run += k) {
-			if (s[i + run] < 0x20 || s[i + run] == '"' ||
-			    s[i + run] == '\\')
+			unsigned char ch = s[i + run];
+
+			if (ch >= 0x20 && ch < 0x80 && ch != '"' &&
+			    ch != '\\') {
+				k = 1;
+				continue;
+			}
+			if (ch < 0x80)
 				break;
 			if ((k = utf8_len(s + i + run, n - i - run)) == 0) {
 				w->err = 1;

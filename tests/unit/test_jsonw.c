@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "frontend.h"
 #include "tap.h"
@@ -260,6 +261,35 @@ test_meta(void)
 	ok(b == NULL, "a value that is not UTF-8 is refused, as by jansson");
 }
 
+/* json_time() writes its digits itself: held to strftime(3). */
+static void
+test_time(void)
+{
+	static const uint64_t fixed[] = {
+		0, 59, 86399, 86400, 951782400, 951868799, 1709164800,
+		4102444799ULL, 253402300799ULL, 253402300800ULL
+	};
+	char a[64], b[64];
+	struct tm tm;
+	time_t tt;
+	uint64_t t;
+	int i, bad = 0;
+
+	for (i = 0; i < 100000 + (int)(sizeof(fixed) / sizeof(fixed[0]));
+	    i++) {
+		t = i < (int)(sizeof(fixed) / sizeof(fixed[0])) ? fixed[i] :
+		    ((uint64_t)next() << 32 | next()) % 253402300800ULL;
+		tt = (time_t)t;
+		gmtime_r(&tt, &tm);
+		strftime(a, sizeof(a), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_time(t, b, sizeof(b));
+		if (strcmp(a, b) != 0)
+			bad++;
+	}
+	ok(bad == 0, "json_time matches strftime over 100000 times: "
+	    "%d differ", bad);
+}
+
 int
 main(void)
 {
@@ -269,5 +299,6 @@ main(void)
 	test_random_valid();
 	test_long();
 	test_meta();
+	test_time();
 	return done_testing();
 }
