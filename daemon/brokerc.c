@@ -31,7 +31,7 @@ TAILQ_HEAD(bc_list, bc_pending);
 
 static struct ipc_chan	 chan;
 static struct bc_list	 pending[BC_BUCKETS];
-static struct event	*ev_read, *ev_write, *ev_gone;
+static struct event	*ev_read, *ev_write, *ev_flush, *ev_gone;
 static uint32_t		 next_id = 1;
 static int		 up;
 
@@ -155,6 +155,13 @@ write_cb(evutil_socket_t fd, short ev, void *arg)
 		flush();
 }
 
+static void
+flush_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	if (up && !event_pending(ev_write, EV_WRITE, NULL))
+		flush();
+}
+
 static struct bc_pending *
 pending_take(uint32_t id)
 {
@@ -259,6 +266,7 @@ bc_gone(const char *why)
 	log_warnx("%s: %s", __func__, why);
 	event_del(ev_read);
 	event_del(ev_write);
+	event_del(ev_flush);
 	ipc_chan_close(&chan);
 	for (i = 0; i < BC_BUCKETS; i++)
 		while ((p = TAILQ_FIRST(&pending[i])) != NULL) {
@@ -276,6 +284,7 @@ bc_start(struct event_base *base)
 {
 	if ((ev_read = event_new(base, chan.fd, EV_READ | EV_PERSIST,
 	    read_cb, NULL)) == NULL ||
+	    (ev_flush = event_new(base, -1, 0, flush_cb, NULL)) == NULL ||
 	    (ev_write = event_new(base, chan.fd, EV_WRITE, write_cb,
 	    NULL)) == NULL ||
 	    (ev_gone = event_new(base, -1, 0, gone_cb, NULL)) == NULL ||
@@ -309,7 +318,8 @@ queue(struct ipc_msg *m)
 		ipc_msg_free(m);
 		return -1;
 	}
-	flush();
+	/* Sent after this loop turn's other requests: one sendmmsg(2). */
+	event_active(ev_flush, 0, 0);
 	return 0;
 }
 

@@ -150,6 +150,7 @@ struct ssl_ctx_st *tls_ctx_new(struct fe_config *);
 void	 http_init(struct event_base *, struct ssl_ctx_st *, int unix_fd,
 	    int tls_fd);
 void	 http_reply_json(struct fe_req *, int code, json_t *);
+void	 http_reply_text(struct fe_req *, int code, char *);
 void	 http_reply_error(struct fe_req *, int code, const char *ecode,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void	 http_reply_status(struct fe_req *, enum rt_status, const char *);
@@ -190,8 +191,25 @@ json_t	*json_parse_body(const char *, size_t, const struct json_field *,
 int	 json_text_field(json_t *, const char *key, size_t max,
 	    const char **);
 char	*json_time(uint64_t, char *, size_t);
-json_t	*json_meta(const struct secret_meta *);
 json_t	*json_token(const struct token_meta *);
+
+/* jsonw.c */
+struct jw {
+	char		*buf;
+	size_t		 len;
+	size_t		 cap;
+	int		 err;	/* out of memory or text not UTF-8 */
+};
+void	 jw_init(struct jw *, size_t hint);
+void	 jw_raw(struct jw *, const char *, size_t);
+void	 jw_lit(struct jw *, const char *);
+void	 jw_str(struct jw *, const char *, size_t);
+void	 jw_cstr(struct jw *, const char *);
+void	 jw_key(struct jw *, const char *, int first);
+void	 jw_u64(struct jw *, uint64_t);
+void	 jw_meta_fields(struct jw *, const struct secret_meta *);
+char	*jw_finish(struct jw *);
+void	 jw_discard(struct jw *);
 
 /* brokerc.c */
 typedef int (*bc_cb)(void *arg, enum rt_status, const char *message,

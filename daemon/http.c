@@ -8,6 +8,7 @@
 
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -421,20 +422,33 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	c->req.conn = c;
 	c->req.head = &c->head;
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, HEADERS_MAX + BODY_MAX);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	conn_deadline(c);
 }
 
+/*
+ * Request ids name requests in logs and replies; they guard nothing, so
+ * they come from a pool refilled 4 KiB at a time rather than from one
+ * getrandom(2) per request.
+ */
 void
 http_request_id(char *out)
 {
 	static const char hex[] = "0123456789abcdef";
-	uint8_t rnd[REQID_LEN / 2];
+	static uint8_t pool[4096];
+	static size_t left;
+	uint8_t *rnd;
 	size_t i;
 
-	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
-		fatal("%s: getrandom", __func__);
-	for (i = 0; i < sizeof(rnd); i++) {
+	if (left < REQID_LEN / 2) {
+		if (getrandom(pool, sizeof(pool), 0) != sizeof(pool))
+			fatal("%s: getrandom", __func__);
+		left = sizeof(pool);
+	}
+	rnd = pool + sizeof(pool) - left;
+	left -= REQID_LEN / 2;
+	for (i = 0; i < REQID_LEN / 2; i++) {
 		out[2 * i] = hex[rnd[i] >> 4];
 		out[2 * i + 1] = hex[rnd[i] & 0xf];
 	}
@@ -523,6 +537,59 @@ reply_closes(const struct fe_req *fr)
 }
 
 /*
+ * A reply on a unix socket with nothing queued before it goes out in one
+ * writev(2) from here: through the output buffer it would cost a write
+ * event switched on and off, two epoll_ctl(2), and a loop turn.  What the
+ * socket does not take is queued as usual.  0 when sent or queued.
+ */
+static int
+send_direct(struct conn *c, const char *head, size_t hlen, char *body,
+    size_t blen)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct iovec iov[3];
+	size_t total = hlen, done;
+	ssize_t n;
+	int niov = 1;
+
+	iov[0].iov_base = (void *)(uintptr_t)head;
+	iov[0].iov_len = hlen;
+	if (body != NULL) {
+		iov[1].iov_base = body;
+		iov[1].iov_len = blen;
+		iov[2].iov_base = (void *)(uintptr_t)"\n";
+		iov[2].iov_len = 1;
+		niov = 3;
+		total += blen + 1;
+	}
+	if ((n = writev(c->fd, iov, niov)) == -1)
+		n = 0;		/* queued: the write event reports errors */
+	done = (size_t)n;
+	if (done < hlen && evbuffer_add(out, head + done, hlen - done) == -1)
+		return -1;
+	if (body == NULL)
+		return 0;
+	done = done > hlen ? done - hlen : 0;
+	if (done < blen) {
+		explicit_bzero(body, done);
+		if (evbuffer_add_reference(out, body + done, blen - done,
+		    wipe_ref, body) == -1) {
+			explicit_bzero(body, blen);
+			free(body);
+			return -1;
+		}
+		body = NULL;
+	}
+	if (done < blen + 1 && evbuffer_add(out, "\n", 1) == -1)
+		return -1;
+	if (body != NULL) {
+		explicit_bzero(body, blen);
+		free(body);
+	}
+	return 0;
+}
+
+/*
  * The one place a response is written: every reply, success or refusal,
  * leaves through here with its request id.  The body may hold a revealed
  * value: it is wiped once sent.
@@ -533,18 +600,35 @@ send_reply(struct fe_req *fr, int code, char *body)
 	struct conn *c = fr->conn;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	size_t len = body != NULL ? strlen(body) : 0;
-	int close = reply_closes(fr);
+	int close = reply_closes(fr), n;
+	char head[512];
 
-	if (evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: application/json\r\nCache-Control: no-store\r\n"
 	    "X-Request-Id: %s\r\nContent-Length: %zu\r\n%s%s%s%s\r\n",
 	    code, reason(code), fr->id, body != NULL ? len + 1 : 0,
 	    fr->allow != NULL ? "Allow: " : "", fr->allow != NULL ?
 	    fr->allow : "", fr->allow != NULL ? "\r\n" : "", close ?
 	    "Connection: close\r\n" : fr->head->minor == 0 ?
-	    "Connection: keep-alive\r\n" : "") == -1)
+	    "Connection: keep-alive\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(head)) {
 		close = 1;
-	if (body != NULL && fr->head->method != HTTP_HEAD &&
+		n = 0;
+	}
+	if (body != NULL && (n == 0 || fr->head->method == HTTP_HEAD)) {
+		explicit_bzero(body, len);
+		free(body);
+		body = NULL;
+	}
+	if (conn_unix(c) && !close && evbuffer_get_length(out) == 0) {
+		if (send_direct(c, head, (size_t)n, body, len) == -1)
+			close = 1;
+		request_done(c, close);
+		return;
+	}
+	if (evbuffer_add(out, head, (size_t)n) == -1)
+		close = 1;
+	if (body != NULL &&
 	    evbuffer_add_reference(out, body, len, wipe_ref, body) == 0)
 		evbuffer_add(out, "\n", 1);
 	else if (body != NULL) {
@@ -569,6 +653,17 @@ http_reply_json(struct fe_req *fr, int code, json_t *o)
 		return;
 	}
 	send_reply(fr, code, s);
+}
+
+/* A body already encoded (jsonw.c); NULL when that failed. */
+void
+http_reply_text(struct fe_req *fr, int code, char *body)
+{
+	if (body == NULL) {
+		http_reply_error(fr, 500, "internal", "cannot encode reply");
+		return;
+	}
+	send_reply(fr, code, body);
 }
 
 /* The one error shape (DESIGN section 3). */
@@ -914,7 +1009,11 @@ head_input(struct conn *c, struct evbuffer *in)
 	return 1;
 }
 
-/* The whole request is here: it is served, reading paused until then. */
+/*
+ * The whole request is here: it is served, and what follows it waits in
+ * the input buffer (bounded by its high-water mark) rather than reading
+ * being switched off and on around each request, two epoll_ctl(2) each.
+ */
 static int
 body_input(struct conn *c, struct evbuffer *in)
 {
@@ -932,8 +1031,6 @@ body_input(struct conn *c, struct evbuffer *in)
 		else
 			authenticate(fr);
 	}
-	if (c->state == C_ACTIVE)
-		bufferevent_disable(c->bev, EV_READ);
 	return 1;
 }
 

@@ -493,6 +493,7 @@ health(struct fe_req *fr)
 		    "unavailable"));
 }
 
+/* A page of up to LIST_MAX_LIMIT records: written out directly. */
 static int
 list_reply(void *arg, enum rt_status st, const char *msg,
     struct ipc_reader *r)
@@ -500,27 +501,53 @@ list_reply(void *arg, enum rt_status st, const char *msg,
 	struct fe_req *fr = arg;
 	struct secret_meta meta;
 	const char *next;
-	json_t *a;
+	struct jw w;
 	uint32_t i, n;
 
 	if (!reply_ok(fr, st, msg))
 		return 0;
-	if (ipc_get_u32(r, &n) == -1 || n > LIST_MAX_LIMIT ||
-	    (a = json_array()) == NULL)
+	if (ipc_get_u32(r, &n) == -1 || n > LIST_MAX_LIMIT)
 		return bad_reply(fr);
-	for (i = 0; i < n; i++)
-		if (proto_get_meta(r, &meta) == -1 ||
-		    json_array_append_new(a, json_meta(&meta)) == -1) {
-			json_decref(a);
+	jw_init(&w, 64 + (size_t)n * 320);
+	jw_lit(&w, "{\"secrets\":[");
+	for (i = 0; i < n; i++) {
+		if (proto_get_meta(r, &meta) == -1) {
+			jw_discard(&w);
 			return bad_reply(fr);
 		}
+		jw_lit(&w, i == 0 ? "{" : ",{");
+		jw_meta_fields(&w, &meta);
+		jw_raw(&w, "}", 1);
+	}
 	if (ipc_get_str(r, &next, NULL) == -1 || ipc_end(r) == -1) {
-		json_decref(a);
+		jw_discard(&w);
 		return bad_reply(fr);
 	}
-	http_reply_json(fr, 200, json_pack("{s:o,s:o}", "secrets", a,
-	    "nextCursor", *next == '\0' ? json_null() : json_string(next)));
+	jw_lit(&w, "],\"nextCursor\":");
+	if (*next == '\0')
+		jw_lit(&w, "null");
+	else
+		jw_cstr(&w, next);
+	jw_raw(&w, "}", 1);
+	http_reply_text(fr, 200, jw_finish(&w));
 	return 0;
+}
+
+/* One record's metadata, with its value when val is not NULL. */
+static char *
+meta_text(const struct secret_meta *m, const void *val, size_t len)
+{
+	struct jw w;
+
+	jw_init(&w, 320 + (val != NULL ? len + len / 8 + 16 : 0));
+	jw_raw(&w, "{", 1);
+	jw_meta_fields(&w, m);
+	if (val != NULL) {
+		jw_key(&w, "value", 0);
+		jw_str(&w, val, len);
+	}
+	jw_raw(&w, "}", 1);
+	return jw_finish(&w);
 }
 
 static void
@@ -551,7 +578,7 @@ put_reply(void *arg, enum rt_status st, const char *msg,
 	if (ipc_get_u8(r, &created) == -1 || created > 1 ||
 	    proto_get_meta(r, &meta) == -1 || ipc_end(r) == -1)
 		return bad_reply(fr);
-	http_reply_json(fr, created ? 201 : 200, json_meta(&meta));
+	http_reply_text(fr, created ? 201 : 200, meta_text(&meta, NULL, 0));
 	return 0;
 }
 
@@ -609,30 +636,19 @@ get_reply(void *arg, enum rt_status st, const char *msg,
 {
 	struct fe_req *fr = arg;
 	struct secret_meta meta;
-	const void *val;
-	size_t len;
-	json_t *o;
+	const void *val = NULL;
+	size_t len = 0;
 
 	if (!reply_ok(fr, st, msg))
 		return 0;
 	if (proto_get_meta(r, &meta) == -1)
 		return bad_reply(fr);
-	o = json_meta(&meta);
-	if (fr->route->kind == P_REVEAL) {
-		if (ipc_get_bytes(r, &val, &len) == -1 || ipc_end(r) == -1) {
-			json_decref(o);
-			return bad_reply(fr);
-		}
-		if (json_object_set_new(o, "value", json_stringn(val,
-		    len)) == -1) {
-			json_decref(o);
-			o = NULL;
-		}
-	} else if (ipc_end(r) == -1) {
-		json_decref(o);
+	if (fr->route->kind == P_REVEAL &&
+	    ipc_get_bytes(r, &val, &len) == -1)
 		return bad_reply(fr);
-	}
-	http_reply_json(fr, 200, o);
+	if (ipc_end(r) == -1)
+		return bad_reply(fr);
+	http_reply_text(fr, 200, meta_text(&meta, val, len));
 	return 0;
 }
 

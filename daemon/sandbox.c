@@ -191,7 +191,8 @@ sigsys_handler(int sig, siginfo_t *si, void *ctx)
 static const int allow_always[] = {
 	SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(recvfrom),
 	SCMP_SYS(recvmsg), SCMP_SYS(write), SCMP_SYS(writev),
-	SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(close),
+	SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg),
+	SCMP_SYS(close),
 	SCMP_SYS(shutdown), SCMP_SYS(accept), SCMP_SYS(accept4),
 	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(getsockopt),
 	SCMP_SYS(setsockopt), SCMP_SYS(fcntl), SCMP_SYS(epoll_pwait),

@@ -188,6 +188,35 @@ read_rss(pid_t pid, long *rss, long *hwm)
 	fclose(fp);
 }
 
+/*
+ * CPU time (user + system, every thread) a process has used, in
+ * microseconds; -1 when it is gone.  Fields 14 and 15 of /proc/PID/stat,
+ * counted after the command name, which may hold spaces.
+ */
+long long
+read_cpu_us(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	    "%llu %llu", &ut, &st) != 2)
+		return -1;
+	return (long long)((ut + st) * 1000000ULL /
+	    (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
 /* Running, and not a zombie its parent has yet to reap. */
 static int
 alive(pid_t pid)

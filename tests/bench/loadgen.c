@@ -403,6 +403,29 @@ idle_fill(struct lg *lg)
 	}
 }
 
+/* The CPU time of the -P processes together; -1 when one is gone. */
+static long long
+cpu_total(struct lg *lg)
+{
+	long long sum = 0, us;
+	int i;
+
+	for (i = 0; i < lg->ncpu_pid; i++) {
+		if ((us = read_cpu_us(lg->cpu_pid[i])) == -1)
+			return -1;
+		sum += us;
+	}
+	return sum;
+}
+
+static void
+mark_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lg *lg = arg;
+
+	lg->cpu_start = cpu_total(lg);
+}
+
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -414,6 +437,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		    lg->idle_open, lg->nidle);
 	lg->phase = PH_DONE;
 	lg->t_end = now_ns();
+	lg->cpu_end = cpu_total(lg);
 	event_base_loopbreak(lg->base);
 }
 
@@ -463,6 +487,9 @@ maybe_start(struct lg *lg)
 	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
 	evtimer_del(lg->timer);
 	evtimer_add(lg->timer, &tv);
+	tv.tv_sec = (time_t)lg->warmup;
+	tv.tv_usec = (suseconds_t)((lg->warmup - (double)tv.tv_sec) * 1e6);
+	evtimer_add(lg->mark, &tv);
 	for (i = 0; i < lg->nconns; i++) {
 		if (lg->per_conn)
 			conn_open(&lg->conns[i]);
@@ -477,7 +504,7 @@ usage(void)
 	fprintf(stderr, "usage: loadgen -u socket | -t host:port "
 	    "[-r reveal|create|list|health] [-n name [-K keys]] [-a token]\n"
 	    "\t[-c conns] [-d seconds] [-w warmup] [-N] [-S] [-i idle] "
-	    "[-R pid] [-T t0_ns] [-v]\n");
+	    "[-R pid] [-P pid,...] [-T t0_ns] [-v]\n");
 	exit(2);
 }
 
@@ -504,7 +531,8 @@ run(struct lg *lg)
 	if ((lg->base = event_base_new()) == NULL ||
 	    (lg->timer = evtimer_new(lg->base, timer_cb, lg)) == NULL ||
 	    (lg->tick = event_new(lg->base, -1, EV_PERSIST, tick_cb,
-	    lg)) == NULL)
+	    lg)) == NULL ||
+	    (lg->mark = evtimer_new(lg->base, mark_cb, lg)) == NULL)
 		fatalx("%s: libevent", __func__);
 	if ((lg->conns = calloc((size_t)(lg->nconns + lg->nidle),
 	    sizeof(*lg->conns))) == NULL)
@@ -545,6 +573,7 @@ cleanup(struct lg *lg)
 	lat_free(&lg->lat);
 	event_free(lg->timer);
 	event_free(lg->tick);
+	event_free(lg->mark);
 	event_base_free(lg->base);
 	SSL_CTX_free(lg->ctx);
 }
@@ -556,7 +585,9 @@ main(int argc, char *argv[])
 	const char *upath = NULL, *hostport = NULL;
 	long long t0 = 0;
 	long rss = -1, hwm = -1;
+	double cpu_per_req = -1;
 	pid_t rss_pid = 0;
+	char *p;
 	int ch, verbose = 0;
 
 	memset(&lg, 0, sizeof(lg));
@@ -565,7 +596,7 @@ main(int argc, char *argv[])
 	lg.nconns = 1;
 	lg.duration = 5;
 	lg.rnd = 2463534242U;
-	while ((ch = getopt(argc, argv, "a:c:d:i:K:Nn:R:r:ST:t:u:vw:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:d:i:K:Nn:P:R:r:ST:t:u:vw:")) != -1) {
 		switch (ch) {
 		case 'a': lg.token = optarg; break;
 		case 'c': lg.nconns = atoi(optarg); break;
@@ -574,6 +605,14 @@ main(int argc, char *argv[])
 		case 'K': lg.nkeys = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'N': lg.per_conn = 1; break;
 		case 'n': lg.name = optarg; break;
+		case 'P':	/* the servers: their CPU time per request */
+			for (p = strtok(optarg, ","); p != NULL;
+			    p = strtok(NULL, ",")) {
+				if (lg.ncpu_pid == CPU_PIDS || atoi(p) <= 0)
+					usage();
+				lg.cpu_pid[lg.ncpu_pid++] = (pid_t)atoi(p);
+			}
+			break;
 		case 'R':	/* the server: its RSS; with -T, is it alive */
 			rss_pid = (pid_t)atoi(optarg);
 			break;
@@ -602,13 +641,18 @@ main(int argc, char *argv[])
 	run(&lg);
 	if (rss_pid > 0)
 		read_rss(rss_pid, &rss, &hwm);
+	if (lg.ncpu_pid > 0 && lg.cpu_start >= 0 && lg.cpu_end >= 0 &&
+	    lg.lat.n > 0)
+		cpu_per_req = (double)(lg.cpu_end - lg.cpu_start) /
+		    (double)lg.lat.n;
 	lat_print(&lg.lat, (double)(lg.t_end - lg.t_measure) / 1e9, stdout);
 	printf(" errors=%llu conns=%d handshakes=%llu resumed=%llu "
-	    "idle_open=%d idle_failed=%d rss_kb=%ld hwm_kb=%ld\n",
+	    "idle_open=%d idle_failed=%d rss_kb=%ld hwm_kb=%ld "
+	    "cpu_us_per_req=%.2f\n",
 	    (unsigned long long)lg.nerr, lg.nconns,
 	    (unsigned long long)lg.nhandshakes,
 	    (unsigned long long)lg.nresumed, lg.idle_open, lg.idle_failed,
-	    rss, hwm);
+	    rss, hwm, cpu_per_req);
 	cleanup(&lg);
 	return 0;
 }

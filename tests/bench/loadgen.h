@@ -19,6 +19,7 @@
 #define IDLE_INFLIGHT	128	/* idle connections being opened at once */
 #define SETUP_TIMEOUT_S	120
 #define IDLE_STALL_S	3	/* no idle connection answered: give up */
+#define CPU_PIDS	4	/* processes whose CPU time -P sums */
 
 enum req_kind { REQ_REVEAL, REQ_CREATE, REQ_LIST, REQ_HEALTH };
 enum phase { PH_SETUP, PH_RUN, PH_DONE };
@@ -79,6 +80,11 @@ struct lg {
 	uint64_t	 nresumed;
 	struct event	*timer;
 	struct event	*tick;
+	struct event	*mark;		/* end of warm-up: CPU read */
+	pid_t		 cpu_pid[CPU_PIDS];
+	int		 ncpu_pid;
+	long long	 cpu_start;	/* their CPU us at t_measure */
+	long long	 cpu_end;
 };
 
 /* lg_http.c */
@@ -88,6 +94,7 @@ void	 set_addr(struct lg *, const char *upath, const char *hostport);
 SSL_CTX	*client_ctx(void);
 void	 raise_nofile(int want);
 void	 read_rss(pid_t, long *rss, long *hwm);
+long long read_cpu_us(pid_t);
 int	 wait_ready(struct lg *, long long t0_ns, pid_t server);
 
 #endif

@@ -274,13 +274,17 @@ writes() {	# scenario 4
 }
 
 # Scenarios 1 to 4, ours right after its floor, so drift hits both alike.
+# CPU per request counts every process of ours (broker and front-end)
+# against the floor's one.
 rounds() {
-	local i
+	local i OURS="$SECRETD_PID,$FE_PID"
 	for i in $(seq 1 "$REPS"); do
-		lg reveal_1 -u "$SOCK" -n "$NAME" "${U[@]}"
-		lg floor_1 -u "$FSOCK" -n "$NAME" "${U[@]}"
-		lg reveal_64 -u "$SOCK" -n "$NAME" -c "$CONNS" "${U[@]}"
-		lg floor_64 -u "$FSOCK" -n "$NAME" -c "$CONNS" "${U[@]}"
+		lg reveal_1 -u "$SOCK" -n "$NAME" -P "$OURS" "${U[@]}"
+		lg floor_1 -u "$FSOCK" -n "$NAME" -P "$FLOOR_PID" "${U[@]}"
+		lg reveal_64 -u "$SOCK" -n "$NAME" -c "$CONNS" -P "$OURS" \
+		    "${U[@]}"
+		lg floor_64 -u "$FSOCK" -n "$NAME" -c "$CONNS" \
+		    -P "$FLOOR_PID" "${U[@]}"
 		lg tls_64 -t "127.0.0.1:$PORT" -a "$TOKEN" -n "$NAME" \
 		    -c "$CONNS" "${U[@]}"
 		lg ftls_64 -t "127.0.0.1:$FPORT" -n "$NAME" -c "$CONNS" "${U[@]}"
@@ -378,6 +382,7 @@ fmt() {		# fmt VALUE UNIT
 	awk -v v="$1" -v u="$2" 'BEGIN {
 		if (u == "rps") printf "%.0f/s", v
 		else if (u == "us" && v >= 10000) printf "%.1f ms", v / 1000
+		else if (u == "us" && v < 100) printf "%.1f us", v
 		else if (u == "us") printf "%.0f us", v
 		else if (u == "ms") printf "%.1f ms", v
 		else if (u == "kb") printf "%.1f MiB", v / 1024
@@ -417,6 +422,12 @@ build_rows() {
 	    "$(get reveal_64 rps)" "$(get floor_64 rps)" rps ">= 0.8"
 	row "1 reveal unix, $CONNS conns: p99" \
 	    "$(get reveal_64 p99_us)" "$(get floor_64 p99_us)" us "<= 2"
+	row "1 reveal unix, 1 conn: CPU per reveal (broker+front-end)" \
+	    "$(get reveal_1 cpu_us_per_req)" "$(get floor_1 cpu_us_per_req)" \
+	    us "<= 2"
+	row "1 reveal unix, $CONNS conns: CPU per reveal" \
+	    "$(get reveal_64 cpu_us_per_req)" \
+	    "$(get floor_64 cpu_us_per_req)" us "<= 2"
 	row "1 reveal unix, 1 conn, audit_sync=all (vs writes)" \
 	    "$(get reveal_all_1 rps)" "$(get reveal_1 rps)" rps
 	row "1 reveal unix, $CONNS conns, audit_sync=all (vs writes)" \
@@ -440,7 +451,7 @@ build_rows() {
 	row "5 reveal $BIG secrets (vs $SMALL secrets)" \
 	    "$(get reveal_big rps)" "$(get reveal_small rps)" rps ">= 0.9"
 	row "5 list page of 100, $SMALL secrets: p50 (vs floor)" \
-	    "$(get list_small p50_us)" "$(get floor_1 p50_us)" us
+	    "$(get list_small p50_us)" "$(get floor_1 p50_us)" us "<= 3"
 	row "5 list page of 100, $BIG secrets: p50 (vs $SMALL)" \
 	    "$(get list_big p50_us)" "$(get list_small p50_us)" us
 	row "5 LMDB get floor, $BIG keys (vs $SMALL keys)" \
