@@ -79,7 +79,8 @@ struct conn {
 	int			 refused;	/* over its uid's cap: a 429 */
 	char			 source[64];
 	struct fe_req		 req;
-	struct http_head	 head;
+	struct http_head	*head;		/* only while a request is read
+					   or served; NULL when idle */
 };
 
 /* Connections refused over one cap, logged as a count, not one by one. */
@@ -128,6 +129,49 @@ conn_deadline(struct conn *c)
 	event_add(c->deadline, c->refused ? &refused_tv : &request_tv);
 }
 
+/*
+ * A request head takes 10 KiB; an idle keep-alive connection holds none,
+ * so that thousands of them cost little.  A few spare heads are kept for
+ * the next requests.  A head may hold a bearer token: wiped when put back.
+ */
+#define HEADS_SPARE	64
+
+static struct http_head	*spare_heads[HEADS_SPARE];
+static size_t		 nspare;
+
+static struct http_head *
+head_get(struct conn *c)
+{
+	if (c->head == NULL) {
+		if (nspare > 0)
+			c->head = spare_heads[--nspare];
+		else if ((c->head = malloc(sizeof(*c->head))) == NULL)
+			return NULL;
+		c->head->len = 0;
+		hr_reset(c->head);
+	}
+	c->req.head = c->head;
+	return c->head;
+}
+
+static void
+head_put(struct conn *c)
+{
+	struct http_head *h = c->head;
+
+	if (h == NULL)
+		return;
+	explicit_bzero(h->buf, h->len < sizeof(h->buf) ? h->len :
+	    sizeof(h->buf));
+	explicit_bzero((char *)h + sizeof(h->buf), sizeof(*h) -
+	    sizeof(h->buf));
+	if (nspare < HEADS_SPARE)
+		spare_heads[nspare++] = h;
+	else
+		free(h);
+	c->head = c->req.head = NULL;
+}
+
 static void
 conn_free(struct conn *c)
 {
@@ -139,6 +183,7 @@ conn_free(struct conn *c)
 		event_free(c->deadline);
 	if (c->refused)
 		nrefused--;
+	head_put(c);
 	peer_release(c->peer);
 	explicit_bzero(c, sizeof(*c));
 	free(c);
@@ -418,9 +463,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	if (!conn_unix(c))
 		ntls++;
 	conn_source(c, sa);
-	hr_reset(&c->head);
 	c->req.conn = c;
-	c->req.head = &c->head;
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, HEADERS_MAX + BODY_MAX);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -474,10 +517,10 @@ request_done(struct conn *c, int close)
 	uint64_t declared = 0;
 
 	if (c->state == C_BODY)
-		declared = c->head.chunked ? LINGER_MAX : c->head.clen;
+		declared = c->head->chunked ? LINGER_MAX : c->head->clen;
 	fe_req_clear(&c->req);
 	c->req.conn = c;
-	c->req.head = &c->head;
+	c->req.head = c->head;
 	conn_deadline(c);
 	if (close) {
 		conn_linger(c, declared);
@@ -488,7 +531,11 @@ request_done(struct conn *c, int close)
 			bufferevent_enable(c->bev, EV_READ);
 		return;
 	}
-	hr_reset(&c->head);
+	/* Idle until the next byte: the head goes back. */
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+		head_put(c);
+	else
+		hr_reset(c->head);
 	c->state = C_HEAD;
 	if (c->busy)
 		return;
@@ -965,7 +1012,7 @@ static void
 request_start(struct conn *c)
 {
 	struct fe_req *fr = &c->req;
-	const struct http_head *h = &c->head;
+	const struct http_head *h = c->head;
 
 	http_request_id(fr->id);
 	if (h->path != NULL)
@@ -987,7 +1034,15 @@ head_input(struct conn *c, struct evbuffer *in)
 	const char *err;
 	int code;
 
-	switch (hr_read(&c->head, in, &code, &err)) {
+	if (evbuffer_get_length(in) == 0)
+		return 0;
+	if (head_get(c) == NULL) {
+		log_warnx("%s: out of memory for a request", __func__);
+		c->state = C_CLOSE;
+		conn_shutdown(c);
+		return 0;
+	}
+	switch (hr_read(c->head, in, &code, &err)) {
 	case HR_MORE:
 		return 0;
 	case HR_ERROR:
@@ -1001,7 +1056,7 @@ head_input(struct conn *c, struct evbuffer *in)
 	if (head_check(fr) == -1)
 		return 0;
 	c->state = C_BODY;
-	if (c->head.expect && evbuffer_get_length(in) < c->head.clen) {
+	if (c->head->expect && evbuffer_get_length(in) < c->head->clen) {
 		if (request_check(fr) == -1)
 			return 0;	/* the body unread: closes */
 		bufferevent_write(c->bev, cont, sizeof(cont) - 1);
@@ -1018,13 +1073,16 @@ static int
 body_input(struct conn *c, struct evbuffer *in)
 {
 	struct fe_req *fr = &c->req;
+	uint64_t clen = c->head->clen;
 
-	if (evbuffer_get_length(in) < c->head.clen)
+	if (evbuffer_get_length(in) < clen)
 		return 0;
 	c->state = C_ACTIVE;
 	conn_deadline(c);
+	/* A refused request's body is dropped, never read as a request;
+	 * the reply already reset the head, so its length is kept here. */
 	if (!fr->checked && request_check(fr) == -1)
-		evbuffer_drain(in, c->head.clen);
+		evbuffer_drain(in, clen);
 	else if (read_body(fr, in) == 0) {
 		if (route_public(fr->route))
 			route_run(fr);

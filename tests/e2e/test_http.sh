@@ -94,6 +94,11 @@ is "$(talk "$NOPE$GET")" "404 not_found 200 - open" \
     "two requests in one write: both answered, the connection kept"
 is "$(talk "$GET$(printf 'POST /v1/secrets HTTP/1.1\\r\\n%sContent-Type: application/json\\r\\nContent-Length: %d\\r\\n\\r\\n%s' "$H" "${#BODY}" "$BODY")$CLOSE")" \
     "200 - 201 - 200 - eof" "a request with a body between two, in one write"
+# A refused request's body holds a whole request: it must be dropped with
+# the refusal, never answered as a request of its own.
+is "$(talk "POST /v1/nowhere HTTP/1.1\r\n${H}Content-Length: $(printf "$NOPE" | wc -c)\r\n\r\n$NOPE$HEALTH")" \
+    "404 not_found 200 - open" \
+    "a refused request's body is dropped, not read as the next request"
 is "$(talk "${HEALTH}BOGUS\r\n\r\n")" "200 - 400 invalid_request eof" \
     "a bad request after a good one in the same write: 200, then our JSON 400"
 is "$(talk "${HEALTH}GET /v1/health HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx$HEALTH")" \

@@ -24,6 +24,16 @@ http_reply_json(struct fe_req *fr, int code, json_t *o)
 	json_decref(o);
 }
 
+/* A body the JSON writer built: it must be a string, and it is ours. */
+void
+http_reply_text(struct fe_req *fr, int code, char *body)
+{
+	if (body == NULL)
+		return;
+	explicit_bzero(body, strlen(body));
+	free(body);
+}
+
 void
 http_reply_error(struct fe_req *fr, int code, const char *ecode,
     const char *fmt, ...)
