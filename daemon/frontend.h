@@ -208,6 +208,7 @@ void	 jw_cstr(struct jw *, const char *);
 void	 jw_key(struct jw *, const char *, int first);
 void	 jw_u64(struct jw *, uint64_t);
 void	 jw_meta_fields(struct jw *, const struct secret_meta *);
+char	*jw_meta_text(const struct secret_meta *, const void *, size_t);
 char	*jw_finish(struct jw *);
 void	 jw_discard(struct jw *);
 

@@ -236,3 +236,20 @@ jw_discard(struct jw *w)
 	}
 	memset(w, 0, sizeof(*w));
 }
+
+/* One record's metadata, with its value when val is not NULL. */
+char *
+jw_meta_text(const struct secret_meta *m, const void *val, size_t len)
+{
+	struct jw w;
+
+	jw_init(&w, 320 + (val != NULL ? len + len / 8 + 16 : 0));
+	jw_raw(&w, "{", 1);
+	jw_meta_fields(&w, m);
+	if (val != NULL) {
+		jw_key(&w, "value", 0);
+		jw_str(&w, val, len);
+	}
+	jw_raw(&w, "}", 1);
+	return jw_finish(&w);
+}

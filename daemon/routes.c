@@ -533,23 +533,6 @@ list_reply(void *arg, enum rt_status st, const char *msg,
 	return 0;
 }
 
-/* One record's metadata, with its value when val is not NULL. */
-static char *
-meta_text(const struct secret_meta *m, const void *val, size_t len)
-{
-	struct jw w;
-
-	jw_init(&w, 320 + (val != NULL ? len + len / 8 + 16 : 0));
-	jw_raw(&w, "{", 1);
-	jw_meta_fields(&w, m);
-	if (val != NULL) {
-		jw_key(&w, "value", 0);
-		jw_str(&w, val, len);
-	}
-	jw_raw(&w, "}", 1);
-	return jw_finish(&w);
-}
-
 static void
 secrets_list(struct fe_req *fr)
 {
@@ -578,7 +561,7 @@ put_reply(void *arg, enum rt_status st, const char *msg,
 	if (ipc_get_u8(r, &created) == -1 || created > 1 ||
 	    proto_get_meta(r, &meta) == -1 || ipc_end(r) == -1)
 		return bad_reply(fr);
-	http_reply_text(fr, created ? 201 : 200, meta_text(&meta, NULL, 0));
+	http_reply_text(fr, created ? 201 : 200, jw_meta_text(&meta, NULL, 0));
 	return 0;
 }
 
@@ -648,7 +631,7 @@ get_reply(void *arg, enum rt_status st, const char *msg,
 		return bad_reply(fr);
 	if (ipc_end(r) == -1)
 		return bad_reply(fr);
-	http_reply_text(fr, 200, meta_text(&meta, val, len));
+	http_reply_text(fr, 200, jw_meta_text(&meta, val, len));
 	return 0;
 }
 

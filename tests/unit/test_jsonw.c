@@ -206,22 +206,6 @@ ref_meta(const struct secret_meta *m, const char *val, size_t len)
 	return out;
 }
 
-static char *
-our_meta(const struct secret_meta *m, const char *val, size_t len)
-{
-	struct jw w;
-
-	jw_init(&w, 0);
-	jw_raw(&w, "{", 1);
-	jw_meta_fields(&w, m);
-	if (val != NULL) {
-		jw_key(&w, "value", 0);
-		jw_str(&w, val, len);
-	}
-	jw_raw(&w, "}", 1);
-	return jw_finish(&w);
-}
-
 static void
 test_meta(void)
 {
@@ -245,19 +229,19 @@ test_meta(void)
 		snprintf(m.created_by, sizeof(m.created_by), "alice");
 		snprintf(m.updated_by, sizeof(m.updated_by), "bob");
 		a = ref_meta(&m, NULL, 0);
-		b = our_meta(&m, NULL, 0);
+		b = jw_meta_text(&m, NULL, 0);
 		ok(a != NULL && b != NULL && strcmp(a, b) == 0,
 		    "metadata, scope %d: %s", scope, b != NULL ? b : "NULL");
 		free(a);
 		free(b);
 		a = ref_meta(&m, "v\x01\"\0\xe2\x82\xac", 8);
-		b = our_meta(&m, "v\x01\"\0\xe2\x82\xac", 8);
+		b = jw_meta_text(&m, "v\x01\"\0\xe2\x82\xac", 8);
 		ok(a != NULL && b != NULL && strcmp(a, b) == 0,
 		    "metadata with a value, scope %d", scope);
 		free(a);
 		free(b);
 	}
-	b = our_meta(&m, "bad \xff", 5);
+	b = jw_meta_text(&m, "bad \xff", 5);
 	ok(b == NULL, "a value that is not UTF-8 is refused, as by jansson");
 }
 
