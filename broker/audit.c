@@ -74,10 +74,11 @@ audit_log(const struct audit_rec *a)
 	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		return -1;
 	n = snprintf(line, sizeof(line), "%s req=%u source=%s user=%s "
-	    "role=%s op=%s scope=%s owner=%s name=%s outcome=%s\n", ts, a->id,
-	    dash(a->source), dash(a->user), role_name(a->role), dash(a->op),
-	    scope_name(a->scope), dash(a->owner), dash(a->name),
-	    dash(a->outcome));
+	    "role=%s op=%s scope=%s owner=%s name=%s outcome=%s%s%s\n", ts,
+	    a->id, dash(a->source), dash(a->user), role_name(a->role),
+	    dash(a->op), scope_name(a->scope), dash(a->owner), dash(a->name),
+	    dash(a->outcome), a->extra != NULL ? " " : "",
+	    a->extra != NULL ? a->extra : "");
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return -1;
 	do {

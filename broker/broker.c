@@ -44,6 +44,9 @@ static const struct {
 	{ IMSG_TOKEN_LIST,	PERMIT_READY,	h_token_list },
 	{ IMSG_TOKEN_REVOKE,	PERMIT_READY,	h_token_revoke },
 	{ IMSG_PING,		PERMIT_READY,	h_ping },
+	{ IMSG_TOOL_LIST,	PERMIT_READY,	h_tool_list },
+	{ IMSG_TOOL_GET,	PERMIT_READY,	h_tool_get },
+	{ IMSG_TOOL_EXEC,	PERMIT_READY,	h_tool_exec },
 };
 
 static int

@@ -16,7 +16,11 @@
 #include "proto.h"
 #include "secretd.h"
 #include "store.h"
+#include "tool.h"
+#include "tooldef.h"
 
+#define FRONTEND_NAME		"secretd-frontend"
+#define RUNNER_NAME		"secretd-runner"
 #define MAX_CONNECTIONS		16384	/* front-end client connections */
 #define FD_SPARE		64	/* the broker's own descriptors */
 #define SESSIONS_MAX		(2 * MAX_CONNECTIONS)
@@ -45,6 +49,44 @@ struct listeners {
 	int		 unix_owned;		/* we bound it: unlink */
 };
 
+/* A child's stdout and stderr, read a line at a time into our log. */
+struct childlog {
+	int		 fd;
+	const char	*tag;			/* prefix; NULL: none */
+	char		 buf[1024];
+	size_t		 len;
+};
+
+/* When a dead child starts again: backoff doubles while it keeps dying. */
+struct restart {
+	unsigned int	 backoff_ms;
+	int		 pending;
+	struct timespec	 at;
+};
+
+enum run_state {
+	RUN_DOWN,		/* not running, maybe restart pending */
+	RUN_NEW,		/* started, no hello yet */
+	RUN_READY
+};
+
+/* The runner: its process, channel and log, and the executions out. */
+struct runner {
+	char		 path[PATH_MAX];
+	uid_t		 uid;			/* to drop to; with drop */
+	gid_t		 gid;
+	int		 drop;
+	pid_t		 pid;			/* -1: none to reap */
+	enum run_state	 state;
+	struct ipc_chan	 chan;
+	int		 chan_open;
+	struct timespec	 started;
+	struct restart	 restart;
+	struct childlog	 log;
+	uint32_t	 next_id;
+	uint32_t	 inflight;
+};
+
 struct broker {
 	struct secretd_config	*cfg;
 	struct store		*store;
@@ -59,16 +101,15 @@ struct broker {
 	struct ipc_chan		 chan;
 	int			 chan_open;
 	struct timespec		 fe_started;
-	unsigned int		 backoff_ms;
-	int			 restart_pending;
-	struct timespec		 restart_at;
+	struct restart		 restart;
 
 	int			 stopping;
 	struct timespec		 stop_deadline;
 
-	int			 felog_fd;	/* the front-end's output */
-	char			 felog_buf[1024];
-	size_t			 felog_len;
+	struct childlog		 felog;		/* the front-end's output */
+
+	struct toolset		*tools;
+	struct runner		 run;
 };
 
 /* The auth block every secret and token request starts with. */
@@ -92,6 +133,7 @@ struct req {
 	int			 scope;
 	char			 owner[ID_MAX_LEN + 1];
 	char			 name[NAME_MAX_LEN + 1];
+	const char		*extra;		/* more audit fields */
 };
 
 /* A write waiting for this turn's group commit. */
@@ -113,6 +155,7 @@ struct audit_rec {
 	const char	*owner;
 	const char	*name;
 	const char	*outcome;
+	const char	*extra;		/* "key=value ..." or NULL */
 };
 int	 audit_open(const char *path);
 int	 audit_log(const struct audit_rec *);
@@ -144,14 +187,22 @@ void	 listen_setup(const struct secretd_config *, struct listeners *);
 void	 listen_close(struct listeners *);
 void	 notify_systemd(const char *);
 
-/* felog.c */
-int	 felog_open(struct broker *);
-void	 felog_read(struct broker *);
-void	 felog_close(struct broker *);
+/* childlog.c */
+int	 childlog_open(struct childlog *);
+void	 childlog_read(struct childlog *);
+void	 childlog_close(struct childlog *);
 
 /* supervise.c */
 struct timespec now_mono(void);
-void	 fe_resolve_path(char *, size_t);
+long long ms_between(struct timespec, struct timespec);
+void	 exe_resolve_path(const char *name, const char *env, char *,
+	    size_t);
+char	**child_env(void);
+pid_t	 child_spawn(const char *path, char *const argv[], int fds[3],
+	    int nfds, int logfd, const struct runner *drop);
+void	 restart_schedule(struct restart *, struct timespec started,
+	    const char *what);
+int	 restart_due(const struct restart *, struct timespec now);
 void	 fe_prepare_chroot(const char *state_dir, char *, size_t);
 void	 fe_start(struct broker *);
 void	 fe_kill(struct broker *, const char *why);
@@ -160,6 +211,31 @@ int	 fe_poll_timeout(struct broker *);
 void	 fe_tick(struct broker *);
 void	 fe_stop(struct broker *);
 int	 h_hello(struct req *);
+
+/* runner.c */
+void	 runner_init(struct broker *);
+void	 runner_start(struct broker *);
+void	 runner_kill(struct broker *, const char *why);
+int	 runner_reaped(struct broker *, pid_t, int status);
+int	 runner_poll_timeout(struct broker *);
+void	 runner_tick(struct broker *);
+void	 runner_read(struct broker *);
+void	 runner_flush(struct broker *);
+void	 runner_stop(struct broker *);
+int	 runner_send(struct broker *, struct ipc_msg *);
+int	 runner_ready(struct broker *);
+
+/* tools.c */
+int	 h_tool_list(struct req *);
+int	 h_tool_get(struct req *);
+int	 h_tool_exec(struct req *);
+void	 tool_exec_done(struct broker *, uint32_t exec_id,
+	    const struct run_result *);
+void	 tool_exec_fail(struct broker *, uint32_t exec_id, int status,
+	    const char *msg);
+void	 tool_exec_abort_all(struct broker *, const char *why);
+void	 tool_exec_expire(struct broker *);
+int	 tool_exec_timeout(struct broker *);
 
 /* broker.c */
 void	 broker_read(struct broker *);

@@ -74,7 +74,7 @@ audit_req(struct req *q, int status)
 		.user = q->authed ? q->p.user_id : NULL,
 		.role = q->authed ? q->p.role : -1, .op = q->op,
 		.scope = q->scope, .owner = q->owner, .name = q->name,
-		.outcome = rt_status_code(status),
+		.outcome = rt_status_code(status), .extra = q->extra,
 	};
 
 	return audit_log(&a);

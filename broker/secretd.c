@@ -185,6 +185,7 @@ handle_signals(struct broker *b, int sigfd)
 				log_info("%s: stopping", __func__);
 				notify_systemd("STOPPING=1");
 				fe_stop(b);
+				runner_stop(b);
 			}
 			break;
 		case SIGCHLD:
@@ -202,35 +203,68 @@ handle_signals(struct broker *b, int sigfd)
  * One poll(2) loop: signals, the channel, and the front-end's restart
  * timer.  On stop it keeps serving until the front-end has finished.
  */
+static int
+min_timeout(int a, int b)
+{
+	if (a == -1)
+		return b;
+	if (b == -1)
+		return a;
+	return a < b ? a : b;
+}
+
+/* A channel's poll events: replies wait when its peer does not read. */
+static short
+chan_events(struct ipc_chan *c, int open)
+{
+	short ev = 0;
+
+	if (!open)
+		return 0;
+	if (c->queued < CHAN_QUEUE_MAX)
+		ev |= POLLIN;
+	if (ipc_chan_pending(c))
+		ev |= POLLOUT;
+	return ev;
+}
+
+/*
+ * One poll(2) loop: signals, the two channels and the two children's
+ * logs, and the timers of restarts and tool executions.  On stop it
+ * keeps serving until the front-end has finished.
+ */
 static void
 event_loop(struct broker *b, int sigfd)
 {
-	struct pollfd pfd[4];
-	int n, chan_fd;
+	struct pollfd pfd[6];
+	int n, i, chan_fd, run_fd;
 
-	while (!b->stopping || b->fe_pid != -1) {
+	while (!b->stopping || b->fe_pid != -1 || b->run.pid != -1) {
 		fe_tick(b);
+		runner_tick(b);
 		chan_fd = b->chan_open ? b->chan.fd : -1;
+		run_fd = b->run.chan_open ? b->run.chan.fd : -1;
 		pfd[0].fd = sigfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = chan_fd;
-		pfd[1].events = 0;
-		/* A front-end that does not read its replies gets no more. */
-		if (chan_fd != -1 && b->chan.queued < CHAN_QUEUE_MAX)
-			pfd[1].events |= POLLIN;
-		if (chan_fd != -1 && ipc_chan_pending(&b->chan))
-			pfd[1].events |= POLLOUT;
-		pfd[2].fd = b->felog_fd;
+		pfd[1].events = chan_events(&b->chan, b->chan_open);
+		pfd[2].fd = b->felog.fd;
 		pfd[2].events = POLLIN;
 		pfd[3].fd = session_watch_fd();
 		pfd[3].events = POLLIN;
-		pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
-		pfd[3].revents = 0;
-		if ((n = poll(pfd, 4, fe_poll_timeout(b))) == -1) {
+		pfd[4].fd = run_fd;
+		pfd[4].events = chan_events(&b->run.chan, b->run.chan_open);
+		pfd[5].fd = b->run.log.fd;
+		pfd[5].events = POLLIN;
+		for (i = 0; i < 6; i++)
+			pfd[i].revents = 0;
+		if ((n = poll(pfd, 6, min_timeout(fe_poll_timeout(b),
+		    runner_poll_timeout(b)))) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("%s: poll", __func__);
 		}
+		tool_exec_expire(b);
 		if (n == 0)
 			continue;
 		/* Requests already sent for a client that hung up still
@@ -243,14 +277,25 @@ event_loop(struct broker *b, int sigfd)
 			    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 				broker_read(b);
 		}
-		if (pfd[2].revents && pfd[2].fd == b->felog_fd)
-			felog_read(b);
+		if (pfd[4].revents && run_fd != -1 && b->run.chan_open &&
+		    b->run.chan.fd == run_fd) {
+			if (pfd[4].revents & POLLOUT)
+				runner_flush(b);
+			if (b->run.chan_open &&
+			    (pfd[4].revents & (POLLIN | POLLHUP | POLLERR)))
+				runner_read(b);
+		}
+		if (pfd[2].revents && pfd[2].fd == b->felog.fd)
+			childlog_read(&b->felog);
+		if (pfd[5].revents && pfd[5].fd == b->run.log.fd)
+			childlog_read(&b->run.log);
 		if (pfd[3].revents)
 			session_hangups();
 		if (pfd[0].revents & POLLIN)
 			handle_signals(b, sigfd);
 	}
-	felog_close(b);
+	childlog_close(&b->felog);
+	childlog_close(&b->run.log);
 }
 
 static void
@@ -278,15 +323,22 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	b.cfg = cfg;
 	b.verbose = verbose;
 	b.fe_pid = -1;
-	b.felog_fd = -1;
+	b.felog.fd = -1;
 	no_core_dumps();
 	b.max_conns = raise_nofile();
 	sigfd = block_signals();
-	fe_resolve_path(b.frontend_path, sizeof(b.frontend_path));
+	exe_resolve_path(FRONTEND_NAME, "SECRETD_FRONTEND", b.frontend_path,
+	    sizeof(b.frontend_path));
+	runner_init(&b);
 	fe_prepare_chroot(cfg->state_dir, b.chroot_dir, sizeof(b.chroot_dir));
 	listen_setup(cfg, &b.lis);
 	if (b.lis.tls_fd != -1)
 		check_tls_files(cfg);
+	if ((b.tools = calloc(1, sizeof(*b.tools))) == NULL)
+		fatal("%s: calloc", __func__);
+	if (tools_load(cfg->tools_dir, b.tools, stderr) != 0)
+		fatalx("the tools in %s have errors (listed above)",
+		    cfg->tools_dir);
 	if (audit_open(cfg->audit_log) == -1)
 		fatalx("cannot open the audit log %s", cfg->audit_log);
 	/* Before the store: an LMDB environment must not cross a fork. */
@@ -297,12 +349,15 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	}
 	b.store = open_store(cfg);
 	fe_start(&b);
+	runner_start(&b);
 	notify_systemd("READY=1");
 	log_info("ready: socket %s%s%s, front-end %s", b.lis.unix_path,
 	    b.lis.tls_fd != -1 ? ", TLS on " : "",
 	    b.lis.tls_fd != -1 ? cfg->listen : "", b.frontend_path);
 	event_loop(&b, sigfd);
 	store_close(b.store);
+	tools_free(b.tools);
+	free(b.tools);
 	audit_close();
 	listen_close(&b.lis);
 	session_clear();

@@ -39,6 +39,9 @@ struct secretd_config {
 	uint64_t	 quota_user_bytes;
 	uint64_t	 quota_org_secrets;
 	uint64_t	 quota_org_bytes;
+	char		 tools_dir[PATH_MAX];
+	char		 runner_user[64];
+	uint64_t	 tool_max_concurrent;
 };
 
 /* config.c */

@@ -2,11 +2,13 @@
  * The front-end's life: fork+exec with the channel on fd 3 and the
  * listeners on fd 4 and 5, and its restart with backoff when it dies.
  * The child gets those descriptors, stdin, and its log pipe as stdout
- * and stderr, never the store, the key or the audit log.
+ * and stderr, never the store, the key or the audit log.  The spawning
+ * and backoff below serve the runner too (runner.c).
  */
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,16 +29,15 @@
 #include "broker.h"
 #include "log.h"
 
-#define FRONTEND_NAME	"secretd-frontend"
 #define FD_CHAN		3	/* then the unix listener, then TLS */
 #define FD_MOVE_MIN	16	/* above every fixed child descriptor */
 
 extern char **environ;
 
-/* What the front-end must not inherit from our environment. */
+/* What a child must not inherit from our environment. */
 static const char *env_drop[] = {
 	"CREDENTIALS_DIRECTORY", "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID",
-	"LISTEN_FDNAMES", "SECRETD_FRONTEND", NULL
+	"LISTEN_FDNAMES", "SECRETD_FRONTEND", "SECRETD_RUNNER", NULL
 };
 
 struct timespec
@@ -47,23 +49,24 @@ now_mono(void)
 	return ts;
 }
 
-static long long
+long long
 ms_between(struct timespec a, struct timespec b)
 {
 	return (long long)(b.tv_sec - a.tv_sec) * 1000 +
 	    (b.tv_nsec - a.tv_nsec) / 1000000;
 }
 
-/* $SECRETD_FRONTEND, else next to our own binary (a build tree), else
- * the installed one. */
+/* A helper program: $env, else next to our own binary (a build tree,
+ * where it may sit in a sibling folder), else the installed one. */
 void
-fe_resolve_path(char *buf, size_t len)
+exe_resolve_path(const char *name, const char *envname, char *buf,
+    size_t len)
 {
 	char self[PATH_MAX], *slash;
 	const char *env;
 	ssize_t n;
 
-	if ((env = getenv("SECRETD_FRONTEND")) != NULL && *env != '\0')
+	if ((env = getenv(envname)) != NULL && *env != '\0')
 		snprintf(buf, len, "%s", env);
 	else {
 		buf[0] = '\0';
@@ -72,11 +75,11 @@ fe_resolve_path(char *buf, size_t len)
 			self[n] = '\0';
 			if ((slash = strrchr(self, '/')) != NULL) {
 				*slash = '\0';
-				snprintf(buf, len, "%s/" FRONTEND_NAME, self);
+				snprintf(buf, len, "%s/%s", self, name);
 			}
 		}
 		if (buf[0] == '\0' || access(buf, X_OK) == -1)
-			snprintf(buf, len, "%s", LIBEXECDIR "/" FRONTEND_NAME);
+			snprintf(buf, len, "%s/%s", LIBEXECDIR, name);
 	}
 	if (access(buf, X_OK) == -1)
 		fatal("%s: %s", __func__, buf);
@@ -122,7 +125,7 @@ fe_prepare_chroot(const char *state_dir, char *buf, size_t len)
 		fatalx("%s: %s is not empty", __func__, buf);
 }
 
-static char **
+char **
 child_env(void)
 {
 	char **env;
@@ -144,10 +147,14 @@ child_env(void)
 	return env;
 }
 
-/* After fork: only async-signal-safe calls until exec. */
+/*
+ * After fork: only async-signal-safe calls until exec.  With drop, the
+ * child takes the runner's ids and no_new_privs before it execs, so the
+ * runner's code never runs with ours.
+ */
 static void __attribute__((noreturn))
 child_exec(const char *path, char *const argv[], char *const envp[],
-    int fds[3], int nfds, int logfd)
+    int fds[3], int nfds, int logfd, const struct runner *drop)
 {
 	struct sigaction sa;
 	sigset_t none;
@@ -173,58 +180,88 @@ child_exec(const char *path, char *const argv[], char *const envp[],
 	    dup2(logfd, STDERR_FILENO) == -1)
 		_exit(126);
 	closefrom(FD_CHAN + nfds);
+	if (drop != NULL && drop->drop &&
+	    (setgroups(1, &drop->gid) == -1 ||
+	    setresgid(drop->gid, drop->gid, drop->gid) == -1 ||
+	    setresuid(drop->uid, drop->uid, drop->uid) == -1))
+		_exit(126);
+	if (drop != NULL && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		_exit(126);
 	execve(path, argv, envp);
 	_exit(127);
+}
+
+/* fork+exec path with fds on 3.. and logfd as stdout and stderr. */
+pid_t
+child_spawn(const char *path, char *const argv[], int fds[3], int nfds,
+    int logfd, const struct runner *drop)
+{
+	char **envp;
+	pid_t pid;
+
+	if ((envp = child_env()) == NULL)
+		return -1;
+	if ((pid = fork()) == 0)
+		child_exec(path, argv, envp, fds, nfds, logfd, drop);
+	free(envp);
+	return pid;
+}
+
+/* A child that lived BACKOFF_RESET_S was healthy: start over at once. */
+void
+restart_schedule(struct restart *r, struct timespec started,
+    const char *what)
+{
+	struct timespec now = now_mono();
+	unsigned int delay;
+
+	if (ms_between(started, now) >= BACKOFF_RESET_S * 1000)
+		r->backoff_ms = 0;
+	delay = r->backoff_ms;
+	r->backoff_ms = r->backoff_ms == 0 ? 100 : r->backoff_ms * 2;
+	if (r->backoff_ms > BACKOFF_MAX_MS)
+		r->backoff_ms = BACKOFF_MAX_MS;
+	r->at = now;
+	r->at.tv_sec += delay / 1000;
+	r->at.tv_nsec += (long)(delay % 1000) * 1000000;
+	if (r->at.tv_nsec >= 1000000000) {
+		r->at.tv_sec++;
+		r->at.tv_nsec -= 1000000000;
+	}
+	r->pending = 1;
+	if (delay > 0)
+		log_info("%s: restarting the %s in %u ms", __func__, what,
+		    delay);
+}
+
+int
+restart_due(const struct restart *r, struct timespec now)
+{
+	return r->pending && ms_between(now, r->at) <= 0;
 }
 
 static void
 schedule_restart(struct broker *b)
 {
-	struct timespec now = now_mono();
-	unsigned int delay;
-
-	if (ms_between(b->fe_started, now) >= BACKOFF_RESET_S * 1000)
-		b->backoff_ms = 0;
-	delay = b->backoff_ms;
-	b->backoff_ms = b->backoff_ms == 0 ? 100 : b->backoff_ms * 2;
-	if (b->backoff_ms > BACKOFF_MAX_MS)
-		b->backoff_ms = BACKOFF_MAX_MS;
-	b->restart_at = now;
-	b->restart_at.tv_sec += delay / 1000;
-	b->restart_at.tv_nsec += (long)(delay % 1000) * 1000000;
-	if (b->restart_at.tv_nsec >= 1000000000) {
-		b->restart_at.tv_sec++;
-		b->restart_at.tv_nsec -= 1000000000;
-	}
-	b->restart_pending = 1;
-	if (delay > 0)
-		log_info("%s: restarting the front-end in %u ms", __func__,
-		    delay);
+	restart_schedule(&b->restart, b->fe_started, "front-end");
 }
 
 void
 fe_start(struct broker *b)
 {
 	char *argv[3] = { (char *)FRONTEND_NAME, NULL, NULL };
-	char **envp;
 	int sv[2], fds[3], nfds = 2, logfd;
 	pid_t pid;
 
 	if (b->verbose)
 		argv[1] = (char *)"-v";
-	if ((envp = child_env()) == NULL) {
-		log_warn("%s: environment", __func__);
-		goto retry;
-	}
-	if ((logfd = felog_open(b)) == -1) {
+	if ((logfd = childlog_open(&b->felog)) == -1) {
 		log_warn("%s: log pipe", __func__);
-		free(envp);
 		goto retry;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("%s: socketpair", __func__);
 		close(logfd);
-		free(envp);
 		goto retry;
 	}
 	fds[0] = sv[1];
@@ -232,17 +269,14 @@ fe_start(struct broker *b)
 	if ((fds[2] = b->lis.tls_fd) != -1)
 		nfds = 3;
 	b->fe_started = now_mono();
-	if ((pid = fork()) == -1) {
+	if ((pid = child_spawn(b->frontend_path, argv, fds, nfds, logfd,
+	    NULL)) == -1) {
 		log_warn("%s: fork", __func__);
 		close(sv[0]);
 		close(sv[1]);
 		close(logfd);
-		free(envp);
 		goto retry;
 	}
-	if (pid == 0)
-		child_exec(b->frontend_path, argv, envp, fds, nfds, logfd);
-	free(envp);
 	close(sv[1]);
 	close(logfd);
 	if (ipc_chan_init(&b->chan, sv[0]) == -1)
@@ -289,7 +323,7 @@ fe_reap(struct broker *b)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid != b->fe_pid)
+		if (runner_reaped(b, pid, status) || pid != b->fe_pid)
 			continue;
 		if (b->stopping)
 			log_debug("%s: front-end pid %d stopped", __func__,
@@ -314,8 +348,8 @@ fe_poll_timeout(struct broker *b)
 	struct timespec now = now_mono();
 	long long ms = -1, t;
 
-	if (b->restart_pending && !b->stopping) {
-		t = ms_between(now, b->restart_at);
+	if (b->restart.pending && !b->stopping) {
+		t = ms_between(now, b->restart.at);
 		ms = t < 0 ? 0 : t;
 	}
 	if (b->fe_state == FE_NEW && !b->stopping) {
@@ -353,9 +387,8 @@ fe_tick(struct broker *b)
 	if (b->fe_state == FE_NEW &&
 	    ms_between(b->fe_started, now) >= HELLO_TIMEOUT_S * 1000)
 		fe_kill(b, "no hello in time");
-	if (b->restart_pending && b->fe_pid == -1 &&
-	    ms_between(now, b->restart_at) <= 0) {
-		b->restart_pending = 0;
+	if (b->fe_pid == -1 && restart_due(&b->restart, now)) {
+		b->restart.pending = 0;
 		fe_start(b);
 	}
 }
@@ -364,7 +397,7 @@ void
 fe_stop(struct broker *b)
 {
 	b->stopping = 1;
-	b->restart_pending = 0;
+	b->restart.pending = 0;
 	b->stop_deadline = now_mono();
 	b->stop_deadline.tv_sec += STOP_GRACE_S;
 	if (b->fe_pid > 0 && kill(b->fe_pid, SIGTERM) == -1 &&

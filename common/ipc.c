@@ -87,6 +87,20 @@ put(struct ipc_msg *m, const void *p, size_t n)
 	m->len += n;
 }
 
+/*
+ * Back to an earlier length, as if the later puts never happened: a
+ * reply can try one more record and drop it when it does not fit.
+ */
+void
+ipc_msg_rewind(struct ipc_msg *m, size_t len)
+{
+	if (m->buf == NULL || len < IPC_HDR_LEN || len > m->len)
+		return;
+	explicit_bzero(m->buf + len, m->len - len);
+	m->len = len;
+	m->err = 0;
+}
+
 void
 ipc_put_u8(struct ipc_msg *m, uint8_t v)
 {

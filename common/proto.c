@@ -198,6 +198,8 @@ static const struct {
 	[RT_QUOTA] = { "quota_exceeded", 403 },
 	[RT_INTERNAL] = { "internal", 500 },
 	[RT_UNAVAILABLE] = { "unavailable", 503 },
+	[RT_UPSTREAM] = { "upstream_failed", 502 },
+	[RT_TIMEOUT] = { "upstream_timeout", 504 },
 };
 
 const char *

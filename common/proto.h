@@ -24,7 +24,7 @@
 
 #include "ipc.h"
 
-#define PROTO_VERSION	2
+#define PROTO_VERSION	3
 
 #define NAME_MAX_LEN	128		/* secret names */
 #define ID_MAX_LEN	64		/* user and org ids */
@@ -71,6 +71,13 @@ enum imsg_type {
 	IMSG_TOKEN_REVOKE,	/* fe->b: auth, str id; reply: token meta */
 	IMSG_PING,		/* fe->b: nothing; reply: nothing */
 	IMSG_REPLY,		/* b->fe */
+	IMSG_TOOL_LIST,		/* fe->b: auth, struct tool_list_req;
+				   reply: n * (u8 1, tool), u8 0,
+				   str nextCursor */
+	IMSG_TOOL_GET,		/* fe->b: auth, str name; reply: tool */
+	IMSG_TOOL_EXEC,		/* fe->b: auth, struct tool_exec_req;
+				   reply: struct tool_exec_reply
+				   (common/tool.h) */
 	IMSG_MAX
 };
 
@@ -113,6 +120,8 @@ enum rt_status {
 	RT_QUOTA,		/* 403 quota_exceeded */
 	RT_INTERNAL,		/* 500 internal */
 	RT_UNAVAILABLE,		/* 503 unavailable */
+	RT_UPSTREAM,		/* 502 upstream_failed: a tool's upstream */
+	RT_TIMEOUT,		/* 504 upstream_timeout */
 	RT_MAX
 };
 

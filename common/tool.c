@@ -771,8 +771,8 @@ run_request_get(struct ipc_reader *r, struct run_request *rq)
 	return run_request_check(rq, err, sizeof(err));
 }
 
-void
-run_result_put(struct ipc_msg *m, const struct run_result *rs)
+static void
+result_put(struct ipc_msg *m, const struct run_result *rs)
 {
 	ipc_put_u8(m, rs->outcome);
 	ipc_put_str(m, rs->message);
@@ -785,8 +785,14 @@ run_result_put(struct ipc_msg *m, const struct run_result *rs)
 	ipc_put_bytes(m, rs->stderr_buf, rs->stderr_len);
 }
 
-int
-run_result_get(struct ipc_reader *r, struct run_result *rs)
+void
+run_result_put(struct ipc_msg *m, const struct run_result *rs)
+{
+	result_put(m, rs);
+}
+
+static int
+result_get(struct ipc_reader *r, struct run_result *rs)
 {
 	const void *res, *errb;
 
@@ -799,8 +805,7 @@ run_result_get(struct ipc_reader *r, struct run_result *rs)
 	    ipc_get_u32(r, &rs->redactions) == -1 ||
 	    ipc_get_u8(r, &rs->result_is_json) == -1 ||
 	    ipc_get_bytes(r, &res, &rs->result_len) == -1 ||
-	    ipc_get_bytes(r, &errb, &rs->stderr_len) == -1 ||
-	    ipc_end(r) == -1)
+	    ipc_get_bytes(r, &errb, &rs->stderr_len) == -1)
 		return -1;
 	if (rs->outcome > RUN_INTERNAL || rs->ok > 1 ||
 	    rs->result_is_json > 1 || rs->result_len > TOOL_RESULT_MAX ||
@@ -816,4 +821,147 @@ run_result_get(struct ipc_reader *r, struct run_result *rs)
 	rs->result = res;
 	rs->stderr_buf = errb;
 	return 0;
+}
+
+int
+run_result_get(struct ipc_reader *r, struct run_result *rs)
+{
+	return result_get(r, rs) == -1 || ipc_end(r) == -1 ? -1 : 0;
+}
+
+void
+tool_list_req_put(struct ipc_msg *m, const struct tool_list_req *lr)
+{
+	ipc_put_u32(m, lr->limit);
+	ipc_put_str(m, lr->cursor);
+}
+
+int
+tool_list_req_get(struct ipc_reader *r, struct tool_list_req *lr)
+{
+	memset(lr, 0, sizeof(*lr));
+	if (ipc_get_u32(r, &lr->limit) == -1 ||
+	    ipc_get_strbuf(r, lr->cursor, sizeof(lr->cursor)) == -1 ||
+	    ipc_end(r) == -1)
+		return -1;
+	if (lr->cursor[0] != '\0' &&
+	    !valid_tool_name(lr->cursor, strlen(lr->cursor)))
+		return -1;
+	return 0;
+}
+
+void
+tool_exec_req_put(struct ipc_msg *m, const struct tool_exec_req *x)
+{
+	uint32_t i;
+
+	ipc_put_str(m, x->tool);
+	ipc_put_str(m, x->action);
+	ipc_put_u32(m, x->nparams);
+	for (i = 0; i < x->nparams; i++) {
+		ipc_put_str(m, x->params[i].name);
+		ipc_put_u8(m, x->params[i].type);
+		ipc_put_str(m, x->params[i].value);
+	}
+	ipc_put_u32(m, x->noverrides);
+	for (i = 0; i < x->noverrides; i++) {
+		ipc_put_str(m, x->overrides[i].slot);
+		ipc_put_str(m, x->overrides[i].name);
+		ipc_put_u8(m, x->overrides[i].org_wide);
+	}
+}
+
+/*
+ * The front-end checked all of this; a message that breaks a rule came
+ * from a front-end that is not ours any more.  Whether the names exist
+ * and the values fit their declared types is the broker's to answer.
+ */
+int
+tool_exec_req_get(struct ipc_reader *r, struct tool_exec_req *x)
+{
+	uint32_t i, j;
+
+	memset(x, 0, sizeof(*x));
+	if (ipc_get_strbuf(r, x->tool, sizeof(x->tool)) == -1 ||
+	    !valid_tool_name(x->tool, strlen(x->tool)) ||
+	    ipc_get_strbuf(r, x->action, sizeof(x->action)) == -1 ||
+	    !valid_field_name(x->action, strlen(x->action)) ||
+	    get_count(r, &x->nparams, TOOL_PARAMS_MAX) == -1)
+		return -1;
+	for (i = 0; i < x->nparams; i++) {
+		struct run_param *p = &x->params[i];
+
+		if (ipc_get_strbuf(r, p->name, sizeof(p->name)) == -1 ||
+		    !valid_field_name(p->name, strlen(p->name)) ||
+		    ipc_get_u8(r, &p->type) == -1 ||
+		    p->type < PARAM_STRING || p->type > PARAM_BOOL ||
+		    ipc_get_strbuf(r, p->value, sizeof(p->value)) == -1)
+			return -1;
+		for (j = 0; j < i; j++)
+			if (strcmp(x->params[j].name, p->name) == 0)
+				return -1;
+	}
+	if (get_count(r, &x->noverrides, TOOL_SLOTS_MAX) == -1)
+		return -1;
+	for (i = 0; i < x->noverrides; i++) {
+		struct tool_override *o = &x->overrides[i];
+
+		if (ipc_get_strbuf(r, o->slot, sizeof(o->slot)) == -1 ||
+		    !valid_field_name(o->slot, strlen(o->slot)) ||
+		    ipc_get_strbuf(r, o->name, sizeof(o->name)) == -1 ||
+		    !valid_secret_name(o->name, strlen(o->name)) ||
+		    ipc_get_u8(r, &o->org_wide) == -1 || o->org_wide > 1)
+			return -1;
+		for (j = 0; j < i; j++)
+			if (strcmp(x->overrides[j].slot, o->slot) == 0)
+				return -1;
+	}
+	return ipc_end(r);
+}
+
+void
+tool_exec_reply_put(struct ipc_msg *m, const struct tool_exec_reply *x)
+{
+	uint32_t i;
+
+	ipc_put_str(m, x->tool);
+	ipc_put_str(m, x->action);
+	ipc_put_u8(m, x->type);
+	result_put(m, &x->res);
+	ipc_put_u32(m, x->ncreds);
+	for (i = 0; i < x->ncreds; i++) {
+		ipc_put_str(m, x->creds[i].slot);
+		ipc_put_str(m, x->creds[i].name);
+		ipc_put_u8(m, x->creds[i].scope);
+		ipc_put_u32(m, x->creds[i].version);
+	}
+}
+
+int
+tool_exec_reply_get(struct ipc_reader *r, struct tool_exec_reply *x)
+{
+	uint32_t i;
+
+	memset(x, 0, sizeof(*x));
+	if (ipc_get_strbuf(r, x->tool, sizeof(x->tool)) == -1 ||
+	    !valid_tool_name(x->tool, strlen(x->tool)) ||
+	    ipc_get_strbuf(r, x->action, sizeof(x->action)) == -1 ||
+	    !valid_field_name(x->action, strlen(x->action)) ||
+	    ipc_get_u8(r, &x->type) == -1 ||
+	    (x->type != TOOL_HTTP && x->type != TOOL_EXEC) ||
+	    result_get(r, &x->res) == -1 || x->res.outcome != RUN_OK ||
+	    get_count(r, &x->ncreds, TOOL_SLOTS_MAX) == -1)
+		return -1;
+	for (i = 0; i < x->ncreds; i++) {
+		struct tool_cred_use *c = &x->creds[i];
+
+		if (ipc_get_strbuf(r, c->slot, sizeof(c->slot)) == -1 ||
+		    !valid_field_name(c->slot, strlen(c->slot)) ||
+		    ipc_get_strbuf(r, c->name, sizeof(c->name)) == -1 ||
+		    !valid_secret_name(c->name, strlen(c->name)) ||
+		    ipc_get_u8(r, &c->scope) == -1 || c->scope > SCOPE_ORG ||
+		    ipc_get_u32(r, &c->version) == -1)
+			return -1;
+	}
+	return ipc_end(r);
 }

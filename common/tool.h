@@ -173,6 +173,53 @@ struct run_result {
 	size_t		 stderr_len;
 };
 
+/* What the front-end asks (after the auth block) and what it gets. */
+struct tool_list_req {
+	uint32_t	 limit;				/* 0: default */
+	char		 cursor[TOOL_NAME_MAX + 1];	/* "": first page */
+};
+
+struct tool_override {
+	char		 slot[TOOL_FIELD_MAX + 1];
+	char		 name[NAME_MAX_LEN + 1];
+	uint8_t		 org_wide;			/* the org's, only */
+};
+
+/*
+ * IMSG_TOOL_EXEC: str tool, str action, u32 n, n * param, u32 n, n *
+ * (str slot, str name, u8 org_wide).
+ */
+struct tool_exec_req {
+	char		 tool[TOOL_NAME_MAX + 1];
+	char		 action[TOOL_FIELD_MAX + 1];
+	uint32_t	 nparams;
+	struct run_param params[TOOL_PARAMS_MAX];
+	uint32_t	 noverrides;
+	struct tool_override overrides[TOOL_SLOTS_MAX];
+};
+
+/* Which secret a slot used: never its value. */
+struct tool_cred_use {
+	char		 slot[TOOL_FIELD_MAX + 1];
+	char		 name[NAME_MAX_LEN + 1];
+	uint8_t		 scope;				/* enum rt_scope */
+	uint32_t	 version;
+};
+
+/*
+ * IMSG_TOOL_EXEC's reply: str tool, str action, u8 type, the run result
+ * (as IMSG_RUN_RESULT, outcome RUN_OK), u32 n, n * (str slot, str name,
+ * u8 scope, u32 version).
+ */
+struct tool_exec_reply {
+	char		 tool[TOOL_NAME_MAX + 1];
+	char		 action[TOOL_FIELD_MAX + 1];
+	uint8_t		 type;				/* enum tool_type */
+	struct run_result res;
+	uint32_t	 ncreds;
+	struct tool_cred_use creds[TOOL_SLOTS_MAX];
+};
+
 enum runner_imsg {
 	IMSG_RUN_HELLO = 100,	/* runner -> broker: u32 PROTO_VERSION */
 	IMSG_RUN_READY,		/* broker -> runner: u32 max_concurrent,
@@ -180,6 +227,14 @@ enum runner_imsg {
 	IMSG_RUN_EXEC,
 	IMSG_RUN_RESULT
 };
+
+void	 tool_list_req_put(struct ipc_msg *, const struct tool_list_req *);
+int	 tool_list_req_get(struct ipc_reader *, struct tool_list_req *);
+void	 tool_exec_req_put(struct ipc_msg *, const struct tool_exec_req *);
+int	 tool_exec_req_get(struct ipc_reader *, struct tool_exec_req *);
+void	 tool_exec_reply_put(struct ipc_msg *,
+	    const struct tool_exec_reply *);
+int	 tool_exec_reply_get(struct ipc_reader *, struct tool_exec_reply *);
 
 int	 valid_tool_name(const char *, size_t);
 int	 valid_field_name(const char *, size_t);	/* [A-Za-z_][A-Za-z0-9_]* */
