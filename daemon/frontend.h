@@ -156,6 +156,7 @@ void	 http_reply_error(struct fe_req *, int code, const char *ecode,
 void	 http_reply_status(struct fe_req *, enum rt_status, const char *);
 void	 http_put_auth(struct fe_req *, struct ipc_msg *);
 void	 http_request_id(char *);
+void	 http_wait_longer(struct fe_req *, unsigned int seconds);
 
 /* peers.c */
 void	 peers_init(void);
@@ -181,6 +182,17 @@ const struct json_field *route_fields(const struct route *);
 int	 route_body_required(const struct route *);
 int	 route_public(const struct route *);
 void	 route_run(struct fe_req *);
+struct ipc_msg;
+void	 send_request(struct fe_req *, struct ipc_msg *,
+	    int (*)(void *, enum rt_status, const char *,
+	    struct ipc_reader *));
+int	 reply_ok(struct fe_req *, enum rt_status, const char *);
+int	 bad_reply(struct fe_req *);
+
+/* tools.c */
+void	 tools_list(struct fe_req *);
+void	 tool_show(struct fe_req *);
+void	 tool_execute(struct fe_req *);
 
 /* json.c */
 void	 json_wipe_init(void);
@@ -211,6 +223,7 @@ void	 jw_meta_fields(struct jw *, const struct secret_meta *);
 char	*jw_meta_text(const struct secret_meta *, const void *, size_t);
 char	*jw_finish(struct jw *);
 void	 jw_discard(struct jw *);
+size_t	 jw_utf8_len(const unsigned char *, size_t);
 
 /* brokerc.c */
 typedef int (*bc_cb)(void *arg, enum rt_status, const char *message,

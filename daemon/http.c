@@ -252,6 +252,15 @@ deadline_cb(evutil_socket_t fd, short ev, void *arg)
 	    "the broker did not answer in time");
 }
 
+/* A request the broker may take longer with: a tool's execution. */
+void
+http_wait_longer(struct fe_req *fr, unsigned int seconds)
+{
+	struct timeval tv = { (time_t)seconds, 0 };
+
+	event_add(fr->conn->deadline, &tv);
+}
+
 static void
 conn_source(struct conn *c, const struct sockaddr *sa)
 {

@@ -73,8 +73,8 @@ jw_lit(struct jw *w, const char *s)
  * not one jansson accepts: no overlong forms, no surrogates, nothing
  * above U+10FFFF.
  */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
+size_t
+jw_utf8_len(const unsigned char *s, size_t n)
 {
 	uint32_t cp;
 	size_t len, i;
@@ -123,7 +123,7 @@ jw_str(struct jw *w, const char *str, size_t n)
 			}
 			if (ch < 0x80)
 				break;
-			if ((k = utf8_len(s + i + run, n - i - run)) == 0) {
+			if ((k = jw_utf8_len(s + i + run, n - i - run)) == 0) {
 				w->err = 1;
 				return;
 			}

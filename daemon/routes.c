@@ -11,10 +11,11 @@
 
 #include "log.h"
 #include "frontend.h"
+#include "tool.h"
 
 enum path_kind {
-	P_HEALTH, P_SECRETS, P_SECRET, P_REVEAL, P_TOKENS, P_TOKEN, P_TOOL,
-	P_NONE
+	P_HEALTH, P_SECRETS, P_SECRET, P_REVEAL, P_TOKENS, P_TOKEN, P_TOOLS,
+	P_TOOL_ONE, P_TOOL, P_NONE
 };
 
 typedef void (*route_fn)(struct fe_req *);
@@ -35,7 +36,6 @@ static void	secret_get(struct fe_req *);
 static void	token_create(struct fe_req *);
 static void	token_list(struct fe_req *);
 static void	token_revoke(struct fe_req *);
-static void	tool_execute(struct fe_req *);
 static void	health(struct fe_req *);
 
 static const char *const q_none[] = { NULL };
@@ -80,7 +80,9 @@ static const struct route routes[] = {
 	{ P_TOKENS, HTTP_POST, q_none, f_token, 0, 0, token_create },
 	{ P_TOKENS, HTTP_GET, q_page, NULL, 0, 0, token_list },
 	{ P_TOKEN, HTTP_DELETE, q_none, NULL, 0, 0, token_revoke },
-	{ P_TOOL, HTTP_POST, q_none, f_tool, 0, 1, tool_execute },
+	{ P_TOOLS, HTTP_GET, q_page, NULL, 0, 0, tools_list },
+	{ P_TOOL_ONE, HTTP_GET, q_none, NULL, 0, 0, tool_show },
+	{ P_TOOL, HTTP_POST, q_none, f_tool, 1, 0, tool_execute },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 
@@ -144,6 +146,8 @@ path_kind(const char *path, char *raw, size_t rawlen)
 		return P_SECRETS;
 	if (strcmp(path, "/v1/tokens") == 0)
 		return P_TOKENS;
+	if (strcmp(path, "/v1/tools") == 0)
+		return P_TOOLS;
 	if (has_prefix(path, "/v1/secrets/", &rest)) {
 		if (has_suffix(rest, "/reveal", &n)) {
 			copy_arg(raw, rawlen, rest, n);
@@ -158,10 +162,13 @@ path_kind(const char *path, char *raw, size_t rawlen)
 		copy_arg(raw, rawlen, rest, strlen(rest));
 		return P_TOKEN;
 	}
-	if (has_prefix(path, "/v1/tools/", &rest) &&
-	    has_suffix(rest, "/execute", &n)) {
-		copy_arg(raw, rawlen, rest, n);
-		return P_TOOL;
+	if (has_prefix(path, "/v1/tools/", &rest)) {
+		if (has_suffix(rest, "/execute", &n)) {
+			copy_arg(raw, rawlen, rest, n);
+			return P_TOOL;
+		}
+		copy_arg(raw, rawlen, rest, strlen(rest));
+		return P_TOOL_ONE;
 	}
 	return P_NONE;
 }
@@ -214,7 +221,12 @@ path_arg(enum path_kind k, const char *raw, char *arg, size_t arglen)
 	int ok;
 
 	n = pct_decode(raw, strlen(raw), d, 0);
-	ok = k == P_TOKEN ? valid_token_id(d, n) : valid_secret_name(d, n);
+	if (k == P_TOKEN)
+		ok = valid_token_id(d, n);
+	else if (k == P_TOOL || k == P_TOOL_ONE)
+		ok = valid_tool_name(d, n);
+	else
+		ok = valid_secret_name(d, n);
 	if (ok && n < arglen)
 		memcpy(arg, d, n + 1);
 	return ok && n < arglen ? 0 : -1;
@@ -300,6 +312,8 @@ parse_limit(const char *v, uint32_t *out)
 static size_t
 cursor_max(const struct route *r)
 {
+	if (r->kind == P_TOOLS)
+		return TOOL_NAME_MAX;
 	return r->kind == P_TOKENS ? TOKEN_CURSOR_MAX_LEN : CURSOR_MAX_LEN;
 }
 
@@ -431,7 +445,7 @@ route_run(struct fe_req *fr)
 	fr->route->fn(fr);
 }
 
-static void
+void
 send_request(struct fe_req *fr, struct ipc_msg *m, bc_cb cb)
 {
 	log_debug("request %s: ipc type %u", fr->id, m->buf != NULL ?
@@ -442,7 +456,7 @@ send_request(struct fe_req *fr, struct ipc_msg *m, bc_cb cb)
 }
 
 /* The broker broke the protocol: this request fails, the caller ends. */
-static int
+int
 bad_reply(struct fe_req *fr)
 {
 	http_reply_status(fr, RT_UNAVAILABLE, "the broker is unavailable");
@@ -450,7 +464,7 @@ bad_reply(struct fe_req *fr)
 }
 
 /* Common start of every reply: 1 when the fields follow. */
-static int
+int
 reply_ok(struct fe_req *fr, enum rt_status st, const char *msg)
 {
 	fr->pending = NULL;
@@ -811,12 +825,4 @@ token_revoke(struct fe_req *fr)
 	http_put_auth(fr, &m);
 	ipc_put_str(&m, fr->arg);
 	send_request(fr, &m, token_revoke_reply);
-}
-
-/* Tools (DESIGN section 6) come with the tool runner. */
-static void
-tool_execute(struct fe_req *fr)
-{
-	http_reply_error(fr, 501, "not_implemented",
-	    "tool execution is not available yet");
 }
