@@ -22,8 +22,13 @@ org_reveal = admins
 frontend_user = secretd
 CONF
 fi
-if [ "$(id -u)" -eq 0 ] && ! getent passwd secretd >/dev/null; then
-	useradd --system --no-create-home --shell /usr/sbin/nologin secretd
+# The front-end and the tool runner each run as their own system user.
+if [ "$(id -u)" -eq 0 ]; then
+	for u in secretd secretd-runner; do
+		getent passwd "$u" >/dev/null ||
+		    useradd --system --no-create-home \
+		    --shell /usr/sbin/nologin "$u"
+	done
 fi
 [ -f "$dev/state/root.key" ] || "$builddir/secretd" init -c "$conf"
 exec "$builddir/secretd" -f -c "$conf"

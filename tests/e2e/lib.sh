@@ -56,6 +56,9 @@ e2e_users() {
 	getent group "$E2E_ADMIN_GROUP" >/dev/null || groupadd "$E2E_ADMIN_GROUP"
 	getent passwd secretd >/dev/null ||
 	    useradd --system --no-create-home --shell /usr/sbin/nologin secretd
+	getent passwd secretd-runner >/dev/null ||
+	    useradd --system --no-create-home --shell /usr/sbin/nologin \
+	    secretd-runner
 	local u
 	for u in "$E2E_ALICE" "$E2E_BOB" "$E2E_ADMIN"; do
 		getent passwd "$u" >/dev/null ||
