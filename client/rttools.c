@@ -397,6 +397,18 @@ param_value(rt_client *c, const struct rt_param *p)
 	}
 }
 
+/* Whether params[i]'s name is also that of an earlier one. */
+static int
+param_listed(const struct rt_exec_opts *o, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (strcmp(o->params[j].name, o->params[i].name) == 0)
+			return 1;
+	return 0;
+}
+
 /* The params object: params_json's members, then each of params. */
 static enum rt_error
 exec_params(rt_client *c, const struct rt_exec_opts *o, json_t **out)
@@ -435,7 +447,8 @@ exec_params(rt_client *c, const struct rt_exec_opts *o, json_t **out)
 		if (json_object_get(params, p->name) != NULL) {
 			json_decref(params);
 			return rt_set_error(c, RT_E_USAGE, "parameter %s is "
-			    "given twice", p->name);
+			    "given twice%s", p->name, param_listed(o, i) ? "" :
+			    ": in the parameters JSON and on its own");
 		}
 		if ((v = param_value(c, p)) == NULL) {
 			json_decref(params);
