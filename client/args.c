@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "tool.h"
 #include "cli.h"
 
 /* getopt_long returns these; none may be 1, '?', ':' or 'h' */
@@ -36,7 +37,10 @@ enum {
 	OPT_ORGONLY = 0x1000,
 	OPT_ALLORG = 0x2000,
 	OPT_ROLE = 0x4000,
-	OPT_TTL = 0x8000
+	OPT_TTL = 0x8000,
+	OPT_PARAM = 0x10000,
+	OPT_PARAMSJSON = 0x20000,
+	OPT_CREDENTIAL = 0x40000
 };
 #define OPT_GLOBAL	(OPT_URL | OPT_CAFILE | OPT_JSON | OPT_HELP | OPT_VERSION)
 #define OPT_SCOPES	(OPT_USERONLY | OPT_ORGONLY | OPT_ALLORG)
@@ -58,6 +62,9 @@ static const struct option longopts[] = {
 	{ "all-org",		no_argument,		NULL, OPT_ALLORG },
 	{ "role",		required_argument,	NULL, OPT_ROLE },
 	{ "ttl",		required_argument,	NULL, OPT_TTL },
+	{ "param",		required_argument,	NULL, OPT_PARAM },
+	{ "params-json",	required_argument,	NULL, OPT_PARAMSJSON },
+	{ "credential",		required_argument,	NULL, OPT_CREDENTIAL },
 	{ NULL,			0,			NULL, 0 }
 };
 
@@ -116,10 +123,38 @@ static const struct cmdinfo {
 	  "every page." },
 	{ GROUP_TOKEN, CMD_TOKEN_REVOKE, "revoke", 0, 1, 1, "token revoke ID",
 	  "Revoke a token by its id.  Prints \"revoked ID\"." },
+	{ GROUP_TOOL, CMD_TOOL_LIST, "list", 0, 0, 0, "tool list",
+	  "List the tools you may run, following every page: name, type, "
+	  "actions, and\neach credential slot with its default secret "
+	  "(SLOT=SECRET)." },
+	{ GROUP_TOOL, CMD_TOOL_SHOW, "show", 0, 1, 1, "tool show NAME",
+	  "Describe a tool: its type, who may run it, its timeout, its "
+	  "credential slots\nwith their default secrets, and each action "
+	  "with its parameters (type,\nrequired or optional, and where "
+	  "each goes)." },
+	{ GROUP_TOOL, CMD_TOOL_EXEC, "exec",
+	  OPT_PARAM | OPT_PARAMSJSON | OPT_CREDENTIAL, 2, 2,
+	  "tool exec NAME ACTION [--param K=V]... [--params-json FILE|-] "
+	  "[--credential SLOT=SECRET[:org]]...",
+	  "Run ACTION of tool NAME on the server with the secrets its "
+	  "credential slots\nname; no secret value comes to this host.\n"
+	  "--param K=V gives parameter K, converted to the type the tool "
+	  "declares\n(the tool is looked up first; an unknown parameter or "
+	  "a bad number or\nboolean stops before anything runs).  "
+	  "--params-json reads a JSON object\nof parameters from FILE, or "
+	  "from standard input with -; it may be\ncombined with --param, "
+	  "but a name given twice is an error.\n--credential SLOT=SECRET "
+	  "fills SLOT from your secret SECRET, else the\norg's; "
+	  "SLOT=SECRET:org from the org's only.\n"
+	  "Prints the result (JSON indented, text as it came) on standard "
+	  "output and,\nfor exec tools, what the command wrote to its "
+	  "standard error on standard\nerror; --json prints the whole "
+	  "response.  Exits 5 when the tool ran but\nreported failure "
+	  "(an HTTP error status, or a non-zero exit)." },
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
 
-static const char *group_words[] = { "", "secret", "token" };
+static const char *group_words[] = { "", "secret", "token", "tool" };
 
 static const struct cmdinfo *
 cmd_info(enum cli_cmd cmd)
@@ -169,7 +204,8 @@ static const char usage_common[] =
 "(default ~/.config/runtools/token; mode 0600, owned by you).\n"
 "\n"
 "Exit status: 0 ok, 1 server or network error, 2 usage or invalid input,\n"
-"3 not found, 4 unauthenticated or forbidden (or over a quota).\n";
+"3 not found, 4 unauthenticated or forbidden (or over a quota), 5 the tool\n"
+"ran and reported failure (tool exec).\n";
 
 void
 cli_usage(FILE *f, const struct cli *c)
@@ -189,6 +225,86 @@ cli_usage(FILE *f, const struct cli *c)
 		if (c->group == GROUP_NONE || c->group == cmds[i].group)
 			fprintf(f, "  runtools %s\n", cmds[i].synopsis);
 	fprintf(f, "\n%s", usage_common);
+}
+
+/* --param NAME=VALUE; the type is set once the tool is known. */
+static int
+add_param(struct cli *c, const char *arg, char *err, size_t len)
+{
+	const char *eq = strchr(arg, '=');
+	struct rt_param *p;
+	size_t i, n;
+	char *name;
+
+	if (eq == NULL || !valid_field_name(arg, (size_t)(eq - arg))) {
+		snprintf(err, len, "--param takes NAME=VALUE, NAME letters, "
+		    "digits and '_', not starting with a digit: '%.64s'", arg);
+		return -1;
+	}
+	n = (size_t)(eq - arg);
+	for (i = 0; i < c->nparams; i++)
+		if (strlen(c->params[i].name) == n &&
+		    strncmp(c->params[i].name, arg, n) == 0) {
+			snprintf(err, len, "--param %.*s is given twice",
+			    (int)n, arg);
+			return -1;
+		}
+	if ((name = strndup(arg, n)) == NULL ||
+	    (p = realloc(c->params, (c->nparams + 1) * sizeof(*p))) == NULL) {
+		free(name);
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	c->params = p;
+	p[c->nparams++] = (struct rt_param){ name, eq + 1, RT_PARAM_STRING };
+	return 0;
+}
+
+/* --credential SLOT=SECRET or SLOT=SECRET:org */
+static int
+add_cred(struct cli *c, const char *arg, char *err, size_t len)
+{
+	const char *eq = strchr(arg, '='), *colon;
+	struct rt_credential_override *p;
+	char *slot = NULL, *name = NULL;
+	size_t i, n, nl;
+	int org = 0;
+
+	if (eq == NULL || !valid_field_name(arg, (size_t)(eq - arg)))
+		goto bad;
+	n = (size_t)(eq - arg);
+	nl = strlen(eq + 1);
+	if ((colon = strchr(eq + 1, ':')) != NULL) {
+		if (strcmp(colon, ":org") != 0)
+			goto bad;
+		org = 1;
+		nl = (size_t)(colon - (eq + 1));
+	}
+	if (!valid_secret_name(eq + 1, nl))
+		goto bad;
+	for (i = 0; i < c->ncreds; i++)
+		if (strlen(c->creds[i].slot) == n &&
+		    strncmp(c->creds[i].slot, arg, n) == 0) {
+			snprintf(err, len, "--credential %.*s is given twice",
+			    (int)n, arg);
+			return -1;
+		}
+	if ((slot = strndup(arg, n)) == NULL ||
+	    (name = strndup(eq + 1, nl)) == NULL ||
+	    (p = realloc(c->creds, (c->ncreds + 1) * sizeof(*p))) == NULL) {
+		free(slot);
+		free(name);
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	c->creds = p;
+	p[c->ncreds++] = (struct rt_credential_override){ slot, name, org };
+	return 0;
+ bad:
+	snprintf(err, len, "--credential takes SLOT=SECRET or "
+	    "SLOT=SECRET:org (SLOT and SECRET letters, digits and '_', not "
+	    "starting with a digit): '%.64s'", arg);
+	return -1;
 }
 
 static int
@@ -230,6 +346,15 @@ opt_value(struct cli *c, int opt, const char *arg, char *err, size_t len)
 		    c->ttl > LLONG_MAX)
 			goto bad;
 		break;
+	case OPT_PARAM:
+		return add_param(c, arg, err, len);
+	case OPT_PARAMSJSON:
+		if (*arg == '\0')
+			goto bad;
+		c->params_json = arg;
+		break;
+	case OPT_CREDENTIAL:
+		return add_cred(c, arg, err, len);
 	}
 	return 0;
  bad:
@@ -386,6 +511,26 @@ check_opts(struct cli *c, char *err, size_t len)
 }
 
 static int
+check_tool_pos(struct cli *c, char **pos, int npos, char *err, size_t len)
+{
+	if (npos > 0 && !valid_tool_name(pos[0], strlen(pos[0]))) {
+		snprintf(err, len, "invalid tool name '%.*s': use 1 to %d "
+		    "letters, digits, '-' and '_'", TOOL_NAME_MAX, pos[0],
+		    TOOL_NAME_MAX);
+		return -1;
+	}
+	if (npos > 1 && !valid_field_name(pos[1], strlen(pos[1]))) {
+		snprintf(err, len, "invalid action name '%.*s': use letters, "
+		    "digits and '_', not starting with a digit", TOOL_FIELD_MAX,
+		    pos[1]);
+		return -1;
+	}
+	c->tool = npos > 0 ? pos[0] : NULL;
+	c->action = npos > 1 ? pos[1] : NULL;
+	return 0;
+}
+
+static int
 check_pos(struct cli *c, char **pos, int npos, char *err, size_t len)
 {
 	const struct cmdinfo *ci = cmd_info(c->cmd);
@@ -399,6 +544,8 @@ check_pos(struct cli *c, char **pos, int npos, char *err, size_t len)
 		c->id = npos > 0 ? pos[0] : NULL;
 		return 0;
 	}
+	if (c->group == GROUP_TOOL)
+		return check_tool_pos(c, pos, npos, err, len);
 	if (npos > 0 && !valid_secret_name(pos[0], strlen(pos[0]))) {
 		snprintf(err, len, "invalid secret name '%.*s': use letters, "
 		    "digits and '_', not starting with a digit, at most %d "
@@ -416,6 +563,8 @@ parse_group(struct cli *c, const char *word, char *err, size_t len)
 		c->group = GROUP_SECRET;
 	else if (strcmp(word, "token") == 0)
 		c->group = GROUP_TOKEN;
+	else if (strcmp(word, "tool") == 0)
+		c->group = GROUP_TOOL;
 	else if (strcmp(word, "help") == 0)
 		c->help = 1;
 	else {
@@ -481,8 +630,72 @@ cli_parse(int argc, char **argv, struct cli *c, char *err, size_t len)
 void
 cli_free(struct cli *c)
 {
+	size_t i;
+
 	if (c->value != NULL)
 		rt_secret_value_free(c->value, c->value_len);
 	c->value = NULL;
 	c->value_len = 0;
+	for (i = 0; i < c->nparams; i++)
+		free((char *)c->params[i].name);
+	free(c->params);
+	c->params = NULL;
+	c->nparams = 0;
+	for (i = 0; i < c->ncreds; i++) {
+		free((char *)c->creds[i].slot);
+		free((char *)c->creds[i].name);
+	}
+	free(c->creds);
+	c->creds = NULL;
+	c->ncreds = 0;
+}
+
+/* Appends ", word" (or the first word) to a message, as far as it fits. */
+static void
+append_word(char *buf, size_t len, int first, const char *word)
+{
+	size_t n = strlen(buf);
+
+	if (n < len)
+		snprintf(buf + n, len - n, "%s%s", first ? " " : ", ", word);
+}
+
+/*
+ * Gives each --param the type the tool declares for it in the chosen
+ * action; an unknown action or parameter is an error naming the known.
+ */
+int
+cli_param_types(struct cli *c, const struct rt_tool *t, char *err,
+    size_t len)
+{
+	const struct rt_tool_action *a = NULL;
+	size_t i, j;
+
+	for (i = 0; i < t->nactions && a == NULL; i++)
+		if (strcmp(t->actions[i].name, c->action) == 0)
+			a = &t->actions[i];
+	if (a == NULL) {
+		snprintf(err, len, "tool %s has no action %s; its actions:%s",
+		    c->tool, c->action, t->nactions ? "" : " none");
+		for (i = 0; i < t->nactions; i++)
+			append_word(err, len, i == 0, t->actions[i].name);
+		return -1;
+	}
+	for (i = 0; i < c->nparams; i++) {
+		for (j = 0; j < a->nparams; j++)
+			if (strcmp(a->params[j].name, c->params[i].name) == 0)
+				break;
+		if (j == a->nparams) {
+			snprintf(err, len, "action %s of tool %s has no "
+			    "parameter %s; its parameters:%s", c->action,
+			    c->tool, c->params[i].name, a->nparams ? "" :
+			    " none");
+			for (j = 0; j < a->nparams; j++)
+				append_word(err, len, j == 0,
+				    a->params[j].name);
+			return -1;
+		}
+		c->params[i].type = a->params[j].kind;
+	}
+	return 0;
 }

@@ -15,15 +15,18 @@
 #define EXIT_USAGE	2	/* bad command line or input */
 #define EXIT_NOTFOUND	3
 #define EXIT_AUTH	4	/* unauthenticated or forbidden */
+#define EXIT_TOOL	5	/* tool exec: the tool ran and reported failure */
 
 #define DEFAULT_CONF	"/etc/secretd/secretd.conf"
 #define DEFAULT_SOCKET	"/run/secretd/secretd.sock"
 #define TOKEN_FILE_MAX	4096
+#define PARAMS_JSON_MAX	(128 * 1024)	/* the API's body limit */
 
 enum cli_group {
 	GROUP_NONE = 0,
 	GROUP_SECRET,
-	GROUP_TOKEN
+	GROUP_TOKEN,
+	GROUP_TOOL
 };
 
 enum cli_cmd {
@@ -35,7 +38,10 @@ enum cli_cmd {
 	CMD_SECRET_DELETE,
 	CMD_TOKEN_CREATE,
 	CMD_TOKEN_LIST,
-	CMD_TOKEN_REVOKE
+	CMD_TOKEN_REVOKE,
+	CMD_TOOL_LIST,
+	CMD_TOOL_SHOW,
+	CMD_TOOL_EXEC
 };
 
 struct cli {
@@ -59,6 +65,15 @@ struct cli {
 	int		 reveal;
 	enum rt_list_scope scope;
 	int		 all;
+	const char	*tool;		/* tool name */
+	const char	*action;
+	struct rt_param	*params;	/* --param; names allocated, values
+					   in argv, types set once the tool
+					   is known */
+	size_t		 nparams;
+	const char	*params_json;	/* --params-json FILE, "-": stdin */
+	struct rt_credential_override *creds;	/* --credential; allocated */
+	size_t		 ncreds;
 	unsigned int	 seen;		/* OPT_* bits given */
 };
 
@@ -67,6 +82,8 @@ int	 cli_parse(int argc, char **argv, struct cli *, char *err, size_t);
 void	 cli_free(struct cli *);
 void	 cli_usage(FILE *, const struct cli *);
 const char *cli_help_words(const struct cli *);
+int	 cli_param_types(struct cli *, const struct rt_tool *, char *err,
+	    size_t);
 
 /* input.c */
 int	 read_value(int fd, char **value, size_t *len, char *err, size_t);
@@ -74,6 +91,8 @@ int	 token_file_read(const char *path, int required, char **token,
 	    char *err, size_t);
 int	 cli_token(char **token, char *err, size_t);
 int	 default_url(const char *conf, char *url, size_t);
+int	 read_params_json(const char *path, char **text, size_t *len,
+	    char *err, size_t);
 
 /* output.c */
 void	 out_clean(FILE *, const char *);
@@ -82,5 +101,8 @@ void	 out_json(const char *, size_t);
 void	 out_secret_table(const struct rt_secret_list *, int owners);
 void	 out_secret_meta(const struct rt_secret *);
 void	 out_token_table(const struct rt_token_list *);
+void	 out_tool_table(const struct rt_tool_list *);
+void	 out_tool(const struct rt_tool *);
+int	 out_exec_result(const struct rt_exec_result *);
 
 #endif

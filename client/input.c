@@ -1,6 +1,7 @@
 /*
  * runtools inputs that do not come from argv: a value from standard input,
- * the bearer token (environment or a private file) and the default URL.
+ * the bearer token (environment or a private file), the default URL and
+ * the parameters JSON of a tool execution.
  * Every buffer that held a value or token is wiped before it is freed.
  */
 #include "config.h"
@@ -134,6 +135,47 @@ read_value(int fd, char **value, size_t *len, char *err, size_t errlen)
 		return -1;
 	}
 	*value = p;
+	*len = n;
+	return 0;
+}
+
+/*
+ * The text of --params-json: a file, or standard input for "-", up to
+ * the API's body limit.  Free with rt_secret_value_free(); whether it is
+ * a JSON object is for the library to say.
+ */
+int
+read_params_json(const char *path, char **text, size_t *len, char *err,
+    size_t errlen)
+{
+	int fd, stdin_ = strcmp(path, "-") == 0;
+	ssize_t n;
+	char *p;
+
+	*text = NULL;
+	*len = 0;
+	if (stdin_)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = read_all(fd, &p, PARAMS_JSON_MAX, 0);
+	if (!stdin_)
+		close(fd);
+	if (n == -1) {
+		snprintf(err, errlen, "reading %s: %s", stdin_ ?
+		    "standard input" : path, strerror(errno));
+		return -1;
+	}
+	if (n == 0 || n > PARAMS_JSON_MAX) {
+		snprintf(err, errlen, n == 0 ? "%s is empty; --params-json "
+		    "takes a JSON object" : "%s is larger than %d KiB",
+		    stdin_ ? "standard input" : path, PARAMS_JSON_MAX / 1024);
+		rt_secret_value_free(p, n);
+		return -1;
+	}
+	*text = p;
 	*len = n;
 	return 0;
 }

@@ -1,7 +1,8 @@
 /*
- * runtools output: aligned tables, "key: value" metadata and raw JSON.
- * Text that came from the server is printed with control characters
- * replaced, so a description cannot drive the terminal.
+ * runtools output: aligned tables, "key: value" metadata, raw JSON and a
+ * tool's result.  Text that came from the server is printed with control
+ * characters replaced, so a description cannot drive the terminal; a
+ * tool's output is written byte for byte, except to a terminal.
  */
 #include "config.h"
 
@@ -10,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "cli.h"
 
@@ -187,4 +190,199 @@ out_token_table(const struct rt_token_list *l)
 	}
 	table(rows, l->count + 1);
 	free(rows);
+}
+
+/* "a, b, c" of n names, or "-"; NULL when out of memory. */
+static char *
+join(size_t n, const char *(*name)(const void *, size_t, char *, size_t),
+    const void *arg)
+{
+	char one[256], *buf;
+	size_t len = 2, i;
+
+	for (i = 0; i < n; i++)
+		len += strlen(name(arg, i, one, sizeof(one))) + 2;
+	if ((buf = malloc(len)) == NULL)
+		return NULL;
+	snprintf(buf, len, "%s", n ? "" : "-");
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(buf, ", ");
+		strcat(buf, name(arg, i, one, sizeof(one)));
+	}
+	return buf;
+}
+
+static const char *
+action_name(const void *arg, size_t i, char *buf, size_t len)
+{
+	const struct rt_tool *t = arg;
+
+	return nz(t->actions[i].name);
+}
+
+static const char *
+slot_name(const void *arg, size_t i, char *buf, size_t len)
+{
+	const struct rt_tool *t = arg;
+
+	snprintf(buf, len, "%s=%s", nz(t->slots[i].slot),
+	    nz(t->slots[i].default_secret));
+	return buf;
+}
+
+void
+out_tool_table(const struct rt_tool_list *l)
+{
+	const char *(*rows)[NCOLS];
+	char **cells;
+	size_t i;
+
+	rows = calloc(l->count + 1, sizeof(*rows));
+	cells = calloc(2 * l->count + 1, sizeof(*cells));
+	if (rows == NULL || cells == NULL)
+		goto nomem;
+	rows[0][0] = "NAME";
+	rows[0][1] = "TYPE";
+	rows[0][2] = "ACTIONS";
+	rows[0][3] = "SLOTS";
+	rows[0][4] = "DESCRIPTION";
+	rows[0][5] = "";
+	for (i = 0; i < l->count; i++) {
+		const struct rt_tool *t = &l->tools[i];
+
+		if ((cells[2 * i] = join(t->nactions, action_name, t)) ==
+		    NULL || (cells[2 * i + 1] = join(t->nslots, slot_name,
+		    t)) == NULL)
+			goto nomem;
+		rows[i + 1][0] = nz(t->name);
+		rows[i + 1][1] = nz(t->type);
+		rows[i + 1][2] = cells[2 * i];
+		rows[i + 1][3] = cells[2 * i + 1];
+		rows[i + 1][4] = t->description ? t->description : "";
+		rows[i + 1][5] = "";
+	}
+	table(rows, l->count + 1);
+	goto done;
+ nomem:
+	fprintf(stderr, "runtools: out of memory\n");
+ done:
+	for (i = 0; cells != NULL && i < 2 * l->count; i++)
+		free(cells[i]);
+	free(cells);
+	free(rows);
+}
+
+/* Indented "name: text" lines, as YAML would write them. */
+static void
+item(int indent, const char *name, const char *text)
+{
+	printf("%*s", indent, "");
+	out_clean(stdout, nz(name));
+	if (text != NULL && *text != '\0') {
+		printf(": ");
+		out_clean(stdout, text);
+	}
+	printf("\n");
+}
+
+static void
+out_action(const struct rt_tool_action *a)
+{
+	const struct rt_tool_param *p;
+	char what[256];
+	size_t i;
+
+	item(2, a->name, a->description);
+	for (i = 0; i < a->nparams; i++) {
+		p = &a->params[i];
+		snprintf(what, sizeof(what), "%s, %s, in %s", nz(p->type),
+		    p->required ? "required" : "optional", nz(p->in));
+		item(4, p->name, what);
+	}
+}
+
+void
+out_tool(const struct rt_tool *t)
+{
+	size_t i;
+
+	kv("name", t->name);
+	kv("description", t->description);
+	kv("type", t->type);
+	kv("allow", t->allow);
+	printf("timeoutMs: %lu\n", t->timeout_ms);
+	printf("credentials:%s\n", t->nslots ? "" : " none");
+	for (i = 0; i < t->nslots; i++)
+		item(2, t->slots[i].slot, nz(t->slots[i].default_secret));
+	printf("actions:%s\n", t->nactions ? "" : " none");
+	for (i = 0; i < t->nactions; i++)
+		out_action(&t->actions[i]);
+}
+
+/*
+ * A tool's text as it came: byte for byte into a file or pipe; on a
+ * terminal, control characters but newline and tab shown as '?' and a
+ * last newline added, so that output cannot drive the terminal.
+ */
+static int
+out_text(int fd, const char *s, size_t len)
+{
+	char *c;
+	size_t i;
+	int rv;
+
+	if (!isatty(fd))
+		return out_write(fd, s, len);
+	if ((c = malloc(len + 2)) == NULL)
+		return -1;
+	for (i = 0; i < len; i++)
+		c[i] = ((unsigned char)s[i] < 0x20 && s[i] != '\n' &&
+		    s[i] != '\t') || s[i] == 0x7f ? '?' : s[i];
+	if (len == 0 || c[len - 1] != '\n')
+		c[len++] = '\n';
+	rv = out_write(fd, c, len);
+	rt_secret_value_free(c, len);
+	return rv;
+}
+
+/* JSON text indented by two, and a newline. */
+static int
+out_pretty(const char *s, size_t len)
+{
+	size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+	    JSON_ENCODE_ANY;
+	json_t *v;
+	char *p;
+	size_t n;
+	int rv = -1;
+
+	if ((v = json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+	    NULL)) == NULL)
+		return out_text(STDOUT_FILENO, s, len);
+	if ((n = json_dumpb(v, NULL, 0, flags)) > 0 &&
+	    (p = malloc(n + 1)) != NULL) {
+		if (json_dumpb(v, p, n, flags) == n) {
+			p[n] = '\n';
+			rv = out_write(STDOUT_FILENO, p, n + 1);
+		}
+		rt_secret_value_free(p, n);
+	}
+	json_decref(v);
+	return rv;
+}
+
+/* What the command wrote to stderr, then the result; -1: a write failed. */
+int
+out_exec_result(const struct rt_exec_result *r)
+{
+	fflush(stdout);
+	if (r->stderr_text != NULL && r->stderr_len > 0 &&
+	    out_text(STDERR_FILENO, r->stderr_text, r->stderr_len) == -1)
+		return -1;
+	if (r->result == NULL)
+		return 0;
+	if (r->result_is_json)
+		return out_pretty(r->result, r->result_len);
+	return out_text(STDOUT_FILENO, r->result, r->result_len);
 }

@@ -41,6 +41,7 @@ struct rt_client {
 	size_t		 last_len;
 	struct rt_error_info err;
 	char		 curl_err[CURL_ERROR_SIZE];
+	long		 timeout;	/* the next call's, in seconds */
 };
 
 void
@@ -336,6 +337,7 @@ rt_client_new(const char *url, const char *token, const char *ca_file)
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
+	c->timeout = REQUEST_TIMEOUT;
 	if ((c->curl = curl_easy_init()) == NULL)
 		goto nomem;
 	https = strncmp(url, "unix:", 5) != 0;
@@ -603,6 +605,7 @@ rt_request(rt_client *c, const char *method, const char *path,
 	snprintf(url, ulen, "%s%s", c->base, path);
 	if (curl_easy_setopt(c->curl, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
+	    curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, c->timeout) != CURLE_OK ||
 	    request_method(c, method, payload, plen)) {
 		e = rt_set_error(c, RT_E_USAGE, "cannot set up the request");
 		goto done;
@@ -610,12 +613,20 @@ rt_request(rt_client *c, const char *method, const char *path,
 	e = perform(c, out);
 	call_keep_body(c);
  done:
+	c->timeout = REQUEST_TIMEOUT;
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
 	slist_wipe_free(hdrs);
 	rt_wipe_free(payload, plen + 1);
 	free(url);
 	return e;
+}
+
+/* The next call may take this long (a tool execution); then the default. */
+void
+rt_call_timeout(rt_client *c, long seconds)
+{
+	c->timeout = seconds > 0 ? seconds : REQUEST_TIMEOUT;
 }
 
 /* Appends ?k=v or &k=v, v percent-encoded; -1 when it does not fit. */

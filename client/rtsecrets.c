@@ -1,7 +1,9 @@
 /*
- * libruntools API calls: one function per route of the secretd API, the
- * JSON each sends and the structs each fills.  Inputs are checked before
- * anything is sent; revealed values land only in memory that is wiped.
+ * libruntools API calls for secrets and tokens: one function per route,
+ * the JSON each sends and the structs each fills, and the member and
+ * paging helpers the tool calls (rttools.c) share.  Inputs are checked
+ * before anything is sent; revealed values land only in memory that is
+ * wiped.
  */
 #include "config.h"
 
@@ -26,8 +28,8 @@ static const struct rt_token_opts no_token_opts;
 static const struct rt_token_list_opts no_token_list_opts;
 
 /* A string member copied, NULL when absent or null; -1 on another type. */
-static int
-dup_str(json_t *o, const char *key, char **dst)
+int
+rt_dup_str(json_t *o, const char *key, char **dst)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -124,15 +126,16 @@ parse_secret(json_t *o, struct rt_secret *s, int with_value)
 
 	memset(s, 0, sizeof(*s));
 	if (!json_is_object(o) ||
-	    dup_str(o, "name", &s->name) || dup_str(o, "scope", &s->scope) ||
-	    dup_str(o, "userId", &s->user_id) ||
-	    dup_str(o, "orgId", &s->org_id) ||
-	    dup_str(o, "category", &s->category) ||
-	    dup_str(o, "description", &s->description) ||
-	    dup_str(o, "createdAt", &s->created_at) ||
-	    dup_str(o, "updatedAt", &s->updated_at) ||
-	    dup_str(o, "createdBy", &s->created_by) ||
-	    dup_str(o, "updatedBy", &s->updated_by) ||
+	    rt_dup_str(o, "name", &s->name) ||
+	    rt_dup_str(o, "scope", &s->scope) ||
+	    rt_dup_str(o, "userId", &s->user_id) ||
+	    rt_dup_str(o, "orgId", &s->org_id) ||
+	    rt_dup_str(o, "category", &s->category) ||
+	    rt_dup_str(o, "description", &s->description) ||
+	    rt_dup_str(o, "createdAt", &s->created_at) ||
+	    rt_dup_str(o, "updatedAt", &s->updated_at) ||
+	    rt_dup_str(o, "createdBy", &s->created_by) ||
+	    rt_dup_str(o, "updatedBy", &s->updated_by) ||
 	    s->name == NULL || s->scope == NULL)
 		goto fail;
 	v = json_object_get(o, "version");
@@ -152,14 +155,16 @@ parse_token(json_t *o, struct rt_token *t, int with_secret)
 {
 	memset(t, 0, sizeof(*t));
 	if (!json_is_object(o) ||
-	    dup_str(o, "id", &t->id) || dup_str(o, "userId", &t->user_id) ||
-	    dup_str(o, "orgId", &t->org_id) || dup_str(o, "role", &t->role) ||
-	    dup_str(o, "description", &t->description) ||
-	    dup_str(o, "createdAt", &t->created_at) ||
-	    dup_str(o, "expiresAt", &t->expires_at) || t->id == NULL)
+	    rt_dup_str(o, "id", &t->id) ||
+	    rt_dup_str(o, "userId", &t->user_id) ||
+	    rt_dup_str(o, "orgId", &t->org_id) ||
+	    rt_dup_str(o, "role", &t->role) ||
+	    rt_dup_str(o, "description", &t->description) ||
+	    rt_dup_str(o, "createdAt", &t->created_at) ||
+	    rt_dup_str(o, "expiresAt", &t->expires_at) || t->id == NULL)
 		goto fail;
 	if (with_secret &&
-	    (dup_str(o, "token", &t->secret) || t->secret == NULL))
+	    (rt_dup_str(o, "token", &t->secret) || t->secret == NULL))
 		goto fail;
 	return 0;
  fail:
@@ -167,8 +172,8 @@ parse_token(json_t *o, struct rt_token *t, int with_secret)
 	return -1;
 }
 
-static enum rt_error
-bad_response(rt_client *c)
+enum rt_error
+rt_bad_response(rt_client *c)
 {
 	return rt_set_error(c, RT_E_PROTOCOL,
 	    "response from the server is not the API's shape");
@@ -240,8 +245,8 @@ secret_path(rt_client *c, char *path, size_t size, const char *name,
 	return RT_E_OK;
 }
 
-static int
-set_member(json_t *o, const char *key, json_t *v)
+int
+rt_set_member(json_t *o, const char *key, json_t *v)
 {
 	return v == NULL || json_object_set_new(o, key, v) == -1 ? -1 : 0;
 }
@@ -254,13 +259,13 @@ set_body(const char *name, const char *value, size_t len,
 
 	if ((body = json_object()) == NULL)
 		return NULL;
-	if (set_member(body, "name", json_string(name)) ||
-	    set_member(body, "value", json_stringn(value, len)) ||
-	    (o->category && set_member(body, "category",
+	if (rt_set_member(body, "name", json_string(name)) ||
+	    rt_set_member(body, "value", json_stringn(value, len)) ||
+	    (o->category && rt_set_member(body, "category",
 	    json_string(o->category))) ||
-	    (o->description && set_member(body, "description",
+	    (o->description && rt_set_member(body, "description",
 	    json_string(o->description))) ||
-	    (o->org_wide && set_member(body, "orgWide", json_true()))) {
+	    (o->org_wide && rt_set_member(body, "orgWide", json_true()))) {
 		json_decref(body);
 		return NULL;
 	}
@@ -317,7 +322,7 @@ rt_secrets_set(rt_client *c, const char *name, const char *value,
 	if (created != NULL)
 		*created = rt_client_last_error(c)->http_status == 201;
 	if (meta != NULL && parse_secret(root, meta, 0) == -1)
-		e = bad_response(c);
+		e = rt_bad_response(c);
 	json_decref(root);
 	return e;
 }
@@ -341,7 +346,7 @@ rt_secrets_get(rt_client *c, const char *name, const struct rt_get_opts *o,
 	if (e != RT_E_OK)
 		return e;
 	if (parse_secret(root, out, o->reveal) == -1)
-		e = bad_response(c);
+		e = rt_bad_response(c);
 	json_decref(root);
 	return e;
 }
@@ -363,14 +368,14 @@ rt_secrets_delete(rt_client *c, const char *name,
 	if ((e = rt_request(c, "DELETE", path, NULL, &root)) != RT_E_OK)
 		return e;
 	if (!json_is_true(json_object_get(root, "deleted")))
-		e = bad_response(c);
+		e = rt_bad_response(c);
 	json_decref(root);
 	return e;
 }
 
 /* The paging part of a list's query: limit, then cursor. */
-static enum rt_error
-page_query(rt_client *c, char *path, size_t size, unsigned int limit,
+enum rt_error
+rt_page_query(rt_client *c, char *path, size_t size, unsigned int limit,
     const char *cursor, size_t cursor_max)
 {
 	char n[16];
@@ -386,10 +391,6 @@ page_query(rt_client *c, char *path, size_t size, unsigned int limit,
 		return rt_set_error(c, RT_E_USAGE, "request path too long");
 	return RT_E_OK;
 }
-
-/* Builds a list route's path for one page; opts is the route's. */
-typedef enum rt_error (*page_path_fn)(rt_client *, char *, size_t,
-    const void *opts, const char *cursor);
 
 static enum rt_error
 list_path(rt_client *c, char *path, size_t size, const void *opts,
@@ -414,7 +415,7 @@ list_path(rt_client *c, char *path, size_t size, const void *opts,
 	    o->user_id);
 	if (bad)
 		return rt_set_error(c, RT_E_USAGE, "request path too long");
-	return page_query(c, path, size, o->limit, cursor, CURSOR_MAX_LEN);
+	return rt_page_query(c, path, size, o->limit, cursor, CURSOR_MAX_LEN);
 }
 
 static enum rt_error
@@ -424,12 +425,9 @@ token_list_path(rt_client *c, char *path, size_t size, const void *opts,
 	const struct rt_token_list_opts *o = opts;
 
 	snprintf(path, size, "/v1/tokens");
-	return page_query(c, path, size, o->limit, cursor,
+	return rt_page_query(c, path, size, o->limit, cursor,
 	    TOKEN_CURSOR_MAX_LEN);
 }
-
-/* Fills one item of a list from its JSON object. */
-typedef int (*item_fn)(json_t *, void *);
 
 static int
 secret_item(json_t *o, void *s)
@@ -447,14 +445,14 @@ token_item(json_t *o, void *t)
  * A page's key array into *items, size bytes each (*count of them
  * filled, even on failure, for the caller's clear), and its nextCursor.
  */
-static int
-parse_page(json_t *root, const char *key, size_t size, item_fn fn,
+int
+rt_parse_page(json_t *root, const char *key, size_t size, rt_item_fn fn,
     void **items, size_t *count, char **next)
 {
 	json_t *arr = json_object_get(root, key), *v;
 	size_t i;
 
-	if (!json_is_array(arr) || dup_str(root, "nextCursor", next) == -1)
+	if (!json_is_array(arr) || rt_dup_str(root, "nextCursor", next) == -1)
 		return -1;
 	if (json_array_size(arr) == 0)
 		return 0;
@@ -474,7 +472,7 @@ parse_list(json_t *root, struct rt_secret_list *out)
 	void *items = NULL;
 	int rc;
 
-	rc = parse_page(root, "secrets", sizeof(*out->secrets), secret_item,
+	rc = rt_parse_page(root, "secrets", sizeof(*out->secrets), secret_item,
 	    &items, &out->count, &out->next_cursor);
 	out->secrets = items;
 	return rc;
@@ -486,16 +484,16 @@ parse_token_list(json_t *root, struct rt_token_list *out)
 	void *items = NULL;
 	int rc;
 
-	rc = parse_page(root, "tokens", sizeof(*out->tokens), token_item,
+	rc = rt_parse_page(root, "tokens", sizeof(*out->tokens), token_item,
 	    &items, &out->count, &out->next_cursor);
 	out->tokens = items;
 	return rc;
 }
 
 /* One page: an object whose key is an array, nextCursor a string or null. */
-static enum rt_error
-page_get(rt_client *c, page_path_fn fn, const void *o, const char *cursor,
-    const char *key, json_t **rootp)
+enum rt_error
+rt_page_get(rt_client *c, rt_page_path_fn fn, const void *o,
+    const char *cursor, const char *key, json_t **rootp)
 {
 	char path[RT_PATH_MAX];
 	json_t *root, *next;
@@ -509,7 +507,7 @@ page_get(rt_client *c, page_path_fn fn, const void *o, const char *cursor,
 	if (!json_is_array(json_object_get(root, key)) || (next != NULL &&
 	    !json_is_null(next) && !json_is_string(next))) {
 		json_decref(root);
-		return bad_response(c);
+		return rt_bad_response(c);
 	}
 	*rootp = root;
 	return RT_E_OK;
@@ -517,14 +515,14 @@ page_get(rt_client *c, page_path_fn fn, const void *o, const char *cursor,
 
 /* Appends one page to merged; *cursor becomes its nextCursor (NULL: last). */
 static enum rt_error
-page_next(rt_client *c, page_path_fn fn, const void *o, char **cursor,
+page_next(rt_client *c, rt_page_path_fn fn, const void *o, char **cursor,
     const char *key, json_t *merged)
 {
 	const char *next;
 	json_t *root;
 	enum rt_error e;
 
-	if ((e = page_get(c, fn, o, *cursor, key, &root)) != RT_E_OK)
+	if ((e = rt_page_get(c, fn, o, *cursor, key, &root)) != RT_E_OK)
 		return e;
 	next = json_string_value(json_object_get(root, "nextCursor"));
 	if (json_array_extend(merged, json_object_get(root, key)) == -1)
@@ -544,9 +542,9 @@ page_next(rt_client *c, page_path_fn fn, const void *o, char **cursor,
  * Every page from cursor from on, merged into one last page
  * {key:[...],"nextCursor":null}, which also becomes the call's JSON.
  */
-static enum rt_error
-pages_all(rt_client *c, page_path_fn fn, const void *o, const char *from,
-    const char *key, json_t **rootp)
+enum rt_error
+rt_pages_all(rt_client *c, rt_page_path_fn fn, const void *o,
+    const char *from, const char *key, json_t **rootp)
 {
 	json_t *merged;
 	char *cursor = NULL, *p;
@@ -589,12 +587,12 @@ rt_secrets_list(rt_client *c, const struct rt_list_opts *o,
 	if (o == NULL)
 		o = &no_list_opts;
 	memset(out, 0, sizeof(*out));
-	if ((e = page_get(c, list_path, o, o->cursor, "secrets",
+	if ((e = rt_page_get(c, list_path, o, o->cursor, "secrets",
 	    &root)) != RT_E_OK)
 		return e;
 	if (parse_list(root, out) == -1) {
 		rt_secret_list_clear(out);
-		e = bad_response(c);
+		e = rt_bad_response(c);
 	}
 	json_decref(root);
 	return e;
@@ -610,12 +608,12 @@ rt_secrets_list_all(rt_client *c, const struct rt_list_opts *o,
 	if (o == NULL)
 		o = &no_list_opts;
 	memset(out, 0, sizeof(*out));
-	if ((e = pages_all(c, list_path, o, o->cursor, "secrets",
+	if ((e = rt_pages_all(c, list_path, o, o->cursor, "secrets",
 	    &root)) != RT_E_OK)
 		return e;
 	if (parse_list(root, out) == -1) {
 		rt_secret_list_clear(out);
-		e = bad_response(c);
+		e = rt_bad_response(c);
 	}
 	json_decref(root);
 	return e;
@@ -628,10 +626,10 @@ token_body(const struct rt_token_opts *o)
 
 	if ((body = json_object()) == NULL)
 		return NULL;
-	if ((o->description && set_member(body, "description",
+	if ((o->description && rt_set_member(body, "description",
 	    json_string(o->description))) ||
-	    (o->role && set_member(body, "role", json_string(o->role))) ||
-	    (o->ttl_seconds && set_member(body, "ttlSeconds",
+	    (o->role && rt_set_member(body, "role", json_string(o->role))) ||
+	    (o->ttl_seconds && rt_set_member(body, "ttlSeconds",
 	    json_integer((json_int_t)o->ttl_seconds)))) {
 		json_decref(body);
 		return NULL;
@@ -665,7 +663,7 @@ rt_tokens_create(rt_client *c, const struct rt_token_opts *o,
 	if (e != RT_E_OK)
 		return e;
 	if (parse_token(root, out, 1) == -1)
-		e = bad_response(c);
+		e = rt_bad_response(c);
 	json_decref(root);
 	return e;
 }
@@ -680,12 +678,12 @@ rt_tokens_list_page(rt_client *c, const struct rt_token_list_opts *o,
 	if (o == NULL)
 		o = &no_token_list_opts;
 	memset(out, 0, sizeof(*out));
-	if ((e = page_get(c, token_list_path, o, o->cursor, "tokens",
+	if ((e = rt_page_get(c, token_list_path, o, o->cursor, "tokens",
 	    &root)) != RT_E_OK)
 		return e;
 	if (parse_token_list(root, out) == -1) {
 		rt_token_list_clear(out);
-		e = bad_response(c);
+		e = rt_bad_response(c);
 	}
 	json_decref(root);
 	return e;
@@ -698,12 +696,12 @@ rt_tokens_list(rt_client *c, struct rt_token_list *out)
 	enum rt_error e;
 
 	memset(out, 0, sizeof(*out));
-	if ((e = pages_all(c, token_list_path, &no_token_list_opts, NULL,
+	if ((e = rt_pages_all(c, token_list_path, &no_token_list_opts, NULL,
 	    "tokens", &root)) != RT_E_OK)
 		return e;
 	if (parse_token_list(root, out) == -1) {
 		rt_token_list_clear(out);
-		e = bad_response(c);
+		e = rt_bad_response(c);
 	}
 	json_decref(root);
 	return e;
@@ -738,7 +736,7 @@ rt_tokens_revoke(rt_client *c, const char *id)
 	if ((e = rt_request(c, "DELETE", path, NULL, &root)) != RT_E_OK)
 		return e;
 	if (!json_is_true(json_object_get(root, "revoked")))
-		e = bad_response(c);
+		e = rt_bad_response(c);
 	json_decref(root);
 	return e;
 }

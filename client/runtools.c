@@ -248,6 +248,127 @@ cmd_token_revoke(rt_client *c, struct cli *cl)
 }
 
 static int
+cmd_tool_list(rt_client *c, struct cli *cl)
+{
+	struct rt_tool_list l;
+	enum rt_error e;
+
+	if ((e = rt_tools_list(c, &l)) != RT_E_OK)
+		return fail(c, e, "tool list", NULL);
+	if (cl->json)
+		print_json(c);
+	else
+		out_tool_table(&l);
+	rt_tool_list_clear(&l);
+	return 0;
+}
+
+static int
+cmd_tool_show(rt_client *c, struct cli *cl)
+{
+	struct rt_tool t;
+	enum rt_error e;
+
+	if ((e = rt_tools_get(c, cl->tool, &t)) != RT_E_OK)
+		return fail(c, e, "tool show", cl->tool);
+	if (cl->json)
+		print_json(c);
+	else
+		out_tool(&t);
+	rt_tool_clear(&t);
+	return 0;
+}
+
+/*
+ * --param values take the types the tool declares, so the tool is looked
+ * up first; its timeout then bounds the wait.  Without --param the
+ * server alone checks the call.
+ */
+static int
+exec_types(rt_client *c, struct cli *cl, struct rt_exec_opts *o)
+{
+	struct rt_tool t;
+	char err[1024];
+	enum rt_error e;
+	int rv = 0;
+
+	if (cl->nparams == 0)
+		return 0;
+	if ((e = rt_tools_get(c, cl->tool, &t)) != RT_E_OK)
+		return fail(c, e, "tool exec", cl->tool);
+	if (cli_param_types(cl, &t, err, sizeof(err)) == -1) {
+		fprintf(stderr, "runtools: tool exec %s: ", cl->tool);
+		out_clean(stderr, err);
+		fprintf(stderr, "\n");
+		rv = EXIT_USAGE;
+	}
+	o->timeout_ms = t.timeout_ms;
+	rt_tool_clear(&t);
+	return rv;
+}
+
+static int
+exec_outcome(const struct cli *cl, const struct rt_exec_result *r)
+{
+	if (r->ok)
+		return 0;
+	if (!cl->json) {
+		fprintf(stderr, "runtools: tool exec %s %s: the tool reported "
+		    "failure", cl->tool, cl->action);
+		if (r->status >= 0)
+			fprintf(stderr, " (HTTP status %ld)", r->status);
+		else if (r->exit_code >= 0)
+			fprintf(stderr, " (exit code %ld)", r->exit_code);
+		fprintf(stderr, "\n");
+	}
+	return EXIT_TOOL;
+}
+
+static int
+cmd_tool_exec(rt_client *c, struct cli *cl)
+{
+	struct rt_exec_opts o = { NULL, 0, cl->params, cl->nparams,
+	    cl->creds, cl->ncreds, 0 };
+	struct rt_exec_result r;
+	char err[512], *json = NULL;
+	size_t jlen = 0;
+	enum rt_error e;
+	int rv;
+
+	if (cl->params_json != NULL && read_params_json(cl->params_json,
+	    &json, &jlen, err, sizeof(err)) == -1) {
+		fprintf(stderr, "runtools: tool exec %s: --params-json ",
+		    cl->tool);
+		out_clean(stderr, err);
+		fprintf(stderr, "\n");
+		return EXIT_USAGE;
+	}
+	o.params_json = json;
+	o.params_json_len = jlen;
+	if ((rv = exec_types(c, cl, &o)) != 0)
+		goto done;
+	if ((e = rt_tools_execute(c, cl->tool, cl->action, &o, &r)) !=
+	    RT_E_OK) {
+		rv = fail(c, e, "tool exec", cl->tool);
+		goto done;
+	}
+	if (cl->json)
+		print_json(c);
+	else if (out_exec_result(&r) == -1) {
+		fprintf(stderr, "runtools: tool exec %s: writing the result: "
+		    "%s\n", cl->tool, strerror(errno));
+		rv = EXIT_SERVER;
+	}
+	if (rv == 0)
+		rv = exec_outcome(cl, &r);
+	rt_exec_result_clear(&r);
+ done:
+	if (json != NULL)
+		rt_secret_value_free(json, jlen);
+	return rv;
+}
+
+static int
 run(rt_client *c, struct cli *cl)
 {
 	switch (cl->cmd) {
@@ -267,6 +388,12 @@ run(rt_client *c, struct cli *cl)
 		return cmd_token_list(c, cl);
 	case CMD_TOKEN_REVOKE:
 		return cmd_token_revoke(c, cl);
+	case CMD_TOOL_LIST:
+		return cmd_tool_list(c, cl);
+	case CMD_TOOL_SHOW:
+		return cmd_tool_show(c, cl);
+	case CMD_TOOL_EXEC:
+		return cmd_tool_exec(c, cl);
 	case CMD_NONE:
 		break;
 	}

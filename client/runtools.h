@@ -127,6 +127,128 @@ struct rt_token_opts {
 };
 
 /*
+ * Tools the operator defined (GET /v1/tools).  Strings are owned by the
+ * struct and are as the server sent them; a missing optional string is
+ * NULL.  Release with rt_tool_clear() / rt_tool_list_clear().
+ */
+enum rt_param_type {
+	RT_PARAM_OTHER = 0,			/* a type this library does
+						   not know: sent as text */
+	RT_PARAM_STRING,
+	RT_PARAM_NUMBER,
+	RT_PARAM_BOOLEAN
+};
+
+struct rt_tool_param {
+	char		*name;
+	char		*type;			/* "string", "number", ... */
+	enum rt_param_type kind;		/* type, parsed */
+	int		 required;
+	char		*in;			/* "path", "query", "body",
+						   "stdin" */
+};
+
+struct rt_tool_action {
+	char		*name;
+	char		*description;
+	struct rt_tool_param *params;
+	size_t		 nparams;
+};
+
+struct rt_tool_slot {
+	char		*slot;			/* "apiKey" */
+	char		*default_secret;	/* "SHARED_CRM_KEY" */
+};
+
+struct rt_tool {
+	char		*name;
+	char		*description;
+	char		*type;			/* "http" or "exec" */
+	char		*allow;			/* "members" or "admins" */
+	unsigned long	 timeout_ms;		/* 0: not given */
+	struct rt_tool_action *actions;
+	size_t		 nactions;
+	struct rt_tool_slot *slots;		/* "credentials" */
+	size_t		 nslots;
+};
+
+struct rt_tool_list {
+	struct rt_tool	*tools;
+	size_t		 count;
+	char		*next_cursor;		/* NULL on the last page */
+};
+
+struct rt_tool_list_opts {
+	unsigned int	 limit;			/* 0: server default */
+	const char	*cursor;		/* from next_cursor */
+};
+
+/*
+ * One parameter of an execution given as text, converted to its type:
+ * RT_PARAM_NUMBER must be a JSON number (integers within 64 bits),
+ * RT_PARAM_BOOLEAN "true" or "false"; anything else is sent as a string.
+ */
+struct rt_param {
+	const char	*name;
+	const char	*value;
+	enum rt_param_type type;
+};
+
+/* Slot uses secret name: the caller's own first, else the org's; with
+ * org_wide, the org's only. */
+struct rt_credential_override {
+	const char	*slot;
+	const char	*name;
+	int		 org_wide;
+};
+
+struct rt_exec_opts {
+	const char	*params_json;		/* a JSON object's text, or
+						   NULL */
+	size_t		 params_json_len;	/* 0: strlen(params_json) */
+	const struct rt_param *params;		/* added to params_json; a
+						   name in both is refused */
+	size_t		 nparams;
+	const struct rt_credential_override *overrides;
+	size_t		 noverrides;
+	unsigned long	 timeout_ms;		/* the tool's timeoutMs; 0:
+						   the longest a tool may
+						   take.  A margin is added. */
+};
+
+/* Which secret served a slot; never its value. */
+struct rt_exec_credential {
+	char		*slot;
+	char		*name;
+	char		*scope;			/* "user" or "org" */
+	unsigned long	 version;
+};
+
+/*
+ * An execution's answer.  result is the tool's result as compact JSON
+ * text when result_is_json, else its text (the JSON string's bytes, NUL-
+ * terminated, which may also hold NULs); NULL when the server sent none.
+ * status (http tools) and exit_code (exec tools) are -1 when absent.
+ * Release with rt_exec_result_clear(), which wipes result and stderr.
+ */
+struct rt_exec_result {
+	char		*tool;
+	char		*action;
+	int		 ok;
+	char		*result;
+	size_t		 result_len;
+	int		 result_is_json;
+	long		 status;
+	long		 exit_code;
+	unsigned long	 duration_ms;
+	struct rt_exec_credential *credentials;
+	size_t		 ncredentials;
+	unsigned long	 redactions;
+	char		*stderr_text;		/* exec tools; NULL: none */
+	size_t		 stderr_len;
+};
+
+/*
  * url is "unix:/path/to.sock" or "https://host[:port]"; token (may be NULL)
  * is sent as a Bearer token; ca_file (may be NULL) replaces the system CAs.
  * Peer and host are always verified.  NULL with errno EINVAL or ENOMEM.
@@ -171,12 +293,31 @@ enum rt_error	 rt_tokens_list_page(rt_client *,
 		    const struct rt_token_list_opts *, struct rt_token_list *);
 enum rt_error	 rt_tokens_revoke(rt_client *, const char *id);
 
+/* Every tool the caller may run, following nextCursor to the end. */
+enum rt_error	 rt_tools_list(rt_client *, struct rt_tool_list *);
+/* One page of them. */
+enum rt_error	 rt_tools_list_page(rt_client *,
+		    const struct rt_tool_list_opts *, struct rt_tool_list *);
+enum rt_error	 rt_tools_get(rt_client *, const char *name,
+		    struct rt_tool *);
+/*
+ * Runs one action of a tool.  RT_E_OK means the tool ran: whether it
+ * succeeded is result->ok.  Parameters and overrides are checked, and
+ * the body built, before anything is sent.
+ */
+enum rt_error	 rt_tools_execute(rt_client *, const char *tool,
+		    const char *action, const struct rt_exec_opts *,
+		    struct rt_exec_result *);
+
 /* Wipes then frees a revealed value. */
 void		 rt_secret_value_free(char *value, size_t len);
 void		 rt_secret_clear(struct rt_secret *);
 void		 rt_secret_list_clear(struct rt_secret_list *);
 void		 rt_token_clear(struct rt_token *);
 void		 rt_token_list_clear(struct rt_token_list *);
+void		 rt_tool_clear(struct rt_tool *);
+void		 rt_tool_list_clear(struct rt_tool_list *);
+void		 rt_exec_result_clear(struct rt_exec_result *);
 
 #ifdef __cplusplus
 }

@@ -2,9 +2,9 @@
  * Fuzz target "client": libruntools reading what a server answers.  A
  * thread serves one canned HTTP response on a unix socket, and the
  * library makes a real call to it, so the body goes through the same
- * transport, JSON and shape checks (rtclient.c, rtsecrets.c) as against
- * secretd.  Input: one byte choosing the call, one the status, one the
- * length of an X-Request-Id value, that value, then the body.
+ * transport, JSON and shape checks (rtclient.c, rtsecrets.c, rttools.c)
+ * as against secretd.  Input: one byte choosing the call, one the status,
+ * one the length of an X-Request-Id value, that value, then the body.
  */
 #include "config.h"
 
@@ -17,12 +17,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "runtools.h"
 #include "testutil.h"
 #include "fuzz.h"
 
 static const int statuses[] = {
-	200, 201, 400, 401, 403, 404, 405, 413, 429, 500, 503, 204, 302, 418
+	200, 201, 400, 401, 403, 404, 405, 413, 429, 500, 503, 204, 302, 418,
+	502, 504
 };
 #define NSTATUS	(sizeof(statuses) / sizeof(statuses[0]))
 
@@ -142,6 +145,93 @@ respond_with(int status, const uint8_t *rid, size_t ridlen,
 	pthread_mutex_unlock(&lock);
 }
 
+/* What a parsed tool must hold, whatever the server sent. */
+static void
+check_tool(const struct rt_tool *t)
+{
+	size_t i, j;
+
+	if (t->name == NULL || t->type == NULL ||
+	    (t->nactions > 0 && t->actions == NULL) ||
+	    (t->nslots > 0 && t->slots == NULL))
+		abort();
+	for (i = 0; i < t->nactions; i++) {
+		if (t->actions[i].name == NULL)
+			abort();
+		for (j = 0; j < t->actions[i].nparams; j++)
+			if (t->actions[i].params[j].name == NULL)
+				abort();
+	}
+	for (i = 0; i < t->nslots; i++)
+		if (t->slots[i].slot == NULL)
+			abort();
+}
+
+/* A result is NUL-terminated, and JSON again when it says it is. */
+static void
+check_result(const struct rt_exec_result *r)
+{
+	json_t *v;
+
+	if (r->result != NULL && r->result[r->result_len] != '\0')
+		abort();
+	if (r->stderr_text != NULL && r->stderr_text[r->stderr_len] != '\0')
+		abort();
+	if (r->result != NULL && r->result_is_json) {
+		if ((v = json_loadb(r->result, r->result_len, JSON_DECODE_ANY |
+		    JSON_ALLOW_NUL, NULL)) == NULL)
+			abort();
+		json_decref(v);
+	}
+	if (r->ncredentials > 0 && (r->credentials == NULL ||
+	    r->credentials[0].slot == NULL))
+		abort();
+}
+
+static void
+call_tools(int which)
+{
+	static const struct rt_param params[] = {
+		{ "email", "a@b", RT_PARAM_STRING },
+		{ "limit", "5", RT_PARAM_NUMBER },
+		{ "exact", "true", RT_PARAM_BOOLEAN },
+	};
+	static const struct rt_credential_override ov[] = {
+		{ "apiKey", "SHARED_CRM_KEY", 1 },
+	};
+	struct rt_exec_opts eo = { "{\"note\":[1,{\"a\":null}]}", 0, params,
+	    3, ov, 1, 1000 };
+	struct rt_tool_list_opts tlo = { 0, NULL };
+	struct rt_tool_list l;
+	struct rt_tool t;
+	struct rt_exec_result r;
+	size_t i;
+
+	memset(&l, 0, sizeof(l));
+	switch (which) {
+	case 11:
+	case 12:
+		if ((which == 11 ? rt_tools_list_page(client, &tlo, &l) :
+		    rt_tools_list(client, &l)) == RT_E_OK)
+			for (i = 0; i < l.count; i++)
+				check_tool(&l.tools[i]);
+		rt_tool_list_clear(&l);
+		break;
+	case 13:
+		if (rt_tools_get(client, "custom-crm", &t) == RT_E_OK) {
+			check_tool(&t);
+			rt_tool_clear(&t);
+		}
+		break;
+	default:
+		if (rt_tools_execute(client, "custom-crm", "lookup_customer",
+		    &eo, &r) == RT_E_OK)
+			check_result(&r);
+		rt_exec_result_clear(&r);
+		break;
+	}
+}
+
 static void
 call(int which)
 {
@@ -196,8 +286,11 @@ call(int which)
 		rt_tokens_list_page(client, &tlo, &tl);
 		rt_token_list_clear(&tl);
 		break;
-	default:
+	case 10:
 		rt_tokens_revoke(client, "0123456789abcdef");
+		break;
+	default:
+		call_tools(which);
 		break;
 	}
 }
@@ -215,7 +308,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ridlen = data[2] < size - 3 ? data[2] : size - 3;
 	respond_with(statuses[data[1] % NSTATUS], data + 3, ridlen,
 	    data + 3 + ridlen, size - 3 - ridlen);
-	call(data[0] % 11);
+	call(data[0] % 15);
 	e = rt_client_last_error(client);
 	if (memchr(e->request_id, '\0', sizeof(e->request_id)) == NULL ||
 	    memchr(e->message, '\0', sizeof(e->message)) == NULL)

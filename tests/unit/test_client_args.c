@@ -169,6 +169,24 @@ test_help(void)
 	    strstr(out, "4 unauthenticated or forbidden") != NULL,
 	    "command help shows its synopsis and the exit codes");
 	free(out);
+	parse(&c, "tool exec --help");
+	f = open_memstream(&out, &len);
+	cli_usage(f, &c);
+	fclose(f);
+	ok(strstr(out, "tool exec NAME ACTION [--param K=V]...") != NULL &&
+	    strstr(out, "5 the tool\nran and reported failure") != NULL,
+	    "tool exec help shows its synopsis and exit status 5");
+	free(out);
+	parse(&c, "tool --help");
+	f = open_memstream(&out, &len);
+	cli_usage(f, &c);
+	fclose(f);
+	ok(strstr(out, "runtools tool list\n") != NULL &&
+	    strstr(out, "runtools tool show NAME\n") != NULL &&
+	    strstr(out, "runtools tool exec NAME") != NULL &&
+	    strstr(out, "secret set") == NULL,
+	    "tool --help lists the three tool commands only");
+	free(out);
 }
 
 static void
@@ -364,6 +382,218 @@ test_output_clean(void)
 	free(out);
 }
 
+static void
+test_tool_commands(void)
+{
+	struct cli c;
+
+	ok(parse_ok(&c, "tool list") && c.group == GROUP_TOOL &&
+	    c.cmd == CMD_TOOL_LIST, "tool list");
+	ok(parse_ok(&c, "tool list --json") && c.json, "tool list --json");
+	ok(parse_ok(&c, "tool show custom-crm") && c.cmd == CMD_TOOL_SHOW &&
+	    strcmp(c.tool, "custom-crm") == 0, "tool show NAME (with '-')");
+	ok(parse_ok(&c, "tool exec custom-crm lookup_customer") &&
+	    c.cmd == CMD_TOOL_EXEC && strcmp(c.tool, "custom-crm") == 0 &&
+	    strcmp(c.action, "lookup_customer") == 0 && c.nparams == 0 &&
+	    c.ncreds == 0 && c.params_json == NULL, "tool exec NAME ACTION");
+	ok(parse_ok(&c, "tool exec custom-crm lookup_customer --param "
+	    "email=person@example.com --param note=a=b --param empty= "
+	    "--json") && c.json && c.nparams == 3 &&
+	    strcmp(c.params[0].name, "email") == 0 &&
+	    strcmp(c.params[0].value, "person@example.com") == 0 &&
+	    strcmp(c.params[1].name, "note") == 0 &&
+	    strcmp(c.params[1].value, "a=b") == 0 &&
+	    strcmp(c.params[2].value, "") == 0,
+	    "--param K=V, repeated: split at the first '=', empty allowed");
+	cli_free(&c);
+	ok(c.params == NULL && c.nparams == 0, "cli_free releases --param");
+	ok(parse_ok(&c, "tool exec t a --credential apiKey=SHARED_CRM_KEY "
+	    "--credential backup=ORG_KEY:org") && c.ncreds == 2 &&
+	    strcmp(c.creds[0].slot, "apiKey") == 0 &&
+	    strcmp(c.creds[0].name, "SHARED_CRM_KEY") == 0 &&
+	    !c.creds[0].org_wide && strcmp(c.creds[1].slot, "backup") == 0 &&
+	    strcmp(c.creds[1].name, "ORG_KEY") == 0 && c.creds[1].org_wide,
+	    "--credential SLOT=SECRET and SLOT=SECRET:org");
+	cli_free(&c);
+	ok(parse_ok(&c, "--url unix:/x tool exec --params-json - t a") &&
+	    strcmp(c.params_json, "-") == 0 && strcmp(c.tool, "t") == 0,
+	    "--params-json - before the arguments");
+	ok(parse_ok(&c, "tool exec t a --params-json p.json --param k=1") &&
+	    strcmp(c.params_json, "p.json") == 0 && c.nparams == 1,
+	    "--params-json FILE with --param");
+	cli_free(&c);
+	ok(parse_ok(&c, "tool exec --help") && c.help &&
+	    c.cmd == CMD_TOOL_EXEC, "tool exec --help");
+}
+
+static void
+test_tool_usage_errors(void)
+{
+	static const char *bad[] = {
+		"tool", "tool bogus", "tool list x", "tool show",
+		"tool show a b", "tool exec", "tool exec t",
+		"tool exec t a b", "tool show a/b", "tool show ../x",
+		"tool show a.b", "tool exec t 1a", "tool exec t a-b",
+		"tool exec a%2fb x",
+		"tool show "
+		"x2345678901234567890123456789012345678901234567890123456789012345",
+		"tool exec t a --param", "tool exec t a --param k",
+		"tool exec t a --param =v", "tool exec t a --param 1k=v",
+		"tool exec t a --param a-b=v",
+		"tool exec t a --param k=1 --param k=2",
+		"tool exec t a --credential", "tool exec t a --credential k",
+		"tool exec t a --credential k=", "tool exec t a --credential =S",
+		"tool exec t a --credential k=1S",
+		"tool exec t a --credential k=S:user",
+		"tool exec t a --credential k=S:org:org",
+		"tool exec t a --credential k=S: ",
+		"tool exec t a --credential k=a/b",
+		"tool exec t a --credential k=A --credential k=B:org",
+		"tool exec t a --params-json", "tool exec t a --params-json=",
+		"tool list --param k=v", "tool show t --credential k=S",
+		"tool exec t a --org-wide", "tool exec t a --reveal",
+		"secret list --param k=v", "token list --params-json x",
+	};
+	struct cli c;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ok(parse(&c, bad[i]) == -1 && err[0] != '\0' &&
+		    c.params == NULL && c.creds == NULL,
+		    "usage error: 'runtools %s' (%s)", bad[i], err);
+	}
+}
+
+static void
+test_tool_param_types(void)
+{
+	struct rt_tool_param params[] = {
+		{ "email", "string", RT_PARAM_STRING, 1, "path" },
+		{ "limit", "number", RT_PARAM_NUMBER, 0, "query" },
+		{ "exact", "boolean", RT_PARAM_BOOLEAN, 0, "query" },
+		{ "when", "date", RT_PARAM_OTHER, 0, "body" },
+	};
+	struct rt_tool_action actions[] = {
+		{ "lookup_customer", "d", params, 4 },
+		{ "ping", NULL, NULL, 0 },
+	};
+	struct rt_tool t = { "custom-crm", NULL, "http", "members", 1000,
+	    actions, 2, NULL, 0 };
+	struct rt_tool none = { "empty", NULL, "exec", "members", 1000, NULL,
+	    0, NULL, 0 };
+	struct cli c;
+
+	ok(parse_ok(&c, "tool exec custom-crm lookup_customer --param "
+	    "limit=5 --param exact=true --param email=x --param when=now") &&
+	    cli_param_types(&c, &t, err, sizeof(err)) == 0 &&
+	    c.params[0].type == RT_PARAM_NUMBER &&
+	    c.params[1].type == RT_PARAM_BOOLEAN &&
+	    c.params[2].type == RT_PARAM_STRING &&
+	    c.params[3].type == RT_PARAM_OTHER,
+	    "each --param takes the type the action declares");
+	cli_free(&c);
+	ok(parse_ok(&c, "tool exec custom-crm lookup_customer --param "
+	    "email=x --param colour=red") &&
+	    cli_param_types(&c, &t, err, sizeof(err)) == -1 &&
+	    strstr(err, "no parameter colour") != NULL &&
+	    strstr(err, "email, limit, exact, when") != NULL,
+	    "an unknown --param is named, with the known ones: %s", err);
+	cli_free(&c);
+	ok(parse_ok(&c, "tool exec custom-crm lookup --param email=x") &&
+	    cli_param_types(&c, &t, err, sizeof(err)) == -1 &&
+	    strstr(err, "no action lookup") != NULL &&
+	    strstr(err, "lookup_customer, ping") != NULL,
+	    "an unknown action is named, with the known ones: %s", err);
+	cli_free(&c);
+	ok(parse_ok(&c, "tool exec custom-crm ping --param email=x") &&
+	    cli_param_types(&c, &t, err, sizeof(err)) == -1 &&
+	    strstr(err, "parameters: none") != NULL,
+	    "an action without parameters says so: %s", err);
+	cli_free(&c);
+	ok(parse_ok(&c, "tool exec empty run --param k=v") &&
+	    cli_param_types(&c, &none, err, sizeof(err)) == -1 &&
+	    strstr(err, "actions: none") != NULL,
+	    "a tool without actions says so: %s", err);
+	cli_free(&c);
+}
+
+/* What the library refuses of a --param list before it sends anything. */
+static void
+test_tool_exec_refusals(void)
+{
+	struct rt_param p[] = {
+		{ "limit", "12x", RT_PARAM_NUMBER },
+	};
+	struct rt_exec_opts o = { NULL, 0, p, 1, NULL, 0, 0 };
+	struct rt_exec_result r;
+	rt_client *c;
+
+	/* a socket that is not there: anything sent would be a network
+	   error, not a usage error */
+	if ((c = rt_client_new("unix:/nonexistent/secretd.sock", NULL,
+	    NULL)) == NULL) {
+		ok(0, "client");
+		return;
+	}
+	ok(rt_tools_execute(c, "t", "a", &o, &r) == RT_E_USAGE &&
+	    strstr(rt_client_last_error(c)->message, "limit") != NULL,
+	    "a bad number is refused before sending: %s",
+	    rt_client_last_error(c)->message);
+	p[0] = (struct rt_param){ "exact", "1", RT_PARAM_BOOLEAN };
+	ok(rt_tools_execute(c, "t", "a", &o, &r) == RT_E_USAGE,
+	    "a bad boolean is refused before sending: %s",
+	    rt_client_last_error(c)->message);
+	p[0] = (struct rt_param){ "email", "x", RT_PARAM_STRING };
+	o.params_json = "{\"email\":\"y\"}";
+	ok(rt_tools_execute(c, "t", "a", &o, &r) == RT_E_USAGE,
+	    "a name in both --params-json and --param is refused: %s",
+	    rt_client_last_error(c)->message);
+	p[0] = (struct rt_param){ "limit", "5", RT_PARAM_NUMBER };
+	ok(rt_tools_execute(c, "t", "a", &o, &r) == RT_E_NETWORK,
+	    "good params get as far as the network: %s",
+	    rt_client_last_error(c)->message);
+	rt_client_free(c);
+}
+
+static void
+test_params_json_file(void)
+{
+	char *text, *path, *big;
+	size_t len;
+	int fd;
+
+	path = write_file("p.json", "{\"a\":1}\n", 0600);
+	ok(read_params_json(path, &text, &len, err, sizeof(err)) == 0 &&
+	    len == 8 && memcmp(text, "{\"a\":1}\n", 8) == 0,
+	    "--params-json FILE read whole");
+	rt_secret_value_free(text, len);
+	path = write_file("p.json", "", 0600);
+	ok(read_params_json(path, &text, &len, err, sizeof(err)) == -1 &&
+	    strstr(err, "empty") != NULL, "an empty file is refused: %s",
+	    err);
+	ok(read_params_json("/nonexistent/p.json", &text, &len, err,
+	    sizeof(err)) == -1 && strstr(err, "/nonexistent/p.json") != NULL,
+	    "a missing file is named: %s", err);
+	big = malloc(PARAMS_JSON_MAX + 2);
+	memset(big, ' ', PARAMS_JSON_MAX + 1);
+	big[PARAMS_JSON_MAX + 1] = '\0';
+	path = write_file("p.json", big, 0600);
+	ok(read_params_json(path, &text, &len, err, sizeof(err)) == -1 &&
+	    strstr(err, "larger") != NULL, "over 128 KiB is refused: %s", err);
+	free(big);
+	path = write_file("p.json", "{}", 0600);
+	fd = dup(STDIN_FILENO);
+	if (freopen(path, "r", stdin) != NULL) {
+		ok(read_params_json("-", &text, &len, err, sizeof(err)) == 0 &&
+		    len == 2 && memcmp(text, "{}", 2) == 0,
+		    "--params-json - reads standard input");
+		rt_secret_value_free(text, len);
+	} else
+		ok(0, "--params-json - reads standard input");
+	dup2(fd, STDIN_FILENO);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -385,6 +615,11 @@ main(void)
 	test_token_file();
 	test_default_url();
 	test_output_clean();
+	test_tool_commands();
+	test_tool_usage_errors();
+	test_tool_param_types();
+	test_tool_exec_refusals();
+	test_params_json_file();
 	if (fork() == 0)
 		execlp("rm", "rm", "-rf", tmpdir, (char *)NULL);
 	wait(NULL);

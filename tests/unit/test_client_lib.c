@@ -31,6 +31,20 @@
 	"\"updatedAt\":\"2026-11-26T10:58:00Z\",\"createdBy\":\"alice\"," \
 	"\"updatedBy\":\"alice\"}"
 
+#define CRM_TOOL \
+	"{\"name\":\"custom-crm\",\"description\":\"CRM\",\"type\":\"http\"," \
+	"\"allow\":\"members\",\"timeoutMs\":10000,\"actions\":[{\"name\":" \
+	"\"lookup_customer\",\"description\":\"by email\",\"params\":[" \
+	"{\"name\":\"email\",\"type\":\"string\",\"required\":true," \
+	"\"in\":\"path\"},{\"name\":\"limit\",\"type\":\"number\"," \
+	"\"required\":false,\"in\":\"query\"}]}],\"credentials\":[{" \
+	"\"slot\":\"apiKey\",\"defaultSecret\":\"SHARED_CRM_KEY\"}]}"
+#define EXEC_TOOL \
+	"{\"name\":\"env_dump\",\"type\":\"exec\",\"allow\":\"admins\"," \
+	"\"timeoutMs\":300000,\"actions\":[{\"name\":\"run\",\"params\":[" \
+	"{\"name\":\"verbose\",\"type\":\"boolean\",\"in\":\"stdin\"}]}]," \
+	"\"credentials\":[]}"
+
 /* The server's answers, in the order the calls below make requests. */
 static const struct reply {
 	int		 status;
@@ -72,6 +86,25 @@ static const struct reply {
 	{ 201, NULL },		/* the 64 KiB set: answers its own meta */
 	{ 200, NULL },		/* the 64 KiB reveal: answers the value */
 	{ 200, "{\"status\":\"ok\"}" },
+	{ 200, "{\"tools\":[" CRM_TOOL "],\"nextCursor\":\"t/1\"}" },
+	{ 200, "{\"tools\":[" EXEC_TOOL "],\"nextCursor\":null}" },	/* 25 */
+	{ 200, "{\"tools\":[],\"nextCursor\":null}" },
+	{ 200, CRM_TOOL },
+	{ 200, "{\"tool\":\"custom-crm\",\"action\":\"lookup_customer\","
+	    "\"ok\":true,\"result\":{\"id\":7,\"email\":\"a@b\"},"
+	    "\"status\":200,\"durationMs\":12,\"credentials\":[{\"slot\":"
+	    "\"apiKey\",\"name\":\"SHARED_CRM_KEY\",\"scope\":\"org\","
+	    "\"version\":3}],\"redactions\":1}" },
+	{ 200, "{\"tool\":\"env_dump\",\"action\":\"run\",\"ok\":false,"
+	    "\"result\":\"plain\\u0000text\",\"exitCode\":3,\"durationMs\":5,"
+	    "\"credentials\":[],\"redactions\":0,\"stderr\":\"boom\\n\"}" },
+	{ 504, "{\"error\":{\"code\":\"timeout\",\"message\":\"the tool "	/* 30 */
+	    "did not answer in 10 s\",\"requestId\":\"r\"}}" },
+	{ 502, "{\"error\":{\"code\":\"upstream_failed\",\"message\":"
+	    "\"connection refused\",\"requestId\":\"r\"}}" },
+	{ 200, "{\"tool\":\"t\",\"action\":\"a\",\"ok\":true,\"result\":42}" },
+	{ 200, "{\"tool\":\"t\",\"action\":\"a\",\"result\":\"x\"}" },
+	{ 200, "{\"name\":\"t\",\"type\":\"http\",\"actions\":{}}" },
 };
 #define NREPLIES	(sizeof(replies) / sizeof(replies[0]))
 
@@ -429,6 +462,194 @@ test_big_value(rt_client *c)
 }
 
 static void
+test_tool_lists(rt_client *c)
+{
+	struct rt_tool_list_opts lo = { 1, "x y" };
+	struct rt_tool_list l;
+	struct rt_tool t;
+	const struct rt_tool_action *a;
+	const char *raw;
+	json_t *j;
+	size_t len;
+
+	ok(rt_tools_list(c, &l) == RT_E_OK && l.count == 2 &&
+	    line_is(24, "GET /v1/tools HTTP/1.1") &&
+	    line_is(25, "GET /v1/tools?cursor=t%2F1 HTTP/1.1"),
+	    "tool list: follows nextCursor over two pages");
+	a = l.count == 2 ? &l.tools[0].actions[0] : NULL;
+	ok(a != NULL && strcmp(l.tools[0].name, "custom-crm") == 0 &&
+	    strcmp(l.tools[0].type, "http") == 0 &&
+	    strcmp(l.tools[0].allow, "members") == 0 &&
+	    l.tools[0].timeout_ms == 10000 && l.tools[0].nactions == 1 &&
+	    strcmp(a->name, "lookup_customer") == 0 && a->nparams == 2 &&
+	    a->params[0].required && a->params[0].kind == RT_PARAM_STRING &&
+	    strcmp(a->params[0].in, "path") == 0 && !a->params[1].required &&
+	    a->params[1].kind == RT_PARAM_NUMBER && l.tools[0].nslots == 1 &&
+	    strcmp(l.tools[0].slots[0].slot, "apiKey") == 0 &&
+	    strcmp(l.tools[0].slots[0].default_secret, "SHARED_CRM_KEY") == 0,
+	    "tool list: actions, typed params and slots parsed");
+	ok(l.count == 2 && l.tools[1].description == NULL &&
+	    l.tools[1].nslots == 0 && l.tools[1].timeout_ms == 300000 &&
+	    l.tools[1].actions[0].params[0].kind == RT_PARAM_BOOLEAN &&
+	    !l.tools[1].actions[0].params[0].required,
+	    "tool list: no description, no slots, a boolean param");
+	raw = rt_client_last_json(c, &len);
+	j = raw ? json_loads(raw, 0, NULL) : NULL;
+	ok(j != NULL && json_array_size(json_object_get(j, "tools")) == 2 &&
+	    json_is_null(json_object_get(j, "nextCursor")),
+	    "tool list: JSON is the pages merged, nextCursor null");
+	json_decref(j);
+	rt_tool_list_clear(&l);
+	ok(rt_tools_list_page(c, &lo, &l) == RT_E_OK && l.count == 0 &&
+	    line_is(26, "GET /v1/tools?limit=1&cursor=x%20y HTTP/1.1"),
+	    "tool list page: limit and cursor in the query");
+	rt_tool_list_clear(&l);
+	ok(rt_tools_get(c, "custom-crm", &t) == RT_E_OK &&
+	    strcmp(t.description, "CRM") == 0 && t.nactions == 1 &&
+	    line_is(27, "GET /v1/tools/custom-crm HTTP/1.1"),
+	    "tool get: GET /v1/tools/NAME");
+	rt_tool_clear(&t);
+}
+
+static void
+test_tool_execute(rt_client *c)
+{
+	const struct rt_error_info *ei = rt_client_last_error(c);
+	struct rt_param p[] = {
+		{ "limit", "5", RT_PARAM_NUMBER },
+		{ "ratio", "-2.5e1", RT_PARAM_NUMBER },
+		{ "exact", "true", RT_PARAM_BOOLEAN },
+		{ "note", "x=y", RT_PARAM_STRING },
+		{ "other", "1", RT_PARAM_OTHER },
+	};
+	struct rt_credential_override ov[] = {
+		{ "apiKey", "SHARED_CRM_KEY", 0 },
+		{ "backup", "ORG_KEY", 1 },
+	};
+	struct rt_exec_opts o = { "{\"email\":\"a@b\"}", 0, p, 5, ov, 2,
+	    10000 };
+	struct rt_exec_result r;
+
+	ok(rt_tools_execute(c, "custom-crm", "lookup_customer", &o, &r) ==
+	    RT_E_OK && r.ok && r.result_is_json && r.status == 200 &&
+	    r.exit_code == -1 && r.duration_ms == 12 && r.redactions == 1 &&
+	    r.stderr_text == NULL && strcmp(r.result,
+	    "{\"id\":7,\"email\":\"a@b\"}") == 0,
+	    "execute: ok, status, JSON result as compact text");
+	ok(r.ncredentials == 1 && strcmp(r.credentials[0].slot, "apiKey") ==
+	    0 && strcmp(r.credentials[0].name, "SHARED_CRM_KEY") == 0 &&
+	    strcmp(r.credentials[0].scope, "org") == 0 &&
+	    r.credentials[0].version == 3, "execute: which secret each slot "
+	    "used");
+	ok(line_is(28, "POST /v1/tools/custom-crm/execute HTTP/1.1") &&
+	    body_is(28, "{\"action\":\"lookup_customer\",\"params\":{"
+	    "\"email\":\"a@b\",\"limit\":5,\"ratio\":-25.0,\"exact\":true,"
+	    "\"note\":\"x=y\",\"other\":\"1\"},\"credentialOverrides\":{"
+	    "\"apiKey\":\"SHARED_CRM_KEY\",\"backup\":{\"name\":\"ORG_KEY\","
+	    "\"orgWide\":true}}}"),
+	    "execute: params typed and merged, overrides in both forms");
+	rt_exec_result_clear(&r);
+	ok(rt_tools_execute(c, "env_dump", "run", NULL, &r) == RT_E_OK &&
+	    !r.ok && !r.result_is_json && r.result_len == 10 &&
+	    memcmp(r.result, "plain\0text", 10) == 0 && r.exit_code == 3 &&
+	    r.status == -1 && r.stderr_len == 5 &&
+	    strcmp(r.stderr_text, "boom\n") == 0 && r.ncredentials == 0,
+	    "execute: ok false, text result byte for byte, exit code, stderr");
+	ok(body_is(29, "{\"action\":\"run\",\"params\":{}}"),
+	    "execute: no params is an empty object, no overrides member");
+	rt_exec_result_clear(&r);
+	ok(rt_tools_execute(c, "env_dump", "run", NULL, &r) == RT_E_SERVER &&
+	    ei->http_status == 504 && strcmp(ei->error_code, "timeout") == 0,
+	    "execute: 504 is a server error with the API's code");
+	ok(rt_tools_execute(c, "env_dump", "run", NULL, &r) == RT_E_SERVER &&
+	    ei->http_status == 502 &&
+	    strcmp(ei->error_code, "upstream_failed") == 0 &&
+	    strcmp(ei->message, "connection refused") == 0,
+	    "execute: 502 keeps the server's code and message");
+	ok(rt_tools_execute(c, "t", "a", NULL, &r) == RT_E_OK &&
+	    r.result_is_json && strcmp(r.result, "42") == 0,
+	    "execute: a scalar JSON result");
+	rt_exec_result_clear(&r);
+	ok(rt_tools_execute(c, "t", "a", NULL, &r) == RT_E_PROTOCOL &&
+	    r.result == NULL && line_is(33, "POST /v1/tools/t/execute "
+	    "HTTP/1.1"), "execute: an answer without ok is a protocol error");
+}
+
+/* Each refused before anything is sent: the replies stay in step. */
+static void
+test_tool_refusals(rt_client *c)
+{
+	static const struct {
+		const char *json, *value;
+		enum rt_param_type type;
+		const char *what;
+	} bad[] = {
+		{ NULL, "12x", RT_PARAM_NUMBER, "a number with a suffix" },
+		{ NULL, " 5", RT_PARAM_NUMBER, "a number with a space" },
+		{ NULL, "5.", RT_PARAM_NUMBER, "a number ending in '.'" },
+		{ NULL, "05", RT_PARAM_NUMBER, "a number with a leading 0" },
+		{ NULL, "0x10", RT_PARAM_NUMBER, "a hex number" },
+		{ NULL, "NaN", RT_PARAM_NUMBER, "NaN" },
+		{ NULL, "1e400", RT_PARAM_NUMBER, "a real out of range" },
+		{ NULL, "99999999999999999999", RT_PARAM_NUMBER,
+		    "an integer over 64 bits" },
+		{ NULL, "", RT_PARAM_NUMBER, "an empty number" },
+		{ NULL, "yes", RT_PARAM_BOOLEAN, "yes as a boolean" },
+		{ NULL, "True", RT_PARAM_BOOLEAN, "True as a boolean" },
+		{ NULL, "\xff", RT_PARAM_STRING, "a string not UTF-8" },
+		{ "[1]", "v", RT_PARAM_STRING, "params JSON not an object" },
+		{ "{\"a\":", "v", RT_PARAM_STRING, "params JSON cut short" },
+		{ "{\"a\":1,\"a\":2}", "v", RT_PARAM_STRING,
+		    "a key twice in the params JSON" },
+		{ "{\"k\":1}", "v", RT_PARAM_STRING,
+		    "a key in the JSON and as a param" },
+	};
+	struct rt_credential_override ov[] = {
+		{ "apiKey", "A", 0 }, { "apiKey", "B", 1 }, { "a-b", "A", 0 },
+		{ "apiKey", "1BAD", 0 },
+	};
+	struct rt_param twice[] = {
+		{ "k", "1", RT_PARAM_STRING }, { "k", "2", RT_PARAM_STRING },
+	};
+	struct rt_param p;
+	struct rt_exec_opts o;
+	struct rt_exec_result r;
+	struct rt_tool t;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p = (struct rt_param){ "k", bad[i].value, bad[i].type };
+		o = (struct rt_exec_opts){ bad[i].json, 0, &p, 1, NULL, 0, 0 };
+		ok(rt_tools_execute(c, "t", "a", &o, &r) == RT_E_USAGE,
+		    "refused before sending: %s (%s)", bad[i].what,
+		    rt_client_last_error(c)->message);
+	}
+	o = (struct rt_exec_opts){ NULL, 0, twice, 2, NULL, 0, 0 };
+	ok(rt_tools_execute(c, "t", "a", &o, &r) == RT_E_USAGE &&
+	    strstr(rt_client_last_error(c)->message, "twice") != NULL,
+	    "a param given twice is refused");
+	o = (struct rt_exec_opts){ NULL, 0, NULL, 0, ov, 2, 0 };
+	ok(rt_tools_execute(c, "t", "a", &o, &r) == RT_E_USAGE,
+	    "a slot overridden twice is refused");
+	o = (struct rt_exec_opts){ NULL, 0, NULL, 0, ov + 2, 1, 0 };
+	ok(rt_tools_execute(c, "t", "a", &o, &r) == RT_E_USAGE,
+	    "a bad slot name is refused");
+	o = (struct rt_exec_opts){ NULL, 0, NULL, 0, ov + 3, 1, 0 };
+	ok(rt_tools_execute(c, "t", "a", &o, &r) == RT_E_USAGE,
+	    "a bad secret name in an override is refused");
+	ok(rt_tools_execute(c, "a/b", "a", NULL, &r) == RT_E_USAGE &&
+	    rt_tools_execute(c, "..", "a", NULL, &r) == RT_E_USAGE &&
+	    rt_tools_execute(c, "", "a", NULL, &r) == RT_E_USAGE &&
+	    rt_tools_get(c, "a b", &t) == RT_E_USAGE &&
+	    rt_tools_get(c, "x?y", &t) == RT_E_USAGE,
+	    "bad tool names are refused");
+	ok(rt_tools_execute(c, "t", "1a", NULL, &r) == RT_E_USAGE &&
+	    rt_tools_execute(c, "t", "a/b", NULL, &r) == RT_E_USAGE &&
+	    rt_tools_execute(c, "t", NULL, NULL, &r) == RT_E_USAGE,
+	    "bad action names are refused");
+}
+
+static void
 make_bigvalue(void)
 {
 	static const char set[] = "ab \"\\\n\t\r/'{}\x01\x1f\x7f\xc3\xa9";
@@ -504,6 +725,12 @@ main(void)
 	test_big_value(c);
 	ok(rt_health(c) == RT_E_OK && line_is(23, "GET /v1/health HTTP/1.1"),
 	    "health");
+	test_tool_lists(c);
+	test_tool_refusals(c);
+	test_tool_execute(c);
+	ok(rt_tools_get(c, "t", &(struct rt_tool){ 0 }) == RT_E_PROTOCOL &&
+	    line_is(34, "GET /v1/tools/t HTTP/1.1"),
+	    "a tool whose actions are not an array is a protocol error");
 	waitpid(pid, &status, 0);
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
 	    served == (int)NREPLIES, "the server answered all %zu requests, "
