@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
+#include "jsonwipe.h"
 #include "log.h"
 #include "frontend.h"
 
@@ -127,7 +128,7 @@ main(int argc, char *argv[])
 	pw = lookup_user(fe_conf.user);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
-	json_wipe_init();
+	jsonwipe_init();
 
 	sandbox_drop(&fe_conf, pw);
 	base = base_new();

@@ -183,7 +183,6 @@ int	 route_public(const struct route *);
 void	 route_run(struct fe_req *);
 
 /* json.c */
-void	 json_wipe_init(void);
 int	 json_scan_limits(const char *, size_t, int maxdepth,
 	    size_t maxstrings);
 json_t	*json_parse_body(const char *, size_t, const struct json_field *,
