@@ -133,7 +133,7 @@ main(int argc, char *argv[])
 	sandbox_drop(&fe_conf, pw);
 	base = base_new();
 	bc_start(base);
-	http_init(base, ctx, FE_UNIX_FD, tls_fd);
+	conn_listen(base, ctx, FE_UNIX_FD, tls_fd);
 	if ((ev_exit = evtimer_new(base, exit_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
 	sandbox_seccomp(fe_conf.seccomp_debug);

@@ -146,9 +146,11 @@ void	 sandbox_seccomp(int debug);
 /* tls.c */
 struct ssl_ctx_st *tls_ctx_new(struct fe_config *);
 
-/* http.c */
-void	 http_init(struct event_base *, struct ssl_ctx_st *, int unix_fd,
+/* conn.c */
+void	 conn_listen(struct event_base *, struct ssl_ctx_st *, int unix_fd,
 	    int tls_fd);
+
+/* http.c */
 void	 http_reply_json(struct fe_req *, int code, json_t *);
 void	 http_reply_text(struct fe_req *, int code, char *);
 void	 http_reply_error(struct fe_req *, int code, const char *ecode,
