@@ -26,7 +26,6 @@
 #include "broker.h"
 #include "log.h"
 
-#define DEFAULT_CONF	SYSCONFDIR "/secretd/secretd.conf"
 #define REWRAP_BATCH	256
 
 enum command { CMD_RUN, CMD_CHECK, CMD_INIT, CMD_ROTATE, CMD_REWRAP };
@@ -377,7 +376,7 @@ int
 main(int argc, char *argv[])
 {
 	struct secretd_config cfg;
-	const char *conf = DEFAULT_CONF;
+	const char *conf = SECRETD_CONF_FILE;
 	enum command cmd = subcommand(&argc, &argv);
 	char err[512];
 	int ch, foreground = 0, verbose = 0;

@@ -26,7 +26,6 @@
 #include "broker.h"
 #include "log.h"
 
-#define FRONTEND_NAME	"secretd-frontend"
 #define FD_CHAN		3	/* then the unix listener, then TLS */
 #define FD_MOVE_MIN	16	/* above every fixed child descriptor */
 
@@ -72,11 +71,12 @@ fe_resolve_path(char *buf, size_t len)
 			self[n] = '\0';
 			if ((slash = strrchr(self, '/')) != NULL) {
 				*slash = '\0';
-				snprintf(buf, len, "%s/" FRONTEND_NAME, self);
+				snprintf(buf, len, "%s/" SECRETD_FRONTEND_NAME,
+				    self);
 			}
 		}
 		if (buf[0] == '\0' || access(buf, X_OK) == -1)
-			snprintf(buf, len, "%s", LIBEXECDIR "/" FRONTEND_NAME);
+			snprintf(buf, len, "%s", SECRETD_FRONTEND_PATH);
 	}
 	if (access(buf, X_OK) == -1)
 		fatal("%s: %s", __func__, buf);
@@ -205,7 +205,7 @@ schedule_restart(struct broker *b)
 void
 fe_start(struct broker *b)
 {
-	char *argv[3] = { (char *)FRONTEND_NAME, NULL, NULL };
+	char *argv[3] = { (char *)SECRETD_FRONTEND_NAME, NULL, NULL };
 	char **envp;
 	int sv[2], fds[3], nfds = 2, logfd;
 	pid_t pid;

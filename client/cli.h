@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "paths.h"
 #include "runtools.h"
 
 #define EXIT_SERVER	1	/* server or network error */
@@ -16,8 +17,6 @@
 #define EXIT_NOTFOUND	3
 #define EXIT_AUTH	4	/* unauthenticated or forbidden */
 
-#define DEFAULT_CONF	"/etc/secretd/secretd.conf"
-#define DEFAULT_SOCKET	"/run/secretd/secretd.sock"
 #define TOKEN_FILE_MAX	4096
 
 enum cli_group {
