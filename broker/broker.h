@@ -19,8 +19,6 @@
 #include "tool.h"
 #include "tooldef.h"
 
-#define FRONTEND_NAME		"secretd-frontend"
-#define RUNNER_NAME		"secretd-runner"
 #define MAX_CONNECTIONS		16384	/* front-end client connections */
 #define FD_SPARE		64	/* the broker's own descriptors */
 #define SESSIONS_MAX		(2 * MAX_CONNECTIONS)

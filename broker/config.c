@@ -17,8 +17,8 @@
 
 #include "secretd.h"
 
-#define DEFAULT_STATE_DIR	"/var/lib/secretd"
-#define DEFAULT_SOCKET		"/run/secretd/secretd.sock"
+#define DEFAULT_STATE_DIR	SECRETD_STATE_DIR
+#define DEFAULT_SOCKET		SECRETD_SOCKET
 #define DEFAULT_SOCKET_MODE	0666
 #define DEFAULT_ORG		"default"
 #define DEFAULT_ADMIN_GROUP	"secretd-admin"
@@ -34,6 +34,11 @@
 #define DEFAULT_ORG_BYTES	(64ULL << 20)
 #define COUNT_LIMIT		1000000ULL
 #define BYTES_LIMIT		(1ULL << 40)
+
+/* The default socket comes from configure: too long is a build error. */
+_Static_assert(sizeof(DEFAULT_SOCKET) <=
+    sizeof(((struct secretd_config *)0)->socket_path),
+    "runstatedir is too long for a unix socket path");
 
 struct parser;
 typedef int (*setter)(struct parser *, struct secretd_config *,
@@ -549,7 +554,7 @@ config_load(const char *path, struct secretd_config *cfg, char *err,
 	int rv = -1;
 
 	memset(&p, 0, sizeof(p));
-	p.file = path != NULL ? path : SECRETD_CONF;
+	p.file = path != NULL ? path : SECRETD_CONF_FILE;
 	p.err = err;
 	p.errlen = errlen;
 	config_defaults(cfg);

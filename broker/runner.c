@@ -46,7 +46,7 @@ runner_init(struct broker *b)
 	r->pid = -1;
 	r->log.fd = -1;
 	r->log.tag = "runner";
-	exe_resolve_path(RUNNER_NAME, "SECRETD_RUNNER", r->path,
+	exe_resolve_path(SECRETD_RUNNER_NAME, "SECRETD_RUNNER", r->path,
 	    sizeof(r->path));
 	if (geteuid() != 0)
 		return;
@@ -67,7 +67,7 @@ void
 runner_start(struct broker *b)
 {
 	struct runner *r = &b->run;
-	char *argv[3] = { (char *)RUNNER_NAME, NULL, NULL };
+	char *argv[3] = { (char *)SECRETD_RUNNER_NAME, NULL, NULL };
 	int sv[2], fds[3], logfd;
 	pid_t pid;
 

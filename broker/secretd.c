@@ -26,7 +26,6 @@
 #include "broker.h"
 #include "log.h"
 
-#define DEFAULT_CONF	SYSCONFDIR "/secretd/secretd.conf"
 #define REWRAP_BATCH	256
 
 enum command { CMD_RUN, CMD_CHECK, CMD_INIT, CMD_ROTATE, CMD_REWRAP };
@@ -327,7 +326,7 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	no_core_dumps();
 	b.max_conns = raise_nofile();
 	sigfd = block_signals();
-	exe_resolve_path(FRONTEND_NAME, "SECRETD_FRONTEND", b.frontend_path,
+	exe_resolve_path(SECRETD_FRONTEND_NAME, "SECRETD_FRONTEND", b.frontend_path,
 	    sizeof(b.frontend_path));
 	runner_init(&b);
 	fe_prepare_chroot(cfg->state_dir, b.chroot_dir, sizeof(b.chroot_dir));
@@ -432,7 +431,7 @@ int
 main(int argc, char *argv[])
 {
 	struct secretd_config cfg;
-	const char *conf = DEFAULT_CONF;
+	const char *conf = SECRETD_CONF_FILE;
 	enum command cmd = subcommand(&argc, &argv);
 	char err[512];
 	int ch, foreground = 0, verbose = 0;

@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "paths.h"
 #include "proto.h"
 
-#define SECRETD_CONF	"/etc/secretd/secretd.conf"
 #define SECRETD_USER	"secretd"
 
 struct secretd_config {

@@ -79,7 +79,7 @@ exe_resolve_path(const char *name, const char *envname, char *buf,
 			}
 		}
 		if (buf[0] == '\0' || access(buf, X_OK) == -1)
-			snprintf(buf, len, "%s/%s", LIBEXECDIR, name);
+			snprintf(buf, len, "%s/%s", SECRETD_LIBEXEC_DIR, name);
 	}
 	if (access(buf, X_OK) == -1)
 		fatal("%s: %s", __func__, buf);
@@ -249,7 +249,7 @@ schedule_restart(struct broker *b)
 void
 fe_start(struct broker *b)
 {
-	char *argv[3] = { (char *)FRONTEND_NAME, NULL, NULL };
+	char *argv[3] = { (char *)SECRETD_FRONTEND_NAME, NULL, NULL };
 	int sv[2], fds[3], nfds = 2, logfd;
 	pid_t pid;
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "paths.h"
 #include "runtools.h"
 
 #define EXIT_SERVER	1	/* server or network error */
@@ -17,8 +18,6 @@
 #define EXIT_AUTH	4	/* unauthenticated or forbidden */
 #define EXIT_TOOL	5	/* tool exec: the tool ran and reported failure */
 
-#define DEFAULT_CONF	"/etc/secretd/secretd.conf"
-#define DEFAULT_SOCKET	"/run/secretd/secretd.sock"
 #define TOKEN_FILE_MAX	4096
 #define PARAMS_JSON_MAX	(128 * 1024)	/* the API's body limit */
 

@@ -341,6 +341,6 @@ default_url(const char *conf, char *url, size_t size)
 	}
 	if (rv == 0)
 		return 0;
-	return snprintf(url, size, "unix:%s", DEFAULT_SOCKET) >= (int)size ?
+	return snprintf(url, size, "unix:%s", SECRETD_SOCKET) >= (int)size ?
 	    -1 : 0;
 }

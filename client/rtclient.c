@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "jsonwipe.h"
 #include "runtools.h"
 #include "rtclient.h"
 
@@ -60,40 +61,10 @@ rt_secret_value_free(char *value, size_t len)
 	rt_wipe_free(value, value == NULL ? 0 : len + 1);
 }
 
-/*
- * jansson copies every string it parses or builds; with these it wipes
- * them when freeing.  The size lives in a header aligned like malloc's.
- */
-#define WIPE_HDR	sizeof(max_align_t)
-
-static void *
-wipe_malloc(size_t n)
-{
-	unsigned char *p;
-
-	if (n > SIZE_MAX - WIPE_HDR || (p = malloc(n + WIPE_HDR)) == NULL)
-		return NULL;
-	memcpy(p, &n, sizeof(n));
-	return p + WIPE_HDR;
-}
-
-static void
-wipe_free(void *ptr)
-{
-	unsigned char *p = ptr;
-	size_t n;
-
-	if (p == NULL)
-		return;
-	p -= WIPE_HDR;
-	memcpy(&n, p, sizeof(n));
-	rt_wipe_free(p, n + WIPE_HDR);
-}
-
 void
 rt_harden_memory(void)
 {
-	json_set_alloc_funcs(wipe_malloc, wipe_free);
+	jsonwipe_init();
 }
 
 const char *

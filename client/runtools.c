@@ -408,7 +408,7 @@ connect_client(const struct cli *cl, int *rv)
 	rt_client *c;
 
 	if ((u == NULL || *u == '\0') &&
-	    default_url(DEFAULT_CONF, url, sizeof(url)) == 0)
+	    default_url(SECRETD_CONF_FILE, url, sizeof(url)) == 0)
 		u = url;
 	if (cli_token(&token, err, sizeof(err)) == -1) {
 		fprintf(stderr, "runtools: %s\n", err);

@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
+#include "jsonwipe.h"
 #include "log.h"
 #include "frontend.h"
 
@@ -127,12 +128,12 @@ main(int argc, char *argv[])
 	pw = lookup_user(fe_conf.user);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
-	json_wipe_init();
+	jsonwipe_init();
 
 	sandbox_drop(&fe_conf, pw);
 	base = base_new();
 	bc_start(base);
-	http_init(base, ctx, FE_UNIX_FD, tls_fd);
+	conn_listen(base, ctx, FE_UNIX_FD, tls_fd);
 	if ((ev_exit = evtimer_new(base, exit_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
 	sandbox_seccomp(fe_conf.seccomp_debug);

@@ -146,9 +146,11 @@ void	 sandbox_seccomp(int debug);
 /* tls.c */
 struct ssl_ctx_st *tls_ctx_new(struct fe_config *);
 
-/* http.c */
-void	 http_init(struct event_base *, struct ssl_ctx_st *, int unix_fd,
+/* conn.c */
+void	 conn_listen(struct event_base *, struct ssl_ctx_st *, int unix_fd,
 	    int tls_fd);
+
+/* http.c */
 void	 http_reply_json(struct fe_req *, int code, json_t *);
 void	 http_reply_text(struct fe_req *, int code, char *);
 void	 http_reply_error(struct fe_req *, int code, const char *ecode,
@@ -195,7 +197,6 @@ void	 tool_show(struct fe_req *);
 void	 tool_execute(struct fe_req *);
 
 /* json.c */
-void	 json_wipe_init(void);
 int	 json_scan_limits(const char *, size_t, int maxdepth,
 	    size_t maxstrings);
 json_t	*json_parse_body(const char *, size_t, const struct json_field *,

@@ -1,11 +1,10 @@
 /*
  * JSON in and out: body checks (nesting depth and string count before the
  * parser sees the bytes, then exactly the fields a route accepts) and the
- * API's record shapes.  Memory jansson frees is wiped: bodies hold values.
+ * API's record shapes.
  */
 #include "config.h"
 
-#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,21 +14,6 @@
 #include <jansson.h>
 
 #include "frontend.h"
-
-static void
-wipe_free(void *p)
-{
-	if (p == NULL)
-		return;
-	explicit_bzero(p, malloc_usable_size(p));
-	free(p);
-}
-
-void
-json_wipe_init(void)
-{
-	json_set_alloc_funcs(malloc, wipe_free);
-}
 
 /*
  * jansson has no depth limit, so count brackets outside strings first.

@@ -107,8 +107,8 @@ ok "$(printf '%s\n' "$fe_dyn" | grep -qE ' U event_base_dispatch(@|$)'; echo $?)
 is "$(printf '%s\n' "$fe_dyn" | grep -E ' (mdb_|crypto_aead|crypto_secretbox|sodium_)' | head -n 3)" "" \
     "secretd-frontend imports no mdb_, crypto_aead or sodium_ symbol"
 fe_syms=$(nm "$FRONTEND" 2>&1)
-ok "$(printf '%s\n' "$fe_syms" | grep -qE ' T http_init$'; echo $?)" \
-    "nm lists secretd-frontend's own functions (http_init): it is not stripped"
+ok "$(printf '%s\n' "$fe_syms" | grep -qE ' T conn_listen$'; echo $?)" \
+    "nm lists secretd-frontend's own functions (conn_listen): it is not stripped"
 is "$(printf '%s\n' "$fe_syms" | grep -E ' [TtDdBb] (mdb_|crypto_aead|sodium_|store_(open|commit|secret_get)|rootkey_|seal_|decide)' | head -n 3)" "" \
     "secretd-frontend contains no store, sealing, key or policy function"
 fe_strings=$(strings "$FRONTEND" 2>&1)

@@ -361,10 +361,10 @@ test_default_url(void)
 	    "dropped (%s)", url);
 	conf = write_file("c.conf", "state_dir = x\n", 0644);
 	ok(default_url(conf, url, sizeof(url)) == 0 &&
-	    strcmp(url, "unix:" DEFAULT_SOCKET) == 0,
+	    strcmp(url, "unix:" SECRETD_SOCKET) == 0,
 	    "default URL: config without socket uses the built-in path");
 	ok(default_url("/nonexistent/x.conf", url, sizeof(url)) == 0 &&
-	    strcmp(url, "unix:" DEFAULT_SOCKET) == 0,
+	    strcmp(url, "unix:" SECRETD_SOCKET) == 0,
 	    "default URL: no config uses the built-in path");
 }
 

@@ -1,8 +1,9 @@
 /*
  * The config parser, bgpd-style: each fixture in tests/unit/config is
  * loaded and its printed config (or its error) must equal NAME.ok, where
- * @DIR@ stands for the fixture folder.  Cases that need bytes or lengths
- * a fixture cannot hold are written to a temporary folder.
+ * @DIR@ stands for the fixture folder and @STATE_DIR@ and @SOCKET@ for
+ * the defaults configure chose.  Cases that need bytes or lengths a
+ * fixture cannot hold are written to a temporary folder.
  */
 #include "config.h"
 
@@ -36,13 +37,16 @@ static char fixdir[PATH_MAX];
 static char example[PATH_MAX];
 static char *tmpdir;
 
-/* The config or the error, as text, with the fixture folder as @DIR@. */
+/* The config or the error, as text, with its machine's paths as names. */
 static char *
 render(const char *conf)
 {
+	const char *from[] = { fixdir, SECRETD_STATE_DIR, SECRETD_SOCKET };
+	const char *to[] = { "@DIR@", "@STATE_DIR@", "@SOCKET@" };
 	struct secretd_config cfg;
-	char err[1024], *raw = NULL, *out, *s, *hit;
-	size_t rawlen = 0, dlen = strlen(fixdir);
+	char err[1024], *raw = NULL, *s;
+	const char *p;
+	size_t rawlen = 0, i, n;
 	FILE *mem;
 
 	if ((mem = open_memstream(&raw, &rawlen)) == NULL)
@@ -52,15 +56,24 @@ render(const char *conf)
 	else
 		fprintf(mem, "%s\n", err);
 	fclose(mem);
-	if ((out = calloc(1, rawlen * 2 + 1)) == NULL)
+	if ((mem = open_memstream(&s, &n)) == NULL) {
+		free(raw);
 		return NULL;
-	for (s = raw; (hit = strstr(s, fixdir)) != NULL; s = hit + dlen) {
-		strncat(out, s, hit - s);
-		strcat(out, "@DIR@");
 	}
-	strcat(out, s);
+	for (p = raw; *p != '\0'; ) {
+		for (i = 0; i < sizeof(from) / sizeof(from[0]); i++)
+			if (*from[i] != '\0' &&
+			    strncmp(p, from[i], strlen(from[i])) == 0)
+				break;
+		if (i < sizeof(from) / sizeof(from[0])) {
+			fputs(to[i], mem);
+			p += strlen(from[i]);
+		} else
+			fputc(*p++, mem);
+	}
+	fclose(mem);
 	free(raw);
-	return out;
+	return s;
 }
 
 static void
@@ -233,9 +246,9 @@ test_defaults(void)
 	struct secretd_config cfg;
 
 	config_defaults(&cfg);
-	ok(strcmp(cfg.state_dir, "/var/lib/secretd") == 0 &&
-	    strcmp(cfg.root_key_file, "/var/lib/secretd/root.key") == 0 &&
-	    strcmp(cfg.socket_path, "/run/secretd/secretd.sock") == 0 &&
+	ok(strcmp(cfg.state_dir, SECRETD_STATE_DIR) == 0 &&
+	    strcmp(cfg.root_key_file, SECRETD_STATE_DIR "/root.key") == 0 &&
+	    strcmp(cfg.socket_path, SECRETD_SOCKET) == 0 &&
 	    cfg.socket_mode == 0666 && cfg.listen[0] == '\0' &&
 	    cfg.org_reveal_members == 0 &&
 	    strcmp(cfg.frontend_user, "secretd") == 0,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "frontend.h"
+#include "jsonwipe.h"
 #include "tap.h"
 
 static const struct json_field fields[] = {
@@ -123,7 +124,7 @@ main(void)
 {
 	char buf[32];
 
-	json_wipe_init();
+	jsonwipe_init();
 	depth_tests();
 	field_tests();
 	ok(strcmp(json_time(1795604232, buf, sizeof(buf)),
