@@ -357,31 +357,48 @@ tool_check_slot(const struct tool *t, const struct tool_slot *s, char *err,
 		    "exactly one {} and no control character", s->name);
 		return -1;
 	}
+	if (s->place == SLOT_ENV && t->type != TOOL_EXEC) {
+		snprintf(err, errlen, "slot %s: http tools put a value in a "
+		    "header, query or basic auth, not env", s->name);
+		return -1;
+	}
+	if (s->place != SLOT_ENV && t->type != TOOL_HTTP) {
+		snprintf(err, errlen, "slot %s: exec tools put a value in an "
+		    "environment variable (env) only", s->name);
+		return -1;
+	}
 	switch (s->place) {
 	case SLOT_HEADER:
-		if (t->type == TOOL_HTTP && header_name(s->target))
+		if (header_name(s->target))
 			return 0;
-		break;
+		snprintf(err, errlen, "slot %s: bad header name \"%s\"",
+		    s->name, s->target);
+		return -1;
 	case SLOT_QUERY:
-		if (t->type == TOOL_HTTP && query_name(s->target))
+		if (query_name(s->target))
 			return 0;
-		break;
+		snprintf(err, errlen, "slot %s: bad query parameter name "
+		    "\"%s\": letters, digits, '-', '.', '_' or '~'", s->name,
+		    s->target);
+		return -1;
 	case SLOT_BASIC:
-		if (t->type == TOOL_HTTP && s->target[0] == '\0')
+		if (s->target[0] == '\0')
 			return 0;
-		break;
+		snprintf(err, errlen, "slot %s: basic auth takes no name",
+		    s->name);
+		return -1;
 	case SLOT_ENV:
-		if (t->type == TOOL_EXEC &&
-		    valid_field_name(s->target, strlen(s->target)) &&
+		if (valid_field_name(s->target, strlen(s->target)) &&
 		    strcmp(s->target, "PATH") != 0 &&
 		    strcmp(s->target, "HOME") != 0 &&
 		    strcmp(s->target, "LANG") != 0)
 			return 0;
-		break;
+		snprintf(err, errlen, "slot %s: bad variable name \"%s\": "
+		    "letters, digits and '_', not PATH, HOME or LANG",
+		    s->name, s->target);
+		return -1;
 	}
-	snprintf(err, errlen, "slot %s: http tools put a value in a header, "
-	    "query or basic auth; exec tools in an environment variable "
-	    "(not PATH, HOME or LANG)", s->name);
+	snprintf(err, errlen, "slot %s: no placement", s->name);
 	return -1;
 }
 
