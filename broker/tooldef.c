@@ -516,83 +516,87 @@ open_block(struct tparse *p, enum block b, const char *word, char *name)
 	return 0;
 }
 
-/* param NAME TYPE [required] [path|query|body] */
+static const char *const placements[] = {
+	[PARAM_PATH] = "path", [PARAM_QUERY] = "query", [PARAM_BODY] = "body"
+};
+
+/* NAME TYPE [required] [path|query|body] into prm; place 0: not given. */
 static int
-add_param(struct tparse *p, char *rest)
+read_param(struct tparse *p, char *rest, struct tool_param *prm)
 {
 	static const char *const types[] = {
 		[PARAM_STRING] = "string", [PARAM_NUMBER] = "number",
 		[PARAM_BOOL] = "bool"
 	};
-	static const char *const placements[] = {
-		[PARAM_PATH] = "path", [PARAM_QUERY] = "query",
-		[PARAM_BODY] = "body"
-	};
-	struct tool_action *a = p->act;
-	struct tool_param *prm;
 	char *word[5], *s, *save;
 	size_t n = 0, i, j;
-	int required = 0;
-	uint8_t type = 0, place = 0;
 
-	if (p->block != B_ACTION)
-		return perr(p, "param: outside an action; write it under an "
-		    "\"action NAME\" line");
-	for (s = strtok_r(rest, " \t", &save); s != NULL;
-	    s = strtok_r(NULL, " \t", &save)) {
-		if (n == 5)
-			return perr(p, "param: too many words; expected "
-			    "\"param NAME TYPE [required] [path|query|"
-			    "body]\"");
+	for (s = strtok_r(rest, " \t", &save); s != NULL && n < 5;
+	    s = strtok_r(NULL, " \t", &save))
 		word[n++] = s;
-	}
-	if (n < 2)
+	if (n < 2 || s != NULL)
 		return perr(p, "param: expected \"param NAME TYPE [required] "
 		    "[path|query|body]\"");
 	if (!valid_field_name(word[0], strlen(word[0])))
 		return perr(p, "param \"%s\": a name is 1 to %d letters, "
 		    "digits and '_', not starting with a digit", word[0],
 		    TOOL_FIELD_MAX);
+	memcpy(prm->name, word[0], strlen(word[0]) + 1);
 	for (i = PARAM_STRING; i <= PARAM_BOOL; i++)
 		if (strcmp(word[1], types[i]) == 0)
-			type = (uint8_t)i;
+			prm->type = (uint8_t)i;
 	if (strcmp(word[1], "boolean") == 0)
-		type = PARAM_BOOL;
-	if (type == 0)
+		prm->type = PARAM_BOOL;
+	if (prm->type == 0)
 		return perr(p, "param %s: bad type \"%s\": expected string, "
 		    "number or bool", word[0], word[1]);
 	for (i = 2; i < n; i++) {
-		if (strcmp(word[i], "required") == 0 && !required) {
-			required = 1;
+		if (strcmp(word[i], "required") == 0 && !prm->required) {
+			prm->required = 1;
 			continue;
 		}
 		for (j = PARAM_PATH; j <= PARAM_BODY; j++)
-			if (strcmp(word[i], placements[j]) == 0 && place == 0)
+			if (strcmp(word[i], placements[j]) == 0 &&
+			    prm->place == 0)
 				break;
 		if (j > PARAM_BODY)
 			return perr(p, "param %s: unexpected \"%s\": after "
 			    "the type come required and one of path, query "
 			    "or body, each once", word[0], word[i]);
-		place = (uint8_t)j;
+		prm->place = (uint8_t)j;
 	}
-	if (p->t->type == TOOL_EXEC && place != 0 && place != PARAM_BODY)
+	return 0;
+}
+
+/* param NAME TYPE [required] [path|query|body], in an action. */
+static int
+add_param(struct tparse *p, char *rest)
+{
+	struct tool_action *a = p->act;
+	struct tool_param prm;
+	uint32_t i;
+
+	if (p->block != B_ACTION)
+		return perr(p, "param: outside an action; write it under an "
+		    "\"action NAME\" line");
+	memset(&prm, 0, sizeof(prm));
+	if (read_param(p, rest, &prm) == -1)
+		return -1;
+	if (p->t->type == TOOL_EXEC && prm.place != 0 &&
+	    prm.place != PARAM_BODY)
 		return perr(p, "param %s: exec tools take their parameters "
-		    "on stdin; %s is for http tools", word[0],
-		    placements[place]);
+		    "on stdin; %s is for http tools", prm.name,
+		    placements[prm.place]);
 	for (i = 0; i < a->nparams; i++)
-		if (strcmp(a->params[i].name, word[0]) == 0)
+		if (strcmp(a->params[i].name, prm.name) == 0)
 			return perr(p, "param %s given twice (first on line "
-			    "%zu)", word[0], p->cur_act->param[i]);
+			    "%zu)", prm.name, p->cur_act->param[i]);
 	if (a->nparams == TOOL_PARAMS_MAX)
 		return perr(p, "param %s: more than %d parameters in action "
-		    "%s", word[0], TOOL_PARAMS_MAX, a->name);
+		    "%s", prm.name, TOOL_PARAMS_MAX, a->name);
 	p->cur_act->param[a->nparams] = p->lineno;
-	p->cur_act->placed[a->nparams] = place != 0;
-	prm = &a->params[a->nparams++];
-	snprintf(prm->name, sizeof(prm->name), "%s", word[0]);
-	prm->type = type;
-	prm->required = (uint8_t)required;
-	prm->place = place;
+	p->cur_act->placed[a->nparams] = prm.place != 0;
+	a->params[a->nparams++] = prm;
 	return 0;
 }
 
