@@ -76,6 +76,19 @@ is "$rc $(printf '%s\n' "$out" | head -n 1)" \
     "a group-writable tool file fails the check"
 chmod 0644 "$tools/github.tool"
 
+# The examples of secretd.tools(5), as built, are tools that load.
+rm -f "$tools"/*
+awk -v dir="$tools" '
+	/^\.Sh / { ex = ($2 == "EXAMPLES") }
+	ex && /^\.Bd -literal/ { n++; f = sprintf("%s/man%d.tool", dir, n); next }
+	ex && /^\.Ed/ { close(f); f = ""; next }
+	f != "" { print > f }
+' "$top_builddir/man/secretd.tools.5"
+chmod 0644 "$tools"/*.tool
+out=$(check 2>&1); rc=$?
+is "$rc $out" "0 configuration OK, 3 tools" \
+    "the three examples of secretd.tools(5) load"
+
 printf 'state_dir = state\ntools_dir = %s\ntool_max_concurrent = 0\n' \
     "$tools" >"$conf"
 out=$(check 2>&1); rc=$?
