@@ -32,6 +32,9 @@
 #define DEFAULT_USER_BYTES	(16ULL << 20)
 #define DEFAULT_ORG_SECRETS	10000
 #define DEFAULT_ORG_BYTES	(64ULL << 20)
+#define DEFAULT_TOOLS_DIR	"tools.d"	/* beside the config file */
+#define DEFAULT_TOOL_CONCURRENT	16
+#define TOOL_CONCURRENT_LIMIT	1024ULL
 #define COUNT_LIMIT		1000000ULL
 #define BYTES_LIMIT		(1ULL << 40)
 
@@ -60,6 +63,8 @@ static int set_count(struct parser *, struct secretd_config *, const char *,
     const char *, size_t, size_t);
 static int set_bytes(struct parser *, struct secretd_config *, const char *,
     const char *, size_t, size_t);
+static int set_concurrent(struct parser *, struct secretd_config *,
+    const char *, const char *, size_t, size_t);
 
 #define STR(f)	offsetof(struct secretd_config, f), \
 		sizeof(((struct secretd_config *)0)->f)
@@ -69,7 +74,8 @@ enum {
 	K_TLS_CERT, K_TLS_KEY, K_ORG, K_ADMIN_GROUP, K_ORG_REVEAL,
 	K_FRONTEND_USER, K_AUDIT_LOG, K_AUDIT_SYNC, K_CONNS_PER_UID,
 	K_CONNS_PER_ADDR, K_TOKENS_PER_USER, K_USER_SECRETS, K_USER_BYTES,
-	K_ORG_SECRETS, K_ORG_BYTES, K_MAX
+	K_ORG_SECRETS, K_ORG_BYTES, K_TOOLS_DIR, K_RUNNER_USER,
+	K_TOOL_CONCURRENT, K_MAX
 };
 
 #define NUM(f)	offsetof(struct secretd_config, f), sizeof(uint64_t)
@@ -109,9 +115,14 @@ static const struct keyword {
 				  NUM(quota_org_secrets) },
 	[K_ORG_BYTES] =		{ "quota_org_bytes", set_bytes,
 				  NUM(quota_org_bytes) },
+	[K_TOOLS_DIR] =		{ "tools_dir", set_path, STR(tools_dir) },
+	[K_RUNNER_USER] =	{ "runner_user", set_id, STR(runner_user) },
+	[K_TOOL_CONCURRENT] =	{ "tool_max_concurrent", set_concurrent,
+				  NUM(tool_max_concurrent) },
 };
 
-/* Files that live in state_dir unless the config names them. */
+/* Files that live in state_dir unless the config names them; the tools
+ * folder, in the config file's folder (resolve_derived). */
 static const struct {
 	int		 key;
 	const char	*file;
@@ -183,6 +194,11 @@ config_defaults(struct secretd_config *cfg)
 	cfg->quota_user_bytes = DEFAULT_USER_BYTES;
 	cfg->quota_org_secrets = DEFAULT_ORG_SECRETS;
 	cfg->quota_org_bytes = DEFAULT_ORG_BYTES;
+	snprintf(cfg->tools_dir, sizeof(cfg->tools_dir), "%s",
+	    SECRETD_TOOLS_DIR);
+	snprintf(cfg->runner_user, sizeof(cfg->runner_user), "%s",
+	    RUNNER_USER);
+	cfg->tool_max_concurrent = DEFAULT_TOOL_CONCURRENT;
 }
 
 /*
@@ -443,6 +459,13 @@ set_bytes(struct parser *p, struct secretd_config *cfg, const char *key,
 }
 
 static int
+set_concurrent(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, size_t size)
+{
+	return set_number(p, cfg, key, val, off, TOOL_CONCURRENT_LIMIT, 0);
+}
+
+static int
 is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -513,6 +536,11 @@ resolve_derived(struct parser *p, struct secretd_config *cfg)
 			return perr(p, "state_dir: too long to hold %s",
 			    derived[i].file);
 		}
+	}
+	if (p->seen[K_TOOLS_DIR] == 0) {
+		p->lineno = 0;
+		return set_path(p, cfg, "tools_dir", DEFAULT_TOOLS_DIR,
+		    STR(tools_dir));
 	}
 	return 0;
 }
@@ -624,4 +652,8 @@ config_print(const struct secretd_config *cfg, FILE *out)
 	    (unsigned long long)cfg->quota_org_secrets);
 	fprintf(out, "quota_org_bytes = %llu\n",
 	    (unsigned long long)cfg->quota_org_bytes);
+	fprintf(out, "tools_dir = %s\n", cfg->tools_dir);
+	fprintf(out, "runner_user = %s\n", cfg->runner_user);
+	fprintf(out, "tool_max_concurrent = %llu\n",
+	    (unsigned long long)cfg->tool_max_concurrent);
 }

@@ -25,6 +25,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "tooldef.h"
 
 #define REWRAP_BATCH	256
 
@@ -365,6 +366,32 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	return 0;
 }
 
+/*
+ * secretd -n: the config, then every tool file, each error on its own
+ * line; with -v the effective config and one line a tool.
+ */
+static int
+do_check(const struct secretd_config *cfg, int verbose)
+{
+	struct toolset ts;
+	int nerr;
+
+	if ((nerr = tools_load(cfg->tools_dir, &ts, stderr)) != 0) {
+		fprintf(stderr, "secretd: %s: %d error%s\n", cfg->tools_dir,
+		    nerr, nerr == 1 ? "" : "s");
+		tools_free(&ts);
+		return 1;
+	}
+	if (verbose) {
+		config_print(cfg, stdout);
+		tools_print(&ts, stdout);
+	} else
+		fprintf(stderr, "configuration OK, %zu tool%s\n", ts.n,
+		    ts.n == 1 ? "" : "s");
+	tools_free(&ts);
+	return 0;
+}
+
 /* secretd_init() logs each thing it creates. */
 static int
 do_init(const struct secretd_config *cfg)
@@ -467,11 +494,7 @@ main(int argc, char *argv[])
 	}
 	switch (cmd) {
 	case CMD_CHECK:
-		if (verbose)
-			config_print(&cfg, stdout);
-		else
-			fprintf(stderr, "configuration OK\n");
-		return 0;
+		return do_check(&cfg, verbose);
 	case CMD_INIT:
 		return do_init(&cfg);
 	case CMD_ROTATE:

@@ -14,6 +14,7 @@
 #include "proto.h"
 
 #define SECRETD_USER	"secretd"
+#define RUNNER_USER	"secretd-runner"
 
 struct secretd_config {
 	char		 path[PATH_MAX];	/* the config file */
@@ -39,9 +40,9 @@ struct secretd_config {
 	uint64_t	 quota_user_bytes;
 	uint64_t	 quota_org_secrets;
 	uint64_t	 quota_org_bytes;
-	char		 tools_dir[PATH_MAX];
-	char		 runner_user[64];
-	uint64_t	 tool_max_concurrent;
+	char		 tools_dir[PATH_MAX];	/* one NAME.tool a tool */
+	char		 runner_user[64];	/* secretd-runner drops to */
+	uint64_t	 tool_max_concurrent;	/* executions at once */
 };
 
 /* config.c */

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tool.h"
 
@@ -95,6 +96,55 @@ slot_template(const char *t)
 	return p != NULL && strstr(p + 2, "{}") == NULL && plain_text(t);
 }
 
+/* A port: 1 to 65535, no sign and no leading zero. */
+static int
+port_ok(const char *s, size_t n)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (n == 0 || n > 5 || s[0] == '0')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	return v <= 65535;
+}
+
+/*
+ * host[:port] with host a DNS name or IPv4 address (letters, digits, '-'
+ * and '.') or a bracketed IPv6 address: nothing the runner and libcurl
+ * could read as two different hosts.
+ */
+static int
+authority_ok(const char *h, size_t n)
+{
+	size_t end;
+
+	if (n > 0 && h[0] == '[') {
+		for (end = 1; end < n && h[end] != ']'; end++)
+			if (strchr("0123456789abcdefABCDEF:.", h[end]) == NULL)
+				return 0;
+		if (end == n || end < 3)
+			return 0;
+		end++;
+	} else {
+		for (end = 0; end < n && h[end] != ':'; end++)
+			if (!((h[end] >= 'A' && h[end] <= 'Z') ||
+			    (h[end] >= 'a' && h[end] <= 'z') ||
+			    (h[end] >= '0' && h[end] <= '9') ||
+			    h[end] == '-' || h[end] == '.'))
+				return 0;
+		if (end == 0 || h[0] == '.' || h[0] == '-')
+			return 0;
+	}
+	if (end == n)
+		return 1;
+	return h[end] == ':' && port_ok(h + end + 1, n - end - 1);
+}
+
 /*
  * An http(s) base URL: no user info, query or fragment, no character a
  * URL would need encoded; plain http only when allowed, and only to
@@ -128,6 +178,11 @@ base_url_ok(const char *url, int plain_allowed, char *err, size_t errlen)
 	hlen = end != NULL ? (size_t)(end - host) : strlen(host);
 	if (hlen == 0) {
 		snprintf(err, errlen, "base_url has no host");
+		return 0;
+	}
+	if (!authority_ok(host, hlen)) {
+		snprintf(err, errlen, "base_url: bad host or port \"%.*s\"",
+		    (int)(hlen > 128 ? 128 : hlen), host);
 		return 0;
 	}
 	if (plain) {
@@ -177,11 +232,11 @@ path_ok(const struct tool_action *a, char *err, size_t errlen)
 		    "and hold no space, '?' or '#'", a->name);
 		return 0;
 	}
-	while ((p = strchr(p, '{')) != NULL) {
-		if ((close = strchr(p, '}')) == NULL ||
+	while ((p = strpbrk(p, "{}")) != NULL) {
+		if (*p == '}' || (close = strchr(p, '}')) == NULL ||
 		    (n = (size_t)(close - p - 1)) == 0 || n > TOOL_FIELD_MAX) {
-			snprintf(err, errlen, "action %s: unbalanced '{' in "
-			    "path", a->name);
+			snprintf(err, errlen, "action %s: unbalanced '%c' in "
+			    "path", a->name, *p);
 			return 0;
 		}
 		memcpy(name, p + 1, n);
@@ -197,17 +252,13 @@ path_ok(const struct tool_action *a, char *err, size_t errlen)
 		}
 		p = close + 1;
 	}
-	if (strchr(a->path, '}') != NULL && strchr(a->path, '{') == NULL) {
-		snprintf(err, errlen, "action %s: unbalanced '}' in path",
-		    a->name);
-		return 0;
-	}
 	return 1;
 }
 
-static int
-action_ok(const struct tool *t, const struct tool_action *a, char *err,
-    size_t errlen)
+/* One action of tool t: name, description, parameters, method and path. */
+int
+tool_check_action(const struct tool *t, const struct tool_action *a,
+    char *err, size_t errlen)
 {
 	static const char *methods[] = {
 		"GET", "POST", "PUT", "PATCH", "DELETE", NULL
@@ -218,17 +269,17 @@ action_ok(const struct tool *t, const struct tool_action *a, char *err,
 	if (!valid_field_name(a->name, strlen(a->name))) {
 		snprintf(err, errlen, "action name must be letters, digits "
 		    "and '_', starting with a letter or '_'");
-		return 0;
+		return -1;
 	}
 	if (!plain_text(a->description)) {
 		snprintf(err, errlen, "action %s: description holds a "
 		    "control character", a->name);
-		return 0;
+		return -1;
 	}
 	if (a->nparams > TOOL_PARAMS_MAX) {
 		snprintf(err, errlen, "action %s: more than %d parameters",
 		    a->name, TOOL_PARAMS_MAX);
-		return 0;
+		return -1;
 	}
 	for (i = 0; i < a->nparams; i++) {
 		const struct tool_param *p = &a->params[i];
@@ -239,31 +290,31 @@ action_ok(const struct tool *t, const struct tool_action *a, char *err,
 		    p->place > PARAM_BODY) {
 			snprintf(err, errlen, "action %s: bad parameter "
 			    "'%s'", a->name, p->name);
-			return 0;
+			return -1;
 		}
 		for (j = 0; j < i; j++)
 			if (strcmp(a->params[j].name, p->name) == 0) {
 				snprintf(err, errlen, "action %s: parameter "
 				    "%s given twice", a->name, p->name);
-				return 0;
+				return -1;
 			}
 		if (t->type == TOOL_EXEC && p->place != PARAM_BODY) {
 			snprintf(err, errlen, "action %s: exec tools take "
 			    "parameters on stdin only", a->name);
-			return 0;
+			return -1;
 		}
 		if (p->place == PARAM_PATH) {
 			if (!p->required) {
 				snprintf(err, errlen, "action %s: path "
 				    "parameter %s must be required", a->name,
 				    p->name);
-				return 0;
+				return -1;
 			}
 			if (!param_in_path(a->path, p->name)) {
 				snprintf(err, errlen, "action %s: path "
 				    "parameter %s is not in the path",
 				    a->name, p->name);
-				return 0;
+				return -1;
 			}
 		}
 	}
@@ -271,9 +322,9 @@ action_ok(const struct tool *t, const struct tool_action *a, char *err,
 		if (a->method[0] != '\0' || a->path[0] != '\0') {
 			snprintf(err, errlen, "action %s: exec tools take no "
 			    "method or path", a->name);
-			return 0;
+			return -1;
 		}
-		return 1;
+		return 0;
 	}
 	for (m = 0; methods[m] != NULL; m++)
 		if (strcmp(a->method, methods[m]) == 0)
@@ -281,62 +332,81 @@ action_ok(const struct tool *t, const struct tool_action *a, char *err,
 	if (methods[m] == NULL) {
 		snprintf(err, errlen, "action %s: method must be GET, POST, "
 		    "PUT, PATCH or DELETE", a->name);
-		return 0;
+		return -1;
 	}
-	return path_ok(a, err, errlen);
+	return path_ok(a, err, errlen) ? 0 : -1;
 }
 
-static int
-slot_ok(const struct tool *t, const struct tool_slot *s, char *err,
+/* One credential slot of tool t: where its value goes, by tool type. */
+int
+tool_check_slot(const struct tool *t, const struct tool_slot *s, char *err,
     size_t errlen)
 {
 	if (!valid_field_name(s->name, strlen(s->name))) {
 		snprintf(err, errlen, "slot name must be letters, digits and "
 		    "'_', starting with a letter or '_'");
-		return 0;
+		return -1;
 	}
 	if (!valid_secret_name(s->secret, strlen(s->secret))) {
 		snprintf(err, errlen, "slot %s: secret must be a valid "
 		    "secret name", s->name);
-		return 0;
+		return -1;
 	}
 	if (!slot_template(s->tmpl)) {
 		snprintf(err, errlen, "slot %s: the value template must hold "
 		    "exactly one {} and no control character", s->name);
-		return 0;
+		return -1;
+	}
+	if (s->place == SLOT_ENV && t->type != TOOL_EXEC) {
+		snprintf(err, errlen, "slot %s: http tools put a value in a "
+		    "header, query or basic auth, not env", s->name);
+		return -1;
+	}
+	if (s->place != SLOT_ENV && t->type != TOOL_HTTP) {
+		snprintf(err, errlen, "slot %s: exec tools put a value in an "
+		    "environment variable (env) only", s->name);
+		return -1;
 	}
 	switch (s->place) {
 	case SLOT_HEADER:
-		if (t->type == TOOL_HTTP && header_name(s->target))
-			return 1;
-		break;
+		if (header_name(s->target))
+			return 0;
+		snprintf(err, errlen, "slot %s: bad header name \"%s\"",
+		    s->name, s->target);
+		return -1;
 	case SLOT_QUERY:
-		if (t->type == TOOL_HTTP && query_name(s->target))
-			return 1;
-		break;
+		if (query_name(s->target))
+			return 0;
+		snprintf(err, errlen, "slot %s: bad query parameter name "
+		    "\"%s\": letters, digits, '-', '.', '_' or '~'", s->name,
+		    s->target);
+		return -1;
 	case SLOT_BASIC:
-		if (t->type == TOOL_HTTP && s->target[0] == '\0')
-			return 1;
-		break;
+		if (s->target[0] == '\0')
+			return 0;
+		snprintf(err, errlen, "slot %s: basic auth takes no name",
+		    s->name);
+		return -1;
 	case SLOT_ENV:
-		if (t->type == TOOL_EXEC &&
-		    valid_field_name(s->target, strlen(s->target)) &&
+		if (valid_field_name(s->target, strlen(s->target)) &&
 		    strcmp(s->target, "PATH") != 0 &&
 		    strcmp(s->target, "HOME") != 0 &&
 		    strcmp(s->target, "LANG") != 0)
-			return 1;
-		break;
+			return 0;
+		snprintf(err, errlen, "slot %s: bad variable name \"%s\": "
+		    "letters, digits and '_', not PATH, HOME or LANG",
+		    s->name, s->target);
+		return -1;
 	}
-	snprintf(err, errlen, "slot %s: http tools put a value in a header, "
-	    "query or basic auth; exec tools in an environment variable "
-	    "(not PATH, HOME or LANG)", s->name);
-	return 0;
+	snprintf(err, errlen, "slot %s: no placement", s->name);
+	return -1;
 }
 
+/* Everything but the slots and actions. */
 int
-tool_check(const struct tool *t, char *err, size_t errlen)
+tool_check_head(const struct tool *t, char *err, size_t errlen)
 {
-	uint32_t i, j;
+	uint32_t i;
 
 	if (!valid_tool_name(t->name, strlen(t->name))) {
 		snprintf(err, errlen, "tool name must be 1 to %d letters, "
@@ -411,20 +481,48 @@ tool_check(const struct tool *t, char *err, size_t errlen)
 		snprintf(err, errlen, "type must be http or exec");
 		return -1;
 	}
+	return 0;
+}
+
+/* Two slots may not put their values in the same place. */
+static int
+same_target(const struct tool_slot *a, const struct tool_slot *b)
+{
+	if (a->place != b->place)
+		return 0;
+	if (a->place == SLOT_HEADER)
+		return strcasecmp(a->target, b->target) == 0;
+	return strcmp(a->target, b->target) == 0;
+}
+
+int
+tool_check(const struct tool *t, char *err, size_t errlen)
+{
+	uint32_t i, j;
+
+	if (tool_check_head(t, err, errlen) == -1)
+		return -1;
 	if (t->nslots > TOOL_SLOTS_MAX) {
 		snprintf(err, errlen, "more than %d credential slots",
 		    TOOL_SLOTS_MAX);
 		return -1;
 	}
 	for (i = 0; i < t->nslots; i++) {
-		if (!slot_ok(t, &t->slots[i], err, errlen))
+		if (tool_check_slot(t, &t->slots[i], err, errlen) == -1)
 			return -1;
-		for (j = 0; j < i; j++)
+		for (j = 0; j < i; j++) {
 			if (strcmp(t->slots[j].name, t->slots[i].name) == 0) {
 				snprintf(err, errlen, "slot %s given twice",
 				    t->slots[i].name);
 				return -1;
 			}
+			if (same_target(&t->slots[j], &t->slots[i])) {
+				snprintf(err, errlen, "slots %s and %s put "
+				    "their values in the same place",
+				    t->slots[j].name, t->slots[i].name);
+				return -1;
+			}
+		}
 	}
 	if (t->nactions == 0 || t->nactions > TOOL_ACTIONS_MAX) {
 		snprintf(err, errlen, "a tool needs 1 to %d actions",
@@ -432,7 +530,7 @@ tool_check(const struct tool *t, char *err, size_t errlen)
 		return -1;
 	}
 	for (i = 0; i < t->nactions; i++) {
-		if (!action_ok(t, &t->actions[i], err, errlen))
+		if (tool_check_action(t, &t->actions[i], err, errlen) == -1)
 			return -1;
 		for (j = 0; j < i; j++)
 			if (strcmp(t->actions[j].name,
@@ -660,8 +758,10 @@ run_request_check(const struct run_request *rq, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown action");
 		return -1;
 	}
-	if (rq->nparams > TOOL_PARAMS_MAX || rq->ncreds > TOOL_SLOTS_MAX)
+	if (rq->nparams > TOOL_PARAMS_MAX || rq->ncreds > TOOL_SLOTS_MAX) {
+		snprintf(err, errlen, "too many parameters or credentials");
 		return -1;
+	}
 	for (i = 0; i < rq->nparams; i++) {
 		if ((p = action_param(a, rq->params[i].name)) == NULL) {
 			snprintf(err, errlen, "params.%s: not a parameter of "
@@ -675,9 +775,6 @@ run_request_check(const struct run_request *rq, char *err, size_t errlen)
 			    p->type == PARAM_NUMBER ? "number" : "boolean");
 			return -1;
 		}
-		if (memchr(rq->params[i].value, '\0',
-		    strlen(rq->params[i].value)) != NULL)
-			return -1;
 		for (j = 0; j < i; j++)
 			if (strcmp(rq->params[j].name,
 			    rq->params[i].name) == 0) {
@@ -710,8 +807,11 @@ run_request_check(const struct run_request *rq, char *err, size_t errlen)
 			return -1;
 		}
 		for (j = 0; j < i; j++)
-			if (strcmp(rq->creds[j].slot, rq->creds[i].slot) == 0)
+			if (strcmp(rq->creds[j].slot, rq->creds[i].slot) == 0) {
+				snprintf(err, errlen, "credentialOverrides.%s: "
+				    "given twice", rq->creds[i].slot);
 				return -1;
+			}
 	}
 	return 0;
 }

@@ -240,6 +240,11 @@ int	 valid_tool_name(const char *, size_t);
 int	 valid_field_name(const char *, size_t);	/* [A-Za-z_][A-Za-z0-9_]* */
 
 int	 tool_check(const struct tool *, char *err, size_t);
+int	 tool_check_head(const struct tool *, char *err, size_t);
+int	 tool_check_slot(const struct tool *, const struct tool_slot *,
+	    char *err, size_t);
+int	 tool_check_action(const struct tool *, const struct tool_action *,
+	    char *err, size_t);
 void	 tool_put(struct ipc_msg *, const struct tool *);
 int	 tool_get(struct ipc_reader *, struct tool *);
 const struct tool_action *tool_action(const struct tool *, const char *);

@@ -29,7 +29,8 @@ static const char *fixtures[] = {
 	"err-listen-v6-bare", "err-listen-v6-bad", "err-listen-noport",
 	"err-org", "err-reveal", "err-user-empty", "err-path-empty",
 	"err-path-escape", "err-socket-long", "err-sync", "err-count-zero",
-	"err-bytes-suffix", "err-count-suffix",
+	"err-bytes-suffix", "err-count-suffix", "err-concurrent-range",
+	"err-concurrent-zero", "err-runner-user",
 	NULL
 };
 
@@ -37,11 +38,14 @@ static char fixdir[PATH_MAX];
 static char example[PATH_MAX];
 static char *tmpdir;
 
-/* The config or the error, as text, with its machine's paths as names. */
+/*
+ * The config or the error, as text, with its machine's paths as names:
+ * the folder dir (the config file's) as @DIR@.
+ */
 static char *
-render(const char *conf)
+render_in(const char *conf, const char *dir)
 {
-	const char *from[] = { fixdir, SECRETD_STATE_DIR, SECRETD_SOCKET };
+	const char *from[] = { dir, SECRETD_STATE_DIR, SECRETD_SOCKET };
 	const char *to[] = { "@DIR@", "@STATE_DIR@", "@SOCKET@" };
 	struct secretd_config cfg;
 	char err[1024], *raw = NULL, *s;
@@ -76,6 +80,12 @@ render(const char *conf)
 	return s;
 }
 
+static char *
+render(const char *conf)
+{
+	return render_in(conf, fixdir);
+}
+
 static void
 test_fixtures(void)
 {
@@ -96,12 +106,18 @@ test_fixtures(void)
 	}
 }
 
-/* The shipped example sets nothing: it documents the defaults. */
+/*
+ * The shipped example sets nothing: it documents the defaults (its tools
+ * folder is the one beside it, as the fixtures' is beside them).
+ */
 static void
 test_example(void)
 {
-	char *got = render(example), *want = tu_slurp("defaults.ok", NULL);
+	char dir[PATH_MAX], *got, *want = tu_slurp("defaults.ok", NULL);
 
+	snprintf(dir, sizeof(dir), "%s", example);
+	*strrchr(dir, '/') = '\0';
+	got = render_in(example, dir);
 	ok(got != NULL && want != NULL && strcmp(got, want) == 0,
 	    "contrib/secretd.conf loads and states the defaults");
 	free(got);
@@ -158,6 +174,14 @@ test_relative_to_config(void)
 	snprintf(want, sizeof(want), "%s/relative.conf", fixdir);
 	ok(loaded && strcmp(cfg.path, want) == 0,
 	    "the config path is recorded absolute");
+	snprintf(want, sizeof(want), "%s/tools/agents", fixdir);
+	ok(loaded && strcmp(cfg.tools_dir, want) == 0,
+	    "tools_dir resolves against the config folder from another cwd");
+	loaded = config_load("config/defaults.conf", &cfg, err,
+	    sizeof(err)) == 0;
+	snprintf(want, sizeof(want), "%s/tools.d", fixdir);
+	ok(loaded && strcmp(cfg.tools_dir, want) == 0,
+	    "the default tools folder is tools.d beside the config file");
 }
 
 static int
@@ -251,7 +275,10 @@ test_defaults(void)
 	    strcmp(cfg.socket_path, SECRETD_SOCKET) == 0 &&
 	    cfg.socket_mode == 0666 && cfg.listen[0] == '\0' &&
 	    cfg.org_reveal_members == 0 &&
-	    strcmp(cfg.frontend_user, "secretd") == 0,
+	    strcmp(cfg.frontend_user, "secretd") == 0 &&
+	    strcmp(cfg.tools_dir, SECRETD_TOOLS_DIR) == 0 &&
+	    strcmp(cfg.runner_user, "secretd-runner") == 0 &&
+	    cfg.tool_max_concurrent == 16,
 	    "config_defaults gives the documented defaults");
 }
 
