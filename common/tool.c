@@ -12,13 +12,13 @@
 
 #include "tool.h"
 
-/* [A-Za-z0-9_-]{1,64} */
+/* [A-Za-z0-9_][A-Za-z0-9_-]{0,63}: no leading '-', never an option. */
 int
 valid_tool_name(const char *s, size_t n)
 {
 	size_t i;
 
-	if (n == 0 || n > TOOL_NAME_MAX)
+	if (n == 0 || n > TOOL_NAME_MAX || s[0] == '-')
 		return 0;
 	for (i = 0; i < n; i++) {
 		char c = s[i];
