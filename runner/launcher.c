@@ -370,80 +370,106 @@ kill_group(pid_t pgid)
 	kill(-pgid, SIGKILL);
 }
 
+/* The command being supervised. */
+struct proc {
+	pid_t		 pid;		/* also its process group */
+	int		 fds[3];	/* its stdin (ours to write), stdout,
+					   stderr */
+	int		 pidfd;		/* -1: look every TICK_MS */
+	int		 job;		/* the runner's socket */
+	int		 exited;
+	long long	 end;		/* the timeout */
+	long long	 grace;		/* after it exited */
+};
+
+static void
+close_fd(int *fd)
+{
+	if (*fd != -1)
+		close(*fd);
+	*fd = -1;
+}
+
+/* It exited: whatever it left behind goes with its group. */
+static void
+reaped(struct capture *c, struct proc *p, int st)
+{
+	p->exited = 1;
+	c->how = DONE_EXITED;
+	c->status = st;
+	kill_group(p->pid);
+	p->grace = now_ms() + EXIT_GRACE_MS;
+	close_fd(&p->fds[0]);
+}
+
+/* One poll and what it brought; -1 when the capture is over. */
+static int
+step(struct job *j, struct capture *c, struct proc *p, long long now)
+{
+	struct pollfd pfd[5] = {
+		{ p->fds[0], POLLOUT, 0 }, { p->fds[1], POLLIN, 0 },
+		{ p->fds[2], POLLIN, 0 }, { p->exited ? -1 : p->pidfd, POLLIN,
+		0 }, { p->job, POLLIN, 0 }
+	};
+	int wait_ms = (int)((p->exited ? p->grace : p->end) - now), st;
+
+	if (p->pidfd == -1 && !p->exited && wait_ms > TICK_MS)
+		wait_ms = TICK_MS;
+	if (poll(pfd, 5, wait_ms) == -1 && errno != EINTR) {
+		kill_group(p->pid);
+		c->how = DONE_FAILED;
+		c->errnum = errno;
+		return -1;
+	}
+	if (pfd[4].revents != 0) {
+		/* The runner is gone: nobody waits for this any more. */
+		kill_group(p->pid);
+		_exit(0);
+	}
+	if (pfd[0].revents != 0)
+		feed(&p->fds[0], j);
+	if (pfd[1].revents != 0 && drain(&p->fds[1], 0, c, j->max_out) == -1) {
+		kill_group(p->pid);
+		if (!p->exited)
+			waitpid(p->pid, &st, 0);
+		c->how = DONE_TOO_LARGE;
+		return -1;
+	}
+	if (pfd[2].revents != 0)
+		drain(&p->fds[2], 1, c, j->max_out);
+	if (!p->exited && waitpid(p->pid, &st, WNOHANG) == p->pid)
+		reaped(c, p, st);
+	return 0;
+}
+
 /*
  * Until the command exits, times out or prints too much; then kills its
- * group and reads what is left for a short grace.  job: the runner's
- * socket, which hanging up means nobody waits for the result.
+ * group, and reads what is left for a short grace at most.
  */
 static void
-pump(struct job *j, struct capture *c, pid_t pid, int fds[3], int job,
-    int pidfd)
+pump(struct job *j, struct capture *c, struct proc *p)
 {
-	long long end = now_ms() + j->timeout_ms, grace = 0, now;
-	struct pollfd pfd[5];
-	int exited = 0, st, nfd, wait_ms;
+	long long now;
+	int st;
 
-	if (j->in_len == 0) {
-		close(fds[0]);
-		fds[0] = -1;
-	}
+	p->end = now_ms() + j->timeout_ms;
+	if (j->in_len == 0)
+		close_fd(&p->fds[0]);
 	for (;;) {
 		now = now_ms();
-		if (!exited && now >= end) {
-			kill_group(pid);
-			waitpid(pid, &st, 0);
+		if (!p->exited && now >= p->end) {
+			kill_group(p->pid);
+			waitpid(p->pid, &st, 0);
 			c->how = DONE_TIMEOUT;
-			if (fds[2] != -1)
-				drain(&fds[2], 1, c, j->max_out);
+			if (p->fds[2] != -1)
+				drain(&p->fds[2], 1, c, j->max_out);
 			return;
 		}
-		if (exited && (now >= grace || (fds[1] == -1 &&
-		    fds[2] == -1)))
+		if (p->exited && (now >= p->grace || (p->fds[1] == -1 &&
+		    p->fds[2] == -1)))
 			return;
-		nfd = 0;
-		pfd[nfd++] = (struct pollfd){ fds[0], POLLOUT, 0 };
-		pfd[nfd++] = (struct pollfd){ fds[1], POLLIN, 0 };
-		pfd[nfd++] = (struct pollfd){ fds[2], POLLIN, 0 };
-		pfd[nfd++] = (struct pollfd){ exited ? -1 : pidfd, POLLIN, 0 };
-		pfd[nfd++] = (struct pollfd){ job, POLLIN, 0 };
-		wait_ms = (int)((exited ? grace : end) - now);
-		if (pidfd == -1 && !exited && wait_ms > TICK_MS)
-			wait_ms = TICK_MS;
-		if (poll(pfd, (nfds_t)nfd, wait_ms) == -1 && errno != EINTR) {
-			kill_group(pid);
-			c->how = DONE_FAILED;
-			c->errnum = errno;
+		if (step(j, c, p, now) == -1)
 			return;
-		}
-		if (pfd[4].revents != 0) {
-			/* The runner is gone: nobody wants this any more. */
-			kill_group(pid);
-			_exit(0);
-		}
-		if (fds[0] != -1 && pfd[0].revents != 0)
-			feed(&fds[0], j);
-		if (fds[1] != -1 && pfd[1].revents != 0 &&
-		    drain(&fds[1], 0, c, j->max_out) == -1) {
-			kill_group(pid);
-			if (!exited)
-				waitpid(pid, &st, 0);
-			c->how = DONE_TOO_LARGE;
-			return;
-		}
-		if (fds[2] != -1 && pfd[2].revents != 0)
-			drain(&fds[2], 1, c, j->max_out);
-		if (!exited && waitpid(pid, &st, WNOHANG) == pid) {
-			exited = 1;
-			c->how = DONE_EXITED;
-			c->status = st;
-			/* Whatever it left behind goes with it. */
-			kill_group(pid);
-			grace = now_ms() + EXIT_GRACE_MS;
-			if (fds[0] != -1) {
-				close(fds[0]);
-				fds[0] = -1;
-			}
-		}
 	}
 }
 
@@ -470,9 +496,8 @@ static void __attribute__((noreturn))
 supervise(int job)
 {
 	struct capture c;
+	struct proc p;
 	struct job j;
-	int fds[3] = { -1, -1, -1 }, pidfd = -1;
-	pid_t pid;
 
 	memset(&j, 0, sizeof(j));
 	memset(&c, 0, sizeof(c));
@@ -489,9 +514,16 @@ supervise(int job)
 		reply(job, &c);
 		_exit(0);
 	}
-	if ((pid = spawn(&j, &c, fds)) != -1) {
-		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-		pump(&j, &c, pid, fds, job, pidfd);
+	memset(&p, 0, sizeof(p));
+	p.fds[0] = p.fds[1] = p.fds[2] = p.pidfd = -1;
+	p.job = job;
+	if ((p.pid = spawn(&j, &c, p.fds)) != -1) {
+		p.pidfd = (int)syscall(SYS_pidfd_open, p.pid, 0);
+		pump(&j, &c, &p);
+		close_fd(&p.fds[0]);
+		close_fd(&p.fds[1]);
+		close_fd(&p.fds[2]);
+		close_fd(&p.pidfd);
 	}
 	job_free(&j);
 	reply(job, &c);

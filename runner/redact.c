@@ -535,9 +535,10 @@ redact_tail(struct redactor *r, const uint8_t *buf, size_t n)
 	return n;
 }
 
-/* Whether buf holds any form, or ends in the start of one. */
+/* Whether buf holds any form; with cut (it may have been cut short),
+ * or ends in the start of one. */
 int
-redact_holds(struct redactor *r, const uint8_t *buf, size_t n)
+redact_holds(struct redactor *r, const uint8_t *buf, size_t n, int cut)
 {
 	size_t k;
 
@@ -545,5 +546,5 @@ redact_holds(struct redactor *r, const uint8_t *buf, size_t n)
 		if (r->v[k].len <= n && memmem(buf, n, r->v[k].p,
 		    r->v[k].len) != NULL)
 			return 1;
-	return redact_tail(r, buf, n) != n;
+	return cut && redact_tail(r, buf, n) != n;
 }

@@ -99,21 +99,6 @@ exec_param(const struct execution *ex, const char *name)
 	return NULL;
 }
 
-/* The value for a slot (NUL-ended in sodium memory) and its length. */
-const struct run_cred *
-exec_cred(const struct execution *ex, const char *slot, size_t *idx)
-{
-	uint32_t i;
-
-	for (i = 0; i < ex->rq->ncreds; i++)
-		if (strcmp(ex->rq->creds[i].slot, slot) == 0) {
-			if (idx != NULL)
-				*idx = i;
-			return &ex->rq->creds[i];
-		}
-	return NULL;
-}
-
 static uint32_t
 ms_since(const struct timespec *t0)
 {
@@ -271,8 +256,8 @@ finish(struct execution *ex, struct tool_out *o)
 		tool_out_set(o, RUN_INTERNAL, "out of memory");
 		goto fail;
 	}
-	if (redact_holds(r, (const uint8_t *)o->message,
-	    strlen(o->message)))
+	if (redact_holds(r, (const uint8_t *)o->message, strlen(o->message),
+	    strlen(o->message) == sizeof(o->message) - 1))
 		snprintf(o->message, sizeof(o->message), "%s",
 		    o->outcome == RUN_UPSTREAM ? "upstream failed; its "
 		    "message held a credential and is withheld" :
@@ -649,6 +634,7 @@ main(int argc, char *argv[])
 	if (sodium_init() < 0)
 		fatalx("sodium_init failed");
 	json_set_alloc_funcs(json_alloc, json_wfree);
+	json_object_seed(0);	/* reads /dev/urandom: before any thread */
 	http_init();
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");

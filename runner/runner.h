@@ -15,7 +15,7 @@
 
 #define RUNNER_IPC_FD		3	/* channel to the broker */
 #define RUNNER_CONCURRENT_MAX	256	/* what READY may ask for */
-#define RUNNER_QUEUE_MAX	1024	/* executions waiting for a slot */
+#define RUNNER_QUEUE_MAX	256	/* executions waiting for a slot */
 
 #define TOOL_PATH_ENV	"PATH=/usr/local/bin:/usr/bin:/bin"
 #define TOOL_HOME_ENV	"HOME=/nonexistent"
@@ -68,8 +68,6 @@ void	 runner_fatalx(const char *, ...)
 void	 tool_out_set(struct tool_out *, uint8_t, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 const struct run_param *exec_param(const struct execution *, const char *);
-const struct run_cred *exec_cred(const struct execution *, const char *,
-	    size_t *);
 
 /* http.c */
 void	 http_init(void);
@@ -159,6 +157,6 @@ size_t	 redact_needles(const struct redactor *);
 int	 redact_apply(struct redactor *, const uint8_t *, size_t,
 	    uint8_t **out, size_t *outlen, uint32_t *count);
 size_t	 redact_tail(struct redactor *, const uint8_t *, size_t);
-int	 redact_holds(struct redactor *, const uint8_t *, size_t);
+int	 redact_holds(struct redactor *, const uint8_t *, size_t, int cut);
 
 #endif

@@ -130,14 +130,14 @@ rules(scmp_filter_ctx ctx, uint32_t action, const int *nr, size_t n)
 
 static const int runner_allow[] = {
 	/* the channel, the launcher, pipes, sockets once open */
-	SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(pread64), SCMP_SYS(write),
+	SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(write),
 	SCMP_SYS(writev), SCMP_SYS(close), SCMP_SYS(lseek),
 	SCMP_SYS(fstat), SCMP_SYS(statx), SCMP_SYS(fcntl),
 	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(sendto),
 	SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg), SCMP_SYS(connect),
 	SCMP_SYS(bind), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
 	SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(shutdown),
-	SCMP_SYS(ppoll), SCMP_SYS(pselect6),
+	SCMP_SYS(ppoll),
 	/* memory (mmap and mprotect below), threads, time, randomness */
 	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
 	SCMP_SYS(mlock), SCMP_SYS(munlock), SCMP_SYS(futex),

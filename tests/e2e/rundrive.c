@@ -110,13 +110,20 @@ bail(const char *what)
 
 /* --- the runner's process ------------------------------------------- */
 
+/* What a test changes in the runner's world. */
+struct spawn {
+	int		 as_root;	/* skip the drop to the user */
+	const char	*env[4];	/* more variables */
+};
+
+/* The sanitizers' settings, and what the test adds. */
 static char **
-child_env(void)
+child_env(const struct spawn *x)
 {
 	static const char *keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
 	    "LSAN_OPTIONS", NULL };
 	static char *env[8];
-	static char bufs[4][512];
+	static char bufs[3][512];
 	const char *v;
 	int i, n = 0;
 
@@ -126,13 +133,15 @@ child_env(void)
 			env[n] = bufs[n];
 			n++;
 		}
+	for (i = 0; x != NULL && i < 4 && x->env[i] != NULL; i++)
+		env[n++] = (char *)x->env[i];
 	env[n] = NULL;
 	return env;
 }
 
 /* As the broker does it: ids dropped in the child, then exec. */
 static void
-runner_spawn(struct runner *r, int as_user, const char *tag)
+runner_spawn_with(struct runner *r, const struct spawn *x, const char *tag)
 {
 	char *argv[] = { "secretd-runner", "-v", NULL };
 	int sv[2], logfd, fd, lfd;
@@ -146,7 +155,7 @@ runner_spawn(struct runner *r, int as_user, const char *tag)
 	if ((r->pid = fork()) == -1)
 		bail("fork");
 	if (r->pid == 0) {
-		if (as_user && (setgroups(0, NULL) == -1 ||
+		if (!x->as_root && (setgroups(0, NULL) == -1 ||
 		    setresgid(o.gid, o.gid, o.gid) == -1 ||
 		    setresuid(o.uid, o.uid, o.uid) == -1))
 			_exit(126);
@@ -158,13 +167,23 @@ runner_spawn(struct runner *r, int as_user, const char *tag)
 			_exit(126);
 		close(0);
 		closefrom(4);
-		execve(o.runner, argv, child_env());
+		execve(o.runner, argv, child_env(x));
 		_exit(127);
 	}
 	close(sv[1]);
 	close(logfd);
 	if (ipc_chan_init(&r->chan, sv[0]) == -1)
 		bail("ipc_chan_init");
+}
+
+static void
+runner_spawn(struct runner *r, int as_user, const char *tag)
+{
+	struct spawn x;
+
+	memset(&x, 0, sizeof(x));
+	x.as_root = !as_user;
+	runner_spawn_with(r, &x, tag);
 }
 
 /* The runner's exit status within ms, or -1 while it still runs. */
@@ -1145,6 +1164,41 @@ http_plain(struct runner *r)
 	free(rq);
 }
 
+/* Proxy variables in the environment change nothing. */
+static void
+http_no_proxy(void)
+{
+	char proxy[3][128];
+	struct run_request *rq;
+	struct runner r;
+	struct spawn x;
+	struct tool t;
+	struct got *g;
+
+	memset(&x, 0, sizeof(x));
+	snprintf(proxy[0], sizeof(proxy[0]), "https_proxy=http://127.0.0.1:%d",
+	    o.down_port);
+	snprintf(proxy[1], sizeof(proxy[1]), "HTTPS_PROXY=http://127.0.0.1:%d",
+	    o.down_port);
+	snprintf(proxy[2], sizeof(proxy[2]), "ALL_PROXY=http://127.0.0.1:%d",
+	    o.down_port);
+	x.env[0] = proxy[0];
+	x.env[1] = proxy[1];
+	x.env[2] = proxy[2];
+	runner_spawn_with(&r, &x, "proxy");
+	if (handshake(&r, 2, 0) == -1)
+		bail("handshake");
+	echo_tool(&t, url_https, SLOT_HEADER);
+	rq = request(&t, "get");
+	cred(rq, "apiKey", V_PLAIN);
+	g = run(&r, rq);
+	ok(is_result(g, RUN_OK, 1, 200), "http: proxy variables are ignored; "
+	    "the request goes straight to the upstream (%s)", desc(g));
+	got_free(g);
+	free(rq);
+	runner_kill(&r);
+}
+
 /* --- exec tools ----------------------------------------------------- */
 
 static void
@@ -1710,6 +1764,7 @@ run_cases(void)
 	channel_close(&r);
 
 	bounded();
+	http_no_proxy();
 	killed_mid_exec();
 	refuses_root();
 	ready_max_zero();

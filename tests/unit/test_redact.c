@@ -428,10 +428,11 @@ test_tail(void)
 	    "redacted first, then cut: a whole value stays a marker (%.*s)",
 	    (int)n, b.p);
 	free(b.p);
-	ok(redact_holds(r, (const uint8_t *)"zz SECR", 7) &&
-	    redact_holds(r, (const uint8_t *)"SECRET zz", 9) &&
-	    !redact_holds(r, (const uint8_t *)"nothing", 7),
-	    "redact_holds: a whole form or the start of one");
+	ok(redact_holds(r, (const uint8_t *)"zz SECR", 7, 1) &&
+	    !redact_holds(r, (const uint8_t *)"zz SECR", 7, 0) &&
+	    redact_holds(r, (const uint8_t *)"SECRET zz", 9, 0) &&
+	    !redact_holds(r, (const uint8_t *)"nothing", 7, 1),
+	    "redact_holds: a whole form, or the start of one when cut");
 	redact_free(r);
 }
 
