@@ -214,32 +214,19 @@ action_has_body(const struct tool_action *a)
 	return 0;
 }
 
-/*
- * base_url + the path with each {param} percent-encoded + the query:
- * query parameters, then query slots.  NULL with err set when a value
- * cannot go in; the result is a wbuf's buffer (wfree it with its cap).
- */
-char *
-http_url(const struct execution *ex, size_t *capp, char *err,
+/* The action's path with each {param} percent-encoded; -1: refused. */
+static int
+url_path(const struct execution *ex, struct wbuf *b, char *err,
     size_t errlen)
 {
-	const struct tool *t = &ex->rq->tool;
 	const struct run_param *p;
 	const char *s, *close;
 	char name[TOOL_FIELD_MAX + 1];
-	struct wbuf b;
 	size_t n;
-	uint32_t i;
-	int q = 0;
 
-	memset(&b, 0, sizeof(b));
-	n = strlen(t->base_url);
-	if (n > 0 && t->base_url[n - 1] == '/')
-		n--;
-	wb_add(&b, t->base_url, n);
 	for (s = ex->action->path; *s != '\0'; s++) {
 		if (*s != '{') {
-			wb_add(&b, s, 1);
+			wb_add(b, s, 1);
 			continue;
 		}
 		close = strchr(s, '}');
@@ -250,11 +237,38 @@ http_url(const struct execution *ex, size_t *capp, char *err,
 		if (strcmp(p->value, ".") == 0 || strcmp(p->value, "..") == 0) {
 			snprintf(err, errlen, "params.%s: '.' and '..' cannot "
 			    "be a path segment", name);
-			goto fail;
+			return -1;
 		}
-		wb_pct(&b, (const uint8_t *)p->value, strlen(p->value));
+		wb_pct(b, (const uint8_t *)p->value, strlen(p->value));
 		s = close;
 	}
+	return 0;
+}
+
+/*
+ * base_url + the path + the query: query parameters, then query slots.
+ * NULL with err set when a value cannot go in; the result is a wbuf's
+ * buffer (wfree it with *capp).
+ */
+char *
+http_url(const struct execution *ex, size_t *capp, char *err,
+    size_t errlen)
+{
+	const struct tool *t = &ex->rq->tool;
+	const struct run_param *p;
+	const struct tool_slot *sl;
+	struct wbuf b;
+	size_t n;
+	uint32_t i;
+	int q = 0;
+
+	memset(&b, 0, sizeof(b));
+	n = strlen(t->base_url);
+	if (n > 0 && t->base_url[n - 1] == '/')
+		n--;
+	wb_add(&b, t->base_url, n);
+	if (url_path(ex, &b, err, errlen) == -1)
+		goto fail;
 	for (i = 0; i < ex->rq->nparams; i++) {
 		p = &ex->rq->params[i];
 		if (action_param(ex->action, p->name)->place != PARAM_QUERY)
@@ -265,9 +279,7 @@ http_url(const struct execution *ex, size_t *capp, char *err,
 		wb_pct(&b, (const uint8_t *)p->value, strlen(p->value));
 	}
 	for (i = 0; i < ex->rq->ncreds; i++) {
-		const struct tool_slot *sl = tool_slot(t,
-		    ex->rq->creds[i].slot);
-
+		sl = tool_slot(t, ex->rq->creds[i].slot);
 		if (sl->place != SLOT_QUERY)
 			continue;
 		wb_str(&b, q++ ? "&" : "?");

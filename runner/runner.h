@@ -65,6 +65,11 @@ struct tool_out {
 void	 runner_exit(int) __attribute__((noreturn));
 void	 runner_fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
+
+/* execution.c */
+int	 execution_take_values(struct execution *);
+void	 execution_run(struct execution *);
+void	 execution_free(struct execution *);
 void	 tool_out_set(struct tool_out *, uint8_t, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 const struct run_param *exec_param(const struct execution *, const char *);
