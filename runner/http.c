@@ -111,7 +111,7 @@ http_init(void)
 		freeaddrinfo(res);
 }
 
-int
+static int
 addr_is_loopback(const struct sockaddr *sa, size_t len)
 {
 	const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
@@ -250,7 +250,7 @@ url_path(const struct execution *ex, struct wbuf *b, char *err,
  * NULL with err set when a value cannot go in; the result is a wbuf's
  * buffer (wfree it with *capp).
  */
-char *
+static char *
 http_url(const struct execution *ex, size_t *capp, char *err,
     size_t errlen)
 {

@@ -204,7 +204,7 @@ add_form(struct redactor *r, int label, const uint8_t *in, size_t n)
 
 	if (add_copy(r, label, in, n) == -1)
 		return -1;
-	for (f = 0; f < JE_ALL; f++)
+	for (f = 0; f < JE_COMBOS; f++)
 		if (add_encoded(r, label, in, n, ENC_JSON, NULL, f) == -1)
 			return -1;
 	for (i = 0; i < sizeof(keeps) / sizeof(keeps[0]); i++)

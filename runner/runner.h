@@ -22,7 +22,6 @@
 #define TOOL_LANG_ENV	"LANG=C.UTF-8"
 
 struct wbuf;
-struct sockaddr;
 
 /* One execution, from the EXEC message to its RESULT. */
 struct execution {
@@ -45,7 +44,7 @@ struct execution {
 
 /*
  * What a tool produced, before redaction.  out and err may hold values:
- * they are wiped before they are freed (buf_free).
+ * they are wiped before they are freed (wfree).
  */
 struct tool_out {
 	uint8_t		 outcome;		/* enum run_outcome */
@@ -77,8 +76,6 @@ const struct run_param *exec_param(const struct execution *, const char *);
 /* http.c */
 void	 http_init(void);
 void	 http_run(const struct execution *, struct tool_out *);
-int	 addr_is_loopback(const struct sockaddr *, size_t);
-char	*http_url(const struct execution *, size_t *, char *, size_t);
 int	 params_json(const struct execution *, int with_action,
 	    struct wbuf *);
 
@@ -134,7 +131,7 @@ size_t	 pct_encode(const uint8_t *, size_t, char *out, const char *keep,
 #define JE_ASCII	0x2	/* non-ASCII as \uXXXX (surrogate pairs) */
 #define JE_LOWER	0x4	/* \u00e9 rather than \u00E9 */
 #define JE_DEL		0x8	/* 0x7f as \u007F */
-#define JE_ALL		0x10	/* every combination of the above */
+#define JE_COMBOS	0x10	/* how many combinations of the above */
 size_t	 json_escape(const uint8_t *, size_t, char *out, int flags);
 size_t	 hex_encode(const uint8_t *, size_t, char *out, int upper);
 size_t	 b64_encode(const uint8_t *, size_t, char *out, int variant);

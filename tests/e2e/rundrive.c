@@ -1273,8 +1273,8 @@ exec_env(struct runner *r)
 	    "exec: the tool cannot leave its process group (setsid)");
 	is_str(jstr(res, "limits", "Max core file size"), "0",
 	    "exec: no core dumps (RLIMIT_CORE 0)");
-	is_str(jstr(res, "limits", "Max processes"), "256",
-	    "exec: RLIMIT_NPROC 256");
+	is_str(jstr(res, "limits", "Max processes"), "1024",
+	    "exec: RLIMIT_NPROC 1024");
 	is_str(g ? (const char *)g->rs.stderr_buf : "", "raw [REDACTED:apiKey]"
 	    "\nb64 [REDACTED:apiKey]\nhex [REDACTED:apiKey]\n",
 	    "exec: stderr is returned with the value redacted raw, base64 "
@@ -1442,6 +1442,63 @@ exec_peek(struct runner *r)
 	    "the same user (%s)", g ? (const char *)g->rs.result : "none");
 	json_decref(res);
 	got_free(g);
+}
+
+/*
+ * Twelve executions at once, http and exec mixed, four at a time: each
+ * answer is its own request's, and holds no value of any of them.
+ */
+static void
+many_at_once(struct runner *r)
+{
+	char vals[12][40], id[16], want[32];
+	struct run_request *rq;
+	struct tool th, te;
+	struct got *g;
+	uint32_t ids[12];
+	json_t *res;
+	int i, j, good = 0, clean = 0;
+
+	echo_tool(&th, url_https, SLOT_HEADER);
+	env_tool(&te);
+	for (i = 0; i < 12; i++) {
+		snprintf(vals[i], sizeof(vals[i]), "many-%02d-%08x", i,
+		    (unsigned)randombytes_random());
+		if (i % 3 == 2) {
+			rq = request(&te, "lookup");
+			param(rq, "email", PARAM_STRING, "x@example.com");
+			cred(rq, "apiKey", vals[i]);
+			cred(rq, "token", vals[i]);
+		} else {
+			rq = request(&th, "path");
+			snprintf(id, sizeof(id), "n%d", i);
+			param(rq, "id", PARAM_STRING, id);
+			cred(rq, "apiKey", vals[i]);
+		}
+		ids[i] = submit(r, rq);
+		free(rq);
+	}
+	for (i = 11; i >= 0; i--) {
+		g = wait_for(r, ids[i], WAIT_MS);
+		res = result_json(g);
+		snprintf(want, sizeof(want), "/echo/n%d", i);
+		if (i % 3 == 2 ? is_result(g, RUN_OK, 1, 0) &&
+		    strcmp(jstr(res, "env", "CRM_KEY"), "[REDACTED:apiKey]") ==
+		    0 : is_result(g, RUN_OK, 1, 200) &&
+		    strcmp(jstr(res, "path", NULL), want) == 0)
+			good++;
+		for (j = 0; j < 12 && g != NULL; j++)
+			if (leak_of(g->rs.result, g->rs.result_len, vals[j]) !=
+			    NULL)
+				break;
+		clean += j == 12;
+		json_decref(res);
+		got_free(g);
+	}
+	ok(good == 12, "twelve executions at once, four at a time: each "
+	    "answer is its own request's (%d of 12)", good);
+	ok(clean == 12, "and none holds a value of any of them (%d of 12)",
+	    clean);
 }
 
 /* --- the processes -------------------------------------------------- */
@@ -1760,6 +1817,7 @@ run_cases(void)
 	exec_outcomes(&r);
 	exec_stderr_cut(&r);
 	exec_peek(&r);
+	many_at_once(&r);
 	processes(&r);
 	channel_close(&r);
 
