@@ -1,9 +1,18 @@
 /*
  * secretd-runner: start-up, the broker channel and the executions.  The
  * main thread alone reads and writes the channel; each execution runs on
- * a thread of its own, at most max_concurrent at once, and hands its
- * redacted result back through a queue and a wake-up pipe.  A malformed
- * message from the broker ends the process; so does the channel closing.
+ * a thread of its own, at most max_concurrent at once (the rest wait in
+ * order), and hands its redacted result back through a list and a
+ * wake-up pipe.  A malformed message from the broker ends the process; so
+ * does the channel closing.
+ *
+ * Threads rather than libcurl's multi interface: an execution is one
+ * blocking sequence (name lookup, connect, TLS, request and response, or
+ * a wait on the launcher for an exec tool) that a thread states plainly,
+ * with the timeout libcurl or the launcher enforces; a slow upstream
+ * holds its own thread only; easy handles with CURLOPT_NOSIGNAL, OpenSSL
+ * 3 and jansson are safe on threads; and one execution's buffers are its
+ * thread's alone until the main thread sends and wipes them.
  */
 #include "config.h"
 

@@ -195,6 +195,7 @@ test_every_encoding(void)
 	free(e);
 	e = jansson_escape(nasty, JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH);
 	one(r, e, strlen(e), "JSON-escaped with \\/ and \\uXXXX");
+	free(e);
 	/* What Python's json.dumps writes. */
 	e = "s3cr/t+k \\\"q\\\"\\\\\\u0001\\u00e9&=?#@x";
 	one(r, e, strlen(e), "JSON-escaped as Python writes it");
