@@ -47,6 +47,9 @@ struct job {
 	uint8_t		*in;		/* stdin */
 	size_t		 in_len;
 	size_t		 in_off;
+	void		*filter;	/* BPF stacked on the command */
+	size_t		 filter_len;
+	pid_t		 supervisor;
 };
 
 struct capture {
@@ -59,9 +62,6 @@ struct capture {
 	int		 status;
 	int		 errnum;
 };
-
-static const void	*tool_prog;
-static size_t		 tool_prog_len;
 
 static long long
 now_ms(void)
@@ -97,6 +97,8 @@ job_free(struct job *j)
 	wfree(j->in, j->in_len);
 	j->in = NULL;
 	j->in_len = 0;
+	free(j->filter);
+	j->filter = NULL;
 }
 
 static int
@@ -217,7 +219,9 @@ child(struct job *j, int in, int out, int err, int ep)
 	rlim_t cpu;
 	int e, i;
 
-	if (setsid() == -1 || dup2(in, STDIN_FILENO) == -1 ||
+	/* It dies with its supervisor, whoever kills that. */
+	if (setsid() == -1 || prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+	    getppid() != j->supervisor || dup2(in, STDIN_FILENO) == -1 ||
 	    dup2(out, STDOUT_FILENO) == -1 || dup2(err, STDERR_FILENO) == -1 ||
 	    chdir("/") == -1)
 		goto fail;
@@ -238,7 +242,7 @@ child(struct job *j, int in, int out, int err, int ep)
 	limit(RLIMIT_FSIZE, TOOL_FSIZE);
 	limit(RLIMIT_NOFILE, TOOL_NOFILE);
 	limit(RLIMIT_CPU, cpu);
-	sandbox_tool_apply(tool_prog, tool_prog_len);
+	sandbox_tool_apply(j->filter, j->filter_len);
 	execve(j->command, j->argv, j->envp);
 fail:
 	e = errno;
@@ -267,6 +271,13 @@ spawn(struct job *j, struct capture *c, int fds[3])
 	ssize_t n;
 	pid_t pid = -1;
 
+	j->supervisor = getpid();
+	if (sandbox_tool_filter(j->supervisor, &j->filter,
+	    &j->filter_len) == -1) {
+		c->how = DONE_FAILED;
+		c->errnum = EINVAL;
+		return -1;
+	}
 	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
 	    pipe2(err, O_CLOEXEC) == -1 || pipe2(ep, O_CLOEXEC) == -1 ||
 	    (pid = fork()) == -1) {
@@ -575,8 +586,6 @@ recv_job(int ctl)
 static void __attribute__((noreturn))
 launcher_main(int ctl, pid_t parent)
 {
-	void *prog;
-	size_t len;
 	pid_t pid;
 	int job;
 
@@ -592,11 +601,7 @@ launcher_main(int ctl, pid_t parent)
 	if (signal(SIGCHLD, SIG_IGN) == SIG_ERR ||
 	    signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("%s: signal", __func__);
-	if (sandbox_tool_filter(&prog, &len) == -1)
-		fatalx("%s: cannot build the tools' filter", __func__);
-	tool_prog = prog;
-	tool_prog_len = len;
-	sandbox_launcher();
+	sandbox_launcher(parent);
 	for (;;) {
 		if ((job = recv_job(ctl)) == -1)
 			_exit(0);	/* the runner is gone */

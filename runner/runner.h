@@ -118,8 +118,8 @@ pid_t	 launcher_start(int *fd);
 /* sandbox.c */
 void	 sandbox_start(void);
 void	 sandbox_runner(int debug);
-void	 sandbox_launcher(void);
-int	 sandbox_tool_filter(void **prog, size_t *len);
+void	 sandbox_launcher(pid_t runner);
+int	 sandbox_tool_filter(pid_t supervisor, void **prog, size_t *len);
 void	 sandbox_tool_apply(const void *prog, size_t len);
 
 /* encode.c: each returns the length written; out NULL: only measure. */

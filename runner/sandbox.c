@@ -312,15 +312,37 @@ static const int launcher_deny[] = {
 #endif
 };
 
+/* Calls that name a process to signal (or to get a pidfd for). */
+static const int signal_calls[] = {
+	SCMP_SYS(kill), SCMP_SYS(tkill), SCMP_SYS(tgkill),
+	SCMP_SYS(rt_sigqueueinfo), SCMP_SYS(rt_tgsigqueueinfo),
+	SCMP_SYS(pidfd_open)
+};
+
+/* No signal to pid (their first argument, an int). */
+static void
+deny_signals_to(scmp_filter_ctx ctx, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(signal_calls); i++)
+		rule(ctx, SCMP_ACT_ERRNO(EPERM), signal_calls[i], 1,
+		    (struct scmp_arg_cmp[]){ SCMP_A0(SCMP_CMP_MASKED_EQ,
+		    0xffffffffULL, (uint32_t)pid) });
+}
+
 /*
  * The launcher and every exec tool: anything but the calls above, which
  * fail with EPERM.  New namespaces are refused at clone too, and clone3
  * (whose flags a filter cannot see) answers ENOSYS so libc uses clone.
  * Turning address randomisation off, and pushing input into a terminal,
- * are refused as well.
+ * are refused as well.  Tools run as the runner's user, so they could
+ * signal it: kill(-1), and signals to the runner, the launcher and their
+ * process group, are refused.  (A tool can still signal another tool, or
+ * a runner thread by its id: at worst the runner dies and is restarted.)
  */
 void
-sandbox_launcher(void)
+sandbox_launcher(pid_t runner)
 {
 	static const unsigned long ns_flags[] = { CLONE_NEWNS, CLONE_NEWUTS,
 	    CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
@@ -342,17 +364,26 @@ sandbox_launcher(void)
 	    (struct scmp_arg_cmp[]){ SCMP_A1(SCMP_CMP_EQ, TIOCSTI) });
 	rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
 	    (struct scmp_arg_cmp[]){ SCMP_A1(SCMP_CMP_EQ, TIOCLINUX) });
+	deny_signals_to(ctx, runner);
+	deny_signals_to(ctx, getpid());
+	rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 1,
+	    (struct scmp_arg_cmp[]){ SCMP_A0(SCMP_CMP_MASKED_EQ,
+	    0xffffffffULL, (uint32_t)-1) });
+	rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 1,
+	    (struct scmp_arg_cmp[]){ SCMP_A0(SCMP_CMP_MASKED_EQ,
+	    0xffffffffULL, (uint32_t)-getpgrp()) });
 	filter_load(ctx);
 }
 
 /*
  * The filter stacked on each tool after its setsid(): it may not leave
  * its session or process group, so killing the group at the timeout or
- * at its exit reaches everything it started.  Built once, as BPF, so the
- * child only has to hand it to prctl().
+ * at its exit reaches everything it started, nor signal its supervisor
+ * to escape that.  Built by the supervisor before it forks, as BPF, so
+ * the child only has to hand it to prctl().
  */
 int
-sandbox_tool_filter(void **progp, size_t *lenp)
+sandbox_tool_filter(pid_t supervisor, void **progp, size_t *lenp)
 {
 	scmp_filter_ctx ctx;
 	uint8_t *prog = NULL, *np;
@@ -363,6 +394,7 @@ sandbox_tool_filter(void **progp, size_t *lenp)
 	ctx = filter_new(SCMP_ACT_ALLOW);
 	rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsid), 0, NULL);
 	rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setpgid), 0, NULL);
+	deny_signals_to(ctx, supervisor);
 	if (pipe2(p, O_CLOEXEC) == -1)
 		goto done;
 	if (seccomp_export_bpf(ctx, p[1]) < 0) {

@@ -1501,6 +1501,48 @@ many_at_once(struct runner *r)
 	    clean);
 }
 
+static pid_t child_of(pid_t);
+
+/* Same user, but it may signal only its own. */
+static void
+exec_signals(struct runner *r)
+{
+	static const char *want = "{\"supervisor\": \"refused\", \"runner\": "
+	    "\"refused\", \"launcher\": \"refused\", \"everyone\": "
+	    "\"refused\", \"runner_group\": \"refused\", \"own_child\": "
+	    "\"allowed\", \"own_group\": \"allowed\"}";
+	struct run_request *rq;
+	struct tool_action *a;
+	struct tool t;
+	struct got *g;
+	json_t *res, *w;
+	char num[3][16];
+
+	snprintf(num[0], sizeof(num[0]), "%d", (int)r->pid);
+	snprintf(num[1], sizeof(num[1]), "%d", (int)child_of(r->pid));
+	snprintf(num[2], sizeof(num[2]), "%d", (int)getpgid(r->pid));
+	exec_tool(&t, "killer", "killer.py");
+	a = add_action(&t, "run", "", "");
+	add_param(a, "runner", PARAM_NUMBER, PARAM_BODY, 1);
+	add_param(a, "launcher", PARAM_NUMBER, PARAM_BODY, 1);
+	add_param(a, "runner_group", PARAM_NUMBER, PARAM_BODY, 1);
+	rq = request(&t, "run");
+	param(rq, "runner", PARAM_NUMBER, num[0]);
+	param(rq, "launcher", PARAM_NUMBER, num[1]);
+	param(rq, "runner_group", PARAM_NUMBER, num[2]);
+	g = run(r, rq);
+	res = result_json(g);
+	w = json_loads(want, 0, NULL);
+	ok(res != NULL && json_equal(res, w), "exec: a tool may not signal its "
+	    "supervisor, the runner, the launcher, their group or every "
+	    "process of its user; its own children, yes (%s)",
+	    g ? (const char *)g->rs.result : "no answer");
+	json_decref(w);
+	json_decref(res);
+	got_free(g);
+	free(rq);
+}
+
 /* --- the processes -------------------------------------------------- */
 
 static const char *
@@ -1817,6 +1859,7 @@ run_cases(void)
 	exec_outcomes(&r);
 	exec_stderr_cut(&r);
 	exec_peek(&r);
+	exec_signals(&r);
 	many_at_once(&r);
 	processes(&r);
 	channel_close(&r);
