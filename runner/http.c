@@ -423,11 +423,16 @@ add_slots(const struct execution *ex, CURL *h, struct curl_slist **hdrs,
 static void
 set_common(CURL *h, const struct tool *t, struct http_ctx *c, char *errbuf)
 {
-	const char *protos = c->plain ? "http,https" : "https";
-
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, protos);
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, protos);
+#if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85: the _STR options */
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, c->plain ? "http,https" :
+	    "https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+#else
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS, c->plain ? (long)(CURLPROTO_HTTP |
+	    CURLPROTO_HTTPS) : (long)CURLPROTO_HTTPS);
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS);
+#endif
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_PROXY, "");
 	curl_easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);

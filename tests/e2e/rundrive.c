@@ -11,12 +11,14 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <ctype.h>
+#include <sched.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -113,6 +115,7 @@ bail(const char *what)
 /* What a test changes in the runner's world. */
 struct spawn {
 	int		 as_root;	/* skip the drop to the user */
+	const char	*hosts;		/* a file bind-mounted on /etc/hosts */
 	const char	*env[4];	/* more variables */
 };
 
@@ -139,6 +142,15 @@ child_env(const struct spawn *x)
 	return env;
 }
 
+/* Its own /etc/hosts, in a mount namespace of its own. */
+static int
+hosts_override(const char *hosts)
+{
+	return unshare(CLONE_NEWNS) == -1 || mount(NULL, "/", NULL,
+	    MS_REC | MS_PRIVATE, NULL) == -1 || mount(hosts, "/etc/hosts",
+	    NULL, MS_BIND, NULL) == -1 ? -1 : 0;
+}
+
 /* As the broker does it: ids dropped in the child, then exec. */
 static void
 runner_spawn_with(struct runner *r, const struct spawn *x, const char *tag)
@@ -155,6 +167,8 @@ runner_spawn_with(struct runner *r, const struct spawn *x, const char *tag)
 	if ((r->pid = fork()) == -1)
 		bail("fork");
 	if (r->pid == 0) {
+		if (x->hosts != NULL && hosts_override(x->hosts) == -1)
+			_exit(125);
 		if (!x->as_root && (setgroups(0, NULL) == -1 ||
 		    setresgid(o.gid, o.gid, o.gid) == -1 ||
 		    setresuid(o.uid, o.uid, o.uid) == -1))
@@ -1164,6 +1178,52 @@ http_plain(struct runner *r)
 	free(rq);
 }
 
+/*
+ * A name the resolver must look up (curl answers "localhost" itself):
+ * /etc/hosts, in a mount namespace of the runner's own, gives it an IPv6
+ * and an IPv4 address, so glibc also asks netlink how to sort them.
+ */
+static void
+http_resolver(void)
+{
+	char hosts[PATH_MAX], url[128];
+	struct run_request *rq;
+	struct runner r;
+	struct spawn x;
+	struct tool t;
+	struct got *g;
+	FILE *f;
+	int rc;
+
+	snprintf(hosts, sizeof(hosts), "%s/hosts", o.dir);
+	if ((f = fopen(hosts, "w")) == NULL)
+		bail(hosts);
+	fprintf(f, "127.0.0.1 localhost\n::1 upstream.test\n"
+	    "127.0.0.1 upstream.test\n");
+	fclose(f);
+	chmod(hosts, 0644);
+	memset(&x, 0, sizeof(x));
+	x.hosts = hosts;
+	runner_spawn_with(&r, &x, "resolver");
+	if (handshake(&r, 2, 0) == -1)
+		bail("handshake");
+	snprintf(url, sizeof(url), "https://upstream.test:%d", o.port);
+	echo_tool(&t, url, SLOT_HEADER);
+	rq = request(&t, "get");
+	cred(rq, "apiKey", V_PLAIN);
+	g = run(&r, rq);
+	ok(is_result(g, RUN_OK, 1, 200), "http: a name looked up through the "
+	    "system's resolver, inside the runner's filter (%s)", desc(g));
+	got_free(g);
+	free(rq);
+	close(r.chan.fd);
+	r.chan.fd = -1;
+	rc = runner_exit_within(&r, 5000);
+	ok(rc == 0, "and the runner lived through it: exit 0 when the channel "
+	    "closes (%d)", rc);
+	runner_kill(&r);
+}
+
 /* Proxy variables in the environment change nothing. */
 static void
 http_no_proxy(void)
@@ -1865,6 +1925,7 @@ run_cases(void)
 	channel_close(&r);
 
 	bounded();
+	http_resolver();
 	http_no_proxy();
 	killed_mid_exec();
 	refuses_root();

@@ -3,7 +3,7 @@
 
 It serves HTTPS with a certificate of its own (made with the openssl
 command into --dir on first use: a CA, and a server certificate for
-"localhost" signed by it), or plain HTTP with --plain.  Every request it
+"localhost" and "upstream.test" signed by it), or plain HTTP with --plain.  Every request it
 gets is appended to --log as one JSON line: method, path, query, headers
 and body.  Paths:
 
@@ -57,7 +57,7 @@ def make_cert(d):
     run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
         "-nodes", "-subj", "/CN=localhost", "-keyout", key, "-out", csr)
     with open(ext, "w") as f:
-        f.write("subjectAltName = DNS:localhost\n"
+        f.write("subjectAltName = DNS:localhost, DNS:upstream.test\n"
                 "basicConstraints = CA:FALSE\n"
                 "extendedKeyUsage = serverAuth\n")
     run("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key,
