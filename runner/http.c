@@ -429,8 +429,8 @@ set_common(CURL *h, const struct tool *t, struct http_ctx *c, char *errbuf)
 	    "https");
 	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
 #else
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS, c->plain ? (long)(CURLPROTO_HTTP |
-	    CURLPROTO_HTTPS) : (long)CURLPROTO_HTTPS);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS, c->plain ?
+	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS) : (long)CURLPROTO_HTTPS);
 	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS);
 #endif
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);

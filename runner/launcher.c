@@ -31,7 +31,7 @@
 #define JOB_READ_MS	10000	/* for the runner to send a whole job */
 #define EXIT_GRACE_MS	200	/* output after the command exited */
 #define TICK_MS		20	/* without pidfd: how often to look */
-#define TOOL_NPROC	1024	/* tasks of the runner's uid when a tool forks */
+#define TOOL_NPROC	1024	/* tasks of the runner's uid, at a fork */
 #define TOOL_AS		(4ULL << 30)
 #define TOOL_FSIZE	(64ULL << 20)
 #define TOOL_NOFILE	1024

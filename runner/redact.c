@@ -49,7 +49,7 @@
 #include "runner.h"
 
 #define REDACT_B64_CORE_MIN	8	/* bytes; below, exact forms only */
-#define NEEDLES_MAX		0xfffe	/* fits the per-byte owner map */
+#define NEEDLES_MAX	0xfffe		/* fits the per-byte owner map */
 #define MARK_OPEN		"[REDACTED:"
 #define MARK_CLOSE		"]"
 
@@ -491,7 +491,7 @@ tail_prefix(const struct needle *nd, const uint8_t *buf, size_t n)
 	if (m < 2 || n == 0)
 		return 0;
 	if ((fail = calloc(m, sizeof(*fail))) == NULL)
-		return m - 1 < n ? m - 1 : n;	/* cut the most it could be */
+		return m - 1 < n ? m - 1 : n;	/* the most it could be */
 	for (i = 1, q = 0; i < m; i++) {
 		while (q > 0 && p[i] != p[q])
 			q = fail[q - 1];

@@ -23,23 +23,24 @@
 
 struct wbuf;
 
-/* One execution, from the EXEC message to its RESULT. */
+/*
+ * One execution, from the EXEC message to its RESULT.  vals hold the
+ * values and rendered the slots' templates with them (NUL-ended, in
+ * sodium_malloc memory); rq->creds[].value point into vals.  rs.result
+ * and rs.stderr_buf are out_buf and err_buf, already redacted.
+ */
 struct execution {
-	uint32_t		 id;
-	struct run_request	*rq;		/* creds[].value point into
-						   vals */
-	uint8_t			*vals[TOOL_SLOTS_MAX];	/* sodium_malloc */
-	uint8_t			*rendered[TOOL_SLOTS_MAX]; /* tmpl with the
-							    value, NUL
-							    ended; sodium */
-	size_t			 rendered_len[TOOL_SLOTS_MAX];
+	uint32_t	 id;
+	struct run_request *rq;
+	uint8_t		*vals[TOOL_SLOTS_MAX];
+	uint8_t		*rendered[TOOL_SLOTS_MAX];
+	size_t		 rendered_len[TOOL_SLOTS_MAX];
 	const struct tool_action *action;
-	struct run_result	 rs;		/* rs.result, rs.stderr_buf:
-						   out_buf, err_buf */
-	uint8_t			*out_buf;	/* redacted, malloc */
-	uint8_t			*err_buf;
-	struct execution	*next;		/* waiting, or done */
-	struct execution	*all_next;	/* not yet answered */
+	struct run_result rs;
+	uint8_t		*out_buf;
+	uint8_t		*err_buf;
+	struct execution *next;		/* waiting, or done */
+	struct execution *all_next;	/* not yet answered */
 };
 
 /*
@@ -57,7 +58,7 @@ struct tool_out {
 	uint8_t		*err;
 	size_t		 err_len;
 	size_t		 err_cap;
-	int		 err_truncated;		/* err was cut by us */
+	int		 err_truncated;	/* err was cut by us */
 };
 
 /* runner.c */
@@ -110,7 +111,7 @@ enum launch_how {
 #define LAUNCH_STDIN_CHUNK	(64 * 1024)
 #define LAUNCH_STDIN_MAX	(1024 * 1024)
 #define LAUNCH_ENV_MAX		(TOOL_SLOTS_MAX + 3)
-#define LAUNCH_SLACK_MS		10000	/* past the timeout: launcher stuck */
+#define LAUNCH_SLACK_MS		10000	/* past the timeout: stuck */
 
 /* launcher.c */
 pid_t	 launcher_start(int *fd);

@@ -6,7 +6,9 @@
  * to run and checks every answer, what the upstream (upstream.py)
  * received, the runner's and launcher's confinement, and how the runner
  * ends.  TAP on stdout.  Expected encodings come from libsodium, jansson
- * and a plain encoder here, never from the runner's code.
+ * and a plain encoder here, never from the runner's code.  This file is
+ * the harness and the cases about the processes; the http and exec cases
+ * are in rundrive_http.c and rundrive_exec.c.
  */
 #include "config.h"
 
@@ -18,7 +20,6 @@
 #include <sys/wait.h>
 
 #include <ctype.h>
-#include <sched.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,55 +40,40 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "ipc.h"
-#include "proto.h"
-#include "tool.h"
-#include "tap.h"
+#include "rundrive.h"
 
-#define WAIT_MS		15000	/* for any one answer */
-#define STASH_MAX	64
-
-/* A header value: '/', '+', space, quotes, backslash, é, &=?#@~. */
-#define V_NASTY		"s3cr/t+k \"q\"\\\xc3\xa9&=?#@~x"
-#define V_PLAIN		"rtk-Plain-0123456789-abcdefXYZ"
-#define V_EXEC		"exec-Key-0123456789"
-#define V_EXEC2		"t0ken/Two+\xc3\xa9"
-#define V_LONG		"LongValue-0123456789abcdef0123456789abcdef0123456789" \
-			"abcdefgh-end"
-
-static struct {
-	const char	*runner;
-	const char	*user;
-	const char	*dir;
-	const char	*ca;
-	const char	*tools;
-	const char	*log;		/* upstream.py's requests */
-	int		 port;
-	int		 plain_port;
-	int		 down_port;
-	uint8_t		 debug;		/* -g: READY asks for seccomp debug */
-	uid_t		 uid;
-	gid_t		 gid;
-} o;
-
-struct got {
-	uint32_t	 id;
-	struct run_result rs;		/* result and stderr_buf: copies */
-	long long	 at;		/* ms, monotonic, when it came */
-};
-
-struct runner {
-	pid_t		 pid;
-	struct ipc_chan	 chan;
-	char		 log[PATH_MAX];
-	struct got	*stash[STASH_MAX];
-	int		 nstash;
-	int		 dead;
-};
+struct rundrive_opts o;
+char url_https[128], url_plain[128], url_down[128];
 
 static uint32_t next_id = 1;
+static int tap_n, tap_failed;
 
-static long long
+/* TAP, counted across the three files (tests/unit/tap.h is per file). */
+int
+ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	tap_n++;
+	printf("%sok %d - ", cond ? "" : "not ", tap_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!cond)
+		tap_failed++;
+	return cond;
+}
+
+static int
+done_testing(void)
+{
+	printf("1..%d\n", tap_n);
+	return tap_failed ? 1 : 0;
+}
+
+long long
 now_ms(void)
 {
 	struct timespec t;
@@ -95,7 +82,7 @@ now_ms(void)
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static void
+void
 nap_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
@@ -103,7 +90,7 @@ nap_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static void __attribute__((noreturn))
+void
 bail(const char *what)
 {
 	printf("Bail out! %s: %s\n", what, strerror(errno));
@@ -111,13 +98,6 @@ bail(const char *what)
 }
 
 /* --- the runner's process ------------------------------------------- */
-
-/* What a test changes in the runner's world. */
-struct spawn {
-	int		 as_root;	/* skip the drop to the user */
-	const char	*hosts;		/* a file bind-mounted on /etc/hosts */
-	const char	*env[4];	/* more variables */
-};
 
 /* The sanitizers' settings, and what the test adds. */
 static char **
@@ -152,7 +132,7 @@ hosts_override(const char *hosts)
 }
 
 /* As the broker does it: ids dropped in the child, then exec. */
-static void
+void
 runner_spawn_with(struct runner *r, const struct spawn *x, const char *tag)
 {
 	char *argv[] = { "secretd-runner", "-v", NULL };
@@ -201,7 +181,7 @@ runner_spawn(struct runner *r, int as_user, const char *tag)
 }
 
 /* The runner's exit status within ms, or -1 while it still runs. */
-static int
+int
 runner_exit_within(struct runner *r, int ms)
 {
 	long long end = now_ms() + ms;
@@ -218,7 +198,7 @@ runner_exit_within(struct runner *r, int ms)
 	return -1;
 }
 
-static void
+void
 runner_kill(struct runner *r)
 {
 	if (!r->dead && r->pid > 0) {
@@ -260,7 +240,8 @@ chan_recv(struct runner *r, int ms, struct ipc_reader **rd)
 			return rc;
 		pfd.fd = r->chan.fd;
 		pfd.events = POLLIN;
-		if (now_ms() >= end || poll(&pfd, 1, (int)(end - now_ms())) <= 0)
+		if (now_ms() >= end ||
+		    poll(&pfd, 1, (int)(end - now_ms())) <= 0)
 			return IPC_AGAIN;
 	}
 }
@@ -282,7 +263,7 @@ chan_send(struct runner *r, struct ipc_msg *m)
 }
 
 /* HELLO with our version, then READY. */
-static int
+int
 handshake(struct runner *r, uint32_t max, uint8_t debug)
 {
 	struct ipc_reader *rd;
@@ -300,7 +281,7 @@ handshake(struct runner *r, uint32_t max, uint8_t debug)
 	return 0;
 }
 
-static uint32_t
+uint32_t
 submit(struct runner *r, const struct run_request *rq)
 {
 	struct ipc_msg m;
@@ -331,7 +312,7 @@ dup_bytes(const void *p, size_t n)
 	return d;
 }
 
-static void
+void
 got_free(struct got *g)
 {
 	if (g == NULL)
@@ -342,7 +323,7 @@ got_free(struct got *g)
 }
 
 /* The answer to id, whatever came before it; NULL after WAIT_MS. */
-static struct got *
+struct got *
 wait_for(struct runner *r, uint32_t id, int ms)
 {
 	struct ipc_reader *rd;
@@ -376,7 +357,7 @@ wait_for(struct runner *r, uint32_t id, int ms)
 	}
 }
 
-static struct got *
+struct got *
 run(struct runner *r, const struct run_request *rq)
 {
 	return wait_for(r, submit(r, rq), WAIT_MS);
@@ -403,14 +384,14 @@ http_tool(struct tool *t, const char *name, const char *url, int use_ca)
 		snprintf(t->ca_file, sizeof(t->ca_file), "%s", o.ca);
 }
 
-static void
+void
 exec_tool(struct tool *t, const char *name, const char *script)
 {
 	tool_base(t, name, TOOL_EXEC);
 	snprintf(t->command, sizeof(t->command), "%s/%s", o.tools, script);
 }
 
-static void
+void
 add_slot(struct tool *t, const char *name, uint8_t place,
     const char *target, const char *tmpl)
 {
@@ -423,7 +404,7 @@ add_slot(struct tool *t, const char *name, uint8_t place,
 	snprintf(s->tmpl, sizeof(s->tmpl), "%s", tmpl);
 }
 
-static struct tool_action *
+struct tool_action *
 add_action(struct tool *t, const char *name, const char *method,
     const char *path)
 {
@@ -435,7 +416,7 @@ add_action(struct tool *t, const char *name, const char *method,
 	return a;
 }
 
-static void
+void
 add_param(struct tool_action *a, const char *name, uint8_t type,
     uint8_t place, uint8_t required)
 {
@@ -448,7 +429,7 @@ add_param(struct tool_action *a, const char *name, uint8_t type,
 }
 
 /* The echo upstream, its slot placed as asked, with every action. */
-static void
+void
 echo_tool(struct tool *t, const char *url, uint8_t place)
 {
 	struct tool_action *a;
@@ -481,7 +462,7 @@ echo_tool(struct tool *t, const char *url, uint8_t place)
 	add_param(a, "chunked", PARAM_BOOL, PARAM_QUERY, 0);
 }
 
-static struct run_request *
+struct run_request *
 request(const struct tool *t, const char *action)
 {
 	struct run_request *rq = calloc(1, sizeof(*rq));
@@ -493,7 +474,7 @@ request(const struct tool *t, const char *action)
 	return rq;
 }
 
-static void
+void
 param(struct run_request *rq, const char *name, uint8_t type,
     const char *value)
 {
@@ -505,7 +486,7 @@ param(struct run_request *rq, const char *name, uint8_t type,
 }
 
 /* value must outlive the submit. */
-static void
+void
 cred(struct run_request *rq, const char *slot, const char *value)
 {
 	struct run_cred *c = &rq->creds[rq->ncreds++];
@@ -554,7 +535,7 @@ jansson_inner(const char *v, size_t flags, int lower)
 	return in;
 }
 
-static char *
+char *
 b64(const char *v, int variant)
 {
 	size_t n = sodium_base64_ENCODED_LEN(strlen(v), variant);
@@ -579,7 +560,7 @@ hex(const char *v, int upper)
 }
 
 /* The first encoding of v that buf holds, or NULL. */
-static const char *
+const char *
 leak_of(const void *buf, size_t n, const char *v)
 {
 	static const char *names[] = { "raw", "JSON", "JSON ASCII",
@@ -614,7 +595,7 @@ leak_of(const void *buf, size_t n, const char *v)
 }
 
 /* Neither the value nor its rendered form, in any encoding. */
-static void
+void
 no_leak(const struct got *g, const char *v, const char *rendered,
     const char *what)
 {
@@ -646,7 +627,7 @@ upstream_requests(void)
 	return all;
 }
 
-static size_t
+size_t
 upstream_count(void)
 {
 	json_t *all = upstream_requests();
@@ -657,7 +638,7 @@ upstream_count(void)
 }
 
 /* The last request the upstream got (a new reference), or NULL. */
-static json_t *
+json_t *
 upstream_last(void)
 {
 	json_t *all = upstream_requests(), *last;
@@ -668,7 +649,7 @@ upstream_last(void)
 	return last;
 }
 
-static const char *
+const char *
 req_str(json_t *req, const char *key)
 {
 	const char *s = json_string_value(json_object_get(req, key));
@@ -676,7 +657,7 @@ req_str(json_t *req, const char *key)
 	return s != NULL ? s : "(none)";
 }
 
-static const char *
+const char *
 req_header(json_t *req, const char *name)
 {
 	json_t *h = json_object_get(req, "headers"), *kv;
@@ -689,14 +670,14 @@ req_header(json_t *req, const char *name)
 	return "(none)";
 }
 
-static int
+int
 is_result(const struct got *g, uint8_t outcome, int okflag, uint32_t status)
 {
 	return g != NULL && g->rs.outcome == outcome && g->rs.ok == okflag &&
 	    g->rs.status == status;
 }
 
-static const char *
+const char *
 desc(const struct got *g)
 {
 	static char buf[512];
@@ -710,7 +691,7 @@ desc(const struct got *g)
 	return buf;
 }
 
-static void __attribute__((format(printf, 3, 4)))
+void
 is_str(const char *got, const char *want, const char *fmt, ...)
 {
 	char name[512];
@@ -724,7 +705,7 @@ is_str(const char *got, const char *want, const char *fmt, ...)
 		    want);
 }
 
-static json_t *
+json_t *
 result_json(const struct got *g)
 {
 	if (g == NULL || !g->rs.result_is_json)
@@ -733,11 +714,7 @@ result_json(const struct got *g)
 	    NULL);
 }
 
-/* --- http tools ----------------------------------------------------- */
-
-static char url_https[128], url_plain[128], url_down[128];
-
-static const char *
+const char *
 jstr(json_t *j, const char *path1, const char *path2)
 {
 	json_t *v = json_object_get(j, path1);
@@ -749,633 +726,9 @@ jstr(json_t *j, const char *path1, const char *path2)
 	return s != NULL ? s : "(none)";
 }
 
-/* Each field of the upstream's "echo" object is one marker. */
-static int
-echo_all_redacted(json_t *res, const char *marker)
-{
-	json_t *echo = json_object_get(res, "echo"), *v;
-	const char *k;
-	int n = 0;
-
-	json_object_foreach(echo, k, v) {
-		if (json_string_value(v) == NULL ||
-		    strcmp(json_string_value(v), marker) != 0)
-			return 0;
-		n++;
-	}
-	return n == 11;
-}
-
-static void
-http_header_slot(struct runner *r)
-{
-	static const char *names[] = { "raw", "base64", "base64_nopad",
-	    "base64url", "base64url_nopad", "hex", "HEX", "url", "url_lower",
-	    "url_plus", "json_slash" };
-	char want[1024] = "";
-	struct run_request *rq;
-	struct tool t;
-	struct got *g;
-	json_t *req, *res;
-	size_t i;
-
-	echo_tool(&t, url_https, SLOT_HEADER);
-	rq = request(&t, "get");
-	param(rq, "echo", PARAM_STRING, "header:X-Api-Key");
-	cred(rq, "apiKey", V_NASTY);
-	g = run(r, rq);
-	ok(is_result(g, RUN_OK, 1, 200), "http, header slot: the upstream "
-	    "answers 200 (%s)", desc(g));
-	req = upstream_last();
-	is_str(req_header(req, "X-Api-Key"), "Bearer " V_NASTY,
-	    "http, header slot: the upstream got X-Api-Key: Bearer <value>");
-	ok(g != NULL && g->rs.result_is_json, "http, header slot: the echo "
-	    "is still JSON once redacted");
-	res = result_json(g);
-	is_str(jstr(res, "headers", "X-Api-Key"), "[REDACTED:apiKey]",
-	    "http, header slot: the echoed header is one marker");
-	ok(echo_all_redacted(res, "[REDACTED:apiKey]"), "http, header slot: "
-	    "raw, base64(url) with and without padding, hex, HEX, percent "
-	    "(upper, lower, '+') and JSON with \\/ each became a marker");
-	ok(g != NULL && g->rs.redactions == 12, "http, header slot: 12 "
-	    "redactions, one per echoed copy (%u)", g ? g->rs.redactions : 0);
-	if (g != NULL)
-		no_leak(g, V_NASTY, "Bearer " V_NASTY, "http, header slot");
-	json_decref(req);
-	json_decref(res);
-	got_free(g);
-	free(rq);
-
-	rq = request(&t, "get");
-	param(rq, "echo", PARAM_STRING, "header:X-Api-Key");
-	param(rq, "fmt", PARAM_STRING, "text");
-	cred(rq, "apiKey", V_NASTY);
-	g = run(r, rq);
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		strcat(want, names[i]);
-		strcat(want, ": [REDACTED:apiKey]\n");
-	}
-	ok(g != NULL && g->rs.outcome == RUN_OK && !g->rs.result_is_json &&
-	    strcmp((const char *)g->rs.result, want) == 0,
-	    "http, text echo: every line is a marker and the result is text "
-	    "(%s)", g ? (const char *)g->rs.result : "no answer");
-	ok(g != NULL && g->rs.redactions == 11, "http, text echo: 11 "
-	    "redactions (%u)", g ? g->rs.redactions : 0);
-	got_free(g);
-	free(rq);
-}
-
-static void
-http_query_slot(struct runner *r)
-{
-	struct run_request *rq;
-	struct tool t;
-	struct got *g;
-	json_t *req, *res;
-
-	echo_tool(&t, url_https, SLOT_QUERY);
-	rq = request(&t, "get");
-	param(rq, "echo", PARAM_STRING, "query:key");
-	cred(rq, "apiKey", V_NASTY);
-	g = run(r, rq);
-	ok(is_result(g, RUN_OK, 1, 200), "http, query slot: 200 (%s)",
-	    desc(g));
-	req = upstream_last();
-	is_str(req_str(req, "query"), "echo=query%3Akey&key=s3cr%2Ft%2Bk%20"
-	    "%22q%22%5C%C3%A9%26%3D%3F%23%40~x", "http, query slot: the "
-	    "upstream got key=<value percent-encoded> after the parameters");
-	res = result_json(g);
-	is_str(jstr(res, "query", NULL), "echo=query%3Akey&key=[REDACTED:"
-	    "apiKey]", "http, query slot: the echoed query holds a marker");
-	is_str(jstr(res, "args", "key"), "[REDACTED:apiKey]",
-	    "http, query slot: the decoded echo is a marker");
-	ok(echo_all_redacted(res, "[REDACTED:apiKey]") && g->rs.redactions ==
-	    13, "http, query slot: every encoding redacted, 13 in all (%u)",
-	    g ? g->rs.redactions : 0);
-	if (g != NULL)
-		no_leak(g, V_NASTY, NULL, "http, query slot");
-	json_decref(req);
-	json_decref(res);
-	got_free(g);
-	free(rq);
-}
-
-static void
-http_basic_slot(struct runner *r)
-{
-	struct run_request *rq;
-	struct tool t;
-	struct got *g;
-	json_t *req, *res;
-	char want[256], *enc;
-
-	echo_tool(&t, url_https, SLOT_BASIC);
-	rq = request(&t, "get");
-	param(rq, "echo", PARAM_STRING, "basic");
-	cred(rq, "apiKey", V_NASTY);
-	g = run(r, rq);
-	ok(is_result(g, RUN_OK, 1, 200), "http, basic slot: 200 (%s)",
-	    desc(g));
-	req = upstream_last();
-	enc = b64("api:" V_NASTY, sodium_base64_VARIANT_ORIGINAL);
-	snprintf(want, sizeof(want), "Basic %s", enc);
-	free(enc);
-	is_str(req_header(req, "Authorization"), want, "http, basic slot: "
-	    "the upstream got Basic base64(api:<value>)");
-	res = result_json(g);
-	is_str(jstr(res, "headers", "Authorization"), "Basic [REDACTED:"
-	    "apiKey]", "http, basic slot: the echoed header's base64 is a "
-	    "marker");
-	ok(echo_all_redacted(res, "[REDACTED:apiKey]") && g->rs.redactions ==
-	    12, "http, basic slot: every encoding of the password redacted, "
-	    "12 in all (%u)", g ? g->rs.redactions : 0);
-	if (g != NULL)
-		no_leak(g, V_NASTY, "api:" V_NASTY, "http, basic slot");
-	json_decref(req);
-	json_decref(res);
-	got_free(g);
-	free(rq);
-}
-
-static void
-http_params(struct runner *r)
-{
-	struct run_request *rq;
-	struct tool t;
-	struct got *g;
-	json_t *req;
-	size_t before;
-
-	echo_tool(&t, url_https, SLOT_HEADER);
-	rq = request(&t, "path");
-	param(rq, "id", PARAM_STRING, "a/b?c#d@e f%");
-	param(rq, "q", PARAM_STRING, "x&y=z \xc3\xa9");
-	cred(rq, "apiKey", V_PLAIN);
-	g = run(r, rq);
-	req = upstream_last();
-	ok(is_result(g, RUN_OK, 1, 200), "http, path: 200 (%s)", desc(g));
-	is_str(req_str(req, "path"), "/echo/a%2Fb%3Fc%23d%40e%20f%25",
-	    "http, path: {id} percent-encoded, '/', '?', '#', '@' included");
-	is_str(req_str(req, "query"), "q=x%26y%3Dz%20%C3%A9",
-	    "http, path: a query parameter percent-encoded");
-	json_decref(req);
-	got_free(g);
-	free(rq);
-
-	before = upstream_count();
-	rq = request(&t, "path");
-	param(rq, "id", PARAM_STRING, "..");
-	cred(rq, "apiKey", V_PLAIN);
-	g = run(r, rq);
-	ok(g != NULL && g->rs.outcome == RUN_REFUSED && upstream_count() ==
-	    before, "http, path: '..' as a segment is refused and nothing is "
-	    "sent (%s)", desc(g));
-	got_free(g);
-	free(rq);
-
-	rq = request(&t, "post");
-	param(rq, "s", PARAM_STRING, "str \"quoted\" \xc3\xa9");
-	param(rq, "n", PARAM_NUMBER, "12.50");
-	param(rq, "flag", PARAM_BOOL, "true");
-	param(rq, "q", PARAM_STRING, "1");
-	cred(rq, "apiKey", V_PLAIN);
-	g = run(r, rq);
-	req = upstream_last();
-	ok(is_result(g, RUN_OK, 1, 200) && strcmp(req_str(req, "method"),
-	    "POST") == 0, "http, body: POST answered 200 (%s)", desc(g));
-	is_str(req_str(req, "body"), "{\"s\":\"str \\\"quoted\\\" \xc3\xa9\","
-	    "\"n\":12.50,\"flag\":true}", "http, body: a JSON object that "
-	    "keeps each type and a number's text");
-	is_str(req_header(req, "Content-Type"), "application/json",
-	    "http, body: Content-Type: application/json");
-	is_str(req_str(req, "query"), "q=1", "http, body: query parameters "
-	    "stay in the query");
-	json_decref(req);
-	got_free(g);
-	free(rq);
-}
-
-static void
-http_refusals(struct runner *r)
-{
-	struct run_request *rq;
-	struct tool t;
-	struct got *g;
-	size_t before = upstream_count();
-
-	echo_tool(&t, url_https, SLOT_HEADER);
-	rq = request(&t, "get");
-	cred(rq, "apiKey", "abc\r\nX-Evil: 1");
-	g = run(r, rq);
-	ok(g != NULL && g->rs.outcome == RUN_REFUSED && upstream_count() ==
-	    before, "http: a header value with CR LF is refused, nothing sent "
-	    "(%s)", desc(g));
-	ok(g != NULL && g->rs.result_len == 0 && leak_of(g->rs.message,
-	    strlen(g->rs.message), "abc\r\nX-Evil: 1") == NULL,
-	    "http: the refusal holds no value");
-	got_free(g);
-	free(rq);
-
-	rq = request(&t, "status");
-	param(rq, "code", PARAM_STRING, "404");
-	cred(rq, "apiKey", V_PLAIN);
-	g = run(r, rq);
-	ok(is_result(g, RUN_OK, 0, 404) && g->rs.result_is_json,
-	    "http: a 404 is returned with ok false and its body (%s)",
-	    desc(g));
-	got_free(g);
-	free(rq);
-}
-
-static void
-http_redirects(struct runner *r)
-{
-	static const struct {
-		const char	*to;
-		int		 refused;
-		const char	*what;
-	} cases[] = {
-		{ "https://other.invalid/x", 1, "another host" },
-		{ NULL, 1, "the same host on another port" },
-		{ "http://localhost/", 1, "the same host over plain http" },
-		{ "/echo", 0, "the same host" },
-	};
-	char other_port[128];
-	struct run_request *rq;
-	struct tool t;
-	struct got *g;
-	size_t i;
-
-	snprintf(other_port, sizeof(other_port), "https://localhost:%d/echo",
-	    o.down_port);
-	echo_tool(&t, url_https, SLOT_HEADER);
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		rq = request(&t, "redirect");
-		param(rq, "to", PARAM_STRING, cases[i].to != NULL ?
-		    cases[i].to : other_port);
-		cred(rq, "apiKey", V_PLAIN);
-		g = run(r, rq);
-		if (cases[i].refused)
-			ok(g != NULL && g->rs.outcome == RUN_REFUSED &&
-			    strcmp(g->rs.message, "upstream redirected to "
-			    "another host") == 0 && g->rs.result_len == 0,
-			    "http: a redirect to %s is refused (%s)",
-			    cases[i].what, desc(g));
-		else
-			ok(is_result(g, RUN_OK, 0, 302) &&
-			    strcmp((const char *)g->rs.result,
-			    "redirecting\n") == 0, "http: a redirect to %s is "
-			    "returned, not followed (%s)", cases[i].what,
-			    desc(g));
-		got_free(g);
-		free(rq);
-	}
-}
-
-static void
-http_big(struct runner *r)
-{
-	struct run_request *rq;
-	struct tool t;
-	struct got *g;
-	int chunked;
-
-	echo_tool(&t, url_https, SLOT_HEADER);
-	t.timeout_ms = 20000;
-	for (chunked = 0; chunked < 2; chunked++) {
-		rq = request(&t, "big");
-		param(rq, "n", PARAM_NUMBER, "10485760");
-		if (chunked)
-			param(rq, "chunked", PARAM_BOOL, "true");
-		cred(rq, "apiKey", V_PLAIN);
-		g = run(r, rq);
-		ok(g != NULL && g->rs.outcome == RUN_TOO_LARGE &&
-		    g->rs.result_len == 0, "http: a 10 MiB body%s is "
-		    "RUN_TOO_LARGE, none of it returned (%s)", chunked ?
-		    " without Content-Length" : "", desc(g));
-		got_free(g);
-		free(rq);
-	}
-	rq = request(&t, "big");
-	param(rq, "n", PARAM_NUMBER, "65536");
-	cred(rq, "apiKey", V_PLAIN);
-	g = run(r, rq);
-	ok(is_result(g, RUN_OK, 1, 200) && g->rs.result_len == 65536 &&
-	    !g->rs.result_is_json, "http: a body of exactly max_result is "
-	    "returned whole, as text (%s)", desc(g));
-	got_free(g);
-	free(rq);
-}
-
-/* A slow upstream times out while another execution completes. */
-static void
-http_timeout(struct runner *r)
-{
-	struct run_request *slow, *fast;
-	struct tool ts, tf;
-	struct got *gs, *gf;
-	uint32_t a, b;
-
-	echo_tool(&ts, url_https, SLOT_HEADER);
-	ts.timeout_ms = 1500;
-	echo_tool(&tf, url_https, SLOT_HEADER);
-	slow = request(&ts, "slow");
-	cred(slow, "apiKey", V_PLAIN);
-	fast = request(&tf, "get");
-	cred(fast, "apiKey", V_PLAIN);
-	a = submit(r, slow);
-	nap_ms(100);
-	b = submit(r, fast);
-	gf = wait_for(r, b, WAIT_MS);
-	gs = wait_for(r, a, WAIT_MS);
-	ok(is_result(gf, RUN_OK, 1, 200) && gs != NULL && gf->at < gs->at,
-	    "http: another execution completes while a slow upstream holds "
-	    "one (%s)", desc(gf));
-	ok(gs != NULL && gs->rs.outcome == RUN_TIMEOUT &&
-	    gs->rs.duration_ms >= 1400 && gs->rs.duration_ms < 5000,
-	    "http: the slow upstream is RUN_TIMEOUT at the tool's 1500 ms "
-	    "(%s)", desc(gs));
-	got_free(gs);
-	got_free(gf);
-	free(slow);
-	free(fast);
-}
-
-static void
-http_connect_failures(struct runner *r)
-{
-	char url[128];
-	struct run_request *rq;
-	struct tool t;
-	struct got *g;
-
-	echo_tool(&t, url_down, SLOT_HEADER);
-	rq = request(&t, "get");
-	cred(rq, "apiKey", V_PLAIN);
-	g = run(r, rq);
-	ok(g != NULL && g->rs.outcome == RUN_UPSTREAM &&
-	    g->rs.message[0] != '\0', "http: an upstream that is down is "
-	    "RUN_UPSTREAM with curl's message (%s)", desc(g));
-	got_free(g);
-	free(rq);
-
-	echo_tool(&t, url_https, SLOT_HEADER);
-	t.ca_file[0] = '\0';
-	rq = request(&t, "get");
-	cred(rq, "apiKey", V_PLAIN);
-	g = run(r, rq);
-	ok(g != NULL && g->rs.outcome == RUN_UPSTREAM &&
-	    strstr(g->rs.message, "certificate") != NULL, "http: a "
-	    "certificate the system CAs do not know is refused (%s)", desc(g));
-	got_free(g);
-	free(rq);
-
-	snprintf(url, sizeof(url), "https://127.0.0.1:%d", o.port);
-	echo_tool(&t, url, SLOT_HEADER);
-	rq = request(&t, "get");
-	cred(rq, "apiKey", V_PLAIN);
-	g = run(r, rq);
-	ok(g != NULL && g->rs.outcome == RUN_UPSTREAM, "http: a certificate "
-	    "for another name is refused (%s)", desc(g));
-	got_free(g);
-	free(rq);
-}
-
-static void
-http_plain(struct runner *r)
-{
-	char want[64];
-	struct run_request *rq;
-	struct tool t;
-	struct got *g;
-	json_t *res;
-
-	echo_tool(&t, url_plain, SLOT_HEADER);
-	t.allow_plain_http = 1;
-	t.ca_file[0] = '\0';
-	rq = request(&t, "get");
-	cred(rq, "apiKey", V_PLAIN);
-	g = run(r, rq);
-	res = result_json(g);
-	snprintf(want, sizeof(want), "127.0.0.1:%d", o.plain_port);
-	ok(is_result(g, RUN_OK, 1, 200) && strcmp(jstr(res, "headers",
-	    "Host"), want) == 0, "http: plain http to loopback when the tool "
-	    "allows it (%s)", desc(g));
-	is_str(jstr(res, "headers", "X-Api-Key"), "[REDACTED:apiKey]",
-	    "http: plain http results are redacted too");
-	json_decref(res);
-	got_free(g);
-	free(rq);
-
-	snprintf(t.base_url, sizeof(t.base_url), "http://localhost:%d",
-	    o.plain_port);
-	rq = request(&t, "get");
-	cred(rq, "apiKey", V_PLAIN);
-	g = run(r, rq);
-	ok(is_result(g, RUN_OK, 1, 200), "http: plain http to localhost, "
-	    "which resolves to loopback (%s)", desc(g));
-	got_free(g);
-	free(rq);
-}
-
-/*
- * A name the resolver must look up (curl answers "localhost" itself):
- * /etc/hosts, in a mount namespace of the runner's own, gives it an IPv6
- * and an IPv4 address, so glibc also asks netlink how to sort them.
- */
-static void
-http_resolver(void)
-{
-	char hosts[PATH_MAX], url[128];
-	struct run_request *rq;
-	struct runner r;
-	struct spawn x;
-	struct tool t;
-	struct got *g;
-	FILE *f;
-	int rc;
-
-	snprintf(hosts, sizeof(hosts), "%s/hosts", o.dir);
-	if ((f = fopen(hosts, "w")) == NULL)
-		bail(hosts);
-	fprintf(f, "127.0.0.1 localhost\n::1 upstream.test\n"
-	    "127.0.0.1 upstream.test\n");
-	fclose(f);
-	chmod(hosts, 0644);
-	memset(&x, 0, sizeof(x));
-	x.hosts = hosts;
-	runner_spawn_with(&r, &x, "resolver");
-	if (handshake(&r, 2, 0) == -1)
-		bail("handshake");
-	snprintf(url, sizeof(url), "https://upstream.test:%d", o.port);
-	echo_tool(&t, url, SLOT_HEADER);
-	rq = request(&t, "get");
-	cred(rq, "apiKey", V_PLAIN);
-	g = run(&r, rq);
-	ok(is_result(g, RUN_OK, 1, 200), "http: a name looked up through the "
-	    "system's resolver, inside the runner's filter (%s)", desc(g));
-	got_free(g);
-	free(rq);
-	close(r.chan.fd);
-	r.chan.fd = -1;
-	rc = runner_exit_within(&r, 5000);
-	ok(rc == 0, "and the runner lived through it: exit 0 when the channel "
-	    "closes (%d)", rc);
-	runner_kill(&r);
-}
-
-/* Proxy variables in the environment change nothing. */
-static void
-http_no_proxy(void)
-{
-	char proxy[3][128];
-	struct run_request *rq;
-	struct runner r;
-	struct spawn x;
-	struct tool t;
-	struct got *g;
-
-	memset(&x, 0, sizeof(x));
-	snprintf(proxy[0], sizeof(proxy[0]), "https_proxy=http://127.0.0.1:%d",
-	    o.down_port);
-	snprintf(proxy[1], sizeof(proxy[1]), "HTTPS_PROXY=http://127.0.0.1:%d",
-	    o.down_port);
-	snprintf(proxy[2], sizeof(proxy[2]), "ALL_PROXY=http://127.0.0.1:%d",
-	    o.down_port);
-	x.env[0] = proxy[0];
-	x.env[1] = proxy[1];
-	x.env[2] = proxy[2];
-	runner_spawn_with(&r, &x, "proxy");
-	if (handshake(&r, 2, 0) == -1)
-		bail("handshake");
-	echo_tool(&t, url_https, SLOT_HEADER);
-	rq = request(&t, "get");
-	cred(rq, "apiKey", V_PLAIN);
-	g = run(&r, rq);
-	ok(is_result(g, RUN_OK, 1, 200), "http: proxy variables are ignored; "
-	    "the request goes straight to the upstream (%s)", desc(g));
-	got_free(g);
-	free(rq);
-	runner_kill(&r);
-}
-
-/* --- exec tools ----------------------------------------------------- */
-
-static void
-env_tool(struct tool *t)
-{
-	struct tool_action *a;
-
-	exec_tool(t, "envtool", "env_stdin.py");
-	t->nargs = 2;
-	strcpy(t->args[0], "--flag");
-	strcpy(t->args[1], "two words");
-	add_slot(t, "apiKey", SLOT_ENV, "CRM_KEY", "{}");
-	add_slot(t, "token", SLOT_ENV, "CRM_AUTH", "Bearer {}");
-	a = add_action(t, "lookup", "", "");
-	add_param(a, "email", PARAM_STRING, PARAM_BODY, 1);
-	add_param(a, "limit", PARAM_NUMBER, PARAM_BODY, 0);
-	add_param(a, "verbose", PARAM_BOOL, PARAM_BODY, 0);
-	add_param(a, "leak", PARAM_STRING, PARAM_BODY, 0);
-}
-
-static void
-exec_env(struct runner *r)
-{
-	static const char *env_want = "{\"CRM_KEY\": \"[REDACTED:apiKey]\", "
-	    "\"CRM_AUTH\": \"[REDACTED:token]\", \"PATH\": \"/usr/local/bin:"
-	    "/usr/bin:/bin\", \"HOME\": \"/nonexistent\", \"LANG\": "
-	    "\"C.UTF-8\"}";
-	static const char *stdin_want = "{\"action\": \"lookup\", "
-	    "\"params\": {\"email\": \"person@example.com\", \"limit\": 5, "
-	    "\"verbose\": true, \"leak\": \"CRM_KEY\"}}";
-	struct run_request *rq;
-	struct tool t;
-	struct got *g;
-	json_t *res, *want;
-	json_int_t pid;
-
-	env_tool(&t);
-	rq = request(&t, "lookup");
-	param(rq, "email", PARAM_STRING, "person@example.com");
-	param(rq, "limit", PARAM_NUMBER, "5");
-	param(rq, "verbose", PARAM_BOOL, "true");
-	param(rq, "leak", PARAM_STRING, "CRM_KEY");
-	cred(rq, "apiKey", V_EXEC);
-	cred(rq, "token", V_EXEC2);
-	g = run(r, rq);
-	ok(is_result(g, RUN_OK, 1, 0) && g->rs.result_is_json, "exec: the "
-	    "tool ran and exited 0 with JSON (%s)", desc(g));
-	res = result_json(g);
-	want = json_loads(env_want, 0, NULL);
-	ok(json_equal(json_object_get(res, "env"), want), "exec: the "
-	    "environment is the slot variables (redacted) and PATH, HOME, "
-	    "LANG, nothing else");
-	json_decref(want);
-	want = json_loads(stdin_want, 0, NULL);
-	ok(json_equal(json_object_get(res, "stdin"), want), "exec: stdin is "
-	    "{\"action\", \"params\"} with each parameter's type");
-	json_decref(want);
-	want = json_loads("[\"--flag\", \"two words\"]", 0, NULL);
-	ok(json_equal(json_object_get(res, "argv"), want) &&
-	    strcmp(jstr(res, "cwd", NULL), "/") == 0, "exec: the tool's "
-	    "arguments, no shell; working directory /");
-	json_decref(want);
-	pid = json_integer_value(json_object_get(res, "pid"));
-	ok(pid > 0 && pid == json_integer_value(json_object_get(res, "pgid"))
-	    && pid == json_integer_value(json_object_get(res, "sid")),
-	    "exec: the tool leads a session and process group of its own");
-	ok(strcmp(jstr(res, "status", "NoNewPrivs"), "1") == 0 &&
-	    strcmp(jstr(res, "status", "Seccomp"), "2") == 0 &&
-	    strcmp(jstr(res, "status", "CapEff"), "0000000000000000") == 0,
-	    "exec: the tool has NoNewPrivs 1, Seccomp 2, CapEff 0");
-	is_str(jstr(res, "setsid", NULL), "Operation not permitted",
-	    "exec: the tool cannot leave its process group (setsid)");
-	is_str(jstr(res, "limits", "Max core file size"), "0",
-	    "exec: no core dumps (RLIMIT_CORE 0)");
-	is_str(jstr(res, "limits", "Max processes"), "1024",
-	    "exec: RLIMIT_NPROC 1024");
-	is_str(g ? (const char *)g->rs.stderr_buf : "", "raw [REDACTED:apiKey]"
-	    "\nb64 [REDACTED:apiKey]\nhex [REDACTED:apiKey]\n",
-	    "exec: stderr is returned with the value redacted raw, base64 "
-	    "and hex");
-	ok(g != NULL && g->rs.redactions == 5, "exec: 5 redactions, 2 in "
-	    "stdout and 3 in stderr (%u)", g ? g->rs.redactions : 0);
-	if (g != NULL) {
-		no_leak(g, V_EXEC, NULL, "exec, first slot");
-		no_leak(g, V_EXEC2, "Bearer " V_EXEC2, "exec, second slot");
-	}
-	json_decref(res);
-	got_free(g);
-	free(rq);
-}
-
-static struct got *
-run_script(struct runner *r, const char *script, uint32_t timeout_ms,
-    const char *param_name, uint8_t ptype, const char *pvalue)
-{
-	struct run_request *rq;
-	struct tool_action *a;
-	struct tool t;
-	struct got *g;
-
-	exec_tool(&t, "script", script);
-	t.timeout_ms = timeout_ms;
-	add_slot(&t, "apiKey", SLOT_ENV, "CRM_KEY", "{}");
-	a = add_action(&t, "run", "", "");
-	if (param_name != NULL)
-		add_param(a, param_name, ptype, PARAM_BODY, 1);
-	rq = request(&t, "run");
-	if (param_name != NULL)
-		param(rq, param_name, ptype, pvalue);
-	cred(rq, "apiKey", V_LONG);
-	g = run(r, rq);
-	free(rq);
-	return g;
-}
 
 /* Whether pid is gone (or a zombie) within ms. */
-static int
+int
 gone_within(pid_t pid, int ms)
 {
 	long long end = now_ms() + ms;
@@ -1395,212 +748,6 @@ gone_within(pid_t pid, int ms)
 		nap_ms(20);
 	}
 	return 0;
-}
-
-static void
-exec_outcomes(struct runner *r)
-{
-	struct got *g;
-	json_t *res;
-	int a = 0, b = 0;
-
-	g = run_script(r, "exit3.sh", 5000, NULL, 0, NULL);
-	ok(is_result(g, RUN_OK, 0, 3) && g->rs.result_is_json,
-	    "exec: exit 3 is ok false, status 3, stdout kept (%s)", desc(g));
-	is_str(g ? (const char *)g->rs.stderr_buf : "",
-	    "oops: something failed\n", "exec: stderr of a failed tool");
-	got_free(g);
-
-	g = run_script(r, "selfkill.sh", 5000, NULL, 0, NULL);
-	ok(is_result(g, RUN_OK, 0, 128 + SIGTERM), "exec: killed by SIGTERM "
-	    "is status 143 (%s)", desc(g));
-	got_free(g);
-
-	g = run_script(r, "flood.sh", 20000, NULL, 0, NULL);
-	ok(g != NULL && g->rs.outcome == RUN_TOO_LARGE &&
-	    g->rs.result_len == 0 && g->rs.duration_ms < 10000, "exec: 10 MiB "
-	    "on stdout is RUN_TOO_LARGE, nothing returned, well before the "
-	    "timeout (%s)", desc(g));
-	got_free(g);
-
-	g = run_script(r, "forker.sh", 20000, NULL, 0, NULL);
-	res = result_json(g);
-	if (res != NULL) {
-		a = (int)json_integer_value(json_object_get(res, "holder"));
-		b = (int)json_integer_value(json_object_get(res, "detached"));
-	}
-	ok(is_result(g, RUN_OK, 1, 0) && g->rs.duration_ms < 3000 && a > 0 &&
-	    b > 0, "exec: a tool whose children outlive it, one holding "
-	    "stdout, returns once it exits (%s)", desc(g));
-	ok(a > 0 && b > 0 && gone_within(a, 3000) && gone_within(b, 3000),
-	    "exec: those children are killed with its process group");
-	json_decref(res);
-	got_free(g);
-
-	g = run_script(r, "sleeper.sh", 1000, NULL, 0, NULL);
-	a = b = 0;
-	if (g != NULL)
-		sscanf((const char *)g->rs.stderr_buf, "pid %d\nchild %d", &a,
-		    &b);
-	ok(g != NULL && g->rs.outcome == RUN_TIMEOUT &&
-	    g->rs.duration_ms >= 1000 && g->rs.duration_ms < 4000,
-	    "exec: a tool that never ends is RUN_TIMEOUT at 1000 ms (%s)",
-	    desc(g));
-	ok(a > 0 && b > 0 && gone_within(a, 3000) && gone_within(b, 3000),
-	    "exec: at the timeout its whole process group is killed (%d %d)",
-	    a, b);
-	got_free(g);
-
-	g = run_script(r, "no-such-tool", 5000, NULL, 0, NULL);
-	ok(g != NULL && g->rs.outcome == RUN_UPSTREAM &&
-	    strstr(g->rs.message, "cannot execute") != NULL, "exec: a missing "
-	    "command is RUN_UPSTREAM (%s)", desc(g));
-	got_free(g);
-}
-
-static void
-exec_stderr_cut(struct runner *r)
-{
-	const char *cut = "\n[stderr truncated]";
-	char at[16], prefix[9];
-	struct got *g;
-	size_t vlen = strlen(V_LONG), n;
-
-	/* The second copy starts 32 bytes before the capture's end. */
-	snprintf(at, sizeof(at), "%zu", (size_t)TOOL_STDERR_MAX - vlen - 32);
-	g = run_script(r, "stderr_flood.py", 5000, "at", PARAM_NUMBER, at);
-	n = g != NULL ? g->rs.stderr_len : 0;
-	ok(g != NULL && g->rs.outcome == RUN_OK && n <= TOOL_STDERR_MAX &&
-	    n > strlen(cut) && memcmp(g->rs.stderr_buf + n - strlen(cut), cut,
-	    strlen(cut)) == 0, "exec: stderr past its cap is cut and says so "
-	    "(%zu bytes; %s)", n, desc(g));
-	memcpy(prefix, V_LONG, 8);
-	prefix[8] = '\0';
-	ok(g != NULL && memmem(g->rs.stderr_buf, n, prefix, 8) == NULL &&
-	    g->rs.redactions == 1, "exec: a value cut in two by the cap "
-	    "leaves none of its bytes; the whole copy is one redaction (%u)",
-	    g ? g->rs.redactions : 0);
-	if (g != NULL)
-		no_leak(g, V_LONG, NULL, "exec, stderr cut");
-	got_free(g);
-}
-
-static void
-exec_peek(struct runner *r)
-{
-	char pid[16];
-	struct got *g;
-	json_t *res;
-
-	snprintf(pid, sizeof(pid), "%d", (int)r->pid);
-	g = run_script(r, "peek.sh", 5000, "pid", PARAM_NUMBER, pid);
-	res = result_json(g);
-	ok(res != NULL && strcmp(jstr(res, "own_environ", NULL), "open") == 0
-	    && strcmp(jstr(res, "environ", NULL), "refused") == 0 &&
-	    strcmp(jstr(res, "mem", NULL), "refused") == 0, "exec: a tool "
-	    "cannot open the runner's environ or memory, though it runs as "
-	    "the same user (%s)", g ? (const char *)g->rs.result : "none");
-	json_decref(res);
-	got_free(g);
-}
-
-/*
- * Twelve executions at once, http and exec mixed, four at a time: each
- * answer is its own request's, and holds no value of any of them.
- */
-static void
-many_at_once(struct runner *r)
-{
-	char vals[12][40], id[16], want[32];
-	struct run_request *rq;
-	struct tool th, te;
-	struct got *g;
-	uint32_t ids[12];
-	json_t *res;
-	int i, j, good = 0, clean = 0;
-
-	echo_tool(&th, url_https, SLOT_HEADER);
-	env_tool(&te);
-	for (i = 0; i < 12; i++) {
-		snprintf(vals[i], sizeof(vals[i]), "many-%02d-%08x", i,
-		    (unsigned)randombytes_random());
-		if (i % 3 == 2) {
-			rq = request(&te, "lookup");
-			param(rq, "email", PARAM_STRING, "x@example.com");
-			cred(rq, "apiKey", vals[i]);
-			cred(rq, "token", vals[i]);
-		} else {
-			rq = request(&th, "path");
-			snprintf(id, sizeof(id), "n%d", i);
-			param(rq, "id", PARAM_STRING, id);
-			cred(rq, "apiKey", vals[i]);
-		}
-		ids[i] = submit(r, rq);
-		free(rq);
-	}
-	for (i = 11; i >= 0; i--) {
-		g = wait_for(r, ids[i], WAIT_MS);
-		res = result_json(g);
-		snprintf(want, sizeof(want), "/echo/n%d", i);
-		if (i % 3 == 2 ? is_result(g, RUN_OK, 1, 0) &&
-		    strcmp(jstr(res, "env", "CRM_KEY"), "[REDACTED:apiKey]") ==
-		    0 : is_result(g, RUN_OK, 1, 200) &&
-		    strcmp(jstr(res, "path", NULL), want) == 0)
-			good++;
-		for (j = 0; j < 12 && g != NULL; j++)
-			if (leak_of(g->rs.result, g->rs.result_len, vals[j]) !=
-			    NULL)
-				break;
-		clean += j == 12;
-		json_decref(res);
-		got_free(g);
-	}
-	ok(good == 12, "twelve executions at once, four at a time: each "
-	    "answer is its own request's (%d of 12)", good);
-	ok(clean == 12, "and none holds a value of any of them (%d of 12)",
-	    clean);
-}
-
-static pid_t child_of(pid_t);
-
-/* Same user, but it may signal only its own. */
-static void
-exec_signals(struct runner *r)
-{
-	static const char *want = "{\"supervisor\": \"refused\", \"runner\": "
-	    "\"refused\", \"launcher\": \"refused\", \"everyone\": "
-	    "\"refused\", \"runner_group\": \"refused\", \"own_child\": "
-	    "\"allowed\", \"own_group\": \"allowed\"}";
-	struct run_request *rq;
-	struct tool_action *a;
-	struct tool t;
-	struct got *g;
-	json_t *res, *w;
-	char num[3][16];
-
-	snprintf(num[0], sizeof(num[0]), "%d", (int)r->pid);
-	snprintf(num[1], sizeof(num[1]), "%d", (int)child_of(r->pid));
-	snprintf(num[2], sizeof(num[2]), "%d", (int)getpgid(r->pid));
-	exec_tool(&t, "killer", "killer.py");
-	a = add_action(&t, "run", "", "");
-	add_param(a, "runner", PARAM_NUMBER, PARAM_BODY, 1);
-	add_param(a, "launcher", PARAM_NUMBER, PARAM_BODY, 1);
-	add_param(a, "runner_group", PARAM_NUMBER, PARAM_BODY, 1);
-	rq = request(&t, "run");
-	param(rq, "runner", PARAM_NUMBER, num[0]);
-	param(rq, "launcher", PARAM_NUMBER, num[1]);
-	param(rq, "runner_group", PARAM_NUMBER, num[2]);
-	g = run(r, rq);
-	res = result_json(g);
-	w = json_loads(want, 0, NULL);
-	ok(res != NULL && json_equal(res, w), "exec: a tool may not signal its "
-	    "supervisor, the runner, the launcher, their group or every "
-	    "process of its user; its own children, yes (%s)",
-	    g ? (const char *)g->rs.result : "no answer");
-	json_decref(w);
-	json_decref(res);
-	got_free(g);
-	free(rq);
 }
 
 /* --- the processes -------------------------------------------------- */
@@ -1642,7 +789,7 @@ wait_field(pid_t pid, const char *field, const char *want, int ms)
 		nap_ms(20);
 }
 
-static pid_t
+pid_t
 child_of(pid_t parent)
 {
 	struct dirent *de;

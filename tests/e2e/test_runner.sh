@@ -2,9 +2,10 @@
 # secretd-runner on its own: tests/e2e/rundrive plays the broker's side of
 # its channel and starts it as the broker will, as a real unprivileged
 # user; upstream.py is the HTTPS (and plain HTTP) upstream; the exec test
-# tools are in tests/e2e/tools.  Loopback only.  RUNDRIVE_ARGS=-g runs the
-# runner with seccomp in debug mode (refused calls logged, not fatal).  Owns its temp folder,
-# both upstreams and the user when it had to create it.
+# tools are in tests/e2e/tools.  Loopback only.  Owns its temp folder,
+# both upstreams and the user when it had to create it.  RUNDRIVE_ARGS=-g
+# runs the runner with seccomp in debug mode (refused calls logged, not
+# fatal).
 . "$top_srcdir/tests/e2e/lib.sh"
 
 require_root
@@ -49,7 +50,8 @@ upstream_start() {
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	[ -n "$port" ] || { echo "Bail out! upstream.py: $(cat "$out")"; exit 1; }
+	[ -n "$port" ] ||
+	    { echo "Bail out! upstream.py: $(cat "$out")"; exit 1; }
 	echo "$pid $port"
 }
 read -r UP_PID UP_PORT < <(upstream_start)

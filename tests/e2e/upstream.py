@@ -3,9 +3,9 @@
 
 It serves HTTPS with a certificate of its own (made with the openssl
 command into --dir on first use: a CA, and a server certificate for
-"localhost" and "upstream.test" signed by it), or plain HTTP with --plain.  Every request it
-gets is appended to --log as one JSON line: method, path, query, headers
-and body.  Paths:
+"localhost" and "upstream.test" signed by it), or plain HTTP with
+--plain.  Every request it gets is appended to --log as one JSON line:
+method, path, query, headers and body.  Paths:
 
   /echo, /echo/ANY   200, JSON: the request (method, path, raw query,
                      decoded args, headers, body) and, when the query has
