@@ -34,7 +34,7 @@
 #define DEFAULT_ORG_BYTES	(64ULL << 20)
 #define DEFAULT_TOOLS_DIR	"tools.d"	/* beside the config file */
 #define DEFAULT_TOOL_CONCURRENT	16
-#define TOOL_CONCURRENT_LIMIT	1024ULL
+#define TOOL_CONCURRENT_LIMIT	256ULL	/* the runner's own bound */
 #define COUNT_LIMIT		1000000ULL
 #define BYTES_LIMIT		(1ULL << 40)
 

@@ -116,16 +116,52 @@ exec_answer(struct broker *b, struct exec *e, struct ipc_msg *m, int status,
 	exec_free(e);
 }
 
-static const void *
-find_value(const struct exec *e, const void *buf, size_t len)
+#define MARKER		"[REDACTED:"
+
+/* Whether [off, off + n) lies inside a "[REDACTED:slot]" marker. */
+static int
+in_marker(const uint8_t *buf, size_t len, size_t off, size_t n)
 {
+	size_t ml = sizeof(MARKER) - 1, start, end;
+
+	start = off > ml + TOOL_FIELD_MAX ? off - ml - TOOL_FIELD_MAX : 0;
+	for (; start <= off; start++) {
+		if (start + ml > len || memcmp(buf + start, MARKER, ml) != 0)
+			continue;
+		for (end = start + ml; end < len && end - start <=
+		    ml + TOOL_FIELD_MAX && buf[end] != ']'; end++)
+			;
+		if (end < len && buf[end] == ']' && off + n <= end + 1)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether buf holds a raw value, outside the runner's markers: a short
+ * value may be spelled by a marker's own letters.
+ */
+static int
+holds_value(const struct exec *e, const void *p, size_t len)
+{
+	const uint8_t *buf = p, *hit;
+	size_t off;
 	uint32_t i;
 
-	for (i = 0; i < e->reply.ncreds; i++)
-		if (e->values[i] != NULL && len >= e->lens[i] &&
-		    memmem(buf, len, e->values[i], e->lens[i]) != NULL)
-			return e->values[i];
-	return NULL;
+	for (i = 0; i < e->reply.ncreds; i++) {
+		if (e->values[i] == NULL)
+			continue;
+		for (off = 0; off + e->lens[i] <= len; off = (size_t)(hit -
+		    buf) + 1) {
+			if ((hit = memmem(buf + off, len - off, e->values[i],
+			    e->lens[i])) == NULL)
+				break;
+			if (!in_marker(buf, len, (size_t)(hit - buf),
+			    e->lens[i]))
+				return 1;
+		}
+	}
+	return 0;
 }
 
 /* The runner's result: checked for a value it failed to redact. */
@@ -141,9 +177,9 @@ tool_exec_done(struct broker *b, uint32_t id, const struct run_result *res)
 		    id);
 		return;
 	}
-	if (find_value(e, res->result, res->result_len) != NULL ||
-	    find_value(e, res->stderr_buf, res->stderr_len) != NULL ||
-	    find_value(e, res->message, strlen(res->message)) != NULL) {
+	if (holds_value(e, res->result, res->result_len) ||
+	    holds_value(e, res->stderr_buf, res->stderr_len) ||
+	    holds_value(e, res->message, strlen(res->message))) {
 		log_warnx("%s: %s.%s: the result held a credential value; "
 		    "withheld", __func__, e->reply.tool, e->reply.action);
 		exec_answer(b, e, NULL, RT_UPSTREAM, "the tool's result held "
