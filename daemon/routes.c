@@ -267,11 +267,18 @@ route_match(const char *path, enum http_method method, char *arg,
 	}
 	arg[0] = '\0';
 	if (k != P_HEALTH && k != P_SECRETS && k != P_TOKENS &&
-	    path_arg(k, raw, arg, arglen) == -1) {
+	    k != P_TOOLS && path_arg(k, raw, arg, arglen) == -1) {
 		*code = 400;
-		snprintf(err, errlen, k == P_TOKEN ? "invalid token id" :
-		    "invalid name: letters, digits and _, not starting with "
-		    "a digit, at most %d", NAME_MAX_LEN);
+		if (k == P_TOKEN)
+			snprintf(err, errlen, "invalid token id");
+		else if (k == P_TOOL || k == P_TOOL_ONE)
+			snprintf(err, errlen, "invalid tool name: letters, "
+			    "digits, - and _, not starting with -, at most %d",
+			    TOOL_NAME_MAX);
+		else
+			snprintf(err, errlen, "invalid name: letters, digits "
+			    "and _, not starting with a digit, at most %d",
+			    NAME_MAX_LEN);
 		return NULL;
 	}
 	return r;

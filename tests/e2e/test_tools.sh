@@ -175,6 +175,9 @@ last_upstream() {	# the upstream's last request, as JSON
 	tail -n 1 "$UP/log"
 }
 up_count() { wc -l <"$UP/log"; }
+up_header() {	# up_header NAME: that header of the upstream's last request
+	last_upstream | jq -r --arg h "$1" '.headers[] | select(.[0] == $h) | .[1]'
+}
 
 # every encoding of a value the upstream echoes
 encodings() {
@@ -200,7 +203,7 @@ leaks() {
 # --- resolution: own, then org; overrides; the object form ---
 out=$(run "$E2E_ALICE" crm '{"action":"echo"}')
 is "$(status_of "$out")" 200 "alice runs crm.echo"
-is "$(last_upstream | jq -r '.headers.Authorization')" "Bearer $ALICE_KEY" \
+is "$(up_header Authorization)" "Bearer $ALICE_KEY" \
     "the upstream got alice's own SHARED_CRM_KEY"
 is "$(body_of "$out" | jq -c '.credentials')" \
     '[{"slot":"apiKey","name":"SHARED_CRM_KEY","scope":"user","version":1}]' \
@@ -211,15 +214,15 @@ ok "$(body_of "$out" | jq -e '.durationMs >= 0 and .redactions >= 1' >/dev/null;
     "durationMs and redactions are there"
 
 out=$(run "$E2E_BOB" crm '{"action":"echo"}')
-is "$(last_upstream | jq -r '.headers.Authorization')" "Bearer $ORG_KEY" \
+is "$(up_header Authorization)" "Bearer $ORG_KEY" \
     "bob has none of his own: the upstream got the org's"
 is "$(body_of "$out" | jq -r '.credentials[0].scope')" org "bob's slot used the org secret"
 
 run "$E2E_ALICE" crm '{"action":"echo","credentialOverrides":{"apiKey":"OTHER_KEY"}}' >/dev/null
-is "$(last_upstream | jq -r '.headers.Authorization')" "Bearer $OTHER_KEY" \
+is "$(up_header Authorization)" "Bearer $OTHER_KEY" \
     "an override picks another name"
 out=$(run "$E2E_ALICE" crm '{"action":"echo","credentialOverrides":{"apiKey":{"name":"SHARED_CRM_KEY","orgWide":true}}}')
-is "$(last_upstream | jq -r '.headers.Authorization')" "Bearer $ORG_KEY" \
+is "$(up_header Authorization)" "Bearer $ORG_KEY" \
     "the object form forces the org secret"
 is "$(body_of "$out" | jq -r '.credentials[0].scope')" org "and says so"
 
@@ -240,7 +243,9 @@ for spec in "crm|header:Authorization" "in-query|query:api_key" "in-basic|basic"
 	n=$(grep -o '\[REDACTED:apiKey\]' <<<"$body" | wc -l)
 	ok "$([ "$n" -ge 8 ] && [ "$n" -eq "$(jq -r .redactions <<<"$body")" ]; echo $?)" \
 	    "$t: redactions ($n markers) counted right"
-	ok "$(grep -qF "$ORG_KEY" <<<"$(last_upstream)"; echo $?)" \
+	sent=$ORG_KEY
+	[ "$t" = in-basic ] && sent=$(printf 'api:%s' "$ORG_KEY" | base64 -w0)
+	ok "$(grep -qF "$sent" <<<"$(last_upstream)"; echo $?)" \
 	    "$t: while the upstream did get the value"
 done
 out=$(run "$E2E_BOB" crm '{"action":"echo","params":{"echo":"header:Authorization","fmt":"text"}}')
@@ -267,7 +272,7 @@ out=$(run "$E2E_ALICE" admin-only '{"action":"echo"}')
 is "$(status_of "$out")" 403 "an admins-only tool refuses a member"
 out=$(run "$E2E_ADMIN" admin-only '{"action":"echo"}')
 is "$(status_of "$out")" 200 "and serves an admin"
-is "$(last_upstream | jq -r '.headers["X-Api-Key"]')" "$ORG_KEY" "the admin used the org key"
+is "$(up_header X-Api-Key)" "$ORG_KEY" "the admin used the org key"
 n0=$(up_count)
 
 # --- refusals: 4xx naming the field, nothing sent upstream ---
@@ -295,8 +300,14 @@ out=$(api "$E2E_ALICE" GET /v1/tools)
 ok "$(body_of "$out" | jq -e '[.tools[].name] | index("crm") != null and index("admin-only") == null' >/dev/null; echo $?)" \
     "GET /v1/tools lists what alice may run, not the admins' tool"
 out=$(api "$E2E_ALICE" GET '/v1/tools?limit=2')
-is "$(body_of "$out" | jq -r '(.tools | length), .nextCursor' | tr '\n' ' ')" "2 crm " \
-    "a page of two, then a cursor"
+is "$(body_of "$out" | jq -r '(.tools | length), .nextCursor' | tr '\n' ' ')" \
+    "2 custom-crm " "a page of two, then a cursor"
+out=$(api "$E2E_ALICE" GET '/v1/tools?limit=2&cursor=custom-crm')
+is "$(body_of "$out" | jq -r '.tools[0].name')" down "the cursor starts the next page"
+out=$(api "$E2E_ALICE" GET '/v1/tools/admin-only')
+is "$(status_of "$out")" 403 "GET of an admins-only tool: 403 for a member"
+out=$(api "$E2E_ALICE" GET '/v1/tools/-x')
+is "$(status_of "$out")" 400 "a tool name starting with - is refused"
 
 # --- upstream failures ---
 out=$(run "$E2E_ALICE" down '{"action":"echo"}')
@@ -330,7 +341,7 @@ is "$(body_of "$out" | jq -r '.result.env | keys | join(",")')" "CRM_KEY,HOME,LA
     "its environment: the slot's variable and PATH, HOME, LANG only"
 is "$(body_of "$out" | jq -r '.result.env.CRM_KEY')" "[REDACTED:apiKey]" \
     "the value it printed is redacted"
-is "$(body_of "$out" | jq -r '.result.stdin | fromjson | .action')" run \
+is "$(body_of "$out" | jq -r '.result.stdin.action')" run \
     "it got {action, params} on stdin"
 is "$(leaks "$(body_of "$out")" "$ALICE_KEY")" 0 "no encoding of the value in stdout or stderr"
 ok "$(body_of "$out" | jq -e '.exitCode == 0 and (.stderr | contains("[REDACTED:apiKey]"))' >/dev/null; echo $?)" \

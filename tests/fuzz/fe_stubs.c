@@ -87,3 +87,10 @@ bc_request(struct ipc_msg *m, bc_cb cb, void *arg)
 	ipc_msg_free(m);
 	return NULL;
 }
+
+void
+http_wait_longer(struct fe_req *fr, unsigned int seconds)
+{
+	(void)fr;
+	(void)seconds;
+}
