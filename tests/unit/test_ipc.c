@@ -1,7 +1,8 @@
 /*
- * IPC framing: every field type round-trips, and every malformed message
- * (truncated, oversized, leftover bytes, unterminated string, descriptor
- * on the wrong type) is refused with an error, never an exit.
+ * IPC framing: every field type round-trips, a measured message counts
+ * what a built one holds, and every malformed message (truncated,
+ * oversized, leftover bytes, unterminated string, descriptor on the wrong
+ * type) is refused with an error, never an exit.
  */
 #include "config.h"
 
@@ -100,6 +101,33 @@ test_meta_round_trip(void)
 	    ipc_end(&r) == 0 && memcmp(&a, &b, sizeof(a)) == 0,
 	    "secret metadata round trip");
 	ipc_msg_free(&m);
+}
+
+/* A measured message counts what the same puts write, and no more fit. */
+static void
+test_measure(void)
+{
+	struct ipc_msg m, w;
+	static uint8_t big[IPC_MAX_MSG];
+
+	build_all(&w);
+	ipc_msg_measure(&m);
+	ipc_put_u8(&m, 0xab);
+	ipc_put_u32(&m, 0xdeadbeef);
+	ipc_put_u64(&m, 0x0123456789abcdefULL);
+	ipc_put_str(&m, "hello");
+	ipc_put_str(&m, "");
+	ipc_put_bytes(&m, "\0\1\2\377\0", 5);
+	ipc_put_bytes(&m, NULL, 0);
+	ok(!m.err && m.len == w.len && m.buf == NULL,
+	    "a measured message has the length of the one built, no buffer");
+	ok(ipc_msg_finish(&m) == -1, "a measured message cannot be sent");
+	ipc_put_bytes(&m, big, IPC_MAX_MSG - m.len - 4);
+	ok(!m.err && m.len == IPC_MAX_MSG, "it may fill a message exactly");
+	ipc_put_u8(&m, 0);
+	ok(m.err, "one byte more fails, as in a real message");
+	ipc_msg_free(&m);
+	ipc_msg_free(&w);
 }
 
 static void
@@ -330,6 +358,7 @@ main(void)
 {
 	test_round_trip();
 	test_meta_round_trip();
+	test_measure();
 	test_truncated();
 	test_oversized();
 	test_leftover_and_strings();
