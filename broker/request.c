@@ -135,19 +135,6 @@ release_held(struct broker *b)
 	nheld = 0;
 }
 
-static int
-valid_source(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > SOURCE_MAX_LEN)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] > '~')
-			return 0;
-	return 1;
-}
-
 /* The auth block; -1 only when it is malformed. */
 int
 get_auth(struct req *q)
@@ -168,7 +155,8 @@ get_auth(struct req *q)
 			return -1;
 	} else
 		return -1;
-	if (ipc_get_str(q->r, &src, &n) == -1 || !valid_source(src, n))
+	if (ipc_get_str(q->r, &src, &n) == -1 ||
+	    !valid_printable(src, SOURCE_MAX_LEN))
 		return -1;
 	memcpy(q->auth.source, src, n + 1);
 	return 0;

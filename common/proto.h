@@ -151,7 +151,10 @@ int	 valid_category(const char *);
 int	 valid_id(const char *, size_t);
 int	 valid_token_id(const char *, size_t);
 int	 valid_token(const char *);
+int	 valid_bearer(const char *, size_t);
 int	 valid_printable(const char *, size_t max);
+int	 valid_secret_meta(const struct secret_meta *);
+int	 valid_token_meta(const struct token_meta *);
 const char *rt_status_code(enum rt_status);
 int	 rt_status_http(enum rt_status);
 

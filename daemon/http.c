@@ -498,19 +498,12 @@ session_start(struct fe_req *fr)
 	c->sess = SESS_PENDING;
 }
 
-static int
-token_char(char ch)
-{
-	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-	    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
-}
-
 /* 0: no header; 1: a well-formed bearer token; -1: anything else. */
 static int
 bearer(struct fe_req *fr)
 {
 	const char *v, *t;
-	size_t n, i;
+	size_t n;
 
 	v = hr_header(fr->head, "Authorization");
 	if (v == NULL)
@@ -520,11 +513,8 @@ bearer(struct fe_req *fr)
 	for (t = v + 7; *t == ' '; t++)
 		;
 	n = strlen(t);
-	if (n <= 4 || n > TOKEN_STR_MAX || strncmp(t, "rts_", 4) != 0)
+	if (!valid_bearer(t, n))
 		return -1;
-	for (i = 0; i < n; i++)
-		if (!token_char(t[i]))
-			return -1;
 	memcpy(fr->token, t, n + 1);
 	fr->has_token = 1;
 	return 1;
