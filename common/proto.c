@@ -1,6 +1,6 @@
 /*
- * Encoding of the records the two processes exchange, and the input rules
- * both apply.  The broker re-checks everything it receives.
+ * The input rules both processes apply, and the status table.  Each rule
+ * is written once, here; the broker re-checks everything it receives.
  */
 #include "config.h"
 
@@ -11,68 +11,6 @@
 static const char *categories[] = {
 	"provider", "tool", "agent", "workflow", "custom", NULL
 };
-
-void
-proto_put_meta(struct ipc_msg *m, const struct secret_meta *s)
-{
-	ipc_put_str(m, s->name);
-	ipc_put_u8(m, s->scope);
-	ipc_put_str(m, s->user_id);
-	ipc_put_str(m, s->org_id);
-	ipc_put_str(m, s->category);
-	ipc_put_str(m, s->description);
-	ipc_put_u32(m, s->version);
-	ipc_put_u64(m, s->created_at);
-	ipc_put_u64(m, s->updated_at);
-	ipc_put_str(m, s->created_by);
-	ipc_put_str(m, s->updated_by);
-}
-
-int
-proto_get_meta(struct ipc_reader *r, struct secret_meta *s)
-{
-	memset(s, 0, sizeof(*s));
-	if (ipc_get_strbuf(r, s->name, sizeof(s->name)) == -1 ||
-	    ipc_get_u8(r, &s->scope) == -1 ||
-	    ipc_get_strbuf(r, s->user_id, sizeof(s->user_id)) == -1 ||
-	    ipc_get_strbuf(r, s->org_id, sizeof(s->org_id)) == -1 ||
-	    ipc_get_strbuf(r, s->category, sizeof(s->category)) == -1 ||
-	    ipc_get_strbuf(r, s->description, sizeof(s->description)) == -1 ||
-	    ipc_get_u32(r, &s->version) == -1 ||
-	    ipc_get_u64(r, &s->created_at) == -1 ||
-	    ipc_get_u64(r, &s->updated_at) == -1 ||
-	    ipc_get_strbuf(r, s->created_by, sizeof(s->created_by)) == -1 ||
-	    ipc_get_strbuf(r, s->updated_by, sizeof(s->updated_by)) == -1)
-		return -1;
-	return valid_secret_meta(s) ? 0 : -1;
-}
-
-void
-proto_put_token_meta(struct ipc_msg *m, const struct token_meta *t)
-{
-	ipc_put_str(m, t->id);
-	ipc_put_str(m, t->user_id);
-	ipc_put_str(m, t->org_id);
-	ipc_put_u8(m, t->role);
-	ipc_put_str(m, t->description);
-	ipc_put_u64(m, t->created_at);
-	ipc_put_u64(m, t->expires_at);
-}
-
-int
-proto_get_token_meta(struct ipc_reader *r, struct token_meta *t)
-{
-	memset(t, 0, sizeof(*t));
-	if (ipc_get_strbuf(r, t->id, sizeof(t->id)) == -1 ||
-	    ipc_get_strbuf(r, t->user_id, sizeof(t->user_id)) == -1 ||
-	    ipc_get_strbuf(r, t->org_id, sizeof(t->org_id)) == -1 ||
-	    ipc_get_u8(r, &t->role) == -1 ||
-	    ipc_get_strbuf(r, t->description, sizeof(t->description)) == -1 ||
-	    ipc_get_u64(r, &t->created_at) == -1 ||
-	    ipc_get_u64(r, &t->expires_at) == -1)
-		return -1;
-	return valid_token_meta(t) ? 0 : -1;
-}
 
 /* ^[A-Za-z_][A-Za-z0-9_]{0,127}$ */
 int

@@ -75,34 +75,6 @@ test_round_trip(void)
 	ipc_msg_free(&m);
 }
 
-static void
-test_meta_round_trip(void)
-{
-	struct secret_meta a, b;
-	struct ipc_msg m;
-	struct ipc_reader r;
-
-	memset(&a, 0, sizeof(a));
-	strcpy(a.name, "GITHUB_TOKEN");
-	a.scope = SCOPE_USER;
-	strcpy(a.user_id, "alice");
-	strcpy(a.org_id, "acme");
-	strcpy(a.category, "tool");
-	strcpy(a.description, "GitHub fallback token");
-	a.version = 2;
-	a.created_at = 1;
-	a.updated_at = 2;
-	strcpy(a.created_by, "alice");
-	strcpy(a.updated_by, "bob");
-	ipc_msg_init(&m, IMSG_REPLY, 1);
-	proto_put_meta(&m, &a);
-	ipc_msg_finish(&m);
-	ok(ipc_parse(m.buf, m.len, &r) == 0 && proto_get_meta(&r, &b) == 0 &&
-	    ipc_end(&r) == 0 && memcmp(&a, &b, sizeof(a)) == 0,
-	    "secret metadata round trip");
-	ipc_msg_free(&m);
-}
-
 /* A measured message counts what the same puts write, and no more fit. */
 static void
 test_measure(void)
@@ -357,7 +329,6 @@ int
 main(void)
 {
 	test_round_trip();
-	test_meta_round_trip();
 	test_measure();
 	test_truncated();
 	test_oversized();
