@@ -20,7 +20,7 @@ h_ping(struct req *q)
 {
 	struct ipc_msg m;
 
-	if (ipc_end(q->r) == -1)
+	if (msg_empty_get(q->r) == -1)
 		return -1;
 	reply_init(&m, q->id, RT_OK, "");
 	chan_send(q->b, &m);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "ipc.h"
+#include "msg.h"
 #include "policy.h"
 #include "proto.h"
 #include "secretd.h"
@@ -25,9 +26,6 @@
 #define REQUEST_TIMEOUT_S	10
 #define BATCH_MAX		256	/* messages drained per loop turn */
 #define CHAN_QUEUE_MAX		4096	/* replies waiting for the front-end */
-#define SOURCE_MAX_LEN		64	/* an auth block's source */
-#define MSG_LEN			256	/* a reply's message */
-#define PEM_MAX			(64 * 1024)
 #define BACKOFF_MAX_MS		5000
 #define BACKOFF_RESET_S		10	/* a front-end this old was healthy */
 #define HELLO_TIMEOUT_S		10	/* a new front-end must say hello */
@@ -110,21 +108,13 @@ struct broker {
 	struct runner		 run;
 };
 
-/* The auth block every secret and token request starts with. */
-struct auth {
-	uint8_t		 kind;			/* enum auth_kind */
-	uint64_t	 session;		/* 0: none (a token over TLS) */
-	const char	*token;
-	char		 source[SOURCE_MAX_LEN + 1];
-};
-
 /* One request being handled: who asks, and what the audit line says. */
 struct req {
 	struct broker		*b;
 	struct ipc_reader	*r;
 	uint32_t		 id;
 	uint32_t		 type;
-	struct auth		 auth;
+	struct msg_auth		 auth;		/* token: into the reader */
 	struct principal	 p;
 	int			 authed;
 	const char		*op;
@@ -244,7 +234,6 @@ void	 chan_send(struct broker *, struct ipc_msg *);
 void	 reply_init(struct ipc_msg *, uint32_t id, int status, const char *);
 void	 respond(struct req *, struct ipc_msg *, int status, const char *);
 void	 release_held(struct broker *);
-int	 get_auth(struct req *);
 int	 authenticate(struct req *, char *msg, size_t);
 int	 store_status(int, char *msg, size_t);
 struct pending *pend_add(struct req *);

@@ -353,15 +353,14 @@ session_clear(void)
 int
 h_conn_unix(struct req *q)
 {
+	struct msg_session sess;
 	struct ipc_msg m;
 	struct ucred cred;
 	char err[MSG_LEN];
-	uint64_t h;
-	int fd = q->r->fd, named, rv;
+	int fd, named, rv;
 
-	if (fd == -1 || ipc_end(q->r) == -1)
+	if (msg_conn_unix_get(q->r, &fd) == -1)
 		return -1;
-	q->r->fd = -1;
 	q->op = "connect";
 	snprintf(q->auth.source, sizeof(q->auth.source), "unix");
 	if ((rv = check_socket(q->b, fd, &cred, err, sizeof(err))) == -1) {
@@ -381,15 +380,19 @@ h_conn_unix(struct req *q)
 	    sizeof(err)) == 0))
 		log_debug("%s: %s", __func__, err);
 	q->authed = named;
-	if (session_add(fd, cred.uid, named ? &q->p : NULL, &h) == -1) {
+	memset(&sess, 0, sizeof(sess));
+	if (session_add(fd, cred.uid, named ? &q->p : NULL,
+	    &sess.session) == -1) {
 		close(fd);
 		respond(q, NULL, RT_UNAVAILABLE, "too many sessions");
 		return 0;
 	}
+	if (named) {
+		memcpy(sess.user_id, q->p.user_id, sizeof(sess.user_id));
+		sess.role = (uint8_t)q->p.role;
+	}
 	reply_init(&m, q->id, RT_OK, "");
-	ipc_put_u64(&m, h);
-	ipc_put_str(&m, named ? q->p.user_id : "");
-	ipc_put_u8(&m, (uint8_t)(named ? q->p.role : ROLE_MEMBER));
+	msg_session_put(&m, &sess);
 	respond(q, &m, RT_OK, "");
 	return 0;
 }
@@ -397,10 +400,10 @@ h_conn_unix(struct req *q)
 int
 h_conn_close(struct req *q)
 {
-	uint64_t h;
+	struct msg_conn_close c;
 
-	if (ipc_get_u64(q->r, &h) == -1 || ipc_end(q->r) == -1)
+	if (msg_conn_close_get(q->r, &c) == -1)
 		return -1;
-	session_del(h);
+	session_del(c.session);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * One request's life in the broker, below every handler: the auth block
- * and who it names, the audit line written before any reply, the reply
+ * One request's life in the broker, below every handler: who its auth
+ * block names, the audit line written before any reply, the reply
  * itself, and the writes that wait for this turn's group commit.  The
  * handlers call down into this file; it never calls a handler.
  */
@@ -33,9 +33,18 @@ static size_t nheld;
 void
 reply_init(struct ipc_msg *m, uint32_t id, int status, const char *msg)
 {
+	struct msg_reply rep = { .status = (uint32_t)status };
+	char *p;
+
+	snprintf(rep.message, sizeof(rep.message), "%s", msg != NULL ? msg :
+	    "");
+	/* The front-end takes printable ASCII only; a tool's upstream may
+	 * have written anything into its error. */
+	for (p = rep.message; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
 	ipc_msg_init(m, IMSG_REPLY, id);
-	ipc_put_u32(m, (uint32_t)status);
-	ipc_put_str(m, msg);
+	msg_reply_put(m, &rep);
 }
 
 void
@@ -133,45 +142,6 @@ release_held(struct broker *b)
 		chan_send(b, &em);
 	}
 	nheld = 0;
-}
-
-static int
-valid_source(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > SOURCE_MAX_LEN)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] > '~')
-			return 0;
-	return 1;
-}
-
-/* The auth block; -1 only when it is malformed. */
-int
-get_auth(struct req *q)
-{
-	const char *src;
-	size_t n;
-
-	q->auth.token = NULL;
-	q->auth.session = 0;
-	if (ipc_get_u8(q->r, &q->auth.kind) == -1)
-		return -1;
-	if (q->auth.kind == AUTH_SESSION) {
-		if (ipc_get_u64(q->r, &q->auth.session) == -1)
-			return -1;
-	} else if (q->auth.kind == AUTH_TOKEN) {
-		if (ipc_get_str(q->r, &q->auth.token, NULL) == -1 ||
-		    ipc_get_u64(q->r, &q->auth.session) == -1)
-			return -1;
-	} else
-		return -1;
-	if (ipc_get_str(q->r, &src, &n) == -1 || !valid_source(src, n))
-		return -1;
-	memcpy(q->auth.source, src, n + 1);
-	return 0;
 }
 
 /*
@@ -285,6 +255,37 @@ commit_status(const struct store_op *op, int rv, int *created)
 	return *created ? RT_CREATED : RT_OK;
 }
 
+/* A committed write's reply: what it wrote, as its request's reply. */
+static void
+commit_fields(struct ipc_msg *m, const struct pending *pd,
+    const struct store_op *op, int created)
+{
+	struct msg_secret_written w;
+	struct msg_secret_deleted d;
+	struct msg_token_created t;
+
+	switch (op->kind) {
+	case STORE_PUT_SECRET:
+		w.created = (uint8_t)created;
+		w.meta = op->meta;
+		msg_secret_written_put(m, &w);
+		break;
+	case STORE_DELETE_SECRET:
+		memcpy(d.name, op->meta.name, sizeof(d.name));
+		d.scope = op->meta.scope;
+		msg_secret_deleted_put(m, &d);
+		break;
+	case STORE_PUT_TOKEN:
+		t.token = pd->token;
+		t.meta = op->token;
+		msg_token_created_put(m, &t);
+		break;
+	case STORE_DELETE_TOKEN:
+		msg_token_meta_put(m, &op->token);
+		break;
+	}
+}
+
 static void
 commit_reply(struct pending *pd, const struct store_op *op, int status,
     int created)
@@ -311,19 +312,8 @@ commit_reply(struct pending *pd, const struct store_op *op, int status,
 	else if (status == RT_UNAVAILABLE)
 		msg = "audit log unavailable";
 	reply_init(&m, pd->q.id, status, msg);
-	if (status != RT_OK && status != RT_CREATED)
-		;
-	else if (op->kind == STORE_PUT_SECRET) {
-		ipc_put_u8(&m, (uint8_t)created);
-		proto_put_meta(&m, &op->meta);
-	} else if (op->kind == STORE_DELETE_SECRET) {
-		ipc_put_str(&m, op->meta.name);
-		ipc_put_u8(&m, op->meta.scope);
-	} else if (op->kind == STORE_PUT_TOKEN) {
-		ipc_put_str(&m, pd->token);
-		proto_put_token_meta(&m, &op->token);
-	} else
-		proto_put_token_meta(&m, &op->token);
+	if (status == RT_OK || status == RT_CREATED)
+		commit_fields(&m, pd, op, created);
 	chan_send(pd->q.b, &m);
 }
 

@@ -360,23 +360,6 @@ record_open(const struct record_view *v, const uint8_t *skey,
 	    v->ct, v->ct_len, ad, ad_len, v->nonce, key) == 0 ? 0 : -1;
 }
 
-int
-valid_token_meta(const struct token_meta *t)
-{
-	size_t i;
-
-	if (strnlen(t->id, sizeof(t->id)) != TOKEN_ID_LEN)
-		return 0;
-	for (i = 0; i < TOKEN_ID_LEN; i++)
-		if (!((t->id[i] >= '0' && t->id[i] <= '9') ||
-		    (t->id[i] >= 'a' && t->id[i] <= 'f')))
-			return 0;
-	return valid_id(t->user_id, strnlen(t->user_id, sizeof(t->user_id))) &&
-	    valid_id(t->org_id, strnlen(t->org_id, sizeof(t->org_id))) &&
-	    (t->role == ROLE_MEMBER || t->role == ROLE_ADMIN) &&
-	    strnlen(t->description, sizeof(t->description)) <= DESC_MAX_LEN;
-}
-
 /* A token's parent is the token it was created with; "" for none. */
 size_t
 token_encode(const struct token_meta *t, const char *parent, uint8_t *out,

@@ -75,7 +75,6 @@ size_t	 token_encode(const struct token_meta *, const char *parent,
 	    uint8_t *, size_t);
 int	 token_decode(const uint8_t *, size_t, struct token_meta *,
 	    char parent[TOKEN_ID_LEN + 1]);
-int	 valid_token_meta(const struct token_meta *);
 void	 datakey_wrap(uint8_t out[WRAPPED_KEY_LEN], uint32_t id,
 	    const uint8_t *wrap_key, const uint8_t *data_key);
 int	 datakey_unwrap(uint8_t *data_key, uint32_t id,

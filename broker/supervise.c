@@ -410,18 +410,19 @@ int
 h_hello(struct req *q)
 {
 	struct broker *b = q->b;
+	struct msg_hello h;
+	struct msg_config c;
 	struct ipc_msg m;
 	uint8_t *cert = NULL, *key = NULL;
 	size_t certlen = 0, keylen = 0;
-	uint32_t version;
 	int tls = b->lis.tls_fd != -1;
 	const char *dbg;
 
-	if (ipc_get_u32(q->r, &version) == -1 || ipc_end(q->r) == -1)
+	if (msg_hello_get(q->r, &h) == -1)
 		return -1;
-	if (version != PROTO_VERSION) {
+	if (h.version != PROTO_VERSION) {
 		log_warnx("%s: protocol version %u, want %u", __func__,
-		    version, PROTO_VERSION);
+		    h.version, PROTO_VERSION);
 		return -1;
 	}
 	/* Read now, not kept: the front-end cannot read it after chroot. */
@@ -431,17 +432,23 @@ h_hello(struct req *q)
 		tls = 0;
 	}
 	dbg = getenv("SECRETD_SECCOMP_DEBUG");
+	memset(&c, 0, sizeof(c));
+	snprintf(c.user, sizeof(c.user), "%s", b->cfg->frontend_user);
+	snprintf(c.chroot_dir, sizeof(c.chroot_dir), "%s", b->chroot_dir);
+	c.have_tls = (uint8_t)tls;
+	if (tls) {
+		c.cert_pem = cert;
+		c.cert_len = certlen;
+		c.key_pem = key;
+		c.key_len = keylen;
+	}
+	c.max_conns = b->max_conns;
+	c.max_conns_uid = (uint32_t)b->cfg->max_conns_per_uid;
+	c.max_conns_addr = (uint32_t)b->cfg->max_conns_per_address;
+	c.timeout_s = REQUEST_TIMEOUT_S;
+	c.seccomp_debug = dbg != NULL && strcmp(dbg, "1") == 0;
 	ipc_msg_init(&m, IMSG_CONFIG, q->id);
-	ipc_put_str(&m, b->cfg->frontend_user);
-	ipc_put_str(&m, b->chroot_dir);
-	ipc_put_u8(&m, (uint8_t)tls);
-	ipc_put_bytes(&m, tls ? cert : NULL, tls ? certlen : 0);
-	ipc_put_bytes(&m, tls ? key : NULL, tls ? keylen : 0);
-	ipc_put_u32(&m, b->max_conns);
-	ipc_put_u32(&m, (uint32_t)b->cfg->max_conns_per_uid);
-	ipc_put_u32(&m, (uint32_t)b->cfg->max_conns_per_address);
-	ipc_put_u32(&m, REQUEST_TIMEOUT_S);
-	ipc_put_u8(&m, dbg != NULL && strcmp(dbg, "1") == 0);
+	msg_config_put(&m, &c);
 	if (key != NULL) {
 		sodium_memzero(key, keylen);
 		free(key);

@@ -225,33 +225,24 @@ token_find(struct broker *b, const struct principal *p, const char *id,
 int
 h_token_create(struct req *q)
 {
+	struct msg_token_create a;
 	struct pending *pd;
-	const char *desc;
-	size_t dlen;
-	uint64_t ttl;
-	uint8_t role;
 	char msg[MSG_LEN] = "";
 	int rv;
 
 	q->op = "token_create";
-	if (get_auth(q) == -1 || ipc_get_u8(q->r, &role) == -1 ||
-	    ipc_get_str(q->r, &desc, &dlen) == -1 ||
-	    ipc_get_u64(q->r, &ttl) == -1 || ipc_end(q->r) == -1)
+	if (msg_token_create_get(q->r, &a) == -1)
 		return -1;
-	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK &&
-	    dlen > DESC_MAX_LEN) {
-		snprintf(msg, sizeof(msg), "description over %d bytes",
-		    DESC_MAX_LEN);
-		rv = RT_INVALID;
-	}
-	if (rv != RT_OK) {
+	q->auth = a.auth;
+	if ((rv = authenticate(q, msg, sizeof(msg))) != RT_OK) {
 		respond(q, NULL, rv, msg);
 		return 0;
 	}
 	snprintf(q->owner, sizeof(q->owner), "%s", q->p.user_id);
 	pd = pend_add(q);
-	if ((rv = token_make(q->b, &q->p, role, desc, ttl, pend_op(pd),
-	    pd->token, sizeof(pd->token), msg, sizeof(msg))) != RT_OK) {
+	if ((rv = token_make(q->b, &q->p, a.role, a.description, a.ttl,
+	    pend_op(pd), pd->token, sizeof(pd->token), msg,
+	    sizeof(msg))) != RT_OK) {
 		pend_cancel();
 		respond(q, NULL, rv, msg);
 		return 0;
@@ -260,45 +251,27 @@ h_token_create(struct req *q)
 	return 0;
 }
 
-/* Bytes proto_put_token_meta will write for t. */
-static size_t
-token_wire_len(const struct token_meta *t)
-{
-	return 4 * 5 + strlen(t->id) + strlen(t->user_id) +
-	    strlen(t->org_id) + strlen(t->description) + 1 + 8 + 8;
-}
-
-/* How many of the n tokens fit in one reply beside a cursor. */
-static size_t
-token_fit(const struct token_meta *list, size_t n)
-{
-	size_t used = IPC_HDR_LEN + 4 + 5 + 4 + 5 + TOKEN_CURSOR_MAX_LEN, i;
-
-	for (i = 0; i < n; i++)
-		if ((used += token_wire_len(&list[i])) > IPC_MAX_MSG)
-			break;
-	return i;
-}
-
 static int
-token_page(struct req *q, uint32_t limit, const char *cursor, char *msg,
+token_page(struct req *q, const struct msg_token_list *a, char *msg,
     size_t msglen)
 {
+	struct msg_token_page pg;
 	struct token_meta *list;
 	struct ipc_msg m;
-	char next[TOKEN_CURSOR_MAX_LEN + 1];
 	const char *user = q->p.role == ROLE_ADMIN ? NULL : q->p.user_id;
-	size_t n = 0, fit, i;
+	uint32_t limit = a->limit ? a->limit : LIST_DEFAULT_LIMIT;
+	size_t n = 0, fit;
 	int rv;
 
 	if ((list = calloc(limit, sizeof(*list))) == NULL)
 		return RT_INTERNAL;
-	rv = store_token_list(q->b->store, q->p.org_id, user, cursor, list,
-	    limit, &n, next, sizeof(next));
+	memset(&pg, 0, sizeof(pg));
+	rv = store_token_list(q->b->store, q->p.org_id, user, a->cursor, list,
+	    limit, &n, pg.next, sizeof(pg.next));
 	/* A full page that will not fit: stop early, with a cursor there. */
-	if (rv == ST_OK && (fit = token_fit(list, n)) < n)
-		rv = store_token_list(q->b->store, q->p.org_id, user, cursor,
-		    list, fit, &n, next, sizeof(next));
+	if (rv == ST_OK && (fit = msg_token_page_fit(list, n)) < n)
+		rv = store_token_list(q->b->store, q->p.org_id, user,
+		    a->cursor, list, fit, &n, pg.next, sizeof(pg.next));
 	if (rv == ST_INVALID) {
 		free(list);
 		snprintf(msg, msglen, "invalid cursor");
@@ -308,11 +281,10 @@ token_page(struct req *q, uint32_t limit, const char *cursor, char *msg,
 		free(list);
 		return store_status(rv, msg, msglen);
 	}
+	pg.n = (uint32_t)n;
+	pg.tokens = list;
 	reply_init(&m, q->id, RT_OK, "");
-	ipc_put_u32(&m, (uint32_t)n);
-	for (i = 0; i < n; i++)
-		proto_put_token_meta(&m, &list[i]);
-	ipc_put_str(&m, next);
+	msg_token_page_put(&m, &pg);
 	free(list);
 	respond(q, &m, RT_OK, "");
 	return RT_OK;
@@ -321,32 +293,18 @@ token_page(struct req *q, uint32_t limit, const char *cursor, char *msg,
 int
 h_token_list(struct req *q)
 {
-	const char *cursor;
+	struct msg_token_list a;
 	char msg[MSG_LEN] = "";
-	uint32_t limit;
-	size_t clen;
 	int rv;
 
 	q->op = "token_list";
-	if (get_auth(q) == -1 || ipc_get_u32(q->r, &limit) == -1 ||
-	    ipc_get_str(q->r, &cursor, &clen) == -1 || ipc_end(q->r) == -1)
+	if (msg_token_list_get(q->r, &a) == -1)
 		return -1;
-	if (limit == 0)
-		limit = LIST_DEFAULT_LIMIT;
-	if ((rv = authenticate(q, msg, sizeof(msg))) != RT_OK)
-		;
-	else if (limit > LIST_MAX_LIMIT) {
-		snprintf(msg, sizeof(msg), "limit must be 1 to %d",
-		    LIST_MAX_LIMIT);
-		rv = RT_INVALID;
-	} else if (clen > TOKEN_CURSOR_MAX_LEN) {
-		snprintf(msg, sizeof(msg), "invalid cursor");
-		rv = RT_INVALID;
-	} else {
+	q->auth = a.auth;
+	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK) {
 		snprintf(q->owner, sizeof(q->owner), "%s",
 		    q->p.role == ROLE_ADMIN ? "*" : q->p.user_id);
-		if ((rv = token_page(q, limit, cursor, msg, sizeof(msg))) ==
-		    RT_OK)
+		if ((rv = token_page(q, &a, msg, sizeof(msg))) == RT_OK)
 			return 0;
 	}
 	respond(q, NULL, rv, msg);
@@ -356,24 +314,19 @@ h_token_list(struct req *q)
 int
 h_token_revoke(struct req *q)
 {
+	struct msg_token_revoke a;
 	struct token_meta tm;
 	struct store_op *op;
-	const char *id;
 	char msg[MSG_LEN] = "";
 	int rv;
 
 	q->op = "token_revoke";
-	if (get_auth(q) == -1 || ipc_get_str(q->r, &id, NULL) == -1 ||
-	    ipc_end(q->r) == -1)
+	if (msg_token_revoke_get(q->r, &a) == -1)
 		return -1;
-	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK &&
-	    !valid_token_id(id, strlen(id))) {
-		snprintf(msg, sizeof(msg), "invalid token id");
-		rv = RT_INVALID;
-	}
-	if (rv == RT_OK) {
-		snprintf(q->name, sizeof(q->name), "%s", id);
-		if ((rv = token_find(q->b, &q->p, id, &tm)) == RT_NOTFOUND)
+	q->auth = a.auth;
+	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK) {
+		snprintf(q->name, sizeof(q->name), "%s", a.id);
+		if ((rv = token_find(q->b, &q->p, a.id, &tm)) == RT_NOTFOUND)
 			snprintf(msg, sizeof(msg), "no such token");
 	}
 	if (rv != RT_OK) {

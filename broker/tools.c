@@ -295,8 +295,9 @@ h_tool_list(struct req *q)
 	int rv, more = 0;
 
 	q->op = "tools";
-	if (get_auth(q) == -1 || tool_list_req_get(q->r, &lr) == -1)
+	if (tool_list_req_get(q->r, &lr) == -1)
 		return -1;
+	q->auth = lr.auth;
 	if (lr.limit == 0)
 		lr.limit = TOOL_LIST_DEFAULT;
 	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK &&
@@ -348,18 +349,18 @@ int
 h_tool_get(struct req *q)
 {
 	const struct tool *t;
+	struct tool_get_req g;
 	struct ipc_msg m;
-	char name[TOOL_NAME_MAX + 1], msg[MSG_LEN] = "";
+	char msg[MSG_LEN] = "";
 	int rv;
 
 	q->op = "tool";
-	if (get_auth(q) == -1 ||
-	    ipc_get_strbuf(q->r, name, sizeof(name)) == -1 ||
-	    !valid_tool_name(name, strlen(name)) || ipc_end(q->r) == -1)
+	if (tool_get_req_get(q->r, &g) == -1)
 		return -1;
-	snprintf(q->name, sizeof(q->name), "%s", name);
+	q->auth = g.auth;
+	snprintf(q->name, sizeof(q->name), "%s", g.name);
 	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK)
-		rv = tool_for(q, name, &t, msg, sizeof(msg));
+		rv = tool_for(q, g.name, &t, msg, sizeof(msg));
 	if (rv != RT_OK) {
 		respond(q, NULL, rv, msg);
 		return 0;
@@ -531,11 +532,12 @@ h_tool_exec(struct req *q)
 	q->op = "exec";
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		fatal("%s: calloc", __func__);
-	if (get_auth(q) == -1 || tool_exec_req_get(q->r, x) == -1) {
+	if (tool_exec_req_get(q->r, x) == -1) {
 		sodium_memzero(x, sizeof(*x));
 		free(x);
 		return -1;
 	}
+	q->auth = x->auth;
 	snprintf(q->name, sizeof(q->name), "%s", x->tool);
 	if ((rv = authenticate(q, msg, sizeof(msg))) != RT_OK)
 		goto done;

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "jsonwipe.h"
+#include "proto.h"
 #include "runtools.h"
 #include "rtclient.h"
 
@@ -200,19 +201,6 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
-static int
-printable_ascii(const char *s, size_t max)
-{
-	size_t n = strlen(s), i;
-
-	if (n == 0 || n > max)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
-			return 0;
-	return 1;
-}
-
 /* "unix:/path" or "https://host[:port][/prefix]"; sets the transport. */
 static int
 client_url(rt_client *c, const char *url)
@@ -234,7 +222,7 @@ client_url(rt_client *c, const char *url)
 			return -1;
 		return 0;
 	}
-	if (strncmp(url, "https://", 8) != 0 || !printable_ascii(url, 2048))
+	if (strncmp(url, "https://", 8) != 0 || !valid_printable(url, 2048))
 		return -1;
 	n = strlen(url);
 	while (n > 8 && url[n - 1] == '/')
@@ -301,7 +289,7 @@ rt_client_new(const char *url, const char *token, const char *ca_file)
 	rt_client *c;
 	int https;
 
-	if (url == NULL || (token != NULL && !printable_ascii(token,
+	if (url == NULL || (token != NULL && !valid_printable(token,
 	    TOKEN_MAX))) {
 		errno = EINVAL;
 		return NULL;

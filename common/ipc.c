@@ -33,6 +33,20 @@ ipc_msg_init(struct ipc_msg *m, uint32_t type, uint32_t id)
 	m->len = IPC_HDR_LEN;
 }
 
+/*
+ * A message that is never sent: puts only add up its length, and fail
+ * past IPC_MAX_MSG as they would.  How much fits is thus measured by the
+ * encoders themselves.
+ */
+void
+ipc_msg_measure(struct ipc_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	m->measure = 1;
+	m->len = IPC_HDR_LEN;
+}
+
 void
 ipc_msg_free(struct ipc_msg *m)
 {
@@ -63,6 +77,10 @@ put(struct ipc_msg *m, const void *p, size_t n)
 		return;
 	if (n > IPC_MAX_MSG - m->len) {
 		m->err = 1;
+		return;
+	}
+	if (m->measure) {
+		m->len += n;
 		return;
 	}
 	if (m->len + n > m->cap) {

@@ -32,6 +32,7 @@ struct ipc_msg {
 	size_t		 cap;
 	int		 fd;		/* sent with the message, then closed */
 	int		 err;		/* set once a put overflowed */
+	int		 measure;	/* no buffer: puts only count */
 };
 
 /* A received message; pointers stay valid until the next receive. */
@@ -44,6 +45,7 @@ struct ipc_reader {
 };
 
 void	 ipc_msg_init(struct ipc_msg *, uint32_t type, uint32_t id);
+void	 ipc_msg_measure(struct ipc_msg *);
 void	 ipc_msg_free(struct ipc_msg *);
 void	 ipc_msg_set_fd(struct ipc_msg *, int fd);
 void	 ipc_put_u8(struct ipc_msg *, uint8_t);

@@ -1,6 +1,6 @@
 /*
- * Encoding of the records the two processes exchange, and the input rules
- * both apply.  The broker re-checks everything it receives.
+ * The input rules both processes apply, and the status table.  Each rule
+ * is written once, here; the broker re-checks everything it receives.
  */
 #include "config.h"
 
@@ -11,72 +11,6 @@
 static const char *categories[] = {
 	"provider", "tool", "agent", "workflow", "custom", NULL
 };
-
-void
-proto_put_meta(struct ipc_msg *m, const struct secret_meta *s)
-{
-	ipc_put_str(m, s->name);
-	ipc_put_u8(m, s->scope);
-	ipc_put_str(m, s->user_id);
-	ipc_put_str(m, s->org_id);
-	ipc_put_str(m, s->category);
-	ipc_put_str(m, s->description);
-	ipc_put_u32(m, s->version);
-	ipc_put_u64(m, s->created_at);
-	ipc_put_u64(m, s->updated_at);
-	ipc_put_str(m, s->created_by);
-	ipc_put_str(m, s->updated_by);
-}
-
-int
-proto_get_meta(struct ipc_reader *r, struct secret_meta *s)
-{
-	memset(s, 0, sizeof(*s));
-	if (ipc_get_strbuf(r, s->name, sizeof(s->name)) == -1 ||
-	    ipc_get_u8(r, &s->scope) == -1 ||
-	    ipc_get_strbuf(r, s->user_id, sizeof(s->user_id)) == -1 ||
-	    ipc_get_strbuf(r, s->org_id, sizeof(s->org_id)) == -1 ||
-	    ipc_get_strbuf(r, s->category, sizeof(s->category)) == -1 ||
-	    ipc_get_strbuf(r, s->description, sizeof(s->description)) == -1 ||
-	    ipc_get_u32(r, &s->version) == -1 ||
-	    ipc_get_u64(r, &s->created_at) == -1 ||
-	    ipc_get_u64(r, &s->updated_at) == -1 ||
-	    ipc_get_strbuf(r, s->created_by, sizeof(s->created_by)) == -1 ||
-	    ipc_get_strbuf(r, s->updated_by, sizeof(s->updated_by)) == -1)
-		return -1;
-	if (s->scope != SCOPE_USER && s->scope != SCOPE_ORG)
-		return -1;
-	return 0;
-}
-
-void
-proto_put_token_meta(struct ipc_msg *m, const struct token_meta *t)
-{
-	ipc_put_str(m, t->id);
-	ipc_put_str(m, t->user_id);
-	ipc_put_str(m, t->org_id);
-	ipc_put_u8(m, t->role);
-	ipc_put_str(m, t->description);
-	ipc_put_u64(m, t->created_at);
-	ipc_put_u64(m, t->expires_at);
-}
-
-int
-proto_get_token_meta(struct ipc_reader *r, struct token_meta *t)
-{
-	memset(t, 0, sizeof(*t));
-	if (ipc_get_strbuf(r, t->id, sizeof(t->id)) == -1 ||
-	    ipc_get_strbuf(r, t->user_id, sizeof(t->user_id)) == -1 ||
-	    ipc_get_strbuf(r, t->org_id, sizeof(t->org_id)) == -1 ||
-	    ipc_get_u8(r, &t->role) == -1 ||
-	    ipc_get_strbuf(r, t->description, sizeof(t->description)) == -1 ||
-	    ipc_get_u64(r, &t->created_at) == -1 ||
-	    ipc_get_u64(r, &t->expires_at) == -1)
-		return -1;
-	if (t->role != ROLE_MEMBER && t->role != ROLE_ADMIN)
-		return -1;
-	return 0;
-}
 
 /* ^[A-Za-z_][A-Za-z0-9_]{0,127}$ */
 int
@@ -169,6 +103,20 @@ valid_token(const char *t)
 	    is_b64url(p + TOKEN_ID_LEN + 1, TOKEN_B64_LEN);
 }
 
+/*
+ * A bearer token as a client may present one: "rts_" and token
+ * characters, at most TOKEN_STR_MAX.  Whether it is one of ours is for
+ * valid_token() and then the store to say.
+ */
+int
+valid_bearer(const char *t, size_t n)
+{
+	size_t p = sizeof(TOKEN_PREFIX) - 1;
+
+	return n > p && n <= TOKEN_STR_MAX &&
+	    strncmp(t, TOKEN_PREFIX, p) == 0 && is_b64url(t + p, n - p);
+}
+
 /* 1 to max visible ASCII characters: no space, control or 8-bit byte. */
 int
 valid_printable(const char *s, size_t max)
@@ -181,6 +129,43 @@ valid_printable(const char *s, size_t max)
 		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
 			return 0;
 	return 1;
+}
+
+/*
+ * The records' rules.  Their strings are fixed-size fields: a length of
+ * the whole field (no NUL) is over every limit, so each check fails on it.
+ */
+#define FIELD_LEN(f)	strnlen((f), sizeof(f))
+
+/* A secret's metadata as the store keeps it and a reply shows it. */
+int
+valid_secret_meta(const struct secret_meta *m)
+{
+	int owner;
+
+	if (m->scope == SCOPE_ORG)
+		owner = m->user_id[0] == '\0';
+	else
+		owner = m->scope == SCOPE_USER &&
+		    valid_id(m->user_id, FIELD_LEN(m->user_id));
+	return owner && valid_secret_name(m->name, FIELD_LEN(m->name)) &&
+	    valid_id(m->org_id, FIELD_LEN(m->org_id)) &&
+	    FIELD_LEN(m->category) < sizeof(m->category) &&
+	    valid_category(m->category) &&
+	    FIELD_LEN(m->description) <= DESC_MAX_LEN && m->version >= 1 &&
+	    valid_id(m->created_by, FIELD_LEN(m->created_by)) &&
+	    valid_id(m->updated_by, FIELD_LEN(m->updated_by));
+}
+
+/* A token's metadata, as the store keeps it and a reply shows it. */
+int
+valid_token_meta(const struct token_meta *t)
+{
+	return valid_token_id(t->id, FIELD_LEN(t->id)) &&
+	    valid_id(t->user_id, FIELD_LEN(t->user_id)) &&
+	    valid_id(t->org_id, FIELD_LEN(t->org_id)) &&
+	    (t->role == ROLE_MEMBER || t->role == ROLE_ADMIN) &&
+	    FIELD_LEN(t->description) <= DESC_MAX_LEN;
 }
 
 static const struct {

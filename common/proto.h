@@ -1,28 +1,14 @@
 /*
- * The broker <-> front-end protocol: message types, their fields in order,
- * and the records both sides exchange.  Bump PROTO_VERSION whenever a
- * message type or a field list changes.
- *
- * Every secret or token request from the front-end starts with an auth
- * block:  u8 kind, then
- *           AUTH_SESSION: u64 session
- *           AUTH_TOKEN:   str token, u64 session (the unix connection's
- *                         session; 0 over TLS)
- *         str source (the TLS peer's address; "unix" on the unix socket,
- *         where the broker keys failed-auth limits on the session's uid).
- * A unix-socket connection gets its session (IMSG_CONN_UNIX) before its
- * first request, whether or not that request carries a token.
- * Every reply is IMSG_REPLY with the request's id:  u32 status (enum
- * rt_status), str message (empty when OK), then, on RT_OK / RT_CREATED,
- * the fields listed for the request.
+ * The broker <-> front-end protocol: message types, the records and rules
+ * both sides share.  Each message's fields are defined once, as a struct
+ * in msg.h with its encoder and decoder in msg.c.  Bump PROTO_VERSION
+ * whenever a message type or a field list changes.
  */
 #ifndef SECRETD_PROTO_H
 #define SECRETD_PROTO_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include "ipc.h"
 
 #define PROTO_VERSION	3
 
@@ -42,51 +28,32 @@
 #define CURSOR_MAX_LEN	(2 * (ID_MAX_LEN + NAME_MAX_LEN) + 16)
 #define LIST_MAX_LIMIT	1000
 #define LIST_DEFAULT_LIMIT 100
+#define SOURCE_MAX_LEN	64		/* an auth block's source */
+#define MSG_LEN		256		/* a reply's message, NUL included */
+#define PEM_MAX		(64 * 1024)	/* IMSG_CONFIG's certificate, key */
 
+/* Who sends each, and its fields: msg.h. */
 enum imsg_type {
 	IMSG_NONE = 0,
-	IMSG_HELLO,		/* fe->b: u32 version */
-	IMSG_CONFIG,		/* b->fe, reply to HELLO: see below */
-	IMSG_CONN_UNIX,		/* fe->b + fd: client socket; reply:
-				   u64 session, str userId ("" when the
-				   uid has no valid name), u8 role */
-	IMSG_CONN_CLOSE,	/* fe->b: u64 session; no reply */
-	IMSG_SECRET_LIST,	/* fe->b: auth, u8 list flags, str category,
-				   str user_id, u32 limit, str cursor;
-				   reply: u32 n, n * meta, str nextCursor */
-	IMSG_SECRET_PUT,	/* fe->b: auth, str name, bytes value,
-				   str category, u8 has_description,
-				   str description, u8 orgWide, str user_id;
-				   reply: u8 created, meta */
-	IMSG_SECRET_GET,	/* fe->b: auth, str name, u8 orgWide,
-				   str user_id; reply: meta */
-	IMSG_SECRET_REVEAL,	/* same request; reply: meta, bytes value */
-	IMSG_SECRET_DELETE,	/* same request; reply: str name, u8 scope */
-	IMSG_TOKEN_CREATE,	/* fe->b: auth, u8 role, str description,
-				   u64 ttl seconds (0: none);
-				   reply: str token, token meta */
-	IMSG_TOKEN_LIST,	/* fe->b: auth, u32 limit (0: default),
-				   str cursor; reply: u32 n, n * token meta,
-				   str nextCursor */
-	IMSG_TOKEN_REVOKE,	/* fe->b: auth, str id; reply: token meta */
-	IMSG_PING,		/* fe->b: nothing; reply: nothing */
-	IMSG_REPLY,		/* b->fe */
-	IMSG_TOOL_LIST,		/* fe->b: auth, struct tool_list_req;
-				   reply: n * (u8 1, tool), u8 0,
-				   str nextCursor */
-	IMSG_TOOL_GET,		/* fe->b: auth, str name; reply: tool */
-	IMSG_TOOL_EXEC,		/* fe->b: auth, struct tool_exec_req;
-				   reply: struct tool_exec_reply
-				   (common/tool.h) */
+	IMSG_HELLO,		/* fe->b, first and once */
+	IMSG_CONFIG,		/* b->fe, the answer to HELLO */
+	IMSG_CONN_UNIX,		/* fe->b + fd: a unix client; reply */
+	IMSG_CONN_CLOSE,	/* fe->b; no reply */
+	IMSG_SECRET_LIST,	/* fe->b; reply */
+	IMSG_SECRET_PUT,	/* fe->b; reply */
+	IMSG_SECRET_GET,	/* fe->b; reply */
+	IMSG_SECRET_REVEAL,	/* fe->b; reply */
+	IMSG_SECRET_DELETE,	/* fe->b; reply */
+	IMSG_TOKEN_CREATE,	/* fe->b; reply */
+	IMSG_TOKEN_LIST,	/* fe->b; reply */
+	IMSG_TOKEN_REVOKE,	/* fe->b; reply */
+	IMSG_PING,		/* fe->b; reply */
+	IMSG_REPLY,		/* b->fe, with the request's id */
+	IMSG_TOOL_LIST,		/* fe->b; reply (tool.h) */
+	IMSG_TOOL_GET,		/* fe->b; reply (tool.h) */
+	IMSG_TOOL_EXEC,		/* fe->b; reply (tool.h) */
 	IMSG_MAX
 };
-
-/*
- * IMSG_CONFIG: str frontend_user, str chroot_dir, u8 have_tls,
- * bytes tls_cert_pem, bytes tls_key_pem, u32 max_connections,
- * u32 max_connections_per_uid, u32 max_connections_per_address,
- * u32 request_timeout_s, u8 seccomp_debug.
- */
 
 enum auth_kind {
 	AUTH_SESSION = 1,
@@ -107,6 +74,7 @@ enum rt_scope {
 #define LIST_ALL	0x01	/* all=true */
 #define LIST_SCOPE_USER	0x02	/* secretScope=user */
 #define LIST_SCOPE_ORG	0x04	/* secretScope=org */
+#define LIST_FLAGS	(LIST_ALL | LIST_SCOPE_USER | LIST_SCOPE_ORG)
 
 enum rt_status {
 	RT_OK = 0,
@@ -149,18 +117,16 @@ struct token_meta {
 	uint64_t	expires_at;			/* 0: never */
 };
 
-void	 proto_put_meta(struct ipc_msg *, const struct secret_meta *);
-int	 proto_get_meta(struct ipc_reader *, struct secret_meta *);
-void	 proto_put_token_meta(struct ipc_msg *, const struct token_meta *);
-int	 proto_get_token_meta(struct ipc_reader *, struct token_meta *);
-
 /* Validation both sides apply; the broker never trusts the front-end's. */
 int	 valid_secret_name(const char *, size_t);
 int	 valid_category(const char *);
 int	 valid_id(const char *, size_t);
 int	 valid_token_id(const char *, size_t);
 int	 valid_token(const char *);
+int	 valid_bearer(const char *, size_t);
 int	 valid_printable(const char *, size_t max);
+int	 valid_secret_meta(const struct secret_meta *);
+int	 valid_token_meta(const struct token_meta *);
 const char *rt_status_code(enum rt_status);
 int	 rt_status_http(enum rt_status);
 

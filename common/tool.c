@@ -932,6 +932,7 @@ run_result_get(struct ipc_reader *r, struct run_result *rs)
 void
 tool_list_req_put(struct ipc_msg *m, const struct tool_list_req *lr)
 {
+	msg_auth_put(m, &lr->auth);
 	ipc_put_u32(m, lr->limit);
 	ipc_put_str(m, lr->cursor);
 }
@@ -940,7 +941,8 @@ int
 tool_list_req_get(struct ipc_reader *r, struct tool_list_req *lr)
 {
 	memset(lr, 0, sizeof(*lr));
-	if (ipc_get_u32(r, &lr->limit) == -1 ||
+	if (msg_auth_get(r, &lr->auth) == -1 ||
+	    ipc_get_u32(r, &lr->limit) == -1 ||
 	    ipc_get_strbuf(r, lr->cursor, sizeof(lr->cursor)) == -1 ||
 	    ipc_end(r) == -1)
 		return -1;
@@ -951,10 +953,29 @@ tool_list_req_get(struct ipc_reader *r, struct tool_list_req *lr)
 }
 
 void
+tool_get_req_put(struct ipc_msg *m, const struct tool_get_req *g)
+{
+	msg_auth_put(m, &g->auth);
+	ipc_put_str(m, g->name);
+}
+
+int
+tool_get_req_get(struct ipc_reader *r, struct tool_get_req *g)
+{
+	memset(g, 0, sizeof(*g));
+	if (msg_auth_get(r, &g->auth) == -1 ||
+	    ipc_get_strbuf(r, g->name, sizeof(g->name)) == -1 ||
+	    !valid_tool_name(g->name, strlen(g->name)))
+		return -1;
+	return ipc_end(r);
+}
+
+void
 tool_exec_req_put(struct ipc_msg *m, const struct tool_exec_req *x)
 {
 	uint32_t i;
 
+	msg_auth_put(m, &x->auth);
 	ipc_put_str(m, x->tool);
 	ipc_put_str(m, x->action);
 	ipc_put_u32(m, x->nparams);
@@ -982,7 +1003,8 @@ tool_exec_req_get(struct ipc_reader *r, struct tool_exec_req *x)
 	uint32_t i, j;
 
 	memset(x, 0, sizeof(*x));
-	if (ipc_get_strbuf(r, x->tool, sizeof(x->tool)) == -1 ||
+	if (msg_auth_get(r, &x->auth) == -1 ||
+	    ipc_get_strbuf(r, x->tool, sizeof(x->tool)) == -1 ||
 	    !valid_tool_name(x->tool, strlen(x->tool)) ||
 	    ipc_get_strbuf(r, x->action, sizeof(x->action)) == -1 ||
 	    !valid_field_name(x->action, strlen(x->action)) ||

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ipc.h"
+#include "msg.h"
 #include "proto.h"
 
 #define TOOL_NAME_MAX		64	/* [A-Za-z0-9_-]{1,64} */
@@ -173,10 +174,20 @@ struct run_result {
 	size_t		 stderr_len;
 };
 
-/* What the front-end asks (after the auth block) and what it gets. */
+/*
+ * What the front-end asks and what it gets.  IMSG_TOOL_LIST: auth,
+ * u32 limit, str cursor; reply: n * (u8 1, tool), u8 0, str nextCursor.
+ */
 struct tool_list_req {
+	struct msg_auth	 auth;
 	uint32_t	 limit;				/* 0: default */
 	char		 cursor[TOOL_NAME_MAX + 1];	/* "": first page */
+};
+
+/* IMSG_TOOL_GET: auth, str name; reply: tool. */
+struct tool_get_req {
+	struct msg_auth	 auth;
+	char		 name[TOOL_NAME_MAX + 1];
 };
 
 struct tool_override {
@@ -186,10 +197,11 @@ struct tool_override {
 };
 
 /*
- * IMSG_TOOL_EXEC: str tool, str action, u32 n, n * param, u32 n, n *
- * (str slot, str name, u8 org_wide).
+ * IMSG_TOOL_EXEC: auth, str tool, str action, u32 n, n * param, u32 n,
+ * n * (str slot, str name, u8 org_wide).
  */
 struct tool_exec_req {
+	struct msg_auth	 auth;
 	char		 tool[TOOL_NAME_MAX + 1];
 	char		 action[TOOL_FIELD_MAX + 1];
 	uint32_t	 nparams;
@@ -230,6 +242,8 @@ enum runner_imsg {
 
 void	 tool_list_req_put(struct ipc_msg *, const struct tool_list_req *);
 int	 tool_list_req_get(struct ipc_reader *, struct tool_list_req *);
+void	 tool_get_req_put(struct ipc_msg *, const struct tool_get_req *);
+int	 tool_get_req_get(struct ipc_reader *, struct tool_get_req *);
 void	 tool_exec_req_put(struct ipc_msg *, const struct tool_exec_req *);
 int	 tool_exec_req_get(struct ipc_reader *, struct tool_exec_req *);
 void	 tool_exec_reply_put(struct ipc_msg *,

@@ -68,39 +68,31 @@ copy_bytes(const void *p, size_t n)
 static void
 read_config(struct ipc_reader *r, struct fe_config *conf)
 {
-	const void *cert, *key;
-	uint8_t have_tls, dbg;
+	struct msg_config c;
 
-	if (r->hdr.type != IMSG_CONFIG ||
-	    ipc_get_strbuf(r, conf->user, sizeof(conf->user)) == -1 ||
-	    ipc_get_strbuf(r, conf->chroot_dir,
-	    sizeof(conf->chroot_dir)) == -1 ||
-	    ipc_get_u8(r, &have_tls) == -1 ||
-	    ipc_get_bytes(r, &cert, &conf->cert_len) == -1 ||
-	    ipc_get_bytes(r, &key, &conf->key_len) == -1 ||
-	    ipc_get_u32(r, &conf->max_conns) == -1 ||
-	    ipc_get_u32(r, &conf->max_conns_uid) == -1 ||
-	    ipc_get_u32(r, &conf->max_conns_addr) == -1 ||
-	    ipc_get_u32(r, &conf->timeout_s) == -1 ||
-	    ipc_get_u8(r, &dbg) == -1 || ipc_end(r) == -1)
+	if (r->hdr.type != IMSG_CONFIG || msg_config_get(r, &c) == -1)
 		fatalx("%s: malformed IMSG_CONFIG", __func__);
-	if (have_tls > 1 || dbg > 1 || conf->max_conns == 0 ||
-	    conf->max_conns_uid == 0 || conf->max_conns_addr == 0 ||
-	    conf->timeout_s == 0 || (have_tls && (conf->cert_len == 0 ||
-	    conf->key_len == 0)))
-		fatalx("%s: invalid IMSG_CONFIG values", __func__);
-	conf->have_tls = have_tls;
-	conf->seccomp_debug = dbg;
-	conf->cert_pem = copy_bytes(cert, conf->cert_len);
-	conf->key_pem = copy_bytes(key, conf->key_len);
+	memcpy(conf->user, c.user, sizeof(conf->user));
+	memcpy(conf->chroot_dir, c.chroot_dir, sizeof(conf->chroot_dir));
+	conf->have_tls = c.have_tls;
+	conf->cert_len = c.cert_len;
+	conf->key_len = c.key_len;
+	conf->max_conns = c.max_conns;
+	conf->max_conns_uid = c.max_conns_uid;
+	conf->max_conns_addr = c.max_conns_addr;
+	conf->timeout_s = c.timeout_s;
+	conf->seccomp_debug = c.seccomp_debug;
+	conf->cert_pem = copy_bytes(c.cert_pem, c.cert_len);
+	conf->key_pem = copy_bytes(c.key_pem, c.key_len);
 	/* The receive buffer is the channel's own writable memory. */
-	explicit_bzero((void *)(uintptr_t)key, conf->key_len);
+	explicit_bzero((void *)(uintptr_t)c.key_pem, c.key_len);
 }
 
 /* HELLO/CONFIG before anything else runs; every failure is fatal. */
 void
 bc_hello(int fd, struct fe_config *conf)
 {
+	struct msg_hello hello = { PROTO_VERSION };
 	struct ipc_msg m;
 	struct ipc_reader *r;
 	int i, rc;
@@ -110,7 +102,7 @@ bc_hello(int fd, struct fe_config *conf)
 	if (ipc_chan_init(&chan, fd) == -1)
 		fatal("%s: channel", __func__);
 	ipc_msg_init(&m, IMSG_HELLO, 0);
-	ipc_put_u32(&m, PROTO_VERSION);
+	msg_hello_put(&m, &hello);
 	if (ipc_chan_send(&chan, &m) == -1)
 		fatalx("%s: cannot queue hello", __func__);
 	while ((rc = ipc_chan_flush(&chan)) == 0)
@@ -180,15 +172,17 @@ pending_take(uint32_t id)
 static int
 cancelled_reply(struct bc_pending *p, enum rt_status st, struct ipc_reader *r)
 {
+	struct msg_session s;
+	struct msg_conn_close c;
 	struct ipc_msg m;
-	uint64_t session;
 
 	if (p->type != IMSG_CONN_UNIX || st != RT_OK)
 		return 0;
-	if (ipc_get_u64(r, &session) == -1)
+	if (msg_session_get(r, &s) == -1)
 		return -1;
+	c.session = s.session;
 	bc_msg_init(&m, IMSG_CONN_CLOSE);
-	ipc_put_u64(&m, session);
+	msg_conn_close_put(&m, &c);
 	bc_send_oneway(&m);
 	return 0;
 }
@@ -197,21 +191,19 @@ static int
 dispatch(struct ipc_reader *r)
 {
 	struct bc_pending *p;
-	const char *msg;
-	uint32_t st;
+	struct msg_reply rep;
 	int rc;
 
 	if (r->hdr.type != IMSG_REPLY || (p = pending_take(r->hdr.id)) == NULL)
 		return -1;
-	if (ipc_get_u32(r, &st) == -1 || st >= RT_MAX ||
-	    ipc_get_str(r, &msg, NULL) == -1) {
+	if (msg_reply_get(r, &rep) == -1) {
 		free(p);
 		return -1;
 	}
 	if (p->cb == NULL)
-		rc = cancelled_reply(p, st, r);
+		rc = cancelled_reply(p, rep.status, r);
 	else
-		rc = p->cb(p->arg, st, msg, r);
+		rc = p->cb(p->arg, rep.status, rep.message, r);
 	free(p);
 	return rc;
 }

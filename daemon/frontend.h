@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "ipc.h"
+#include "msg.h"
 #include "proto.h"
 
 #define FE_IPC_FD	3	/* channel to the broker */
@@ -28,7 +29,7 @@
 #define REQID_LEN	16	/* hex chars of X-Request-Id */
 
 struct fe_config {
-	char		 user[64];
+	char		 user[ID_MAX_LEN + 1];
 	char		 chroot_dir[PATH_MAX];
 	int		 have_tls;
 	uint8_t		*cert_pem;
@@ -156,7 +157,7 @@ void	 http_reply_text(struct fe_req *, int code, char *);
 void	 http_reply_error(struct fe_req *, int code, const char *ecode,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void	 http_reply_status(struct fe_req *, enum rt_status, const char *);
-void	 http_put_auth(struct fe_req *, struct ipc_msg *);
+void	 http_auth(struct fe_req *, struct msg_auth *);
 void	 http_request_id(char *);
 void	 http_wait_longer(struct fe_req *, unsigned int seconds);
 

@@ -85,6 +85,7 @@ fe_req_clear(struct fe_req *fr)
 void
 http_conn_end(struct conn *c)
 {
+	struct msg_conn_close cc;
 	struct ipc_msg m;
 
 	bc_cancel(c->auth);
@@ -92,7 +93,8 @@ http_conn_end(struct conn *c)
 	fe_req_clear(&c->req);
 	if (c->sess == SESS_READY) {
 		bc_msg_init(&m, IMSG_CONN_CLOSE);
-		ipc_put_u64(&m, c->session);
+		cc.session = c->session;
+		msg_conn_close_put(&m, &cc);
 		bc_send_oneway(&m);
 	}
 	explicit_bzero(&c->session, sizeof(c->session));
@@ -443,19 +445,15 @@ refuse(struct fe_req *fr, int code, const char *msg)
 
 /* A token over the unix socket still names the connection's session. */
 void
-http_put_auth(struct fe_req *fr, struct ipc_msg *m)
+http_auth(struct fe_req *fr, struct msg_auth *a)
 {
 	struct conn *c = fr->conn;
 
-	if (fr->has_token) {
-		ipc_put_u8(m, AUTH_TOKEN);
-		ipc_put_str(m, fr->token);
-		ipc_put_u64(m, conn_unix(c) ? c->session : 0);
-	} else {
-		ipc_put_u8(m, AUTH_SESSION);
-		ipc_put_u64(m, fr->conn->session);
-	}
-	ipc_put_str(m, fr->conn->source);
+	memset(a, 0, sizeof(*a));
+	a->kind = fr->has_token ? AUTH_TOKEN : AUTH_SESSION;
+	a->token = fr->has_token ? fr->token : NULL;
+	a->session = !fr->has_token || conn_unix(c) ? c->session : 0;
+	snprintf(a->source, sizeof(a->source), "%s", c->source);
 }
 
 static int
@@ -464,23 +462,21 @@ session_reply(void *arg, enum rt_status st, const char *msg,
 {
 	struct conn *c = arg;
 	struct fe_req *fr = &c->req;
-	const char *user;
-	uint8_t role;
+	struct msg_session s;
 
 	c->auth = NULL;
-	if (st == RT_OK && (ipc_get_u64(r, &c->session) == -1 ||
-	    ipc_get_str(r, &user, NULL) == -1 || ipc_get_u8(r, &role) == -1 ||
-	    ipc_end(r) == -1))
+	if (st == RT_OK && msg_session_get(r, &s) == -1)
 		return -1;
 	if (st != RT_OK) {
 		c->sess = SESS_NONE;
 		http_reply_status(fr, st, msg);
 		return 0;
 	}
+	c->session = s.session;
 	c->sess = SESS_READY;
 	/* A uid without a valid name may still use a token. */
-	log_debug("%s: unix connection is %s", __func__, *user != '\0' ?
-	    user : "a uid without a valid name");
+	log_debug("%s: unix connection is %s", __func__, s.user_id[0] != '\0' ?
+	    s.user_id : "a uid without a valid name");
 	route_run(fr);
 	return 0;
 }
@@ -499,7 +495,7 @@ session_start(struct fe_req *fr)
 		return;
 	}
 	bc_msg_init(&m, IMSG_CONN_UNIX);
-	ipc_msg_set_fd(&m, fd);
+	msg_conn_unix_put(&m, fd);
 	if ((c->auth = bc_request(&m, session_reply, c)) == NULL) {
 		http_reply_status(fr, RT_UNAVAILABLE, NULL);
 		return;
@@ -507,19 +503,12 @@ session_start(struct fe_req *fr)
 	c->sess = SESS_PENDING;
 }
 
-static int
-token_char(char ch)
-{
-	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-	    (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
-}
-
 /* 0: no header; 1: a well-formed bearer token; -1: anything else. */
 static int
 bearer(struct fe_req *fr)
 {
 	const char *v, *t;
-	size_t n, i;
+	size_t n;
 
 	v = hr_header(fr->head, "Authorization");
 	if (v == NULL)
@@ -529,11 +518,8 @@ bearer(struct fe_req *fr)
 	for (t = v + 7; *t == ' '; t++)
 		;
 	n = strlen(t);
-	if (n <= 4 || n > TOKEN_STR_MAX || strncmp(t, "rts_", 4) != 0)
+	if (!valid_bearer(t, n))
 		return -1;
-	for (i = 0; i < n; i++)
-		if (!token_char(t[i]))
-			return -1;
 	memcpy(fr->token, t, n + 1);
 	fr->has_token = 1;
 	return 1;

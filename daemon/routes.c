@@ -488,7 +488,7 @@ health_reply(void *arg, enum rt_status st, const char *msg,
 	struct fe_req *fr = arg;
 
 	fr->pending = NULL;
-	if (st == RT_OK && ipc_end(r) == -1)
+	if (st == RT_OK && msg_empty_get(r) == -1)
 		return bad_reply(fr);
 	if (st == RT_OK)
 		http_reply_json(fr, 200, json_pack("{s:s}", "status", "ok"));
@@ -514,58 +514,68 @@ health(struct fe_req *fr)
 		    "unavailable"));
 }
 
+/* A page being written out as its records are read. */
+struct page_out {
+	struct jw	 w;
+	int		 first;
+};
+
+static int
+list_each(void *arg, const struct secret_meta *meta)
+{
+	struct page_out *o = arg;
+
+	jw_lit(&o->w, o->first ? "{" : ",{");
+	o->first = 0;
+	jw_meta_fields(&o->w, meta);
+	jw_raw(&o->w, "}", 1);
+	return 0;
+}
+
 /* A page of up to LIST_MAX_LIMIT records: written out directly. */
 static int
 list_reply(void *arg, enum rt_status st, const char *msg,
     struct ipc_reader *r)
 {
 	struct fe_req *fr = arg;
-	struct secret_meta meta;
-	const char *next;
-	struct jw w;
-	uint32_t i, n;
+	struct msg_secret_page pg;
+	struct page_out o;
 
 	if (!reply_ok(fr, st, msg))
 		return 0;
-	if (ipc_get_u32(r, &n) == -1 || n > LIST_MAX_LIMIT)
-		return bad_reply(fr);
-	jw_init(&w, 64 + (size_t)n * 320);
-	jw_lit(&w, "{\"secrets\":[");
-	for (i = 0; i < n; i++) {
-		if (proto_get_meta(r, &meta) == -1) {
-			jw_discard(&w);
-			return bad_reply(fr);
-		}
-		jw_lit(&w, i == 0 ? "{" : ",{");
-		jw_meta_fields(&w, &meta);
-		jw_raw(&w, "}", 1);
-	}
-	if (ipc_get_str(r, &next, NULL) == -1 || ipc_end(r) == -1) {
-		jw_discard(&w);
+	/* Its JSON is about three times its size on the wire. */
+	jw_init(&o.w, 64 + 3 * (r->len - r->off));
+	o.first = 1;
+	jw_lit(&o.w, "{\"secrets\":[");
+	if (msg_secret_page_get(r, &pg, list_each, &o) == -1) {
+		jw_discard(&o.w);
 		return bad_reply(fr);
 	}
-	jw_lit(&w, "],\"nextCursor\":");
-	if (*next == '\0')
-		jw_lit(&w, "null");
+	jw_lit(&o.w, "],\"nextCursor\":");
+	if (pg.next[0] == '\0')
+		jw_lit(&o.w, "null");
 	else
-		jw_cstr(&w, next);
-	jw_raw(&w, "}", 1);
-	http_reply_text(fr, 200, jw_finish(&w));
+		jw_cstr(&o.w, pg.next);
+	jw_raw(&o.w, "}", 1);
+	http_reply_text(fr, 200, jw_finish(&o.w));
 	return 0;
 }
 
 static void
 secrets_list(struct fe_req *fr)
 {
+	struct msg_secret_list l;
 	struct ipc_msg m;
 
+	memset(&l, 0, sizeof(l));
+	http_auth(fr, &l.auth);
+	l.flags = fr->q.list_flags;
+	memcpy(l.category, fr->q.category, sizeof(l.category));
+	memcpy(l.user_id, fr->q.user_id, sizeof(l.user_id));
+	l.limit = fr->q.limit;
+	memcpy(l.cursor, fr->q.cursor, sizeof(l.cursor));
 	bc_msg_init(&m, IMSG_SECRET_LIST);
-	http_put_auth(fr, &m);
-	ipc_put_u8(&m, fr->q.list_flags);
-	ipc_put_str(&m, fr->q.category);
-	ipc_put_str(&m, fr->q.user_id);
-	ipc_put_u32(&m, fr->q.limit);
-	ipc_put_str(&m, fr->q.cursor);
+	msg_secret_list_put(&m, &l);
 	send_request(fr, &m, list_reply);
 }
 
@@ -574,63 +584,79 @@ put_reply(void *arg, enum rt_status st, const char *msg,
     struct ipc_reader *r)
 {
 	struct fe_req *fr = arg;
-	struct secret_meta meta;
-	uint8_t created;
+	struct msg_secret_written w;
 
 	if (!reply_ok(fr, st, msg))
 		return 0;
-	if (ipc_get_u8(r, &created) == -1 || created > 1 ||
-	    proto_get_meta(r, &meta) == -1 || ipc_end(r) == -1)
+	if (msg_secret_written_get(r, &w) == -1)
 		return bad_reply(fr);
-	http_reply_text(fr, created ? 201 : 200, jw_meta_text(&meta, NULL, 0));
+	http_reply_text(fr, w.created ? 201 : 200,
+	    jw_meta_text(&w.meta, NULL, 0));
+	return 0;
+}
+
+/* The body's checks, with the answer a client gets for each. */
+static int
+put_body(struct fe_req *fr, struct msg_secret_write *w)
+{
+	json_t *b = fr->body, *name = json_object_get(b, "name"),
+	    *v = json_object_get(b, "value");
+	const char *cat, *desc;
+	int has_desc;
+
+	if (!valid_secret_name(json_string_value(name),
+	    json_string_length(name))) {
+		http_reply_error(fr, 400, "invalid_request", "invalid name");
+		return -1;
+	}
+	if (json_string_length(v) == 0) {
+		http_reply_error(fr, 400, "invalid_request",
+		    "the value is empty");
+		return -1;
+	}
+	if (json_string_length(v) > VALUE_MAX_LEN) {
+		http_reply_error(fr, 413, "too_large", "the value is over %d "
+		    "bytes", VALUE_MAX_LEN);
+		return -1;
+	}
+	if (json_text_field(b, "category", CATEGORY_MAX_LEN, &cat) == -1 ||
+	    (cat != NULL && !valid_category(cat))) {
+		http_reply_error(fr, 400, "invalid_request",
+		    "unknown category");
+		return -1;
+	}
+	if ((has_desc = json_text_field(b, "description", DESC_MAX_LEN,
+	    &desc)) == -1) {
+		http_reply_error(fr, 400, "invalid_request", "the description "
+		    "is over %d bytes or holds a NUL", DESC_MAX_LEN);
+		return -1;
+	}
+	memcpy(w->name, json_string_value(name), json_string_length(name));
+	w->value = (const uint8_t *)json_string_value(v);
+	w->value_len = json_string_length(v);
+	if (cat != NULL)
+		memcpy(w->category, cat, strlen(cat));
+	w->has_description = (uint8_t)has_desc;
+	if (has_desc)
+		memcpy(w->description, desc, strlen(desc));
 	return 0;
 }
 
 static void
 secret_put(struct fe_req *fr)
 {
-	json_t *b = fr->body, *v = json_object_get(b, "value");
-	const char *cat, *desc;
-	int has_desc, org;
+	struct msg_secret_write w;
 	struct ipc_msg m;
 
-	if (!valid_secret_name(json_string_value(json_object_get(b, "name")),
-	    json_string_length(json_object_get(b, "name")))) {
-		http_reply_error(fr, 400, "invalid_request", "invalid name");
+	memset(&w, 0, sizeof(w));
+	if (put_body(fr, &w) == -1)
 		return;
-	}
-	if (json_string_length(v) == 0) {
-		http_reply_error(fr, 400, "invalid_request",
-		    "the value is empty");
-		return;
-	}
-	if (json_string_length(v) > VALUE_MAX_LEN) {
-		http_reply_error(fr, 413, "too_large", "the value is over %d "
-		    "bytes", VALUE_MAX_LEN);
-		return;
-	}
-	if (json_text_field(b, "category", CATEGORY_MAX_LEN, &cat) == -1 ||
-	    (cat != NULL && !valid_category(cat))) {
-		http_reply_error(fr, 400, "invalid_request",
-		    "unknown category");
-		return;
-	}
-	if ((has_desc = json_text_field(b, "description", DESC_MAX_LEN,
-	    &desc)) == -1) {
-		http_reply_error(fr, 400, "invalid_request", "the description "
-		    "is over %d bytes or holds a NUL", DESC_MAX_LEN);
-		return;
-	}
-	org = fr->q.org_wide || json_is_true(json_object_get(b, "orgWide"));
+	http_auth(fr, &w.auth);
+	w.org_wide = fr->q.org_wide ||
+	    json_is_true(json_object_get(fr->body, "orgWide"));
+	memcpy(w.user_id, fr->q.user_id, sizeof(w.user_id));
 	bc_msg_init(&m, IMSG_SECRET_PUT);
-	http_put_auth(fr, &m);
-	ipc_put_str(&m, json_string_value(json_object_get(b, "name")));
-	ipc_put_bytes(&m, json_string_value(v), json_string_length(v));
-	ipc_put_str(&m, cat);
-	ipc_put_u8(&m, has_desc);
-	ipc_put_str(&m, desc);
-	ipc_put_u8(&m, org);
-	ipc_put_str(&m, fr->q.user_id);
+	msg_secret_write_put(&m, &w);
 	send_request(fr, &m, put_reply);
 }
 
@@ -639,20 +665,15 @@ get_reply(void *arg, enum rt_status st, const char *msg,
     struct ipc_reader *r)
 {
 	struct fe_req *fr = arg;
-	struct secret_meta meta;
-	const void *val = NULL;
-	size_t len = 0;
+	struct msg_secret_value v;
 
 	if (!reply_ok(fr, st, msg))
 		return 0;
-	if (proto_get_meta(r, &meta) == -1)
+	memset(&v, 0, sizeof(v));
+	if (fr->route->kind == P_REVEAL ? msg_secret_value_get(r, &v) == -1 :
+	    msg_secret_meta_get(r, &v.meta) == -1)
 		return bad_reply(fr);
-	if (fr->route->kind == P_REVEAL &&
-	    ipc_get_bytes(r, &val, &len) == -1)
-		return bad_reply(fr);
-	if (ipc_end(r) == -1)
-		return bad_reply(fr);
-	http_reply_text(fr, 200, jw_meta_text(&meta, val, len));
+	http_reply_text(fr, 200, jw_meta_text(&v.meta, v.value, v.value_len));
 	return 0;
 }
 
@@ -661,16 +682,14 @@ delete_reply(void *arg, enum rt_status st, const char *msg,
     struct ipc_reader *r)
 {
 	struct fe_req *fr = arg;
-	const char *name;
-	uint8_t scope;
+	struct msg_secret_deleted d;
 
 	if (!reply_ok(fr, st, msg))
 		return 0;
-	if (ipc_get_str(r, &name, NULL) == -1 || ipc_get_u8(r, &scope) == -1 ||
-	    scope > SCOPE_ORG || ipc_end(r) == -1)
+	if (msg_secret_deleted_get(r, &d) == -1)
 		return bad_reply(fr);
 	http_reply_json(fr, 200, json_pack("{s:b,s:s,s:s}", "deleted", 1,
-	    "name", name, "scope", scope == SCOPE_ORG ? "org" : "user"));
+	    "name", d.name, "scope", d.scope == SCOPE_ORG ? "org" : "user"));
 	return 0;
 }
 
@@ -678,13 +697,11 @@ delete_reply(void *arg, enum rt_status st, const char *msg,
 static void
 secret_get(struct fe_req *fr)
 {
+	struct msg_secret_ref ref;
 	struct ipc_msg m;
 	uint32_t type;
 	bc_cb cb;
-	int org;
 
-	org = fr->q.org_wide || (fr->body != NULL &&
-	    json_is_true(json_object_get(fr->body, "orgWide")));
 	if (fr->route->kind == P_REVEAL) {
 		type = IMSG_SECRET_REVEAL;
 		cb = get_reply;
@@ -695,11 +712,14 @@ secret_get(struct fe_req *fr)
 		type = IMSG_SECRET_GET;
 		cb = get_reply;
 	}
+	memset(&ref, 0, sizeof(ref));
+	http_auth(fr, &ref.auth);
+	memcpy(ref.name, fr->arg, sizeof(ref.name));
+	ref.org_wide = fr->q.org_wide || (fr->body != NULL &&
+	    json_is_true(json_object_get(fr->body, "orgWide")));
+	memcpy(ref.user_id, fr->q.user_id, sizeof(ref.user_id));
 	bc_msg_init(&m, type);
-	http_put_auth(fr, &m);
-	ipc_put_str(&m, fr->arg);
-	ipc_put_u8(&m, org);
-	ipc_put_str(&m, fr->q.user_id);
+	msg_secret_ref_put(&m, &ref);
 	send_request(fr, &m, cb);
 }
 
@@ -708,17 +728,15 @@ token_create_reply(void *arg, enum rt_status st, const char *msg,
     struct ipc_reader *r)
 {
 	struct fe_req *fr = arg;
-	struct token_meta t;
-	const char *tok;
+	struct msg_token_created t;
 	json_t *o, *meta;
 
 	if (!reply_ok(fr, st, msg))
 		return 0;
-	if (ipc_get_str(r, &tok, NULL) == -1 ||
-	    proto_get_token_meta(r, &t) == -1 || ipc_end(r) == -1)
+	if (msg_token_created_get(r, &t) == -1)
 		return bad_reply(fr);
-	o = json_pack("{s:s}", "token", tok);
-	if ((meta = json_token(&t)) == NULL || o == NULL ||
+	o = json_pack("{s:s}", "token", t.token);
+	if ((meta = json_token(&t.meta)) == NULL || o == NULL ||
 	    json_object_update(o, meta) == -1) {
 		json_decref(o);
 		o = NULL;
@@ -734,6 +752,7 @@ token_create(struct fe_req *fr)
 	json_t *b = fr->body, *ttl;
 	const char *role = NULL, *desc = NULL;
 	json_int_t secs = 0;
+	struct msg_token_create t;
 	struct ipc_msg m;
 
 	if (b != NULL && (json_text_field(b, "role", 8, &role) == -1 ||
@@ -756,13 +775,22 @@ token_create(struct fe_req *fr)
 		    "ttlSeconds must be 1 to %llu", TOKEN_TTL_MAX);
 		return;
 	}
+	memset(&t, 0, sizeof(t));
+	http_auth(fr, &t.auth);
+	t.role = role != NULL && strcmp(role, "admin") == 0 ? ROLE_ADMIN :
+	    ROLE_MEMBER;
+	if (desc != NULL)
+		memcpy(t.description, desc, strlen(desc));
+	t.ttl = (uint64_t)secs;
 	bc_msg_init(&m, IMSG_TOKEN_CREATE);
-	http_put_auth(fr, &m);
-	ipc_put_u8(&m, role != NULL && strcmp(role, "admin") == 0 ?
-	    ROLE_ADMIN : ROLE_MEMBER);
-	ipc_put_str(&m, desc);
-	ipc_put_u64(&m, (uint64_t)secs);
+	msg_token_create_put(&m, &t);
 	send_request(fr, &m, token_create_reply);
+}
+
+static int
+token_each(void *arg, const struct token_meta *t)
+{
+	return json_array_append_new(arg, json_token(t));
 }
 
 static int
@@ -770,40 +798,36 @@ token_list_reply(void *arg, enum rt_status st, const char *msg,
     struct ipc_reader *r)
 {
 	struct fe_req *fr = arg;
-	struct token_meta t;
-	const char *next;
-	uint32_t i, n;
+	struct msg_token_page pg;
 	json_t *a;
 
 	if (!reply_ok(fr, st, msg))
 		return 0;
-	if (ipc_get_u32(r, &n) == -1 || n > LIST_MAX_LIMIT ||
-	    (a = json_array()) == NULL)
+	if ((a = json_array()) == NULL)
 		return bad_reply(fr);
-	for (i = 0; i < n; i++)
-		if (proto_get_token_meta(r, &t) == -1 ||
-		    json_array_append_new(a, json_token(&t)) == -1) {
-			json_decref(a);
-			return bad_reply(fr);
-		}
-	if (ipc_get_str(r, &next, NULL) == -1 || ipc_end(r) == -1) {
+	if (msg_token_page_get(r, &pg, token_each, a) == -1) {
 		json_decref(a);
 		return bad_reply(fr);
 	}
 	http_reply_json(fr, 200, json_pack("{s:o,s:o}", "tokens", a,
-	    "nextCursor", *next == '\0' ? json_null() : json_string(next)));
+	    "nextCursor", pg.next[0] == '\0' ? json_null() :
+	    json_string(pg.next)));
 	return 0;
 }
 
 static void
 token_list(struct fe_req *fr)
 {
+	struct msg_token_list l;
 	struct ipc_msg m;
 
+	memset(&l, 0, sizeof(l));
+	http_auth(fr, &l.auth);
+	l.limit = fr->q.limit;
+	/* The route held the cursor to a token cursor's length. */
+	memcpy(l.cursor, fr->q.cursor, sizeof(l.cursor) - 1);
 	bc_msg_init(&m, IMSG_TOKEN_LIST);
-	http_put_auth(fr, &m);
-	ipc_put_u32(&m, fr->q.limit);
-	ipc_put_str(&m, fr->q.cursor);
+	msg_token_list_put(&m, &l);
 	send_request(fr, &m, token_list_reply);
 }
 
@@ -816,7 +840,7 @@ token_revoke_reply(void *arg, enum rt_status st, const char *msg,
 
 	if (!reply_ok(fr, st, msg))
 		return 0;
-	if (proto_get_token_meta(r, &t) == -1 || ipc_end(r) == -1)
+	if (msg_token_meta_get(r, &t) == -1)
 		return bad_reply(fr);
 	http_reply_json(fr, 200, json_pack("{s:b,s:s}", "revoked", 1,
 	    "id", t.id));
@@ -826,10 +850,13 @@ token_revoke_reply(void *arg, enum rt_status st, const char *msg,
 static void
 token_revoke(struct fe_req *fr)
 {
+	struct msg_token_revoke t;
 	struct ipc_msg m;
 
+	memset(&t, 0, sizeof(t));
+	http_auth(fr, &t.auth);
+	memcpy(t.id, fr->arg, TOKEN_ID_LEN);	/* the route checked it */
 	bc_msg_init(&m, IMSG_TOKEN_REVOKE);
-	http_put_auth(fr, &m);
-	ipc_put_str(&m, fr->arg);
+	msg_token_revoke_put(&m, &t);
 	send_request(fr, &m, token_revoke_reply);
 }

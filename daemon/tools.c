@@ -120,10 +120,10 @@ tools_list(struct fe_req *fr)
 		http_reply_error(fr, 400, "invalid_request", "invalid cursor");
 		return;
 	}
+	http_auth(fr, &lr.auth);
 	lr.limit = fr->q.limit;
 	snprintf(lr.cursor, sizeof(lr.cursor), "%s", fr->q.cursor);
 	bc_msg_init(&m, IMSG_TOOL_LIST);
-	http_put_auth(fr, &m);
 	tool_list_req_put(&m, &lr);
 	send_request(fr, &m, list_reply);
 }
@@ -153,11 +153,18 @@ show_reply(void *arg, enum rt_status st, const char *msg,
 void
 tool_show(struct fe_req *fr)
 {
+	struct tool_get_req g;
 	struct ipc_msg m;
 
+	http_auth(fr, &g.auth);
+	if (strlen(fr->arg) >= sizeof(g.name)) {
+		http_reply_error(fr, 400, "invalid_request",
+		    "invalid tool name");
+		return;
+	}
+	memcpy(g.name, fr->arg, strlen(fr->arg) + 1);
 	bc_msg_init(&m, IMSG_TOOL_GET);
-	http_put_auth(fr, &m);
-	ipc_put_str(&m, fr->arg);
+	tool_get_req_put(&m, &g);
 	send_request(fr, &m, show_reply);
 }
 
@@ -386,8 +393,8 @@ tool_execute(struct fe_req *fr)
 		http_reply_error(fr, 400, "invalid_request", "%s", err);
 		return;
 	}
+	http_auth(fr, &x->auth);
 	bc_msg_init(&m, IMSG_TOOL_EXEC);
-	http_put_auth(fr, &m);
 	tool_exec_req_put(&m, x);
 	free(x);
 	http_wait_longer(fr, EXEC_WAIT_S);

@@ -42,6 +42,7 @@
 
 #include "ipc.h"
 #include "log.h"
+#include "msg.h"
 #include "proto.h"
 
 #define FD_CHAN		3	/* as the broker hands them over */
@@ -98,7 +99,7 @@ struct hostile {
 struct reply {
 	struct ipc_reader *r;		/* positioned after the message */
 	uint32_t	 status;
-	const char	*msg;
+	char		 msg[MSG_LEN];
 };
 
 /* What earlier incarnations left in the results file. */
@@ -277,6 +278,7 @@ await(struct hostile *h, uint32_t id, struct reply *rep, char *why,
     size_t len)
 {
 	struct ipc_reader *r;
+	struct msg_reply hdr;
 
 	switch (recv_msg(h, REPLY_WAIT_MS, &r)) {
 	case IPC_READY:
@@ -296,11 +298,12 @@ await(struct hostile *h, uint32_t id, struct reply *rep, char *why,
 		    "the reply to %u", r->hdr.type, r->hdr.id, id);
 		return -1;
 	}
-	if (ipc_get_u32(r, &rep->status) == -1 ||
-	    ipc_get_str(r, &rep->msg, NULL) == -1) {
+	if (msg_reply_get(r, &hdr) == -1) {
 		snprintf(why, len, "malformed reply");
 		return -1;
 	}
+	rep->status = hdr.status;
+	memcpy(rep->msg, hdr.message, sizeof(rep->msg));
 	rep->r = r;
 	return 0;
 }
@@ -323,22 +326,18 @@ call(struct hostile *h, struct ipc_msg *m, struct reply *rep, char *why,
 	return await(h, id, rep, why, len);
 }
 
+/* A list of the caller's secrets under a handle (and maybe a token). */
 static void
-put_session(struct ipc_msg *m, uint64_t handle)
+put_list(struct ipc_msg *m, uint64_t handle, const char *token)
 {
-	ipc_put_u8(m, AUTH_SESSION);
-	ipc_put_u64(m, handle);
-	ipc_put_str(m, "unix");
-}
+	struct msg_secret_list l;
 
-static void
-put_list_args(struct ipc_msg *m)
-{
-	ipc_put_u8(m, 0);
-	ipc_put_str(m, "");
-	ipc_put_str(m, "");
-	ipc_put_u32(m, 0);
-	ipc_put_str(m, "");
+	memset(&l, 0, sizeof(l));
+	l.auth.kind = token != NULL ? AUTH_TOKEN : AUTH_SESSION;
+	l.auth.token = token;
+	l.auth.session = handle;
+	snprintf(l.auth.source, sizeof(l.auth.source), "unix");
+	msg_secret_list_put(m, &l);
 }
 
 /* List the caller's secrets under a handle; the reply's status. */
@@ -349,8 +348,7 @@ list_as(struct hostile *h, uint64_t handle, struct reply *rep, char *why,
 	struct ipc_msg m;
 
 	msg_start(h, &m, IMSG_SECRET_LIST);
-	put_session(&m, handle);
-	put_list_args(&m);
+	put_list(&m, handle, NULL);
 	return call(h, &m, rep, why, len);
 }
 
@@ -374,6 +372,8 @@ ping(struct hostile *h, char *why, size_t len)
 static void
 hello(struct hostile *h)
 {
+	struct msg_hello hi = { PROTO_VERSION };
+	struct msg_config c;
 	struct ipc_reader *r;
 	struct ipc_msg m;
 	char why[WHY_LEN];
@@ -381,16 +381,16 @@ hello(struct hostile *h)
 	if (ipc_chan_init(&h->chan, FD_CHAN) == -1)
 		fatal("%s: channel", __func__);
 	ipc_msg_init(&m, IMSG_HELLO, 0);
-	ipc_put_u32(&m, PROTO_VERSION);
+	msg_hello_put(&m, &hi);
 	if (send_msg(h, &m, why, sizeof(why)) == -1)
 		fatalx("%s: %s", __func__, why);
 	if (recv_msg(h, REPLY_WAIT_MS, &r) != IPC_READY)
 		fatalx("%s: no config from the broker", __func__);
-	/* Only where to go and who to be; the rest is the real one's. */
-	if (r->hdr.type != IMSG_CONFIG ||
-	    ipc_get_strbuf(r, h->fe_user, sizeof(h->fe_user)) == -1 ||
-	    ipc_get_strbuf(r, h->chroot_dir, sizeof(h->chroot_dir)) == -1)
+	if (r->hdr.type != IMSG_CONFIG || msg_config_get(r, &c) == -1)
 		fatalx("%s: malformed IMSG_CONFIG", __func__);
+	/* Only where to go and who to be; the rest is the real one's. */
+	memcpy(h->fe_user, c.user, sizeof(h->fe_user));
+	memcpy(h->chroot_dir, c.chroot_dir, sizeof(h->chroot_dir));
 }
 
 /*
@@ -544,7 +544,7 @@ pass(struct hostile *h, int fd, struct reply *rep, char *why, size_t len)
 		return -1;
 	}
 	msg_start(h, &m, IMSG_CONN_UNIX);
-	ipc_msg_set_fd(&m, copy);
+	msg_conn_unix_put(&m, copy);
 	return call(h, &m, rep, why, len);
 }
 
@@ -553,9 +553,8 @@ static int
 session_for(struct hostile *h, int fd, uint64_t *handle, char *why,
     size_t len)
 {
+	struct msg_session sess;
 	struct reply rep;
-	const char *user;
-	uint8_t role;
 
 	if (pass(h, fd, &rep, why, len) == -1)
 		return -1;
@@ -564,15 +563,14 @@ session_for(struct hostile *h, int fd, uint64_t *handle, char *why,
 		    rt_status_code(rep.status), rep.msg);
 		return -1;
 	}
-	if (ipc_get_u64(rep.r, handle) == -1 ||
-	    ipc_get_str(rep.r, &user, NULL) == -1 ||
-	    ipc_get_u8(rep.r, &role) == -1 || ipc_end(rep.r) == -1) {
+	if (msg_session_get(rep.r, &sess) == -1) {
 		snprintf(why, len, "malformed session reply");
 		return -1;
 	}
-	snprintf(why, len, "session for %s, role %s", user,
-	    role == ROLE_ADMIN ? "admin" : "member");
-	if (strcmp(user, h->user) != 0 || role != ROLE_MEMBER || *handle == 0)
+	*handle = sess.session;
+	snprintf(why, len, "session for %s, role %s", sess.user_id,
+	    sess.role == ROLE_ADMIN ? "admin" : "member");
+	if (strcmp(sess.user_id, h->user) != 0 || sess.role != ROLE_MEMBER)
 		return -1;
 	return 0;
 }
@@ -712,7 +710,7 @@ c_close_unknown(struct hostile *h, char *why, size_t len)
 	struct ipc_msg m;
 
 	msg_start(h, &m, IMSG_CONN_CLOSE);
-	ipc_put_u64(&m, random_u64());
+	msg_conn_close_put(&m, &(struct msg_conn_close){ random_u64() });
 	if (send_msg(h, &m, why, len) == -1)
 		return -1;
 	return ping(h, why, len);
@@ -729,7 +727,8 @@ c_close_neighbour(struct hostile *h, char *why, size_t len)
 		return -1;
 	for (i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
 		msg_start(h, &m, IMSG_CONN_CLOSE);
-		ipc_put_u64(&m, h->live_h ^ flips[i]);
+		msg_conn_close_put(&m,
+		    &(struct msg_conn_close){ h->live_h ^ flips[i] });
 		if (send_msg(h, &m, why, len) == -1)
 			return -1;
 	}
@@ -898,11 +897,7 @@ c_token_guess(struct hostile *h, char *why, size_t len)
 		token[i] = b64[random_u64() % 64];
 	token[i] = '\0';
 	msg_start(h, &m, IMSG_SECRET_LIST);
-	ipc_put_u8(&m, AUTH_TOKEN);
-	ipc_put_str(&m, token);
-	ipc_put_u64(&m, h->held_h);
-	ipc_put_str(&m, "unix");
-	put_list_args(&m);
+	put_list(&m, h->held_h, token);
 	if (call(h, &m, &rep, why, len) == -1)
 		return -1;
 	if (rep.status == RT_UNAUTH)
@@ -945,7 +940,7 @@ conn_msg(struct hostile *h, struct ipc_msg *m, int fd, char *why,
 		return -1;
 	}
 	msg_start(h, m, IMSG_CONN_UNIX);
-	ipc_msg_set_fd(m, fd);
+	msg_conn_unix_put(m, fd);
 	return 0;
 }
 
@@ -1127,22 +1122,20 @@ static int
 a_hello(struct hostile *h, struct ipc_msg *m, char *why, size_t len)
 {
 	msg_start(h, m, IMSG_HELLO);
-	ipc_put_u32(m, PROTO_VERSION);
+	msg_hello_put(m, &(struct msg_hello){ PROTO_VERSION });
 	return 0;
 }
 
 static int
 a_config(struct hostile *h, struct ipc_msg *m, char *why, size_t len)
 {
+	struct msg_config c = { .user = "root", .chroot_dir = "/",
+	    .max_conns = 1, .max_conns_uid = 1, .max_conns_addr = 1,
+	    .timeout_s = 1 };
+
+	/* Well-formed: only its direction makes it fatal. */
 	msg_start(h, m, IMSG_CONFIG);
-	ipc_put_str(m, "root");
-	ipc_put_str(m, "/");
-	ipc_put_u8(m, 0);
-	ipc_put_bytes(m, NULL, 0);
-	ipc_put_bytes(m, NULL, 0);
-	ipc_put_u32(m, 1);
-	ipc_put_u32(m, 1);
-	ipc_put_u8(m, 0);
+	msg_config_put(m, &c);
 	return 0;
 }
 
@@ -1150,8 +1143,7 @@ static int
 a_reply(struct hostile *h, struct ipc_msg *m, char *why, size_t len)
 {
 	msg_start(h, m, IMSG_REPLY);
-	ipc_put_u32(m, RT_OK);
-	ipc_put_str(m, "");
+	msg_reply_put(m, &(struct msg_reply){ RT_OK, "" });
 	return 0;
 }
 
@@ -1171,6 +1163,25 @@ a_fd_on_ping(struct hostile *h, struct ipc_msg *m, char *why, size_t len)
 		return conn_msg(h, m, -1, why, len);
 	msg_start(h, m, IMSG_PING);
 	ipc_msg_set_fd(m, p[0]);
+	return 0;
+}
+
+/*
+ * A field outside its rule: the real front-end checks every name before
+ * it asks, so the broker need not answer one that breaks the rule.
+ */
+static int
+a_bad_name(struct hostile *h, struct ipc_msg *m, char *why, size_t len)
+{
+	struct msg_secret_ref ref;
+
+	memset(&ref, 0, sizeof(ref));
+	ref.auth.kind = AUTH_SESSION;
+	ref.auth.session = h->held_h;
+	snprintf(ref.auth.source, sizeof(ref.auth.source), "unix");
+	snprintf(ref.name, sizeof(ref.name), "../etc");
+	msg_start(h, m, IMSG_SECRET_GET);
+	msg_secret_ref_put(m, &ref);
 	return 0;
 }
 
@@ -1230,6 +1241,8 @@ static const struct step steps[] = {
 	{ "IMSG_REPLY sent to the broker is fatal", NULL, a_reply, 0 },
 	{ "an unknown message type is fatal", NULL, a_unknown, 0 },
 	{ "a descriptor on IMSG_PING is fatal", NULL, a_fd_on_ping, 0 },
+	{ "a secret name outside the rules is fatal, not refused", NULL,
+	    a_bad_name, 0 },
 };
 static const size_t nsteps = sizeof(steps) / sizeof(steps[0]);
 _Static_assert(sizeof(steps) / sizeof(steps[0]) <= STEPS_MAX,
@@ -1351,25 +1364,22 @@ await_kill(struct hostile *h, size_t n, const char *desc)
 static void
 describe(struct ipc_reader *r, char *why, size_t len)
 {
-	const char *msg, *user;
-	uint32_t st;
-	uint64_t handle;
-	uint8_t role;
+	struct msg_reply rep;
+	struct msg_session sess;
 
-	if (r->hdr.type != IMSG_REPLY || ipc_get_u32(r, &st) == -1 ||
-	    ipc_get_str(r, &msg, NULL) == -1) {
+	if (r->hdr.type != IMSG_REPLY || msg_reply_get(r, &rep) == -1) {
 		snprintf(why, len, "the broker sent message type %u",
 		    r->hdr.type);
 		return;
 	}
-	if (st == RT_OK && ipc_get_u64(r, &handle) == 0 &&
-	    ipc_get_str(r, &user, NULL) == 0 && ipc_get_u8(r, &role) == 0)
+	if (rep.status == RT_OK && msg_session_get(r, &sess) == 0)
 		snprintf(why, len, "the broker opened a session for %s, "
-		    "role %s, and did not kill the front-end", user,
-		    role == ROLE_ADMIN ? "admin" : "member");
+		    "role %s, and did not kill the front-end", sess.user_id,
+		    sess.role == ROLE_ADMIN ? "admin" : "member");
 	else
-		snprintf(why, len, "the broker answered %s (%s) and did not "
-		    "kill the front-end", rt_status_code(st), msg);
+		snprintf(why, len, "the broker answered %s (%.128s) and did "
+		    "not kill the front-end", rt_status_code(rep.status),
+		    rep.message);
 }
 
 static void

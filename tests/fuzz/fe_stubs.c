@@ -1,8 +1,8 @@
 /*
  * The front-end's HTTP and broker-channel calls, replaced for the fuzz
  * targets that link daemon/routes.c: a route handler runs as it would,
- * and the IPC request it builds is finished, parsed back and dropped
- * instead of sent.  No network, no event loop.
+ * and the IPC request it builds is finished, read back with the broker's
+ * own decoder and dropped instead of sent.  No network, no event loop.
  */
 #include "config.h"
 
@@ -54,11 +54,12 @@ http_reply_status(struct fe_req *fr, enum rt_status st, const char *msg)
 }
 
 void
-http_put_auth(struct fe_req *fr, struct ipc_msg *m)
+http_auth(struct fe_req *fr, struct msg_auth *a)
 {
-	ipc_put_u8(m, AUTH_SESSION);
-	ipc_put_u64(m, 1);
-	ipc_put_str(m, "unix");
+	memset(a, 0, sizeof(*a));
+	a->kind = AUTH_SESSION;
+	a->session = 1;
+	snprintf(a->source, sizeof(a->source), "unix");
 }
 
 void
@@ -73,16 +74,52 @@ bc_up(void)
 	return 1;
 }
 
+/* The broker's decoder of each request a route may send. */
+static int
+broker_decodes(struct ipc_reader *r)
+{
+	union {
+		struct msg_secret_list	 list;
+		struct msg_secret_write	 write;
+		struct msg_secret_ref	 ref;
+		struct msg_token_create	 tcreate;
+		struct msg_token_list	 tlist;
+		struct msg_token_revoke	 trevoke;
+	} u;
+
+	switch (r->hdr.type) {
+	case IMSG_SECRET_LIST:
+		return msg_secret_list_get(r, &u.list);
+	case IMSG_SECRET_PUT:
+		return msg_secret_write_get(r, &u.write);
+	case IMSG_SECRET_GET:
+	case IMSG_SECRET_REVEAL:
+	case IMSG_SECRET_DELETE:
+		return msg_secret_ref_get(r, &u.ref);
+	case IMSG_TOKEN_CREATE:
+		return msg_token_create_get(r, &u.tcreate);
+	case IMSG_TOKEN_LIST:
+		return msg_token_list_get(r, &u.tlist);
+	case IMSG_TOKEN_REVOKE:
+		return msg_token_revoke_get(r, &u.trevoke);
+	case IMSG_PING:
+		return msg_empty_get(r);
+	}
+	return -1;
+}
+
 /*
- * What would go to the broker must be a message the broker's reader
- * accepts; a handler that built a malformed one is a bug, so abort.
+ * What would go to the broker must be a message the broker accepts: one
+ * it refused would cost the front-end its life, so a handler that built
+ * one is a bug, and this aborts.
  */
 struct bc_pending *
 bc_request(struct ipc_msg *m, bc_cb cb, void *arg)
 {
 	struct ipc_reader r;
 
-	if (ipc_msg_finish(m) == 0 && ipc_parse(m->buf, m->len, &r) == -1)
+	if (ipc_msg_finish(m) == 0 && (ipc_parse(m->buf, m->len, &r) == -1 ||
+	    broker_decodes(&r) == -1))
 		abort();
 	ipc_msg_free(m);
 	return NULL;

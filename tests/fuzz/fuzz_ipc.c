@@ -1,232 +1,301 @@
 /*
  * Fuzz target "ipc": one datagram as the broker receives it from a
- * front-end that may be hostile, through ipc_parse() and the typed
- * getters in the field order proto.h gives each message type (and each
- * reply shape the front-end reads).  The header's length is also patched
- * to the input's, so that the fields are reached and not only the frame
- * check.  Every decoded record must encode back to the same record.
+ * front-end that may be hostile, through ipc_parse() and the decoder of
+ * its type (common/msg.c); an IMSG_REPLY goes through the reply header
+ * and, chosen by its id, the decoder of one reply the front-end reads.
+ * The header's length is also patched to the input's, so that the fields
+ * are reached and not only the frame check.  A message that decodes must
+ * encode back to exactly its own bytes: the wire has one spelling of
+ * each message, and the decoders keep only what the encoders write.
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ipc.h"
+#include "msg.h"
 #include "proto.h"
 #include "fuzz.h"
 
-/*
- * One letter a field: b u8, w u32, q u64, s str, S str into a name-sized
- * buffer, y bytes, A auth block, M meta, T token meta, N and K a u32
- * count then that many metas or token metas.
- */
-static const char *const requests[IMSG_MAX] = {
-	[IMSG_HELLO] = "w",
-	[IMSG_CONFIG] = "ssbyywwwwb",
-	[IMSG_CONN_UNIX] = "",
-	[IMSG_CONN_CLOSE] = "q",
-	[IMSG_SECRET_LIST] = "AbssSws",
-	[IMSG_SECRET_PUT] = "ASysbsbs",
-	[IMSG_SECRET_GET] = "ASbs",
-	[IMSG_SECRET_REVEAL] = "ASbs",
-	[IMSG_SECRET_DELETE] = "ASbs",
-	[IMSG_TOKEN_CREATE] = "Absq",
-	[IMSG_TOKEN_LIST] = "Aws",
-	[IMSG_TOKEN_REVOKE] = "As",
-	[IMSG_PING] = "",
+enum reply_kind {
+	R_EMPTY, R_SESSION, R_SECRET_PAGE, R_WRITTEN, R_META, R_VALUE,
+	R_DELETED, R_TOKEN_CREATED, R_TOKEN_PAGE, R_TOKEN_META, R_MAX
 };
 
-/* Replies: u32 status, str message, then one of these. */
-static const char *const replies[] = {
-	"", "qsb", "Ns", "bM", "M", "My", "sb", "sT", "Ks", "T",
-	"ssbyywwwwb"
-};
-#define NREPLIES	(sizeof(replies) / sizeof(replies[0]))
-
-static void
-check_meta(const struct secret_meta *m)
-{
-	struct secret_meta m2;
-	struct ipc_msg w;
-	struct ipc_reader r;
-
-	ipc_msg_init(&w, IMSG_REPLY, 0);
-	proto_put_meta(&w, m);
-	if (ipc_msg_finish(&w) == -1 || ipc_parse(w.buf, w.len, &r) == -1 ||
-	    proto_get_meta(&r, &m2) == -1 || ipc_end(&r) == -1 ||
-	    memcmp(m, &m2, sizeof(m2)) != 0)
-		abort();
-	ipc_msg_free(&w);
-}
-
-static void
-check_token(const struct token_meta *t)
-{
-	struct token_meta t2;
-	struct ipc_msg w;
-	struct ipc_reader r;
-
-	ipc_msg_init(&w, IMSG_REPLY, 0);
-	proto_put_token_meta(&w, t);
-	if (ipc_msg_finish(&w) == -1 || ipc_parse(w.buf, w.len, &r) == -1 ||
-	    proto_get_token_meta(&r, &t2) == -1 || ipc_end(&r) == -1 ||
-	    memcmp(t, &t2, sizeof(t2)) != 0)
-		abort();
-	ipc_msg_free(&w);
-}
+/* What a page held, kept to encode it back. */
+static struct secret_meta metas[LIST_MAX_LIMIT];
+static struct token_meta tokens[LIST_MAX_LIMIT];
+static size_t nrecords;
 
 static int
-get_str(struct ipc_reader *r)
+keep_meta(void *arg, const struct secret_meta *m)
 {
-	const char *s;
-	size_t n;
-
-	if (ipc_get_str(r, &s, &n) == -1)
-		return -1;
-	if (strlen(s) != n || (const uint8_t *)s + n >= r->buf + r->len)
+	if (nrecords >= LIST_MAX_LIMIT)
 		abort();
+	metas[nrecords++] = *m;
 	return 0;
 }
 
 static int
-get_auth(struct ipc_reader *r)
+keep_token(void *arg, const struct token_meta *t)
 {
-	uint64_t session;
-	uint8_t kind;
-
-	if (ipc_get_u8(r, &kind) == -1)
-		return -1;
-	if (kind == AUTH_TOKEN && get_str(r) == -1)
-		return -1;
-	if ((kind != AUTH_SESSION && kind != AUTH_TOKEN) ||
-	    ipc_get_u64(r, &session) == -1)
-		return -1;
-	return get_str(r);
+	if (nrecords >= LIST_MAX_LIMIT)
+		abort();
+	tokens[nrecords++] = *t;
+	return 0;
 }
 
-static int
-get_list(struct ipc_reader *r, int tokens)
-{
-	struct secret_meta m;
-	struct token_meta t;
-	uint32_t i, n;
+union any {
+	struct msg_hello		 hello;
+	struct msg_config		 config;
+	struct msg_session		 session;
+	struct msg_conn_close		 close;
+	struct msg_secret_list		 list;
+	struct msg_secret_page		 page;
+	struct msg_secret_write		 write;
+	struct msg_secret_written	 written;
+	struct msg_secret_ref		 ref;
+	struct secret_meta		 meta;
+	struct msg_secret_value		 value;
+	struct msg_secret_deleted	 deleted;
+	struct msg_token_create		 tcreate;
+	struct msg_token_created	 tcreated;
+	struct msg_token_list		 tlist;
+	struct msg_token_page		 tpage;
+	struct msg_token_revoke		 trevoke;
+	struct token_meta		 tmeta;
+};
 
-	if (ipc_get_u32(r, &n) == -1 || n > LIST_MAX_LIMIT)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (tokens) {
-			if (proto_get_token_meta(r, &t) == -1)
-				return -1;
-			check_token(&t);
-		} else {
-			if (proto_get_meta(r, &m) == -1)
-				return -1;
-			check_meta(&m);
-		}
+/* Decode a request (or CONFIG); encode it again on success. */
+static int
+request(struct ipc_reader *r, union any *u, struct ipc_msg *m)
+{
+	int fd;
+
+	switch (r->hdr.type) {
+	case IMSG_HELLO:
+		if (msg_hello_get(r, &u->hello) == -1)
+			return -1;
+		msg_hello_put(m, &u->hello);
+		return 0;
+	case IMSG_CONFIG:
+		if (msg_config_get(r, &u->config) == -1)
+			return -1;
+		msg_config_put(m, &u->config);
+		return 0;
+	case IMSG_CONN_UNIX:
+		if (msg_conn_unix_get(r, &fd) == -1)
+			return -1;
+		if (r->fd != -1 || fd == -1)
+			abort();
+		return 0;
+	case IMSG_CONN_CLOSE:
+		if (msg_conn_close_get(r, &u->close) == -1)
+			return -1;
+		msg_conn_close_put(m, &u->close);
+		return 0;
+	case IMSG_SECRET_LIST:
+		if (msg_secret_list_get(r, &u->list) == -1)
+			return -1;
+		msg_secret_list_put(m, &u->list);
+		return 0;
+	case IMSG_SECRET_PUT:
+		if (msg_secret_write_get(r, &u->write) == -1)
+			return -1;
+		msg_secret_write_put(m, &u->write);
+		return 0;
+	case IMSG_SECRET_GET:
+	case IMSG_SECRET_REVEAL:
+	case IMSG_SECRET_DELETE:
+		if (msg_secret_ref_get(r, &u->ref) == -1)
+			return -1;
+		msg_secret_ref_put(m, &u->ref);
+		return 0;
+	case IMSG_TOKEN_CREATE:
+		if (msg_token_create_get(r, &u->tcreate) == -1)
+			return -1;
+		msg_token_create_put(m, &u->tcreate);
+		return 0;
+	case IMSG_TOKEN_LIST:
+		if (msg_token_list_get(r, &u->tlist) == -1)
+			return -1;
+		msg_token_list_put(m, &u->tlist);
+		return 0;
+	case IMSG_TOKEN_REVOKE:
+		if (msg_token_revoke_get(r, &u->trevoke) == -1)
+			return -1;
+		msg_token_revoke_put(m, &u->trevoke);
+		return 0;
+	case IMSG_PING:
+		return msg_empty_get(r);
 	}
-	return 0;
+	return -1;
 }
 
+/* The fields of a success reply, as the front-end reads kind k. */
 static int
-get_field(struct ipc_reader *r, char f)
+reply_fields(struct ipc_reader *r, enum reply_kind k, union any *u,
+    struct ipc_msg *m)
 {
-	char name[NAME_MAX_LEN + 1];
-	struct secret_meta m;
-	struct token_meta t;
-	const void *p;
-	uint64_t q;
-	uint32_t w;
-	uint8_t b;
-	size_t n;
-
-	switch (f) {
-	case 'b':
-		return ipc_get_u8(r, &b);
-	case 'w':
-		return ipc_get_u32(r, &w);
-	case 'q':
-		return ipc_get_u64(r, &q);
-	case 's':
-		return get_str(r);
-	case 'S':
-		if (ipc_get_strbuf(r, name, sizeof(name)) == -1)
+	nrecords = 0;
+	switch (k) {
+	case R_EMPTY:
+		return msg_empty_get(r);
+	case R_SESSION:
+		if (msg_session_get(r, &u->session) == -1)
 			return -1;
-		if (strlen(name) > NAME_MAX_LEN)
+		msg_session_put(m, &u->session);
+		return 0;
+	case R_SECRET_PAGE:
+		if (msg_secret_page_get(r, &u->page, keep_meta, NULL) == -1)
+			return -1;
+		if (u->page.n != nrecords)
 			abort();
+		u->page.metas = metas;
+		msg_secret_page_put(m, &u->page);
 		return 0;
-	case 'y':
-		if (ipc_get_bytes(r, &p, &n) == -1)
+	case R_WRITTEN:
+		if (msg_secret_written_get(r, &u->written) == -1)
 			return -1;
-		if ((const uint8_t *)p + n > r->buf + r->len)
+		msg_secret_written_put(m, &u->written);
+		return 0;
+	case R_META:
+		if (msg_secret_meta_get(r, &u->meta) == -1)
+			return -1;
+		msg_secret_meta_put(m, &u->meta);
+		return 0;
+	case R_VALUE:
+		if (msg_secret_value_get(r, &u->value) == -1)
+			return -1;
+		msg_secret_value_put(m, &u->value);
+		return 0;
+	case R_DELETED:
+		if (msg_secret_deleted_get(r, &u->deleted) == -1)
+			return -1;
+		msg_secret_deleted_put(m, &u->deleted);
+		return 0;
+	case R_TOKEN_CREATED:
+		if (msg_token_created_get(r, &u->tcreated) == -1)
+			return -1;
+		msg_token_created_put(m, &u->tcreated);
+		return 0;
+	case R_TOKEN_PAGE:
+		if (msg_token_page_get(r, &u->tpage, keep_token, NULL) == -1)
+			return -1;
+		if (u->tpage.n != nrecords)
 			abort();
+		u->tpage.tokens = tokens;
+		msg_token_page_put(m, &u->tpage);
 		return 0;
-	case 'A':
-		return get_auth(r);
-	case 'M':
-		if (proto_get_meta(r, &m) == -1)
+	case R_TOKEN_META:
+		if (msg_token_meta_get(r, &u->tmeta) == -1)
 			return -1;
-		check_meta(&m);
+		msg_token_meta_put(m, &u->tmeta);
 		return 0;
-	case 'T':
-		if (proto_get_token_meta(r, &t) == -1)
-			return -1;
-		check_token(&t);
-		return 0;
-	case 'N':
-	case 'K':
-		return get_list(r, f == 'K');
+	case R_MAX:
+		break;
 	}
 	abort();
 }
 
-static void
-walk(struct ipc_reader *r, const char *fields)
+static int
+reply(struct ipc_reader *r, union any *u, struct ipc_msg *m)
 {
-	size_t off;
+	struct msg_reply rep;
 
-	for (; *fields != '\0'; fields++) {
+	if (msg_reply_get(r, &rep) == -1)
+		return -1;
+	if (rep.status >= RT_MAX || strlen(rep.message) >= MSG_LEN)
+		abort();
+	msg_reply_put(m, &rep);
+	if (rep.status != RT_OK && rep.status != RT_CREATED)
+		return 0;
+	return reply_fields(r, (enum reply_kind)(r->hdr.id % R_MAX), u, m);
+}
+
+/* Any order of the plain getters: the id's bits choose them. */
+static void
+walk_any(struct ipc_reader *r)
+{
+	char name[NAME_MAX_LEN + 1];
+	uint32_t bits = r->hdr.id, w;
+	const void *p;
+	const char *s;
+	size_t off, n;
+	uint64_t q;
+	uint8_t b;
+	int i, rv = 0;
+
+	for (i = 0; i < 10 && rv == 0; i++, bits /= 6) {
 		off = r->off;
-		if (get_field(r, *fields) == -1) {
-			/* A failed getter of a plain field moves nothing. */
-			if (strchr("bwqsSy", *fields) != NULL && r->off != off)
+		switch (bits % 6) {
+		case 0:
+			rv = ipc_get_u8(r, &b);
+			break;
+		case 1:
+			rv = ipc_get_u32(r, &w);
+			break;
+		case 2:
+			rv = ipc_get_u64(r, &q);
+			break;
+		case 3:
+			if ((rv = ipc_get_str(r, &s, &n)) == 0 &&
+			    (strlen(s) != n || (const uint8_t *)s + n >=
+			    r->buf + r->len))
 				abort();
-			return;
+			break;
+		case 4:
+			if ((rv = ipc_get_strbuf(r, name, sizeof(name))) == 0 &&
+			    strlen(name) > NAME_MAX_LEN)
+				abort();
+			break;
+		default:
+			if ((rv = ipc_get_bytes(r, &p, &n)) == 0 &&
+			    (const uint8_t *)p + n > r->buf + r->len)
+				abort();
+			break;
 		}
-		if (r->off > r->len)
+		/* A failed getter moves nothing; none reads past the end. */
+		if ((rv == -1 && r->off != off) || r->off > r->len)
 			abort();
 	}
 	ipc_end(r);
 }
 
-/* Any order of getters: the id's bits choose them. */
-static void
-walk_any(struct ipc_reader *r)
+/* What was decoded, encoded again, is the message it came from. */
+static int
+same_bytes(struct ipc_msg *m, const uint8_t *buf, size_t size)
 {
-	static const char getters[8] = "bwqsSyMT";
-	uint32_t bits = r->hdr.id;
-	int i;
-
-	for (i = 0; i < 10; i++, bits >>= 3)
-		if (get_field(r, getters[bits & 7]) == -1)
-			break;
-	ipc_end(r);
+	return ipc_msg_finish(m) == 0 && m->len == size &&
+	    memcmp(m->buf + IPC_HDR_LEN, buf + IPC_HDR_LEN,
+	    size - IPC_HDR_LEN) == 0;
 }
 
 static void
 one(const uint8_t *buf, size_t size)
 {
+	static union any u;
 	struct ipc_reader r;
-	uint32_t status;
+	struct ipc_msg m;
+	int rv;
 
 	if (ipc_parse(buf, size, &r) == -1)
 		return;
 	if (r.hdr.len != size || r.off != IPC_HDR_LEN)
 		abort();
-	if (r.hdr.type == IMSG_REPLY) {
-		if (ipc_get_u32(&r, &status) == 0 && get_str(&r) == 0)
-			walk(&r, replies[r.hdr.id % NREPLIES]);
-	} else if (r.hdr.type < IMSG_MAX && requests[r.hdr.type] != NULL)
-		walk(&r, requests[r.hdr.type]);
+	/* As ipc_chan_recv: a descriptor exactly when the flag says so. */
+	if (r.hdr.flags & IPC_F_FD)
+		r.fd = INT_MAX;
+	ipc_msg_init(&m, r.hdr.type, r.hdr.id);
+	if (r.hdr.type == IMSG_REPLY)
+		rv = reply(&r, &u, &m);
+	else
+		rv = request(&r, &u, &m);
+	if (rv == 0 && (r.off != r.len || !same_bytes(&m, buf, size)))
+		abort();
+	ipc_msg_free(&m);
 	if (ipc_parse(buf, size, &r) == 0)
 		walk_any(&r);
 }

@@ -1,7 +1,8 @@
 /*
- * IPC framing: every field type round-trips, and every malformed message
- * (truncated, oversized, leftover bytes, unterminated string, descriptor
- * on the wrong type) is refused with an error, never an exit.
+ * IPC framing: every field type round-trips, a measured message counts
+ * what a built one holds, and every malformed message (truncated,
+ * oversized, leftover bytes, unterminated string, descriptor on the wrong
+ * type) is refused with an error, never an exit.
  */
 #include "config.h"
 
@@ -74,32 +75,31 @@ test_round_trip(void)
 	ipc_msg_free(&m);
 }
 
+/* A measured message counts what the same puts write, and no more fit. */
 static void
-test_meta_round_trip(void)
+test_measure(void)
 {
-	struct secret_meta a, b;
-	struct ipc_msg m;
-	struct ipc_reader r;
+	struct ipc_msg m, w;
+	static uint8_t big[IPC_MAX_MSG];
 
-	memset(&a, 0, sizeof(a));
-	strcpy(a.name, "GITHUB_TOKEN");
-	a.scope = SCOPE_USER;
-	strcpy(a.user_id, "alice");
-	strcpy(a.org_id, "acme");
-	strcpy(a.category, "tool");
-	strcpy(a.description, "GitHub fallback token");
-	a.version = 2;
-	a.created_at = 1;
-	a.updated_at = 2;
-	strcpy(a.created_by, "alice");
-	strcpy(a.updated_by, "bob");
-	ipc_msg_init(&m, IMSG_REPLY, 1);
-	proto_put_meta(&m, &a);
-	ipc_msg_finish(&m);
-	ok(ipc_parse(m.buf, m.len, &r) == 0 && proto_get_meta(&r, &b) == 0 &&
-	    ipc_end(&r) == 0 && memcmp(&a, &b, sizeof(a)) == 0,
-	    "secret metadata round trip");
+	build_all(&w);
+	ipc_msg_measure(&m);
+	ipc_put_u8(&m, 0xab);
+	ipc_put_u32(&m, 0xdeadbeef);
+	ipc_put_u64(&m, 0x0123456789abcdefULL);
+	ipc_put_str(&m, "hello");
+	ipc_put_str(&m, "");
+	ipc_put_bytes(&m, "\0\1\2\377\0", 5);
+	ipc_put_bytes(&m, NULL, 0);
+	ok(!m.err && m.len == w.len && m.buf == NULL,
+	    "a measured message has the length of the one built, no buffer");
+	ok(ipc_msg_finish(&m) == -1, "a measured message cannot be sent");
+	ipc_put_bytes(&m, big, IPC_MAX_MSG - m.len - 4);
+	ok(!m.err && m.len == IPC_MAX_MSG, "it may fill a message exactly");
+	ipc_put_u8(&m, 0);
+	ok(m.err, "one byte more fails, as in a real message");
 	ipc_msg_free(&m);
+	ipc_msg_free(&w);
 }
 
 static void
@@ -329,7 +329,7 @@ int
 main(void)
 {
 	test_round_trip();
-	test_meta_round_trip();
+	test_measure();
 	test_truncated();
 	test_oversized();
 	test_leftover_and_strings();
