@@ -43,6 +43,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "msg.h"
+#include "tool.h"
 #include "proto.h"
 
 #define FD_CHAN		3	/* as the broker hands them over */
@@ -1185,6 +1186,25 @@ a_bad_name(struct hostile *h, struct ipc_msg *m, char *why, size_t len)
 	return 0;
 }
 
+/* The same for a tool execution: a tool name no tool file can have. */
+static int
+a_bad_tool(struct hostile *h, struct ipc_msg *m, char *why, size_t len)
+{
+	static struct tool_exec_req x;
+
+	(void)why;
+	(void)len;
+	memset(&x, 0, sizeof(x));
+	x.auth.kind = AUTH_SESSION;
+	x.auth.session = h->held_h;
+	snprintf(x.auth.source, sizeof(x.auth.source), "unix");
+	snprintf(x.tool, sizeof(x.tool), "../../bin/sh");
+	snprintf(x.action, sizeof(x.action), "run");
+	msg_start(h, m, IMSG_TOOL_EXEC);
+	tool_exec_req_put(m, &x);
+	return 0;
+}
+
 static const struct step steps[] = {
 	{ "it runs chrooted as frontend_user, like the real front-end",
 	    c_sandboxed, NULL, 0 },
@@ -1243,6 +1263,8 @@ static const struct step steps[] = {
 	{ "a descriptor on IMSG_PING is fatal", NULL, a_fd_on_ping, 0 },
 	{ "a secret name outside the rules is fatal, not refused", NULL,
 	    a_bad_name, 0 },
+	{ "a tool name outside the rules is fatal, not refused", NULL,
+	    a_bad_tool, 0 },
 };
 static const size_t nsteps = sizeof(steps) / sizeof(steps[0]);
 _Static_assert(sizeof(steps) / sizeof(steps[0]) <= STEPS_MAX,

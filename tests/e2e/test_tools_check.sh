@@ -92,7 +92,7 @@ is "$rc $out" "0 configuration OK, 3 tools" \
 printf 'state_dir = state\ntools_dir = %s\ntool_max_concurrent = 0\n' \
     "$tools" >"$conf"
 out=$(check 2>&1); rc=$?
-is "$rc $out" "1 $conf:3: tool_max_concurrent: bad value \"0\": expected a number from 1 to 1024" \
+is "$rc $out" "1 $conf:3: tool_max_concurrent: bad value \"0\": expected a number from 1 to 256" \
     "a bad tool_max_concurrent names its line"
 
 done_testing

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "frontend.h"
+#include "tool.h"
 
 void
 http_reply_json(struct fe_req *fr, int code, json_t *o)
@@ -85,6 +86,9 @@ broker_decodes(struct ipc_reader *r)
 		struct msg_token_create	 tcreate;
 		struct msg_token_list	 tlist;
 		struct msg_token_revoke	 trevoke;
+		struct tool_list_req	 toollist;
+		struct tool_get_req	 toolget;
+		struct tool_exec_req	 toolexec;
 	} u;
 
 	switch (r->hdr.type) {
@@ -104,6 +108,12 @@ broker_decodes(struct ipc_reader *r)
 		return msg_token_revoke_get(r, &u.trevoke);
 	case IMSG_PING:
 		return msg_empty_get(r);
+	case IMSG_TOOL_LIST:
+		return tool_list_req_get(r, &u.toollist);
+	case IMSG_TOOL_GET:
+		return tool_get_req_get(r, &u.toolget);
+	case IMSG_TOOL_EXEC:
+		return tool_exec_req_get(r, &u.toolexec);
 	}
 	return -1;
 }

@@ -1,8 +1,9 @@
 /*
- * Fuzz target "runmsg": the broker <-> runner messages, as either side
- * receives them from a peer that may be hostile.  The first byte picks
- * the decoder (tool_get, run_request_get, run_result_get), the rest is
- * the message body behind a correct header.  A message a decoder takes
+ * Fuzz target "runmsg": the tool messages, as either side receives them
+ * from a peer that may be hostile: broker <-> runner, and the front-end's
+ * tool requests and the broker's answer to an execution.  The first byte
+ * picks the decoder, the rest is the message body behind a correct
+ * header.  A message a decoder takes
  * must encode back to the very same bytes, and its tool must pass
  * tool_check().
  */
@@ -14,8 +15,12 @@
 #include "tool.h"
 #include "fuzz.h"
 
+#define DECODERS	7
+
 static struct run_request rq;
 static struct tool t;
+static struct tool_exec_req xr;
+static struct tool_exec_reply xp;
 
 /* The decoded message, encoded again, must be the input. */
 static void
@@ -31,6 +36,8 @@ static void
 one(uint8_t which, const uint8_t *body, size_t n, const uint8_t *msg,
     size_t len)
 {
+	struct tool_list_req lr;
+	struct tool_get_req gr;
 	struct run_result rs;
 	struct ipc_reader r;
 	struct ipc_msg m;
@@ -38,7 +45,7 @@ one(uint8_t which, const uint8_t *body, size_t n, const uint8_t *msg,
 
 	if (ipc_parse(msg, len, &r) == -1)
 		abort();
-	switch (which % 3) {
+	switch (which % DECODERS) {
 	case 0:
 		if (tool_get(&r, &t) == -1 || ipc_end(&r) == -1)
 			return;
@@ -55,6 +62,35 @@ one(uint8_t which, const uint8_t *body, size_t n, const uint8_t *msg,
 			abort();
 		ipc_msg_init(&m, IMSG_RUN_EXEC, 1);
 		run_request_put(&m, &rq);
+		break;
+	case 3:
+		if (tool_list_req_get(&r, &lr) == -1)
+			return;
+		ipc_msg_init(&m, IMSG_TOOL_LIST, 1);
+		tool_list_req_put(&m, &lr);
+		break;
+	case 4:
+		if (tool_get_req_get(&r, &gr) == -1)
+			return;
+		ipc_msg_init(&m, IMSG_TOOL_GET, 1);
+		tool_get_req_put(&m, &gr);
+		break;
+	case 5:
+		if (tool_exec_req_get(&r, &xr) == -1)
+			return;
+		if (xr.nparams > TOOL_PARAMS_MAX ||
+		    xr.noverrides > TOOL_SLOTS_MAX)
+			abort();
+		ipc_msg_init(&m, IMSG_TOOL_EXEC, 1);
+		tool_exec_req_put(&m, &xr);
+		break;
+	case 6:
+		if (tool_exec_reply_get(&r, &xp) == -1)
+			return;
+		if (xp.res.outcome != RUN_OK || xp.ncreds > TOOL_SLOTS_MAX)
+			abort();
+		ipc_msg_init(&m, IMSG_REPLY, 1);
+		tool_exec_reply_put(&m, &xp);
 		break;
 	default:
 		if (run_result_get(&r, &rs) == -1)
@@ -83,7 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((msg = malloc(len)) == NULL)
 		return 0;
 	memset(&h, 0, sizeof(h));
-	h.type = data[0] % 3 == 2 ? IMSG_RUN_RESULT : IMSG_RUN_EXEC;
+	h.type = data[0] % DECODERS == 2 ? IMSG_RUN_RESULT : IMSG_RUN_EXEC;
 	h.len = (uint32_t)len;
 	h.id = 1;
 	memcpy(msg, &h, sizeof(h));
