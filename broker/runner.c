@@ -114,7 +114,7 @@ disconnect(struct broker *b, const char *why)
 		ipc_chan_close(&r->chan);
 	r->chan_open = 0;
 	r->state = RUN_DOWN;
-	tool_exec_abort_all(b, why);
+	tool_exec_abort_all(b, RT_UPSTREAM, why);
 }
 
 /* A runner that broke the protocol is not trusted to say more. */

@@ -299,6 +299,7 @@ fe_disconnect(struct broker *b)
 	b->chan_open = 0;
 	b->fe_state = FE_DOWN;
 	session_clear();
+	tool_exec_abort_all(b, RT_UNAVAILABLE, "the front-end went away");
 }
 
 /* A front-end that broke the protocol is not trusted to say more. */

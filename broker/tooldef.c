@@ -703,6 +703,67 @@ first_of(const struct block_lines *b, const int *k, size_t n)
 	return line;
 }
 
+/* Nobody but root and us may change what the broker obeys. */
+static const char *
+trusted(const struct stat *st)
+{
+	static char why[64];
+
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return "writable by group or others; refusing it";
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(why, sizeof(why), "owned by uid %u, neither root "
+		    "nor us; refusing it", (unsigned)st->st_uid);
+		return why;
+	}
+	return NULL;
+}
+
+/*
+ * A command or CA file, and every folder above it: nobody but root and
+ * us may change it.  Every exec tool runs as the runner's user, so a
+ * command that user (or anyone else) could rewrite would hand every
+ * later run's credentials, whoever asks, to whoever rewrote it; a CA
+ * file so, the upstream's.  A world-writable folder with the sticky bit
+ * (/tmp) is fine: others cannot replace what is in it.  A path that does
+ * not exist yet is judged by the folders above it that do.
+ */
+static const char *
+path_trusted(const char *path)
+{
+	static char why[PATH_MAX + 96];
+	char buf[PATH_MAX], *slash;
+	const char *w;
+	struct stat st;
+	int file = 1;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (;;) {
+		if (stat(buf[0] != '\0' ? buf : "/", &st) == 0) {
+			if (file && !S_ISREG(st.st_mode))
+				w = "not a regular file; refusing it";
+			else if (!file && (st.st_mode & S_ISVTX) &&
+			    st.st_uid == 0)
+				w = NULL;
+			else
+				w = trusted(&st);
+			if (w != NULL) {
+				snprintf(why, sizeof(why), "%s: %s",
+				    buf[0] != '\0' ? buf : "/", w);
+				return why;
+			}
+		} else if (errno != ENOENT) {
+			snprintf(why, sizeof(why), "%s: %s", buf[0] != '\0' ?
+			    buf : "/", strerror(errno));
+			return why;
+		}
+		if (buf[0] == '\0' || (slash = strrchr(buf, '/')) == NULL)
+			return NULL;
+		*slash = '\0';
+		file = 0;
+	}
+}
+
 /* Keys the other type of tool takes, then what this type needs. */
 static void
 finish_head(struct tparse *p)
@@ -711,6 +772,7 @@ finish_head(struct tparse *p)
 	static const int exec_only[] = { K_COMMAND, K_ARG };
 	struct tool *t = p->t;
 	char err[256], name[sizeof(t->name)];
+	const char *why;
 	const int *other;
 	size_t i, n, line;
 	int bad = 0;
@@ -751,7 +813,12 @@ finish_head(struct tparse *p)
 		line = p->head.seen[t->type == TOOL_HTTP ? K_BASE_URL :
 		    K_COMMAND];
 		perr_at(p, line != 0 ? line : p->head.line, "%s", err);
-	}
+	} else if (t->type == TOOL_EXEC && (why = path_trusted(t->command)) !=
+	    NULL)
+		perr_at(p, p->head.seen[K_COMMAND], "command: %s", why);
+	else if (t->ca_file[0] != '\0' && (why = path_trusted(t->ca_file)) !=
+	    NULL)
+		perr_at(p, p->head.seen[K_CA_FILE], "ca_file: %s", why);
 	memcpy(t->name, name, sizeof(name));
 }
 
@@ -969,21 +1036,6 @@ done:
 	return nerr;
 }
 
-/* Nobody but root and us may change what the broker obeys. */
-static const char *
-trusted(const struct stat *st)
-{
-	static char why[64];
-
-	if (st->st_mode & (S_IWGRP | S_IWOTH))
-		return "writable by group or others; refusing it";
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		snprintf(why, sizeof(why), "owned by uid %u, neither root "
-		    "nor us; refusing it", (unsigned)st->st_uid);
-		return why;
-	}
-	return NULL;
-}
 
 static void __attribute__((format(printf, 3, 4)))
 ferr(FILE *errs, const char *file, const char *fmt, ...)

@@ -209,16 +209,20 @@ tool_exec_done(struct broker *b, uint32_t id, const struct run_result *res)
 	}
 }
 
-/* The runner died or was killed: every execution it held fails. */
+/*
+ * Every execution held fails: the runner died or was killed (status
+ * RT_UPSTREAM), or the front-end that asked went away (its request ids
+ * mean nothing to the next one, so nothing may be answered to them
+ * later; the runner's late results are dropped).
+ */
 void
-tool_exec_abort_all(struct broker *b, const char *why)
+tool_exec_abort_all(struct broker *b, int status, const char *why)
 {
 	size_t i;
 
 	for (i = 0; i < nexecs; i++)
 		if (execs[i].used)
-			exec_answer(b, &execs[i], NULL, RT_UPSTREAM, why,
-			    NULL);
+			exec_answer(b, &execs[i], NULL, status, why, NULL);
 	release_held(b);
 	broker_flush(b);
 }

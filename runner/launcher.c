@@ -36,6 +36,8 @@
 #define TOOL_FSIZE	(64ULL << 20)
 #define TOOL_NOFILE	1024
 
+static int landlock;		/* each tool gets a domain of its own */
+
 struct job {
 	uint32_t	 timeout_ms;
 	uint32_t	 max_out;
@@ -49,6 +51,7 @@ struct job {
 	size_t		 in_off;
 	void		*filter;	/* BPF stacked on the command */
 	size_t		 filter_len;
+	int		 domain;	/* its Landlock ruleset; -1: none */
 	pid_t		 supervisor;
 };
 
@@ -99,6 +102,9 @@ job_free(struct job *j)
 	j->in_len = 0;
 	free(j->filter);
 	j->filter = NULL;
+	if (j->domain != -1)
+		close(j->domain);
+	j->domain = -1;
 }
 
 static int
@@ -242,6 +248,8 @@ child(struct job *j, int in, int out, int err, int ep)
 	limit(RLIMIT_FSIZE, TOOL_FSIZE);
 	limit(RLIMIT_NOFILE, TOOL_NOFILE);
 	limit(RLIMIT_CPU, cpu);
+	if (sandbox_tool_enter(j->domain) == -1)
+		goto fail;
 	sandbox_tool_apply(j->filter, j->filter_len);
 	execve(j->command, j->argv, j->envp);
 fail:
@@ -276,6 +284,11 @@ spawn(struct job *j, struct capture *c, int fds[3])
 	    &j->filter_len) == -1) {
 		c->how = DONE_FAILED;
 		c->errnum = EINVAL;
+		return -1;
+	}
+	if (landlock && (j->domain = sandbox_tool_domain()) == -1) {
+		c->how = DONE_FAILED;
+		c->errnum = errno;
 		return -1;
 	}
 	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
@@ -512,6 +525,7 @@ supervise(int job)
 
 	memset(&j, 0, sizeof(j));
 	memset(&c, 0, sizeof(c));
+	j.domain = -1;
 	signal(SIGCHLD, SIG_DFL);
 	if (read_job(job, &j) == -1) {
 		log_warnx("%s: a malformed job from the runner", __func__);
@@ -601,6 +615,10 @@ launcher_main(int ctl, pid_t parent)
 	if (signal(SIGCHLD, SIG_IGN) == SIG_ERR ||
 	    signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("%s: signal", __func__);
+	if ((landlock = sandbox_landlock_abi()) == 0)
+		log_warnx("%s: the kernel has no Landlock: exec tools, which "
+		    "share one uid, are not kept apart from each other",
+		    __func__);
 	sandbox_launcher(parent);
 	for (;;) {
 		if ((job = recv_job(ctl)) == -1)

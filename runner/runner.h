@@ -122,6 +122,9 @@ void	 sandbox_runner(int debug);
 void	 sandbox_launcher(pid_t runner);
 int	 sandbox_tool_filter(pid_t supervisor, void **prog, size_t *len);
 void	 sandbox_tool_apply(const void *prog, size_t len);
+int	 sandbox_landlock_abi(void);
+int	 sandbox_tool_domain(void);
+int	 sandbox_tool_enter(int);
 
 /* encode.c: each returns the length written; out NULL: only measure. */
 #define PCT_LOWER	0x1	/* %2f rather than %2F */

@@ -3,7 +3,9 @@
  * uid with no_new_privs; here it checks that, closes what it must not
  * hold, and loads three seccomp filters: the runner proper's allow-list,
  * the launcher's deny-list (which every exec tool inherits), and a small
- * one stacked on each tool that keeps it in its process group.
+ * one stacked on each tool that keeps it in its process group.  Each
+ * tool also gets a Landlock domain of its own, which keeps tools of the
+ * same uid apart.
  */
 #include "config.h"
 
@@ -16,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/filter.h>
+#include <linux/landlock.h>
 #include <linux/netlink.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
@@ -338,8 +341,10 @@ deny_signals_to(scmp_filter_ctx ctx, pid_t pid)
  * Turning address randomisation off, and pushing input into a terminal,
  * are refused as well.  Tools run as the runner's user, so they could
  * signal it: kill(-1), and signals to the runner, the launcher and their
- * process group, are refused.  (A tool can still signal another tool, or
- * a runner thread by its id: at worst the runner dies and is restarted.)
+ * process group, are refused.  Signals to another tool, or to a runner
+ * thread by its id, are refused by each tool's Landlock domain (kernels
+ * with Landlock ABI 6 or later; before, at worst the runner dies and is
+ * restarted).
  */
 void
 sandbox_launcher(pid_t runner)
@@ -438,4 +443,81 @@ sandbox_tool_apply(const void *prog, size_t len)
 	fp.filter = (struct sock_filter *)(uintptr_t)prog;
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp, 0, 0) == -1)
 		_exit(126);
+}
+
+/*
+ * Landlock: each tool in a domain of its own.  Processes of one domain
+ * may not read the /proc files of another's (environ, mem, fd: its
+ * credential and its output) nor, from ABI 6, signal a process outside
+ * it; every tool runs as the runner's user, so the uid cannot keep them
+ * apart.  The domain restricts nothing else: below ABI 6 it handles
+ * execution only, and allows it everywhere.
+ */
+#ifndef LANDLOCK_CREATE_RULESET_VERSION
+#define LANDLOCK_CREATE_RULESET_VERSION	(1U << 0)
+#endif
+#define LL_SCOPE_SIGNAL			(1ULL << 1)
+
+struct ll_ruleset_attr {		/* the kernel's, as of ABI 6 */
+	uint64_t	 handled_access_fs;
+	uint64_t	 handled_access_net;
+	uint64_t	 scoped;
+};
+
+/* The ABI version; 0: the kernel has no Landlock, or it is off. */
+int
+sandbox_landlock_abi(void)
+{
+	long v;
+
+	v = syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+	return v < 0 ? 0 : (int)v;
+}
+
+/* A ruleset for one tool's domain, built before the fork; -1: none. */
+int
+sandbox_tool_domain(void)
+{
+	struct ll_ruleset_attr attr;
+	struct landlock_path_beneath_attr pb;
+	int abi = sandbox_landlock_abi(), fd, root, e;
+
+	if (abi < 1)
+		return -1;
+	memset(&attr, 0, sizeof(attr));
+	if (abi >= 6) {
+		attr.scoped = LL_SCOPE_SIGNAL;
+		return (int)syscall(SYS_landlock_create_ruleset, &attr,
+		    sizeof(attr), 0);
+	}
+	attr.handled_access_fs = LANDLOCK_ACCESS_FS_EXECUTE;
+	if ((fd = (int)syscall(SYS_landlock_create_ruleset, &attr,
+	    sizeof(attr.handled_access_fs), 0)) == -1)
+		return -1;
+	if ((root = open("/", O_PATH | O_CLOEXEC)) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	pb.allowed_access = LANDLOCK_ACCESS_FS_EXECUTE;
+	pb.parent_fd = root;
+	if (syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb,
+	    0) == -1) {
+		e = errno;
+		close(root);
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(root);
+	return fd;
+}
+
+/* In the child before execve: enters the domain; -1 with errno. */
+int
+sandbox_tool_enter(int fd)
+{
+	return fd == -1 ? 0 : (int)syscall(SYS_landlock_restrict_self, fd, 0);
 }

@@ -1066,6 +1066,7 @@ run_cases(void)
 	exec_outcomes(&r);
 	exec_stderr_cut(&r);
 	exec_peek(&r);
+	exec_peek_sibling(&r);
 	exec_signals(&r);
 	many_at_once(&r);
 	processes(&r);

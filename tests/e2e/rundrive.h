@@ -138,6 +138,7 @@ void	 exec_env(struct runner *);
 void	 exec_outcomes(struct runner *);
 void	 exec_stderr_cut(struct runner *);
 void	 exec_peek(struct runner *);
+void	 exec_peek_sibling(struct runner *);
 void	 exec_signals(struct runner *);
 void	 many_at_once(struct runner *);
 

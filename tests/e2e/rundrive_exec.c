@@ -8,6 +8,8 @@
 
 #include <sys/types.h>
 
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,6 +239,62 @@ exec_peek(struct runner *r)
 	    "the same user (%s)", g ? (const char *)g->rs.result : "none");
 	json_decref(res);
 	got_free(g);
+}
+
+/*
+ * Tools run as the same user: one may not read another's environment
+ * (its credential) or memory, nor signal it, while both run.
+ */
+void
+exec_peek_sibling(struct runner *r)
+{
+	char pidfile[PATH_MAX], buf[64], pid[16];
+	struct run_request *rq;
+	struct tool_action *a;
+	struct tool t;
+	struct got *g;
+	json_t *res;
+	uint32_t id;
+	long long end;
+	int fd, tool = 0, child = 0;
+	ssize_t n;
+
+	snprintf(pidfile, sizeof(pidfile), "%s/pids/sibling", o.dir);
+	unlink(pidfile);
+	exec_tool(&t, "sleeper", "sleeper.sh");
+	t.timeout_ms = 20000;
+	add_slot(&t, "apiKey", SLOT_ENV, "CRM_KEY", "{}");
+	a = add_action(&t, "run", "", "");
+	add_param(a, "pidfile", PARAM_STRING, PARAM_BODY, 1);
+	rq = request(&t, "run");
+	param(rq, "pidfile", PARAM_STRING, pidfile);
+	cred(rq, "apiKey", "sibling-secret-0123456789");
+	id = submit(r, rq);
+	free(rq);
+	for (end = now_ms() + 5000; now_ms() < end && tool == 0; nap_ms(20))
+		if ((fd = open(pidfile, O_RDONLY)) != -1) {
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			buf[n > 0 ? n : 0] = '\0';
+			sscanf(buf, "%d %d", &tool, &child);
+		}
+	snprintf(pid, sizeof(pid), "%d", tool);
+	g = run_script(r, "peek.sh", 5000, "pid", PARAM_NUMBER, pid);
+	res = result_json(g);
+	ok(tool > 0 && res != NULL &&
+	    strcmp(jstr(res, "own_environ", NULL), "open") == 0 &&
+	    strcmp(jstr(res, "environ", NULL), "refused") == 0 &&
+	    strcmp(jstr(res, "mem", NULL), "refused") == 0, "exec: a tool "
+	    "cannot open another running tool's environ or memory (%s)",
+	    g ? (const char *)g->rs.result : "none");
+	ok(res != NULL && strcmp(jstr(res, "signal", NULL), "refused") == 0,
+	    "exec: nor signal it (%s)", g ? (const char *)g->rs.result :
+	    "none");
+	json_decref(res);
+	got_free(g);
+	if (tool > 0)
+		kill(tool, SIGKILL);
+	got_free(wait_for(r, id, WAIT_MS));
 }
 
 /*

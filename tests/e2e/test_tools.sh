@@ -86,6 +86,19 @@ EOF
 sed -e "s#^base_url = .*#base_url = $BASE/echo#" \
     -e "s#^\#ca_file = .*#ca_file = $UP/ca.crt#" \
     "$top_srcdir/contrib/tools.d/custom-crm.tool" | tool custom-crm
+tool slowcrm <<EOF
+type = http
+timeout = 10s
+base_url = $BASE
+ca_file = $UP/ca.crt
+slot apiKey
+	secret = SHARED_CRM_KEY
+	header = X-Api-Key: {}
+action slow
+	method = GET
+	path = /slow
+	param s number query
+EOF
 tool admin-only <<EOF
 type = http
 allow = admins
@@ -392,6 +405,45 @@ for _ in $(seq 30); do
 done
 is "$(status_of "$out")" 200 "and the next execution works"
 
+# --- the front-end restarted while executions are in flight ---
+# A new front-end numbers its requests from 1 again: the answer to an
+# execution the old one asked for must not reach a request of the new one.
+fe_pid() { pgrep -P "$SECRETD_PID" -f secretd-frontend | head -n 1; }
+fe_restart() {	# kills the front-end, waits for the next one to serve
+	local old new _
+	old=$(fe_pid)
+	kill -KILL "$old"
+	for _ in $(seq 100); do
+		new=$(fe_pid)
+		[ -n "$new" ] && [ "$new" != "$old" ] &&
+		    [ "$(status_of "$(api "$E2E_BOB" GET /v1/health)")" = 200 ] &&
+		    break
+		sleep 0.05
+	done
+}
+fe_restart
+run "$E2E_ALICE" slowcrm '{"action":"slow","params":{"s":3}}' >"$E2E_DIR/orphan.out" &
+orphan=$!
+sleep 0.5
+fe_restart
+for i in 1 2 3; do
+	run "$E2E_BOB" slowcrm '{"action":"slow","params":{"s":4}}' >"$E2E_DIR/fe.$i.out" &
+	eval "fe_$i=\$!"
+done
+wrong=0 good=0
+for i in 1 2 3; do
+	eval "wait \$fe_$i"
+	out=$(cat "$E2E_DIR/fe.$i.out")
+	[ "$(status_of "$out")" = 200 ] &&
+	    [ "$(body_of "$out" | jq -r '.credentials[0].scope')" = org ] &&
+	    good=$((good + 1))
+	[ "$(body_of "$out" | jq -r '.credentials[0].scope' 2>/dev/null)" = user ] &&
+	    wrong=$((wrong + 1))
+done
+wait "$orphan"
+is "$wrong" 0 "no answer to an execution of the old front-end reaches a request of the new one"
+is "$good" 3 "each of bob's executions gets its own answer"
+
 # --- the audit lines ---
 ok "$(grep -q "user=$E2E_ALICE .*op=exec .*name=crm outcome=ok tool=crm action=echo creds=apiKey:SHARED_CRM_KEY:user:v1 ms=" "$AUDIT"; echo $?)" \
     "an execution's audit line: caller, tool, action, slot, secret, scope, version"
@@ -403,6 +455,8 @@ ok "$(grep -q "op=exec .*outcome=upstream_timeout tool=crm action=slow" "$AUDIT"
     "a timeout is audited"
 ok "$(grep -q "op=exec .*outcome=upstream_failed tool=sleeper" "$AUDIT"; echo $?)" \
     "the execution the runner took down is audited"
+ok "$(grep -q "user=$E2E_ALICE .*op=exec .*outcome=unavailable tool=slowcrm action=slow" "$AUDIT"; echo $?)" \
+    "the execution whose front-end went away is audited"
 is "$(leaks "$(cat "$AUDIT")" "$ORG_KEY" "$ALICE_KEY" "$OTHER_KEY")" 0 \
     "the audit log holds no value"
 ok "$(! grep -q 'person@example.com\|item-zebra-42' "$AUDIT"; echo $?)" "and no parameter"

@@ -76,6 +76,39 @@ is "$rc $(printf '%s\n' "$out" | head -n 1)" \
     "a group-writable tool file fails the check"
 chmod 0644 "$tools/github.tool"
 
+# Every exec tool runs as the runner's user: a command, or a CA file,
+# that anyone but root and us could rewrite is refused, and so is one in
+# such a folder; a sticky folder such as /tmp is fine.
+chmod 0775 "$tools/github.py"
+out=$(check 2>&1); rc=$?
+is "$rc $(printf '%s\n' "$out" | head -n 1)" \
+    "1 $tools/github.tool:12: command: $tools/github.py: writable by group or others; refusing it" \
+    "a group-writable command fails the check, at the command's line"
+chmod 0755 "$tools/github.py"
+mkdir -m 0777 "$dir/open"
+printf 'type = exec\ncommand = %s/open/run\naction go\n' "$dir" \
+    >"$tools/open.tool"
+chmod 0644 "$tools/open.tool"
+out=$(check 2>&1); rc=$?
+is "$rc $(printf '%s\n' "$out" | head -n 1)" \
+    "1 $tools/open.tool:2: command: $dir/open: writable by group or others; refusing it" \
+    "a command in a world-writable folder fails, though it does not exist yet"
+chmod 1777 "$dir/open"
+out=$(check 2>&1); rc=$?
+is "$rc $out" "0 configuration OK, 3 tools" "in a sticky folder, it passes"
+rm -f "$tools/open.tool"
+rmdir "$dir/open"
+printf 'type = http\nbase_url = https://x.example\nca_file = %s/ca.pem\naction go\n\tmethod = GET\n\tpath = /\n' \
+    "$dir" >"$tools/ca.tool"
+touch "$dir/ca.pem"
+chmod 0666 "$dir/ca.pem"
+chmod 0644 "$tools/ca.tool"
+out=$(check 2>&1); rc=$?
+is "$rc $(printf '%s\n' "$out" | head -n 1)" \
+    "1 $tools/ca.tool:3: ca_file: $dir/ca.pem: writable by group or others; refusing it" \
+    "a world-writable CA file fails the check"
+rm -f "$tools/ca.tool" "$dir/ca.pem"
+
 # The examples of secretd.tools(5), as built, are tools that load.
 rm -f "$tools"/*
 awk -v dir="$tools" '
