@@ -219,8 +219,6 @@ int	 h_tool_get(struct req *);
 int	 h_tool_exec(struct req *);
 void	 tool_exec_done(struct broker *, uint32_t exec_id,
 	    const struct run_result *);
-void	 tool_exec_fail(struct broker *, uint32_t exec_id, int status,
-	    const char *msg);
 void	 tool_exec_abort_all(struct broker *, int status, const char *why);
 void	 tool_exec_expire(struct broker *);
 int	 tool_exec_timeout(struct broker *);

@@ -35,6 +35,7 @@
 #define DEFAULT_TOOLS_DIR	"tools.d"	/* beside the config file */
 #define DEFAULT_TOOL_CONCURRENT	16
 #define TOOL_CONCURRENT_LIMIT	256ULL	/* the runner's own bound */
+#define DEFAULT_TOOL_PER_USER	4	/* one caller cannot take them all */
 #define COUNT_LIMIT		1000000ULL
 #define BYTES_LIMIT		(1ULL << 40)
 
@@ -75,7 +76,7 @@ enum {
 	K_FRONTEND_USER, K_AUDIT_LOG, K_AUDIT_SYNC, K_CONNS_PER_UID,
 	K_CONNS_PER_ADDR, K_TOKENS_PER_USER, K_USER_SECRETS, K_USER_BYTES,
 	K_ORG_SECRETS, K_ORG_BYTES, K_TOOLS_DIR, K_RUNNER_USER,
-	K_TOOL_CONCURRENT, K_MAX
+	K_TOOL_CONCURRENT, K_TOOL_PER_USER, K_MAX
 };
 
 #define NUM(f)	offsetof(struct secretd_config, f), sizeof(uint64_t)
@@ -119,6 +120,8 @@ static const struct keyword {
 	[K_RUNNER_USER] =	{ "runner_user", set_id, STR(runner_user) },
 	[K_TOOL_CONCURRENT] =	{ "tool_max_concurrent", set_concurrent,
 				  NUM(tool_max_concurrent) },
+	[K_TOOL_PER_USER] =	{ "tool_max_per_user", set_concurrent,
+				  NUM(tool_max_per_user) },
 };
 
 /* Files that live in state_dir unless the config names them; the tools
@@ -199,6 +202,7 @@ config_defaults(struct secretd_config *cfg)
 	snprintf(cfg->runner_user, sizeof(cfg->runner_user), "%s",
 	    RUNNER_USER);
 	cfg->tool_max_concurrent = DEFAULT_TOOL_CONCURRENT;
+	cfg->tool_max_per_user = DEFAULT_TOOL_PER_USER;
 }
 
 /*
@@ -656,4 +660,6 @@ config_print(const struct secretd_config *cfg, FILE *out)
 	fprintf(out, "runner_user = %s\n", cfg->runner_user);
 	fprintf(out, "tool_max_concurrent = %llu\n",
 	    (unsigned long long)cfg->tool_max_concurrent);
+	fprintf(out, "tool_max_per_user = %llu\n",
+	    (unsigned long long)cfg->tool_max_per_user);
 }

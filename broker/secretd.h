@@ -43,6 +43,7 @@ struct secretd_config {
 	char		 tools_dir[PATH_MAX];	/* one NAME.tool a tool */
 	char		 runner_user[64];	/* secretd-runner drops to */
 	uint64_t	 tool_max_concurrent;	/* executions at once */
+	uint64_t	 tool_max_per_user;	/* one caller's at once */
 };
 
 /* config.c */

@@ -465,6 +465,21 @@ exec_check(const struct tool *t, const struct tool_exec_req *x,
 	return RT_OK;
 }
 
+/* The executions one caller holds now. */
+static uint64_t
+user_execs(const struct principal *p)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < nexecs; i++)
+		if (execs[i].used &&
+		    strcmp(execs[i].q.p.org_id, p->org_id) == 0 &&
+		    strcmp(execs[i].q.p.user_id, p->user_id) == 0)
+			n++;
+	return n;
+}
+
 static struct exec *
 exec_slot(void)
 {
@@ -553,6 +568,13 @@ h_tool_exec(struct req *q)
 	}
 	if ((rv = exec_check(t, x, rq, msg, sizeof(msg))) != RT_OK)
 		goto done;
+	if (user_execs(&q->p) >= q->b->cfg->tool_max_per_user) {
+		snprintf(msg, sizeof(msg), "you have %llu tool executions "
+		    "running, the most one user may; try again",
+		    (unsigned long long)q->b->cfg->tool_max_per_user);
+		rv = RT_RATELIMIT;
+		goto done;
+	}
 	if ((e = exec_slot()) == NULL) {
 		snprintf(msg, sizeof(msg), "%zu tool executions are running, "
 		    "the most allowed; try again", nexecs);

@@ -14,7 +14,7 @@ for c in python3 openssl jq base64 xxd; do
 	    { echo "1..0 # SKIP $c is not installed"; exit 0; }
 done
 
-e2e_setup "org_reveal = admins" "tool_max_concurrent = 4"
+e2e_setup "org_reveal = admins" "tool_max_concurrent = 4" "tool_max_per_user = 3"
 AUDIT=$E2E_DIR/state/audit.log
 TOOLS=$E2E_DIR/tools.d
 BIN=$E2E_DIR/bin
@@ -346,6 +346,22 @@ wait "$slow"
 t2=$(date +%s%N)
 is "$(status_of "$(cat "$E2E_DIR/slow.out")")" 504 "the hanging upstream: 504 at the tool's timeout"
 ok "$([ $(( (t2 - t0) / 1000000 )) -lt 8000 ]; echo $?)" "within the timeout and its grace"
+
+# One caller cannot hold every execution: alice's fourth at once is 429,
+# while bob is still served.
+for i in 1 2 3; do
+	run "$E2E_ALICE" crm '{"action":"slow","params":{"s":2}}' >"$E2E_DIR/hog.$i.out" &
+	eval "hog$i=\$!"
+done
+sleep 0.5
+out=$(run "$E2E_ALICE" crm '{"action":"echo"}')
+is "$(status_of "$out")" 429 "a user past tool_max_per_user: 429"
+is "$(body_of "$out" | jq -r .error.code)" rate_limited "code rate_limited"
+out=$(run "$E2E_BOB" crm '{"action":"echo"}')
+is "$(status_of "$out")" 200 "another user is served meanwhile"
+wait "$hog1" "$hog2" "$hog3"
+out=$(run "$E2E_ALICE" crm '{"action":"echo"}')
+is "$(status_of "$out")" 200 "and alice again once hers have ended"
 
 # --- exec tools ---
 out=$(run "$E2E_ALICE" env '{"action":"run","params":{"leak":"CRM_KEY"}}')
