@@ -70,7 +70,10 @@ e2e_users() {
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 20000))
+		# Below the kernel's ephemeral range (32768 up), where a
+		# client's connection could take the port between this check
+		# and the daemon's bind.
+		p=$((20000 + RANDOM % 12000))
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
 	done
 }
