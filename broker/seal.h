@@ -71,6 +71,8 @@ int	 record_parse(const uint8_t *, size_t, const uint8_t *skey,
 	    size_t skey_len, struct record_view *);
 int	 record_open(const struct record_view *, const uint8_t *skey,
 	    size_t skey_len, const uint8_t *key, uint8_t *out);
+int	 record_verify(const struct record_view *, const uint8_t *skey,
+	    size_t skey_len, const uint8_t *key);
 size_t	 token_encode(const struct token_meta *, const char *parent,
 	    uint8_t *, size_t);
 int	 token_decode(const uint8_t *, size_t, struct token_meta *,

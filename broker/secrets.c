@@ -70,18 +70,19 @@ list_reply(struct req *q, const struct msg_secret_list *a, char *msg,
 	struct store_scan s;
 	struct ipc_msg m;
 	uint32_t limit = a->limit ? a->limit : LIST_DEFAULT_LIMIT;
-	size_t n = 0, fit, i;
+	size_t n = 0, fit, i, wire = 0;
 	int rv;
 
 	if ((rv = list_scan(q, a, &s, msg, len)) != RT_OK)
 		return rv;
-	if ((metas = calloc(limit, sizeof(*metas))) == NULL)
+	/* Not zeroed: the scan fills every slot it returns. */
+	if ((metas = reallocarray(NULL, limit, sizeof(*metas))) == NULL)
 		return RT_INTERNAL;
 	memset(&pg, 0, sizeof(pg));
 	rv = store_secret_scan(q->b->store, &s, metas, limit, &n, pg.next,
 	    sizeof(pg.next));
 	/* A full page that will not fit: stop early, with a cursor there. */
-	if (rv == ST_OK && (fit = msg_secret_page_fit(metas, n)) < n)
+	if (rv == ST_OK && (fit = msg_secret_page_fit(metas, n, &wire)) < n)
 		rv = store_secret_scan(q->b->store, &s, metas, fit, &n,
 		    pg.next, sizeof(pg.next));
 	if (rv != ST_OK) {
@@ -101,6 +102,7 @@ list_reply(struct req *q, const struct msg_secret_list *a, char *msg,
 	pg.n = (uint32_t)n;
 	pg.metas = metas;
 	reply_init(&m, q->id, RT_OK, "");
+	ipc_msg_reserve(&m, wire);
 	msg_secret_page_put(&m, &pg);
 	free(metas);
 	respond(q, &m, RT_OK, "");

@@ -218,9 +218,10 @@ meta_put_u32(MDB_txn *txn, MDB_dbi db, const char *name, uint32_t val)
 }
 
 /*
- * Parses and authenticates one record.  The value is opened into out,
- * or, when out is NULL, into the scratch buffer and wiped: metadata is
- * only ever returned from a record that opens.
+ * Parses and authenticates one record.  The value is opened into out;
+ * when out is NULL the record's tag is checked without opening the value
+ * (record_verify): metadata is only ever returned from a record that
+ * authenticates, and a read of metadata never decrypts a value.
  */
 int
 store_record_open(struct store *st, MDB_txn *txn, const MDB_val *k,
@@ -239,14 +240,12 @@ store_record_open(struct store *st, MDB_txn *txn, const MDB_val *k,
 		    __func__, rv.meta.name, rv.key_id);
 		return ST_CORRUPT;
 	}
-	if (record_open(&rv, k->mv_data, k->mv_size, key,
-	    out != NULL ? out : st->scratch) == -1) {
+	if ((out != NULL ? record_open(&rv, k->mv_data, k->mv_size, key,
+	    out) : record_verify(&rv, k->mv_data, k->mv_size, key)) == -1) {
 		log_warnx("%s: %s: record fails to open", __func__,
 		    rv.meta.name);
 		return ST_CORRUPT;
 	}
-	if (out == NULL)
-		sodium_memzero(st->scratch, rv.ct_len - SEAL_TAG_LEN);
 	if (meta != NULL)
 		*meta = rv.meta;
 	return ST_OK;

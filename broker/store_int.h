@@ -45,7 +45,7 @@ struct store {
 	uint8_t		*wrap_key;	/* no access except while used */
 	uint8_t		*token_key;	/* read-only */
 	struct keyring	 ring;
-	uint8_t		*scratch;	/* opens a value only to verify it */
+	uint8_t		*scratch;	/* a value being re-sealed (keyring) */
 	uint8_t		*reveal;	/* the one value lent out by a get */
 };
 

@@ -67,12 +67,51 @@ ipc_msg_set_fd(struct ipc_msg *m, int fd)
 	m->fd = fd;
 }
 
-static void
-put(struct ipc_msg *m, const void *p, size_t n)
+/* Room for need bytes (at most IPC_MAX_MSG), the old buffer wiped. */
+static int
+grow(struct ipc_msg *m, size_t need)
 {
 	uint8_t *nb;
 	size_t ncap;
 
+	ncap = m->cap ? m->cap : 256;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > IPC_MAX_MSG)
+		ncap = IPC_MAX_MSG;
+	/* Grow by copy so the old buffer can be wiped. */
+	if ((nb = malloc(ncap)) == NULL) {
+		m->err = 1;
+		return -1;
+	}
+	if (m->buf != NULL) {
+		memcpy(nb, m->buf, m->len);
+		explicit_bzero(m->buf, m->cap);
+		free(m->buf);
+	}
+	m->buf = nb;
+	m->cap = ncap;
+	return 0;
+}
+
+/*
+ * Room for a message of len bytes in all, taken at once: a large reply
+ * whose size is known is not grown (and copied, and wiped) by doubling.
+ */
+void
+ipc_msg_reserve(struct ipc_msg *m, size_t len)
+{
+	if (m->err || m->measure || m->buf == NULL || len <= m->cap)
+		return;
+	if (len > IPC_MAX_MSG)
+		len = IPC_MAX_MSG;
+	if (len > m->cap)
+		(void)grow(m, len);
+}
+
+static void
+put(struct ipc_msg *m, const void *p, size_t n)
+{
 	if (m->err)
 		return;
 	if (n > IPC_MAX_MSG - m->len) {
@@ -83,23 +122,8 @@ put(struct ipc_msg *m, const void *p, size_t n)
 		m->len += n;
 		return;
 	}
-	if (m->len + n > m->cap) {
-		ncap = m->cap;
-		while (ncap < m->len + n)
-			ncap *= 2;
-		if (ncap > IPC_MAX_MSG)
-			ncap = IPC_MAX_MSG;
-		/* Grow by copy so the old buffer can be wiped. */
-		if ((nb = malloc(ncap)) == NULL) {
-			m->err = 1;
-			return;
-		}
-		memcpy(nb, m->buf, m->len);
-		explicit_bzero(m->buf, m->cap);
-		free(m->buf);
-		m->buf = nb;
-		m->cap = ncap;
-	}
+	if (m->len + n > m->cap && grow(m, m->len + n) == -1)
+		return;
 	if (n > 0)
 		memcpy(m->buf + m->len, p, n);
 	m->len += n;

@@ -55,6 +55,7 @@ void	 ipc_put_str(struct ipc_msg *, const char *);	/* NULL is "" */
 void	 ipc_put_bytes(struct ipc_msg *, const void *, size_t);
 int	 ipc_msg_finish(struct ipc_msg *);		/* -1 if too large */
 void	 ipc_msg_rewind(struct ipc_msg *, size_t len);
+void	 ipc_msg_reserve(struct ipc_msg *, size_t len);
 
 int	 ipc_parse(const void *, size_t, struct ipc_reader *);
 int	 ipc_get_u8(struct ipc_reader *, uint8_t *);

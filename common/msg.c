@@ -326,11 +326,14 @@ measure_reply(struct ipc_msg *m)
 
 /*
  * How many of the n records one reply holds beside the longest cursor,
- * counted by the encoders that will write them.
+ * counted by the encoders that will write them; *len, when not NULL, is
+ * the size of that reply (the whole message, with the longest cursor).
  */
 size_t
-msg_secret_page_fit(const struct secret_meta *metas, size_t n)
+msg_secret_page_fit(const struct secret_meta *metas, size_t n, size_t *len)
 {
+	size_t before;
+
 	struct msg_secret_page p;
 	struct ipc_msg m;
 	size_t i;
@@ -340,10 +343,15 @@ msg_secret_page_fit(const struct secret_meta *metas, size_t n)
 	measure_reply(&m);
 	msg_secret_page_put(&m, &p);
 	for (i = 0; i < n; i++) {
+		before = m.len;
 		meta_put(&m, &metas[i]);
-		if (m.err)
+		if (m.err) {
+			m.len = before;
 			break;
+		}
 	}
+	if (len != NULL)
+		*len = m.len;
 	return i;
 }
 

@@ -200,7 +200,8 @@ int	 msg_secret_list_get(struct ipc_reader *, struct msg_secret_list *);
 void	 msg_secret_page_put(struct ipc_msg *, const struct msg_secret_page *);
 int	 msg_secret_page_get(struct ipc_reader *, struct msg_secret_page *,
 	    msg_meta_cb, void *);
-size_t	 msg_secret_page_fit(const struct secret_meta *, size_t);
+size_t	 msg_secret_page_fit(const struct secret_meta *, size_t,
+	    size_t *);
 void	 msg_secret_write_put(struct ipc_msg *,
 	    const struct msg_secret_write *);
 int	 msg_secret_write_get(struct ipc_reader *, struct msg_secret_write *);

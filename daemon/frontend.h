@@ -221,6 +221,8 @@ void	 jw_str(struct jw *, const char *, size_t);
 void	 jw_cstr(struct jw *, const char *);
 void	 jw_key(struct jw *, const char *, int first);
 void	 jw_u64(struct jw *, uint64_t);
+/* More than the room jw_meta_fields() takes for the longest record. */
+#define JW_META_ROOM	(16 * 1024)
 void	 jw_meta_fields(struct jw *, const struct secret_meta *);
 char	*jw_meta_text(const struct secret_meta *, const void *, size_t);
 char	*jw_finish(struct jw *);

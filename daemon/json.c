@@ -153,6 +153,36 @@ put_digits(char *p, unsigned v, int n)
 	return p;
 }
 
+/* 10000-01-01T00:00:00Z: below it a year has four digits. */
+#define JSON_TIME_Y10K	253402300800ULL
+
+/*
+ * The UTC calendar fields of t (before year 10000), tm_year the year
+ * itself, without gmtime_r(3), which takes the time-zone lock and was a
+ * twentieth of a list page.  Days are counted in 400-year eras of
+ * 146097 days that begin on 1 March, so that the leap day ends a year.
+ */
+static void
+utc_fields(uint64_t t, struct tm *tm)
+{
+	uint64_t days = t / 86400, secs = t % 86400;
+	uint64_t z, era, doe, yoe, doy, mp, y;
+
+	tm->tm_hour = (int)(secs / 3600);
+	tm->tm_min = (int)(secs / 60 % 60);
+	tm->tm_sec = (int)(secs % 60);
+	z = days + 719468;		/* days from 0000-03-01 */
+	era = z / 146097;
+	doe = z - era * 146097;		/* [0, 146096] */
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);	/* from 1 March */
+	mp = (5 * doy + 2) / 153;	/* March is 0 */
+	tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	tm->tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+	tm->tm_year = (int)(y + (tm->tm_mon <= 1));
+}
+
 /*
  * RFC 3339 in UTC, the only form the API emits.  Written digit by digit:
  * strftime(3) was a tenth of the front-end's time on a list page.
@@ -167,7 +197,10 @@ json_time(uint64_t t, char *buf, size_t len)
 		snprintf(buf, len, "1970-01-01T00:00:00Z");
 		return buf;
 	}
-	if (gmtime_r(&tt, &tm) == NULL) {
+	if (t < JSON_TIME_Y10K) {
+		utc_fields(t, &tm);
+		tm.tm_year -= 1900;
+	} else if (gmtime_r(&tt, &tm) == NULL) {
 		snprintf(buf, len, "1970-01-01T00:00:00Z");
 		return buf;
 	}

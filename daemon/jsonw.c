@@ -15,6 +15,7 @@
 #include "frontend.h"
 
 #define JW_MIN	512
+#define JW_TIME_MAX	32	/* json_time()'s buffer, as json.c sizes it */
 
 static void
 jw_grow(struct jw *w, size_t more)
@@ -98,60 +99,84 @@ jw_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Room for n more bytes and the final NUL; 0 once anything failed. */
+static int
+jw_room(struct jw *w, size_t n)
+{
+	if (!w->err && (n > SIZE_MAX / 2 || w->len + n + 1 > w->cap))
+		jw_grow(w, n);
+	return !w->err;
+}
+
+/* The most a string of n bytes takes quoted: \u00XX for every byte. */
+#define JW_STR_MAX(n)	(6 * (n) + 2)
+
 /*
- * A string, quoted and escaped; text that is not UTF-8 is an error.
- * Printable ASCII, nearly all of what metadata holds, is copied in runs
- * without a call per byte.
+ * Writes s quoted and escaped at d, which has JW_STR_MAX(n) bytes of
+ * room; the end of what it wrote, or NULL when s is not UTF-8.
+ * Printable ASCII, nearly all of what metadata holds, is copied as is.
  */
-void
-jw_str(struct jw *w, const char *str, size_t n)
+static char *
+jw_esc(char *d, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i, run, k;
-	char esc[6];
+	size_t i, k;
 
-	jw_raw(w, "\"", 1);
-	for (i = 0; i < n && !w->err; i += run) {
-		for (run = 0; i + run < n; run += k) {
-			unsigned char ch = s[i + run];
+	*d++ = '"';
+	for (i = 0; i < n; i += k) {
+		unsigned char ch = s[i];
 
-			if (ch >= 0x20 && ch < 0x80 && ch != '"' &&
-			    ch != '\\') {
-				k = 1;
-				continue;
-			}
-			if (ch < 0x80)
-				break;
-			if ((k = jw_utf8_len(s + i + run, n - i - run)) == 0) {
-				w->err = 1;
-				return;
-			}
-		}
-		if (run > 0) {
-			jw_raw(w, str + i, run);
+		k = 1;
+		if (ch >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\') {
+			*d++ = (char)ch;
 			continue;
 		}
-		esc[0] = '\\';
-		switch (s[i]) {
-		case '"':  esc[1] = '"'; k = 2; break;
-		case '\\': esc[1] = '\\'; k = 2; break;
-		case '\b': esc[1] = 'b'; k = 2; break;
-		case '\f': esc[1] = 'f'; k = 2; break;
-		case '\n': esc[1] = 'n'; k = 2; break;
-		case '\r': esc[1] = 'r'; k = 2; break;
-		case '\t': esc[1] = 't'; k = 2; break;
+		if (ch >= 0x80) {
+			if ((k = jw_utf8_len(s + i, n - i)) == 0)
+				return NULL;
+			memcpy(d, s + i, k);
+			d += k;
+			continue;
+		}
+		*d++ = '\\';
+		switch (ch) {
+		case '"':  *d++ = '"'; break;
+		case '\\': *d++ = '\\'; break;
+		case '\b': *d++ = 'b'; break;
+		case '\f': *d++ = 'f'; break;
+		case '\n': *d++ = 'n'; break;
+		case '\r': *d++ = 'r'; break;
+		case '\t': *d++ = 't'; break;
 		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[s[i] >> 4];
-			esc[5] = hex[s[i] & 0xf];
-			k = 6;
+			memcpy(d, "u00", 3);
+			d[3] = hex[ch >> 4];
+			d[4] = hex[ch & 0xf];
+			d += 5;
 			break;
 		}
-		jw_raw(w, esc, k);
-		run = 1;
 	}
-	jw_raw(w, "\"", 1);
+	*d++ = '"';
+	return d;
+}
+
+/* A string, quoted and escaped; text that is not UTF-8 is an error. */
+void
+jw_str(struct jw *w, const char *str, size_t n)
+{
+	char *end;
+
+	if (n > (SIZE_MAX / 2 - 2) / 6) {
+		w->err = 1;
+		return;
+	}
+	if (!jw_room(w, JW_STR_MAX(n)))
+		return;
+	if ((end = jw_esc(w->buf + w->len, str, n)) == NULL) {
+		w->err = 1;
+		return;
+	}
+	w->len = (size_t)(end - w->buf);
 }
 
 void
@@ -180,37 +205,95 @@ jw_u64(struct jw *w, uint64_t v)
 	jw_raw(w, d, (size_t)n);
 }
 
-/* The metadata fields, in json_meta()'s order, without the braces. */
+/* A literal at d; the end of it. */
+#define JW_LIT(d, s)	(memcpy((d), (s), sizeof(s) - 1), (d) + sizeof(s) - 1)
+
+/* The decimal digits of v at d; the end of them. */
+static char *
+jw_dec(char *d, uint64_t v)
+{
+	char t[20];
+	size_t n = 0;
+
+	do {
+		t[sizeof(t) - ++n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	memcpy(d, t + sizeof(t) - n, n);
+	return d + n;
+}
+
+/* A json_time() string, quoted: digits and -:TZ, nothing to escape. */
+static char *
+jw_time(char *d, uint64_t t)
+{
+	char b[JW_TIME_MAX];
+	size_t n;
+
+	json_time(t, b, sizeof(b));
+	n = strlen(b);
+	*d++ = '"';
+	memcpy(d, b, n);
+	d += n;
+	*d++ = '"';
+	return d;
+}
+
+/*
+ * The metadata fields, in json_meta()'s order, without the braces.  A
+ * list page writes 100 of these: the room for the longest escaping of
+ * every field is taken once, then written without a check per piece.
+ */
 void
 jw_meta_fields(struct jw *w, const struct secret_meta *m)
 {
-	char t[32];
+	const char *f[7] = { m->name, m->user_id, m->org_id, m->category,
+	    m->description, m->created_by, m->updated_by };
+	size_t n[7], room = 160 + 2 * (JW_TIME_MAX + 2) + 20, i;
+	char *d;
 
-	jw_key(w, "name", 1);
-	jw_cstr(w, m->name);
-	jw_key(w, "scope", 0);
-	jw_lit(w, m->scope == SCOPE_ORG ? "\"org\"" : "\"user\"");
-	jw_key(w, "userId", 0);
+	for (i = 0; i < 7; i++) {
+		n[i] = strlen(f[i]);
+		room += JW_STR_MAX(n[i]);
+	}
+	if (!jw_room(w, room))
+		return;
+	d = w->buf + w->len;
+	d = JW_LIT(d, "\"name\":");
+	if ((d = jw_esc(d, f[0], n[0])) == NULL)
+		goto bad;
 	if (m->scope == SCOPE_ORG)
-		jw_lit(w, "null");
-	else
-		jw_cstr(w, m->user_id);
-	jw_key(w, "orgId", 0);
-	jw_cstr(w, m->org_id);
-	jw_key(w, "category", 0);
-	jw_cstr(w, m->category);
-	jw_key(w, "description", 0);
-	jw_cstr(w, m->description);
-	jw_key(w, "version", 0);
-	jw_u64(w, m->version);
-	jw_key(w, "createdAt", 0);
-	jw_cstr(w, json_time(m->created_at, t, sizeof(t)));
-	jw_key(w, "updatedAt", 0);
-	jw_cstr(w, json_time(m->updated_at, t, sizeof(t)));
-	jw_key(w, "createdBy", 0);
-	jw_cstr(w, m->created_by);
-	jw_key(w, "updatedBy", 0);
-	jw_cstr(w, m->updated_by);
+		d = JW_LIT(d, ",\"scope\":\"org\",\"userId\":null");
+	else {
+		d = JW_LIT(d, ",\"scope\":\"user\",\"userId\":");
+		if ((d = jw_esc(d, f[1], n[1])) == NULL)
+			goto bad;
+	}
+	d = JW_LIT(d, ",\"orgId\":");
+	if ((d = jw_esc(d, f[2], n[2])) == NULL)
+		goto bad;
+	d = JW_LIT(d, ",\"category\":");
+	if ((d = jw_esc(d, f[3], n[3])) == NULL)
+		goto bad;
+	d = JW_LIT(d, ",\"description\":");
+	if ((d = jw_esc(d, f[4], n[4])) == NULL)
+		goto bad;
+	d = JW_LIT(d, ",\"version\":");
+	d = jw_dec(d, m->version);
+	d = JW_LIT(d, ",\"createdAt\":");
+	d = jw_time(d, m->created_at);
+	d = JW_LIT(d, ",\"updatedAt\":");
+	d = jw_time(d, m->updated_at);
+	d = JW_LIT(d, ",\"createdBy\":");
+	if ((d = jw_esc(d, f[5], n[5])) == NULL)
+		goto bad;
+	d = JW_LIT(d, ",\"updatedBy\":");
+	if ((d = jw_esc(d, f[6], n[6])) == NULL)
+		goto bad;
+	w->len = (size_t)(d - w->buf);
+	return;
+bad:
+	w->err = 1;
 }
 
 /* The text, NUL-terminated, for the caller to free; NULL on any error. */

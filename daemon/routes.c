@@ -543,8 +543,9 @@ list_reply(void *arg, enum rt_status st, const char *msg,
 
 	if (!reply_ok(fr, st, msg))
 		return 0;
-	/* Its JSON is about three times its size on the wire. */
-	jw_init(&o.w, 64 + 3 * (r->len - r->off));
+	/* Its JSON is about three times its size on the wire; each record
+	 * takes room for its longest escaping before it writes. */
+	jw_init(&o.w, 64 + 3 * (r->len - r->off) + JW_META_ROOM);
 	o.first = 1;
 	jw_lit(&o.w, "{\"secrets\":[");
 	if (msg_secret_page_get(r, &pg, list_each, &o) == -1) {

@@ -243,6 +243,22 @@ test_meta(void)
 	}
 	b = jw_meta_text(&m, "bad \xff", 5);
 	ok(b == NULL, "a value that is not UTF-8 is refused, as by jansson");
+
+	/* The longest escaping of every field fits the room taken once. */
+	memset(m.description, '\x01', DESC_MAX_LEN);
+	m.description[DESC_MAX_LEN] = '\0';
+	m.created_at = m.updated_at = UINT64_MAX;
+	a = ref_meta(&m, NULL, 0);
+	b = jw_meta_text(&m, NULL, 0);
+	ok(a != NULL && b != NULL && strcmp(a, b) == 0,
+	    "metadata with a description of %d control characters and the "
+	    "largest times", DESC_MAX_LEN);
+	free(a);
+	free(b);
+	memcpy(m.description, "caf\xc3", 5);
+	m.description[5] = '\0';
+	b = jw_meta_text(&m, NULL, 0);
+	ok(b == NULL, "a description that is not UTF-8 is refused");
 }
 
 /* json_time() writes its digits itself: held to strftime(3). */

@@ -743,14 +743,14 @@ test_fit(void)
 	struct msg_token_page tp;
 	struct msg_reply okr = { RT_OK, "" };
 	struct ipc_msg m;
-	size_t i, fit;
+	size_t i, fit, len;
 
 	for (i = 0; i < LIST_MAX_LIMIT; i++)
 		longest(&metas[i], &tokens[i]);
 	memset(&sp, 0, sizeof(sp));
 	memset(sp.next, 'f', CURSOR_MAX_LEN);
 	sp.metas = metas;
-	fit = msg_secret_page_fit(metas, LIST_MAX_LIMIT);
+	fit = msg_secret_page_fit(metas, LIST_MAX_LIMIT, &len);
 	ok(fit > 0 && fit < LIST_MAX_LIMIT, "secret_page: %zu of the longest "
 	    "records fit", fit);
 	ipc_msg_init(&m, IMSG_REPLY, 1);
@@ -758,6 +758,8 @@ test_fit(void)
 	sp.n = (uint32_t)fit;
 	msg_secret_page_put(&m, &sp);
 	ok(ipc_msg_finish(&m) == 0, "secret_page: that many make one reply");
+	ok(m.len == len, "secret_page: its size is the one counted (%zu, %zu)",
+	    m.len, len);
 	ipc_msg_free(&m);
 	ipc_msg_init(&m, IMSG_REPLY, 1);
 	msg_reply_put(&m, &okr);
@@ -765,8 +767,8 @@ test_fit(void)
 	msg_secret_page_put(&m, &sp);
 	ok(ipc_msg_finish(&m) == -1, "secret_page: one more does not");
 	ipc_msg_free(&m);
-	ok(msg_secret_page_fit(&meta_ok, 1) == 1 &&
-	    msg_secret_page_fit(metas, 0) == 0,
+	ok(msg_secret_page_fit(&meta_ok, 1, NULL) == 1 &&
+	    msg_secret_page_fit(metas, 0, NULL) == 0,
 	    "secret_page: a short page fits whole");
 
 	memset(&tp, 0, sizeof(tp));

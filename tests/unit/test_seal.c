@@ -1,7 +1,9 @@
 /*
  * Sealed records: a value round-trips; the same sealed value moved to
  * another name, owner, scope, org or version, or with any one byte
- * flipped, fails to open; a wrong root key is refused and touches nothing.
+ * flipped, fails to open, its metadata alone too (record_verify, which
+ * checks the tag without opening the value); a wrong root key is refused
+ * and touches nothing.
  */
 #include "config.h"
 
@@ -199,6 +201,76 @@ test_flips(struct store *st)
 	    "the unflipped record opens");
 }
 
+/*
+ * record_verify, which checks a record's tag without opening its value,
+ * agrees with record_open at every length of additional data and value
+ * modulo the 16-byte Poly1305 block, and refuses a wrong key, a flipped
+ * tag, ciphertext or header byte, and another storage key.
+ */
+static void
+test_verify(void)
+{
+	static uint8_t rec[REC_MAX], out[REC_MAX];
+	uint8_t key[DATA_KEY_LEN], other[DATA_KEY_LEN], val[80];
+	uint8_t menc[META_ENC_MAX];
+	struct secret_meta m;
+	struct record_view rv;
+	struct skey k, k2;
+	size_t d, vl, mlen, len, agree = 0, cases = 0, refusals = 0;
+
+	randombytes_buf(key, sizeof(key));
+	memcpy(other, key, sizeof(other));
+	other[0] ^= 1;
+	randombytes_buf(val, sizeof(val));
+	for (d = 0; d < 20; d++)
+		for (vl = 1; vl <= 40; vl++) {
+			memset(&m, 0, sizeof(m));
+			m.scope = SCOPE_USER;
+			snprintf(m.name, sizeof(m.name), "N%zu", vl);
+			snprintf(m.org_id, sizeof(m.org_id), "acme");
+			snprintf(m.user_id, sizeof(m.user_id), "alice");
+			snprintf(m.updated_by, sizeof(m.updated_by), "alice");
+			snprintf(m.created_by, sizeof(m.created_by), "alice");
+			snprintf(m.category, sizeof(m.category), "custom");
+			memset(m.description, 'd', d);
+			m.version = 1;
+			cases++;
+			if (skey_of_meta(&k, &m) == -1 ||
+			    (mlen = meta_encode(&m, menc, sizeof(menc))) == 0)
+				continue;
+			len = record_len(mlen, vl);
+			record_seal(rec, &k, menc, mlen, 7, key, val, vl);
+			if (record_parse(rec, len, k.buf, k.len, &rv) == -1)
+				continue;
+			if (record_verify(&rv, k.buf, k.len, key) == 0 &&
+			    record_open(&rv, k.buf, k.len, key, out) == 0 &&
+			    memcmp(out, val, vl) == 0)
+				agree++;
+			k2 = k;
+			k2.buf[k2.len - 1] ^= 1;
+			if (record_verify(&rv, k.buf, k.len, other) == -1)
+				refusals++;
+			if (record_verify(&rv, k2.buf, k2.len, key) == -1)
+				refusals++;
+			rec[len - 1] ^= 0x80;		/* the tag */
+			if (record_verify(&rv, k.buf, k.len, key) == -1)
+				refusals++;
+			rec[len - 1] ^= 0x80;
+			rec[len - SEAL_TAG_LEN - 1] ^= 1; /* the ciphertext */
+			if (record_verify(&rv, k.buf, k.len, key) == -1)
+				refusals++;
+			rec[len - SEAL_TAG_LEN - 1] ^= 1;
+			rec[3 + mlen] ^= 1;		/* the key id */
+			if (record_verify(&rv, k.buf, k.len, key) == -1)
+				refusals++;
+		}
+	ok(agree == cases, "record_verify accepts what record_open opens, at "
+	    "%zu of %zu lengths", agree, cases);
+	ok(refusals == 5 * cases, "record_verify refuses a wrong key, another "
+	    "storage key, a flipped tag, ciphertext or header byte (%zu of %zu)",
+	    refusals, 5 * cases);
+}
+
 static uint8_t *
 read_file(const char *dir, const char *name, size_t *len)
 {
@@ -283,6 +355,7 @@ main(void)
 	ok(opens(st, &m, VALUE), "round trip: the value opens unchanged");
 	test_moves(st);
 	test_flips(st);
+	test_verify();
 	store_close(st);
 	test_wrong_key(dir);
 	tu_rm_rf(dir);
