@@ -135,6 +135,7 @@ ok "$(! grep -qe "$CRM_VALUE" -e locked-value -e alice-private \
 W=$E2E_DIR/wheel
 mkdir -p "$W"
 cp -r "$SDK" "$W/src"
+chmod -R u+w "$W/src"	# a read-only source tree (distcheck)
 rm -rf "$W/src/build" "$W/src"/*.egg-info
 if "$PY" -c 'import build, setuptools' 2>/dev/null; then
 	(cd "$W/src" && "$PY" -m build --wheel --no-isolation --outdir "$W/dist" .) \
@@ -147,7 +148,8 @@ elif "$PY" -c 'import pip, setuptools' 2>/dev/null; then
 else
 	ok 0 "# SKIP neither python3-build nor pip with setuptools"
 fi
-whl=$(ls "$W"/dist/runtools-*.whl 2>/dev/null | head -n 1)
+whl=
+for f in "$W"/dist/runtools-*.whl; do [ -f "$f" ] && whl=$f; done
 if [ -n "$whl" ]; then
 	files=$("$PY" -c 'import sys, zipfile; print("\n".join(sorted(n for n in zipfile.ZipFile(sys.argv[1]).namelist() if "dist-info" not in n)))' "$whl")
 	is "$(printf '%s' "$files" | tr '\n' ' ')" \
