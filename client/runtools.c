@@ -405,6 +405,7 @@ connect_client(const struct cli *cl, int *rv)
 {
 	char url[4200], err[512], *token = NULL;
 	const char *u = cl->url ? cl->url : getenv("RUNTOOLS_URL");
+	const char *ca = cl->ca_file ? cl->ca_file : getenv("RUNTOOLS_CA_FILE");
 	rt_client *c;
 
 	if ((u == NULL || *u == '\0') &&
@@ -416,7 +417,9 @@ connect_client(const struct cli *cl, int *rv)
 		return NULL;
 	}
 	have_token = token != NULL;
-	c = rt_client_new(u, token, cl->ca_file);
+	if (ca != NULL && *ca == '\0')
+		ca = NULL;
+	c = rt_client_new(u, token, ca);
 	if (token != NULL)
 		rt_secret_value_free(token, strlen(token));
 	if (c == NULL && errno == EINVAL) {

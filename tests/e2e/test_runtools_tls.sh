@@ -150,6 +150,18 @@ err_like 'nonexistent\.pem' "missing --ca-file: the message names the file"
 rtx "$B" RUNTOOLS_TOKEN="$ATOK" -- --url "https://127.0.0.1:$(free_port)" --ca-file "$CA" secret list
 rc_is 1 "nothing listening on the port: exit 1"
 
+# RUNTOOLS_CA_FILE is the default for --ca-file; the option wins over it.
+rtx "$B" RUNTOOLS_URL="$URL" RUNTOOLS_TOKEN="$ATOK" RUNTOOLS_CA_FILE="$CA" -- secret get TLS_ONE
+is "$rc $(grep '^userId: ' "$OUT")" "0 userId: $A" "RUNTOOLS_CA_FILE trusts the certificate without --ca-file"
+rtx "$B" RUNTOOLS_URL="$URL" RUNTOOLS_TOKEN="$ATOK" RUNTOOLS_CA_FILE="$OTHER/ca.pem" -- secret list
+rc_is 1 "RUNTOOLS_CA_FILE naming another CA is refused: exit 1"
+err_like '^runtools: list: .*[Cc]ertificate' "RUNTOOLS_CA_FILE, another CA: a message about the certificate"
+rtx "$B" RUNTOOLS_URL="$URL" RUNTOOLS_TOKEN="$ATOK" RUNTOOLS_CA_FILE="$OTHER/ca.pem" -- --ca-file "$CA" secret list
+rc_is 0 "--ca-file wins over RUNTOOLS_CA_FILE"
+rtx "$B" RUNTOOLS_URL="$URL" RUNTOOLS_TOKEN="$ATOK" RUNTOOLS_CA_FILE="$E2E_DIR/nonexistent.pem" -- secret list
+rc_is 1 "a missing RUNTOOLS_CA_FILE exits 1"
+err_like 'nonexistent\.pem' "missing RUNTOOLS_CA_FILE: the message names the file"
+
 # --- tokens: missing, wrong, revoked, expired ------------------------------
 
 rtx "$B" -- --url "$URL" --ca-file "$CA" secret list
