@@ -41,7 +41,7 @@ export interface RunToolsOptions {
   /** PEM file of the CA that signed the server's certificate (replaces the system's trust); default RUNTOOLS_CA_FILE. */
   caFile?: string;
   /** The CA certificates themselves, instead of caFile. */
-  ca?: string | Buffer | Array<string | Buffer>;
+  ca?: string | Uint8Array | Array<string | Uint8Array>;
   /** Per-request time limit in ms (default 30000; 0: none). */
   timeoutMs?: number;
   /** Time limit of tools.execute in ms (default 310000; 0: none). */
