@@ -163,7 +163,7 @@ class Secrets {
     const n = nameArg(name, 'the name', 'secrets.get');
     const query = { orgWide: o.orgWide ? 'true' : undefined, user_id: o.userId };
     const r = o.reveal
-      ? await this.#rt[REQUEST]('POST', `/v1/secrets/${n}/reveal`, o, query)
+      ? await this.#rt[REQUEST]('POST', `/v1/secrets/${n}/reveal`, { ...o, retry: true }, query)
       : await this.#rt[REQUEST]('GET', `/v1/secrets/${n}`, o, query);
     return r.body;
   }
@@ -290,7 +290,7 @@ export class RunTools {
 
   [REQUEST](method, path, o, query, body) {
     return this.#transport.request(method, path, {
-      query, body, signal: o.signal, timeoutMs: o.timeoutMs ?? this.#timeoutMs,
+      query, body, signal: o.signal, timeoutMs: o.timeoutMs ?? this.#timeoutMs, retry: o.retry,
     });
   }
 }

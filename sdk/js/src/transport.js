@@ -10,6 +10,8 @@ export const VERSION = '0.1.0';
 const MAX_RESPONSE = 64 * 1024 * 1024;
 // The daemon closes an idle connection after 10 s: we drop ours first.
 const IDLE_MS = 5_000;
+// Marks the failure of a request sent on a connection found closed.
+const STALE = Symbol('stale');
 
 function wipe(buf) {
   if (buf)
@@ -33,7 +35,9 @@ function isTimeoutReason(reason) {
 }
 
 // A keep-alive connection the server closed while it sat idle: the request
-// was never read, so it is sent once more on a new connection.
+// was never read, so a request that changes nothing (GET, or a reveal) is
+// sent once more on a new connection.  Others are not: should the daemon
+// have gone away mid-request instead, a tool would run twice.
 function staleConnection(req, err) {
   return req.reusedSocket &&
     (err.code === 'ECONNRESET' || err.code === 'EPIPE' || err.message === 'socket hang up');
@@ -68,7 +72,7 @@ export class Transport {
 
   // Resolves to { status, body, requestId } for a 2xx answer; anything
   // else rejects with a RunToolsError.
-  async request(method, path, { query, body, signal, timeoutMs } = {}) {
+  async request(method, path, { query, body, signal, timeoutMs, retry } = {}) {
     const payload = body === undefined ? null : Buffer.from(JSON.stringify(body), 'utf8');
     try {
       for (let attempt = 0; ; attempt++) {
@@ -76,7 +80,7 @@ export class Transport {
           return await this.#once(method, this.#target.prefix + path + queryString(query),
             payload, signal, timeoutMs);
         } catch (err) {
-          if (attempt > 0 || !err.retry)
+          if (attempt > 0 || !err[STALE] || !(retry ?? method === 'GET'))
             throw err;
         }
       }
@@ -153,14 +157,11 @@ export class Transport {
       req.on('error', (err) => {
         if (settled)
           return;
-        if (!answered && staleConnection(req, err)) {
-          const e = new RunToolsError(err.message, { code: CLIENT_CODES.NETWORK, cause: err });
-          e.retry = true;
-          fail(e);
-          return;
-        }
-        fail(new RunToolsError(`${method} ${path} at ${this.url}: ${err.message}`,
-          { code: CLIENT_CODES.NETWORK, cause: err }));
+        const e = new RunToolsError(`${method} ${path} at ${this.url}: ${err.message}`,
+          { code: CLIENT_CODES.NETWORK, cause: err });
+        if (!answered && staleConnection(req, err))
+          e[STALE] = true;
+        fail(e);
       });
       req.on('response', (res) => {
         answered = true;
