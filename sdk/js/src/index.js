@@ -1,0 +1,298 @@
+// The secretd / RunTools secrets API for Node.js: a thin layer over the
+// HTTP API that holds no value longer than the caller does.
+//
+//   import { RunTools } from 'runtools';
+//   const rt = new RunTools();
+
+import { resolveConfig } from './config.js';
+import { Transport, VERSION } from './transport.js';
+import { RunToolsError, CLIENT_CODES } from './errors.js';
+
+export { RunToolsError, CLIENT_CODES, VERSION };
+
+const REQUEST_OPTIONS = ['signal', 'timeoutMs'];
+// The client's own request function and tool timeout, out of the public surface.
+const REQUEST = Symbol('request');
+const TOOL_TIMEOUT = Symbol('toolTimeoutMs');
+
+// Options as given, refusing keys this call does not know (a misspelt
+// orgWide would otherwise quietly act on the user's own secret).
+function options(opts, allowed, call) {
+  if (opts === undefined || opts === null)
+    return {};
+  if (typeof opts !== 'object')
+    throw new TypeError(`${call}: options must be an object`);
+  for (const k of Object.keys(opts))
+    if (!allowed.includes(k) && !REQUEST_OPTIONS.includes(k))
+      throw new TypeError(`${call}: unknown option '${k}'`);
+  if (opts.signal !== undefined && (opts.signal === null || typeof opts.signal.aborted !== 'boolean'))
+    throw new TypeError(`${call}: signal must be an AbortSignal`);
+  return opts;
+}
+
+function nameArg(v, what, call) {
+  if (typeof v !== 'string' || v === '')
+    throw new TypeError(`${call}: ${what} must be a non-empty string`);
+  return encodeURIComponent(v);
+}
+
+function valueArg(v, call) {
+  if (typeof v !== 'string')
+    throw new TypeError(`${call}: the value must be a string`);
+  return v;
+}
+
+// A list call: awaiting it gives the first page, iterating it with
+// for await gives every item across pages, following nextCursor.
+class PagedList {
+  #fetch;
+  #key;
+  #cursor;
+  #first;
+
+  constructor(fetch, key, cursor) {
+    this.#fetch = fetch;
+    this.#key = key;
+    this.#cursor = cursor;
+  }
+
+  #firstPage() {
+    this.#first ??= this.#fetch(this.#cursor);
+    return this.#first;
+  }
+
+  then(onFulfilled, onRejected) {
+    return this.#firstPage().then(onFulfilled, onRejected);
+  }
+
+  catch(onRejected) {
+    return this.#firstPage().catch(onRejected);
+  }
+
+  finally(onFinally) {
+    return this.#firstPage().finally(onFinally);
+  }
+
+  async *pages() {
+    let page = await this.#firstPage();
+    const seen = new Set();
+    for (;;) {
+      yield page;
+      const next = page.nextCursor;
+      if (next === null || next === undefined || next === '')
+        return;
+      if (seen.has(next))
+        throw new RunToolsError('the server repeated a list cursor',
+          { code: CLIENT_CODES.INVALID_RESPONSE });
+      seen.add(next);
+      page = await this.#fetch(next);
+    }
+  }
+
+  async *[Symbol.asyncIterator]() {
+    for await (const page of this.pages())
+      yield* page[this.#key];
+  }
+
+  // Every item of every page, in one array.
+  async all() {
+    const items = [];
+    for await (const item of this)
+      items.push(item);
+    return items;
+  }
+}
+
+function pageOf(body, key) {
+  if (!Array.isArray(body[key]))
+    throw new RunToolsError(`the answer has no ${key} list`, { code: CLIENT_CODES.INVALID_RESPONSE });
+  return body;
+}
+
+class Secrets {
+  #rt;
+
+  constructor(rt) {
+    this.#rt = rt;
+  }
+
+  // GET /v1/secrets: metadata only, never a value.
+  list(opts) {
+    const o = options(opts, ['category', 'secretScope', 'all', 'userId', 'limit', 'cursor'], 'secrets.list');
+    const fetch = async (cursor) => pageOf((await this.#rt[REQUEST]('GET', '/v1/secrets', o, {
+      category: o.category, secretScope: o.secretScope, all: o.all ? 'true' : undefined,
+      user_id: o.userId, limit: o.limit, cursor,
+    })).body, 'secrets');
+    return new PagedList(fetch, 'secrets', o.cursor);
+  }
+
+  // POST /v1/secrets: creates NAME, or rotates it when it exists.
+  // set(name, value, { category, description, orgWide, userId }) or
+  // set({ name, value, category, description, orgWide, userId }).
+  async set(name, value, opts) {
+    if (name !== null && typeof name === 'object') {
+      const { name: n, value: v, ...rest } = name;
+      return this.set(n, v, rest);
+    }
+    const o = options(opts, ['category', 'description', 'orgWide', 'userId'], 'secrets.set');
+    nameArg(name, 'the name', 'secrets.set');
+    const body = { name, value: valueArg(value, 'secrets.set') };
+    if (o.category !== undefined)
+      body.category = o.category;
+    if (o.description !== undefined)
+      body.description = o.description;
+    if (o.orgWide)
+      body.orgWide = true;
+    const r = await this.#rt[REQUEST]('POST', '/v1/secrets', o, { user_id: o.userId }, body);
+    return { ...r.body, created: r.status === 201 };
+  }
+
+  // A new value behind an existing name; a missing secret is 404, never
+  // created.
+  async rotate(name, value, opts) {
+    const o = options(opts, ['category', 'description', 'orgWide', 'userId'], 'secrets.rotate');
+    valueArg(value, 'secrets.rotate');
+    await this.get(name, { orgWide: o.orgWide, userId: o.userId, signal: o.signal, timeoutMs: o.timeoutMs });
+    return this.set(name, value, o);
+  }
+
+  // GET /v1/secrets/{name}: metadata; with reveal: true,
+  // POST /v1/secrets/{name}/reveal: metadata and value.
+  async get(name, opts) {
+    const o = options(opts, ['reveal', 'orgWide', 'userId'], 'secrets.get');
+    const n = nameArg(name, 'the name', 'secrets.get');
+    const query = { orgWide: o.orgWide ? 'true' : undefined, user_id: o.userId };
+    const r = o.reveal
+      ? await this.#rt[REQUEST]('POST', `/v1/secrets/${n}/reveal`, { ...o, retry: true }, query)
+      : await this.#rt[REQUEST]('GET', `/v1/secrets/${n}`, o, query);
+    return r.body;
+  }
+
+  // DELETE /v1/secrets/{name}: { deleted: true, name, scope }.
+  async delete(name, opts) {
+    const o = options(opts, ['orgWide', 'userId'], 'secrets.delete');
+    const n = nameArg(name, 'the name', 'secrets.delete');
+    return (await this.#rt[REQUEST]('DELETE', `/v1/secrets/${n}`, o,
+      { orgWide: o.orgWide ? 'true' : undefined, user_id: o.userId })).body;
+  }
+}
+
+class Tokens {
+  #rt;
+
+  constructor(rt) {
+    this.#rt = rt;
+  }
+
+  // POST /v1/tokens: the token string is in .token, shown this once.
+  async create(opts) {
+    const o = options(opts, ['description', 'role', 'ttlSeconds'], 'tokens.create');
+    const body = {};
+    for (const k of ['description', 'role', 'ttlSeconds'])
+      if (o[k] !== undefined)
+        body[k] = o[k];
+    return (await this.#rt[REQUEST]('POST', '/v1/tokens', o, undefined, body)).body;
+  }
+
+  list(opts) {
+    const o = options(opts, ['limit', 'cursor'], 'tokens.list');
+    const fetch = async (cursor) => pageOf((await this.#rt[REQUEST]('GET', '/v1/tokens', o,
+      { limit: o.limit, cursor })).body, 'tokens');
+    return new PagedList(fetch, 'tokens', o.cursor);
+  }
+
+  // DELETE /v1/tokens/{id}; takes the id, a token's metadata or the
+  // token string itself (rts_<id>_...).
+  async revoke(id, opts) {
+    const o = options(opts, [], 'tokens.revoke');
+    let v = id !== null && typeof id === 'object' ? id.id : id;
+    if (typeof v === 'string' && v.startsWith('rts_'))
+      v = v.split('_')[1];
+    return (await this.#rt[REQUEST]('DELETE', `/v1/tokens/${nameArg(v, 'the token id', 'tokens.revoke')}`, o)).body;
+  }
+}
+
+class Tools {
+  #rt;
+
+  constructor(rt) {
+    this.#rt = rt;
+  }
+
+  list(opts) {
+    const o = options(opts, ['limit', 'cursor'], 'tools.list');
+    const fetch = async (cursor) => pageOf((await this.#rt[REQUEST]('GET', '/v1/tools', o,
+      { limit: o.limit, cursor })).body, 'tools');
+    return new PagedList(fetch, 'tools', o.cursor);
+  }
+
+  async get(tool, opts) {
+    const o = options(opts, [], 'tools.get');
+    return (await this.#rt[REQUEST]('GET', `/v1/tools/${nameArg(tool, 'the tool', 'tools.get')}`, o)).body;
+  }
+
+  // POST /v1/tools/{tool}/execute: the daemon resolves each credential
+  // slot and runs the tool; the answer names the secrets used, never a
+  // value.  A tool that ran and failed is { ok: false }, not an error.
+  async execute(tool, request, opts) {
+    const call = 'tools.execute';
+    const t = nameArg(tool, 'the tool', call);
+    if (request === null || typeof request !== 'object')
+      throw new TypeError(`${call}: the request must be an object with an action`);
+    const { action, params, credentialOverrides, ...rest } = request;
+    const o = options({ ...rest, ...(opts ?? {}) }, [], call);
+    if (typeof action !== 'string' || action === '')
+      throw new TypeError(`${call}: action must be a non-empty string`);
+    const body = { action };
+    if (params !== undefined)
+      body.params = params;
+    if (credentialOverrides !== undefined)
+      body.credentialOverrides = credentialOverrides;
+    return (await this.#rt[REQUEST]('POST', `/v1/tools/${t}/execute`,
+      { ...o, timeoutMs: o.timeoutMs ?? this.#rt[TOOL_TIMEOUT] }, undefined, body)).body;
+  }
+}
+
+export class RunTools {
+  #transport;
+  #timeoutMs;
+  #toolTimeoutMs;
+
+  constructor(opts = {}) {
+    const cfg = resolveConfig(opts ?? {});
+    this.#transport = new Transport(cfg);
+    this.#timeoutMs = cfg.timeoutMs;
+    this.#toolTimeoutMs = cfg.toolTimeoutMs;
+    this.secrets = new Secrets(this);
+    this.tokens = new Tokens(this);
+    this.tools = new Tools(this);
+  }
+
+  // The server this client talks to, without any credential.
+  get url() {
+    return this.#transport.url;
+  }
+
+  // GET /v1/health: { status: 'ok' }; 503 when the daemon cannot serve.
+  async health(opts) {
+    const o = options(opts, [], 'health');
+    return (await this[REQUEST]('GET', '/v1/health', o)).body;
+  }
+
+  // Closes the idle keep-alive connections.
+  close() {
+    this.#transport.close();
+  }
+
+  get [TOOL_TIMEOUT]() {
+    return this.#toolTimeoutMs;
+  }
+
+  [REQUEST](method, path, o, query, body) {
+    return this.#transport.request(method, path, {
+      query, body, signal: o.signal, timeoutMs: o.timeoutMs ?? this.#timeoutMs, retry: o.retry,
+    });
+  }
+}
+
+export default RunTools;
