@@ -151,6 +151,20 @@ static const struct cmdinfo {
 	  "standard error on standard\nerror; --json prints the whole "
 	  "response.  Exits 5 when the tool ran but\nreported failure "
 	  "(an HTTP error status, or a non-zero exit)." },
+	{ GROUP_NONE, CMD_RUN, "run", 0, 0, 0,
+	  "run [--secret NAME]... [--env VAR=NAME]... [--category C] "
+	  "[--org-wide] [--allow-env VAR]... [--no-mask] -- COMMAND [ARGS...]",
+	  "Start COMMAND with secrets in its environment: --secret NAME sets "
+	  "NAME,\n--env VAR=NAME sets VAR to secret NAME, --category C every "
+	  "secret of C\nyou may reveal.  Your secret comes first, else the "
+	  "org's of that name;\n--org-wide takes the org's only.  A refused "
+	  "reveal stops before COMMAND runs.\nVariables that change how "
+	  "programs are loaded or run (LD_*, PATH, BASH_ENV,\nPYTHONPATH, "
+	  "NODE_OPTIONS, ...; see runtools(1)) are refused unless named\n"
+	  "with --allow-env VAR.  Every value COMMAND writes on standard "
+	  "output or\nerror is replaced by <concealed by runtools>; "
+	  "--no-mask runs it unfiltered.\nExits with COMMAND's status (dies "
+	  "of its signal); 126 or 127 when it\ncannot be run." },
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
 
@@ -591,6 +605,8 @@ parse(int argc, char **argv, struct cli *c, char *err, size_t len)
 		snprintf(err, len, "missing command");
 		return -1;
 	}
+	if (strcmp(argv[i], "run") == 0)
+		return run_parse(argc - i, argv + i, c, err, len);
 	if (parse_group(c, argv[i], err, len) == -1 || c->help)
 		return c->help ? 0 : -1;
 	if ((n = parse_opts(argc - i, argv + i, 1, c, pos, &npos, err,
@@ -651,6 +667,7 @@ cli_free(struct cli *c)
 	free(c->creds);
 	c->creds = NULL;
 	c->ncreds = 0;
+	run_free(c);
 }
 
 /* Appends ", word" (or the first word) to a message, as far as it fits. */

@@ -40,8 +40,11 @@ enum cli_cmd {
 	CMD_TOKEN_REVOKE,
 	CMD_TOOL_LIST,
 	CMD_TOOL_SHOW,
-	CMD_TOOL_EXEC
+	CMD_TOOL_EXEC,
+	CMD_RUN			/* run.c */
 };
+
+struct cli_run;
 
 struct cli {
 	enum cli_group	 group;
@@ -74,6 +77,7 @@ struct cli {
 	struct rt_credential_override *creds;	/* --credential; allocated */
 	size_t		 ncreds;
 	unsigned int	 seen;		/* OPT_* bits given */
+	struct cli_run	*run;		/* runtools run; run.c */
 };
 
 /* args.c */
@@ -83,6 +87,12 @@ void	 cli_usage(FILE *, const struct cli *);
 const char *cli_help_words(const struct cli *);
 int	 cli_param_types(struct cli *, const struct rt_tool *, char *err,
 	    size_t);
+
+/* run.c */
+int	 run_parse(int argc, char **argv, struct cli *, char *err, size_t);
+void	 run_free(struct cli *);
+int	 run_var_dangerous(const char *var);
+int	 cmd_run(rt_client **, struct cli *);
 
 /* input.c */
 int	 read_value(int fd, char **value, size_t *len, char *err, size_t);

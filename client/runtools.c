@@ -394,6 +394,7 @@ run(rt_client *c, struct cli *cl)
 		return cmd_tool_show(c, cl);
 	case CMD_TOOL_EXEC:
 		return cmd_tool_exec(c, cl);
+	case CMD_RUN:
 	case CMD_NONE:
 		break;
 	}
@@ -465,7 +466,7 @@ main(int argc, char **argv)
 		cli_free(&cl);
 		return rv;
 	}
-	rv = run(c, &cl);
+	rv = cl.cmd == CMD_RUN ? cmd_run(&c, &cl) : run(c, &cl);
 	cli_free(&cl);
 	rt_client_free(c);
 	curl_global_cleanup();
