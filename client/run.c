@@ -749,6 +749,8 @@ static volatile sig_atomic_t child_pid;
 static const int fwd_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
     SIGUSR2 };
 #define NFWD	(sizeof(fwd_sigs) / sizeof(fwd_sigs[0]))
+static int fwd_ignored[NFWD];	/* ignored when runtools started: the
+				   command inherits that, nothing is sent */
 
 /*
  * A signal some process sent to runtools goes on to the command.  One the
@@ -789,8 +791,16 @@ sig_setup(sigset_t *old)
 	sa.sa_sigaction = on_signal;
 	sa.sa_flags = SA_SIGINFO;
 	sigfillset(&sa.sa_mask);
-	for (i = 0; i < NFWD; i++)
+	for (i = 0; i < NFWD; i++) {
+		struct sigaction was;
+
+		if (sigaction(fwd_sigs[i], NULL, &was) == 0 &&
+		    was.sa_handler == SIG_IGN) {
+			fwd_ignored[i] = 1;
+			continue;
+		}
 		sigaction(fwd_sigs[i], &sa, NULL);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_child;	/* only to interrupt poll */
 	sa.sa_flags = SA_NOCLDSTOP;
@@ -824,7 +834,8 @@ child(char **argv, char **envp, int out, int errfd, int report,
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (i = 0; i < NFWD; i++)
-		sigaction(fwd_sigs[i], &sa, NULL);
+		if (!fwd_ignored[i])
+			sigaction(fwd_sigs[i], &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
 	sigprocmask(SIG_SETMASK, old, NULL);
