@@ -594,6 +594,53 @@ test_params_json_file(void)
 	close(fd);
 }
 
+/* runtools run: options, the command left in argv, refused variables. */
+static void
+test_run(void)
+{
+	static const char *bad[] = {
+		"run", "run --secret X", "run -- true", "run --secret 1X -- true",
+		"run --env X -- true", "run --env 1V=X -- true",
+		"run --env V=a/b -- true", "run --secret X --env X=Y -- true",
+		"run --secret LD_PRELOAD -- true", "run --env PATH=X -- true",
+		"run --env LD_ANY=X -- true", "run --env BASH_ENV=X -- true",
+		"run --env PYTHONPATH=X --allow-env PATH -- true",
+		"run --category nope -- true", "run --allow-env a-b --secret X -- "
+		"true", "--json run --secret X -- true", "run --reveal -- true",
+	};
+	static const char *danger[] = { "LD_PRELOAD", "LD_AUDIT", "PATH",
+	    "BASH_ENV", "ENV", "IFS", "PYTHONPATH", "PYTHONSTARTUP",
+	    "NODE_OPTIONS", "PERL5OPT", "PERL5LIB", "RUBYOPT", "BASH_FUNC_x%%" };
+	static const char *fine[] = { "API_KEY", "LD", "PATHS", "MY_PATH",
+	    "ENVIRONMENT", "NODE_ENV", "HOME_DIR" };
+	struct cli c;
+	size_t i;
+
+	ok(parse_ok(&c, "run --secret API_KEY --env DB=PROD_DB --category "
+	    "provider -- sh -c x --secret Y") && c.cmd == CMD_RUN &&
+	    c.run != NULL, "run with --secret, --env, --category");
+	cli_free(&c);
+	ok(c.run == NULL, "cli_free frees the run options");
+	ok(parse_ok(&c, "--url unix:/x run --org-wide --no-mask --secret A "
+	    "printenv A") && c.cmd == CMD_RUN && strcmp(c.url, "unix:/x") == 0,
+	    "run without --, global options before it");
+	cli_free(&c);
+	ok(parse_ok(&c, "run --env PYTHONPATH=X --allow-env PYTHONPATH -- "
+	    "true"), "run --allow-env lets a refused variable be set");
+	cli_free(&c);
+	ok(parse_ok(&c, "run --help") && c.help && c.cmd == CMD_RUN,
+	    "run --help");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ok(parse(&c, bad[i]) == -1 && err[0] != '\0',
+		    "usage error: 'runtools %s' (%s)", bad[i], err);
+		cli_free(&c);
+	}
+	for (i = 0; i < sizeof(danger) / sizeof(danger[0]); i++)
+		ok(run_var_dangerous(danger[i]), "%s is refused", danger[i]);
+	for (i = 0; i < sizeof(fine) / sizeof(fine[0]); i++)
+		ok(!run_var_dangerous(fine[i]), "%s is not", fine[i]);
+}
+
 int
 main(void)
 {
@@ -620,6 +667,7 @@ main(void)
 	test_tool_param_types();
 	test_tool_exec_refusals();
 	test_params_json_file();
+	test_run();
 	if (fork() == 0)
 		execlp("rm", "rm", "-rf", tmpdir, (char *)NULL);
 	wait(NULL);
