@@ -632,6 +632,8 @@ pend_add(struct stream *s, const void *p, size_t n)
 	char *b;
 	size_t cap;
 
+	if (n == 0)
+		return 0;
 	if (s->pendlen + n > s->pendcap) {
 		cap = s->pendcap ? s->pendcap : CHUNK;
 		while (cap < s->pendlen + n)
