@@ -62,6 +62,18 @@ print_json(rt_client *c)
 	out_json(body, len);
 }
 
+int
+cli_fail(rt_client *c, enum rt_error e, const char *what, const char *name)
+{
+	return fail(c, e, what, name);
+}
+
+void
+cli_print_json(rt_client *c)
+{
+	print_json(c);
+}
+
 /* set and rotate end alike: the value is wiped once it has been sent. */
 static int
 save(rt_client *c, struct cli *cl, const struct rt_set_opts *o,
@@ -394,6 +406,12 @@ run(rt_client *c, struct cli *cl)
 		return cmd_tool_show(c, cl);
 	case CMD_TOOL_EXEC:
 		return cmd_tool_exec(c, cl);
+	case CMD_SECRET_EXPORT:
+		return cmd_export(c, cl);
+	case CMD_SECRET_IMPORT:
+		return cmd_import(c, cl);
+	case CMD_WHOAMI:
+		return cmd_whoami(c, cl);
 	case CMD_NONE:
 		break;
 	}
