@@ -271,7 +271,8 @@ route_match(const char *path, enum http_method method, char *arg,
 	}
 	arg[0] = '\0';
 	if (k != P_HEALTH && k != P_SECRETS && k != P_TOKENS &&
-	    k != P_TOOLS && path_arg(k, raw, arg, arglen) == -1) {
+	    k != P_TOOLS && k != P_WHOAMI &&
+	    path_arg(k, raw, arg, arglen) == -1) {
 		*code = 400;
 		if (k == P_TOKEN)
 			snprintf(err, errlen, "invalid token id");
