@@ -47,6 +47,7 @@ static const struct {
 	{ IMSG_TOOL_LIST,	PERMIT_READY,	h_tool_list },
 	{ IMSG_TOOL_GET,	PERMIT_READY,	h_tool_get },
 	{ IMSG_TOOL_EXEC,	PERMIT_READY,	h_tool_exec },
+	{ IMSG_WHOAMI,		PERMIT_READY,	h_whoami },
 };
 
 static int

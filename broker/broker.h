@@ -159,6 +159,7 @@ void	 session_hangups(void);
 void	 session_clear(void);
 int	 h_conn_unix(struct req *);
 int	 h_conn_close(struct req *);
+int	 h_whoami(struct req *);
 
 /* token.c */
 int	 token_auth(struct broker *, const char *token, const char *ratekey,

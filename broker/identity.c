@@ -407,3 +407,44 @@ h_conn_close(struct req *q)
 	session_del(c.session);
 	return 0;
 }
+
+/*
+ * Who the caller is, as authenticate() found it: the principal, and
+ * either the session's uid (read from the kernel) or the token's id and
+ * expiry.  A token wins over the session it came on, so it reports no uid.
+ */
+int
+h_whoami(struct req *q)
+{
+	struct msg_whoami w;
+	struct ipc_msg m;
+	char msg[MSG_LEN] = "";
+	uid_t uid = 0;
+	int rv;
+
+	q->op = "whoami";
+	if (msg_auth_get(q->r, &q->auth) == -1 || msg_empty_get(q->r) == -1)
+		return -1;
+	if ((rv = authenticate(q, msg, sizeof(msg))) != RT_OK ||
+	    (q->auth.kind == AUTH_SESSION && session_get(q->auth.session,
+	    NULL, &uid, msg, sizeof(msg)) == -1)) {
+		respond(q, NULL, rv != RT_OK ? rv : RT_UNAUTH, msg);
+		return 0;
+	}
+	memset(&w, 0, sizeof(w));
+	snprintf(w.user_id, sizeof(w.user_id), "%s", q->p.user_id);
+	snprintf(w.org_id, sizeof(w.org_id), "%s", q->p.org_id);
+	snprintf(q->owner, sizeof(q->owner), "%s", q->p.user_id);
+	w.role = (uint8_t)q->p.role;
+	w.auth = q->auth.kind;
+	if (q->auth.kind == AUTH_SESSION)
+		w.uid = (uint32_t)uid;
+	else {
+		snprintf(w.token_id, sizeof(w.token_id), "%s", q->p.token_id);
+		w.token_expires = q->p.token_expires;
+	}
+	reply_init(&m, q->id, RT_OK, "");
+	msg_whoami_put(&m, &w);
+	respond(q, &m, RT_OK, "");
+	return 0;
+}

@@ -40,7 +40,9 @@ enum {
 	OPT_TTL = 0x8000,
 	OPT_PARAM = 0x10000,
 	OPT_PARAMSJSON = 0x20000,
-	OPT_CREDENTIAL = 0x40000
+	OPT_CREDENTIAL = 0x40000,
+	OPT_FORMAT = 0x80000,
+	OPT_DRYRUN = 0x100000
 };
 #define OPT_GLOBAL	(OPT_URL | OPT_CAFILE | OPT_JSON | OPT_HELP | OPT_VERSION)
 #define OPT_SCOPES	(OPT_USERONLY | OPT_ORGONLY | OPT_ALLORG)
@@ -65,6 +67,8 @@ static const struct option longopts[] = {
 	{ "param",		required_argument,	NULL, OPT_PARAM },
 	{ "params-json",	required_argument,	NULL, OPT_PARAMSJSON },
 	{ "credential",		required_argument,	NULL, OPT_CREDENTIAL },
+	{ "format",		required_argument,	NULL, OPT_FORMAT },
+	{ "dry-run",		no_argument,		NULL, OPT_DRYRUN },
 	{ NULL,			0,			NULL, 0 }
 };
 
@@ -165,6 +169,35 @@ static const struct cmdinfo {
 	  "output or\nerror is replaced by <concealed by runtools>; "
 	  "--no-mask runs it unfiltered.\nExits with COMMAND's status (dies "
 	  "of its signal); 126 or 127 when it\ncannot be run." },
+	{ GROUP_SECRET, CMD_SECRET_EXPORT, "export",
+	  OPT_SCOPES | OPT_CATEGORY | OPT_FORMAT, 0, 0,
+	  "secret export [--format dotenv|env|json] "
+	  "[--user-only|--org-only|--all-org] [--category C]",
+	  "Write the values you may reveal, selected as 'secret list' "
+	  "selects them, on\nstandard output: dotenv (default) NAME=\"...\" "
+	  "lines that 'secret import' reads\nback byte for byte; env: "
+	  "export NAME='...' lines for a POSIX shell; json:\nan object of "
+	  "names and values.  Each name once: your user secret wins over\n"
+	  "the org secret of the same name.  A secret you may list but not "
+	  "reveal (an\norg secret when only admins reveal, another user's) "
+	  "is skipped with a note\non standard error; nothing is written if "
+	  "any other error occurs." },
+	{ GROUP_SECRET, CMD_SECRET_IMPORT, "import",
+	  OPT_FORMAT | OPT_ORGWIDE | OPT_CATEGORY | OPT_DRYRUN, 1, 1,
+	  "secret import FILE|- [--format dotenv|json] [--org-wide] "
+	  "[--category C] [--dry-run]",
+	  "Create or rotate secrets from a .env file (or a JSON object of "
+	  "names and\nstring values; the default for a FILE ending in "
+	  ".json).  The whole file is\nread and checked first: a malformed "
+	  "line is reported with its number and\nnothing is written.  Each "
+	  "value is compared with the current one where you\nmay reveal it; "
+	  "prints \"created\", \"rotated\" or \"unchanged\" for each name.\n"
+	  "--category applies to the secrets created; --dry-run says what "
+	  "would change\nand changes nothing." },
+	{ GROUP_NONE, CMD_WHOAMI, "whoami", 0, 0, 0, "whoami",
+	  "Print who the server takes you to be: user, uid (over the unix "
+	  "socket),\nrole, org, and how you authenticated (unix peer "
+	  "credentials, or the token\nid and its expiry)." },
 };
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
 
@@ -372,6 +405,12 @@ opt_value(struct cli *c, int opt, const char *arg, char *err, size_t len)
 		break;
 	case OPT_CREDENTIAL:
 		return add_cred(c, arg, err, len);
+	case OPT_FORMAT:
+		if (strcmp(arg, "dotenv") != 0 && strcmp(arg, "env") != 0 &&
+		    strcmp(arg, "json") != 0)
+			goto bad;
+		c->format = arg;
+		break;
 	}
 	return 0;
  bad:
@@ -406,6 +445,9 @@ opt_flag(struct cli *c, int opt)
 		break;
 	case OPT_ALLORG:
 		c->all = 1;
+		break;
+	case OPT_DRYRUN:
+		c->dry_run = 1;
 		break;
 	}
 }
@@ -506,8 +548,9 @@ check_opts(struct cli *c, char *err, size_t len)
 
 	for (bit = 1; bad != 0; bit <<= 1)
 		if (bad & bit) {
-			snprintf(err, len, "--%s is not an option of '%s %s'",
-			    opt_name(bit), group_words[ci->group], ci->word);
+			snprintf(err, len, "--%s is not an option of '%s%s%s'",
+			    opt_name(bit), group_words[ci->group],
+			    ci->group != GROUP_NONE ? " " : "", ci->word);
 			return -1;
 		}
 	if (__builtin_popcount(c->seen & OPT_SCOPES) > 1) {
@@ -563,6 +606,10 @@ check_pos(struct cli *c, char **pos, int npos, char *err, size_t len)
 	}
 	if (c->group == GROUP_TOOL)
 		return check_tool_pos(c, pos, npos, err, len);
+	if (c->cmd == CMD_SECRET_IMPORT) {
+		c->file = pos[0];
+		return 0;
+	}
 	if (npos > 0 && !valid_secret_name(pos[0], strlen(pos[0]))) {
 		snprintf(err, len, "invalid secret name '%.*s': use letters, "
 		    "digits and '_', not starting with a digit, at most %d "
@@ -584,10 +631,8 @@ parse_group(struct cli *c, const char *word, char *err, size_t len)
 		c->group = GROUP_TOOL;
 	else if (strcmp(word, "help") == 0)
 		c->help = 1;
-	else {
-		snprintf(err, len, "unknown command '%s'", word);
-		return -1;
-	}
+	else
+		return find_cmd(c, word, err, len);	/* no group: whoami */
 	return 0;
 }
 
@@ -609,6 +654,8 @@ parse(int argc, char **argv, struct cli *c, char *err, size_t len)
 		return run_parse(argc - i, argv + i, c, err, len);
 	if (parse_group(c, argv[i], err, len) == -1 || c->help)
 		return c->help ? 0 : -1;
+	if (c->group == GROUP_NONE)
+		goto cmd;
 	if ((n = parse_opts(argc - i, argv + i, 1, c, pos, &npos, err,
 	    len)) == -1)
 		return -1;
@@ -619,8 +666,10 @@ parse(int argc, char **argv, struct cli *c, char *err, size_t len)
 		snprintf(err, len, "missing %s command", group_words[c->group]);
 		return -1;
 	}
-	if (find_cmd(c, argv[i], err, len) == -1 ||
-	    parse_opts(argc - i, argv + i, 0, c, pos, &npos, err, len) == -1)
+	if (find_cmd(c, argv[i], err, len) == -1)
+		return -1;
+ cmd:
+	if (parse_opts(argc - i, argv + i, 0, c, pos, &npos, err, len) == -1)
 		return -1;
 	if (c->help || c->version)
 		return 0;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "paths.h"
+#include "proto.h"
 #include "runtools.h"
 
 #define EXIT_SERVER	1	/* server or network error */
@@ -41,7 +42,10 @@ enum cli_cmd {
 	CMD_TOOL_LIST,
 	CMD_TOOL_SHOW,
 	CMD_TOOL_EXEC,
-	CMD_RUN			/* run.c */
+	CMD_RUN,		/* run.c */
+	CMD_SECRET_EXPORT,
+	CMD_SECRET_IMPORT,
+	CMD_WHOAMI
 };
 
 struct cli_run;
@@ -78,6 +82,9 @@ struct cli {
 	size_t		 ncreds;
 	unsigned int	 seen;		/* OPT_* bits given */
 	struct cli_run	*run;		/* runtools run; run.c */
+	const char	*format;	/* export, import: --format */
+	const char	*file;		/* import: FILE, "-": stdin */
+	int		 dry_run;
 };
 
 /* args.c */
@@ -102,6 +109,35 @@ int	 cli_token(char **token, char *err, size_t);
 int	 default_url(const char *conf, char *url, size_t);
 int	 read_params_json(const char *path, char **text, size_t *len,
 	    char *err, size_t);
+
+/* dotenv.c: a parsed .env or JSON file; values wiped when freed. */
+struct dotenv_entry {
+	char		 name[NAME_MAX_LEN + 1];
+	char		*value;
+	size_t		 len;
+	unsigned int	 line;
+};
+struct dotenv {
+	struct dotenv_entry *e;
+	size_t		 n;
+};
+int	 dotenv_parse(const char *, size_t, int json, struct dotenv *,
+	    char *err, size_t);
+void	 dotenv_free(struct dotenv *);
+int	 dotenv_read(const char *path, size_t max, char **, size_t *,
+	    char *err, size_t);
+int	 dotenv_write(FILE *, const char *name, const char *, size_t);
+int	 env_write(FILE *, const char *name, const char *, size_t);
+
+/* importexport.c */
+int	 cmd_export(rt_client *, struct cli *);
+int	 cmd_import(rt_client *, struct cli *);
+int	 cmd_whoami(rt_client *, struct cli *);
+
+/* runtools.c */
+int	 cli_fail(rt_client *, enum rt_error, const char *what,
+	    const char *name);
+void	 cli_print_json(rt_client *);
 
 /* output.c */
 void	 out_clean(FILE *, const char *);

@@ -62,6 +62,37 @@ print_json(rt_client *c)
 	out_json(body, len);
 }
 
+int
+cli_fail(rt_client *c, enum rt_error e, const char *what, const char *name)
+{
+	return fail(c, e, what, name);
+}
+
+void
+cli_print_json(rt_client *c)
+{
+	print_json(c);
+}
+
+/*
+ * After a 404 for a user secret: when the org has a secret of that name,
+ * say so, since the caller most likely meant it.  1 when it said so.
+ */
+static int
+org_hint(rt_client *c, const struct cli *cl, const char *verb)
+{
+	struct rt_get_opts o = { 1, NULL, 0 };
+	struct rt_secret m;
+
+	if (cl->org_wide || cl->user != NULL ||
+	    rt_secrets_get(c, cl->name, &o, &m) != RT_E_OK)
+		return 0;
+	rt_secret_clear(&m);
+	fprintf(stderr, "runtools: %s %s: you have no user secret %s, but "
+	    "the org has one: add --org-wide\n", verb, cl->name, cl->name);
+	return 1;
+}
+
 /* set and rotate end alike: the value is wiped once it has been sent. */
 static int
 save(rt_client *c, struct cli *cl, const struct rt_set_opts *o,
@@ -124,7 +155,7 @@ cmd_rotate(rt_client *c, struct cli *cl)
 	}
 	if ((e = rt_secrets_get(c, cl->name, &g, &m)) != RT_E_OK) {
 		cli_free(cl);
-		if (e == RT_E_NOTFOUND)
+		if (e == RT_E_NOTFOUND && !org_hint(c, cl, "rotate"))
 			fprintf(stderr, "runtools: rotate %s: no such secret "
 			    "(create it with 'runtools secret set')\n",
 			    cl->name);
@@ -161,8 +192,12 @@ cmd_get(rt_client *c, struct cli *cl)
 	enum rt_error e;
 	int rv = 0;
 
-	if ((e = rt_secrets_get(c, cl->name, &o, &s)) != RT_E_OK)
+	if ((e = rt_secrets_get(c, cl->name, &o, &s)) != RT_E_OK) {
+		if (e == RT_E_NOTFOUND && org_hint(c, cl, cl->reveal ?
+		    "reveal" : "get"))
+			return EXIT_NOTFOUND;
 		return fail(c, e, cl->reveal ? "reveal" : "get", cl->name);
+	}
 	fflush(stdout);
 	if (cl->json)
 		print_json(c);
@@ -184,8 +219,11 @@ cmd_delete(rt_client *c, struct cli *cl)
 	struct rt_delete_opts o = { cl->org_wide, cl->user };
 	enum rt_error e;
 
-	if ((e = rt_secrets_delete(c, cl->name, &o)) != RT_E_OK)
+	if ((e = rt_secrets_delete(c, cl->name, &o)) != RT_E_OK) {
+		if (e == RT_E_NOTFOUND && org_hint(c, cl, "delete"))
+			return EXIT_NOTFOUND;
 		return fail(c, e, "delete", cl->name);
+	}
 	if (cl->json)
 		print_json(c);
 	else
@@ -394,6 +432,12 @@ run(rt_client *c, struct cli *cl)
 		return cmd_tool_show(c, cl);
 	case CMD_TOOL_EXEC:
 		return cmd_tool_exec(c, cl);
+	case CMD_SECRET_EXPORT:
+		return cmd_export(c, cl);
+	case CMD_SECRET_IMPORT:
+		return cmd_import(c, cl);
+	case CMD_WHOAMI:
+		return cmd_whoami(c, cl);
 	case CMD_RUN:
 	case CMD_NONE:
 		break;

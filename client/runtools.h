@@ -126,6 +126,18 @@ struct rt_token_opts {
 	unsigned long long ttl_seconds;		/* 0: no expiry */
 };
 
+/* Who the server takes the caller to be (GET /v1/whoami). */
+struct rt_whoami {
+	char		*user_id;
+	long long	 uid;			/* unix peer; -1 otherwise */
+	char		*role;			/* "member" or "admin" */
+	char		*org_id;
+	char		*auth;			/* "unix" or "token" */
+	char		*token_id;		/* NULL unless a token */
+	char		*token_expires_at;	/* NULL: not a token, or
+						   never */
+};
+
 /*
  * Tools the operator defined (GET /v1/tools).  Strings are owned by the
  * struct and are as the server sent them; a missing optional string is
@@ -308,6 +320,9 @@ enum rt_error	 rt_tools_get(rt_client *, const char *name,
 enum rt_error	 rt_tools_execute(rt_client *, const char *tool,
 		    const char *action, const struct rt_exec_opts *,
 		    struct rt_exec_result *);
+
+enum rt_error	 rt_whoami(rt_client *, struct rt_whoami *);
+void		 rt_whoami_clear(struct rt_whoami *);
 
 /* Wipes then frees a revealed value. */
 void		 rt_secret_value_free(char *value, size_t len);

@@ -620,6 +620,45 @@ msg_token_meta_get(struct ipc_reader *r, struct token_meta *t)
 	return token_get(r, t) == -1 || ipc_end(r) == -1 ? -1 : 0;
 }
 
+void
+msg_whoami_put(struct ipc_msg *m, const struct msg_whoami *w)
+{
+	ipc_put_str(m, w->user_id);
+	ipc_put_str(m, w->org_id);
+	ipc_put_u8(m, w->role);
+	ipc_put_u8(m, w->auth);
+	ipc_put_u32(m, w->uid);
+	ipc_put_str(m, w->token_id);
+	ipc_put_u64(m, w->token_expires);
+}
+
+/* Each way in has its own fields, and the other way's stay zero. */
+static int
+whoami_auth_ok(const struct msg_whoami *w)
+{
+	if (w->auth == AUTH_SESSION)
+		return w->token_id[0] == '\0' && w->token_expires == 0;
+	return w->auth == AUTH_TOKEN && w->uid == 0 &&
+	    valid_token_id(w->token_id, strlen(w->token_id));
+}
+
+int
+msg_whoami_get(struct ipc_reader *r, struct msg_whoami *w)
+{
+	memset(w, 0, sizeof(*w));
+	if (ipc_get_strbuf(r, w->user_id, sizeof(w->user_id)) == -1 ||
+	    ipc_get_strbuf(r, w->org_id, sizeof(w->org_id)) == -1 ||
+	    ipc_get_u8(r, &w->role) == -1 || ipc_get_u8(r, &w->auth) == -1 ||
+	    ipc_get_u32(r, &w->uid) == -1 ||
+	    ipc_get_strbuf(r, w->token_id, sizeof(w->token_id)) == -1 ||
+	    ipc_get_u64(r, &w->token_expires) == -1 || ipc_end(r) == -1)
+		return -1;
+	return valid_id(w->user_id, strlen(w->user_id)) &&
+	    valid_id(w->org_id, strlen(w->org_id)) &&
+	    (w->role == ROLE_MEMBER || w->role == ROLE_ADMIN) &&
+	    whoami_auth_ok(w) ? 0 : -1;
+}
+
 int
 msg_empty_get(struct ipc_reader *r)
 {

@@ -175,6 +175,22 @@ struct msg_token_revoke {
 };
 
 /*
+ * IMSG_WHOAMI carries only an auth block (msg_auth_put, then
+ * msg_auth_get and msg_empty_get); this is its reply: the principal the
+ * broker found, and how.  A unix peer has its uid and no token; a token
+ * has its id and expiry and no uid, whichever listener it came over.
+ */
+struct msg_whoami {
+	char		 user_id[ID_MAX_LEN + 1];
+	char		 org_id[ID_MAX_LEN + 1];
+	uint8_t		 role;			/* enum rt_role */
+	uint8_t		 auth;			/* enum auth_kind */
+	uint32_t	 uid;			/* AUTH_SESSION only; else 0 */
+	char		 token_id[TOKEN_ID_LEN + 1];	/* AUTH_TOKEN only */
+	uint64_t	 token_expires;		/* AUTH_TOKEN; 0: never */
+};
+
+/*
  * IMSG_REPLY starts with this; on RT_OK and RT_CREATED the reply to the
  * request follows, on any other status nothing does.  IMSG_PING and its
  * reply carry nothing.
@@ -237,6 +253,9 @@ void	 msg_token_revoke_put(struct ipc_msg *, const struct msg_token_revoke *);
 int	 msg_token_revoke_get(struct ipc_reader *, struct msg_token_revoke *);
 void	 msg_token_meta_put(struct ipc_msg *, const struct token_meta *);
 int	 msg_token_meta_get(struct ipc_reader *, struct token_meta *);
+
+void	 msg_whoami_put(struct ipc_msg *, const struct msg_whoami *);
+int	 msg_whoami_get(struct ipc_reader *, struct msg_whoami *);
 
 int	 msg_empty_get(struct ipc_reader *);
 void	 msg_auth_put(struct ipc_msg *, const struct msg_auth *);

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION	3
+#define PROTO_VERSION	4
 
 #define NAME_MAX_LEN	128		/* secret names */
 #define ID_MAX_LEN	64		/* user and org ids */
@@ -52,6 +52,7 @@ enum imsg_type {
 	IMSG_TOOL_LIST,		/* fe->b; reply (tool.h) */
 	IMSG_TOOL_GET,		/* fe->b; reply (tool.h) */
 	IMSG_TOOL_EXEC,		/* fe->b; reply (tool.h) */
+	IMSG_WHOAMI,		/* fe->b, an auth block only; reply */
 	IMSG_MAX
 };
 

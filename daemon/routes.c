@@ -15,7 +15,7 @@
 
 enum path_kind {
 	P_HEALTH, P_SECRETS, P_SECRET, P_REVEAL, P_TOKENS, P_TOKEN, P_TOOLS,
-	P_TOOL_ONE, P_TOOL, P_NONE
+	P_TOOL_ONE, P_TOOL, P_WHOAMI, P_NONE
 };
 
 typedef void (*route_fn)(struct fe_req *);
@@ -36,6 +36,7 @@ static void	secret_get(struct fe_req *);
 static void	token_create(struct fe_req *);
 static void	token_list(struct fe_req *);
 static void	token_revoke(struct fe_req *);
+static void	whoami(struct fe_req *);
 static void	health(struct fe_req *);
 
 static const char *const q_none[] = { NULL };
@@ -83,6 +84,7 @@ static const struct route routes[] = {
 	{ P_TOOLS, HTTP_GET, q_page, NULL, 0, 0, tools_list },
 	{ P_TOOL_ONE, HTTP_GET, q_none, NULL, 0, 0, tool_show },
 	{ P_TOOL, HTTP_POST, q_none, f_tool, 1, 0, tool_execute },
+	{ P_WHOAMI, HTTP_GET, q_none, NULL, 0, 0, whoami },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 
@@ -148,6 +150,8 @@ path_kind(const char *path, char *raw, size_t rawlen)
 		return P_TOKENS;
 	if (strcmp(path, "/v1/tools") == 0)
 		return P_TOOLS;
+	if (strcmp(path, "/v1/whoami") == 0)
+		return P_WHOAMI;
 	if (has_prefix(path, "/v1/secrets/", &rest)) {
 		if (has_suffix(rest, "/reveal", &n)) {
 			copy_arg(raw, rawlen, rest, n);
@@ -267,7 +271,8 @@ route_match(const char *path, enum http_method method, char *arg,
 	}
 	arg[0] = '\0';
 	if (k != P_HEALTH && k != P_SECRETS && k != P_TOKENS &&
-	    k != P_TOOLS && path_arg(k, raw, arg, arglen) == -1) {
+	    k != P_TOOLS && k != P_WHOAMI &&
+	    path_arg(k, raw, arg, arglen) == -1) {
 		*code = 400;
 		if (k == P_TOKEN)
 			snprintf(err, errlen, "invalid token id");
@@ -860,4 +865,44 @@ token_revoke(struct fe_req *fr)
 	bc_msg_init(&m, IMSG_TOKEN_REVOKE);
 	msg_token_revoke_put(&m, &t);
 	send_request(fr, &m, token_revoke_reply);
+}
+
+static int
+whoami_reply(void *arg, enum rt_status st, const char *msg,
+    struct ipc_reader *r)
+{
+	struct fe_req *fr = arg;
+	struct msg_whoami w;
+	char e[32];
+	int tok;
+
+	if (!reply_ok(fr, st, msg))
+		return 0;
+	if (msg_whoami_get(r, &w) == -1)
+		return bad_reply(fr);
+	tok = w.auth == AUTH_TOKEN;
+	http_reply_json(fr, 200, json_pack("{s:s,s:o,s:s,s:s,s:s,s:o,s:o}",
+	    "userId", w.user_id,
+	    "uid", tok ? json_null() : json_integer(w.uid),
+	    "role", w.role == ROLE_ADMIN ? "admin" : "member",
+	    "orgId", w.org_id,
+	    "auth", tok ? "token" : "unix",
+	    "tokenId", tok ? json_string(w.token_id) : json_null(),
+	    "tokenExpiresAt", tok && w.token_expires != 0 ?
+	    json_string(json_time(w.token_expires, e, sizeof(e))) :
+	    json_null()));
+	return 0;
+}
+
+static void
+whoami(struct fe_req *fr)
+{
+	struct msg_auth a;
+	struct ipc_msg m;
+
+	memset(&a, 0, sizeof(a));
+	http_auth(fr, &a);
+	bc_msg_init(&m, IMSG_WHOAMI);
+	msg_auth_put(&m, &a);
+	send_request(fr, &m, whoami_reply);
 }

@@ -89,6 +89,7 @@ broker_decodes(struct ipc_reader *r)
 		struct tool_list_req	 toollist;
 		struct tool_get_req	 toolget;
 		struct tool_exec_req	 toolexec;
+		struct msg_auth		 auth;
 	} u;
 
 	switch (r->hdr.type) {
@@ -114,6 +115,8 @@ broker_decodes(struct ipc_reader *r)
 		return tool_get_req_get(r, &u.toolget);
 	case IMSG_TOOL_EXEC:
 		return tool_exec_req_get(r, &u.toolexec);
+	case IMSG_WHOAMI:
+		return msg_auth_get(r, &u.auth) == -1 ? -1 : msg_empty_get(r);
 	}
 	return -1;
 }

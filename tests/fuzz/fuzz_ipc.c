@@ -21,7 +21,8 @@
 
 enum reply_kind {
 	R_EMPTY, R_SESSION, R_SECRET_PAGE, R_WRITTEN, R_META, R_VALUE,
-	R_DELETED, R_TOKEN_CREATED, R_TOKEN_PAGE, R_TOKEN_META, R_MAX
+	R_DELETED, R_TOKEN_CREATED, R_TOKEN_PAGE, R_TOKEN_META, R_WHOAMI,
+	R_MAX
 };
 
 /* What a page held, kept to encode it back. */
@@ -66,6 +67,8 @@ union any {
 	struct msg_token_page		 tpage;
 	struct msg_token_revoke		 trevoke;
 	struct token_meta		 tmeta;
+	struct msg_auth			 auth;
+	struct msg_whoami		 whoami;
 };
 
 /* Decode a request (or CONFIG); encode it again on success. */
@@ -130,6 +133,11 @@ request(struct ipc_reader *r, union any *u, struct ipc_msg *m)
 		return 0;
 	case IMSG_PING:
 		return msg_empty_get(r);
+	case IMSG_WHOAMI:
+		if (msg_auth_get(r, &u->auth) == -1 || msg_empty_get(r) == -1)
+			return -1;
+		msg_auth_put(m, &u->auth);
+		return 0;
 	}
 	return -1;
 }
@@ -193,6 +201,11 @@ reply_fields(struct ipc_reader *r, enum reply_kind k, union any *u,
 		if (msg_token_meta_get(r, &u->tmeta) == -1)
 			return -1;
 		msg_token_meta_put(m, &u->tmeta);
+		return 0;
+	case R_WHOAMI:
+		if (msg_whoami_get(r, &u->whoami) == -1)
+			return -1;
+		msg_whoami_put(m, &u->whoami);
 		return 0;
 	case R_MAX:
 		break;

@@ -57,6 +57,23 @@ CODEC(token_list, struct msg_token_list);
 CODEC(token_revoke, struct msg_token_revoke);
 CODEC(token_meta, struct token_meta);
 CODEC(reply, struct msg_reply);
+CODEC(whoami, struct msg_whoami);
+
+/* IMSG_WHOAMI's request is an auth block and nothing after it. */
+static void
+put_whoami_req(struct ipc_msg *m, const void *p)
+{
+	msg_auth_put(m, p);
+}
+
+static int
+get_whoami_req(struct ipc_reader *r, void *p)
+{
+	return msg_auth_get(r, p) == -1 ? -1 : msg_empty_get(r);
+}
+
+static const struct codec c_whoami_req = { "whoami_req", put_whoami_req,
+	get_whoami_req, sizeof(struct msg_auth) };
 
 /* Pages hand their records to a callback; these keep them. */
 static struct secret_meta got_metas[4];
@@ -792,6 +809,52 @@ test_fit(void)
 }
 
 static void
+test_whoami(void)
+{
+	struct msg_whoami peer = { "alice", "acme", ROLE_ADMIN, AUTH_SESSION,
+	    1000, "", 0 }, tok = { "bob", "acme", ROLE_MEMBER, AUTH_TOKEN, 0,
+	    "0123456789abcdef", 200 }, w;
+	struct msg_auth a = auth_session;
+
+	round_trip(&c_whoami_req, &auth_session, "a session's request");
+	round_trip(&c_whoami_req, &auth_token, "a token's request");
+	auth_refusals(&c_whoami_req, &a, &a);
+
+	round_trip(&c_whoami, &peer, "a unix peer");
+	w = peer;
+	w.uid = 0;
+	round_trip(&c_whoami, &w, "root over the socket");
+	round_trip(&c_whoami, &tok, "a token");
+	w = tok;
+	w.token_expires = 0;
+	round_trip(&c_whoami, &w, "a token that never expires");
+	w = peer;
+	w.role = 2;
+	refused(&c_whoami, &w, "role 2");
+	w = peer;
+	w.auth = 3;
+	refused(&c_whoami, &w, "auth kind 3");
+	w = peer;
+	w.user_id[0] = '\0';
+	refused(&c_whoami, &w, "no user");
+	w = peer;
+	strcpy(w.org_id, "a/b");
+	refused(&c_whoami, &w, "an org that is no id");
+	w = peer;
+	strcpy(w.token_id, "0123456789abcdef");
+	refused(&c_whoami, &w, "a unix peer with a token id");
+	w = peer;
+	w.token_expires = 5;
+	refused(&c_whoami, &w, "a unix peer with a token expiry");
+	w = tok;
+	w.uid = 1000;
+	refused(&c_whoami, &w, "a token with a uid");
+	w = tok;
+	strcpy(w.token_id, "0123");
+	refused(&c_whoami, &w, "a token id too short");
+}
+
+static void
 test_rules(void)
 {
 	ok(valid_bearer(TOKEN_OK, strlen(TOKEN_OK)) &&
@@ -819,5 +882,6 @@ main(void)
 	test_tokens();
 	test_reply();
 	test_fit();
+	test_whoami();
 	return done_testing();
 }
