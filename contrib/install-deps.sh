@@ -3,7 +3,17 @@
 set -e
 export DEBIAN_FRONTEND=noninteractive
 SUDO=
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
+if [ "$(id -u)" -ne 0 ]; then
+	if ! command -v sudo >/dev/null 2>&1; then
+		echo "install-deps: installing packages needs root, and sudo is" \
+		    "not installed; run this as root instead:" >&2
+		echo "  su -c '$0'" >&2
+		echo "(or, as root, apt-get install sudo and add yourself to" \
+		    "the sudo group)" >&2
+		exit 1
+	fi
+	SUDO=sudo
+fi
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
 	build-essential autoconf automake pkg-config \

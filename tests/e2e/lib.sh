@@ -105,17 +105,37 @@ e2e_setup() {
 }
 
 # secretd_start: run the daemon in the foreground and wait until it serves.
+# When another process took the TLS port between free_port and the
+# daemon's bind, a new port goes into the config (E2E_PORT and E2E_URL
+# follow) and the daemon starts again, a few times.
 secretd_start() {
-	"$SECRETD" -f -c "$E2E_CONF" >>"$E2E_DIR/secretd.log" 2>&1 &
-	SECRETD_PID=$!
-	local end=$((SECONDS + 10))
-	while [ "$SECONDS" -lt "$end" ]; do
-		if curl -s -m 1 -o /dev/null --unix-socket "$E2E_SOCK" \
-		    http://localhost/v1/health 2>/dev/null; then
-			return 0
-		fi
-		kill -0 "$SECRETD_PID" 2>/dev/null || break
-		sleep 0.05
+	local try end skip
+	for try in 1 2 3 4 5; do
+		skip=1
+		[ -f "$E2E_DIR/secretd.log" ] &&
+		    skip=$(($(wc -c <"$E2E_DIR/secretd.log") + 1))
+		"$SECRETD" -f -c "$E2E_CONF" >>"$E2E_DIR/secretd.log" 2>&1 &
+		SECRETD_PID=$!
+		end=$((SECONDS + 10))
+		while [ "$SECONDS" -lt "$end" ]; do
+			if curl -s -m 1 -o /dev/null --unix-socket "$E2E_SOCK" \
+			    http://localhost/v1/health 2>/dev/null; then
+				return 0
+			fi
+			kill -0 "$SECRETD_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -0 "$SECRETD_PID" 2>/dev/null && break
+		wait "$SECRETD_PID" 2>/dev/null
+		SECRETD_PID=
+		tail -c +"$skip" "$E2E_DIR/secretd.log" |
+		    grep -q "cannot listen on .*Address already in use" || break
+		grep -q "^listen = 127\.0\.0\.1:$E2E_PORT\$" "$E2E_CONF" || break
+		E2E_PORT=$(free_port)
+		sed -i "s/^listen = 127\.0\.0\.1:.*/listen = 127.0.0.1:$E2E_PORT/" \
+		    "$E2E_CONF"
+		E2E_URL=https://127.0.0.1:$E2E_PORT
+		echo "# port taken at bind; retrying on $E2E_PORT"
 	done
 	echo "Bail out! secretd did not start: $(tail -n 20 "$E2E_DIR/secretd.log")"
 	exit 1
