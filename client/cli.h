@@ -124,7 +124,7 @@ int	 profile_select(const char *opt, struct cli_profile *, char *err,
 int	 profile_token(const struct cli_profile *, char **token, char *err,
 	    size_t);
 
-/* tokenout.c: token create */
+/* profile.c, tokenout.c: token create */
 int	 ttl_parse(const char *, unsigned long long *, int *never);
 int	 token_opts_check(struct cli *, char *err, size_t);
 int	 cmd_token_create(rt_client *, struct cli *);

@@ -14,6 +14,9 @@
  * Its values come after the command line and the environment, before the
  * built-in defaults.  The file must not be writable by anyone but its
  * owner (the caller, or root); errors name FILE:LINE.
+ *
+ * Also token create's lifetime options, checked with the command line:
+ * 30 days unless told otherwise, none with --ttl never or --no-expiry.
  */
 #include "config.h"
 
@@ -22,6 +25,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,4 +414,73 @@ profile_token(const struct cli_profile *p, char **token, char *err,
 	    p->token_file[0] != '\0')
 		return token_file_read(p->token_file, 1, token, err, len);
 	return cli_token(token, err, len);
+}
+
+/* SECONDS, or N with s, m, h or d; "never": no expiry.  0 or -1. */
+int
+ttl_parse(const char *arg, unsigned long long *ttl, int *never)
+{
+	unsigned long long v, mul = 1;
+	char *ep;
+
+	if (strcmp(arg, "never") == 0) {
+		*ttl = 0;
+		*never = 1;
+		return 0;
+	}
+	if (*arg < '1' || *arg > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(arg, &ep, 10);
+	if (errno)
+		return -1;
+	switch (*ep) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		mul = 60;
+		break;
+	case 'h':
+		mul = 3600;
+		break;
+	case 'd':
+		mul = 24 * 3600;
+		break;
+	default:
+		return -1;
+	}
+	if (*ep != '\0' && ep[1] != '\0')
+		return -1;
+	if (v > LLONG_MAX / mul)
+		return -1;
+	*ttl = v * mul;
+	*never = 0;
+	return 0;
+}
+
+/* After parsing token create: conflicts, and the default lifetime. */
+int
+token_opts_check(struct cli *c, char *err, size_t len)
+{
+	if (c->no_expiry && c->ttl != 0) {
+		snprintf(err, len, "--no-expiry and --ttl exclude each other");
+		return -1;
+	}
+	if (c->force && c->output == NULL) {
+		snprintf(err, len, "--force only applies to --output FILE");
+		return -1;
+	}
+	if (c->output != NULL && c->json) {
+		snprintf(err, len, "--output and --json exclude each other: "
+		    "the JSON holds the token");
+		return -1;
+	}
+	if (c->output != NULL && *c->output == '\0') {
+		snprintf(err, len, "invalid value for --output");
+		return -1;
+	}
+	if (!c->no_expiry && c->ttl == 0)
+		c->ttl = TOKEN_TTL_DEFAULT;
+	return 0;
 }

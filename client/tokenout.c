@@ -1,7 +1,6 @@
 /*
- * runtools token create: the lifetime (30 days unless told otherwise, or
- * none with --ttl never or --no-expiry) and the token written to a private
- * file with --output instead of standard output.
+ * runtools token create: the token written to a private file with --output
+ * instead of standard output (its options are checked in profile.c).
  */
 #include "config.h"
 
@@ -9,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,75 +15,6 @@
 
 #include "proto.h"
 #include "cli.h"
-
-/* SECONDS, or N with s, m, h or d; "never": no expiry.  0 or -1. */
-int
-ttl_parse(const char *arg, unsigned long long *ttl, int *never)
-{
-	unsigned long long v, mul = 1;
-	char *ep;
-
-	if (strcmp(arg, "never") == 0) {
-		*ttl = 0;
-		*never = 1;
-		return 0;
-	}
-	if (*arg < '1' || *arg > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(arg, &ep, 10);
-	if (errno)
-		return -1;
-	switch (*ep) {
-	case '\0':
-	case 's':
-		break;
-	case 'm':
-		mul = 60;
-		break;
-	case 'h':
-		mul = 3600;
-		break;
-	case 'd':
-		mul = 24 * 3600;
-		break;
-	default:
-		return -1;
-	}
-	if (*ep != '\0' && ep[1] != '\0')
-		return -1;
-	if (v > LLONG_MAX / mul)
-		return -1;
-	*ttl = v * mul;
-	*never = 0;
-	return 0;
-}
-
-/* After parsing token create: conflicts, and the default lifetime. */
-int
-token_opts_check(struct cli *c, char *err, size_t len)
-{
-	if (c->no_expiry && c->ttl != 0) {
-		snprintf(err, len, "--no-expiry and --ttl exclude each other");
-		return -1;
-	}
-	if (c->force && c->output == NULL) {
-		snprintf(err, len, "--force only applies to --output FILE");
-		return -1;
-	}
-	if (c->output != NULL && c->json) {
-		snprintf(err, len, "--output and --json exclude each other: "
-		    "the JSON holds the token");
-		return -1;
-	}
-	if (c->output != NULL && *c->output == '\0') {
-		snprintf(err, len, "invalid value for --output");
-		return -1;
-	}
-	if (!c->no_expiry && c->ttl == 0)
-		c->ttl = TOKEN_TTL_DEFAULT;
-	return 0;
-}
 
 /* Each missing folder above path, mode 0700. */
 static int
