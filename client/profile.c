@@ -416,7 +416,10 @@ profile_token(const struct cli_profile *p, char **token, char *err,
 	return cli_token(token, err, len);
 }
 
-/* SECONDS, or N with s, m, h or d; "never": no expiry.  0 or -1. */
+/*
+ * SECONDS, or N with s, m, h or d; "never" sets *never (which a lifetime
+ * given as well contradicts).  0 or -1.
+ */
 int
 ttl_parse(const char *arg, unsigned long long *ttl, int *never)
 {
@@ -455,7 +458,6 @@ ttl_parse(const char *arg, unsigned long long *ttl, int *never)
 	if (v > LLONG_MAX / mul)
 		return -1;
 	*ttl = v * mul;
-	*never = 0;
 	return 0;
 }
 
@@ -464,7 +466,7 @@ int
 token_opts_check(struct cli *c, char *err, size_t len)
 {
 	if (c->no_expiry && c->ttl != 0) {
-		snprintf(err, len, "--no-expiry and --ttl exclude each other");
+		snprintf(err, len, "no expiry (--no-expiry, --ttl never) and a --ttl lifetime exclude each other");
 		return -1;
 	}
 	if (c->force && c->output == NULL) {
