@@ -466,7 +466,8 @@ int
 token_opts_check(struct cli *c, char *err, size_t len)
 {
 	if (c->no_expiry && c->ttl != 0) {
-		snprintf(err, len, "no expiry (--no-expiry, --ttl never) and a --ttl lifetime exclude each other");
+		snprintf(err, len, "no expiry (--no-expiry, --ttl never) and a "
+		    "--ttl lifetime exclude each other");
 		return -1;
 	}
 	if (c->force && c->output == NULL) {
