@@ -42,9 +42,15 @@ enum {
 	OPT_PARAMSJSON = 0x20000,
 	OPT_CREDENTIAL = 0x40000,
 	OPT_FORMAT = 0x80000,
-	OPT_DRYRUN = 0x100000
+	OPT_DRYRUN = 0x100000,
+	/* profile.c, tokenout.c */
+	OPT_PROFILE = 0x1000000,
+	OPT_NOEXPIRY = 0x2000000,
+	OPT_OUTPUT = 0x4000000,
+	OPT_FORCE = 0x8000000
 };
-#define OPT_GLOBAL	(OPT_URL | OPT_CAFILE | OPT_JSON | OPT_HELP | OPT_VERSION)
+#define OPT_GLOBAL	(OPT_URL | OPT_CAFILE | OPT_JSON | OPT_HELP | \
+			 OPT_VERSION | OPT_PROFILE)
 #define OPT_SCOPES	(OPT_USERONLY | OPT_ORGONLY | OPT_ALLORG)
 #define MAX_POS		2
 
@@ -69,6 +75,10 @@ static const struct option longopts[] = {
 	{ "credential",		required_argument,	NULL, OPT_CREDENTIAL },
 	{ "format",		required_argument,	NULL, OPT_FORMAT },
 	{ "dry-run",		no_argument,		NULL, OPT_DRYRUN },
+	{ "profile",		required_argument,	NULL, OPT_PROFILE },
+	{ "no-expiry",		no_argument,		NULL, OPT_NOEXPIRY },
+	{ "output",		required_argument,	NULL, OPT_OUTPUT },
+	{ "force",		no_argument,		NULL, OPT_FORCE },
 	{ NULL,			0,			NULL, 0 }
 };
 
@@ -116,12 +126,19 @@ static const struct cmdinfo {
 	  1, 1, "secret delete NAME [--org-wide] [--user ID]",
 	  "Delete a secret.  Prints \"deleted NAME\"." },
 	{ GROUP_TOKEN, CMD_TOKEN_CREATE, "create",
-	  OPT_DESCRIPTION | OPT_ROLE | OPT_TTL, 0, 0,
+	  OPT_DESCRIPTION | OPT_ROLE | OPT_TTL | OPT_NOEXPIRY | OPT_OUTPUT |
+	  OPT_FORCE, 0, 0,
 	  "token create [--description D] [--role member|admin] "
-	  "[--ttl SECONDS]",
+	  "[--ttl N[s|m|h|d]|never] [--no-expiry] [--output FILE [--force]]",
 	  "Create an API token and print it once on standard output; "
 	  "details go to\nstandard error.  Only admins may create admin "
-	  "tokens." },
+	  "tokens.\n--ttl sets its lifetime in seconds, or with a unit "
+	  "(30d, 12h, 90m); the\ndefault is 30 days.  --ttl never or "
+	  "--no-expiry: it never expires.\n--output FILE writes the token "
+	  "to FILE (mode 0600, missing folders\ncreated 0700) instead of "
+	  "standard output; an existing FILE is refused\nunless --force is "
+	  "given.  Use FILE as RUNTOOLS_TOKEN_FILE or a profile's\n"
+	  "token_file." },
 	{ GROUP_TOKEN, CMD_TOKEN_LIST, "list", 0, 0, 0, "token list",
 	  "List the tokens you may manage (never their secrets), following "
 	  "every page." },
@@ -243,6 +260,9 @@ static const char usage_common[] =
 "  --url URL        unix:/path/to.sock or https://host:port\n"
 "  --ca-file FILE   trust only this CA certificate for https\n"
 "                   (default: RUNTOOLS_CA_FILE)\n"
+"  --profile NAME   take the URL, CA file and token file of profile NAME\n"
+"                   in ~/.config/runtools/config (default:\n"
+"                   RUNTOOLS_PROFILE, else the file's 'default = NAME')\n"
 "  --json           print the API's JSON objects unchanged\n"
 "  -h, --help       help for any command\n"
 "  --version        print the version\n"
@@ -251,7 +271,8 @@ static const char usage_common[] =
 "  " SECRETD_CONF_FILE ", else\n"
 "  unix:" SECRETD_SOCKET ";\n"
 "RUNTOOLS_TOKEN, RUNTOOLS_TOKEN_FILE (default ~/.config/runtools/token;\n"
-"mode 0600, owned by you); RUNTOOLS_CA_FILE.\n"
+"mode 0600, owned by you); RUNTOOLS_CA_FILE; RUNTOOLS_PROFILE.\n"
+"Options win over the environment, which wins over the profile.\n"
 "\n"
 "Exit status: 0 ok, 1 server or network error, 2 usage or invalid input,\n"
 "3 not found, 4 unauthenticated or forbidden (or over a quota), 5 the tool\n"
@@ -360,8 +381,6 @@ add_cred(struct cli *c, const char *arg, char *err, size_t len)
 static int
 opt_value(struct cli *c, int opt, const char *arg, char *err, size_t len)
 {
-	char *ep;
-
 	switch (opt) {
 	case OPT_URL:
 		c->url = arg;
@@ -390,11 +409,16 @@ opt_value(struct cli *c, int opt, const char *arg, char *err, size_t len)
 		c->role = arg;
 		break;
 	case OPT_TTL:
-		errno = 0;
-		c->ttl = strtoull(arg, &ep, 10);
-		if (*arg < '1' || *arg > '9' || *ep != '\0' || errno ||
-		    c->ttl > LLONG_MAX)
+		if (ttl_parse(arg, &c->ttl, &c->no_expiry) == -1)
 			goto bad;
+		break;
+	case OPT_PROFILE:
+		if (!profile_valid_name(arg))
+			goto bad;
+		c->profile = arg;
+		break;
+	case OPT_OUTPUT:
+		c->output = arg;
 		break;
 	case OPT_PARAM:
 		return add_param(c, arg, err, len);
@@ -448,6 +472,12 @@ opt_flag(struct cli *c, int opt)
 		break;
 	case OPT_DRYRUN:
 		c->dry_run = 1;
+		break;
+	case OPT_NOEXPIRY:
+		c->no_expiry = 1;
+		break;
+	case OPT_FORCE:
+		c->force = 1;
 		break;
 	}
 }
@@ -567,6 +597,8 @@ check_opts(struct cli *c, char *err, size_t len)
 		    "--reveal does not take --user");
 		return -1;
 	}
+	if (c->cmd == CMD_TOKEN_CREATE)
+		return token_opts_check(c, err, len);
 	return 0;
 }
 

@@ -21,6 +21,9 @@
 
 #define TOKEN_FILE_MAX	4096
 #define PARAMS_JSON_MAX	(128 * 1024)	/* the API's body limit */
+#define TOKEN_TTL_DEFAULT (30ULL * 24 * 3600)	/* token create: 30 days */
+#define PROFILE_NAME_MAX 64
+#define PROFILE_PATH_MAX 4096
 
 enum cli_group {
 	GROUP_NONE = 0,
@@ -85,6 +88,10 @@ struct cli {
 	const char	*format;	/* export, import: --format */
 	const char	*file;		/* import: FILE, "-": stdin */
 	int		 dry_run;
+	const char	*profile;	/* --profile NAME; profile.c */
+	int		 no_expiry;	/* token create: --no-expiry, --ttl never */
+	const char	*output;	/* token create --output FILE */
+	int		 force;
 };
 
 /* args.c */
@@ -100,6 +107,27 @@ int	 run_parse(int argc, char **argv, struct cli *, char *err, size_t);
 void	 run_free(struct cli *);
 int	 run_var_dangerous(const char *var);
 int	 cmd_run(rt_client **, struct cli *);
+
+/* profile.c: the client config file and its named profiles */
+struct cli_profile {
+	char		 name[PROFILE_NAME_MAX + 1];	/* "": none applies */
+	char		 url[PROFILE_PATH_MAX];		/* "": not set */
+	char		 ca_file[PROFILE_PATH_MAX];
+	char		 token_file[PROFILE_PATH_MAX];
+};
+int	 profile_config_path(char *, size_t);
+int	 profile_valid_name(const char *);
+int	 profile_load(const char *path, const char *want,
+	    struct cli_profile *, char *err, size_t);
+int	 profile_select(const char *opt, struct cli_profile *, char *err,
+	    size_t);
+int	 profile_token(const struct cli_profile *, char **token, char *err,
+	    size_t);
+
+/* profile.c, tokenout.c: token create */
+int	 ttl_parse(const char *, unsigned long long *, int *never);
+int	 token_opts_check(struct cli *, char *err, size_t);
+int	 cmd_token_create(rt_client *, struct cli *);
 
 /* input.c */
 int	 read_value(int fd, char **value, size_t *len, char *err, size_t);

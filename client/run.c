@@ -208,7 +208,7 @@ add_allow(struct cli_run *r, char *arg, char *err, size_t len)
 
 enum {
 	RO_URL = 0x100, RO_CAFILE, RO_HELP, RO_SECRET, RO_ENV, RO_CATEGORY,
-	RO_ORGWIDE, RO_ALLOWENV, RO_NOMASK
+	RO_ORGWIDE, RO_ALLOWENV, RO_NOMASK, RO_PROFILE
 };
 
 static const struct option run_longopts[] = {
@@ -221,6 +221,7 @@ static const struct option run_longopts[] = {
 	{ "org-wide",	no_argument,		NULL, RO_ORGWIDE },
 	{ "allow-env",	required_argument,	NULL, RO_ALLOWENV },
 	{ "no-mask",	no_argument,		NULL, RO_NOMASK },
+	{ "profile",	required_argument,	NULL, RO_PROFILE },
 	{ NULL,		0,			NULL, 0 }
 };
 
@@ -256,6 +257,13 @@ run_opt(struct cli *c, struct cli_run *r, int ch, char *arg, char *err,
 		return add_allow(r, arg, err, len);
 	case RO_NOMASK:
 		r->no_mask = 1;
+		break;
+	case RO_PROFILE:
+		if (!profile_valid_name(arg)) {
+			snprintf(err, len, "invalid value for --profile");
+			return -1;
+		}
+		c->profile = arg;
 		break;
 	}
 	return 0;

@@ -231,30 +231,6 @@ cmd_delete(rt_client *c, struct cli *cl)
 	return 0;
 }
 
-/* The token alone on stdout (so it can be redirected), details on stderr. */
-static int
-cmd_token_create(rt_client *c, struct cli *cl)
-{
-	struct rt_token_opts o = { cl->description, cl->role, cl->ttl };
-	struct rt_token t;
-	enum rt_error e;
-
-	if ((e = rt_tokens_create(c, &o, &t)) != RT_E_OK)
-		return fail(c, e, "token create", NULL);
-	fflush(stdout);
-	if (cl->json)
-		print_json(c);
-	else {
-		out_write(STDOUT_FILENO, t.secret, strlen(t.secret));
-		out_write(STDOUT_FILENO, "\n", 1);
-		fprintf(stderr, "token %s (%s, expires %s); it is shown only "
-		    "once\n", t.id, t.role ? t.role : "-",
-		    t.expires_at ? t.expires_at : "never");
-	}
-	rt_token_clear(&t);
-	return 0;
-}
-
 static int
 cmd_token_list(rt_client *c, struct cli *cl)
 {
@@ -448,15 +424,28 @@ run(rt_client *c, struct cli *cl)
 static rt_client *
 connect_client(const struct cli *cl, int *rv)
 {
-	char url[4200], err[512], *token = NULL;
+	char url[4200], err[4400], *token = NULL;
 	const char *u = cl->url ? cl->url : getenv("RUNTOOLS_URL");
 	const char *ca = cl->ca_file ? cl->ca_file : getenv("RUNTOOLS_CA_FILE");
+	struct cli_profile p;
 	rt_client *c;
 
+	/* options, then the environment, then the profile, then defaults */
+	if (profile_select(cl->profile, &p, err, sizeof(err)) == -1) {
+		fprintf(stderr, "runtools: ");
+		out_clean(stderr, err);
+		fprintf(stderr, "\n");
+		*rv = EXIT_USAGE;
+		return NULL;
+	}
+	if ((u == NULL || *u == '\0') && p.url[0] != '\0')
+		u = p.url;
+	if ((ca == NULL || *ca == '\0') && p.ca_file[0] != '\0')
+		ca = p.ca_file;
 	if ((u == NULL || *u == '\0') &&
 	    default_url(SECRETD_CONF_FILE, url, sizeof(url)) == 0)
 		u = url;
-	if (cli_token(&token, err, sizeof(err)) == -1) {
+	if (profile_token(&p, &token, err, sizeof(err)) == -1) {
 		fprintf(stderr, "runtools: %s\n", err);
 		*rv = EXIT_AUTH;
 		return NULL;

@@ -641,6 +641,192 @@ test_run(void)
 		ok(!run_var_dangerous(fine[i]), "%s is not", fine[i]);
 }
 
+static void
+test_token_create_opts(void)
+{
+	static const char *bad[] = {
+		"token create --ttl 5 --no-expiry",
+		"token create --no-expiry --ttl 1d", "token create --force",
+		"token create --output x --json", "token create --ttl 5dd",
+		"token create --ttl d", "token create --ttl 0d",
+		"token create --ttl never5", "token create --ttl 5w",
+		"token create --ttl 99999999999999999999",
+		"token create --ttl 9999999999999999d",
+		"secret list --output x", "secret list --no-expiry",
+		"token list --force", "--profile a/b secret list",
+		"secret list --profile", "token create --ttl never --ttl 60",
+		"--profile x token create --no-expiry --force",
+		"run --profile a/b --secret X -- true",
+	};
+	struct cli c;
+	size_t i;
+
+	ok(parse_ok(&c, "token create") && c.ttl == TOKEN_TTL_DEFAULT &&
+	    c.ttl == 30 * 24 * 3600 && !c.no_expiry && c.output == NULL,
+	    "token create: 30 days by default");
+	ok(parse_ok(&c, "token create --ttl never") && c.ttl == 0 &&
+	    c.no_expiry, "--ttl never: no expiry");
+	ok(parse_ok(&c, "token create --no-expiry") && c.ttl == 0 &&
+	    c.no_expiry, "--no-expiry");
+	ok(parse_ok(&c, "token create --ttl never --no-expiry") &&
+	    c.ttl == 0, "--ttl never with --no-expiry agree");
+	ok(parse_ok(&c, "token create --ttl 60 --ttl 120") && c.ttl == 120,
+	    "the last --ttl wins");
+	ok(parse_ok(&c, "token create --ttl 30d") && c.ttl == 2592000,
+	    "--ttl 30d");
+	ok(parse_ok(&c, "token create --ttl 12h") && c.ttl == 43200,
+	    "--ttl 12h");
+	ok(parse_ok(&c, "token create --ttl 90m") && c.ttl == 5400,
+	    "--ttl 90m");
+	ok(parse_ok(&c, "token create --ttl 45s") && c.ttl == 45,
+	    "--ttl 45s");
+	ok(parse_ok(&c, "token create --output dir/tok --force") &&
+	    strcmp(c.output, "dir/tok") == 0 && c.force,
+	    "token create --output FILE --force");
+	ok(parse_ok(&c, "--profile work secret list") &&
+	    strcmp(c.profile, "work") == 0, "--profile before the command");
+	ok(parse_ok(&c, "secret get X --profile a.b-c_1") &&
+	    strcmp(c.profile, "a.b-c_1") == 0, "--profile after it");
+	ok(parse_ok(&c, "run --profile p --secret X -- true") &&
+	    strcmp(c.profile, "p") == 0, "run --profile");
+	cli_free(&c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(parse(&c, bad[i]) == -1 && err[0] != '\0',
+		    "usage error: 'runtools %s' (%s)", bad[i], err);
+}
+
+/* conf_file TEXT MODE: writes the config file, returns its path. */
+static const char *
+conf_file(const char *text, mode_t mode)
+{
+	static char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/config", tmpdir);
+	unlink(path);
+	if ((f = fopen(path, "w")) == NULL)
+		return path;
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+	return path;
+}
+
+static int
+load_err(const char *text, const char *want, const char *msg)
+{
+	struct cli_profile p;
+	const char *path = conf_file(text, 0600);
+	char expect[1024];
+
+	snprintf(expect, sizeof(expect), "%s%s", path, msg);
+	err[0] = '\0';
+	return profile_load(path, want, &p, err, sizeof(err)) == -1 &&
+	    strncmp(err, expect, strlen(expect)) == 0 && p.name[0] == '\0';
+}
+
+static void
+test_profiles(void)
+{
+	struct cli_profile p;
+	const char *path;
+	char want[1024], xdg[512];
+
+	path = conf_file("# profiles\n\n default = b  # the usual\n"
+	    "[profile a]\nurl = unix:/a.sock\n"
+	    "[ profile   b ]\n  url=https://h:1 ; comment\n"
+	    "ca_file = ca.pem\ntoken_file = ~/tok\n; end\n", 0644);
+	setenv("HOME", "/home/x", 1);
+	ok(profile_load(path, NULL, &p, err, sizeof(err)) == 0 &&
+	    strcmp(p.name, "b") == 0 && strcmp(p.url, "https://h:1") == 0 &&
+	    strcmp(p.token_file, "/home/x/tok") == 0,
+	    "the default profile, comments and blanks (%s)", err);
+	snprintf(want, sizeof(want), "%s/ca.pem", tmpdir);
+	ok(strcmp(p.ca_file, want) == 0, "a relative path is next to the "
+	    "config file: %s", p.ca_file);
+	ok(profile_load(path, "a", &p, err, sizeof(err)) == 0 &&
+	    strcmp(p.name, "a") == 0 && strcmp(p.url, "unix:/a.sock") == 0 &&
+	    p.ca_file[0] == '\0' && p.token_file[0] == '\0',
+	    "a named profile, its unset values empty");
+	ok(profile_load(path, "c", &p, err, sizeof(err)) == -1 &&
+	    strstr(err, "no profile c") != NULL, "an unknown profile: %s",
+	    err);
+	snprintf(xdg, sizeof(xdg), "%s", tmpdir);
+	setenv("XDG_CONFIG_HOME", "/xdg", 1);
+	ok(profile_config_path(want, sizeof(want)) == 0 &&
+	    strcmp(want, "/xdg/runtools/config") == 0,
+	    "$XDG_CONFIG_HOME/runtools/config");
+	setenv("XDG_CONFIG_HOME", "relative", 1);
+	ok(profile_config_path(want, sizeof(want)) == 0 &&
+	    strcmp(want, "/home/x/.config/runtools/config") == 0,
+	    "a relative XDG_CONFIG_HOME is ignored: ~/.config/runtools/config");
+	unsetenv("XDG_CONFIG_HOME");
+
+	path = conf_file("[profile a]\nurl = unix:/a\n", 0600);
+	ok(profile_load(path, NULL, &p, err, sizeof(err)) == 0 &&
+	    p.name[0] == '\0' && p.url[0] == '\0',
+	    "no default and none asked for: no profile");
+	snprintf(want, sizeof(want), "%s/missing", tmpdir);
+	ok(profile_load(want, NULL, &p, err, sizeof(err)) == 0 &&
+	    p.name[0] == '\0', "a missing file, no profile asked for: fine");
+	ok(profile_load(want, "a", &p, err, sizeof(err)) == -1 &&
+	    strstr(err, "no config file") != NULL,
+	    "a missing file with a profile asked for: %s", err);
+
+	path = conf_file("[profile a]\nurl = unix:/a\n", 0620);
+	ok(profile_load(path, "a", &p, err, sizeof(err)) == -1 &&
+	    strstr(err, "has mode 0620") != NULL,
+	    "a group-writable file is refused: %s", err);
+	path = conf_file("[profile a]\nurl = unix:/a\n", 0602);
+	ok(profile_load(path, NULL, &p, err, sizeof(err)) == -1,
+	    "a world-writable file is refused, even unused");
+
+	ok(load_err("[profile a]\nurl\n", NULL, ":2: expected KEY = VALUE"),
+	    "no '=': FILE:LINE (%s)", err);
+	ok(load_err("\n\nurl = x\n", NULL, ":3: unknown setting 'url'"),
+	    "a setting before any profile (%s)", err);
+	ok(load_err("[profile a]\nuser = x\n", NULL, ":2: unknown setting"),
+	    "an unknown setting (%s)", err);
+	ok(load_err("[profile a]\n[profile a]\n", NULL, ":2: profile a is "
+	    "defined twice"), "a profile twice (%s)", err);
+	ok(load_err("[profile a]\nurl = x\nurl = y\n", "a", ":3: url is given "
+	    "twice"), "a setting twice (%s)", err);
+	ok(load_err("[profile a]\nca_file =   # none\n", NULL, ":2: ca_file "
+	    "has no value"), "an empty value (%s)", err);
+	ok(load_err("[profile a\n", NULL, ":1: a section is"),
+	    "an unclosed section (%s)", err);
+	ok(load_err("[profile a] x\n", NULL, ":1: a section is"),
+	    "text after a section (%s)", err);
+	ok(load_err("[profiles a]\n", NULL, ":1: unknown section"),
+	    "an unknown section (%s)", err);
+	ok(load_err("[profile]\n", NULL, ":1: unknown section"),
+	    "a section without a name (%s)", err);
+	ok(load_err("[profile a b]\n", NULL, ":1: invalid profile name"),
+	    "a name with a blank (%s)", err);
+	ok(load_err("default = a\ndefault = a\n[profile a]\n", NULL,
+	    ":2: default is given twice"), "default twice (%s)", err);
+	ok(load_err("default = z\n[profile a]\n", NULL, ":1: the default "
+	    "profile z is not defined"), "an undefined default (%s)", err);
+	ok(load_err("[profile a]\ndefault = a\n", NULL, ":2: unknown setting"),
+	    "default inside a profile (%s)", err);
+	{
+		char big[6000];
+
+		memset(big, 'x', sizeof(big));
+		memcpy(big, "[profile a]\nurl = ", 18);
+		big[sizeof(big) - 2] = '\n';
+		big[sizeof(big) - 1] = '\0';
+		ok(load_err(big, NULL, ":2: line longer than"),
+		    "a line too long (%s)", err);
+	}
+	setenv("RUNTOOLS_PROFILE", "a/b", 1);
+	ok(profile_select(NULL, &p, err, sizeof(err)) == -1 &&
+	    strstr(err, "RUNTOOLS_PROFILE") != NULL,
+	    "an invalid RUNTOOLS_PROFILE: %s", err);
+	unsetenv("RUNTOOLS_PROFILE");
+	(void)xdg;
+}
+
 int
 main(void)
 {
@@ -668,6 +854,8 @@ main(void)
 	test_tool_exec_refusals();
 	test_params_json_file();
 	test_run();
+	test_token_create_opts();
+	test_profiles();
 	if (fork() == 0)
 		execlp("rm", "rm", "-rf", tmpdir, (char *)NULL);
 	wait(NULL);
