@@ -151,6 +151,8 @@ int	 audit_sync(void);
 void	 audit_close(void);
 
 /* identity.c */
+#define UID_ID_PREFIX	"uid-"	/* the id of a uid without a usable name */
+int	 reserved_uid_id(const char *);
 int	 session_get(uint64_t, struct principal *, uid_t *, char *msg,
 	    size_t);
 void	 session_del(uint64_t);

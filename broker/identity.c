@@ -159,31 +159,65 @@ in_admin_group(const char *group, const char *user, gid_t gid)
 	return found;
 }
 
-/* The principal of a kernel-vouched uid; -1 when it has no valid name. */
+/*
+ * A user name of the reserved form "uid-" DIGITS: such ids are derived
+ * from uids (uid_id()), so no passwd entry may claim one.
+ */
+int
+reserved_uid_id(const char *name)
+{
+	size_t i;
+
+	if (strncmp(name, UID_ID_PREFIX, sizeof(UID_ID_PREFIX) - 1) != 0)
+		return 0;
+	name += sizeof(UID_ID_PREFIX) - 1;
+	for (i = 0; name[i] != '\0'; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return 0;
+	return i > 0;
+}
+
+/*
+ * The principal of a kernel-vouched uid.  A uid with no passwd entry (a
+ * container's, say), a name that is not a valid id, or a name of the
+ * reserved form uid-N is identified by the id "uid-" UID, always a
+ * member: its user id stands for the uid and nothing else, and there is
+ * no group list to consult.  -1 only when the user database itself
+ * fails: then the uid is not guessed at (it may well have a name).
+ */
 static int
 principal_of(const struct broker *b, uid_t uid, struct principal *p,
     char *err, size_t errlen)
 {
 	struct passwd pw, *pwp = NULL;
 	char *buf;
-	int rv = -1;
+	int e, rv = -1;
 
 	memset(p, 0, sizeof(*p));
 	if ((buf = malloc(NSS_BUF)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (getpwuid_r(uid, &pw, buf, NSS_BUF, &pwp) != 0 || pwp == NULL) {
-		snprintf(err, errlen, "uid %u has no user name", (unsigned)uid);
+	snprintf(p->org_id, sizeof(p->org_id), "%s", b->cfg->org);
+	e = getpwuid_r(uid, &pw, buf, NSS_BUF, &pwp);
+	if (e != 0 && e != ENOENT && e != ESRCH) {
+		snprintf(err, errlen, "user database: uid %u: %s",
+		    (unsigned)uid, strerror(e));
 		goto fail;
 	}
-	if (!valid_id(pw.pw_name, strlen(pw.pw_name))) {
-		snprintf(err, errlen, "user name of uid %u is not a valid id",
-		    (unsigned)uid);
+	if (pwp == NULL || !valid_id(pw.pw_name, strlen(pw.pw_name)) ||
+	    reserved_uid_id(pw.pw_name)) {
+		if (pwp != NULL)
+			log_debug("uid %u: user name is not a usable id, "
+			    "identified as %s%u", (unsigned)uid,
+			    UID_ID_PREFIX, (unsigned)uid);
+		snprintf(p->user_id, sizeof(p->user_id), "%s%u",
+		    UID_ID_PREFIX, (unsigned)uid);
+		p->role = ROLE_MEMBER;
+		rv = 0;
 		goto fail;
 	}
 	snprintf(p->user_id, sizeof(p->user_id), "%s", pw.pw_name);
-	snprintf(p->org_id, sizeof(p->org_id), "%s", b->cfg->org);
 	p->role = uid == 0 || in_admin_group(b->cfg->admin_group,
 	    pw.pw_name, pw.pw_gid) ? ROLE_ADMIN : ROLE_MEMBER;
 	rv = 0;
@@ -282,7 +316,8 @@ session_add(int fd, uid_t uid, const struct principal *p, uint64_t *handle)
 
 /*
  * The principal of a live session: 0; -1 no such session (msg says
- * why); a session whose uid has no name authenticates no one.
+ * why); a session whose uid the user database could not look up
+ * authenticates no one.
  */
 int
 session_get(uint64_t h, struct principal *p, uid_t *uid, char *msg,
@@ -299,7 +334,7 @@ session_get(uint64_t h, struct principal *p, uid_t *uid, char *msg,
 	if (p == NULL)
 		return 0;
 	if (!s->named) {
-		snprintf(msg, msglen, "uid %u has no user name",
+		snprintf(msg, msglen, "uid %u: the user database failed",
 		    (unsigned)s->uid);
 		return -1;
 	}
@@ -347,8 +382,9 @@ session_clear(void)
  * IMSG_CONN_UNIX: the kernel, not the front-end, says who this is.  A
  * descriptor that is not a client's connection to our socket is fatal;
  * a client already gone, or out of sessions, is an ordinary refusal.
- * A uid without a valid name still gets a session, so that a token can
- * be rate-limited by it, but the session alone authenticates no one.
+ * A uid without a usable name is identified as uid-N (principal_of());
+ * one the user database failed on still gets a session, so that a token
+ * can be rate-limited by it, but the session alone authenticates no one.
  */
 int
 h_conn_unix(struct req *q)
