@@ -49,7 +49,7 @@ function __runtools_is
             continue
         end
         switch $t
-            case --url --ca-file --category --description --user --role --ttl --param --params-json --credential --secret --env --allow-env --format
+            case --url --ca-file --profile --output --category --description --user --role --ttl --param --params-json --credential --secret --env --allow-env --format
                 set skip 1
             case '-*'
             case '*'
@@ -84,6 +84,7 @@ end
 complete -c runtools -f
 complete -c runtools -l url -r -d 'server: unix:PATH or https://HOST:PORT'
 complete -c runtools -l ca-file -r -F -d 'CA certificate for TLS'
+complete -c runtools -l profile -x -d 'a profile of the config file'
 complete -c runtools -l json -d 'print JSON'
 complete -c runtools -l help -d 'show help'
 complete -c runtools -n __runtools_needs_cmd -l version -d 'show the version'
@@ -132,6 +133,9 @@ complete -c runtools -n '__runtools_needs_sub token create list revoke' -a revok
 complete -c runtools -n '__runtools_is token create' -l description -x -d description
 complete -c runtools -n '__runtools_is token create' -l role -x -a 'member admin'
 complete -c runtools -n '__runtools_is token create' -l ttl -x -d lifetime
+complete -c runtools -n '__runtools_is token create' -l no-expiry -d 'a token that never expires'
+complete -c runtools -n '__runtools_is token create' -l output -r -F -d 'write the token to a 0600 file'
+complete -c runtools -n '__runtools_is token create' -l force -d 'replace that file'
 
 complete -c runtools -n '__runtools_needs_sub tool list show exec' -a list -d 'list tools'
 complete -c runtools -n '__runtools_needs_sub tool list show exec' -a show -d 'describe a tool'
