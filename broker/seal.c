@@ -232,6 +232,9 @@ meta_encode(const struct secret_meta *m, uint8_t *out, size_t cap)
 	w_be(&w, m->updated_at, 8);
 	w_str(&w, m->created_by, ID_MAX_LEN);
 	w_str(&w, m->updated_by, ID_MAX_LEN);
+	/* Only when set: a secret without one keeps the older layout. */
+	if (m->expires_at != 0)
+		w_be(&w, m->expires_at, 8);
 	return w.err ? 0 : w.len;
 }
 
@@ -252,7 +255,11 @@ meta_decode(const uint8_t *p, size_t len, struct secret_meta *m)
 	m->updated_at = r_be(&r, 8);
 	r_str(&r, m->created_by, ID_MAX_LEN);
 	r_str(&r, m->updated_by, ID_MAX_LEN);
-	if (!r_done(&r) || m->version == 0 || !valid_category(m->category) ||
+	/* A secret without an expiry ends here; one with it has 8 bytes
+	 * more, never 0, so each metadata has exactly one encoding. */
+	if (r.off + 8 == r.len && (m->expires_at = r_be(&r, 8)) == 0)
+		return -1;
+	if (!r_done(&r) || m->expires_at > EXPIRES_MAX || m->version == 0 || !valid_category(m->category) ||
 	    !valid_id(m->created_by, strlen(m->created_by)) ||
 	    !valid_id(m->updated_by, strlen(m->updated_by)))
 		return -1;

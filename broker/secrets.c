@@ -285,6 +285,8 @@ h_put(struct req *q)
 	fill_meta(op, q, t.scope);
 	memcpy(op->meta.category, a.category, sizeof(op->meta.category));
 	op->has_description = a.has_description;
+	op->has_expires = a.has_expires;
+	op->meta.expires_at = a.expires_at;
 	memcpy(op->meta.description, a.description,
 	    sizeof(op->meta.description));
 	op->value = pd->value;

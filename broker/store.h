@@ -74,6 +74,7 @@ struct store_op {
 	enum store_op_kind kind;
 	struct secret_meta meta;
 	int		 has_description;
+	int		 has_expires;	/* 0: keep meta.expires_at's old value */
 	const uint8_t	*value;
 	size_t		 value_len;
 	struct token_meta token;

@@ -77,6 +77,8 @@ put_meta(struct store_op *op, const struct secret_meta *old, uint64_t now)
 		if (!op->has_description)
 			memcpy(m->description, old->description,
 			    sizeof(m->description));
+		if (!op->has_expires)
+			m->expires_at = old->expires_at;
 	} else {
 		m->version = 1;
 		m->created_at = now;
@@ -85,6 +87,8 @@ put_meta(struct store_op *op, const struct secret_meta *old, uint64_t now)
 			strncpy(m->category, "custom", sizeof(m->category));
 		if (!op->has_description)
 			m->description[0] = '\0';
+		if (!op->has_expires)
+			m->expires_at = 0;
 	}
 	m->updated_at = now;
 }

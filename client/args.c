@@ -47,7 +47,9 @@ enum {
 	OPT_PROFILE = 0x1000000,
 	OPT_NOEXPIRY = 0x2000000,
 	OPT_OUTPUT = 0x4000000,
-	OPT_FORCE = 0x8000000
+	OPT_FORCE = 0x8000000,
+	OPT_EXPIRES = 0x10000000,
+	OPT_EXPIRING = 0x20000000
 };
 #define OPT_GLOBAL	(OPT_URL | OPT_CAFILE | OPT_JSON | OPT_HELP | \
 			 OPT_VERSION | OPT_PROFILE)
@@ -70,6 +72,8 @@ static const struct option longopts[] = {
 	{ "all-org",		no_argument,		NULL, OPT_ALLORG },
 	{ "role",		required_argument,	NULL, OPT_ROLE },
 	{ "ttl",		required_argument,	NULL, OPT_TTL },
+	{ "expires",		required_argument,	NULL, OPT_EXPIRES },
+	{ "expiring",		required_argument,	NULL, OPT_EXPIRING },
 	{ "param",		required_argument,	NULL, OPT_PARAM },
 	{ "params-json",	required_argument,	NULL, OPT_PARAMSJSON },
 	{ "credential",		required_argument,	NULL, OPT_CREDENTIAL },
@@ -92,9 +96,10 @@ static const struct cmdinfo {
 	const char	*help;
 } cmds[] = {
 	{ GROUP_SECRET, CMD_SECRET_SET, "set",
-	  OPT_CATEGORY | OPT_DESCRIPTION | OPT_ORGWIDE | OPT_USER, 1, 2,
+	  OPT_CATEGORY | OPT_DESCRIPTION | OPT_ORGWIDE | OPT_USER |
+	  OPT_EXPIRES, 1, 2,
 	  "secret set NAME [VALUE] [--category C] [--description D] "
-	  "[--org-wide] [--user ID]",
+	  "[--org-wide] [--user ID] [--expires WHEN]",
 	  "Create NAME, or rotate it if it exists (version + 1).  Without "
 	  "VALUE the\nvalue is read from standard input, and one trailing "
 	  "newline is dropped:\nthe safe way, since a VALUE argument stays "
@@ -102,19 +107,25 @@ static const struct cmdinfo {
 	  "has read it.\nCategories: provider, tool, agent, workflow, "
 	  "custom (default).\n--org-wide shares it with the organisation "
 	  "(admins only); --user ID sets\nanother user's secret (admins "
-	  "only).  Prints \"created NAME (SCOPE, version N)\"." },
-	{ GROUP_SECRET, CMD_SECRET_ROTATE, "rotate", OPT_ORGWIDE | OPT_USER,
-	  1, 1, "secret rotate NAME [--org-wide] [--user ID]",
+	  "only).  --expires 30d, 12h, YYYY-MM-DD or never records\nwhen "
+	  "it should be rotated (a reminder; nothing is refused after it)."
+	  "\nPrints \"created NAME (SCOPE, version N)\"." },
+	{ GROUP_SECRET, CMD_SECRET_ROTATE, "rotate",
+	  OPT_ORGWIDE | OPT_USER | OPT_EXPIRES, 1, 1,
+	  "secret rotate NAME [--org-wide] [--user ID] [--expires WHEN]",
 	  "Replace the value of an existing secret with one read from "
 	  "standard input\n(one trailing newline dropped), keeping its "
-	  "category and description.\nExits 3 if NAME does not exist." },
+	  "category and description\n(and expiry, unless --expires "
+	  "gives a new one).  Exits 3 if NAME does not exist." },
 	{ GROUP_SECRET, CMD_SECRET_LIST, "list",
-	  OPT_SCOPES | OPT_CATEGORY | OPT_USER, 0, 0,
+	  OPT_SCOPES | OPT_CATEGORY | OPT_USER | OPT_EXPIRING, 0, 0,
 	  "secret list [--user-only|--org-only|--all-org] [--category C] "
-	  "[--user ID]",
+	  "[--user ID] [--expiring 7d]",
 	  "List metadata (never values) of your secrets and the org's.\n"
 	  "--user-only: your own; --org-only: the org's; --all-org: every "
-	  "user's and\nthe org's (admins); --user ID: that user's (admins)." },
+	  "user's and\nthe org's (admins); --user ID: that user's (admins)."
+	  "\n--expiring 7d: only those whose expiry falls within 7 days "
+	  "(or has passed)." },
 	{ GROUP_SECRET, CMD_SECRET_GET, "get",
 	  OPT_REVEAL | OPT_ORGWIDE | OPT_USER, 1, 1,
 	  "secret get NAME [--reveal] [--org-wide] [--user ID]",
@@ -381,6 +392,8 @@ add_cred(struct cli *c, const char *arg, char *err, size_t len)
 static int
 opt_value(struct cli *c, int opt, const char *arg, char *err, size_t len)
 {
+	int never = 0;
+
 	switch (opt) {
 	case OPT_URL:
 		c->url = arg;
@@ -411,6 +424,16 @@ opt_value(struct cli *c, int opt, const char *arg, char *err, size_t len)
 	case OPT_TTL:
 		if (ttl_parse(arg, &c->ttl, &c->no_expiry) == -1)
 			goto bad;
+		break;
+	case OPT_EXPIRES:
+		if (expires_parse(arg, c->expires, sizeof(c->expires)) == -1)
+			goto bad;
+		c->has_expires = 1;
+		break;
+	case OPT_EXPIRING:
+		if (ttl_parse(arg, &c->expiring, &never) == -1 || never)
+			goto bad;
+		c->has_expiring = 1;
 		break;
 	case OPT_PROFILE:
 		if (!profile_valid_name(arg))

@@ -89,7 +89,12 @@ struct cli {
 	const char	*file;		/* import: FILE, "-": stdin */
 	int		 dry_run;
 	const char	*profile;	/* --profile NAME; profile.c */
-	int		 no_expiry;	/* token create: --no-expiry, --ttl never */
+	int		 no_expiry;
+	char		 expires[32];	/* secret set/rotate --expires; "":
+					   none */
+	int		 has_expires;
+	unsigned long long expiring;	/* secret list --expiring, seconds */
+	int		 has_expiring;	/* token create: --no-expiry, --ttl never */
 	const char	*output;	/* token create --output FILE */
 	int		 force;
 };
@@ -126,6 +131,7 @@ int	 profile_token(const struct cli_profile *, char **token, char *err,
 
 /* profile.c, tokenout.c: token create */
 int	 ttl_parse(const char *, unsigned long long *, int *never);
+int	 expires_parse(const char *, char *, size_t);
 int	 token_opts_check(struct cli *, char *err, size_t);
 int	 cmd_token_create(rt_client *, struct cli *);
 

@@ -239,7 +239,7 @@ import_write(rt_client *c, const struct cli *cl, const struct dotenv_entry *e,
     enum plan p)
 {
 	struct rt_set_opts o = { p == PLAN_CREATE ? cl->category : NULL, NULL,
-	    cl->org_wide, NULL };
+	    cl->org_wide, NULL, NULL };
 	struct rt_secret m;
 	enum rt_error err;
 	int created;

@@ -16,7 +16,7 @@
 
 #include "cli.h"
 
-#define NCOLS	6
+#define NCOLS	7
 
 static const char *
 nz(const char *s)
@@ -71,16 +71,22 @@ out_json(const char *body, size_t len)
 		out_write(STDOUT_FILENO, "\n", 1);
 }
 
-/* Rows of NCOLS cells, padded to align; no trailing blanks. */
+/*
+ * Rows of NCOLS cells, padded to align; no trailing blanks.  A cell left
+ * NULL is empty.
+ */
 static void
 table(const char *(*rows)[NCOLS], size_t nrows)
 {
 	size_t w[NCOLS] = { 0 }, r, i, last, cw;
 
 	for (r = 0; r < nrows; r++)
-		for (i = 0; i < NCOLS; i++)
+		for (i = 0; i < NCOLS; i++) {
+			if (rows[r][i] == NULL)
+				rows[r][i] = "";
 			if ((cw = width(rows[r][i])) > w[i])
 				w[i] = cw;
+		}
 	for (r = 0; r < nrows; r++) {
 		for (last = NCOLS - 1; last > 0 && *rows[r][last] == '\0';)
 			last--;
@@ -115,6 +121,10 @@ out_secret_table(const struct rt_secret_list *l, int owners)
 	rows[0][3] = "VERSION";
 	rows[0][4] = "UPDATED";
 	rows[0][5] = "DESCRIPTION";
+	/* Expiry, last, and only when a listed secret has one. */
+	for (i = 0; i < l->count; i++)
+		if (l->secrets[i].expires_at != NULL)
+			rows[0][6] = "EXPIRES";
 	for (i = 0; i < l->count; i++) {
 		const struct rt_secret *s = &l->secrets[i];
 
@@ -132,6 +142,7 @@ out_secret_table(const struct rt_secret_list *l, int owners)
 		rows[i + 1][3] = cells[i][1];
 		rows[i + 1][4] = nz(s->updated_at);
 		rows[i + 1][5] = s->description ? s->description : "";
+		rows[i + 1][6] = s->expires_at ? s->expires_at : "";
 	}
 	table(rows, l->count + 1);
 	free(rows);
@@ -160,6 +171,8 @@ out_secret_meta(const struct rt_secret *s)
 	kv("updatedAt", s->updated_at);
 	kv("createdBy", s->created_by);
 	kv("updatedBy", s->updated_by);
+	if (s->expires_at != NULL)
+		kv("expiresAt", s->expires_at);
 }
 
 void

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -485,5 +486,40 @@ token_opts_check(struct cli *c, char *err, size_t len)
 	}
 	if (!c->no_expiry && c->ttl == 0)
 		c->ttl = TOKEN_TTL_DEFAULT;
+	return 0;
+}
+
+/*
+ * --expires: "never" (no expiry), a duration from now as --ttl takes it,
+ * or a date, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, which the server checks.
+ * buf gets what the API's expiresAt takes ("" for none).  0 or -1.
+ */
+int
+expires_parse(const char *arg, char *buf, size_t len)
+{
+	unsigned long long ttl;
+	struct tm tm;
+	time_t t;
+	size_t n = strlen(arg), i;
+	int never = 0;
+
+	if (ttl_parse(arg, &ttl, &never) == 0) {
+		if (never) {
+			buf[0] = '\0';
+			return 0;
+		}
+		t = time(NULL) + (time_t)ttl;
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			return -1;
+		return 0;
+	}
+	if ((n != 10 && n != 20) || n >= len)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!((arg[i] >= '0' && arg[i] <= '9') || arg[i] == '-' ||
+		    arg[i] == ':' || arg[i] == 'T' || arg[i] == 'Z'))
+			return -1;
+	memcpy(buf, arg, n + 1);
 	return 0;
 }

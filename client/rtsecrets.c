@@ -54,6 +54,7 @@ rt_secret_clear(struct rt_secret *s)
 	free(s->description);
 	free(s->created_at);
 	free(s->updated_at);
+	free(s->expires_at);
 	free(s->created_by);
 	free(s->updated_by);
 	rt_secret_value_free(s->value, s->value_len);
@@ -136,6 +137,7 @@ parse_secret(json_t *o, struct rt_secret *s, int with_value)
 	    rt_dup_str(o, "updatedAt", &s->updated_at) ||
 	    rt_dup_str(o, "createdBy", &s->created_by) ||
 	    rt_dup_str(o, "updatedBy", &s->updated_by) ||
+	    rt_dup_str(o, "expiresAt", &s->expires_at) ||
 	    s->name == NULL || s->scope == NULL)
 		goto fail;
 	v = json_object_get(o, "version");
@@ -265,7 +267,10 @@ set_body(const char *name, const char *value, size_t len,
 	    json_string(o->category))) ||
 	    (o->description && rt_set_member(body, "description",
 	    json_string(o->description))) ||
-	    (o->org_wide && rt_set_member(body, "orgWide", json_true()))) {
+	    (o->org_wide && rt_set_member(body, "orgWide", json_true())) ||
+	    (o->expires_at && rt_set_member(body, "expiresAt",
+	    *o->expires_at != '\0' ? json_string(o->expires_at) :
+	    json_null()))) {
 		json_decref(body);
 		return NULL;
 	}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -123,7 +124,7 @@ static int
 cmd_set(rt_client *c, struct cli *cl)
 {
 	struct rt_set_opts o = { cl->category, cl->description, cl->org_wide,
-	    cl->user };
+	    cl->user, cl->has_expires ? cl->expires : NULL };
 	char err[256];
 
 	if (cl->value == NULL && read_value(STDIN_FILENO, &cl->value,
@@ -143,7 +144,8 @@ static int
 cmd_rotate(rt_client *c, struct cli *cl)
 {
 	struct rt_get_opts g = { cl->org_wide, cl->user, 0 };
-	struct rt_set_opts o = { NULL, NULL, cl->org_wide, cl->user };
+	struct rt_set_opts o = { NULL, NULL, cl->org_wide, cl->user,
+	    cl->has_expires ? cl->expires : NULL };
 	struct rt_secret m;
 	char err[256];
 	enum rt_error e;
@@ -166,6 +168,32 @@ cmd_rotate(rt_client *c, struct cli *cl)
 	return save(c, cl, &o, "rotate");
 }
 
+/*
+ * --expiring: keep the secrets whose expiry falls within secs from now,
+ * or has passed.  expiresAt strings sort as times.
+ */
+static void
+keep_expiring(struct rt_secret_list *l, unsigned long long secs)
+{
+	char until[32];
+	struct tm tm;
+	time_t t = time(NULL) + (time_t)secs;
+	size_t i, k = 0;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		until[0] = '\0';
+	for (i = 0; i < l->count; i++) {
+		if (l->secrets[i].expires_at != NULL &&
+		    strcmp(l->secrets[i].expires_at, until) <= 0) {
+			l->secrets[k++] = l->secrets[i];
+			continue;
+		}
+		rt_secret_clear(&l->secrets[i]);
+	}
+	l->count = k;
+}
+
 static int
 cmd_list(rt_client *c, struct cli *cl)
 {
@@ -176,6 +204,8 @@ cmd_list(rt_client *c, struct cli *cl)
 
 	if ((e = rt_secrets_list_all(c, &o, &l)) != RT_E_OK)
 		return fail(c, e, "list", NULL);
+	if (cl->has_expiring)
+		keep_expiring(&l, cl->expiring);
 	if (cl->json)
 		print_json(c);
 	else

@@ -54,6 +54,7 @@ struct rt_secret {
 	char		*updated_at;
 	char		*created_by;
 	char		*updated_by;
+	char		*expires_at;			/* NULL: none */
 	char		*value;
 	size_t		 value_len;
 };
@@ -84,6 +85,8 @@ struct rt_set_opts {
 	const char	*description;		/* NULL: none / unchanged */
 	int		 org_wide;
 	const char	*user_id;		/* another user's (admin) */
+	const char	*expires_at;		/* NULL: unchanged; "": none;
+						   else YYYY-MM-DD[THH:MM:SSZ] */
 };
 
 struct rt_get_opts {

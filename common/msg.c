@@ -94,6 +94,7 @@ meta_put(struct ipc_msg *m, const struct secret_meta *s)
 	ipc_put_u64(m, s->updated_at);
 	ipc_put_str(m, s->created_by);
 	ipc_put_str(m, s->updated_by);
+	ipc_put_u64(m, s->expires_at);
 }
 
 static int
@@ -110,7 +111,8 @@ meta_get(struct ipc_reader *r, struct secret_meta *s)
 	    ipc_get_u64(r, &s->created_at) == -1 ||
 	    ipc_get_u64(r, &s->updated_at) == -1 ||
 	    ipc_get_strbuf(r, s->created_by, sizeof(s->created_by)) == -1 ||
-	    ipc_get_strbuf(r, s->updated_by, sizeof(s->updated_by)) == -1)
+	    ipc_get_strbuf(r, s->updated_by, sizeof(s->updated_by)) == -1 ||
+	    ipc_get_u64(r, &s->expires_at) == -1)
 		return -1;
 	return valid_secret_meta(s) ? 0 : -1;
 }
@@ -366,6 +368,8 @@ msg_secret_write_put(struct ipc_msg *m, const struct msg_secret_write *w)
 	ipc_put_str(m, w->description);
 	ipc_put_u8(m, w->org_wide);
 	ipc_put_str(m, w->user_id);
+	ipc_put_u8(m, w->has_expires);
+	ipc_put_u64(m, w->expires_at);
 }
 
 int
@@ -382,6 +386,8 @@ msg_secret_write_get(struct ipc_reader *r, struct msg_secret_write *w)
 	    ipc_get_strbuf(r, w->description, sizeof(w->description)) == -1 ||
 	    ipc_get_u8(r, &w->org_wide) == -1 ||
 	    ipc_get_strbuf(r, w->user_id, sizeof(w->user_id)) == -1 ||
+	    ipc_get_u8(r, &w->has_expires) == -1 ||
+	    ipc_get_u64(r, &w->expires_at) == -1 ||
 	    ipc_end(r) == -1)
 		return -1;
 	w->value = v;
@@ -389,7 +395,10 @@ msg_secret_write_get(struct ipc_reader *r, struct msg_secret_write *w)
 	    w->value_len <= VALUE_MAX_LEN && opt_category(w->category) &&
 	    is_bool(w->has_description) &&
 	    (w->has_description || w->description[0] == '\0') &&
-	    is_bool(w->org_wide) && opt_id(w->user_id) ? 0 : -1;
+	    is_bool(w->org_wide) && opt_id(w->user_id) &&
+	    is_bool(w->has_expires) &&
+	    (w->has_expires || w->expires_at == 0) &&
+	    w->expires_at <= EXPIRES_MAX ? 0 : -1;
 }
 
 void

@@ -108,6 +108,8 @@ struct msg_secret_write {
 	char		 description[DESC_MAX_LEN + 1];	/* "" without */
 	uint8_t		 org_wide;
 	char		 user_id[ID_MAX_LEN + 1];	/* "": the caller */
+	uint8_t		 has_expires;		/* 0: keep the old one */
+	uint64_t	 expires_at;		/* 0: none */
 };
 
 struct msg_secret_written {

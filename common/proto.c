@@ -154,7 +154,8 @@ valid_secret_meta(const struct secret_meta *m)
 	    valid_category(m->category) &&
 	    FIELD_LEN(m->description) <= DESC_MAX_LEN && m->version >= 1 &&
 	    valid_id(m->created_by, FIELD_LEN(m->created_by)) &&
-	    valid_id(m->updated_by, FIELD_LEN(m->updated_by));
+	    valid_id(m->updated_by, FIELD_LEN(m->updated_by)) &&
+	    m->expires_at <= EXPIRES_MAX;
 }
 
 /* A token's metadata, as the store keeps it and a reply shows it. */

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION	4
+#define PROTO_VERSION	5
 
 #define NAME_MAX_LEN	128		/* secret names */
 #define ID_MAX_LEN	64		/* user and org ids */
@@ -28,6 +28,7 @@
 #define CURSOR_MAX_LEN	(2 * (ID_MAX_LEN + NAME_MAX_LEN) + 16)
 #define LIST_MAX_LIMIT	1000
 #define LIST_DEFAULT_LIMIT 100
+#define EXPIRES_MAX	253402300799ULL	/* 9999-12-31T23:59:59Z */
 #define SOURCE_MAX_LEN	64		/* an auth block's source */
 #define MSG_LEN		256		/* a reply's message, NUL included */
 #define PEM_MAX		(64 * 1024)	/* IMSG_CONFIG's certificate, key */
@@ -106,6 +107,9 @@ struct secret_meta {
 	uint64_t	updated_at;
 	char		created_by[ID_MAX_LEN + 1];
 	char		updated_by[ID_MAX_LEN + 1];
+	uint64_t	expires_at;			/* 0: none; a reminder
+							   to rotate, not
+							   enforced */
 };
 
 struct token_meta {

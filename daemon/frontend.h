@@ -205,6 +205,7 @@ json_t	*json_parse_body(const char *, size_t, const struct json_field *,
 int	 json_text_field(json_t *, const char *key, size_t max,
 	    const char **);
 char	*json_time(uint64_t, char *, size_t);
+int	 json_parse_time(const char *, uint64_t *);
 json_t	*json_token(const struct token_meta *);
 
 /* jsonw.c */

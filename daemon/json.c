@@ -56,6 +56,8 @@ type_ok(json_t *v, json_type want)
 {
 	if (want == JSON_TRUE)
 		return json_is_boolean(v);
+	if (want == JSON_NULL)		/* a string, or null */
+		return json_is_string(v) || json_is_null(v);
 	return json_typeof(v) == want;
 }
 
@@ -69,6 +71,8 @@ type_name(json_type t)
 		return "an integer";
 	case JSON_TRUE:
 		return "a boolean";
+	case JSON_NULL:
+		return "a string or null";
 	default:
 		return "of another type";
 	}
@@ -253,4 +257,55 @@ json_token(const struct token_meta *t)
 	    "createdAt", json_time(t->created_at, c, sizeof(c)),
 	    "expiresAt", t->expires_at == 0 ? json_null() :
 	    json_string(json_time(t->expires_at, e, sizeof(e))));
+}
+
+static int
+digits(const char *s, int n, unsigned *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (unsigned)(s[i] - '0');
+	}
+	return 0;
+}
+
+/*
+ * "YYYY-MM-DD" (midnight) or "YYYY-MM-DDTHH:MM:SSZ", UTC only, to unix
+ * seconds.  Days from the civil date by the usual era arithmetic, so no
+ * time zone file is read.
+ */
+int
+json_parse_time(const char *s, uint64_t *out)
+{
+	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31,
+	    30, 31, 30, 31 };
+	unsigned y, mo, d, h = 0, mi = 0, se = 0, era, yoe, doy, doe;
+	size_t n = strlen(s);
+	uint64_t days;
+
+	if ((n != 10 && n != 20) || digits(s, 4, &y) == -1 || s[4] != '-' ||
+	    digits(s + 5, 2, &mo) == -1 || s[7] != '-' ||
+	    digits(s + 8, 2, &d) == -1)
+		return -1;
+	if (n == 20 && (s[10] != 'T' || digits(s + 11, 2, &h) == -1 ||
+	    s[13] != ':' || digits(s + 14, 2, &mi) == -1 || s[16] != ':' ||
+	    digits(s + 17, 2, &se) == -1 || s[19] != 'Z'))
+		return -1;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && !(y % 4 == 0 &&
+	    (y % 100 != 0 || y % 400 == 0))) || h > 23 || mi > 59 || se > 59)
+		return -1;
+	if (mo <= 2)
+		y--;
+	era = y / 400;
+	yoe = y - era * 400;
+	doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	days = (uint64_t)era * 146097 + doe - 719468;
+	*out = days * 86400 + h * 3600 + mi * 60 + se;
+	return 0;
 }

@@ -249,7 +249,7 @@ jw_meta_fields(struct jw *w, const struct secret_meta *m)
 {
 	const char *f[7] = { m->name, m->user_id, m->org_id, m->category,
 	    m->description, m->created_by, m->updated_by };
-	size_t n[7], room = 160 + 2 * (JW_TIME_MAX + 2) + 20, i;
+	size_t n[7], room = 180 + 3 * (JW_TIME_MAX + 2) + 20, i;
 	char *d;
 
 	for (i = 0; i < 7; i++) {
@@ -290,6 +290,12 @@ jw_meta_fields(struct jw *w, const struct secret_meta *m)
 	d = JW_LIT(d, ",\"updatedBy\":");
 	if ((d = jw_esc(d, f[6], n[6])) == NULL)
 		goto bad;
+	/* Only a secret that has one shows it: the documented shape of the
+	 * others stays exactly as it was. */
+	if (m->expires_at != 0) {
+		d = JW_LIT(d, ",\"expiresAt\":");
+		d = jw_time(d, m->expires_at);
+	}
 	w->len = (size_t)(d - w->buf);
 	return;
 bad:

@@ -51,6 +51,7 @@ static const struct json_field f_put[] = {
 	{ "category", JSON_STRING, 0 },
 	{ "description", JSON_STRING, 0 },
 	{ "orgWide", JSON_TRUE, 0 },
+	{ "expiresAt", JSON_NULL, 0 },	/* a date, or null: none */
 	{ NULL, 0, 0 }
 };
 static const struct json_field f_reveal[] = {
@@ -606,7 +607,7 @@ static int
 put_body(struct fe_req *fr, struct msg_secret_write *w)
 {
 	json_t *b = fr->body, *name = json_object_get(b, "name"),
-	    *v = json_object_get(b, "value");
+	    *v = json_object_get(b, "value"), *e;
 	const char *cat, *desc;
 	int has_desc;
 
@@ -645,6 +646,17 @@ put_body(struct fe_req *fr, struct msg_secret_write *w)
 	w->has_description = (uint8_t)has_desc;
 	if (has_desc)
 		memcpy(w->description, desc, strlen(desc));
+	if ((e = json_object_get(b, "expiresAt")) != NULL) {
+		w->has_expires = 1;
+		if (json_is_string(e) && (json_parse_time(json_string_value(e),
+		    &w->expires_at) == -1 || w->expires_at > EXPIRES_MAX ||
+		    w->expires_at == 0)) {
+			http_reply_error(fr, 400, "invalid_request", "expiresAt "
+			    "must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, or "
+			    "null");
+			return -1;
+		}
+	}
 	return 0;
 }
 

@@ -275,7 +275,7 @@ body_is(int n, const char *want)
 static void
 test_secrets(rt_client *c)
 {
-	struct rt_set_opts so = { "tool", "d", 1, NULL };
+	struct rt_set_opts so = { "tool", "d", 1, NULL, NULL };
 	struct rt_get_opts go = { 1, NULL, 0 };
 	struct rt_secret s;
 	const char *raw;
@@ -292,7 +292,7 @@ test_secrets(rt_client *c)
 	    "\"description\":\"d\",\"orgWide\":true}"),
 	    "set: POST /v1/secrets with name, value, category, description, "
 	    "orgWide");
-	so = (struct rt_set_opts){ NULL, NULL, 0, "bob" };
+	so = (struct rt_set_opts){ NULL, NULL, 0, "bob", NULL };
 	ok(rt_secrets_set(c, "K", "w", 1, &so, &created, &s) == RT_E_OK &&
 	    created == 0 && s.version == 2, "set: 200 is a rotation");
 	rt_secret_clear(&s);
@@ -431,9 +431,9 @@ test_refused_before_sending(rt_client *c)
 	ok(rt_secrets_set(c, "K", bigvalue, 65537, NULL, NULL, NULL) ==
 	    RT_E_USAGE, "value over 64 KiB refused");
 	ok(rt_secrets_set(c, "K", "v", 1, &(struct rt_set_opts){ "nope",
-	    NULL, 0, NULL }, NULL, NULL) == RT_E_USAGE, "bad category refused");
+	    NULL, 0, NULL, NULL }, NULL, NULL) == RT_E_USAGE, "bad category refused");
 	ok(rt_secrets_set(c, "K", "v", 1, &(struct rt_set_opts){ NULL,
-	    NULL, 1, "bob" }, NULL, NULL) == RT_E_USAGE,
+	    NULL, 1, "bob", NULL }, NULL, NULL) == RT_E_USAGE,
 	    "org-wide with a user refused");
 }
 
