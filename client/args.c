@@ -42,7 +42,10 @@ enum {
 	OPT_PARAMSJSON = 0x20000,
 	OPT_CREDENTIAL = 0x40000,
 	OPT_FORMAT = 0x80000,
-	OPT_DRYRUN = 0x100000
+	OPT_DRYRUN = 0x100000,
+	OPT_FILE = 0x200000,
+	OPT_LIMIT = 0x400000,
+	OPT_PREFIX = 0x800000
 };
 #define OPT_GLOBAL	(OPT_URL | OPT_CAFILE | OPT_JSON | OPT_HELP | OPT_VERSION)
 #define OPT_SCOPES	(OPT_USERONLY | OPT_ORGONLY | OPT_ALLORG)
@@ -69,6 +72,9 @@ static const struct option longopts[] = {
 	{ "credential",		required_argument,	NULL, OPT_CREDENTIAL },
 	{ "format",		required_argument,	NULL, OPT_FORMAT },
 	{ "dry-run",		no_argument,		NULL, OPT_DRYRUN },
+	{ "file",		required_argument,	NULL, OPT_FILE },
+	{ "limit",		required_argument,	NULL, OPT_LIMIT },
+	{ "prefix",		required_argument,	NULL, OPT_PREFIX },
 	{ NULL,			0,			NULL, 0 }
 };
 
@@ -82,9 +88,10 @@ static const struct cmdinfo {
 	const char	*help;
 } cmds[] = {
 	{ GROUP_SECRET, CMD_SECRET_SET, "set",
-	  OPT_CATEGORY | OPT_DESCRIPTION | OPT_ORGWIDE | OPT_USER, 1, 2,
-	  "secret set NAME [VALUE] [--category C] [--description D] "
-	  "[--org-wide] [--user ID]",
+	  OPT_CATEGORY | OPT_DESCRIPTION | OPT_ORGWIDE | OPT_USER | OPT_FILE,
+	  1, 2,
+	  "secret set NAME [VALUE | --file PATH] [--category C] "
+	  "[--description D] [--org-wide] [--user ID]",
 	  "Create NAME, or rotate it if it exists (version + 1).  Without "
 	  "VALUE the\nvalue is read from standard input, and one trailing "
 	  "newline is dropped:\nthe safe way, since a VALUE argument stays "
@@ -92,19 +99,26 @@ static const struct cmdinfo {
 	  "has read it.\nCategories: provider, tool, agent, workflow, "
 	  "custom (default).\n--org-wide shares it with the organisation "
 	  "(admins only); --user ID sets\nanother user's secret (admins "
-	  "only).  Prints \"created NAME (SCOPE, version N)\"." },
-	{ GROUP_SECRET, CMD_SECRET_ROTATE, "rotate", OPT_ORGWIDE | OPT_USER,
-	  1, 1, "secret rotate NAME [--org-wide] [--user ID]",
+	  "only).  Prints \"created NAME (SCOPE, version N)\".\n--file PATH "
+	  "stores the file's bytes exactly, a final newline included; any "
+	  "bytes\n(certificates, keystores) may be stored this way." },
+	{ GROUP_SECRET, CMD_SECRET_ROTATE, "rotate",
+	  OPT_ORGWIDE | OPT_USER | OPT_FILE, 1, 1,
+	  "secret rotate NAME [--file PATH] [--org-wide] [--user ID]",
 	  "Replace the value of an existing secret with one read from "
-	  "standard input\n(one trailing newline dropped), keeping its "
-	  "category and description.\nExits 3 if NAME does not exist." },
+	  "standard input\n(one trailing newline dropped), or from --file "
+	  "PATH byte for byte,\nkeeping its category and description.\n"
+	  "Exits 3 if NAME does not exist." },
 	{ GROUP_SECRET, CMD_SECRET_LIST, "list",
-	  OPT_SCOPES | OPT_CATEGORY | OPT_USER, 0, 0,
+	  OPT_SCOPES | OPT_CATEGORY | OPT_USER | OPT_LIMIT | OPT_PREFIX, 0, 0,
 	  "secret list [--user-only|--org-only|--all-org] [--category C] "
-	  "[--user ID]",
+	  "[--user ID] [--prefix P] [--limit N]",
 	  "List metadata (never values) of your secrets and the org's.\n"
 	  "--user-only: your own; --org-only: the org's; --all-org: every "
-	  "user's and\nthe org's (admins); --user ID: that user's (admins)." },
+	  "user's and\nthe org's (admins); --user ID: that user's (admins).\n"
+	  "--prefix P: only names starting with P; --limit N: the first N "
+	  "(1 to 1000)\nonly, with a note on standard error when there "
+	  "are more." },
 	{ GROUP_SECRET, CMD_SECRET_GET, "get",
 	  OPT_REVEAL | OPT_ORGWIDE | OPT_USER, 1, 1,
 	  "secret get NAME [--reveal] [--org-wide] [--user ID]",
@@ -405,6 +419,23 @@ opt_value(struct cli *c, int opt, const char *arg, char *err, size_t len)
 		break;
 	case OPT_CREDENTIAL:
 		return add_cred(c, arg, err, len);
+	case OPT_FILE:
+		if (*arg == '\0')
+			goto bad;
+		c->value_file = arg;
+		break;
+	case OPT_LIMIT:
+		errno = 0;
+		c->limit = strtoul(arg, &ep, 10);
+		if (*arg < '1' || *arg > '9' || *ep != '\0' || errno ||
+		    c->limit > LIST_MAX_LIMIT)
+			goto bad;
+		break;
+	case OPT_PREFIX:
+		if (*arg == '\0' || !valid_secret_name(arg, strlen(arg)))
+			goto bad;
+		c->prefix = arg;
+		break;
 	case OPT_FORMAT:
 		if (strcmp(arg, "dotenv") != 0 && strcmp(arg, "env") != 0 &&
 		    strcmp(arg, "json") != 0)
@@ -565,6 +596,11 @@ check_opts(struct cli *c, char *err, size_t len)
 	if (c->reveal && c->user != NULL) {
 		snprintf(err, len, "only its owner can reveal a user secret; "
 		    "--reveal does not take --user");
+		return -1;
+	}
+	if (c->value != NULL && c->value_file != NULL) {
+		snprintf(err, len, "give the value as VALUE or --file, not "
+		    "both");
 		return -1;
 	}
 	return 0;

@@ -85,6 +85,9 @@ struct cli {
 	const char	*format;	/* export, import: --format */
 	const char	*file;		/* import: FILE, "-": stdin */
 	int		 dry_run;
+	const char	*value_file;	/* set, rotate: --file PATH */
+	unsigned long	 limit;		/* list: --limit N; 0: all */
+	const char	*prefix;	/* list: --prefix P */
 };
 
 /* args.c */
@@ -103,6 +106,8 @@ int	 cmd_run(rt_client **, struct cli *);
 
 /* input.c */
 int	 read_value(int fd, char **value, size_t *len, char *err, size_t);
+int	 read_value_file(const char *path, char **value, size_t *len,
+	    char *err, size_t);
 int	 token_file_read(const char *path, int required, char **token,
 	    char *err, size_t);
 int	 cli_token(char **token, char *err, size_t);

@@ -325,7 +325,8 @@ test_secrets(rt_client *c)
 static void
 test_lists(rt_client *c)
 {
-	struct rt_list_opts lo = { "tool", RT_LIST_ORG, 1, "bob", 5, "a/b" };
+	struct rt_list_opts lo = { "tool", RT_LIST_ORG, 1, "bob", 5, "a/b",
+	    "GH_" };
 	struct rt_secret_list l;
 	const char *raw;
 	json_t *j;
@@ -333,10 +334,11 @@ test_lists(rt_client *c)
 
 	ok(rt_secrets_list(c, &lo, &l) == RT_E_OK && l.count == 0 &&
 	    l.next_cursor == NULL && line_is(5, "GET /v1/secrets?category=tool"
-	    "&secretScope=org&all=true&user_id=bob&limit=5&cursor=a%2Fb "
-	    "HTTP/1.1"), "list: every query option, cursor escaped");
+	    "&secretScope=org&all=true&user_id=bob&prefix=GH_&limit=5"
+	    "&cursor=a%2Fb HTTP/1.1"), "list: every query option, cursor escaped");
 	rt_secret_list_clear(&l);
-	lo = (struct rt_list_opts){ NULL, RT_LIST_USER, 0, NULL, 0, NULL };
+	lo = (struct rt_list_opts){ NULL, RT_LIST_USER, 0, NULL, 0, NULL,
+	    NULL };
 	ok(rt_secrets_list_all(c, &lo, &l) == RT_E_OK && l.count == 3 &&
 	    strcmp(l.secrets[0].name, "A") == 0 &&
 	    strcmp(l.secrets[2].name, "C") == 0 && l.secrets[2].version == 4 &&
