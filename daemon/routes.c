@@ -42,7 +42,7 @@ static void	health(struct fe_req *);
 
 static const char *const q_none[] = { NULL };
 static const char *const q_list[] = { "category", "secretScope", "all",
-	"user_id", "limit", "cursor", NULL };
+	"user_id", "limit", "cursor", "prefix", NULL };
 static const char *const q_one[] = { "orgWide", "user_id", NULL };
 static const char *const q_page[] = { "limit", "cursor", NULL };
 
@@ -364,6 +364,12 @@ query_value(const struct route *r, struct fe_query *q, const char *k,
 		snprintf(q->cursor, sizeof(q->cursor), "%s", v);
 	} else if (strcmp(k, "orgWide") == 0)
 		return parse_bool(v, &q->org_wide);
+	else if (strcmp(k, "prefix") == 0) {
+		/* a name's first characters: itself a valid name */
+		if (!valid_secret_name(v, strlen(v)))
+			return -1;
+		snprintf(q->prefix, sizeof(q->prefix), "%s", v);
+	}
 	return 0;
 }
 
@@ -582,6 +588,7 @@ secrets_list(struct fe_req *fr)
 	memcpy(l.user_id, fr->q.user_id, sizeof(l.user_id));
 	l.limit = fr->q.limit;
 	memcpy(l.cursor, fr->q.cursor, sizeof(l.cursor));
+	memcpy(l.prefix, fr->q.prefix, sizeof(l.prefix));
 	bc_msg_init(&m, IMSG_SECRET_LIST);
 	msg_secret_list_put(&m, &l);
 	send_request(fr, &m, list_reply);

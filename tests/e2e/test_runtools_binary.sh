@@ -145,5 +145,79 @@ is_error "$(api "$A" POST /v1/secrets "{\"name\":\"BIGB64\",\"valueBase64\":\"$b
     413 too_large "valueBase64 over 64 KiB decoded: 413"
 is "$(snapshot)" "$before" "nothing was stored by the refused requests"
 
+# --- prefix listing --------------------------------------------------------
+
+# bob: 120 names starting with PFX_, 130 around them (before and after
+# in key order, and names the prefix is itself a prefix of in part).
+for i in $(seq -w 1 120); do echo "PFX_$i"; done >"$W/match"
+{ for i in $(seq -w 1 60); do echo "PFW_$i"; echo "PFY_$i"; done
+  for i in $(seq 1 10); do echo "PF$i"; done; } >"$W/other"
+cat "$W/match" "$W/other" | while read -r n; do
+	status_of "$(api "$B" POST /v1/secrets "{\"name\":\"$n\",\"value\":\"v\"}")"
+done | sort | uniq -c | tr -s ' ' >"$W/posts"
+is "$(cat "$W/posts")" " 250 201" "bob created 250 secrets"
+api "$A" POST /v1/secrets '{"name":"PFX_ALICE","value":"v"}' >/dev/null
+api root POST /v1/secrets '{"name":"PFX_ORG","value":"v","orgWide":true}' >/dev/null
+
+# pages USER QUERY: every name over the pages of QUERY, one a line; the
+# number of pages in $npages.
+pages() {
+	local cursor="" out q
+	npages=0
+	: >"$W/names"
+	while :; do
+		q="$2"
+		[ -n "$cursor" ] && q="$q&cursor=$cursor"
+		out=$(api "$1" GET "$q")
+		[ "$(status_of "$out")" = 200 ] || { echo "page failed: $out"; return; }
+		npages=$((npages + 1))
+		body_of "$out" | jq -r '.secrets[] | .name' >>"$W/names"
+		cursor=$(body_of "$out" | jq -r '.nextCursor // empty | @uri')
+		[ -n "$cursor" ] || break
+		[ "$npages" -lt 20 ] || break
+	done
+}
+
+pages "$B" "/v1/secrets?prefix=PFX_&limit=50&secretScope=user"
+is "$npages" 3 "prefix PFX_ with limit 50: 3 pages"
+is "$(sort "$W/names" | tr '\n' ' ')" "$(sort "$W/match" | tr '\n' ' ')" \
+    "the 3 pages hold exactly the 120 PFX_ names, each once"
+pages "$B" "/v1/secrets?prefix=PFX_&limit=50"
+is "$npages" 3 "prefix PFX_ with the org's secrets too: 3 pages"
+is "$(wc -l <"$W/names")" 121 "bob's 120 and the org's PFX_ORG"
+ok "$(grep -qx PFX_ORG "$W/names"; echo $?)" "the org's PFX_ORG is listed"
+ok "$(! grep -qx PFX_ALICE "$W/names"; echo $?)" "alice's PFX_ALICE is not listed to bob"
+pages root "/v1/secrets?all=true&prefix=PFX_&limit=50"
+is "$(sort "$W/names" | tr '\n' ' ')" \
+    "$(sort "$W/match" <(echo PFX_ALICE) <(echo PFX_ORG) | tr '\n' ' ')" \
+    "all=true with a prefix: every user's and the org's PFX_ names"
+is "$npages" 3 "all=true with a prefix: 3 pages of 50"
+pages root "/v1/secrets?all=true&prefix=PFX_&limit=7&secretScope=user"
+is "$(wc -l <"$W/names") $(sort -u "$W/names" | wc -l)" "121 121" \
+    "all users, prefix, pages of 7: 121 names, none twice"
+pages "$B" "/v1/secrets?prefix=PFX_1&limit=1000"
+is "$(tr '\n' ' ' <"$W/names")" "$(seq -f 'PFX_%03g' 100 120 | tr '\n' ' ')" \
+    "prefix PFX_1: PFX_100 to PFX_120, in name order"
+pages "$B" "/v1/secrets?prefix=PF1"
+is "$(tr '\n' ' ' <"$W/names")" "PF1 PF10 " "prefix PF1: PF1 and PF10"
+pages "$B" "/v1/secrets?prefix=NONE_SUCH"
+is "$(wc -l <"$W/names")" 0 "a prefix nothing starts with: an empty list"
+
+for bad in 'PF-' 'PF%20' '1PF' 'P%2FF' 'PF%00' "$(printf 'P%.0s' $(seq 1 129))" ''; do
+	is_error "$(api "$B" GET "/v1/secrets?prefix=$bad")" 400 invalid_request \
+	    "prefix '${bad:0:20}': 400"
+done
+
+rt "$B" secret list --user-only --prefix PFX_ --limit 50
+rc_is 0 "runtools secret list --prefix --limit"
+is "$(grep -c '^PFX_' "$OUT")" 50 "--limit 50: 50 rows"
+ok "$(grep -q 'raise --limit' "$ERR"; echo $?)" "--limit says there are more"
+rt "$B" secret list --user-only --prefix PFX_1
+is "$(grep -c '^PFX_1' "$OUT")" 21 "--prefix PFX_1: 21 rows, every page"
+rt "$B" secret list --prefix 'P-X'
+rc_is 2 "--prefix with a non-name character: usage error"
+rt "$B" secret list --limit 0
+rc_is 2 "--limit 0: usage error"
+
 secretd_finish
 done_testing
