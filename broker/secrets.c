@@ -40,6 +40,7 @@ list_scan(struct req *q, const struct msg_secret_list *a,
 	s->owner = q->p.user_id;
 	s->category = a->category[0] ? a->category : NULL;
 	s->cursor = a->cursor[0] ? a->cursor : NULL;
+	s->prefix = a->prefix[0] ? a->prefix : NULL;
 	if (a->user_id[0] != '\0') {
 		if ((a->flags & LIST_ALL) || s->scope == SCOPE_ORG) {
 			snprintf(msg, msglen, "user_id lists one user's "

@@ -44,6 +44,7 @@ struct store_scan {
 					   only; NULL: every owner */
 	const char	*category;	/* NULL: any */
 	const char	*cursor;	/* from the previous page; NULL: first */
+	const char	*prefix;	/* names starting with it; NULL: any */
 };
 
 enum store_op_kind {

@@ -3,6 +3,11 @@
  * category filter, a page size and an opaque cursor.  A scan only walks
  * the ranges it may return (a member's own and the org's records), never
  * another user's, and returns metadata only of records that open.
+ *
+ * A name prefix narrows each scope/owner range to the keys that go on
+ * with it: appended to a range whose owner is fixed, and, where a range
+ * spans owners (an admin's all), by seeking past the names of each owner
+ * that sort before or after it.
  */
 #include "config.h"
 
@@ -18,7 +23,22 @@ struct scan {
 	int		 nrange;
 	struct skey	 cursor;	/* last key of the previous page */
 	size_t		 orglen;	/* org and its NUL start every key */
+	const char	*prefix;	/* of the names; NULL: any */
+	size_t		 plen;
 };
+
+/* Appends the name prefix to a range that ends with its owner's NUL. */
+static int
+range_narrow(struct skey *k, const struct scan *s)
+{
+	if (s->prefix == NULL)
+		return 0;
+	if (k->len + s->plen > sizeof(k->buf))
+		return -1;
+	memcpy(k->buf + k->len, s->prefix, s->plen);
+	k->len += s->plen;
+	return 0;
+}
 
 static int
 scan_ranges(struct scan *s, const struct store_scan *sc)
@@ -26,22 +46,66 @@ scan_ranges(struct scan *s, const struct store_scan *sc)
 	s->nrange = 1;
 	switch (sc->scope) {
 	case SCOPE_ORG:
-		return skey_prefix(&s->range[0], sc->org, SCOPE_ORG, NULL);
+		return skey_prefix(&s->range[0], sc->org, SCOPE_ORG, NULL) ==
+		    -1 ? -1 : range_narrow(&s->range[0], s);
 	case SCOPE_USER:
-		return skey_prefix(&s->range[0], sc->org, SCOPE_USER,
-		    sc->owner);
+		if (skey_prefix(&s->range[0], sc->org, SCOPE_USER,
+		    sc->owner) == -1)
+			return -1;
+		/* without an owner the range spans owners: see name_skip */
+		return sc->owner != NULL ? range_narrow(&s->range[0], s) : 0;
 	case -1:
 		if (sc->owner == NULL)
 			return skey_prefix(&s->range[0], sc->org, -1, NULL);
 		/* the org's records sort before any user's */
 		s->nrange = 2;
-		if (skey_prefix(&s->range[0], sc->org, SCOPE_ORG, NULL) == -1)
+		if (skey_prefix(&s->range[0], sc->org, SCOPE_ORG, NULL) == -1 ||
+		    range_narrow(&s->range[0], s) == -1)
 			return -1;
 		return skey_prefix(&s->range[1], sc->org, SCOPE_USER,
-		    sc->owner);
+		    sc->owner) == -1 ? -1 : range_narrow(&s->range[1], s);
 	default:
 		return -1;
 	}
+}
+
+/*
+ * With a name prefix, where the key k does not name a secret starting
+ * with it: the key to seek to next, past k (the prefix within k's owner
+ * when k's name sorts before it, else the next owner), in *to.  0 when
+ * k's name starts with the prefix (or there is none), -1 on a key with
+ * fewer than four parts.
+ */
+static int
+name_skip(const struct scan *s, const MDB_val *k, struct skey *to)
+{
+	const uint8_t *p = k->mv_data;
+	size_t i, nul = 0, off, nlen;
+	int c;
+
+	if (s->prefix == NULL)
+		return 0;
+	for (i = 0; i < k->mv_size && nul < 3; i++)
+		nul += p[i] == '\0';
+	if (nul < 3)
+		return -1;
+	off = i;			/* the name starts here */
+	nlen = k->mv_size - off;
+	c = memcmp(p + off, s->prefix, nlen < s->plen ? nlen : s->plen);
+	if (c == 0 && nlen >= s->plen)
+		return 0;
+	if (off + s->plen > sizeof(to->buf))
+		return -1;
+	memcpy(to->buf, p, off);
+	if (c < 0 || (c == 0 && nlen < s->plen)) {
+		memcpy(to->buf + off, s->prefix, s->plen);
+		to->len = off + s->plen;
+	} else {
+		/* owner "\0" -> owner "\1": past every name of the owner */
+		to->buf[off - 1] = 1;
+		to->len = off;
+	}
+	return 1;
 }
 
 static int
@@ -137,14 +201,29 @@ scan_range(struct store *st, MDB_txn *txn, MDB_cursor *c,
     const struct scan *s, int r, struct page *pg)
 {
 	struct secret_meta m;
+	struct skey to;
 	MDB_val k, v;
-	int rc, ret;
+	int rc, ret, skip;
 
 	for (rc = range_seek(c, s, r, &k, &v); rc == 0 &&
 	    has_prefix(k.mv_data, k.mv_size, &s->range[r]);
 	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size > SKEY_MAX)
 			return ST_CORRUPT;
+		while ((skip = name_skip(s, &k, &to)) == 1) {
+			k.mv_size = to.len;
+			k.mv_data = to.buf;
+			if ((rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) !=
+			    0)
+				break;
+			if (k.mv_size > SKEY_MAX)
+				return ST_CORRUPT;
+		}
+		if (skip == -1)
+			return ST_CORRUPT;
+		if (rc != 0 || !has_prefix(k.mv_data, k.mv_size,
+		    &s->range[r]))
+			break;
 		if ((ret = store_record_open(st, txn, &k, &v, &m, NULL)) !=
 		    ST_OK)
 			return ret;
@@ -166,6 +245,12 @@ static int
 scan_setup(struct scan *s, const struct store_scan *sc)
 {
 	memset(s, 0, sizeof(*s));
+	if (sc->prefix != NULL) {
+		s->plen = strlen(sc->prefix);
+		if (!valid_secret_name(sc->prefix, s->plen))
+			return -1;
+		s->prefix = sc->prefix;
+	}
 	if (sc->org == NULL || scan_ranges(s, sc) == -1 ||
 	    (sc->category != NULL && !valid_category(sc->category)))
 		return -1;

@@ -43,6 +43,9 @@ enum {
 	OPT_CREDENTIAL = 0x40000,
 	OPT_FORMAT = 0x80000,
 	OPT_DRYRUN = 0x100000,
+	OPT_FILE = 0x200000,
+	OPT_LIMIT = 0x400000,
+	OPT_PREFIX = 0x800000,
 	/* profile.c, tokenout.c */
 	OPT_PROFILE = 0x1000000,
 	OPT_NOEXPIRY = 0x2000000,
@@ -83,6 +86,9 @@ static const struct option longopts[] = {
 	{ "no-expiry",		no_argument,		NULL, OPT_NOEXPIRY },
 	{ "output",		required_argument,	NULL, OPT_OUTPUT },
 	{ "force",		no_argument,		NULL, OPT_FORCE },
+	{ "file",		required_argument,	NULL, OPT_FILE },
+	{ "limit",		required_argument,	NULL, OPT_LIMIT },
+	{ "prefix",		required_argument,	NULL, OPT_PREFIX },
 	{ NULL,			0,			NULL, 0 }
 };
 
@@ -96,10 +102,10 @@ static const struct cmdinfo {
 	const char	*help;
 } cmds[] = {
 	{ GROUP_SECRET, CMD_SECRET_SET, "set",
-	  OPT_CATEGORY | OPT_DESCRIPTION | OPT_ORGWIDE | OPT_USER |
+	  OPT_CATEGORY | OPT_DESCRIPTION | OPT_ORGWIDE | OPT_USER | OPT_FILE |
 	  OPT_EXPIRES, 1, 2,
-	  "secret set NAME [VALUE] [--category C] [--description D] "
-	  "[--org-wide] [--user ID] [--expires WHEN]",
+	  "secret set NAME [VALUE | --file PATH] [--category C] "
+	  "[--description D] [--org-wide] [--user ID] [--expires WHEN]",
 	  "Create NAME, or rotate it if it exists (version + 1).  Without "
 	  "VALUE the\nvalue is read from standard input, and one trailing "
 	  "newline is dropped:\nthe safe way, since a VALUE argument stays "
@@ -109,23 +115,30 @@ static const struct cmdinfo {
 	  "(admins only); --user ID sets\nanother user's secret (admins "
 	  "only).  --expires 30d, 12h, YYYY-MM-DD or never records\nwhen "
 	  "it should be rotated (a reminder; nothing is refused after it)."
-	  "\nPrints \"created NAME (SCOPE, version N)\"." },
+	  "\nPrints \"created NAME (SCOPE, version N)\".\n--file PATH "
+	  "stores the file's bytes exactly, a final newline included; any "
+	  "bytes\n(certificates, keystores) may be stored this way." },
 	{ GROUP_SECRET, CMD_SECRET_ROTATE, "rotate",
-	  OPT_ORGWIDE | OPT_USER | OPT_EXPIRES, 1, 1,
-	  "secret rotate NAME [--org-wide] [--user ID] [--expires WHEN]",
+	  OPT_ORGWIDE | OPT_USER | OPT_FILE | OPT_EXPIRES, 1, 1,
+	  "secret rotate NAME [--file PATH] [--org-wide] [--user ID] "
+	  "[--expires WHEN]",
 	  "Replace the value of an existing secret with one read from "
-	  "standard input\n(one trailing newline dropped), keeping its "
-	  "category and description\n(and expiry, unless --expires "
-	  "gives a new one).  Exits 3 if NAME does not exist." },
+	  "standard input\n(one trailing newline dropped), or from --file "
+	  "PATH byte for byte,\nkeeping its category and description (and "
+	  "expiry, unless --expires gives\na new one).  Exits 3 if NAME "
+	  "does not exist." },
 	{ GROUP_SECRET, CMD_SECRET_LIST, "list",
-	  OPT_SCOPES | OPT_CATEGORY | OPT_USER | OPT_EXPIRING, 0, 0,
+	  OPT_SCOPES | OPT_CATEGORY | OPT_USER | OPT_LIMIT | OPT_PREFIX |
+	  OPT_EXPIRING, 0, 0,
 	  "secret list [--user-only|--org-only|--all-org] [--category C] "
-	  "[--user ID] [--expiring 7d]",
+	  "[--user ID] [--prefix P] [--limit N] [--expiring 7d]",
 	  "List metadata (never values) of your secrets and the org's.\n"
 	  "--user-only: your own; --org-only: the org's; --all-org: every "
-	  "user's and\nthe org's (admins); --user ID: that user's (admins)."
-	  "\n--expiring 7d: only those whose expiry falls within 7 days "
-	  "(or has passed)." },
+	  "user's and\nthe org's (admins); --user ID: that user's (admins).\n"
+	  "--prefix P: only names starting with P; --limit N: the first N "
+	  "(1 to 1000)\nonly, with a note on standard error when there "
+	  "are more.\n--expiring 7d: only those whose expiry falls within "
+	  "7 days (or has passed)." },
 	{ GROUP_SECRET, CMD_SECRET_GET, "get",
 	  OPT_REVEAL | OPT_ORGWIDE | OPT_USER, 1, 1,
 	  "secret get NAME [--reveal] [--org-wide] [--user ID]",
@@ -392,6 +405,7 @@ add_cred(struct cli *c, const char *arg, char *err, size_t len)
 static int
 opt_value(struct cli *c, int opt, const char *arg, char *err, size_t len)
 {
+	char *ep;
 	int never = 0;
 
 	switch (opt) {
@@ -452,6 +466,23 @@ opt_value(struct cli *c, int opt, const char *arg, char *err, size_t len)
 		break;
 	case OPT_CREDENTIAL:
 		return add_cred(c, arg, err, len);
+	case OPT_FILE:
+		if (*arg == '\0')
+			goto bad;
+		c->value_file = arg;
+		break;
+	case OPT_LIMIT:
+		errno = 0;
+		c->limit = strtoul(arg, &ep, 10);
+		if (*arg < '1' || *arg > '9' || *ep != '\0' || errno ||
+		    c->limit > LIST_MAX_LIMIT)
+			goto bad;
+		break;
+	case OPT_PREFIX:
+		if (*arg == '\0' || !valid_secret_name(arg, strlen(arg)))
+			goto bad;
+		c->prefix = arg;
+		break;
 	case OPT_FORMAT:
 		if (strcmp(arg, "dotenv") != 0 && strcmp(arg, "env") != 0 &&
 		    strcmp(arg, "json") != 0)
@@ -618,6 +649,11 @@ check_opts(struct cli *c, char *err, size_t len)
 	if (c->reveal && c->user != NULL) {
 		snprintf(err, len, "only its owner can reveal a user secret; "
 		    "--reveal does not take --user");
+		return -1;
+	}
+	if (c->value != NULL && c->value_file != NULL) {
+		snprintf(err, len, "give the value as VALUE or --file, not "
+		    "both");
 		return -1;
 	}
 	if (c->cmd == CMD_TOKEN_CREATE)

@@ -89,14 +89,17 @@ struct cli {
 	const char	*file;		/* import: FILE, "-": stdin */
 	int		 dry_run;
 	const char	*profile;	/* --profile NAME; profile.c */
-	int		 no_expiry;
+	int		 no_expiry;	/* token create: --no-expiry, --ttl never */
 	char		 expires[32];	/* secret set/rotate --expires; "":
 					   none */
 	int		 has_expires;
 	unsigned long long expiring;	/* secret list --expiring, seconds */
-	int		 has_expiring;	/* token create: --no-expiry, --ttl never */
+	int		 has_expiring;
 	const char	*output;	/* token create --output FILE */
 	int		 force;
+	const char	*value_file;	/* set, rotate: --file PATH */
+	unsigned long	 limit;		/* list: --limit N; 0: all */
+	const char	*prefix;	/* list: --prefix P */
 };
 
 /* args.c */
@@ -137,6 +140,8 @@ int	 cmd_token_create(rt_client *, struct cli *);
 
 /* input.c */
 int	 read_value(int fd, char **value, size_t *len, char *err, size_t);
+int	 read_value_file(const char *path, char **value, size_t *len,
+	    char *err, size_t);
 int	 token_file_read(const char *path, int required, char **token,
 	    char *err, size_t);
 int	 cli_token(char **token, char *err, size_t);

@@ -167,7 +167,7 @@ int
 cmd_export(rt_client *c, struct cli *cl)
 {
 	struct rt_list_opts o = { cl->category, cl->scope, cl->all, NULL, 0,
-	    NULL };
+	    NULL, NULL };
 	const char *format = cl->format ? cl->format : cl->json ? "json" :
 	    "dotenv";
 	struct rt_secret_list l;

@@ -140,6 +140,41 @@ read_value(int fd, char **value, size_t *len, char *err, size_t errlen)
 }
 
 /*
+ * The value from the file at path, every byte of it, a final newline
+ * included.  Empty and oversized files are refused.
+ */
+int
+read_value_file(const char *path, char **value, size_t *len, char *err,
+    size_t errlen)
+{
+	char *p;
+	ssize_t n;
+	int fd;
+
+	*value = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = read_all(fd, &p, VALUE_MAX_LEN + 1, 0);
+	close(fd);
+	if (n == -1) {
+		snprintf(err, errlen, "reading %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (n == 0 || n > VALUE_MAX_LEN) {
+		snprintf(err, errlen, n == 0 ? "%s is empty" : "%s is larger "
+		    "than %d bytes", path, VALUE_MAX_LEN);
+		rt_secret_value_free(p, n);
+		return -1;
+	}
+	*value = p;
+	*len = n;
+	return 0;
+}
+
+/*
  * The text of --params-json: a file, or standard input for "-", up to
  * the API's body limit.  Free with rt_secret_value_free(); whether it is
  * a JSON object is for the library to say.

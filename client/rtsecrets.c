@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "b64.h"
 #include "proto.h"
 #include "runtools.h"
 #include "rtclient.h"
@@ -106,11 +107,30 @@ rt_token_list_clear(struct rt_token_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* "value", or "valueBase64" for bytes that are not text. */
 static int
 parse_value(json_t *o, struct rt_secret *s)
 {
-	json_t *v = json_object_get(o, "value");
+	json_t *v = json_object_get(o, "value"),
+	    *b = json_object_get(o, "valueBase64");
+	size_t n;
+	long d;
 
+	if (json_is_string(b)) {
+		n = json_string_length(b);
+		if (n > B64_ENC_LEN(VALUE_MAX_LEN) ||
+		    (s->value = malloc(B64_DEC_MAX(n) + 1)) == NULL)
+			return -1;
+		if ((d = b64_decode(json_string_value(b), n,
+		    (uint8_t *)s->value)) <= 0) {
+			rt_secret_value_free(s->value, B64_DEC_MAX(n) + 1);
+			s->value = NULL;
+			return -1;
+		}
+		s->value_len = (size_t)d;
+		s->value[d] = '\0';
+		return 0;
+	}
 	if (!json_is_string(v))
 		return -1;
 	s->value_len = json_string_length(v);
@@ -253,6 +273,22 @@ rt_set_member(json_t *o, const char *key, json_t *v)
 	return v == NULL || json_object_set_new(o, key, v) == -1 ? -1 : 0;
 }
 
+/* Bytes that are not text travel as "valueBase64". */
+static int
+set_base64(json_t *body, const char *value, size_t len)
+{
+	char *t;
+	int rc;
+
+	if ((t = malloc(B64_ENC_LEN(len) + 1)) == NULL)
+		return -1;
+	b64_encode(value, len, t);
+	rc = rt_set_member(body, "valueBase64",
+	    json_stringn(t, B64_ENC_LEN(len)));
+	rt_secret_value_free(t, B64_ENC_LEN(len) + 1);
+	return rc;
+}
+
 static json_t *
 set_body(const char *name, const char *value, size_t len,
     const struct rt_set_opts *o)
@@ -262,7 +298,9 @@ set_body(const char *name, const char *value, size_t len,
 	if ((body = json_object()) == NULL)
 		return NULL;
 	if (rt_set_member(body, "name", json_string(name)) ||
-	    rt_set_member(body, "value", json_stringn(value, len)) ||
+	    (valid_utf8_text(value, len) ?
+	    rt_set_member(body, "value", json_stringn(value, len)) :
+	    set_base64(body, value, len)) ||
 	    (o->category && rt_set_member(body, "category",
 	    json_string(o->category))) ||
 	    (o->description && rt_set_member(body, "description",
@@ -418,6 +456,10 @@ list_path(rt_client *c, char *path, size_t size, const void *opts,
 	bad |= o->all && rt_query_add(c, path, size, "all", "true");
 	bad |= o->user_id && rt_query_add(c, path, size, "user_id",
 	    o->user_id);
+	if (o->prefix != NULL && !valid_secret_name(o->prefix,
+	    strlen(o->prefix)))
+		return rt_set_error(c, RT_E_USAGE, "invalid name prefix");
+	bad |= o->prefix && rt_query_add(c, path, size, "prefix", o->prefix);
 	if (bad)
 		return rt_set_error(c, RT_E_USAGE, "request path too long");
 	return rt_page_query(c, path, size, o->limit, cursor, CURSOR_MAX_LEN);

@@ -430,7 +430,7 @@ static int
 add_category(rt_client *c, struct cli_run *r, char *err, size_t len)
 {
 	struct rt_list_opts o = { r->category, r->org_wide ? RT_LIST_ORG :
-	    RT_LIST_ANY, 0, NULL, 0, NULL };
+	    RT_LIST_ANY, 0, NULL, 0, NULL, NULL };
 	struct rt_secret_list l;
 	struct run_var *v;
 	enum rt_error e;

@@ -127,8 +127,10 @@ cmd_set(rt_client *c, struct cli *cl)
 	    cl->user, cl->has_expires ? cl->expires : NULL };
 	char err[256];
 
-	if (cl->value == NULL && read_value(STDIN_FILENO, &cl->value,
-	    &cl->value_len, err, sizeof(err)) == -1) {
+	if (cl->value == NULL && (cl->value_file != NULL ?
+	    read_value_file(cl->value_file, &cl->value, &cl->value_len, err,
+	    sizeof(err)) : read_value(STDIN_FILENO, &cl->value,
+	    &cl->value_len, err, sizeof(err))) == -1) {
 		fprintf(stderr, "runtools: set %s: %s\n", cl->name, err);
 		return EXIT_USAGE;
 	}
@@ -150,8 +152,10 @@ cmd_rotate(rt_client *c, struct cli *cl)
 	char err[256];
 	enum rt_error e;
 
-	if (read_value(STDIN_FILENO, &cl->value, &cl->value_len, err,
-	    sizeof(err)) == -1) {
+	if ((cl->value_file != NULL ? read_value_file(cl->value_file,
+	    &cl->value, &cl->value_len, err, sizeof(err)) :
+	    read_value(STDIN_FILENO, &cl->value, &cl->value_len, err,
+	    sizeof(err))) == -1) {
 		fprintf(stderr, "runtools: rotate %s: %s\n", cl->name, err);
 		return EXIT_USAGE;
 	}
@@ -198,11 +202,13 @@ static int
 cmd_list(rt_client *c, struct cli *cl)
 {
 	struct rt_list_opts o = { cl->category, cl->scope, cl->all, cl->user,
-	    0, NULL };
+	    (unsigned int)cl->limit, NULL, cl->prefix };
 	struct rt_secret_list l;
 	enum rt_error e;
 
-	if ((e = rt_secrets_list_all(c, &o, &l)) != RT_E_OK)
+	/* --limit N: one page of N, the first in name order. */
+	if ((e = cl->limit ? rt_secrets_list(c, &o, &l) :
+	    rt_secrets_list_all(c, &o, &l)) != RT_E_OK)
 		return fail(c, e, "list", NULL);
 	if (cl->has_expiring)
 		keep_expiring(&l, cl->expiring);
@@ -210,6 +216,9 @@ cmd_list(rt_client *c, struct cli *cl)
 		print_json(c);
 	else
 		out_secret_table(&l, cl->all || cl->user != NULL);
+	if (cl->limit && l.next_cursor != NULL)
+		fprintf(stderr, "runtools: list: more than %lu secrets; "
+		    "raise --limit or narrow --prefix\n", cl->limit);
 	rt_secret_list_clear(&l);
 	return 0;
 }

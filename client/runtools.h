@@ -39,8 +39,9 @@ struct rt_error_info {
 /*
  * Secret metadata.  Strings are owned by the struct; user_id is NULL for
  * org secrets, any other field is NULL when the server left it out.
- * value/value_len are set only by a reveal; value is NUL-terminated but
- * may also hold NUL bytes.  Release with rt_secret_clear().
+ * value/value_len are set only by a reveal (from "value", or decoded
+ * from "valueBase64"); value is NUL-terminated but may also hold NUL
+ * bytes and any other bytes.  Release with rt_secret_clear().
  */
 struct rt_secret {
 	char		*name;
@@ -78,6 +79,8 @@ struct rt_list_opts {
 	const char	*user_id;		/* another user's (admin) */
 	unsigned int	 limit;			/* 0: server default */
 	const char	*cursor;		/* from next_cursor */
+	const char	*prefix;		/* names starting with it;
+						   NULL: any */
 };
 
 struct rt_set_opts {

@@ -267,6 +267,7 @@ msg_secret_list_put(struct ipc_msg *m, const struct msg_secret_list *l)
 	ipc_put_str(m, l->user_id);
 	ipc_put_u32(m, l->limit);
 	ipc_put_str(m, l->cursor);
+	ipc_put_str(m, l->prefix);
 }
 
 int
@@ -278,11 +279,13 @@ msg_secret_list_get(struct ipc_reader *r, struct msg_secret_list *l)
 	    ipc_get_strbuf(r, l->user_id, sizeof(l->user_id)) == -1 ||
 	    ipc_get_u32(r, &l->limit) == -1 ||
 	    ipc_get_strbuf(r, l->cursor, sizeof(l->cursor)) == -1 ||
+	    ipc_get_strbuf(r, l->prefix, sizeof(l->prefix)) == -1 ||
 	    ipc_end(r) == -1)
 		return -1;
 	return (l->flags & ~LIST_FLAGS) == 0 && opt_category(l->category) &&
 	    opt_id(l->user_id) && l->limit <= LIST_MAX_LIMIT &&
-	    opt_cursor(l->cursor, CURSOR_MAX_LEN) ? 0 : -1;
+	    opt_cursor(l->cursor, CURSOR_MAX_LEN) &&
+	    (l->prefix[0] == '\0' || is_name(l->prefix)) ? 0 : -1;
 }
 
 void

@@ -82,6 +82,8 @@ struct msg_secret_list {
 	char		 user_id[ID_MAX_LEN + 1];	/* "": none given */
 	uint32_t	 limit;			/* 0: LIST_DEFAULT_LIMIT */
 	char		 cursor[CURSOR_MAX_LEN + 1];	/* "": first page */
+	char		 prefix[NAME_MAX_LEN + 1];	/* names starting with
+							   it; "": any */
 };
 
 /*

@@ -77,6 +77,7 @@ struct fe_query {
 	uint32_t	 limit;
 	char		 cursor[CURSOR_MAX_LEN + 1];
 	int		 org_wide;
+	char		 prefix[NAME_MAX_LEN + 1];	/* "": any name */
 };
 
 enum http_method {

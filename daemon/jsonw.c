@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "frontend.h"
 
 #define JW_MIN	512
@@ -326,18 +327,31 @@ jw_discard(struct jw *w)
 	memset(w, 0, sizeof(*w));
 }
 
-/* One record's metadata, with its value when val is not NULL. */
+/*
+ * One record's metadata, with its value when val is not NULL: "value"
+ * when the bytes are UTF-8 without NUL, else "value":null and
+ * "valueBase64".
+ */
 char *
 jw_meta_text(const struct secret_meta *m, const void *val, size_t len)
 {
 	struct jw w;
+	int text = val != NULL && valid_utf8_text(val, len);
 
-	jw_init(&w, 320 + (val != NULL ? len + len / 8 + 16 : 0));
+	jw_init(&w, 320 + (val == NULL ? 0 : text ? len + len / 8 + 16 :
+	    B64_ENC_LEN(len) + 40));
 	jw_raw(&w, "{", 1);
 	jw_meta_fields(&w, m);
-	if (val != NULL) {
+	if (text) {
 		jw_key(&w, "value", 0);
 		jw_str(&w, val, len);
+	} else if (val != NULL) {
+		jw_lit(&w, ",\"value\":null,\"valueBase64\":\"");
+		if (jw_room(&w, B64_ENC_LEN(len))) {
+			b64_encode(val, len, w.buf + w.len);
+			w.len += B64_ENC_LEN(len);
+		}
+		jw_raw(&w, "\"", 1);
 	}
 	jw_raw(&w, "}", 1);
 	return jw_finish(&w);

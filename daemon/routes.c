@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "log.h"
 #include "frontend.h"
 #include "tool.h"
@@ -41,13 +42,14 @@ static void	health(struct fe_req *);
 
 static const char *const q_none[] = { NULL };
 static const char *const q_list[] = { "category", "secretScope", "all",
-	"user_id", "limit", "cursor", NULL };
+	"user_id", "limit", "cursor", "prefix", NULL };
 static const char *const q_one[] = { "orgWide", "user_id", NULL };
 static const char *const q_page[] = { "limit", "cursor", NULL };
 
 static const struct json_field f_put[] = {
 	{ "name", JSON_STRING, 1 },
-	{ "value", JSON_STRING, 1 },
+	{ "value", JSON_STRING, 0 },
+	{ "valueBase64", JSON_STRING, 0 },
 	{ "category", JSON_STRING, 0 },
 	{ "description", JSON_STRING, 0 },
 	{ "orgWide", JSON_TRUE, 0 },
@@ -363,6 +365,12 @@ query_value(const struct route *r, struct fe_query *q, const char *k,
 		snprintf(q->cursor, sizeof(q->cursor), "%s", v);
 	} else if (strcmp(k, "orgWide") == 0)
 		return parse_bool(v, &q->org_wide);
+	else if (strcmp(k, "prefix") == 0) {
+		/* a name's first characters: itself a valid name */
+		if (!valid_secret_name(v, strlen(v)))
+			return -1;
+		snprintf(q->prefix, sizeof(q->prefix), "%s", v);
+	}
 	return 0;
 }
 
@@ -581,6 +589,7 @@ secrets_list(struct fe_req *fr)
 	memcpy(l.user_id, fr->q.user_id, sizeof(l.user_id));
 	l.limit = fr->q.limit;
 	memcpy(l.cursor, fr->q.cursor, sizeof(l.cursor));
+	memcpy(l.prefix, fr->q.prefix, sizeof(l.prefix));
 	bc_msg_init(&m, IMSG_SECRET_LIST);
 	msg_secret_list_put(&m, &l);
 	send_request(fr, &m, list_reply);
@@ -602,30 +611,79 @@ put_reply(void *arg, enum rt_status st, const char *msg,
 	return 0;
 }
 
+/*
+ * "value" (text) or "valueBase64" (any bytes), exactly one; the decoded
+ * bytes go to *buf, which the caller wipes and frees.
+ */
+static int
+put_value(struct fe_req *fr, const uint8_t **val, size_t *len,
+    uint8_t **buf)
+{
+	json_t *v = json_object_get(fr->body, "value"),
+	    *b = json_object_get(fr->body, "valueBase64");
+	size_t n;
+	long d;
+
+	*buf = NULL;
+	if ((v == NULL) == (b == NULL)) {
+		http_reply_error(fr, 400, "invalid_request", "give exactly one "
+		    "of \"value\" and \"valueBase64\"");
+		return -1;
+	}
+	if (v != NULL) {
+		*val = (const uint8_t *)json_string_value(v);
+		*len = json_string_length(v);
+	} else {
+		n = json_string_length(b);
+		if (n > B64_ENC_LEN(VALUE_MAX_LEN)) {
+			*len = VALUE_MAX_LEN + 1;
+			goto check;
+		}
+		if ((*buf = malloc(B64_DEC_MAX(n) + 1)) == NULL) {
+			http_reply_error(fr, 500, "internal", "out of memory");
+			return -1;
+		}
+		if ((d = b64_decode(json_string_value(b), n, *buf)) == -1) {
+			explicit_bzero(*buf, B64_DEC_MAX(n) + 1);
+			free(*buf);
+			*buf = NULL;
+			http_reply_error(fr, 400, "invalid_request",
+			    "valueBase64 is not padded standard base64");
+			return -1;
+		}
+		*val = *buf;
+		*len = (size_t)d;
+	}
+ check:
+	if (*len == 0) {
+		http_reply_error(fr, 400, "invalid_request",
+		    "the value is empty");
+		return -1;
+	}
+	if (*len > VALUE_MAX_LEN) {
+		http_reply_error(fr, 413, "too_large", "the value is over %d "
+		    "bytes", VALUE_MAX_LEN);
+		return -1;
+	}
+	return 0;
+}
+
 /* The body's checks, with the answer a client gets for each. */
 static int
-put_body(struct fe_req *fr, struct msg_secret_write *w)
+put_body(struct fe_req *fr, struct msg_secret_write *w, uint8_t **buf)
 {
-	json_t *b = fr->body, *name = json_object_get(b, "name"),
-	    *v = json_object_get(b, "value"), *e;
+	json_t *b = fr->body, *name = json_object_get(b, "name"), *e;
 	const char *cat, *desc;
 	int has_desc;
 
+	*buf = NULL;
 	if (!valid_secret_name(json_string_value(name),
 	    json_string_length(name))) {
 		http_reply_error(fr, 400, "invalid_request", "invalid name");
 		return -1;
 	}
-	if (json_string_length(v) == 0) {
-		http_reply_error(fr, 400, "invalid_request",
-		    "the value is empty");
+	if (put_value(fr, &w->value, &w->value_len, buf) == -1)
 		return -1;
-	}
-	if (json_string_length(v) > VALUE_MAX_LEN) {
-		http_reply_error(fr, 413, "too_large", "the value is over %d "
-		    "bytes", VALUE_MAX_LEN);
-		return -1;
-	}
 	if (json_text_field(b, "category", CATEGORY_MAX_LEN, &cat) == -1 ||
 	    (cat != NULL && !valid_category(cat))) {
 		http_reply_error(fr, 400, "invalid_request",
@@ -639,8 +697,6 @@ put_body(struct fe_req *fr, struct msg_secret_write *w)
 		return -1;
 	}
 	memcpy(w->name, json_string_value(name), json_string_length(name));
-	w->value = (const uint8_t *)json_string_value(v);
-	w->value_len = json_string_length(v);
 	if (cat != NULL)
 		memcpy(w->category, cat, strlen(cat));
 	w->has_description = (uint8_t)has_desc;
@@ -665,17 +721,22 @@ secret_put(struct fe_req *fr)
 {
 	struct msg_secret_write w;
 	struct ipc_msg m;
+	uint8_t *buf;
 
 	memset(&w, 0, sizeof(w));
-	if (put_body(fr, &w) == -1)
-		return;
-	http_auth(fr, &w.auth);
-	w.org_wide = fr->q.org_wide ||
-	    json_is_true(json_object_get(fr->body, "orgWide"));
-	memcpy(w.user_id, fr->q.user_id, sizeof(w.user_id));
-	bc_msg_init(&m, IMSG_SECRET_PUT);
-	msg_secret_write_put(&m, &w);
-	send_request(fr, &m, put_reply);
+	if (put_body(fr, &w, &buf) == 0) {
+		http_auth(fr, &w.auth);
+		w.org_wide = fr->q.org_wide ||
+		    json_is_true(json_object_get(fr->body, "orgWide"));
+		memcpy(w.user_id, fr->q.user_id, sizeof(w.user_id));
+		bc_msg_init(&m, IMSG_SECRET_PUT);
+		msg_secret_write_put(&m, &w);
+		send_request(fr, &m, put_reply);
+	}
+	if (buf != NULL) {
+		explicit_bzero(buf, w.value_len);
+		free(buf);
+	}
 }
 
 static int

@@ -41,10 +41,27 @@ api_status() {
 	status_of "$out"
 }
 
-# stored USER NAME [QUERY] FILE: the value the API reveals, raw, into FILE.
+# stored USER NAME [QUERY] FILE: the value the API reveals, raw, into FILE:
+# "value" when it is text, else the bytes of "valueBase64" ("value" null).
+# FILE.shape gets which of the two the API used: text, base64 or neither.
 stored() {
 	local user=$1 name=$2 q=${3:-} f=$4
-	api "$user" POST "/v1/secrets/$name/reveal$q" | sed '$d' | jq -j .value >"$f"
+	api "$user" POST "/v1/secrets/$name/reveal$q" | sed '$d' >"$f.json"
+	jq -r 'if (.value | type) == "string" and (has("valueBase64") | not)
+	    then "text" elif .value == null and (.valueBase64 | type) == "string"
+	    then "base64" else "neither" end' "$f.json" >"$f.shape" 2>/dev/null ||
+	    echo neither >"$f.shape"
+	case $(cat "$f.shape") in
+	text) jq -j .value "$f.json" >"$f" ;;
+	base64) jq -j .valueBase64 "$f.json" | base64 -d >"$f" ;;
+	*) : >"$f" ;;
+	esac
+}
+
+# is_text FILE: whether FILE is UTF-8 without NUL, so revealed as "value".
+is_text() {
+	[ "$(tr -d '\000' <"$1" | wc -c)" = "$(wc -c <"$1")" ] &&
+	    iconv -f UTF-8 -t UTF-8 "$1" >/dev/null 2>&1
 }
 
 # keys JSONFILE FILTER: the sorted key list of FILTER's object.
@@ -349,11 +366,16 @@ is "$rc $(jq -c -S . "$OUT")" '0 {"deleted":true,"name":"J_SET","scope":"user"}'
 
 # roundtrip NAME EXPECTED_FILE LABEL: reveal through runtools and the API
 # both give exactly the bytes of EXPECTED_FILE.
+# The API reveals text as "value", other bytes (NUL, not UTF-8) as
+# "valueBase64" with "value" null.
 roundtrip() {
+	local shape=base64
+	is_text "$2" && shape=text
 	rt "$A" secret get "$1" --reveal
 	ok "$([ "$rc" = 0 ] && cmp -s "$OUT" "$2"; echo $?)" "$3: get --reveal gives the exact bytes"
 	stored "$A" "$1" "" "$W/api"
-	ok "$(cmp -s "$W/api" "$2"; echo $?)" "$3: the API stored the exact bytes"
+	ok "$(cmp -s "$W/api" "$2" && [ "$(cat "$W/api.shape")" = "$shape" ]; echo $?)" \
+	    "$3: the API stored the exact bytes (revealed as $shape; got $(cat "$W/api.shape"))"
 }
 
 rt "$A" secret set V_DASH -- "-starts with a dash --json"
@@ -390,6 +412,15 @@ roundtrip V_UTF8 "$W/e" "UTF-8 text"
 rt "$A" secret set V_CTRL < <(printf 'nul\0inside\x01\x1f\x7f')
 printf 'nul\0inside\x01\x1f\x7f' >"$W/e"
 roundtrip V_CTRL "$W/e" "a NUL and other control bytes"
+printf 'bad \xff utf8 \xc3\x28 \xed\xa0\x80 \xc0\xaf' >"$W/e"
+rt "$A" secret set V_NOTUTF8 < <(cat "$W/e"; echo)
+is "$rc $(cat "$OUT")" "0 created V_NOTUTF8 (user, version 1)" \
+    "a value that is not UTF-8 is stored, not refused"
+roundtrip V_NOTUTF8 "$W/e" "a value that is not UTF-8"
+rt "$A" secret rotate V_NOTUTF8 < <(printf 'now text\n')
+printf 'now text' >"$W/e"
+is "$rc $(version "$A" V_NOTUTF8)" "0 2" "rotate of a binary value to text"
+roundtrip V_NOTUTF8 "$W/e" "a binary value rotated to text"
 
 # 64 KiB exactly: every printable ASCII byte, tab, CR, LF, NUL and
 # multi-byte UTF-8, repeated.  (Mostly printable: a value's JSON escapes
@@ -438,8 +469,6 @@ rt "$A" secret set V_BIG "$(head -c 65537 /dev/zero | tr '\0' a)"
 refused "a 65537-byte VALUE argument" 'larger than 65536'
 rt "$A" secret rotate V_BIG < <(:)
 refused "an empty value for rotate" 'empty'
-rt "$A" secret set V_BIG < <(printf 'bad \xff utf8')
-refused "a value that is not UTF-8" 'UTF-8'
 rt "$A" secret set V_BIG v --description "$(head -c 1025 /dev/zero | tr '\0' d)"
 refused "a description over 1 KiB" 'description'
 rt "$A" secret set V_BIG < <(head -c 65536 /dev/zero | tr '\0' '\001')

@@ -25,9 +25,16 @@ rt() {
 	rtx "$user" RUNTOOLS_URL="unix:$E2E_SOCK" -- "$@"
 }
 
-# stored USER NAME FILE: the value the API reveals to USER, raw, into FILE.
+# stored USER NAME FILE: the value the API reveals to USER, raw, into FILE
+# ("value", or for bytes that are not text the decoded "valueBase64").
 stored() {
-	api "$1" POST "/v1/secrets/$2/reveal" | sed '$d' | jq -j .value >"$3"
+	api "$1" POST "/v1/secrets/$2/reveal" | sed '$d' >"$3.json"
+	if jq -e '.value == null and (.valueBase64 | type) == "string"' \
+	    "$3.json" >/dev/null 2>&1; then
+		jq -j .valueBase64 "$3.json" | base64 -d >"$3"
+	else
+		jq -j .value "$3.json" >"$3"
+	fi
 }
 
 # same_bytes NAME FILE WANT_PRINTF_FORMAT: FILE holds exactly those bytes.

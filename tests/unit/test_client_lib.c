@@ -55,7 +55,7 @@ static const struct reply {
 	{ 200, META("K", "org", "null", 1) },
 	{ 200, META("K", "user", "\"bob\"", 3) },
 	{ 200, "{\"name\":\"K\",\"scope\":\"org\",\"userId\":null,"
-	    "\"version\":1,\"value\":\"a\\u0000b\\\"\\n\"}" },
+	    "\"version\":1,\"value\":null,\"valueBase64\":\"YQBiIgo=\"}" },
 	{ 200, "{\"secrets\":[],\"nextCursor\":null}" },			/* 5 */
 	{ 200, "{\"secrets\":[" META("A", "user", "\"alice\"", 1) ","
 	    META("B", "org", "null", 1) "],\"nextCursor\":\"c/1\"}" },
@@ -105,6 +105,12 @@ static const struct reply {
 	{ 200, "{\"tool\":\"t\",\"action\":\"a\",\"ok\":true,\"result\":42}" },
 	{ 200, "{\"tool\":\"t\",\"action\":\"a\",\"result\":\"x\"}" },
 	{ 200, "{\"name\":\"t\",\"type\":\"http\",\"actions\":{}}" },
+	{ 201, META("B", "user", "\"alice\"", 1) },			/* 35 */
+	{ 200, META("B", "user", "\"alice\"", 2) },
+	{ 200, "{\"name\":\"B\",\"scope\":\"user\",\"userId\":\"alice\","
+	    "\"version\":2,\"value\":null,\"valueBase64\":\"/wBh/g==\"}" },
+	{ 200, "{\"name\":\"B\",\"scope\":\"user\",\"userId\":\"alice\","
+	    "\"version\":2,\"value\":null,\"valueBase64\":\"/wB=\"}" },
 };
 #define NREPLIES	(sizeof(replies) / sizeof(replies[0]))
 
@@ -325,7 +331,8 @@ test_secrets(rt_client *c)
 static void
 test_lists(rt_client *c)
 {
-	struct rt_list_opts lo = { "tool", RT_LIST_ORG, 1, "bob", 5, "a/b" };
+	struct rt_list_opts lo = { "tool", RT_LIST_ORG, 1, "bob", 5, "a/b",
+	    "GH_" };
 	struct rt_secret_list l;
 	const char *raw;
 	json_t *j;
@@ -333,10 +340,11 @@ test_lists(rt_client *c)
 
 	ok(rt_secrets_list(c, &lo, &l) == RT_E_OK && l.count == 0 &&
 	    l.next_cursor == NULL && line_is(5, "GET /v1/secrets?category=tool"
-	    "&secretScope=org&all=true&user_id=bob&limit=5&cursor=a%2Fb "
-	    "HTTP/1.1"), "list: every query option, cursor escaped");
+	    "&secretScope=org&all=true&user_id=bob&prefix=GH_&limit=5"
+	    "&cursor=a%2Fb HTTP/1.1"), "list: every query option, cursor escaped");
 	rt_secret_list_clear(&l);
-	lo = (struct rt_list_opts){ NULL, RT_LIST_USER, 0, NULL, 0, NULL };
+	lo = (struct rt_list_opts){ NULL, RT_LIST_USER, 0, NULL, 0, NULL,
+	    NULL };
 	ok(rt_secrets_list_all(c, &lo, &l) == RT_E_OK && l.count == 3 &&
 	    strcmp(l.secrets[0].name, "A") == 0 &&
 	    strcmp(l.secrets[2].name, "C") == 0 && l.secrets[2].version == 4 &&
@@ -425,9 +433,6 @@ test_refused_before_sending(rt_client *c)
 	    "revoke refuses a bad id");
 	ok(rt_secrets_set(c, "K", "", 0, NULL, NULL, NULL) == RT_E_USAGE,
 	    "empty value refused");
-	ok(rt_secrets_set(c, "K", "\xff\xfe", 2, NULL, NULL, NULL) ==
-	    RT_E_USAGE && strstr(rt_client_last_error(c)->message, "UTF-8"),
-	    "non-UTF-8 value refused with a message saying so");
 	ok(rt_secrets_set(c, "K", bigvalue, 65537, NULL, NULL, NULL) ==
 	    RT_E_USAGE, "value over 64 KiB refused");
 	ok(rt_secrets_set(c, "K", "v", 1, &(struct rt_set_opts){ "nope",
@@ -457,6 +462,36 @@ test_big_value(rt_client *c)
 	ok(rt_secrets_get(c, "BIG", &go, &s) == RT_E_OK &&
 	    s.value_len == biglen && memcmp(s.value, bigvalue, biglen) == 0,
 	    "64 KiB: revealed back byte for byte (%s)",
+	    rt_client_last_error(c)->message);
+	rt_secret_clear(&s);
+}
+
+/* Bytes that are not text (not UTF-8, or holding NUL) go as valueBase64. */
+static void
+test_binary_value(rt_client *c)
+{
+	struct rt_get_opts go = { 0, NULL, 1 };
+	struct rt_secret s;
+	int created = -1;
+
+	ok(rt_secrets_set(c, "B", "\xff\xfe", 2, NULL, &created, NULL) ==
+	    RT_E_OK && created == 1 && line_is(35, "POST /v1/secrets HTTP/1.1")
+	    && body_is(35, "{\"name\":\"B\",\"valueBase64\":\"//4=\"}"),
+	    "a value that is not UTF-8 is sent as valueBase64, without value");
+	ok(rt_secrets_set(c, "B", "a\0b", 3, NULL, &created, NULL) ==
+	    RT_E_OK && created == 0 &&
+	    body_is(36, "{\"name\":\"B\",\"valueBase64\":\"YQBi\"}"),
+	    "a UTF-8 value holding NUL is sent as valueBase64");
+	ok(rt_secrets_get(c, "B", &go, &s) == RT_E_OK && s.value_len == 4 &&
+	    memcmp(s.value, "\xff\0a\xfe", 5) == 0 &&
+	    line_is(37, "POST /v1/secrets/B/reveal HTTP/1.1"),
+	    "reveal: value null and valueBase64 decode to the exact bytes");
+	rt_secret_clear(&s);
+	ok(rt_secrets_get(c, "B", &go, &s) == RT_E_PROTOCOL &&
+	    s.value == NULL &&
+	    line_is(38, "POST /v1/secrets/B/reveal HTTP/1.1"),
+	    "reveal: a valueBase64 that is not canonical base64 is a "
+	    "protocol error (%s)",
 	    rt_client_last_error(c)->message);
 	rt_secret_clear(&s);
 }
@@ -731,6 +766,7 @@ main(void)
 	ok(rt_tools_get(c, "t", &(struct rt_tool){ 0 }) == RT_E_PROTOCOL &&
 	    line_is(34, "GET /v1/tools/t HTTP/1.1"),
 	    "a tool whose actions are not an array is a protocol error");
+	test_binary_value(c);
 	waitpid(pid, &status, 0);
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
 	    served == (int)NREPLIES, "the server answered all %zu requests, "

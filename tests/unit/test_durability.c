@@ -224,7 +224,7 @@ static int
 scan_present(struct store *st, size_t *nrec)
 {
 	static struct secret_meta page[1000];
-	struct store_scan sc = { "acme", -1, NULL, NULL, NULL };
+	struct store_scan sc = { "acme", -1, NULL, NULL, NULL, NULL };
 	char cur[CURSOR_MAX_LEN + 1] = "";
 	unsigned int seq;
 	size_t n, i;

@@ -3,7 +3,9 @@
  * (each byte alone, every control character, quotes, backslashes, UTF-8 of
  * each length, malformed UTF-8, random bytes) both must refuse it or both
  * must write the same bytes; and a record's metadata must come out as
- * jansson's compact, order-preserving dump of the same object.
+ * jansson's compact, order-preserving dump of the same object.  A revealed
+ * value is text ("value") only when jansson takes it and it holds no NUL;
+ * any other bytes come out as "value": null and "valueBase64".
  */
 #include "config.h"
 
@@ -180,12 +182,53 @@ test_long(void)
 	free(s);
 }
 
-/* The shape json_meta() had when jansson built replies. */
+/* Plain RFC 4648 base64, written here apart from the product's encoder. */
+static char *
+ref_b64(const void *src, size_t n)
+{
+	static const char al[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *s = src;
+	char *out, *o;
+	size_t i;
+	uint32_t v;
+
+	if ((out = o = malloc(n / 3 * 4 + 5)) == NULL)
+		return NULL;
+	for (i = 0; i + 3 <= n; i += 3) {
+		v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
+		*o++ = al[v >> 18];
+		*o++ = al[v >> 12 & 63];
+		*o++ = al[v >> 6 & 63];
+		*o++ = al[v & 63];
+	}
+	if (n - i == 1) {
+		v = (uint32_t)s[i] << 16;
+		*o++ = al[v >> 18];
+		*o++ = al[v >> 12 & 63];
+		*o++ = '=';
+		*o++ = '=';
+	} else if (n - i == 2) {
+		v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8;
+		*o++ = al[v >> 18];
+		*o++ = al[v >> 12 & 63];
+		*o++ = al[v >> 6 & 63];
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * The shape json_meta() had when jansson built replies, with the value as
+ * the API now gives it: text when jansson takes it and it has no NUL, else
+ * null and the bytes in base64.
+ */
 static char *
 ref_meta(const struct secret_meta *m, const char *val, size_t len)
 {
-	char c[32], u[32], *out;
-	json_t *o;
+	char c[32], u[32], *out, *b;
+	json_t *o, *t;
 
 	o = json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:s}",
 	    "name", m->name,
@@ -199,11 +242,63 @@ ref_meta(const struct secret_meta *m, const char *val, size_t len)
 	    "createdBy", m->created_by, "updatedBy", m->updated_by);
 	if (o == NULL)
 		return NULL;
-	if (val != NULL)
-		json_object_set_new(o, "value", json_stringn(val, len));
+	if (val != NULL) {
+		t = memchr(val, '\0', len) == NULL ? json_stringn(val, len) :
+		    NULL;
+		if (t != NULL)
+			json_object_set_new(o, "value", t);
+		else {
+			if ((b = ref_b64(val, len)) == NULL) {
+				json_decref(o);
+				return NULL;
+			}
+			json_object_set_new(o, "value", json_null());
+			json_object_set_new(o, "valueBase64", json_string(b));
+			free(b);
+		}
+	}
 	out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return out;
+}
+
+/*
+ * Every byte alone, the fixed malformed cases and random short byte strings
+ * as values: text exactly when jansson takes it and it has no NUL, and the
+ * same bytes as jansson's dump either way.
+ */
+static void
+test_meta_values(const struct secret_meta *m)
+{
+	unsigned char s[24];
+	char *a, *b;
+	size_t n;
+	int i, j, bad = 0, text = 0;
+
+	for (i = 0; i < 256 + 20000; i++) {
+		if (i < 256) {
+			s[0] = (unsigned char)i;
+			n = 1;
+		} else {
+			n = next() % sizeof(s);
+			for (j = 0; j < (int)n; j++) {
+				/* mostly ASCII, so that text is common */
+				s[j] = (unsigned char)(next() % 5 == 0 ?
+				    next() : 0x20 + next() % 0x5f);
+			}
+		}
+		a = ref_meta(m, (const char *)s, n);
+		b = jw_meta_text(m, s, n);
+		if (a == NULL || b == NULL || strcmp(a, b) != 0)
+			bad++;
+		else if (strstr(b, "\"valueBase64\"") == NULL)
+			text++;
+		free(a);
+		free(b);
+	}
+	ok(bad == 0 && text > 1000 && text < 256 + 20000 - 1000,
+	    "%d values alone and at random: %d differ from jansson (%d text)",
+	    256 + 20000, bad, text);
 }
 
 static void
@@ -234,15 +329,36 @@ test_meta(void)
 		    "metadata, scope %d: %s", scope, b != NULL ? b : "NULL");
 		free(a);
 		free(b);
-		a = ref_meta(&m, "v\x01\"\0\xe2\x82\xac", 8);
-		b = jw_meta_text(&m, "v\x01\"\0\xe2\x82\xac", 8);
-		ok(a != NULL && b != NULL && strcmp(a, b) == 0,
-		    "metadata with a value, scope %d", scope);
+		a = ref_meta(&m, "v\x01\"\\\n\xe2\x82\xac", 8);
+		b = jw_meta_text(&m, "v\x01\"\\\n\xe2\x82\xac", 8);
+		ok(a != NULL && b != NULL && strcmp(a, b) == 0 &&
+		    strstr(b, ",\"value\":\"v\\u0001\\\"\\\\\\n\xe2\x82\xac\"}") !=
+		    NULL, "metadata with a text value, scope %d", scope);
+		free(a);
+		free(b);
+		a = ref_meta(&m, "v\x01\"\0\xe2\x82\xac", 7);
+		b = jw_meta_text(&m, "v\x01\"\0\xe2\x82\xac", 7);
+		ok(a != NULL && b != NULL && strcmp(a, b) == 0 &&
+		    strstr(b, ",\"value\":null,\"valueBase64\":\"dgEiAOKCrA==\"}") !=
+		    NULL, "metadata with a value holding NUL, as base64, "
+		    "scope %d", scope);
 		free(a);
 		free(b);
 	}
+	a = ref_meta(&m, "bad \xff", 5);
 	b = jw_meta_text(&m, "bad \xff", 5);
-	ok(b == NULL, "a value that is not UTF-8 is refused, as by jansson");
+	ok(a != NULL && b != NULL && strcmp(a, b) == 0 &&
+	    strstr(b, ",\"value\":null,\"valueBase64\":\"YmFkIP8=\"}") != NULL,
+	    "a value that is not UTF-8 comes out as base64");
+	free(a);
+	free(b);
+	a = ref_meta(&m, "", 0);
+	b = jw_meta_text(&m, "", 0);
+	ok(a != NULL && b != NULL && strcmp(a, b) == 0 &&
+	    strstr(b, ",\"value\":\"\"}") != NULL, "an empty value is text");
+	free(a);
+	free(b);
+	test_meta_values(&m);
 
 	/* The longest escaping of every field fits the room taken once. */
 	memset(m.description, '\x01', DESC_MAX_LEN);

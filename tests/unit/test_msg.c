@@ -402,7 +402,12 @@ test_secret_list(void)
 	strcpy(l.user_id, "bob");
 	l.limit = LIST_MAX_LIMIT;
 	strcpy(l.cursor, "00ff");
+	strcpy(l.prefix, "GH_");
 	round_trip(&c_secret_list, &l, "a full list request with a token");
+	l = good;
+	memset(l.prefix, 'P', NAME_MAX_LEN);
+	l.prefix[NAME_MAX_LEN] = '\0';
+	round_trip(&c_secret_list, &l, "a prefix of a name's longest length");
 
 	l = good;
 	auth_refusals(&c_secret_list, &l.auth, &l);
@@ -420,6 +425,12 @@ test_secret_list(void)
 	l = good;
 	strcpy(l.cursor, "a\tb");
 	refused(&c_secret_list, &l, "a cursor with a control character");
+	l = good;
+	strcpy(l.prefix, "GH-");
+	refused(&c_secret_list, &l, "a prefix with a non-name character");
+	l = good;
+	strcpy(l.prefix, "9A");
+	refused(&c_secret_list, &l, "a prefix starting with a digit");
 }
 
 static void

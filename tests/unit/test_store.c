@@ -264,7 +264,7 @@ static void
 test_scan(struct store *st)
 {
 	struct secret_meta all[256];
-	struct store_scan sc = { "acme", -1, "alice", NULL, NULL };
+	struct store_scan sc = { "acme", -1, "alice", NULL, NULL, NULL };
 	char cur[CURSOR_MAX_LEN + 1];
 	size_t n;
 	int pages;
@@ -323,7 +323,7 @@ static void
 test_scan_ranges(struct store *st)
 {
 	struct secret_meta all[256];
-	struct store_scan sc = { "acme", -1, "alice", NULL, NULL };
+	struct store_scan sc = { "acme", -1, "alice", NULL, NULL, NULL };
 	struct skey k;
 	MDB_txn *txn;
 	MDB_val key, v;
@@ -352,7 +352,7 @@ test_long_cursor(struct store *st)
 {
 	char owner[ID_MAX_LEN + 1], name[NAME_MAX_LEN + 1];
 	char cur[CURSOR_MAX_LEN + 1];
-	struct store_scan sc = { NULL, SCOPE_USER, owner, NULL, NULL };
+	struct store_scan sc = { NULL, SCOPE_USER, owner, NULL, NULL, NULL };
 	struct secret_meta m[2];
 	size_t n;
 
