@@ -72,11 +72,19 @@ export interface SecretMeta {
   updatedAt: string;
   createdBy: string;
   updatedBy: string;
+  /** The expiry (a reminder to rotate, never enforced), present only when set. */
+  expiresAt?: string;
 }
 
 export interface RevealedSecret extends SecretMeta {
-  value: string;
+  /** The value as text when its bytes are UTF-8, else null. */
+  value: string | null;
+  /** The value's bytes, always. */
+  valueBytes: Buffer;
 }
+
+/** A value: text (sent as "value") or any bytes (sent as "valueBase64"). */
+export type SecretValue = string | Uint8Array;
 
 export interface SetResult extends SecretMeta {
   /** true when the name was new (HTTP 201), false when it was rotated. */
@@ -100,6 +108,8 @@ export interface PagedList<P, T> extends PromiseLike<P>, AsyncIterable<T> {
 export interface ListSecretsOptions extends RequestOptions {
   category?: SecretCategory;
   secretScope?: SecretScope;
+  /** Only names starting with this. */
+  prefix?: string;
   /** Admins: every user's secrets and the org's. */
   all?: boolean;
   /** Admins: this user's secrets. */
@@ -112,6 +122,8 @@ export interface ListSecretsOptions extends RequestOptions {
 export interface SetSecretOptions extends RequestOptions {
   category?: SecretCategory;
   description?: string;
+  /** 'YYYY-MM-DD', 'YYYY-MM-DDTHH:MM:SSZ' or a Date; null clears it; left out: kept. */
+  expiresAt?: string | Date | null;
   /** The org's secret of that name (admins). */
   orgWide?: boolean;
   /** Admins: that user's secret. */
@@ -138,10 +150,10 @@ export interface DeleteResult {
 
 export interface Secrets {
   list(options?: ListSecretsOptions): PagedList<SecretPage, SecretMeta>;
-  set(name: string, value: string, options?: SetSecretOptions): Promise<SetResult>;
-  set(secret: { name: string; value: string } & SetSecretOptions): Promise<SetResult>;
+  set(name: string, value: SecretValue, options?: SetSecretOptions): Promise<SetResult>;
+  set(secret: { name: string; value: SecretValue } & SetSecretOptions): Promise<SetResult>;
   /** A new value for an existing secret; 404 not_found when there is none. */
-  rotate(name: string, value: string, options?: SetSecretOptions): Promise<SetResult>;
+  rotate(name: string, value: SecretValue, options?: SetSecretOptions): Promise<SetResult>;
   get(name: string, options: GetSecretOptions & { reveal: true }): Promise<RevealedSecret>;
   get(name: string, options?: GetSecretOptions & { reveal?: false }): Promise<SecretMeta>;
   get(name: string, options?: GetSecretOptions): Promise<SecretMeta | RevealedSecret>;

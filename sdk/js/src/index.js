@@ -11,6 +11,7 @@ import { RunToolsError, CLIENT_CODES } from './errors.js';
 export { RunToolsError, CLIENT_CODES, VERSION };
 
 const REQUEST_OPTIONS = ['signal', 'timeoutMs'];
+const SET_OPTIONS = ['category', 'description', 'expiresAt', 'orgWide', 'userId'];
 // The client's own request function and tool timeout, out of the public surface.
 const REQUEST = Symbol('request');
 const TOOL_TIMEOUT = Symbol('toolTimeoutMs');
@@ -36,10 +37,51 @@ function nameArg(v, what, call) {
   return encodeURIComponent(v);
 }
 
+// A value as the body carries it: a string as "value", bytes (a Buffer
+// or any Uint8Array) as "valueBase64".
 function valueArg(v, call) {
-  if (typeof v !== 'string')
-    throw new TypeError(`${call}: the value must be a string`);
-  return v;
+  if (typeof v === 'string')
+    return { value: v };
+  if (v instanceof Uint8Array)
+    return { valueBase64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  throw new TypeError(`${call}: the value must be a string, a Buffer or a Uint8Array`);
+}
+
+// expiresAt as the API takes it: 'YYYY-MM-DD' or 'YYYY-MM-DDTHH:MM:SSZ'
+// as given, a Date in UTC to the second, null to clear the expiry.
+function expiresArg(v, call) {
+  if (v === null || typeof v === 'string')
+    return v;
+  if (v instanceof Date) {
+    if (Number.isNaN(v.getTime()))
+      throw new TypeError(`${call}: expiresAt is an invalid Date`);
+    return v.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  throw new TypeError(`${call}: expiresAt must be a string, a Date or null`);
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+// A reveal's answer: valueBytes always; value the text when the bytes
+// are UTF-8 (the server sends NUL-holding text as valueBase64), else null.
+function revealed(body) {
+  const { valueBase64, ...rest } = body;
+  let bytes;
+  if (typeof rest.value === 'string')
+    bytes = Buffer.from(rest.value, 'utf8');
+  else if (typeof valueBase64 === 'string')
+    bytes = Buffer.from(valueBase64, 'base64');
+  else
+    throw new RunToolsError('the reveal answer has no value', { code: CLIENT_CODES.INVALID_RESPONSE });
+  if (typeof rest.value !== 'string') {
+    try {
+      rest.value = UTF8.decode(bytes);
+    } catch {
+      rest.value = null;
+    }
+  }
+  rest.valueBytes = bytes;
+  return rest;
 }
 
 // A list call: awaiting it gives the first page, iterating it with
@@ -118,29 +160,32 @@ class Secrets {
 
   // GET /v1/secrets: metadata only, never a value.
   list(opts) {
-    const o = options(opts, ['category', 'secretScope', 'all', 'userId', 'limit', 'cursor'], 'secrets.list');
+    const o = options(opts, ['category', 'secretScope', 'prefix', 'all', 'userId', 'limit', 'cursor'], 'secrets.list');
     const fetch = async (cursor) => pageOf((await this.#rt[REQUEST]('GET', '/v1/secrets', o, {
-      category: o.category, secretScope: o.secretScope, all: o.all ? 'true' : undefined,
+      category: o.category, secretScope: o.secretScope, prefix: o.prefix, all: o.all ? 'true' : undefined,
       user_id: o.userId, limit: o.limit, cursor,
     })).body, 'secrets');
     return new PagedList(fetch, 'secrets', o.cursor);
   }
 
   // POST /v1/secrets: creates NAME, or rotates it when it exists.
-  // set(name, value, { category, description, orgWide, userId }) or
-  // set({ name, value, category, description, orgWide, userId }).
+  // set(name, value, { category, description, expiresAt, orgWide, userId })
+  // or set({ name, value, ... }).  value: a string, or bytes (a Buffer or
+  // Uint8Array).
   async set(name, value, opts) {
     if (name !== null && typeof name === 'object') {
       const { name: n, value: v, ...rest } = name;
       return this.set(n, v, rest);
     }
-    const o = options(opts, ['category', 'description', 'orgWide', 'userId'], 'secrets.set');
+    const o = options(opts, SET_OPTIONS, 'secrets.set');
     nameArg(name, 'the name', 'secrets.set');
-    const body = { name, value: valueArg(value, 'secrets.set') };
+    const body = { name, ...valueArg(value, 'secrets.set') };
     if (o.category !== undefined)
       body.category = o.category;
     if (o.description !== undefined)
       body.description = o.description;
+    if (o.expiresAt !== undefined)
+      body.expiresAt = expiresArg(o.expiresAt, 'secrets.set');
     if (o.orgWide)
       body.orgWide = true;
     const r = await this.#rt[REQUEST]('POST', '/v1/secrets', o, { user_id: o.userId }, body);
@@ -150,22 +195,23 @@ class Secrets {
   // A new value behind an existing name; a missing secret is 404, never
   // created.
   async rotate(name, value, opts) {
-    const o = options(opts, ['category', 'description', 'orgWide', 'userId'], 'secrets.rotate');
+    const o = options(opts, SET_OPTIONS, 'secrets.rotate');
     valueArg(value, 'secrets.rotate');
+    if (o.expiresAt !== undefined)
+      expiresArg(o.expiresAt, 'secrets.rotate');
     await this.get(name, { orgWide: o.orgWide, userId: o.userId, signal: o.signal, timeoutMs: o.timeoutMs });
     return this.set(name, value, o);
   }
 
   // GET /v1/secrets/{name}: metadata; with reveal: true,
-  // POST /v1/secrets/{name}/reveal: metadata and value.
+  // POST /v1/secrets/{name}/reveal: metadata, valueBytes and value.
   async get(name, opts) {
     const o = options(opts, ['reveal', 'orgWide', 'userId'], 'secrets.get');
     const n = nameArg(name, 'the name', 'secrets.get');
     const query = { orgWide: o.orgWide ? 'true' : undefined, user_id: o.userId };
-    const r = o.reveal
-      ? await this.#rt[REQUEST]('POST', `/v1/secrets/${n}/reveal`, { ...o, retry: true }, query)
-      : await this.#rt[REQUEST]('GET', `/v1/secrets/${n}`, o, query);
-    return r.body;
+    if (o.reveal)
+      return revealed((await this.#rt[REQUEST]('POST', `/v1/secrets/${n}/reveal`, { ...o, retry: true }, query)).body);
+    return (await this.#rt[REQUEST]('GET', `/v1/secrets/${n}`, o, query)).body;
   }
 
   // DELETE /v1/secrets/{name}: { deleted: true, name, scope }.

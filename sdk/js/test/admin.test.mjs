@@ -4,6 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
+import { randomBytes } from 'node:crypto';
 import { RunTools, RunToolsError } from 'runtools';
 import { MODE, PREFIX, ALICE, ALICE_SECRET, rejects } from './common.mjs';
 import { DOC_SNIPPETS, docSnippets, readDoc, runSnippet } from './docs.mjs';
@@ -119,7 +120,9 @@ test('secrets.get: metadata without reveal, metadata and value with it', async (
   const v = await rt.secrets.get(n('GH'), { reveal: false });
   assert.ok(!('value' in v));
   const r = await rt.secrets.get(n('GH'), { reveal: true });
-  assert.deepEqual(Object.keys(r).sort(), [...META_KEYS, 'value'].sort());
+  assert.deepEqual(Object.keys(r).sort(), [...META_KEYS, 'value', 'valueBytes'].sort());
+  assert.ok(Buffer.isBuffer(r.valueBytes));
+  assert.equal(r.valueBytes.toString('utf8'), r.value);
   assert.equal(r.version, m.version);
 });
 
@@ -155,6 +158,83 @@ test('a revealed 64 KiB value is equal byte for byte', async () => {
   const r = await rt.secrets.get(n('BIG64K'), { reveal: true });
   assert.ok(Buffer.from(r.value, 'utf8').equals(bytes), 'the same 65536 bytes');
   await rt.secrets.delete(n('BIG64K'));
+});
+
+test('a 4 KiB random binary value is set and revealed byte for byte', async () => {
+  const bytes = randomBytes(4096);
+  bytes[0] = 0xff; // never UTF-8, whatever the rest is
+  const s = await rt.secrets.set(n('BIN'), bytes, { category: 'custom' });
+  assert.equal(s.created, true);
+  const r = await rt.secrets.get(n('BIN'), { reveal: true });
+  assert.ok(Buffer.isBuffer(r.valueBytes));
+  assert.ok(r.valueBytes.equals(bytes), 'the same 4096 bytes');
+  assert.equal(r.value, null);
+  assert.ok(!('valueBase64' in r));
+  // A Uint8Array that is a view into a larger buffer: only its own bytes.
+  const big = new Uint8Array(16).fill(0x41);
+  const view = new Uint8Array(big.buffer, 4, 3);
+  view.set([0x00, 0xfe, 0x01]);
+  const v = await rt.secrets.rotate(n('BIN'), view);
+  assert.equal(v.version, 2);
+  assert.ok((await rt.secrets.get(n('BIN'), { reveal: true })).valueBytes.equals(Buffer.from([0x00, 0xfe, 0x01])));
+  await rejects(rt.secrets.set(n('BIN'), new Uint8Array(0)), 400, 'invalid_request');
+  await rejects(rt.secrets.set(n('BIN'), Buffer.alloc(65537)), 413, 'too_large');
+  await assert.rejects(rt.secrets.set(n('BIN'), 42), TypeError);
+  await rt.secrets.delete(n('BIN'));
+});
+
+test('a value holding NUL comes back the same, as text and as bytes', async () => {
+  const text = 'a\u0000b\u0000é';
+  await rt.secrets.set(n('NUL'), text);
+  const r = await rt.secrets.get(n('NUL'), { reveal: true });
+  assert.equal(r.value, text);
+  assert.ok(r.valueBytes.equals(Buffer.from(text, 'utf8')));
+  await rt.secrets.set(n('NUL'), Buffer.from([0x61, 0x00, 0x62]));
+  const b = await rt.secrets.get(n('NUL'), { reveal: true });
+  assert.equal(b.value, 'a\u0000b');
+  assert.ok(b.valueBytes.equals(Buffer.from([0x61, 0x00, 0x62])));
+  // Text sent as bytes is revealed as text.
+  await rt.secrets.set(n('NUL'), Buffer.from('plain é', 'utf8'));
+  const t = await rt.secrets.get(n('NUL'), { reveal: true });
+  assert.equal(t.value, 'plain é');
+  await rt.secrets.delete(n('NUL'));
+});
+
+test('expiresAt: set as a date, a time or a Date, kept, cleared with null', async () => {
+  const a = await rt.secrets.set(n('EXP'), 'v1', { expiresAt: '2031-01-02' });
+  assert.equal(a.expiresAt, '2031-01-02T00:00:00Z');
+  const b = await rt.secrets.set(n('EXP'), 'v2');
+  assert.equal(b.expiresAt, '2031-01-02T00:00:00Z', 'a new value keeps it');
+  const c = await rt.secrets.rotate(n('EXP'), 'v3', { expiresAt: new Date(Date.UTC(2032, 4, 6, 7, 8, 9, 500)) });
+  assert.equal(c.expiresAt, '2032-05-06T07:08:09Z');
+  assert.equal((await rt.secrets.get(n('EXP'))).expiresAt, '2032-05-06T07:08:09Z');
+  const l = await rt.secrets.list({ prefix: n('EXP') });
+  assert.equal(l.secrets[0].expiresAt, '2032-05-06T07:08:09Z');
+  const d = await rt.secrets.set(n('EXP'), 'v4', { expiresAt: '2033-03-04T05:06:07Z' });
+  assert.equal(d.expiresAt, '2033-03-04T05:06:07Z');
+  const e = await rt.secrets.set(n('EXP'), 'v5', { expiresAt: null });
+  assert.ok(!('expiresAt' in e), 'cleared: not shown');
+  assert.ok(!('expiresAt' in (await rt.secrets.get(n('EXP'), { reveal: true }))));
+  await rejects(rt.secrets.set(n('EXP'), 'v6', { expiresAt: '2031-13-01' }), 400, 'invalid_request');
+  await assert.rejects(rt.secrets.set(n('EXP'), 'v6', { expiresAt: new Date(NaN) }), TypeError);
+  assert.equal((await rt.secrets.get(n('EXP'))).version, 5);
+  await rt.secrets.delete(n('EXP'));
+});
+
+test('secrets.list: prefix', async () => {
+  for (const s of ['PFX_A1', 'PFX_A2', 'PFX_B1'])
+    await rt.secrets.set(n(s), 'v');
+  const names = (page) => page.secrets.map((s) => s.name).sort();
+  assert.deepEqual(names(await rt.secrets.list({ prefix: n('PFX_A'), limit: 1000 })), [n('PFX_A1'), n('PFX_A2')]);
+  assert.deepEqual(names(await rt.secrets.list({ prefix: n('PFX_') })), [n('PFX_A1'), n('PFX_A2'), n('PFX_B1')]);
+  const p1 = await rt.secrets.list({ prefix: n('PFX_'), limit: 2 });
+  assert.equal(p1.secrets.length, 2);
+  assert.deepEqual((await rt.secrets.list({ prefix: n('PFX_'), limit: 2 }).all()).map((s) => s.name).sort(),
+    [n('PFX_A1'), n('PFX_A2'), n('PFX_B1')]);
+  assert.deepEqual((await rt.secrets.list({ prefix: n('PFX_Z') })).secrets, []);
+  await rejects(rt.secrets.list({ prefix: 'a b' }), 400, 'invalid_request');
+  for (const s of ['PFX_A1', 'PFX_A2', 'PFX_B1'])
+    await rt.secrets.delete(n(s));
 });
 
 test('secrets.list: every filter of GET /v1/secrets', async () => {
