@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime
 import json
 import os
 import re
@@ -95,6 +98,58 @@ def _flag(q: _Query, key: str, on: bool) -> None:
 def _opt(q: _Query, key: str, v: Optional[Union[str, int]]) -> None:
     if v is not None:
         q.append((key, str(v)))
+
+
+class _Keep:
+    """expires_at left out: the secret keeps its expiry."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+_KEEP = _Keep()
+Expiry = Union[str, datetime.date, None, _Keep]
+
+
+def _expires(v: Expiry) -> Optional[str]:
+    """expires_at as the API takes it: a str as given, a date as
+    YYYY-MM-DD, an aware datetime in UTC to the second, None (clear)."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, datetime.datetime):
+        if v.tzinfo is None or v.utcoffset() is None:
+            raise _invalid("expires_at: a datetime needs a time zone")
+        return v.astimezone(datetime.timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(v, datetime.date):
+        return v.strftime("%Y-%m-%d")
+    raise _invalid("expires_at must be str, date, datetime or None")
+
+
+def _revealed(body: Json) -> Json:
+    """A reveal's answer: "valueBytes" always; "value" the text when the
+    bytes are UTF-8 (the server sends text holding NUL as valueBase64),
+    else None."""
+    b64 = body.pop("valueBase64", None)
+    v = body.get("value")
+    try:
+        if isinstance(v, str):
+            raw = v.encode("utf-8")
+        elif isinstance(b64, str):
+            raw = base64.b64decode(b64, validate=True)
+        else:
+            raise ValueError
+    except (ValueError, binascii.Error, UnicodeError):
+        raise RunToolsError(_errors.BAD_RESPONSE, "a reveal answer without "
+                            "a value") from None
+    if not isinstance(v, str):
+        try:
+            v = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            v = None
+    body["value"] = v
+    body["valueBytes"] = raw
+    return body
 
 
 class Client:
@@ -280,19 +335,22 @@ class Secrets:
         self._c = client
 
     def list(self, *, category: Optional[str] = None,
-             secret_scope: Optional[str] = None, all: bool = False,
+             secret_scope: Optional[str] = None,
+             prefix: Optional[str] = None, all: bool = False,
              user_id: Optional[str] = None, limit: Optional[int] = None,
              cursor: Optional[str] = None,
              timeout: _Timeout = None) -> "Page[SecretMeta]":
         """GET /v1/secrets: metadata only, never values.
 
         category: provider, tool, agent, workflow or custom;
-        secret_scope: "user" or "org"; all=True (admins): every user's and
+        secret_scope: "user" or "org"; prefix: names starting with it;
+        all=True (admins): every user's and
         the org's; user_id (admins): that user's; limit: 1 to 1000 a page.
         Iterate over the answer to go through every page."""
         q: _Query = []
         _opt(q, "category", category)
         _opt(q, "secretScope", secret_scope)
+        _opt(q, "prefix", prefix)
         _flag(q, "all", all)
         _opt(q, "user_id", user_id)
         _opt(q, "limit", limit)
@@ -312,41 +370,46 @@ class Secrets:
             user_id: Optional[str] = None,
             timeout: _Timeout = None) -> RevealedSecret:
         """GET /v1/secrets/{name}, the metadata; with reveal=True, POST
-        /v1/secrets/{name}/reveal, the metadata and "value" (when policy
+        /v1/secrets/{name}/reveal, the metadata, "valueBytes" (bytes) and
+        "value" (str when the bytes are UTF-8, else None), when policy
         allows: your own secrets; org secrets for admins, or members when
-        org_reveal = members).  org_wide=True: the org's secret of that
+        org_reveal = members.  org_wide=True: the org's secret of that
         name; user_id (admins): that user's metadata."""
         q: _Query = []
         _flag(q, "orgWide", org_wide)
         _opt(q, "user_id", user_id)
         path = "/v1/secrets/" + _segment(name, "name")
         if reveal:
-            return cast(RevealedSecret, self._c._call(
-                "POST", path + "/reveal", q, timeout=timeout))
+            return cast(RevealedSecret, _revealed(self._c._call(
+                "POST", path + "/reveal", q, timeout=timeout)))
         return cast(RevealedSecret, self._c._call("GET", path, q,
                                                   timeout=timeout))
 
     def set(self, name: str, value: Union[str, bytes], *,
             category: Optional[str] = None,
-            description: Optional[str] = None, org_wide: bool = False,
+            description: Optional[str] = None,
+            expires_at: Expiry = _KEEP, org_wide: bool = False,
             user_id: Optional[str] = None,
             timeout: _Timeout = None) -> SecretMeta:
         """POST /v1/secrets: creates the secret, or rotates it (version + 1,
-        category and description kept unless given).  value: text, or
-        UTF-8 bytes; 1 byte to 64 KiB.  org_wide=True (admins): the org's;
-        user_id (admins): that user's."""
-        if isinstance(value, (bytes, bytearray, memoryview)):
-            try:
-                value = bytes(value).decode("utf-8")
-            except UnicodeDecodeError:
-                raise _invalid("the value is not UTF-8 text") from None
-        if not isinstance(value, str):
+        category, description and expiry kept unless given).  value: str
+        (sent as text) or bytes (any bytes, sent as valueBase64); 1 byte to
+        64 KiB.  expires_at: "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ", a date
+        or an aware datetime; None clears it.  org_wide=True (admins): the
+        org's; user_id (admins): that user's."""
+        body: Json = {"name": name}
+        if isinstance(value, str):
+            body["value"] = value
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            body["valueBase64"] = base64.b64encode(value).decode("ascii")
+        else:
             raise _invalid("the value must be str or bytes")
-        body: Json = {"name": name, "value": value}
         if category is not None:
             body["category"] = category
         if description is not None:
             body["description"] = description
+        if not isinstance(expires_at, _Keep):
+            body["expiresAt"] = _expires(expires_at)
         if org_wide:
             body["orgWide"] = True
         q: _Query = []
@@ -355,13 +418,16 @@ class Secrets:
                                               timeout=timeout))
 
     def rotate(self, name: str, value: Union[str, bytes], *,
-               org_wide: bool = False, user_id: Optional[str] = None,
+               expires_at: Expiry = _KEEP, org_wide: bool = False,
+               user_id: Optional[str] = None,
                timeout: _Timeout = None) -> SecretMeta:
         """A new value behind an existing name (version + 1).  Unlike set,
         a missing secret is an error (404 not_found), not created."""
+        if not isinstance(expires_at, _Keep):
+            _expires(expires_at)
         self.get(name, org_wide=org_wide, user_id=user_id, timeout=timeout)
-        return self.set(name, value, org_wide=org_wide, user_id=user_id,
-                        timeout=timeout)
+        return self.set(name, value, expires_at=expires_at,
+                        org_wide=org_wide, user_id=user_id, timeout=timeout)
 
     def delete(self, name: str, *, org_wide: bool = False,
                user_id: Optional[str] = None,

@@ -8,7 +8,11 @@ Scope = Literal["user", "org"]
 Category = Literal["provider", "tool", "agent", "workflow", "custom"]
 
 
-class SecretMeta(TypedDict):
+class _SecretExpiry(TypedDict, total=False):
+    expiresAt: str  # only when the secret has an expiry
+
+
+class SecretMeta(_SecretExpiry):
     """A secret's metadata; lists and get never carry the value."""
 
     name: str
@@ -25,9 +29,11 @@ class SecretMeta(TypedDict):
 
 
 class RevealedSecret(SecretMeta):
-    """get(..., reveal=True): the metadata and the value."""
+    """get(..., reveal=True): the metadata and the value: valueBytes
+    always, value the same as text when the bytes are UTF-8, else None."""
 
-    value: str
+    value: Optional[str]
+    valueBytes: bytes
 
 
 class Deleted(TypedDict):

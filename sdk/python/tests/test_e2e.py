@@ -16,6 +16,7 @@ The daemon runs with org_reveal = admins; the script made the org secret
 ORG_LOCKED and SDKT_ALICE's secret ALICE_ONLY before these run.
 """
 
+import datetime
 import json
 import os
 import socket
@@ -120,12 +121,93 @@ class UnixMember(Case):
         self.raises(404, "not_found", self.rt.secrets.get, "PY_NONE")
 
     def test_bytes_value(self):
-        """a bytes value is sent as its UTF-8 text"""
-        self.rt.secrets.set("PY_BYTES", "h\u00e9llo".encode("utf-8"))
-        self.assertEqual(self.rt.secrets.get("PY_BYTES", reveal=True)["value"],
-                         "h\u00e9llo")
-        self.raises(None, "invalid_argument", self.rt.secrets.set,
-                    "PY_BYTES", b"\xff\xfe")
+        """bytes go as valueBase64: UTF-8 comes back as text, others not"""
+        s = self.rt.secrets
+        s.set("PY_BYTES", "h\u00e9llo".encode("utf-8"))
+        r = s.get("PY_BYTES", reveal=True)
+        self.assertEqual((r["value"], r["valueBytes"]),
+                         ("h\u00e9llo", "h\u00e9llo".encode("utf-8")))
+        self.assertNotIn("valueBase64", r)
+        m = s.set("PY_BYTES", b"\xff\xfe")
+        self.assertEqual(m["version"], 2)
+        r = s.get("PY_BYTES", reveal=True)
+        self.assertEqual((r["value"], r["valueBytes"]), (None, b"\xff\xfe"))
+        s.rotate("PY_BYTES", memoryview(bytearray(b"\x00\x01\x80"))[1:])
+        self.assertEqual(s.get("PY_BYTES", reveal=True)["valueBytes"],
+                         b"\x01\x80")
+        self.raises(400, "invalid_request", s.set, "PY_BYTES", b"")
+        self.raises(413, "too_large", s.set, "PY_BYTES", bytes(65537))
+        self.raises(None, "invalid_argument", s.set, "PY_BYTES", 42)
+        s.delete("PY_BYTES")
+
+    def test_binary_4k(self):
+        """4 KiB of random bytes are revealed equal byte for byte"""
+        v = b"\xff" + os.urandom(4095)
+        m = self.rt.secrets.set("PY_BIN4K", v, category="custom")
+        self.assertEqual(m["version"], 1)
+        r = self.rt.secrets.get("PY_BIN4K", reveal=True)
+        self.assertIsInstance(r["valueBytes"], bytes)
+        self.assertEqual(r["valueBytes"], v)
+        self.assertIsNone(r["value"])
+        self.rt.secrets.delete("PY_BIN4K")
+
+    def test_nul_value(self):
+        """a value holding NUL round-trips, from str and from bytes"""
+        s = self.rt.secrets
+        text = "a\0b\0\u00e9"
+        s.set("PY_NUL", text)
+        r = s.get("PY_NUL", reveal=True)
+        self.assertEqual((r["value"], r["valueBytes"]),
+                         (text, text.encode("utf-8")))
+        s.set("PY_NUL", b"\0")
+        r = s.get("PY_NUL", reveal=True)
+        self.assertEqual((r["value"], r["valueBytes"]), ("\0", b"\0"))
+        s.delete("PY_NUL")
+
+    def test_expires_at(self):
+        """expires_at: a date, kept, a datetime, a str, cleared by None"""
+        s = self.rt.secrets
+        m = s.set("PY_EXP", "v1", expires_at=datetime.date(2031, 1, 2))
+        self.assertEqual(m["expiresAt"], "2031-01-02T00:00:00Z")
+        self.assertEqual(s.set("PY_EXP", "v2")["expiresAt"],
+                         "2031-01-02T00:00:00Z")
+        tz = datetime.timezone(datetime.timedelta(hours=2))
+        m = s.rotate("PY_EXP", "v3", expires_at=datetime.datetime(
+            2032, 5, 6, 9, 8, 9, 500, tzinfo=tz))
+        self.assertEqual(m["expiresAt"], "2032-05-06T07:08:09Z")
+        self.assertEqual(s.get("PY_EXP")["expiresAt"], "2032-05-06T07:08:09Z")
+        self.assertEqual([x.get("expiresAt") for x in
+                          s.list(prefix="PY_EXP")], ["2032-05-06T07:08:09Z"])
+        m = s.set("PY_EXP", "v4", expires_at="2033-03-04T05:06:07Z")
+        self.assertEqual(m["expiresAt"], "2033-03-04T05:06:07Z")
+        m = s.set("PY_EXP", "v5", expires_at=None)
+        self.assertNotIn("expiresAt", m)
+        self.assertNotIn("expiresAt", s.get("PY_EXP", reveal=True))
+        self.raises(400, "invalid_request", s.set, "PY_EXP", "v6",
+                    expires_at="2031-13-01")
+        self.raises(None, "invalid_argument", s.set, "PY_EXP", "v6",
+                    expires_at=datetime.datetime(2031, 1, 1))
+        self.raises(None, "invalid_argument", s.rotate, "PY_EXP", "v6",
+                    expires_at=5)
+        self.assertEqual(s.get("PY_EXP")["version"], 5)
+        s.delete("PY_EXP")
+
+    def test_list_prefix(self):
+        """list(prefix=...): only names starting with it, across pages"""
+        s = self.rt.secrets
+        names = ["PY_PFX_A1", "PY_PFX_A2", "PY_PFX_B1"]
+        for n in names:
+            s.set(n, "v")
+        self.assertEqual(sorted(x["name"] for x in
+                                s.list(prefix="PY_PFX_A").items),
+                         names[:2])
+        p = s.list(prefix="PY_PFX_", limit=2)
+        self.assertEqual(len(p.items), 2)
+        self.assertEqual(sorted(x["name"] for x in p), names)
+        self.assertEqual(s.list(prefix="PY_PFX_Z").items, [])
+        self.raises(400, "invalid_request", s.list, prefix="a b")
+        for n in names:
+            s.delete(n)
 
     def test_value_64k(self):
         """a 64 KiB value is revealed equal byte for byte; one more is 413"""
