@@ -428,26 +428,66 @@ make_devcert(const struct secretd_config *cfg, struct devcert *dc,
 	return 0;
 }
 
+/*
+ * A state folder without lock files is locked once it passed the checks
+ * and exists, the lock files undone with what else init made; one with
+ * them was locked before anything was checked.
+ */
+static int
+lock_new_folder(const struct secretd_config *cfg, struct statelock *lk,
+    struct undo *u, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	if (lk->fd != -1)
+		return 0;
+	if (statelock_take(lk, cfg->state_dir, STATELOCK_OFFLINE, err,
+	    errlen) == -1)
+		return -1;
+	if (statelock_path(cfg->state_dir, STATELOCK_FILE, path,
+	    sizeof(path)) == -1 || undo_add(u, path, 0) == -1 ||
+	    statelock_path(cfg->state_dir, STATELOCK_MAINT_FILE, path,
+	    sizeof(path)) == -1 || undo_add(u, path, 0) == -1)
+		return ierr(err, errlen, "state_dir %s: out of memory",
+		    cfg->state_dir);
+	return 0;
+}
+
 int
 secretd_init(const struct secretd_config *cfg, char *err, size_t errlen)
 {
+	struct statelock lk = { -1, -1 };
+	char path[PATH_MAX];
 	struct devcert dc;
 	struct undo u;
+	struct stat st;
 	mode_t omask;
-	int want_tls, rv = -1;
+	int want_tls = 0, rv = -1;
 
 	memset(&u, 0, sizeof(u));
 	memset(&dc, 0, sizeof(dc));
 	if (sodium_init() == -1)
 		return ierr(err, errlen, "libsodium failed to initialise");
 	omask = umask(077);
+	/* A folder in use is refused first, with the holder's pid; one
+	 * never locked gets its lock files only once it passed the checks. */
+	if (statelock_path(cfg->state_dir, STATELOCK_FILE, path,
+	    sizeof(path)) == 0 && lstat(path, &st) == 0 &&
+	    statelock_take(&lk, cfg->state_dir, STATELOCK_OFFLINE, err,
+	    errlen) == -1)
+		goto out;
 	if (init_check(cfg, &want_tls, err, errlen) == -1)
 		goto out;
 	/* Built before anything touches the disk: it can fail cleanly. */
 	if (want_tls && devcert_make(&dc, err, errlen) == -1)
 		goto out;
 	if (mkdir_p(cfg->state_dir, &u, err, errlen) == -1 ||
-	    (want_tls && make_devcert(cfg, &dc, &u, err, errlen) == -1) ||
+	    lock_new_folder(cfg, &lk, &u, err, errlen) == -1) {
+		undo_run(&u);
+		goto out;
+	}
+	statelock_mark(&lk);
+	if ((want_tls && make_devcert(cfg, &dc, &u, err, errlen) == -1) ||
 	    make_root_key(cfg, &u, err, errlen) == -1 ||
 	    make_store(cfg, err, errlen) == -1) {
 		undo_run(&u);
@@ -455,6 +495,7 @@ secretd_init(const struct secretd_config *cfg, char *err, size_t errlen)
 	}
 	rv = 0;
  out:
+	statelock_release(&lk);
 	undo_forget(&u);
 	devcert_free(&dc);
 	umask(omask);

@@ -317,6 +317,8 @@ static int
 run(struct secretd_config *cfg, int foreground, int verbose)
 {
 	struct broker b;
+	struct statelock lk;
+	char err[512];
 	int sigfd;
 
 	memset(&b, 0, sizeof(b));
@@ -327,6 +329,12 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	no_core_dumps();
 	b.max_conns = raise_nofile();
 	sigfd = block_signals();
+	/* Before anything in the state folder, and before daemon(): a
+	 * second daemon on it exits non-zero where it was started. */
+	if (statelock_take(&lk, cfg->state_dir, STATELOCK_DAEMON, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
+	statelock_mark(&lk);
 	exe_resolve_path(SECRETD_FRONTEND_NAME, "SECRETD_FRONTEND", b.frontend_path,
 	    sizeof(b.frontend_path));
 	runner_init(&b);
@@ -346,6 +354,8 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
 		log_init("secretd", 0, verbose);
+		/* The child shares the locked file description. */
+		statelock_mark(&lk);
 	}
 	b.store = open_store(cfg);
 	fe_start(&b);
@@ -362,6 +372,7 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	listen_close(&b.lis);
 	session_clear();
 	close(sigfd);
+	statelock_release(&lk);
 	log_info("stopped");
 	return 0;
 }
@@ -405,16 +416,28 @@ do_init(const struct secretd_config *cfg)
 	return 0;
 }
 
-/* rotate-key and rewrap: LMDB lets them run beside the daemon. */
+/*
+ * rotate-key and rewrap: LMDB lets them run beside the daemon, but only
+ * one at a time, under the maintenance lock.
+ */
 static int
 do_keys(const struct secretd_config *cfg, enum command cmd)
 {
+	struct statelock lk;
 	struct store *st;
+	char err[512];
 	uint32_t id;
 	size_t n = 0;
 	int rv;
 
 	no_core_dumps();
+	if (statelock_take(&lk, cfg->state_dir, STATELOCK_ONLINE, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "secretd: %s: %s\n",
+		    cmd == CMD_ROTATE ? "rotate-key" : "rewrap", err);
+		return 1;
+	}
+	statelock_mark(&lk);
 	st = open_store(cfg);
 	if (cmd == CMD_ROTATE) {
 		if ((rv = store_rotate_data_key(st, &id)) == ST_OK)
@@ -424,6 +447,7 @@ do_keys(const struct secretd_config *cfg, enum command cmd)
 		printf("%zu records re-sealed under data key %u\n", n,
 		    store_active_key_id(st));
 	store_close(st);
+	statelock_release(&lk);
 	if (rv != ST_OK) {
 		fprintf(stderr, "secretd: %s\n", store_strerror(rv));
 		return 1;

@@ -52,6 +52,24 @@ int	 config_load(const char *path, struct secretd_config *,
 	    char *err, size_t errlen);
 void	 config_print(const struct secretd_config *, FILE *);
 
+/* statelock.c: the state folder's locks, see there. */
+#define STATELOCK_FILE		"lock"
+#define STATELOCK_MAINT_FILE	"maintenance.lock"
+enum statelock_use {
+	STATELOCK_DAEMON,	/* the broker: "lock" */
+	STATELOCK_ONLINE,	/* rotate-key, rewrap: "maintenance.lock" */
+	STATELOCK_OFFLINE,	/* init (restore, migrate): both */
+};
+struct statelock {
+	int		 fd;		/* "lock", or -1 */
+	int		 mfd;		/* "maintenance.lock", or -1 */
+};
+int	 statelock_take(struct statelock *, const char *state_dir,
+	    enum statelock_use, char *err, size_t errlen);
+void	 statelock_mark(struct statelock *);
+void	 statelock_release(struct statelock *);
+int	 statelock_path(const char *dir, const char *name, char *, size_t);
+
 /* init.c */
 int	 secretd_init(const struct secretd_config *, char *err, size_t);
 
