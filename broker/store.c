@@ -555,7 +555,7 @@ store_walk_all(struct store *st, const char *data, uint32_t psize,
 		    "it is shorter than the pages its meta page names "
 		    "(truncated)");
 		ret = ST_DAMAGED;
-	} else if ((ret = store_walk(st, txn, open_values, info.me_mapaddr,
+	} else if ((ret = store_walk(st, txn, open_values, store_map_addr(sb.st_ino),
 	    sb.st_size, r, &faulted)) != ST_OK && r->bad_why[0] != '\0')
 		ret = ST_DAMAGED;
 	if (ret == ST_DAMAGED)

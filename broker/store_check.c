@@ -260,6 +260,8 @@ struct walk {
 	struct store_report *r;
 	const uint8_t	*lo, *hi;	/* the file, as mapped */
 	int		 open_values;
+	uint64_t	 pages;		/* in the file */
+	uint64_t	 counted;	/* the databases say they use */
 };
 
 static int
@@ -267,7 +269,7 @@ in_file(const struct walk *w, const MDB_val *v)
 {
 	const uint8_t *p = v->mv_data;
 
-	if (v->mv_size == 0)
+	if (v->mv_size == 0 || w->lo == NULL)
 		return 1;
 	return p >= w->lo && p < w->hi && v->mv_size <=
 	    (size_t)(w->hi - p);
@@ -399,6 +401,15 @@ walk_db(struct walk *w, const char *name, size_t *count)
 		ret = bad_record(w, name, &k,
 		    "the database counts other records than it holds");
 	}
+	/* page counts: no database uses more pages than the file has */
+	if (ret == ST_OK && (ms.ms_branch_pages > w->pages ||
+	    ms.ms_leaf_pages > w->pages || ms.ms_overflow_pages > w->pages ||
+	    (w->counted += ms.ms_branch_pages + ms.ms_leaf_pages +
+	    ms.ms_overflow_pages) > w->pages)) {
+		k.mv_size = 0;
+		ret = bad_record(w, name, &k,
+		    "the database counts more pages than the file holds");
+	}
 	return ret;
 }
 
@@ -446,6 +457,32 @@ walk_main(struct walk *w)
 }
 
 /*
+ * Where LMDB mapped the data file (inode ino): LMDB does not say, so
+ * from /proc/self/maps.  NULL when not found (values are then not
+ * bounds-checked, only guarded by the fault handler).
+ */
+const void *
+store_map_addr(ino_t ino)
+{
+	char line[512];
+	unsigned long start, end, off, inode;
+	const void *addr = NULL;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/maps", "re")) == NULL)
+		return NULL;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %lu", &start, &end,
+		    &off, &inode) == 4 && inode == (unsigned long)ino &&
+		    off == 0) {
+			addr = (const void *)start;
+			break;
+		}
+	fclose(f);
+	return addr;
+}
+
+/*
  * Walks every record of every database in txn (values opened when
  * open_values), the file mapped at map for size bytes.  A fault while
  * LMDB follows a damaged page is caught here, at start, and reported:
@@ -457,6 +494,7 @@ store_walk(struct store *st, MDB_txn *txn, int open_values,
 {
 	struct sigaction sa, obus, osegv;
 	struct walk w;
+	MDB_stat ms;
 	volatile int ret = ST_OK;
 	int sig;
 
@@ -465,8 +503,10 @@ store_walk(struct store *st, MDB_txn *txn, int open_values,
 	w.txn = txn;
 	w.r = r;
 	w.lo = map;
-	w.hi = w.lo + size;
+	w.hi = map != NULL ? w.lo + size : NULL;
 	w.open_values = open_values;
+	if (mdb_env_stat(mdb_txn_env(txn), &ms) == 0 && ms.ms_psize > 0)
+		w.pages = (uint64_t)size / ms.ms_psize;
 	*faulted = 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = walk_fault;

@@ -88,6 +88,7 @@ int	 meta_put_u32(MDB_txn *, MDB_dbi, const char *, uint32_t);
 /* store_check.c */
 int	 store_file_check(const char *path, struct store_report *,
 	    uint64_t *last_pg, uint32_t *psize, off_t *size);
+const void *store_map_addr(ino_t);
 int	 store_walk(struct store *, MDB_txn *, int open_values,
 	    const void *map, off_t size, struct store_report *, int *faulted);
 
