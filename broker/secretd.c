@@ -29,14 +29,15 @@
 
 #define REWRAP_BATCH	256
 
-enum command { CMD_RUN, CMD_CHECK, CMD_INIT, CMD_ROTATE, CMD_REWRAP };
+enum command { CMD_RUN, CMD_CHECK, CMD_INIT, CMD_ROTATE, CMD_REWRAP,
+	CMD_VERIFY };
 
 static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: secretd [-fv] [-c file]\n"
 	    "       secretd -n [-v] [-c file]\n"
-	    "       secretd init | rotate-key | rewrap [-c file]\n");
+	    "       secretd init | rotate-key | rewrap | verify [-c file]\n");
 	exit(2);
 }
 
@@ -147,6 +148,8 @@ open_store(const struct secretd_config *cfg)
 	rv = store_open(&st, cfg->state_dir, key);
 	/* The store derived what it needs; the root key is not kept. */
 	rootkey_free(key);
+	if (rv == ST_DAMAGED)
+		fatalx("%s/data.mdb: %s", cfg->state_dir, store_strerror(rv));
 	if (rv != ST_OK)
 		fatalx("%s: %s: %s", __func__, cfg->state_dir,
 		    store_strerror(rv));
@@ -455,6 +458,45 @@ do_keys(const struct secretd_config *cfg, enum command cmd)
 	return 0;
 }
 
+/*
+ * secretd verify: every record of every database, every value opened;
+ * read-only, so it may run beside the daemon.  Exits 0 only when clean.
+ */
+static int
+do_verify(const struct secretd_config *cfg)
+{
+	struct store_report r;
+	uint8_t *key;
+	size_t i;
+	int rv;
+
+	no_core_dumps();
+	key = load_root_key(cfg);
+	rv = store_verify(cfg->state_dir, key, &r);
+	rootkey_free(key);
+	for (i = 0; i < r.ndb; i++)
+		printf("%-16s %zu records\n", r.db[i].name, r.db[i].n);
+	if (r.schema != 0)
+		printf("schema %u, %zu data key%s, data key %u active\n",
+		    r.schema, r.nkeys, r.nkeys == 1 ? "" : "s", r.active_key);
+	if (r.file_why[0] != '\0')
+		printf("damaged: %s/data.mdb: %s\n", cfg->state_dir,
+		    r.file_why);
+	if (r.bad_why[0] != '\0')
+		printf("first bad record: database %s, key \"%s\": %s\n",
+		    r.bad_db, r.bad_key, r.bad_why);
+	if (rv != ST_OK) {
+		fprintf(stderr, "secretd: verify: %s: %s\n", cfg->state_dir,
+		    store_strerror(rv));
+		return 1;
+	}
+	if (r.schema != 2)
+		printf("schema %u: the daemon upgrades it at its next start\n",
+		    r.schema);
+	printf("store %s is intact\n", cfg->state_dir);
+	return 0;
+}
+
 static enum command
 subcommand(int *argc, char ***argv)
 {
@@ -463,7 +505,7 @@ subcommand(int *argc, char ***argv)
 		enum command	 cmd;
 	} cmds[] = {
 		{ "init", CMD_INIT }, { "rotate-key", CMD_ROTATE },
-		{ "rewrap", CMD_REWRAP },
+		{ "rewrap", CMD_REWRAP }, { "verify", CMD_VERIFY },
 	};
 	size_t i;
 
@@ -524,6 +566,8 @@ main(int argc, char *argv[])
 	case CMD_ROTATE:
 	case CMD_REWRAP:
 		return do_keys(&cfg, cmd);
+	case CMD_VERIFY:
+		return do_verify(&cfg);
 	default:
 		return run(&cfg, foreground, verbose);
 	}

@@ -36,6 +36,7 @@ static const char *const store_errs[] = {
 	[ST_NOMEM] = "out of memory",
 	[ST_EXISTS] = "already exists",
 	[ST_QUOTA] = "over quota",
+	[ST_DAMAGED] = "the data file is damaged: restore it from a backup",
 };
 
 const char *
@@ -252,7 +253,7 @@ store_record_open(struct store *st, MDB_txn *txn, const MDB_val *k,
 }
 
 static int
-env_open(struct store *st, const char *dir, int create)
+env_open(struct store *st, const char *dir, int create, unsigned int flags)
 {
 	MDB_envinfo info;
 	int rc;
@@ -264,12 +265,12 @@ env_open(struct store *st, const char *dir, int create)
 	/* an existing store keeps the size it has grown to */
 	if (create && (rc = mdb_env_set_mapsize(st->env, initial_mapsize)) != 0)
 		goto fail;
-	if ((rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600)) != 0)
+	if ((rc = mdb_env_open(st->env, dir, MDB_NOTLS | flags, 0600)) != 0)
 		goto fail;
 	if ((rc = mdb_env_info(st->env, &info)) != 0)
 		goto fail;
 	st->mapsize = info.me_mapsize;
-	if (st->mapsize < initial_mapsize &&
+	if (!(flags & MDB_RDONLY) && st->mapsize < initial_mapsize &&
 	    (rc = map_adopt(st, initial_mapsize)) != 0)
 		goto fail;
 	return ST_OK;
@@ -382,7 +383,7 @@ store_create(const char *dir, const uint8_t *root_key)
 	}
 	if ((st = store_alloc(root_key, &ret)) == NULL || ret != ST_OK)
 		goto fail;
-	if ((ret = env_open(st, dir, 1)) != ST_OK)
+	if ((ret = env_open(st, dir, 1, 0)) != ST_OK)
 		goto fail;
 	if ((ret = store_write(st, create_txn, check)) != ST_OK)
 		goto fail;
@@ -517,16 +518,72 @@ open_txn(struct store *st, const uint8_t *root_key, uint32_t *schema)
 	return ST_OK;
 }
 
+/*
+ * Walks every record once in a read transaction: headers at open
+ * (open_values 0), every value opened by verify.  The file must hold
+ * every page the snapshot may name.
+ */
+static int
+store_walk_all(struct store *st, const char *data, uint32_t psize,
+    int open_values, struct store_report *r)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	MDB_txn *txn;
+	struct stat sb;
+	int rc, ret, faulted = 0;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return store_mdb_err(rc);
+	if ((rc = mdb_env_info(st->env, &info)) != 0 ||
+	    (rc = mdb_env_stat(st->env, &ms)) != 0) {
+		mdb_txn_abort(txn);
+		return store_mdb_err(rc);
+	}
+	if (stat(data, &sb) == -1) {
+		log_warn("%s", data);
+		mdb_txn_abort(txn);
+		return ST_IO;
+	}
+	if (ms.ms_psize != psize) {
+		snprintf(r->file_why, sizeof(r->file_why),
+		    "its page size %u is not LMDB's %u", psize, ms.ms_psize);
+		ret = ST_DAMAGED;
+	} else if ((uint64_t)sb.st_size < ((uint64_t)info.me_last_pgno + 1) *
+	    psize) {
+		snprintf(r->file_why, sizeof(r->file_why),
+		    "it is shorter than the pages its meta page names "
+		    "(truncated)");
+		ret = ST_DAMAGED;
+	} else if ((ret = store_walk(st, txn, open_values, store_map_addr(sb.st_ino),
+	    sb.st_size, r, &faulted)) != ST_OK && r->bad_why[0] != '\0')
+		ret = ST_DAMAGED;
+	if (ret == ST_DAMAGED)
+		log_warnx("%s: damaged: %s%s%s%s%s%s%s; restore it from a "
+		    "backup", data, r->file_why,
+		    r->bad_why[0] ? "a record in " : "", r->bad_db,
+		    r->bad_why[0] ? " (key \"" : "", r->bad_key,
+		    r->bad_why[0] ? "\") " : "", r->bad_why);
+	/* after a fault LMDB's state is unknown: the env is closed as is */
+	if (!faulted)
+		mdb_txn_abort(txn);
+	return ret;
+}
+
 int
 store_open(struct store **stp, const char *dir, const uint8_t *root_key)
 {
 	char data[PATH_MAX];
 	struct store *st;
+	struct store_report rep;
 	struct stat sb;
-	uint32_t schema = 0;
+	uint64_t last_pg;
+	uint32_t schema = 0, psize;
+	off_t size;
 	int ret;
 
 	*stp = NULL;
+	memset(&rep, 0, sizeof(rep));
 	if (sodium_init() == -1)
 		return ST_IO;
 	/* LMDB would create a missing store: refuse first */
@@ -536,19 +593,64 @@ store_open(struct store **stp, const char *dir, const uint8_t *root_key)
 		log_warn("%s: %s", __func__, data);
 		return errno == ENOENT ? ST_NOTFOUND : ST_IO;
 	}
+	/* before LMDB maps it: a short file would fault on first read */
+	if ((ret = store_file_check(data, NULL, &last_pg, &psize, &size)) !=
+	    ST_OK)
+		return ret;
 	if ((ret = precheck(dir, root_key)) != ST_OK)
 		return ret;
 	if ((st = store_alloc(root_key, &ret)) == NULL || ret != ST_OK)
 		goto fail;
-	if ((ret = env_open(st, dir, 0)) != ST_OK)
+	if ((ret = env_open(st, dir, 0, 0)) != ST_OK)
 		goto fail;
 	if ((ret = open_txn(st, root_key, &schema)) != ST_OK)
+		goto fail;
+	if ((ret = store_walk_all(st, data, psize, 0, &rep)) != ST_OK)
 		goto fail;
 	if (schema != STORE_SCHEMA && (ret = store_upgrade(st, dir)) != ST_OK)
 		goto fail;
 	*stp = st;
 	return ST_OK;
 fail:
+	store_close(st);
+	return ret;
+}
+
+/*
+ * secretd verify: read-only, beside a running broker or not.  Checks the
+ * file, the key, the schema and the keyring, then opens every value.
+ */
+int
+store_verify(const char *dir, const uint8_t *root_key,
+    struct store_report *r)
+{
+	char data[PATH_MAX];
+	struct store *st;
+	uint64_t last_pg;
+	uint32_t psize, schema = 0;
+	off_t size;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (sodium_init() == -1)
+		return ST_IO;
+	if (path_in(data, sizeof(data), dir, "data.mdb") == -1)
+		return ST_INVALID;
+	if ((ret = store_file_check(data, r, &last_pg, &psize, &size)) !=
+	    ST_OK)
+		return ret;
+	if ((ret = precheck(dir, root_key)) != ST_OK)
+		return ret;
+	if ((st = store_alloc(root_key, &ret)) == NULL || ret != ST_OK)
+		goto done;
+	if ((ret = env_open(st, dir, 0, MDB_RDONLY)) != ST_OK ||
+	    (ret = open_txn(st, root_key, &schema)) != ST_OK)
+		goto done;
+	r->schema = schema;
+	r->active_key = st->ring.active;
+	r->nkeys = st->ring.n;
+	ret = store_walk_all(st, data, psize, 1, r);
+done:
 	store_close(st);
 	return ret;
 }

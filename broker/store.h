@@ -24,6 +24,7 @@ enum store_err {
 	ST_NOMEM,
 	ST_EXISTS,		/* init over an existing store */
 	ST_QUOTA,		/* a per-owner limit would be passed */
+	ST_DAMAGED,		/* the data file is damaged: restore it */
 };
 
 struct store;
@@ -94,10 +95,31 @@ struct store_usage {
 	uint64_t	 bytes;
 };
 
+/*
+ * What a walk of the store found (store_verify): records per database and
+ * the first damage, file_why for the file itself, bad_* for a record.
+ */
+struct store_report {
+	uint32_t	 schema;
+	uint32_t	 active_key;
+	size_t		 nkeys;
+	struct {
+		char	 name[32];
+		size_t	 n;
+	}		 db[16];
+	size_t		 ndb;
+	char		 file_why[160];
+	char		 bad_db[32];
+	char		 bad_key[400];	/* printable */
+	char		 bad_why[160];
+};
+
 /* store.c */
 int	 store_create(const char *dir, const uint8_t *root_key);
 int	 store_open(struct store **, const char *dir, const uint8_t *root_key);
 void	 store_close(struct store *);
+int	 store_verify(const char *dir, const uint8_t *root_key,
+	    struct store_report *);
 const char *store_strerror(int);
 int	 store_secret_get(struct store *, const char *org, int scope,
 	    const char *owner, const char *name, struct secret_meta *,

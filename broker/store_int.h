@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <lmdb.h>
 
@@ -83,6 +84,13 @@ int	 store_record_open(struct store *, MDB_txn *, const MDB_val *,
 void	 store_set_initial_mapsize(size_t);
 int	 meta_get_u32(MDB_txn *, MDB_dbi, const char *, uint32_t *);
 int	 meta_put_u32(MDB_txn *, MDB_dbi, const char *, uint32_t);
+
+/* store_check.c */
+int	 store_file_check(const char *path, struct store_report *,
+	    uint64_t *last_pg, uint32_t *psize, off_t *size);
+const void *store_map_addr(ino_t);
+int	 store_walk(struct store *, MDB_txn *, int open_values,
+	    const void *map, off_t size, struct store_report *, int *faulted);
 
 /* store_token.c */
 int	 token_op_put(struct store *, MDB_txn *, struct store_op *,
