@@ -24,6 +24,8 @@ enum store_err {
 	ST_NOMEM,
 	ST_EXISTS,		/* init over an existing store */
 	ST_QUOTA,		/* a per-owner limit would be passed */
+	ST_FULL,		/* out of space: disk, quota or map limit */
+	ST_BUSY,		/* every LMDB reader slot is held */
 };
 
 struct store;
@@ -98,6 +100,7 @@ struct store_usage {
 int	 store_create(const char *dir, const uint8_t *root_key);
 int	 store_open(struct store **, const char *dir, const uint8_t *root_key);
 void	 store_close(struct store *);
+int	 store_full(struct store *);
 const char *store_strerror(int);
 int	 store_secret_get(struct store *, const char *org, int scope,
 	    const char *owner, const char *name, struct secret_meta *,
