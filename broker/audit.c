@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +16,8 @@
 
 #include "broker.h"
 #include "log.h"
+
+#define AUDIT_LINE_MAX	1024
 
 static int audit_fd = -1;
 
@@ -61,11 +65,13 @@ scope_name(int scope)
 int
 audit_log(const struct audit_rec *a)
 {
-	char line[1024], ts[32];
+	char line[AUDIT_LINE_MAX], ts[32];
 	struct tm tm;
 	time_t now;
+	off_t end;
 	ssize_t w;
-	int n;
+	size_t done = 0;
+	int n, saved;
 
 	if (audit_fd == -1)
 		return -1;
@@ -81,14 +87,63 @@ audit_log(const struct audit_rec *a)
 	    a->extra != NULL ? a->extra : "");
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return -1;
-	do {
-		w = write(audit_fd, line, (size_t)n);
-	} while (w == -1 && errno == EINTR);
-	if (w != n) {
-		log_warn("%s: write", __func__);
+	/*
+	 * The broker is the log's one writer: a line that does not go
+	 * in whole is cut off again, so the next one starts a line of its
+	 * own once there is room.
+	 */
+	if ((end = lseek(audit_fd, 0, SEEK_END)) == -1) {
+		log_warn("%s: lseek", __func__);
 		return -1;
 	}
+	while (done < (size_t)n) {
+		w = write(audit_fd, line + done, (size_t)n - done);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+	if (done == (size_t)n)
+		return 0;
+	saved = w == 0 ? ENOSPC : errno;
+	if (done > 0 && ftruncate(audit_fd, end) == -1)
+		log_warn("%s: a partial line stays at offset %lld", __func__,
+		    (long long)end);
+	errno = saved;
+	log_warn("%s: write", __func__);
+	return -1;
+}
+
+/*
+ * Before a group commit: room for n lines past the log's end, so that a
+ * commit is not made whose lines could not be written for lack of space
+ * (the space stays the log's; it is used by the next lines).  A file
+ * system that cannot reserve (EOPNOTSUPP) is left to the write itself.
+ */
+int
+audit_reserve(size_t n)
+{
+	off_t end;
+
+	if (audit_fd == -1)
+		return -1;
+	if ((end = lseek(audit_fd, 0, SEEK_END)) == -1) {
+		log_warn("%s: lseek", __func__);
+		return -1;
+	}
+#ifdef FALLOC_FL_KEEP_SIZE
+	if (fallocate(audit_fd, FALLOC_FL_KEEP_SIZE, end,
+	    (off_t)(n * AUDIT_LINE_MAX)) == 0)
+		return 0;
+	if (errno == EOPNOTSUPP || errno == ENOSYS)
+		return 0;
+#else
+	(void)end;
 	return 0;
+#endif
+	log_warn("%s: no room for %zu lines", __func__, n);
+	return -1;
 }
 
 /* Once per group commit: the write lines are durable before replies. */

@@ -22,7 +22,11 @@ h_ping(struct req *q)
 
 	if (msg_empty_get(q->r) == -1)
 		return -1;
-	reply_init(&m, q->id, RT_OK, "");
+	/* A full store still serves reads: the front-end says degraded. */
+	if (store_full(q->b->store))
+		reply_init(&m, q->id, RT_NOSPACE, "the store is out of space");
+	else
+		reply_init(&m, q->id, RT_OK, "");
 	chan_send(q->b, &m);
 	return 0;
 }

@@ -147,6 +147,7 @@ struct audit_rec {
 };
 int	 audit_open(const char *path);
 int	 audit_log(const struct audit_rec *);
+int	 audit_reserve(size_t);
 int	 audit_sync(void);
 void	 audit_close(void);
 

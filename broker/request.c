@@ -190,6 +190,13 @@ store_status(int st, char *msg, size_t msglen)
 	case ST_INVALID:
 		snprintf(msg, msglen, "the store refused a field");
 		return RT_INVALID;
+	case ST_FULL:
+		snprintf(msg, msglen, "the store is out of space");
+		return RT_NOSPACE;
+	case ST_BUSY:
+		snprintf(msg, msglen, "the store is busy (every reader slot "
+		    "is in use); try again");
+		return RT_UNAVAILABLE;
 	default:
 		log_warnx("store: %s", store_strerror(st));
 		snprintf(msg, msglen, "store error");
@@ -237,6 +244,10 @@ static int
 commit_status(const struct store_op *op, int rv, int *created)
 {
 	*created = 0;
+	if (rv == ST_FULL)
+		return RT_NOSPACE;
+	if (rv == ST_BUSY)
+		return RT_UNAVAILABLE;
 	if (rv != ST_OK)
 		return RT_INTERNAL;
 	/* A token made with a token revoked in the same batch. */
@@ -309,6 +320,8 @@ commit_reply(struct pending *pd, const struct store_op *op, int status,
 		msg = "the store refused a field";
 	else if (status == RT_INTERNAL)
 		msg = "store commit failed";
+	else if (status == RT_NOSPACE)
+		msg = "the store is out of space";
 	else if (status == RT_UNAVAILABLE)
 		msg = "audit log unavailable";
 	reply_init(&m, pd->q.id, status, msg);
@@ -324,15 +337,24 @@ commit_reply(struct pending *pd, const struct store_op *op, int status,
 void
 batch_commit(struct broker *b)
 {
-	int status[BATCH_MAX], created[BATCH_MAX], rv, audit_ok = 1;
+	int status[BATCH_MAX], created[BATCH_MAX], rv = ST_OK, audit_ok = 1;
 	size_t i;
 
 	if (npend == 0)
 		return;
-	if ((rv = store_commit(b->store, ops, npend)) != ST_OK)
+	/* No commit whose audit lines have no room to go. */
+	if (audit_reserve(npend) == -1) {
+		log_warnx("%s: audit log full; %zu writes refused", __func__,
+		    npend);
+		audit_ok = 0;
+	} else if ((rv = store_commit(b->store, ops, npend)) != ST_OK)
 		log_warnx("%s: %zu writes: %s", __func__, npend,
 		    store_strerror(rv));
 	for (i = 0; i < npend; i++) {
+		status[i] = RT_UNAVAILABLE;
+		created[i] = 0;
+		if (!audit_ok)
+			continue;
 		status[i] = commit_status(&ops[i], rv, &created[i]);
 		if (audit_req(&pend[i].q, status[i]) == -1)
 			audit_ok = 0;

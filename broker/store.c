@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,8 @@ static const char *const store_errs[] = {
 	[ST_EXISTS] = "already exists",
 	[ST_QUOTA] = "over quota",
 	[ST_DAMAGED] = "the data file is damaged: restore it from a backup",
+	[ST_FULL] = "no space left for the store",
+	[ST_BUSY] = "every store reader slot is in use",
 };
 
 const char *
@@ -62,6 +65,15 @@ store_mdb_err(int rc)
 		return ST_INVALID;
 	case ENOMEM:
 		return ST_NOMEM;
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+	case MDB_MAP_FULL:
+		log_warnx("%s: %s", __func__, mdb_strerror(rc));
+		return ST_FULL;
+	case MDB_READERS_FULL:
+		log_warnx("%s: %s", __func__, mdb_strerror(rc));
+		return ST_BUSY;
 	case MDB_CORRUPTED:
 	case MDB_PAGE_NOTFOUND:
 	case MDB_INVALID:
@@ -184,12 +196,38 @@ store_write(struct store *st, store_txn_fn fn, void *arg)
 			else
 				mdb_txn_abort(txn);
 		}
-		if (rc == 0)
+		if (rc == 0) {
+			st->full = 0;
 			return err;
+		}
 		if (txn_recover(st, rc, &checked) == -1)
 			break;
 	}
-	return store_mdb_err(rc);
+	if ((err = store_mdb_err(rc)) == ST_FULL)
+		st->full = 1;
+	return err;
+}
+
+/* Room on the store's file system for a few pages of writes. */
+#define STORE_ROOM_MIN	(256 * 1024)
+
+/*
+ * Whether the store is out of space: its last write failed for lack of
+ * it and none has succeeded since, unless the file system has room
+ * again (space freed by an operator shows before the next write).
+ */
+int
+store_full(struct store *st)
+{
+	struct statvfs sv;
+
+	if (!st->full)
+		return 0;
+	if (st->mapsize * 2 <= MAPSIZE_LIMIT && st->dir != NULL &&
+	    statvfs(st->dir, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize >= STORE_ROOM_MIN)
+		st->full = 0;
+	return st->full;
 }
 
 int
@@ -601,6 +639,10 @@ store_open(struct store **stp, const char *dir, const uint8_t *root_key)
 		return ret;
 	if ((st = store_alloc(root_key, &ret)) == NULL || ret != ST_OK)
 		goto fail;
+	if ((st->dir = strdup(dir)) == NULL) {
+		ret = ST_NOMEM;
+		goto fail;
+	}
 	if ((ret = env_open(st, dir, 0, 0)) != ST_OK)
 		goto fail;
 	if ((ret = open_txn(st, root_key, &schema)) != ST_OK)
@@ -664,6 +706,7 @@ store_close(struct store *st)
 	if (st->env != NULL)
 		mdb_env_close(st->env);
 	keyring_free(st);
+	free(st->dir);
 	sodium_free(st->wrap_key);
 	sodium_free(st->token_key);
 	sodium_free(st->scratch);

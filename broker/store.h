@@ -25,6 +25,8 @@ enum store_err {
 	ST_EXISTS,		/* init over an existing store */
 	ST_QUOTA,		/* a per-owner limit would be passed */
 	ST_DAMAGED,		/* the data file is damaged: restore it */
+	ST_FULL,		/* out of space: disk, quota or map limit */
+	ST_BUSY,		/* every LMDB reader slot is held */
 };
 
 struct store;
@@ -120,6 +122,7 @@ int	 store_open(struct store **, const char *dir, const uint8_t *root_key);
 void	 store_close(struct store *);
 int	 store_verify(const char *dir, const uint8_t *root_key,
 	    struct store_report *);
+int	 store_full(struct store *);
 const char *store_strerror(int);
 int	 store_secret_get(struct store *, const char *org, int scope,
 	    const char *owner, const char *name, struct secret_meta *,

@@ -43,6 +43,8 @@ struct store {
 	MDB_dbi		 db_meta;
 	MDB_txn		*rtxn;		/* reset between reads, renewed */
 	size_t		 mapsize;
+	char		*dir;		/* the store's folder */
+	int		 full;		/* the last write found no space */
 	uint8_t		*wrap_key;	/* no access except while used */
 	uint8_t		*token_key;	/* read-only */
 	struct keyring	 ring;

@@ -114,6 +114,8 @@ token_auth(struct broker *b, const char *tok, const char *ratekey,
 	sodium_memzero(hash, sizeof(hash));
 	if (rv == ST_NOTFOUND)
 		goto fail;
+	if (rv == ST_BUSY)
+		return store_status(rv, msg, msglen);
 	if (rv != ST_OK) {
 		log_warnx("%s: %s", __func__, store_strerror(rv));
 		snprintf(msg, msglen, "token lookup failed");
@@ -214,6 +216,8 @@ token_find(struct broker *b, const struct principal *p, const char *id,
 	if (rv == ST_NOTFOUND || (rv == ST_OK && p->role != ROLE_ADMIN &&
 	    strcmp(out->user_id, p->user_id) != 0))
 		return RT_NOTFOUND;
+	if (rv == ST_BUSY)
+		return RT_UNAVAILABLE;
 	if (rv != ST_OK) {
 		log_warnx("%s: %s", __func__, store_strerror(rv));
 		return RT_INTERNAL;

@@ -186,6 +186,7 @@ static const struct {
 	[RT_UNAVAILABLE] = { "unavailable", 503 },
 	[RT_UPSTREAM] = { "upstream_failed", 502 },
 	[RT_TIMEOUT] = { "upstream_timeout", 504 },
+	[RT_NOSPACE] = { "insufficient_storage", 507 },
 };
 
 const char *

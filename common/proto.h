@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION	5
+#define PROTO_VERSION	6
 
 #define NAME_MAX_LEN	128		/* secret names */
 #define ID_MAX_LEN	64		/* user and org ids */
@@ -92,6 +92,8 @@ enum rt_status {
 	RT_UNAVAILABLE,		/* 503 unavailable */
 	RT_UPSTREAM,		/* 502 upstream_failed: a tool's upstream */
 	RT_TIMEOUT,		/* 504 upstream_timeout */
+	RT_NOSPACE,		/* 507 insufficient_storage: the store is
+				   out of space */
 	RT_MAX
 };
 

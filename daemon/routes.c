@@ -506,6 +506,11 @@ health_reply(void *arg, enum rt_status st, const char *msg,
 		return bad_reply(fr);
 	if (st == RT_OK)
 		http_reply_json(fr, 200, json_pack("{s:s}", "status", "ok"));
+	else if (st == RT_NOSPACE)
+		/* serving reads, refusing writes: up, but an operator's to
+		   look at */
+		http_reply_json(fr, 200, json_pack("{s:s,s:s}", "status",
+		    "degraded", "store", "full"));
 	else
 		http_reply_json(fr, 503, json_pack("{s:s}", "status",
 		    "unavailable"));
