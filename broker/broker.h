@@ -22,6 +22,8 @@
 
 #define MAX_CONNECTIONS		16384	/* front-end client connections */
 #define FD_SPARE		64	/* the broker's own descriptors */
+#define FD_SPARE_MIN		32	/* ...when the hard limit is low */
+#define FD_MIN			48	/* below this the broker refuses */
 #define SESSIONS_MAX		(2 * MAX_CONNECTIONS)
 #define REQUEST_TIMEOUT_S	10
 #define BATCH_MAX		256	/* messages drained per loop turn */
@@ -30,6 +32,7 @@
 #define BACKOFF_RESET_S		10	/* a front-end this old was healthy */
 #define HELLO_TIMEOUT_S		10	/* a new front-end must say hello */
 #define STOP_GRACE_S		5	/* front-end's time to finish on stop */
+#define START_FAILURES_MAX	10	/* failed starts in a row: give up */
 
 enum fe_state {
 	FE_DOWN,		/* not running, maybe restart pending */
@@ -58,6 +61,10 @@ struct restart {
 	unsigned int	 backoff_ms;
 	int		 pending;
 	struct timespec	 at;
+	int		 ready;		/* this start said hello */
+	unsigned int	 failures;	/* failed starts in a row */
+	char		 cause[160];	/* the last one's */
+	char		 kill_why[96];	/* why we killed this start */
 };
 
 enum run_state {
@@ -100,6 +107,7 @@ struct broker {
 	struct restart		 restart;
 
 	int			 stopping;
+	int			 exit_status;	/* non-zero: we gave up */
 	struct timespec		 stop_deadline;
 
 	struct childlog		 felog;		/* the front-end's output */
@@ -192,8 +200,11 @@ void	 exe_resolve_path(const char *name, const char *env, char *,
 char	**child_env(void);
 pid_t	 child_spawn(const char *path, char *const argv[], int fds[3],
 	    int nfds, int logfd, const struct runner *drop);
-void	 restart_schedule(struct restart *, struct timespec started,
-	    const char *what);
+void	 restart_schedule(struct broker *, struct restart *,
+	    struct timespec started, const char *what, int status,
+	    const char *cause);
+void	 restart_begin(struct restart *);
+void	 restart_cause(const struct restart *, int status, char *, size_t);
 int	 restart_due(const struct restart *, struct timespec now);
 void	 fe_prepare_chroot(const char *state_dir, char *, size_t);
 void	 fe_start(struct broker *);

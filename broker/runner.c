@@ -68,24 +68,30 @@ runner_start(struct broker *b)
 {
 	struct runner *r = &b->run;
 	char *argv[3] = { (char *)SECRETD_RUNNER_NAME, NULL, NULL };
+	char cause[160];
 	int sv[2], fds[3], logfd;
 	pid_t pid;
 
 	if (b->verbose)
 		argv[1] = (char *)"-v";
+	restart_begin(&r->restart);
+	r->started = now_mono();
 	if ((logfd = childlog_open(&r->log)) == -1) {
-		log_warn("%s: log pipe", __func__);
+		snprintf(cause, sizeof(cause), "log pipe: %s", strerror(errno));
+		log_warnx("%s: %s", __func__, cause);
 		goto retry;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("%s: socketpair", __func__);
+		snprintf(cause, sizeof(cause), "socketpair: %s",
+		    strerror(errno));
+		log_warnx("%s: %s", __func__, cause);
 		close(logfd);
 		goto retry;
 	}
 	fds[0] = sv[1];
-	r->started = now_mono();
 	if ((pid = child_spawn(r->path, argv, fds, 1, logfd, r)) == -1) {
-		log_warn("%s: fork", __func__);
+		snprintf(cause, sizeof(cause), "fork: %s", strerror(errno));
+		log_warnx("%s: %s", __func__, cause);
 		close(sv[0]);
 		close(sv[1]);
 		close(logfd);
@@ -102,7 +108,7 @@ runner_start(struct broker *b)
 	    (int)pid);
 	return;
 retry:
-	restart_schedule(&r->restart, r->started, "runner");
+	restart_schedule(b, &r->restart, r->started, "runner", -1, cause);
 }
 
 static void
@@ -128,6 +134,7 @@ runner_kill(struct broker *b, const char *why)
 	else
 		log_warnx("%s: runner pid %d: %s; killing it", __func__,
 		    (int)r->pid, why);
+	snprintf(r->restart.kill_why, sizeof(r->restart.kill_why), "%s", why);
 	if (r->pid > 0 && kill(r->pid, SIGKILL) == -1 && errno != ESRCH)
 		log_warn("%s: kill", __func__);
 	disconnect(b, "the tool runner stopped during the execution");
@@ -138,6 +145,7 @@ int
 runner_reaped(struct broker *b, pid_t pid, int status)
 {
 	struct runner *r = &b->run;
+	char cause[160];
 
 	if (pid != r->pid)
 		return 0;
@@ -151,8 +159,10 @@ runner_reaped(struct broker *b, pid_t pid, int status)
 		    (int)pid, WEXITSTATUS(status));
 	r->pid = -1;
 	disconnect(b, "the tool runner stopped during the execution");
+	restart_cause(&r->restart, status, cause, sizeof(cause));
 	if (!b->stopping)
-		restart_schedule(&r->restart, r->started, "runner");
+		restart_schedule(b, &r->restart, r->started, "runner", status,
+		    cause);
 	return 1;
 }
 
@@ -230,6 +240,7 @@ hello(struct broker *b, struct ipc_reader *rd)
 	if (runner_send(b, &m) == -1)
 		return -1;
 	b->run.state = RUN_READY;
+	b->run.restart.ready = 1;
 	log_debug("%s: runner ready", __func__);
 	return 0;
 }

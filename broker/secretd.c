@@ -82,13 +82,15 @@ fail:
  * many descriptors as the front-end may hold connections, and some.
  * Returns how many connections the front-end may serve: fewer when the
  * hard limit is low, so that a passed connection never finds us out of
- * descriptors.
+ * descriptors.  Raising the hard limit needs CAP_SYS_RESOURCE, which the
+ * shipped unit drops: a low one is taken as it is, with a warning, and
+ * under 2 * FD_SPARE our own share shrinks towards FD_SPARE_MIN.
  */
 static uint32_t
 raise_nofile(void)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)MAX_CONNECTIONS + FD_SPARE;
+	rlim_t want = (rlim_t)MAX_CONNECTIONS + FD_SPARE, spare;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		fatal("%s: getrlimit", __func__);
@@ -99,14 +101,20 @@ raise_nofile(void)
 	}
 	if (rl.rlim_cur >= want)
 		return MAX_CONNECTIONS;
-	if (rl.rlim_cur < FD_SPARE + 16)
-		fatalx("%s: descriptor limit %llu is too low", __func__,
-		    (unsigned long long)rl.rlim_cur);
-	log_warnx("%s: descriptor limit %llu: serving %llu connections, not "
-	    "%d; raise LimitNOFILE", __func__,
-	    (unsigned long long)rl.rlim_cur,
-	    (unsigned long long)(rl.rlim_cur - FD_SPARE), MAX_CONNECTIONS);
-	return (uint32_t)(rl.rlim_cur - FD_SPARE);
+	if (rl.rlim_cur < FD_MIN)
+		fatalx("%s: descriptor limit %llu is too low, at least %d are "
+		    "needed; raise LimitNOFILE", __func__,
+		    (unsigned long long)rl.rlim_cur, FD_MIN);
+	spare = rl.rlim_cur / 2;
+	if (spare > FD_SPARE)
+		spare = FD_SPARE;
+	if (spare < FD_SPARE_MIN)
+		spare = FD_SPARE_MIN;
+	log_warnx("%s: descriptor limit %llu (hard %llu): serving %llu "
+	    "connections, not %d; raise LimitNOFILE", __func__,
+	    (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+	    (unsigned long long)(rl.rlim_cur - spare), MAX_CONNECTIONS);
+	return (uint32_t)(rl.rlim_cur - spare);
 }
 
 static void
@@ -376,6 +384,10 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	session_clear();
 	close(sigfd);
 	statelock_release(&lk);
+	if (b.exit_status != 0) {
+		log_warnx("stopped: gave up");
+		return b.exit_status;
+	}
 	log_info("stopped");
 	return 0;
 }

@@ -207,16 +207,55 @@ child_spawn(const char *path, char *const argv[], int fds[3], int nfds,
 	return pid;
 }
 
-/* A child that lived BACKOFF_RESET_S was healthy: start over at once. */
+/* Too many failed starts in a row: stop everything and exit non-zero. */
+static void
+give_up(struct broker *b, struct restart *r, const char *what)
+{
+	log_warnx("%s: the %s failed to start %u times in a row, the last "
+	    "time: %s; giving up", __func__, what, r->failures, r->cause);
+	r->pending = 0;
+	b->exit_status = 1;
+	if (!b->stopping) {
+		fe_stop(b);
+		runner_stop(b);
+	}
+}
+
+/*
+ * A dead child starts again, after a backoff that doubles while it keeps
+ * dying young; one that lived BACKOFF_RESET_S was healthy and starts over
+ * at once.  A start failed when the child never said hello, or when it
+ * exited with an error of its own accord before it was healthy (a fatal
+ * error while it sets up its sandbox); one killed by a signal after its
+ * hello (by us for a protocol error, or by an operator) is no failed
+ * start.  START_FAILURES_MAX failed starts in a row and the broker gives
+ * up: it exits non-zero so that the service manager sees the unit fail
+ * rather than a silent loop.  status: waitpid's, -1 when the child could
+ * not even be spawned; cause: what went wrong, for the log.
+ */
 void
-restart_schedule(struct restart *r, struct timespec started,
-    const char *what)
+restart_schedule(struct broker *b, struct restart *r, struct timespec started,
+    const char *what, int status, const char *cause)
 {
 	struct timespec now = now_mono();
 	unsigned int delay;
+	int healthy, failed;
 
-	if (ms_between(started, now) >= BACKOFF_RESET_S * 1000)
+	healthy = ms_between(started, now) >= BACKOFF_RESET_S * 1000;
+	if (healthy)
 		r->backoff_ms = 0;
+	failed = status == -1 || !r->ready || (!healthy &&
+	    WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	if (!failed)
+		r->failures = 0;
+	else {
+		r->failures++;
+		snprintf(r->cause, sizeof(r->cause), "%s", cause);
+		if (r->failures >= START_FAILURES_MAX) {
+			give_up(b, r, what);
+			return;
+		}
+	}
 	delay = r->backoff_ms;
 	r->backoff_ms = r->backoff_ms == 0 ? 100 : r->backoff_ms * 2;
 	if (r->backoff_ms > BACKOFF_MAX_MS)
@@ -234,6 +273,29 @@ restart_schedule(struct restart *r, struct timespec started,
 		    delay);
 }
 
+/* A new start: not ready until its hello, nothing killed it yet. */
+void
+restart_begin(struct restart *r)
+{
+	r->ready = 0;
+	r->kill_why[0] = '\0';
+}
+
+/* Why a child died, for restart_schedule: our kill, its exit or signal. */
+void
+restart_cause(const struct restart *r, int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+	    r->kill_why[0] != '\0')
+		snprintf(buf, len, "killed: %s", r->kill_why);
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d%s", WTERMSIG(status),
+		    r->ready ? "" : " before its hello");
+	else
+		snprintf(buf, len, "exited with status %d%s",
+		    WEXITSTATUS(status), r->ready ? "" : " before its hello");
+}
+
 int
 restart_due(const struct restart *r, struct timespec now)
 {
@@ -241,26 +303,33 @@ restart_due(const struct restart *r, struct timespec now)
 }
 
 static void
-schedule_restart(struct broker *b)
+schedule_restart(struct broker *b, int status, const char *cause)
 {
-	restart_schedule(&b->restart, b->fe_started, "front-end");
+	restart_schedule(b, &b->restart, b->fe_started, "front-end", status,
+	    cause);
 }
 
 void
 fe_start(struct broker *b)
 {
 	char *argv[3] = { (char *)SECRETD_FRONTEND_NAME, NULL, NULL };
+	char cause[160];
 	int sv[2], fds[3], nfds = 2, logfd;
 	pid_t pid;
 
 	if (b->verbose)
 		argv[1] = (char *)"-v";
+	restart_begin(&b->restart);
+	b->fe_started = now_mono();
 	if ((logfd = childlog_open(&b->felog)) == -1) {
-		log_warn("%s: log pipe", __func__);
+		snprintf(cause, sizeof(cause), "log pipe: %s", strerror(errno));
+		log_warnx("%s: %s", __func__, cause);
 		goto retry;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("%s: socketpair", __func__);
+		snprintf(cause, sizeof(cause), "socketpair: %s",
+		    strerror(errno));
+		log_warnx("%s: %s", __func__, cause);
 		close(logfd);
 		goto retry;
 	}
@@ -268,10 +337,10 @@ fe_start(struct broker *b)
 	fds[1] = b->lis.unix_fd;
 	if ((fds[2] = b->lis.tls_fd) != -1)
 		nfds = 3;
-	b->fe_started = now_mono();
 	if ((pid = child_spawn(b->frontend_path, argv, fds, nfds, logfd,
 	    NULL)) == -1) {
-		log_warn("%s: fork", __func__);
+		snprintf(cause, sizeof(cause), "fork: %s", strerror(errno));
+		log_warnx("%s: %s", __func__, cause);
 		close(sv[0]);
 		close(sv[1]);
 		close(logfd);
@@ -288,7 +357,7 @@ fe_start(struct broker *b)
 	    b->frontend_path, (int)pid);
 	return;
 retry:
-	schedule_restart(b);
+	schedule_restart(b, -1, cause);
 }
 
 static void
@@ -312,6 +381,7 @@ fe_kill(struct broker *b, const char *why)
 	else
 		log_warnx("%s: front-end pid %d: %s; killing it", __func__,
 		    (int)b->fe_pid, why);
+	snprintf(b->restart.kill_why, sizeof(b->restart.kill_why), "%s", why);
 	if (b->fe_pid > 0 && kill(b->fe_pid, SIGKILL) == -1 && errno != ESRCH)
 		log_warn("%s: kill", __func__);
 	fe_disconnect(b);
@@ -320,6 +390,7 @@ fe_kill(struct broker *b, const char *why)
 void
 fe_reap(struct broker *b)
 {
+	char cause[160];
 	pid_t pid;
 	int status;
 
@@ -337,8 +408,9 @@ fe_reap(struct broker *b)
 			    __func__, (int)pid, WEXITSTATUS(status));
 		b->fe_pid = -1;
 		fe_disconnect(b);
+		restart_cause(&b->restart, status, cause, sizeof(cause));
 		if (!b->stopping)
-			schedule_restart(b);
+			schedule_restart(b, status, cause);
 	}
 }
 
@@ -457,5 +529,6 @@ h_hello(struct req *q)
 	free(cert);
 	chan_send(b, &m);
 	b->fe_state = FE_READY;
+	b->restart.ready = 1;
 	return 0;
 }

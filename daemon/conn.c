@@ -401,3 +401,21 @@ conn_listen(struct event_base *b, SSL_CTX *ctx, int unix_fd, int tls_fd)
 	if (tls_fd != -1)
 		listener_init(&listeners[1], tls_fd, ctx);
 }
+
+/*
+ * The broker is gone: close the listeners now, so that a new daemon can
+ * bind the socket and the port while we finish.
+ */
+void
+conn_unlisten(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(listeners) / sizeof(listeners[0]); i++) {
+		if (listeners[i].lev == NULL)
+			continue;
+		evtimer_del(listeners[i].resume);
+		evconnlistener_free(listeners[i].lev);
+		listeners[i].lev = NULL;
+	}
+}

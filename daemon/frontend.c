@@ -22,7 +22,7 @@
 #include "log.h"
 #include "frontend.h"
 
-#define EXIT_DELAY_S	1
+#define EXIT_DELAY_MS	20	/* for the replies owed when the broker died */
 
 struct fe_config fe_conf;
 
@@ -44,14 +44,16 @@ exit_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 /*
- * Replies already owed (503s) get a moment to go out; then the process
- * ends so that a restarted broker can take the listeners back.
+ * The listeners close at once, so that a restarted broker can take the
+ * socket and the port back; replies already owed (503s) get a moment to
+ * go out, then the process ends.
  */
 void
 fe_broker_gone(void)
 {
-	struct timeval tv = { EXIT_DELAY_S, 0 };
+	struct timeval tv = { 0, EXIT_DELAY_MS * 1000 };
 
+	conn_unlisten();
 	evtimer_add(ev_exit, &tv);
 }
 

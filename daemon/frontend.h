@@ -149,6 +149,7 @@ void	 sandbox_seccomp(int debug);
 struct ssl_ctx_st *tls_ctx_new(struct fe_config *);
 
 /* conn.c */
+void	 conn_unlisten(void);
 void	 conn_listen(struct event_base *, struct ssl_ctx_st *, int unix_fd,
 	    int tls_fd);
 

@@ -27,6 +27,7 @@
 #include "frontend.h"
 
 #define FD_RESERVE	64	/* listeners, channel, epoll, passed dups */
+#define FD_RESERVE_MIN	24	/* ...when the hard limit is low */
 
 static int
 sock_opt(int fd, int opt)
@@ -81,29 +82,45 @@ limit(int res, rlim_t v, const char *name)
 
 /*
  * Raising the descriptor limit needs CAP_SYS_RESOURCE (root may lack it
- * under systemd); lowering never does.  Without it we keep the hard limit
- * we have and serve as many connections as it allows, rather than die.
+ * under systemd); lowering never does.  Without it we take the hard limit
+ * we have, say so, and serve as many connections as it allows (never more
+ * than the broker said), rather than die: a front-end that dies here
+ * would only be started again into the same limit.  Under 2 * FD_RESERVE
+ * our own share shrinks towards FD_RESERVE_MIN.
  */
 static void
 limit_nofile(struct fe_config *conf)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)conf->max_conns + FD_RESERVE;
+	rlim_t want = (rlim_t)conf->max_conns + FD_RESERVE, reserve, conns;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		fatal("%s: getrlimit", __func__);
-	rl.rlim_cur = rl.rlim_max = want;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
-		return;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		fatal("%s: getrlimit", __func__);
-	if (rl.rlim_max < 2 * FD_RESERVE)
-		fatalx("%s: descriptor limit %llu is too low", __func__,
-		    (unsigned long long)rl.rlim_max);
-	log_warnx("%s: descriptor limit %llu is below what %u connections "
-	    "need; serving %llu", __func__, (unsigned long long)rl.rlim_max,
-	    conf->max_conns, (unsigned long long)(rl.rlim_max - FD_RESERVE));
-	conf->max_conns = (uint32_t)(rl.rlim_max - FD_RESERVE);
+	if (rl.rlim_max >= want || geteuid() == 0) {
+		rl.rlim_cur = rl.rlim_max = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			return;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+			fatal("%s: getrlimit", __func__);
+	}
+	if (rl.rlim_max < FD_RESERVE_MIN + 8)
+		fatalx("%s: descriptor limit %llu is too low, at least %d are "
+		    "needed", __func__, (unsigned long long)rl.rlim_max,
+		    FD_RESERVE_MIN + 8);
+	reserve = rl.rlim_max / 2;
+	if (reserve > FD_RESERVE)
+		reserve = FD_RESERVE;
+	if (reserve < FD_RESERVE_MIN)
+		reserve = FD_RESERVE_MIN;
+	conns = rl.rlim_max - reserve;
+	if (conns > conf->max_conns)
+		conns = conf->max_conns;
+	log_warnx("%s: asked for a descriptor limit of %llu, the hard limit "
+	    "is %llu and cannot be raised: lowered to %llu, serving %llu "
+	    "connections, not %u", __func__, (unsigned long long)want,
+	    (unsigned long long)rl.rlim_max, (unsigned long long)rl.rlim_max,
+	    (unsigned long long)conns, conf->max_conns);
+	conf->max_conns = (uint32_t)conns;
 	limit(RLIMIT_NOFILE, rl.rlim_max, "RLIMIT_NOFILE");
 }
 
