@@ -238,9 +238,10 @@ conn_maybe_close(struct conn *c)
 
 /*
  * Closing a TCP connection with unread input resets it and can lose the
- * reply, so a refused request's declared body is read and dropped first
- * (up to LINGER_MAX); the deadline bounds the wait.  A unix socket has no
- * such reset: it is shut down at once.
+ * reply; on a unix socket the client's next write of its body fails with
+ * EPIPE, and a client that stops there never reads the reply either.  So
+ * a refused request's declared body is read and dropped first (up to
+ * LINGER_MAX); the deadline bounds the wait.
  */
 void
 conn_linger(struct conn *c, uint64_t declared)
@@ -248,7 +249,7 @@ conn_linger(struct conn *c, uint64_t declared)
 	size_t have = evbuffer_get_length(bufferevent_get_input(c->bev));
 
 	c->linger = 0;
-	if (!conn_unix(c) && declared > have)
+	if (declared > have)
 		c->linger = declared - have < LINGER_MAX ? declared - have :
 		    LINGER_MAX;
 	evbuffer_drain(bufferevent_get_input(c->bev), have);

@@ -110,6 +110,7 @@ struct http_head {
 	int			 close;		/* Connection: close */
 	int			 keepalive;	/* Connection: keep-alive */
 	int			 expect;	/* Expect: 100-continue */
+	int			 continued;	/* and 100 Continue was sent */
 };
 
 /* One HTTP request from arrival to reply; one per connection. */

@@ -176,7 +176,9 @@ request_done(struct conn *c, int close)
 {
 	uint64_t declared = 0;
 
-	if (c->state == C_BODY)
+	/* A client told to wait for 100 Continue that never got it sends
+	 * no body: there is nothing to wait for. */
+	if (c->state == C_BODY && !(c->head->expect && !c->head->continued))
 		declared = c->head->chunked ? LINGER_MAX : c->head->clen;
 	fe_req_clear(&c->req);
 	c->req.conn = c;
@@ -704,6 +706,7 @@ head_input(struct conn *c, struct evbuffer *in)
 		if (request_check(fr) == -1)
 			return 0;	/* the body unread: closes */
 		bufferevent_write(c->bev, cont, sizeof(cont) - 1);
+		c->head->continued = 1;
 	}
 	return 1;
 }

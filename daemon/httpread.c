@@ -48,6 +48,7 @@ hr_reset(struct http_head *h)
 	h->nh = 0;
 	h->clen = 0;
 	h->has_clen = h->chunked = h->close = h->keepalive = h->expect = 0;
+	h->continued = 0;
 }
 
 static int
