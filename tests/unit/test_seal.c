@@ -357,6 +357,19 @@ main(void)
 	test_flips(st);
 	test_verify();
 	store_close(st);
+	/* The forged records left behind are damage the open-time walk finds. */
+	st = NULL;
+	ok(store_open(&st, dir, root) == ST_DAMAGED && st == NULL,
+	    "a store holding the forged records is refused at open");
+	tu_rm_rf(dir);
+	free(dir);
+	dir = tu_tmpdir("secretd-seal");
+	if (!ok(store_create(dir, root) == ST_OK &&
+	    store_open(&st, dir, root) == ST_OK &&
+	    tu_put1(st, SCOPE_USER, "acme", "alice", "ANTHROPIC_API_KEY",
+	    VALUE, NULL) == ST_OK, "a fresh store with one secret"))
+		return done_testing();
+	store_close(st);
 	test_wrong_key(dir);
 	tu_rm_rf(dir);
 	free(dir);
