@@ -200,6 +200,10 @@ void	 exe_resolve_path(const char *name, const char *env, char *,
 char	**child_env(void);
 pid_t	 child_spawn(const char *path, char *const argv[], int fds[3],
 	    int nfds, int logfd, const struct runner *drop);
+pid_t	 child_launch(const char *path, const char *name, int verbose,
+	    struct childlog *,
+	    const int *extra, int nextra, const struct runner *drop,
+	    struct ipc_chan *, char *cause, size_t);
 void	 restart_schedule(struct broker *, struct restart *,
 	    struct timespec started, const char *what, int status,
 	    const char *cause);

@@ -67,48 +67,22 @@ void
 runner_start(struct broker *b)
 {
 	struct runner *r = &b->run;
-	char *argv[3] = { (char *)SECRETD_RUNNER_NAME, NULL, NULL };
 	char cause[160];
-	int sv[2], fds[3], logfd;
 	pid_t pid;
 
-	if (b->verbose)
-		argv[1] = (char *)"-v";
 	restart_begin(&r->restart);
 	r->started = now_mono();
-	if ((logfd = childlog_open(&r->log)) == -1) {
-		snprintf(cause, sizeof(cause), "log pipe: %s", strerror(errno));
-		log_warnx("%s: %s", __func__, cause);
-		goto retry;
+	if ((pid = child_launch(r->path, SECRETD_RUNNER_NAME, b->verbose,
+	    &r->log, NULL, 0, r, &r->chan, cause, sizeof(cause))) == -1) {
+		restart_schedule(b, &r->restart, r->started, "runner", -1,
+		    cause);
+		return;
 	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		snprintf(cause, sizeof(cause), "socketpair: %s",
-		    strerror(errno));
-		log_warnx("%s: %s", __func__, cause);
-		close(logfd);
-		goto retry;
-	}
-	fds[0] = sv[1];
-	if ((pid = child_spawn(r->path, argv, fds, 1, logfd, r)) == -1) {
-		snprintf(cause, sizeof(cause), "fork: %s", strerror(errno));
-		log_warnx("%s: %s", __func__, cause);
-		close(sv[0]);
-		close(sv[1]);
-		close(logfd);
-		goto retry;
-	}
-	close(sv[1]);
-	close(logfd);
-	if (ipc_chan_init(&r->chan, sv[0]) == -1)
-		fatal("%s: ipc_chan_init", __func__);
 	r->chan_open = 1;
 	r->pid = pid;
 	r->state = RUN_NEW;
 	log_debug("%s: runner %s started, pid %d", __func__, r->path,
 	    (int)pid);
-	return;
-retry:
-	restart_schedule(b, &r->restart, r->started, "runner", -1, cause);
 }
 
 static void

@@ -309,55 +309,73 @@ schedule_restart(struct broker *b, int status, const char *cause)
 	    cause);
 }
 
-void
-fe_start(struct broker *b)
+/*
+ * Starts a child (argv[0] name) with its channel on fd 3, extra descriptors after it and
+ * a new log pipe as stdout and stderr; with drop, as the runner's user.
+ * Returns its pid with chan ready, or -1 with the cause logged and in
+ * cause.
+ */
+pid_t
+child_launch(const char *path, const char *name, int verbose,
+    struct childlog *log, const int *extra, int nextra,
+    const struct runner *drop, struct ipc_chan *chan, char *cause,
+    size_t causelen)
 {
-	char *argv[3] = { (char *)SECRETD_FRONTEND_NAME, NULL, NULL };
-	char cause[160];
-	int sv[2], fds[3], nfds = 2, logfd;
+	char *argv[3] = { (char *)name, NULL, NULL };
+	int sv[2], fds[3], logfd, i;
 	pid_t pid;
 
-	if (b->verbose)
+	if (verbose)
 		argv[1] = (char *)"-v";
-	restart_begin(&b->restart);
-	b->fe_started = now_mono();
-	if ((logfd = childlog_open(&b->felog)) == -1) {
-		snprintf(cause, sizeof(cause), "log pipe: %s", strerror(errno));
-		log_warnx("%s: %s", __func__, cause);
-		goto retry;
+	if ((logfd = childlog_open(log)) == -1) {
+		snprintf(cause, causelen, "log pipe: %s", strerror(errno));
+		goto fail;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		snprintf(cause, sizeof(cause), "socketpair: %s",
-		    strerror(errno));
-		log_warnx("%s: %s", __func__, cause);
+		snprintf(cause, causelen, "socketpair: %s", strerror(errno));
 		close(logfd);
-		goto retry;
+		goto fail;
 	}
 	fds[0] = sv[1];
-	fds[1] = b->lis.unix_fd;
-	if ((fds[2] = b->lis.tls_fd) != -1)
-		nfds = 3;
-	if ((pid = child_spawn(b->frontend_path, argv, fds, nfds, logfd,
-	    NULL)) == -1) {
-		snprintf(cause, sizeof(cause), "fork: %s", strerror(errno));
-		log_warnx("%s: %s", __func__, cause);
+	for (i = 0; i < nextra && i < 2; i++)
+		fds[1 + i] = extra[i];
+	if ((pid = child_spawn(path, argv, fds, 1 + i, logfd, drop)) == -1) {
+		snprintf(cause, causelen, "fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
 		close(logfd);
-		goto retry;
+		goto fail;
 	}
 	close(sv[1]);
 	close(logfd);
-	if (ipc_chan_init(&b->chan, sv[0]) == -1)
+	if (ipc_chan_init(chan, sv[0]) == -1)
 		fatal("%s: ipc_chan_init", __func__);
+	return pid;
+fail:
+	log_warnx("%s: %s: %s", __func__, path, cause);
+	return -1;
+}
+
+void
+fe_start(struct broker *b)
+{
+	int extra[2] = { b->lis.unix_fd, b->lis.tls_fd };
+	char cause[160];
+	pid_t pid;
+
+	restart_begin(&b->restart);
+	b->fe_started = now_mono();
+	if ((pid = child_launch(b->frontend_path, SECRETD_FRONTEND_NAME,
+	    b->verbose, &b->felog, extra, b->lis.tls_fd != -1 ? 2 : 1, NULL,
+	    &b->chan, cause, sizeof(cause))) == -1) {
+		schedule_restart(b, -1, cause);
+		return;
+	}
 	b->chan_open = 1;
 	b->fe_pid = pid;
 	b->fe_state = FE_NEW;
 	log_debug("%s: front-end %s started, pid %d", __func__,
 	    b->frontend_path, (int)pid);
-	return;
-retry:
-	schedule_restart(b, -1, cause);
 }
 
 static void
