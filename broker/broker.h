@@ -268,4 +268,13 @@ int	 h_delete(struct req *);
 /* secretd.c */
 int	 pem_read(const char *path, uint8_t **, size_t *);
 
+/* backup.c */
+int	 backup_run(const struct secretd_config *, const char *file, int force);
+int	 backup_restore(const struct secretd_config *, const char *file);
+int	 link_aside(const char *path, const char *what, char *, size_t);
+
+/* rootkey.c */
+int	 root_key_path(const struct secretd_config *, char *, size_t);
+int	 rootkey_rotate(const struct secretd_config *, const char *new_key);
+
 #endif

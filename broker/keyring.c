@@ -27,6 +27,20 @@
 #define KDF_CHECK	"sdkcheck"
 #define KEYCHECK_MSG	"secretd store root key check v1"
 
+/*
+ * Token hashes are keyed with a key derived from the root key.  A root
+ * key rotation cannot hash again the tokens it knows only by their hash,
+ * so it keeps the token key, sealed under the new root key like a data
+ * key of id 0 (no data key has it), in the meta database.  A store never
+ * rotated has none there and derives it.
+ */
+#define TOKENKEY_ID	0
+#define META_TOKENKEY	"tokenkey"
+#define META_KEYCHECK	"keycheck"
+
+_Static_assert(DATA_KEY_LEN == crypto_generichash_KEYBYTES,
+    "the token key is wrapped like a data key");
+
 int
 rootkey_load(const char *path, uint8_t **key, char *err, size_t errlen)
 {
@@ -103,11 +117,45 @@ sync_dir_of(const char *path)
 	return ret;
 }
 
+/*
+ * Writes key to path, a new file (never over an existing one), 0400,
+ * durably: the file's data and its directory entry.  A failure leaves
+ * no file.
+ */
+int
+rootkey_write(const char *path, const uint8_t *key, char *err, size_t errlen)
+{
+	int fd, ret = ST_IO;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0400);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return errno == EEXIST ? ST_EXISTS : ST_IO;
+	}
+	if (fchmod(fd, 0400) == -1 ||
+	    write(fd, key, ROOT_KEY_LEN) != ROOT_KEY_LEN || fsync(fd) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (close(fd) == -1 || sync_dir_of(path) == -1) {
+		fd = -1;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	return ST_OK;
+fail:
+	if (fd != -1)
+		close(fd);
+	unlink(path);
+	return ret;
+}
+
 int
 rootkey_generate(const char *path, char *err, size_t errlen)
 {
 	uint8_t *k;
-	int fd, ret = ST_IO;
+	int ret;
 
 	if (sodium_init() == -1) {
 		snprintf(err, errlen, "libsodium failed to initialise");
@@ -117,32 +165,8 @@ rootkey_generate(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return ST_NOMEM;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0400);
-	if (fd == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (errno == EEXIST)
-			ret = ST_EXISTS;
-		sodium_free(k);
-		return ret;
-	}
 	randombytes_buf(k, ROOT_KEY_LEN);
-	if (fchmod(fd, 0400) == -1 ||
-	    write(fd, k, ROOT_KEY_LEN) != ROOT_KEY_LEN || fsync(fd) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (close(fd) == -1 || sync_dir_of(path) == -1) {
-		fd = -1;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	sodium_free(k);
-	return ST_OK;
-fail:
-	if (fd != -1)
-		close(fd);
-	unlink(path);
+	ret = rootkey_write(path, k, err, errlen);
 	sodium_free(k);
 	return ret;
 }
@@ -268,6 +292,28 @@ keyring_unwrap_all(struct store *st, MDB_txn *txn, struct data_key *keys,
 	return ret;
 }
 
+/* The token key the store keeps, when a root key rotation left one. */
+static int
+tokenkey_load(struct store *st, MDB_txn *txn)
+{
+	MDB_val k = { sizeof(META_TOKENKEY) - 1, META_TOKENKEY }, v;
+	int rc, ret;
+
+	if ((rc = mdb_get(txn, st->db_meta, &k, &v)) == MDB_NOTFOUND)
+		return ST_OK;
+	if (rc != 0)
+		return store_mdb_err(rc);
+	sodium_mprotect_readwrite(st->token_key);
+	sodium_mprotect_readonly(st->wrap_key);
+	ret = datakey_unwrap(st->token_key, TOKENKEY_ID, st->wrap_key,
+	    v.mv_data, v.mv_size) == 0 ? ST_OK : ST_CORRUPT;
+	sodium_mprotect_noaccess(st->wrap_key);
+	sodium_mprotect_readonly(st->token_key);
+	if (ret != ST_OK)
+		log_warnx("%s: the token key does not open", __func__);
+	return ret;
+}
+
 /* Replaces the in-memory keyring with the one committed in txn. */
 int
 keyring_load(struct store *st, MDB_txn *txn)
@@ -286,7 +332,8 @@ keyring_load(struct store *st, MDB_txn *txn)
 		return rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
 	if ((keys = sodium_allocarray(n, sizeof(*keys))) == NULL)
 		return ST_NOMEM;
-	if ((ret = keyring_unwrap_all(st, txn, keys, n)) != ST_OK)
+	if ((ret = keyring_unwrap_all(st, txn, keys, n)) != ST_OK ||
+	    (ret = tokenkey_load(st, txn)) != ST_OK)
 		goto fail;
 	for (i = 0; i < n && keys[i].id != active; i++)
 		;
@@ -390,6 +437,98 @@ store_rotate_data_key(struct store *st, uint32_t *new_id)
 	store_rtxn_done(st);
 	if (ret == ST_OK)
 		log_info("%s: data key %u is now active", __func__, *new_id);
+	return ret;
+}
+
+struct rekey {
+	uint8_t		*wrap_key;	/* derived from the new root key */
+	uint8_t		 check[32];	/* the new root key's check */
+	size_t		 n;		/* data keys wrapped again */
+};
+
+/* Every data key and the token key sealed again, under the new key. */
+static int
+rekey_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
+{
+	struct rekey *rk = arg;
+	uint8_t *dk, wrapped[WRAPPED_KEY_LEN];
+	MDB_val k, v, nv = { sizeof(wrapped), wrapped };
+	MDB_val tk = { sizeof(META_TOKENKEY) - 1, META_TOKENKEY };
+	MDB_val ck = { sizeof(META_KEYCHECK) - 1, META_KEYCHECK };
+	MDB_val cv = { sizeof(rk->check), rk->check };
+	MDB_cursor *c;
+	int rc;
+
+	rk->n = 0;
+	if ((dk = sodium_malloc(DATA_KEY_LEN)) == NULL)
+		return ENOMEM;
+	if ((rc = mdb_cursor_open(txn, st->db_keyring, &c)) != 0) {
+		sodium_free(dk);
+		return rc;
+	}
+	sodium_mprotect_readonly(st->wrap_key);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 4 || datakey_unwrap(dk, be32_get(k.mv_data),
+		    st->wrap_key, v.mv_data, v.mv_size) == -1) {
+			*err = ST_CORRUPT;
+			break;
+		}
+		datakey_wrap(wrapped, be32_get(k.mv_data), rk->wrap_key, dk);
+		if ((rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT)) != 0)
+			break;
+		rk->n++;
+	}
+	sodium_mprotect_noaccess(st->wrap_key);
+	mdb_cursor_close(c);
+	sodium_free(dk);
+	if (*err != ST_OK)
+		return 0;
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	datakey_wrap(wrapped, TOKENKEY_ID, rk->wrap_key, st->token_key);
+	if ((rc = mdb_put(txn, st->db_meta, &tk, &nv, 0)) != 0)
+		return rc;
+	return mdb_put(txn, st->db_meta, &ck, &cv, 0);
+}
+
+/*
+ * Seals the keyring under a new root key in one transaction: before its
+ * commit the store opens only with the old key, after it only with the
+ * new one.  The data keys and the records stay as they are.  The store
+ * is then used with the new key; *n says how many data keys moved.
+ */
+int
+store_rekey(struct store *st, const uint8_t *new_root_key, size_t *n)
+{
+	struct rekey rk;
+	MDB_txn *txn;
+	int ret;
+
+	*n = 0;
+	memset(&rk, 0, sizeof(rk));
+	if ((rk.wrap_key = sodium_malloc(DATA_KEY_LEN)) == NULL)
+		return ST_NOMEM;
+	if (keyring_keycheck(new_root_key, rk.check) == -1 ||
+	    crypto_kdf_derive_from_key(rk.wrap_key, DATA_KEY_LEN, 1, KDF_WRAP,
+	    new_root_key) != 0) {
+		sodium_free(rk.wrap_key);
+		return ST_IO;
+	}
+	ret = store_write(st, rekey_txn, &rk);
+	if (ret != ST_OK) {
+		sodium_free(rk.wrap_key);
+		return ret;
+	}
+	*n = rk.n;
+	sodium_free(st->wrap_key);
+	st->wrap_key = rk.wrap_key;
+	sodium_mprotect_noaccess(st->wrap_key);
+	/* proof that the committed keyring opens under the new key */
+	if ((ret = store_rtxn(st, &txn)) != ST_OK)
+		return ret;
+	ret = keyring_load(st, txn);
+	store_rtxn_done(st);
 	return ret;
 }
 

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,14 +31,17 @@
 #define REWRAP_BATCH	256
 
 enum command { CMD_RUN, CMD_CHECK, CMD_INIT, CMD_ROTATE, CMD_REWRAP,
-	CMD_VERIFY };
+	CMD_VERIFY, CMD_BACKUP, CMD_RESTORE, CMD_ROTATE_ROOT };
 
 static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: secretd [-fv] [-c file]\n"
 	    "       secretd -n [-v] [-c file]\n"
-	    "       secretd init | rotate-key | rewrap | verify [-c file]\n");
+	    "       secretd init | rotate-key | rewrap | verify [-c file]\n"
+	    "       secretd backup [-c file] [--force] file\n"
+	    "       secretd restore [-c file] file\n"
+	    "       secretd rotate-root-key [-c file] [--new-key file]\n");
 	exit(2);
 }
 
@@ -133,13 +137,10 @@ static uint8_t *
 load_root_key(const struct secretd_config *cfg)
 {
 	char path[PATH_MAX], err[256];
-	const char *cred;
 	uint8_t *key;
 
-	if ((cred = getenv("CREDENTIALS_DIRECTORY")) != NULL && *cred != '\0')
-		snprintf(path, sizeof(path), "%s/root.key", cred);
-	else
-		snprintf(path, sizeof(path), "%s", cfg->root_key_file);
+	if (root_key_path(cfg, path, sizeof(path)) == -1)
+		fatalx("%s: root key path too long", __func__);
 	if (rootkey_load(path, &key, err, sizeof(err)) != ST_OK)
 		fatalx("%s", err);
 	unsetenv("CREDENTIALS_DIRECTORY");
@@ -518,13 +519,23 @@ subcommand(int *argc, char ***argv)
 	} cmds[] = {
 		{ "init", CMD_INIT }, { "rotate-key", CMD_ROTATE },
 		{ "rewrap", CMD_REWRAP }, { "verify", CMD_VERIFY },
+		{ "backup", CMD_BACKUP }, { "restore", CMD_RESTORE },
+		{ "rotate-root-key", CMD_ROTATE_ROOT },
 	};
+	char **av = *argv;
 	size_t i;
+	int at = 1;
 
-	if (*argc < 2 || (*argv)[1][0] == '-')
+	/* "secretd -c FILE command ...": the config may come first */
+	if (*argc > 3 && strcmp(av[1], "-c") == 0)
+		at = 3;
+	if (*argc <= at || av[at][0] == '-')
 		return CMD_RUN;
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp((*argv)[1], cmds[i].name) == 0) {
+		if (strcmp(av[at], cmds[i].name) == 0) {
+			/* the command's word out, what came before it kept */
+			memmove(av + 2, av + 1, (size_t)(at - 1) * sizeof(*av));
+			av[1] = av[0];
 			(*argc)--;
 			(*argv)++;
 			return cmds[i].cmd;
@@ -535,13 +546,18 @@ subcommand(int *argc, char ***argv)
 int
 main(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, 'F' },
+		{ "new-key", required_argument, NULL, 'K' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct secretd_config cfg;
-	const char *conf = SECRETD_CONF_FILE;
+	const char *conf = SECRETD_CONF_FILE, *new_key = NULL, *file = NULL;
 	enum command cmd = subcommand(&argc, &argv);
 	char err[512];
-	int ch, foreground = 0, verbose = 0;
+	int ch, foreground = 0, verbose = 0, force = 0;
 
-	while ((ch = getopt(argc, argv, "c:fnv")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:fnv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			conf = optarg;
@@ -557,11 +573,22 @@ main(int argc, char *argv[])
 		case 'v':
 			verbose++;
 			break;
+		case 'F':
+			force = 1;
+			break;
+		case 'K':
+			new_key = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (optind != argc || (cmd != CMD_RUN && foreground))
+	if ((cmd == CMD_BACKUP || cmd == CMD_RESTORE) && optind < argc)
+		file = argv[optind++];
+	if (optind != argc || (cmd != CMD_RUN && foreground) ||
+	    ((cmd == CMD_BACKUP || cmd == CMD_RESTORE) && file == NULL) ||
+	    (force && cmd != CMD_BACKUP) ||
+	    (new_key != NULL && cmd != CMD_ROTATE_ROOT))
 		usage();
 	log_init("secretd", 1, verbose);
 	if (sodium_init() == -1)
@@ -580,6 +607,14 @@ main(int argc, char *argv[])
 		return do_keys(&cfg, cmd);
 	case CMD_VERIFY:
 		return do_verify(&cfg);
+	case CMD_BACKUP:
+		return backup_run(&cfg, file, force);
+	case CMD_RESTORE:
+		no_core_dumps();
+		return backup_restore(&cfg, file);
+	case CMD_ROTATE_ROOT:
+		no_core_dumps();
+		return rootkey_rotate(&cfg, new_key);
 	default:
 		return run(&cfg, foreground, verbose);
 	}

@@ -148,10 +148,13 @@ int	 store_token_list(struct store *, const char *org, const char *user,
 /* keyring.c */
 int	 rootkey_load(const char *path, uint8_t **key, char *err, size_t);
 int	 rootkey_generate(const char *path, char *err, size_t);
+int	 rootkey_write(const char *path, const uint8_t *key, char *err,
+	    size_t);
 void	 rootkey_free(uint8_t *);
 int	 sync_dir_of(const char *path);
 int	 store_rotate_data_key(struct store *, uint32_t *new_id);
 int	 store_rewrap(struct store *, size_t batch, size_t *rewrapped);
+int	 store_rekey(struct store *, const uint8_t *new_root_key, size_t *n);
 int	 store_count_by_key(struct store *, uint32_t key_id, size_t *n);
 uint32_t store_active_key_id(struct store *);
 void	 store_token_hash(struct store *, const char *token,
