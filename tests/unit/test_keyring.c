@@ -1,7 +1,9 @@
 /*
  * Keys: the root key file is generated 0400 and refused when loose or
  * the wrong size; the data key rotates, rewrap moves every record to the
- * active key, and a rotation by another process is picked up.
+ * active key, and a rotation by another process is picked up.  The root
+ * key rotates: the old key no longer opens the store, the new one opens
+ * every record, and tokens hash as before.
  */
 #include "config.h"
 
@@ -227,6 +229,59 @@ test_keyring(const uint8_t *root)
 	store_close(st);
 }
 
+static uint8_t *
+fresh_key(void)
+{
+	uint8_t *k = sodium_malloc(ROOT_KEY_LEN);
+
+	if (k != NULL)
+		randombytes_buf(k, ROOT_KEY_LEN);
+	return k;
+}
+
+/* Two rotations in a row: the second must carry the kept token key. */
+static void
+test_rekey(const uint8_t *root)
+{
+	struct store_report r;
+	struct store *st;
+	uint8_t *k1 = fresh_key(), *k2 = fresh_key();
+	uint8_t h0[TOKEN_HASH_LEN], h[TOKEN_HASH_LEN];
+	size_t n = 0;
+
+	if (!ok(k1 != NULL && k2 != NULL &&
+	    store_open(&st, path("store"), root) == ST_OK, "store opens"))
+		return;
+	store_token_hash(st, "rts_example", h0);
+	ok(store_rekey(st, k1, &n) == ST_OK && n == 3,
+	    "the root key rotates: 3 data keys sealed again");
+	ok(all_open(st, 45), "the open store reads on, every value the same");
+	store_close(st);
+	ok(store_open(&st, path("store"), root) == ST_BADKEY &&
+	    store_verify(path("store"), root, &r) == ST_BADKEY,
+	    "the old root key no longer opens the store");
+	if (!ok(store_open(&st, path("store"), k1) == ST_OK && all_open(st, 45),
+	    "the new root key opens it and every value"))
+		return;
+	store_token_hash(st, "rts_example", h);
+	ok(memcmp(h, h0, sizeof(h)) == 0, "tokens hash as before the rotation");
+	ok(store_rekey(st, k2, &n) == ST_OK && n == 3, "a second rotation");
+	store_close(st);
+	ok(store_open(&st, path("store"), k1) == ST_BADKEY,
+	    "the first new key no longer opens it");
+	if (!ok(store_open(&st, path("store"), k2) == ST_OK && all_open(st, 45),
+	    "the second one opens every value"))
+		return;
+	store_token_hash(st, "rts_example", h);
+	ok(memcmp(h, h0, sizeof(h)) == 0, "tokens still hash as at first");
+	ok(write_range(st, 45, 50, "after") == 0 && all_open(st, 50),
+	    "records written after it open too");
+	store_close(st);
+	ok(store_verify(path("store"), k2, &r) == ST_OK, "verify is clean");
+	sodium_free(k1);
+	sodium_free(k2);
+}
+
 int
 main(void)
 {
@@ -239,6 +294,7 @@ main(void)
 	test_rootkey();
 	if (rootkey_load(path("root.key"), &root, err, sizeof(err)) == ST_OK) {
 		test_keyring(root);
+		test_rekey(root);
 		rootkey_free(root);
 	} else
 		ok(0, "root key loads: %s", err);
