@@ -276,5 +276,6 @@ int	 link_aside(const char *path, const char *what, char *, size_t);
 /* rootkey.c */
 int	 root_key_path(const struct secretd_config *, char *, size_t);
 int	 rootkey_rotate(const struct secretd_config *, const char *new_key);
+const char *rootkey_rotation_hint(const struct secretd_config *);
 
 #endif

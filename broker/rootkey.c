@@ -49,6 +49,24 @@ root_key_path(const struct secretd_config *cfg, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : from_cred;
 }
 
+/*
+ * Said when the configured key does not open the store at start: a
+ * rotation interrupted after its commit left the key that does in K.new.
+ */
+const char *
+rootkey_rotation_hint(const struct secretd_config *cfg)
+{
+	char key[PATH_MAX], path[PATH_MAX + 4];
+
+	if (root_key_path(cfg, key, sizeof(key)) != 0)
+		return "";
+	snprintf(path, sizeof(path), "%s.new", key);
+	if (access(path, F_OK) == -1)
+		return "";
+	return "; a rotate-root-key was interrupted after its commit "
+	    "(root.key.new exists): run secretd rotate-root-key to finish it";
+}
+
 static int __attribute__((format(printf, 1, 2)))
 fail(const char *fmt, ...)
 {

@@ -160,8 +160,9 @@ open_store(const struct secretd_config *cfg)
 	if (rv == ST_DAMAGED)
 		fatalx("%s/data.mdb: %s", cfg->state_dir, store_strerror(rv));
 	if (rv != ST_OK)
-		fatalx("%s: %s: %s", __func__, cfg->state_dir,
-		    store_strerror(rv));
+		fatalx("%s: %s: %s%s", __func__, cfg->state_dir,
+		    store_strerror(rv), rv == ST_BADKEY ?
+		    rootkey_rotation_hint(cfg) : "");
 	return st;
 }
 

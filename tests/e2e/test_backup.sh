@@ -258,8 +258,9 @@ if kill -0 "$p" 2>/dev/null; then
 	ok 1 "the daemon refuses to start with the old key (it started)"
 else
 	wait "$p"
-	ok "$(grep -q "root key does not open" "$E2E_DIR/k6.out"; echo $?)" \
-	    "the daemon refuses to start with the old key: $(tail -n 1 "$E2E_DIR/k6.out")"
+	ok "$(grep -q "root key does not open.*run secretd rotate-root-key to finish it" \
+	    "$E2E_DIR/k6.out"; echo $?)" \
+	    "the daemon refuses to start with the old key, pointing at the interrupted rotation: $(tail -n 1 "$E2E_DIR/k6.out")"
 fi
 "$SECRETD" rotate-root-key -c "$CONF1" >"$E2E_DIR/k7.out" 2>&1
 rc=$?
