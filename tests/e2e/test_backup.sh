@@ -270,5 +270,7 @@ is "$(sum "$ST/root.key")" "$(sum "$E2E_DIR/new.key")" "root.key is the key the 
 start "$CONF1" "$SOCK1"
 is "$(check_values "$SOCK1" "$E2E_DIR/seeds" | tr '\n' ' ')" "" "the daemon starts and every seeded value reveals"
 secretd_finish "after the interrupted rotation"
+ok "$(! grep -lE 'Sanitizer|runtime error' "$E2E_DIR"/*.out; echo $?)" \
+    "no command printed a sanitizer report, refused ones included"
 
 done_testing
