@@ -504,7 +504,8 @@ backup_restore(const struct secretd_config *cfg, const char *file)
 		refuse_copy(file, keypath, ret, &r);
 		goto clean;
 	}
-	report_print(file, &r);
+	report_print("checked the backup", &r);
+	fflush(stdout);
 	if ((rc = lmdb_users_lock(cfg->state_dir, &lfd)) != 0) {
 		fail("restore", "%s: %s; nothing was replaced", cfg->state_dir,
 		    rc == EBUSY ? "the store is open in another process (a "

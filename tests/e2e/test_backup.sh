@@ -5,7 +5,8 @@
 # another state folder under the same root key and served from there.
 # A backup is 0600 and never overwrites a file without --force.  A restore
 # is refused beside a daemon, with the wrong root key, and for a
-# truncated or foreign file, each time with the store unchanged; a
+# truncated or foreign file, and while another process has the store
+# open, each time with the store unchanged; a
 # replaced store is kept aside.  rotate-root-key is refused beside a
 # daemon and for a bad new key, changing nothing; afterwards the old key
 # no longer opens the store, the new one does, every value reveals and a
@@ -175,6 +176,19 @@ ok "$([ "$rc" -ne 0 ] && grep -q "nothing was replaced" "$E2E_DIR/r5.out"; echo 
 ok "$([ "$?" -ne 0 ]; echo $?)" "a missing file is refused: $(tail -n 1 "$E2E_DIR/r6.out")"
 is "$(sum "$ST2/data.mdb")" "$SUM2" "after all of them the store is unchanged"
 ok "$(! ls "$ST2" | grep -q 'replaced\|restore-'; echo $?)" "and nothing was put aside or left behind"
+
+# --- another LMDB user of the store (as a backup or verify under way) ---
+coproc HOLDC { exec "$top_builddir/tests/e2e/holdreaders" "$ST2"; }
+holder=$HOLDC_PID
+read -r -t 10 nslots <&"${HOLDC[0]}"
+"$SECRETD" restore -c "$CONF2" "$BK" >"$E2E_DIR/r8.out" 2>&1
+rc=$?
+ok "$([ "$rc" -ne 0 ] && grep -q "open in another process.*nothing was replaced" "$E2E_DIR/r8.out"; echo $?)" \
+    "restore while another process has the store open is refused (exit $rc): $(grep "secretd: restore" "$E2E_DIR/r8.out")"
+is "$(sum "$ST2/data.mdb")" "$SUM2" "the store is unchanged"
+# Ours: closing its stdin lets it go.
+eval "exec ${HOLDC[1]}>&-"
+wait "$holder" 2>/dev/null
 
 # --- a restore over a store keeps the replaced one aside ---
 "$SECRETD" restore -c "$CONF2" "$E2E_DIR/backups/two.mdb" >"$E2E_DIR/r7.out" 2>&1
