@@ -36,8 +36,8 @@
 #define SUMMARY_DBS	64	/* named databases a summary counts */
 
 /* One line on standard error, prefixed with the command; returns 1. */
-static int __attribute__((format(printf, 2, 3)))
-fail(const char *cmd, const char *fmt, ...)
+int
+cmd_fail(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -232,22 +232,22 @@ backup_run(const struct secretd_config *cfg, const char *file, int force)
 	int fd, rc;
 
 	if (lstat(file, &sb) == 0 && (S_ISDIR(sb.st_mode) || !force))
-		return fail("backup", "%s %s", file, S_ISDIR(sb.st_mode) ?
+		return cmd_fail("backup", "%s %s", file, S_ISDIR(sb.st_mode) ?
 		    "is a folder" : "exists; --force replaces it");
 	if ((rc = live_open(cfg->state_dir, &env, &why)) != 0)
-		return fail("backup", "%s/%s: %s", cfg->state_dir, STORE_FILE,
-		    why != NULL ? why : rc > 0 ? strerror(rc) :
+		return cmd_fail("backup", "%s/%s: %s", cfg->state_dir,
+		    STORE_FILE, why != NULL ? why : rc > 0 ? strerror(rc) :
 		    mdb_strerror(rc));
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", file) >=
 	    sizeof(tmp)) {
 		mdb_env_close(env);
-		return fail("backup", "%s: path too long", file);
+		return cmd_fail("backup", "%s: path too long", file);
 	}
 	/* a new file, 0600 whatever the umask, in the target's folder */
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
 		rc = errno;
 		mdb_env_close(env);
-		return fail("backup", "%s: %s", tmp, strerror(rc));
+		return cmd_fail("backup", "%s: %s", tmp, strerror(rc));
 	}
 	if (fchmod(fd, 0600) == -1)
 		rc = errno;
@@ -262,14 +262,14 @@ backup_run(const struct secretd_config *cfg, const char *file, int force)
 		rc = copy_summary(tmp, summary, sizeof(summary), &secrets);
 	if (rc != 0) {
 		unlink(tmp);
-		return fail("backup", "copying %s/%s to %s: %s",
+		return cmd_fail("backup", "copying %s/%s to %s: %s",
 		    cfg->state_dir, STORE_FILE, tmp, rc > 0 ? strerror(rc) :
 		    mdb_strerror(rc));
 	}
 	if (put_in_place(tmp, file, force) == -1) {
 		rc = errno;
 		unlink(tmp);
-		return fail("backup", "%s: %s", file, rc == EEXIST ?
+		return cmd_fail("backup", "%s: %s", file, rc == EEXIST ?
 		    "exists; --force replaces it" : strerror(rc));
 	}
 	printf("backup %s: %lld bytes, %zu secret%s (%s); it opens only with "
@@ -289,8 +289,11 @@ copy_in(const char *file, const char *dst)
 
 	if ((in = open(file, O_RDONLY | O_CLOEXEC)) == -1)
 		return errno;
-	if (fstat(in, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		rc = S_ISREG(sb.st_mode) ? errno : EINVAL;
+	if (fstat(in, &sb) == -1)
+		rc = errno;
+	else if (!S_ISREG(sb.st_mode))
+		rc = EINVAL;
+	if (rc != 0) {
 		close(in);
 		return rc;
 	}
@@ -328,17 +331,17 @@ refuse_copy(const char *file, const char *keypath, int ret,
     const struct store_report *r)
 {
 	if (ret == ST_BADKEY)
-		return fail("restore", "%s: the configured root key (%s) does "
-		    "not open this backup; nothing was replaced", file,
+		return cmd_fail("restore", "%s: the configured root key (%s) "
+		    "does not open this backup; nothing was replaced", file,
 		    keypath);
 	if (r->file_why[0] != '\0')
-		return fail("restore", "%s: not a whole secretd store: %s; "
+		return cmd_fail("restore", "%s: not a whole secretd store: %s; "
 		    "nothing was replaced", file, r->file_why);
 	if (r->bad_why[0] != '\0')
-		return fail("restore", "%s: a record in %s (key \"%s\") %s; "
-		    "nothing was replaced", file, r->bad_db, r->bad_key,
+		return cmd_fail("restore", "%s: a record in %s (key \"%s\") "
+		    "%s; nothing was replaced", file, r->bad_db, r->bad_key,
 		    r->bad_why);
-	return fail("restore", "%s: %s; nothing was replaced", file,
+	return cmd_fail("restore", "%s: %s; nothing was replaced", file,
 	    store_strerror(ret));
 }
 
@@ -458,7 +461,7 @@ restore_finish(const struct secretd_config *cfg, const char *file,
 		printf("the replaced store is kept as %s; delete it when you "
 		    "no longer need it\n", aside);
 	if (ret != ST_OK)
-		return fail("restore", "%s: %s", cfg->state_dir,
+		return cmd_fail("restore", "%s: %s", cfg->state_dir,
 		    store_strerror(ret));
 	report_print("restored store", &r);
 	return 0;
@@ -479,24 +482,24 @@ backup_restore(const struct secretd_config *cfg, const char *file)
 	/* no daemon, rotate-key or rewrap on the folder meanwhile */
 	if (statelock_take(&lk, cfg->state_dir, STATELOCK_OFFLINE, err,
 	    sizeof(err)) == -1)
-		return fail("restore", "%s; stop it first", err);
+		return cmd_fail("restore", "%s; stop it first", err);
 	statelock_mark(&lk);
 	if (root_key_path(cfg, keypath, sizeof(keypath)) == -1 ||
 	    rootkey_load(keypath, &key, err, sizeof(err)) != ST_OK) {
-		fail("restore", "%s", key == NULL && err[0] ? err :
+		cmd_fail("restore", "%s", key == NULL && err[0] ? err :
 		    "root key path too long");
 		goto out;
 	}
 	/* a folder on the store's file system, so the swap is a rename */
 	if (path_join(tmpdir, sizeof(tmpdir), cfg->state_dir,
 	    "restore-XXXXXX") == -1 || mkdtemp(tmpdir) == NULL) {
-		fail("restore", "%s: %s", cfg->state_dir, strerror(errno));
+		cmd_fail("restore", "%s: %s", cfg->state_dir, strerror(errno));
 		goto out;
 	}
 	rc = path_join(copy, sizeof(copy), tmpdir, STORE_FILE) == -1 ?
 	    ENAMETOOLONG : copy_in(file, copy);
 	if (rc != 0) {
-		fail("restore", "%s: %s; nothing was replaced", file,
+		cmd_fail("restore", "%s: %s; nothing was replaced", file,
 		    strerror(rc));
 		goto clean;
 	}
@@ -507,14 +510,14 @@ backup_restore(const struct secretd_config *cfg, const char *file)
 	report_print("checked the backup", &r);
 	fflush(stdout);
 	if ((rc = lmdb_users_lock(cfg->state_dir, &lfd)) != 0) {
-		fail("restore", "%s: %s; nothing was replaced", cfg->state_dir,
-		    rc == EBUSY ? "the store is open in another process (a "
-		    "backup or verify?); try again when it is done" :
-		    strerror(rc));
+		cmd_fail("restore", "%s: %s; nothing was replaced",
+		    cfg->state_dir, rc == EBUSY ? "the store is open in "
+		    "another process (a backup or verify?); try again when it "
+		    "is done" : strerror(rc));
 		goto clean;
 	}
 	if ((rc = swap_in(cfg->state_dir, copy, aside, sizeof(aside))) != 0) {
-		fail("restore", "%s/%s: %s; nothing was replaced",
+		cmd_fail("restore", "%s/%s: %s; nothing was replaced",
 		    cfg->state_dir, STORE_FILE, strerror(rc));
 		goto clean;
 	}

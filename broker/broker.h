@@ -272,6 +272,8 @@ int	 pem_read(const char *path, uint8_t **, size_t *);
 int	 backup_run(const struct secretd_config *, const char *file, int force);
 int	 backup_restore(const struct secretd_config *, const char *file);
 int	 link_aside(const char *path, const char *what, char *, size_t);
+int	 cmd_fail(const char *cmd, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 /* rootkey.c */
 int	 root_key_path(const struct secretd_config *, char *, size_t);

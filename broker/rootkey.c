@@ -19,7 +19,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,19 +66,6 @@ rootkey_rotation_hint(const struct secretd_config *cfg)
 	    "(root.key.new exists): run secretd rotate-root-key to finish it";
 }
 
-static int __attribute__((format(printf, 1, 2)))
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "secretd: " CMD ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
 static size_t
 report_secrets(const struct store_report *r)
 {
@@ -109,7 +95,7 @@ finish_swap(const char *dir, const char *cur, const char *pending,
 	char aside[PATH_MAX + 32];
 
 	if (swap_keys(cur, pending, aside, sizeof(aside)) == -1)
-		return fail("%s: %s; the store opens with %s: run "
+		return cmd_fail(CMD, "%s: %s; the store opens with %s: run "
 		    CMD " again", cur, strerror(errno), pending);
 	printf("%s: %s now holds the root key that opens %s\n", what, cur,
 	    dir);
@@ -136,8 +122,8 @@ resume(const char *dir, const char *cur, const char *pending,
 
 	*done = 0;
 	if (rootkey_load(pending, &pend, err, sizeof(err)) != ST_OK)
-		return fail("%s (left by an interrupted rotation?); move it "
-		    "away if it is not a key", err);
+		return cmd_fail(CMD, "%s (left by an interrupted rotation?); "
+		    "move it away if it is not a key", err);
 	ret = store_verify(dir, pend, &r);
 	rootkey_free(pend);
 	if (ret == ST_OK) {
@@ -146,10 +132,10 @@ resume(const char *dir, const char *cur, const char *pending,
 		    "finished an interrupted rotation");
 	}
 	if (old == NULL || store_verify(dir, old, &r) != ST_OK)
-		return fail("neither %s nor %s opens the store %s; nothing "
-		    "was changed", cur, pending, dir);
+		return cmd_fail(CMD, "neither %s nor %s opens the store %s; "
+		    "nothing was changed", cur, pending, dir);
 	if (unlink(pending) == -1 || sync_dir_of(pending) == -1)
-		return fail("%s: %s", pending, strerror(errno));
+		return cmd_fail(CMD, "%s: %s", pending, strerror(errno));
 	printf("removed %s, left by a rotation that never committed\n",
 	    pending);
 	return 0;
@@ -164,11 +150,12 @@ new_key_get(const char *new_key_file, uint8_t **keyp)
 	if (new_key_file != NULL) {
 		if (rootkey_load(new_key_file, keyp, err, sizeof(err)) !=
 		    ST_OK)
-			return fail("--new-key %s; nothing was changed", err);
+			return cmd_fail(CMD, "--new-key %s; nothing was "
+			    "changed", err);
 		return 0;
 	}
 	if ((*keyp = sodium_malloc(ROOT_KEY_LEN)) == NULL)
-		return fail("out of memory");
+		return cmd_fail(CMD, "out of memory");
 	randombytes_buf(*keyp, ROOT_KEY_LEN);
 	sodium_mprotect_readonly(*keyp);
 	return 0;
@@ -200,11 +187,11 @@ rotate_file(const struct secretd_config *cfg, const char *cur,
 
 	if ((size_t)snprintf(pending, sizeof(pending), "%s.new", cur) >=
 	    sizeof(pending))
-		return fail("%s: path too long", cur);
+		return cmd_fail(CMD, "%s: path too long", cur);
 	have_pending = access(pending, F_OK) == 0;
 	if (rootkey_load(cur, &old, err, sizeof(err)) != ST_OK &&
 	    !have_pending)
-		return fail("%s", err);
+		return cmd_fail(CMD, "%s", err);
 	if (have_pending && ((status = resume(cfg->state_dir, cur, pending,
 	    old, &done)) != 0 || done)) {
 		rootkey_free(old);
@@ -212,7 +199,7 @@ rotate_file(const struct secretd_config *cfg, const char *cur,
 	}
 	status = 1;
 	if ((ret = store_verify(cfg->state_dir, old, &r)) != ST_OK) {
-		fail("%s: %s; nothing was changed", cfg->state_dir,
+		cmd_fail(CMD, "%s: %s; nothing was changed", cfg->state_dir,
 		    ret == ST_BADKEY ? "the root key does not open this store" :
 		    store_strerror(ret));
 		goto out;
@@ -220,16 +207,17 @@ rotate_file(const struct secretd_config *cfg, const char *cur,
 	if (new_key_get(new_key_file, &new) != 0)
 		goto out;
 	if (sodium_memcmp(old, new, ROOT_KEY_LEN) == 0) {
-		fail("the new key is the current one; nothing was changed");
+		cmd_fail(CMD, "the new key is the current one; nothing was "
+		    "changed");
 		goto out;
 	}
 	if (rootkey_write(pending, new, err, sizeof(err)) != ST_OK) {
-		fail("%s; nothing was changed", err);
+		cmd_fail(CMD, "%s; nothing was changed", err);
 		goto out;
 	}
 	if ((ret = rekey(cfg->state_dir, old, new, &n)) != ST_OK) {
 		unlink(pending);
-		fail("%s: %s; nothing was changed", cfg->state_dir,
+		cmd_fail(CMD, "%s: %s; nothing was changed", cfg->state_dir,
 		    store_strerror(ret));
 		goto out;
 	}
@@ -238,7 +226,7 @@ rotate_file(const struct secretd_config *cfg, const char *cur,
 	if (finish_swap(cfg->state_dir, cur, pending, "rotated") != 0)
 		goto out;
 	if ((ret = store_verify(cfg->state_dir, new, &r)) != ST_OK) {
-		fail("%s: %s", cfg->state_dir, store_strerror(ret));
+		cmd_fail(CMD, "%s: %s", cfg->state_dir, store_strerror(ret));
 		goto out;
 	}
 	printf("every record opens with the new root key (%zu secrets)\n",
@@ -266,16 +254,18 @@ rotate_credential(const struct secretd_config *cfg, const char *cur,
 	int ret, status = 1;
 
 	if (new_key_file == NULL)
-		return fail("the root key is a systemd credential (%s): give "
-		    "the new one with --new-key FILE; see secretd(8)", cur);
+		return cmd_fail(CMD, "the root key is a systemd credential "
+		    "(%s): give the new one with --new-key FILE; see "
+		    "secretd(8)", cur);
 	if (rootkey_load(cur, &old, err, sizeof(err)) != ST_OK) {
-		fail("%s", err);
+		cmd_fail(CMD, "%s", err);
 		goto out;
 	}
 	if (new_key_get(new_key_file, &new) != 0)
 		goto out;
 	if (sodium_memcmp(old, new, ROOT_KEY_LEN) == 0) {
-		fail("the new key is the current one; nothing was changed");
+		cmd_fail(CMD, "the new key is the current one; nothing was "
+		    "changed");
 		goto out;
 	}
 	if ((ret = store_verify(cfg->state_dir, old, &r)) == ST_BADKEY &&
@@ -287,7 +277,7 @@ rotate_credential(const struct secretd_config *cfg, const char *cur,
 	}
 	if (ret != ST_OK || (ret = rekey(cfg->state_dir, old, new, &n)) !=
 	    ST_OK) {
-		fail("%s: %s; nothing was changed", cfg->state_dir,
+		cmd_fail(CMD, "%s: %s; nothing was changed", cfg->state_dir,
 		    store_strerror(ret));
 		goto out;
 	}
@@ -312,10 +302,10 @@ rootkey_rotate(const struct secretd_config *cfg, const char *new_key_file)
 
 	if (statelock_take(&lk, cfg->state_dir, STATELOCK_OFFLINE, err,
 	    sizeof(err)) == -1)
-		return fail("%s; stop it first", err);
+		return cmd_fail(CMD, "%s; stop it first", err);
 	statelock_mark(&lk);
 	if ((from_cred = root_key_path(cfg, cur, sizeof(cur))) == -1)
-		status = fail("root key path too long");
+		status = cmd_fail(CMD, "root key path too long");
 	else if (from_cred)
 		status = rotate_credential(cfg, cur, new_key_file);
 	else

@@ -284,6 +284,34 @@ is "$(sum "$ST/root.key")" "$(sum "$E2E_DIR/new.key")" "root.key is the key the 
 start "$CONF1" "$SOCK1"
 is "$(check_values "$SOCK1" "$E2E_DIR/seeds" | tr '\n' ' ')" "" "the daemon starts and every seeded value reveals"
 secretd_finish "after the interrupted rotation"
+
+# --- the root key as a systemd credential: the files are the operator's ---
+CREDS=$E2E_DIR/creds
+mkdir -m 0700 "$CREDS"
+install -m 0400 "$ST/root.key" "$CREDS/root.key"
+before=$(state_sums)
+CREDENTIALS_DIRECTORY=$CREDS "$SECRETD" rotate-root-key -c "$CONF1" >"$E2E_DIR/c1.out" 2>&1
+rc=$?
+ok "$([ "$rc" -ne 0 ] && grep -q "systemd credential.*--new-key" "$E2E_DIR/c1.out"; echo $?)" \
+    "with a credential, rotate-root-key wants --new-key (exit $rc)"
+head -c 32 /dev/urandom >"$E2E_DIR/cred.key"
+chmod 0400 "$E2E_DIR/cred.key"
+CREDENTIALS_DIRECTORY=$CREDS "$SECRETD" rotate-root-key -c "$CONF1" \
+    --new-key "$E2E_DIR/cred.key" >"$E2E_DIR/c2.out" 2>&1
+is "$?" 0 "with a credential and --new-key it rotates: $(tr '\n' ' ' <"$E2E_DIR/c2.out")"
+is "$(ls "$ST" | grep root.key)" "$(echo "$before" | sed -n '3,$p')" \
+    "no key file in the state folder was moved or added"
+CREDENTIALS_DIRECTORY=$CREDS "$SECRETD" verify -c "$CONF1" >"$E2E_DIR/c3.out" 2>&1
+ok "$([ "$?" -ne 0 ]; echo $?)" "the old credential no longer opens the store"
+CREDENTIALS_DIRECTORY=$CREDS "$SECRETD" rotate-root-key -c "$CONF1" \
+    --new-key "$E2E_DIR/cred.key" >"$E2E_DIR/c5.out" 2>&1
+rc=$?
+ok "$([ "$rc" -eq 0 ] && grep -q "already opens with .* only" "$E2E_DIR/c5.out"; echo $?)" \
+    "run again before the credential is replaced, it says the store already opens with the new key (exit $rc)"
+install -m 0400 "$E2E_DIR/cred.key" "$CREDS/new.key"
+mv "$CREDS/new.key" "$CREDS/root.key"
+CREDENTIALS_DIRECTORY=$CREDS "$SECRETD" verify -c "$CONF1" >"$E2E_DIR/c4.out" 2>&1
+ok "$(grep -q "is intact" "$E2E_DIR/c4.out"; echo $?)" "the replaced credential does"
 ok "$(! grep -lE 'Sanitizer|runtime error' "$E2E_DIR"/*.out; echo $?)" \
     "no command printed a sanitizer report, refused ones included"
 
