@@ -216,9 +216,14 @@ rotate_file(const struct secretd_config *cfg, const char *cur,
 		goto out;
 	}
 	if ((ret = rekey(cfg->state_dir, old, new, &n)) != ST_OK) {
-		unlink(pending);
-		cmd_fail(CMD, "%s: %s; nothing was changed", cfg->state_dir,
-		    store_strerror(ret));
+		/* K.new goes only when K is sure to open the store */
+		if (store_verify(cfg->state_dir, old, &r) == ST_OK) {
+			unlink(pending);
+			cmd_fail(CMD, "%s: %s; nothing was changed",
+			    cfg->state_dir, store_strerror(ret));
+		} else
+			cmd_fail(CMD, "%s: %s; %s is kept: run " CMD " again",
+			    cfg->state_dir, store_strerror(ret), pending);
 		goto out;
 	}
 	printf("%zu data key%s sealed under the new root key\n", n,
