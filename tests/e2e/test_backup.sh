@@ -137,6 +137,11 @@ ok "$([ "$rc" -ne 0 ] && grep -qF "in use by secretd pid $SECRETD_PID" "$E2E_DIR
 is "$(sum "$ST/data.mdb")" "$before" "the running daemon's store is unchanged"
 ok "$(! ls "$ST" | grep -q 'replaced\|restore-'; echo $?)" "nothing was put aside or left behind"
 secretd_finish first
+"$SECRETD" backup -c "$CONF1" "$E2E_DIR/backups/stopped.mdb" >"$E2E_DIR/b4.out" 2>&1
+rc=$?
+n=$(sed -n 's/.* bytes, \([0-9]*\) secrets.*/\1/p' "$E2E_DIR/b4.out")
+ok "$([ "$rc" -eq 0 ] && [ "${n:-0}" -eq $((NALL + 3)) ]; echo $?)" \
+    "a backup of the stopped daemon's store holds all $((NALL + 3)) secrets (exit $rc, $n)"
 
 # --- restore into another state folder, served from there ---
 "$SECRETD" restore -c "$CONF2" "$BK" >"$E2E_DIR/r2.out" 2>&1
