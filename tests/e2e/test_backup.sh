@@ -102,7 +102,11 @@ t0=$(date +%s%N)
 "$SECRETD" backup -c "$CONF1" "$BK" >"$E2E_DIR/backup.out" 2>&1
 rc=$?
 t1=$(date +%s%N)
-sleep 0.3	# more writes after it
+# more writes after it
+for _ in $(seq 200); do
+	[ "$(wc -l <"$ACKS")" -ge $((NACKED + 3)) ] && break
+	sleep 0.05
+done
 touch "$E2E_DIR/stop"
 wait "$writer"
 is "$rc" 0 "backup under write load exits 0 in $(( (t1 - t0) / 1000000 )) ms: $(cat "$E2E_DIR/backup.out")"
