@@ -467,15 +467,32 @@ restore_finish(const struct secretd_config *cfg, const char *file,
 	return 0;
 }
 
+/* The backup copied into tmpdir as copy and checked whole there. */
+static int
+copy_check(const char *file, const char *tmpdir, const char *copy,
+    const uint8_t *key, const char *keypath)
+{
+	struct store_report r;
+	int rc, ret;
+
+	if ((rc = copy_in(file, copy)) != 0)
+		return cmd_fail("restore", "%s: %s; nothing was replaced",
+		    file, strerror(rc));
+	if ((ret = store_verify(tmpdir, key, &r)) != ST_OK)
+		return refuse_copy(file, keypath, ret, &r);
+	report_print("checked the backup", &r);
+	fflush(stdout);
+	return 0;
+}
+
 int
 backup_restore(const struct secretd_config *cfg, const char *file)
 {
 	struct statelock lk;
-	struct store_report r;
 	char keypath[PATH_MAX], tmpdir[PATH_MAX], copy[PATH_MAX];
 	char aside[PATH_MAX + 64], err[512];
 	uint8_t *key = NULL;
-	int ret, rc, lfd = -1, status = 1;
+	int rc, lfd = -1, status = 1;
 
 	err[0] = '\0';
 
@@ -496,19 +513,9 @@ backup_restore(const struct secretd_config *cfg, const char *file)
 		cmd_fail("restore", "%s: %s", cfg->state_dir, strerror(errno));
 		goto out;
 	}
-	rc = path_join(copy, sizeof(copy), tmpdir, STORE_FILE) == -1 ?
-	    ENAMETOOLONG : copy_in(file, copy);
-	if (rc != 0) {
-		cmd_fail("restore", "%s: %s; nothing was replaced", file,
-		    strerror(rc));
+	if (path_join(copy, sizeof(copy), tmpdir, STORE_FILE) == -1 ||
+	    copy_check(file, tmpdir, copy, key, keypath) != 0)
 		goto clean;
-	}
-	if ((ret = store_verify(tmpdir, key, &r)) != ST_OK) {
-		refuse_copy(file, keypath, ret, &r);
-		goto clean;
-	}
-	report_print("checked the backup", &r);
-	fflush(stdout);
 	if ((rc = lmdb_users_lock(cfg->state_dir, &lfd)) != 0) {
 		cmd_fail("restore", "%s: %s; nothing was replaced",
 		    cfg->state_dir, rc == EBUSY ? "the store is open in "

@@ -175,6 +175,38 @@ rekey(const char *dir, const uint8_t *old, const uint8_t *new, size_t *n)
 	return ret;
 }
 
+/* Steps 1 to 3, from a key that opens the store to a new one. */
+static int
+rotate_steps(const char *dir, const char *cur, const char *pending,
+    const uint8_t *old, const uint8_t *new)
+{
+	struct store_report r;
+	char err[512];
+	size_t n;
+	int ret;
+
+	if (rootkey_write(pending, new, err, sizeof(err)) != ST_OK)
+		return cmd_fail(CMD, "%s; nothing was changed", err);
+	if ((ret = rekey(dir, old, new, &n)) != ST_OK) {
+		/* K.new goes only when K is sure to open the store */
+		if (store_verify(dir, old, &r) != ST_OK)
+			return cmd_fail(CMD, "%s: %s; %s is kept: run " CMD
+			    " again", dir, store_strerror(ret), pending);
+		unlink(pending);
+		return cmd_fail(CMD, "%s: %s; nothing was changed", dir,
+		    store_strerror(ret));
+	}
+	printf("%zu data key%s sealed under the new root key\n", n,
+	    n == 1 ? "" : "s");
+	if (finish_swap(dir, cur, pending, "rotated") != 0)
+		return 1;
+	if ((ret = store_verify(dir, new, &r)) != ST_OK)
+		return cmd_fail(CMD, "%s: %s", dir, store_strerror(ret));
+	printf("every record opens with the new root key (%zu secrets)\n",
+	    report_secrets(&r));
+	return 0;
+}
+
 static int
 rotate_file(const struct secretd_config *cfg, const char *cur,
     const char *new_key_file)
@@ -182,7 +214,6 @@ rotate_file(const struct secretd_config *cfg, const char *cur,
 	struct store_report r;
 	char pending[PATH_MAX], err[512];
 	uint8_t *old = NULL, *new = NULL;
-	size_t n;
 	int ret, done, have_pending, status = 1;
 
 	if ((size_t)snprintf(pending, sizeof(pending), "%s.new", cur) >=
@@ -198,46 +229,18 @@ rotate_file(const struct secretd_config *cfg, const char *cur,
 		return status;
 	}
 	status = 1;
-	if ((ret = store_verify(cfg->state_dir, old, &r)) != ST_OK) {
+	if ((ret = store_verify(cfg->state_dir, old, &r)) != ST_OK)
 		cmd_fail(CMD, "%s: %s; nothing was changed", cfg->state_dir,
 		    ret == ST_BADKEY ? "the root key does not open this store" :
 		    store_strerror(ret));
-		goto out;
+	else if (new_key_get(new_key_file, &new) == 0) {
+		if (sodium_memcmp(old, new, ROOT_KEY_LEN) == 0)
+			cmd_fail(CMD, "the new key is the current one; nothing "
+			    "was changed");
+		else
+			status = rotate_steps(cfg->state_dir, cur, pending,
+			    old, new);
 	}
-	if (new_key_get(new_key_file, &new) != 0)
-		goto out;
-	if (sodium_memcmp(old, new, ROOT_KEY_LEN) == 0) {
-		cmd_fail(CMD, "the new key is the current one; nothing was "
-		    "changed");
-		goto out;
-	}
-	if (rootkey_write(pending, new, err, sizeof(err)) != ST_OK) {
-		cmd_fail(CMD, "%s; nothing was changed", err);
-		goto out;
-	}
-	if ((ret = rekey(cfg->state_dir, old, new, &n)) != ST_OK) {
-		/* K.new goes only when K is sure to open the store */
-		if (store_verify(cfg->state_dir, old, &r) == ST_OK) {
-			unlink(pending);
-			cmd_fail(CMD, "%s: %s; nothing was changed",
-			    cfg->state_dir, store_strerror(ret));
-		} else
-			cmd_fail(CMD, "%s: %s; %s is kept: run " CMD " again",
-			    cfg->state_dir, store_strerror(ret), pending);
-		goto out;
-	}
-	printf("%zu data key%s sealed under the new root key\n", n,
-	    n == 1 ? "" : "s");
-	if (finish_swap(cfg->state_dir, cur, pending, "rotated") != 0)
-		goto out;
-	if ((ret = store_verify(cfg->state_dir, new, &r)) != ST_OK) {
-		cmd_fail(CMD, "%s: %s", cfg->state_dir, store_strerror(ret));
-		goto out;
-	}
-	printf("every record opens with the new root key (%zu secrets)\n",
-	    report_secrets(&r));
-	status = 0;
-out:
 	rootkey_free(old);
 	rootkey_free(new);
 	return status;
