@@ -120,8 +120,13 @@ check_start(struct vwalk *w, struct vfile *f, const struct audit_line *l)
 		    "does not match its contents");
 		return -1;
 	}
-	if (!w->have)
-		return 0;	/* the first file given: nothing before it */
+	if (!w->have) {
+		/* The first file given: what came before is not here. */
+		if (l->has_previous)
+			printf("%s:%llu: continues a chain from a file not "
+			    "given (not checked)\n", f->path, f->lineno);
+		return 0;
+	}
 	if (!l->has_previous) {
 		if (f->lineno == 1)
 			fail(f, "starts a new chain, so it does not follow "
