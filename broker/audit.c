@@ -7,13 +7,16 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +43,8 @@ static uint8_t *chain_key;		/* sodium_malloc, read-only */
 static uint8_t last_chain[AUDIT_HASH_LEN];
 static uint64_t next_seq = 1;
 static int writable = 1;
+static int syslog_fd = -1;		/* audit_syslog = yes */
+static unsigned long syslog_dropped;
 
 /*
  * A chain start record not yet written (the log was new, reopened, or
@@ -62,6 +67,59 @@ audit_open(const char *path)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+syslog_connect(void)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", _PATH_LOG);
+	return connect(syslog_fd, (struct sockaddr *)&sun, sizeof(sun));
+}
+
+/*
+ * audit_syslog = yes: each line also goes to the local syslog socket,
+ * from a descriptor of our own that never blocks, so a slow or absent
+ * syslog cannot hold a reply; the file stays the record.
+ */
+void
+audit_syslog_open(void)
+{
+	if ((syslog_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("audit: syslog socket");
+		return;
+	}
+	if (syslog_connect() == -1)
+		log_warn("audit: %s (audit lines go to syslog once it is "
+		    "there)", _PATH_LOG);
+}
+
+/* A syslog daemon restarted leaves us unconnected: connect once more. */
+static void
+syslog_send(const char *line, size_t len)
+{
+	char msg[AUDIT_LINE_MAX + 64];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "<%d>secretd-audit[%ld]: %.*s",
+	    LOG_AUTHPRIV | LOG_INFO, (long)getpid(), (int)len, line);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return;
+	if (send(syslog_fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) == n)
+		return;
+	if ((errno == ENOTCONN || errno == ECONNREFUSED ||
+	    errno == EDESTADDRREQ) && syslog_connect() == 0 &&
+	    send(syslog_fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) == n)
+		return;
+	/* Counted, and said at 1, 2, 4, 8... so a flood is not doubled. */
+	syslog_dropped++;
+	if ((syslog_dropped & (syslog_dropped - 1)) == 0)
+		log_warn("audit: %lu lines not sent to syslog",
+		    syslog_dropped);
 }
 
 static void
@@ -229,6 +287,8 @@ j_write(struct jline *j)
 	if (done == j->len) {
 		memcpy(last_chain, h, sizeof(h));
 		next_seq++;
+		if (syslog_fd != -1)
+			syslog_send(j->buf, j->len - 1);
 		return 0;
 	}
 	saved = w == 0 ? ENOSPC : errno;
@@ -552,4 +612,7 @@ audit_close(void)
 	if (chain_key != NULL)
 		sodium_free(chain_key);
 	chain_key = NULL;
+	if (syslog_fd != -1)
+		close(syslog_fd);
+	syslog_fd = -1;
 }

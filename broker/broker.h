@@ -178,6 +178,7 @@ struct audit_rec {
 	const struct audit_tool *tool;	/* NULL: not an execution */
 };
 int	 audit_open(const char *path);
+void	 audit_syslog_open(void);
 int	 audit_start(const uint8_t *root_key);
 int	 audit_log(const struct audit_rec *);
 int	 audit_reserve(size_t);

@@ -363,6 +363,8 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 		    cfg->tools_dir);
 	if (audit_open(cfg->audit_log) == -1)
 		fatalx("cannot open the audit log %s", cfg->audit_log);
+	if (cfg->audit_syslog)
+		audit_syslog_open();
 	/* Before the store: an LMDB environment must not cross a fork. */
 	if (!foreground) {
 		if (daemon(0, 0) == -1)

@@ -184,6 +184,66 @@ out=$(verify "$LOG.1" "$LOG"); rc=$?
 is "$rc $(printf '%s\n' "$out" | grep -oE "^$LOG:$D: not an audit record")" "1 $LOG:$D: not an audit record" \
     "audit verify names the damaged line"
 
+# --- audit_syslog = yes: the same lines to syslog, never waited for ---
+# The daemon runs in a mount namespace of its own whose /dev is a folder
+# of ours (the devices it needs bound in), so that /dev/log is our
+# listener and the host's syslog is left alone.
+DEV=$E2E_DIR/dev
+mkdir -p "$DEV"
+ln -s /proc/self/fd "$DEV/fd"
+cat >"$E2E_DIR/ns-secretd" <<EOF
+#!/bin/bash
+exec unshare -m --propagation private bash -c '
+	for n in null zero full random urandom tty; do
+		touch "$DEV/\$n" && mount --bind "/dev/\$n" "$DEV/\$n" || exit 1
+	done
+	mount --bind "$DEV" /dev && exec "\$@"' secretd "$SECRETD" "\$@"
+EOF
+chmod +x "$E2E_DIR/ns-secretd"
+# listener SOCKET OUT read|deaf: a syslog socket that records or never reads.
+listener() {
+	python3 -c '
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
+out = open(sys.argv[2], "ab", buffering=0)
+while sys.argv[3] == "deaf": time.sleep(60)
+while True: out.write(s.recv(65536) + b"\n")' "$@" &
+	LISTENER=$!
+	for i in $(seq 50); do [ -S "$1" ] && break; sleep 0.1; done
+}
+secretd_stop
+echo "audit_syslog = yes" >>"$E2E_CONF"
+listener "$DEV/log" "$E2E_DIR/syslog.out" read
+REAL_SECRETD=$SECRETD
+SECRETD=$E2E_DIR/ns-secretd
+secretd_start
+apix "$A" GET /v1/secrets/AUDITED >/dev/null
+rid_sys=$(header X-Request-Id)
+sleep 0.3
+is "$(grep -F "\"requestId\":\"$rid_sys\"" "$E2E_DIR/syslog.out")" \
+    "<86>secretd-audit[$SECRETD_PID]: $(grep -F "\"requestId\":\"$rid_sys\"" "$LOG")" \
+    "audit_syslog = yes: syslog gets the file's very line, as authpriv.info"
+secretd_stop
+kill "$LISTENER"; wait "$LISTENER" 2>/dev/null
+rm -f "$DEV/log"
+listener "$DEV/log" /dev/null deaf
+secretd_start
+n0=$(wc -l <"$LOG")
+start=$SECONDS
+codes=$(runuser -u "$A" -- curl -s -m 60 -o /dev/null -w '%{http_code}\n' \
+    --unix-socket "$E2E_SOCK" "http://localhost/v1/secrets/NONE[1-1500]" | sort | uniq -c |
+    awk '{print $1 " " $2}')
+is "$codes" "1500 404" "a syslog that never reads: 1500 requests are all answered ($((SECONDS - start)) s)"
+ok "$([ $(($(wc -l <"$LOG") - n0)) -ge 1500 ]; echo $?)" "and the file has every line"
+ok "$(grep -q 'lines not sent to syslog' "$E2E_DIR/secretd.log"; echo $?)" \
+    "the lines syslog could not take at once are dropped there, and counted in our log"
+secretd_stop
+kill "$LISTENER"; wait "$LISTENER" 2>/dev/null
+SECRETD=$REAL_SECRETD
+sed -i '/^audit_syslog = yes$/d' "$E2E_CONF"
+secretd_start
+
 # --- the key matters ---
 printf 'x' | dd of="$E2E_DIR/state/root.key" bs=1 seek=0 conv=notrunc 2>/dev/null
 out=$(verify "$LOG.1"); rc=$?
