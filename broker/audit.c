@@ -257,11 +257,6 @@ j_write(struct jline *j)
 	size_t done = 0;
 	int saved;
 
-	if (j->over) {
-		log_warnx("audit: a line over %d bytes was refused",
-		    AUDIT_LINE_MAX);
-		return -1;
-	}
 	auditchain_hash(chain_key, last_chain, j->buf, j->len, h);
 	sodium_bin2hex(hexs, sizeof(hexs), h, sizeof(h));
 	j_lit(j, ",\"chain\":\"");
