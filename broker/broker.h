@@ -129,7 +129,10 @@ struct req {
 	int			 scope;
 	char			 owner[ID_MAX_LEN + 1];
 	char			 name[NAME_MAX_LEN + 1];
-	const char		*extra;		/* more audit fields */
+	int			 has_uid;	/* a unix caller: */
+	uid_t			 uid;		/* ...the kernel's uid */
+	uint32_t		 version;	/* the secret's; 0: none */
+	const struct audit_tool	*tool;		/* an execution's fields */
 };
 
 /* A write waiting for this turn's group commit. */
@@ -141,23 +144,72 @@ struct pending {
 };
 
 /* audit.c */
+#define AUDIT_KEY_LEN	32
+#define AUDIT_HASH_LEN	32
+#define AUDIT_TIME_LEN	24	/* 2006-01-02T15:04:05.000Z */
+
+/* A tool execution's own audit fields. */
+struct audit_tool {
+	const char	*tool;
+	const char	*action;
+	const struct tool_cred_use *creds;	/* those resolved so far */
+	uint32_t	 ncreds;
+	int		 has_result;
+	uint32_t	 ms;
+	uint32_t	 status;
+	uint32_t	 redactions;
+};
+
+/* One decision.  Strings may be NULL: the field is null or left out. */
 struct audit_rec {
-	uint32_t	 id;
+	const char	*request_id;	/* untrusted: checked */
 	const char	*source;
+	int		 has_uid;
+	uid_t		 uid;
 	const char	*user;		/* NULL: not authenticated */
+	const char	*token_id;	/* a token caller's; NULL: none */
 	int		 role;		/* -1: not authenticated */
 	const char	*op;
 	int		 scope;		/* -1: none */
 	const char	*owner;
 	const char	*name;
 	const char	*outcome;
-	const char	*extra;		/* "key=value ..." or NULL */
+	uint32_t	 version;	/* 0: none */
+	const struct audit_tool *tool;	/* NULL: not an execution */
 };
 int	 audit_open(const char *path);
+void	 audit_syslog_open(void);
+int	 audit_start(const uint8_t *root_key);
 int	 audit_log(const struct audit_rec *);
 int	 audit_reserve(size_t);
 int	 audit_sync(void);
+int	 audit_reopen(void);
+int	 audit_writable(void);
 void	 audit_close(void);
+
+/* auditchain.c */
+struct audit_line {
+	char		 time[AUDIT_TIME_LEN + 1];
+	uint64_t	 seq;
+	const char	*body;		/* the line up to its chain field */
+	size_t		 body_len;
+	uint8_t		 chain[AUDIT_HASH_LEN];
+	int		 is_start;	/* a chain start record */
+	int		 has_previous;	/* ...that names the chain before */
+	uint8_t		 previous[AUDIT_HASH_LEN];
+};
+uint8_t	*auditchain_key(const uint8_t *root_key);
+void	 auditchain_hash(const uint8_t *key,
+	    const uint8_t prev[AUDIT_HASH_LEN], const char *body, size_t,
+	    uint8_t out[AUDIT_HASH_LEN]);
+int	 auditchain_parse(const char *, size_t, struct audit_line *);
+int	 auditchain_follows(const uint8_t *key,
+	    const uint8_t prev[AUDIT_HASH_LEN], const struct audit_line *);
+void	 auditchain_start_prev(const struct audit_line *,
+	    uint8_t prev[AUDIT_HASH_LEN]);
+
+/* auditverify.c */
+int	 audit_verify(const uint8_t *root_key, char *const files[], int n);
 
 /* identity.c */
 #define UID_ID_PREFIX	"uid-"	/* the id of a uid without a usable name */

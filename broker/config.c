@@ -60,6 +60,8 @@ static int set_reveal(struct parser *, struct secretd_config *, const char *,
     const char *, size_t, size_t);
 static int set_sync(struct parser *, struct secretd_config *, const char *,
     const char *, size_t, size_t);
+static int set_syslog(struct parser *, struct secretd_config *,
+    const char *, const char *, size_t, size_t);
 static int set_count(struct parser *, struct secretd_config *, const char *,
     const char *, size_t, size_t);
 static int set_bytes(struct parser *, struct secretd_config *, const char *,
@@ -76,7 +78,7 @@ enum {
 	K_FRONTEND_USER, K_AUDIT_LOG, K_AUDIT_SYNC, K_CONNS_PER_UID,
 	K_CONNS_PER_ADDR, K_TOKENS_PER_USER, K_USER_SECRETS, K_USER_BYTES,
 	K_ORG_SECRETS, K_ORG_BYTES, K_TOOLS_DIR, K_RUNNER_USER,
-	K_TOOL_CONCURRENT, K_TOOL_PER_USER, K_MAX
+	K_TOOL_CONCURRENT, K_TOOL_PER_USER, K_AUDIT_SYSLOG, K_MAX
 };
 
 #define NUM(f)	offsetof(struct secretd_config, f), sizeof(uint64_t)
@@ -122,6 +124,7 @@ static const struct keyword {
 				  NUM(tool_max_concurrent) },
 	[K_TOOL_PER_USER] =	{ "tool_max_per_user", set_concurrent,
 				  NUM(tool_max_per_user) },
+	[K_AUDIT_SYSLOG] =	{ "audit_syslog", set_syslog, 0, 0 },
 };
 
 /* Files that live in state_dir unless the config names them; the tools
@@ -411,6 +414,20 @@ set_sync(struct parser *p, struct secretd_config *cfg, const char *key,
 	return 0;
 }
 
+static int
+set_syslog(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, size_t size)
+{
+	if (strcmp(val, "no") == 0)
+		cfg->audit_syslog = 0;
+	else if (strcmp(val, "yes") == 0)
+		cfg->audit_syslog = 1;
+	else
+		return perr(p, "%s: bad value \"%s\": expected yes or no",
+		    key, val);
+	return 0;
+}
+
 /* A decimal number from 1 to max, with an optional K, M or G (1024s). */
 static int
 set_number(struct parser *p, struct secretd_config *cfg, const char *key,
@@ -642,6 +659,7 @@ config_print(const struct secretd_config *cfg, FILE *out)
 	fprintf(out, "audit_log = %s\n", cfg->audit_log);
 	fprintf(out, "audit_sync = %s\n", cfg->audit_sync_all ? "all" :
 	    "writes");
+	fprintf(out, "audit_syslog = %s\n", cfg->audit_syslog ? "yes" : "no");
 	fprintf(out, "max_connections_per_uid = %llu\n",
 	    (unsigned long long)cfg->max_conns_per_uid);
 	fprintf(out, "max_connections_per_address = %llu\n",

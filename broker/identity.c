@@ -412,6 +412,8 @@ h_conn_unix(struct req *q)
 	}
 	snprintf(q->auth.source, sizeof(q->auth.source), "uid:%u",
 	    (unsigned)cred.uid);
+	q->has_uid = 1;
+	q->uid = cred.uid;
 	if (!(named = principal_of(q->b, cred.uid, &q->p, err,
 	    sizeof(err)) == 0))
 		log_debug("%s: %s", __func__, err);

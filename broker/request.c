@@ -79,11 +79,14 @@ static int
 audit_req(struct req *q, int status)
 {
 	struct audit_rec a = {
-		.id = q->id, .source = q->auth.source,
+		.request_id = q->auth.request_id, .source = q->auth.source,
+		.has_uid = q->has_uid, .uid = q->uid,
 		.user = q->authed ? q->p.user_id : NULL,
+		.token_id = q->authed ? q->p.token_id : NULL,
 		.role = q->authed ? q->p.role : -1, .op = q->op,
 		.scope = q->scope, .owner = q->owner, .name = q->name,
-		.outcome = rt_status_code(status), .extra = q->extra,
+		.outcome = rt_status_code(status), .version = q->version,
+		.tool = q->tool,
 	};
 
 	return audit_log(&a);
@@ -159,11 +162,13 @@ authenticate(struct req *q, char *msg, size_t msglen)
 	if (q->auth.kind == AUTH_SESSION) {
 		rv = session_get(q->auth.session, &q->p, &uid, msg, msglen) ==
 		    0 ? RT_OK : RT_UNAUTH;
+		q->has_uid = rv == RT_OK;
 	} else if (q->auth.session != 0 &&
 	    session_get(q->auth.session, NULL, &uid, msg, msglen) == -1)
 		rv = RT_UNAUTH;
 	else {
 		if (q->auth.session != 0) {
+			q->has_uid = 1;
 			snprintf(key, sizeof(key), "u:%u", (unsigned)uid);
 			snprintf(q->auth.source, sizeof(q->auth.source),
 			    "uid:%u", (unsigned)uid);
@@ -174,6 +179,8 @@ authenticate(struct req *q, char *msg, size_t msglen)
 	if (rv == RT_OK && q->auth.kind == AUTH_SESSION)
 		snprintf(q->auth.source, sizeof(q->auth.source), "uid:%u",
 		    (unsigned)uid);
+	if (q->has_uid)
+		q->uid = uid;
 	q->authed = rv == RT_OK;
 	return rv;
 }
@@ -356,6 +363,9 @@ batch_commit(struct broker *b)
 		if (!audit_ok)
 			continue;
 		status[i] = commit_status(&ops[i], rv, &created[i]);
+		if (ops[i].kind == STORE_PUT_SECRET && (status[i] == RT_OK ||
+		    status[i] == RT_CREATED))
+			pend[i].q.version = ops[i].meta.version;
 		if (audit_req(&pend[i].q, status[i]) == -1)
 			audit_ok = 0;
 	}

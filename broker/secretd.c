@@ -31,7 +31,7 @@
 #define REWRAP_BATCH	256
 
 enum command { CMD_RUN, CMD_CHECK, CMD_INIT, CMD_ROTATE, CMD_REWRAP,
-	CMD_VERIFY, CMD_BACKUP, CMD_RESTORE, CMD_ROTATE_ROOT };
+	CMD_VERIFY, CMD_BACKUP, CMD_RESTORE, CMD_ROTATE_ROOT, CMD_AUDIT };
 
 static void __attribute__((noreturn))
 usage(void)
@@ -41,7 +41,8 @@ usage(void)
 	    "       secretd init | rotate-key | rewrap | verify [-c file]\n"
 	    "       secretd backup [-c file] [--force] file\n"
 	    "       secretd restore [-c file] file\n"
-	    "       secretd rotate-root-key [-c file] [--new-key file]\n");
+	    "       secretd rotate-root-key [-c file] [--new-key file]\n"
+	    "       secretd [-c file] audit verify file ...\n");
 	exit(2);
 }
 
@@ -147,16 +148,14 @@ load_root_key(const struct secretd_config *cfg)
 	return key;
 }
 
+/* The store derives what it needs; the caller frees the root key. */
 static struct store *
-open_store(const struct secretd_config *cfg)
+open_store(const struct secretd_config *cfg, const uint8_t *key)
 {
 	struct store *st;
-	uint8_t *key = load_root_key(cfg);
 	int rv;
 
 	rv = store_open(&st, cfg->state_dir, key);
-	/* The store derived what it needs; the root key is not kept. */
-	rootkey_free(key);
 	if (rv == ST_DAMAGED)
 		fatalx("%s/data.mdb: %s", cfg->state_dir, store_strerror(rv));
 	if (rv != ST_OK)
@@ -205,8 +204,11 @@ handle_signals(struct broker *b, int sigfd)
 			fe_reap(b);
 			break;
 		case SIGHUP:
-			log_info("%s: SIGHUP ignored; restart to reload",
+			/* After logrotate moved the audit log; the rest
+			 * of the config is read only at start. */
+			log_info("%s: SIGHUP: reopening the audit log",
 			    __func__);
+			audit_reopen();
 			break;
 		}
 	}
@@ -332,6 +334,7 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	struct broker b;
 	struct statelock lk;
 	char err[512];
+	uint8_t *key;
 	int sigfd;
 
 	memset(&b, 0, sizeof(b));
@@ -362,6 +365,8 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 		    cfg->tools_dir);
 	if (audit_open(cfg->audit_log) == -1)
 		fatalx("cannot open the audit log %s", cfg->audit_log);
+	if (cfg->audit_syslog)
+		audit_syslog_open();
 	/* Before the store: an LMDB environment must not cross a fork. */
 	if (!foreground) {
 		if (daemon(0, 0) == -1)
@@ -370,7 +375,12 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 		/* The child shares the locked file description. */
 		statelock_mark(&lk);
 	}
-	b.store = open_store(cfg);
+	key = load_root_key(cfg);
+	if (audit_start(key) == -1)
+		fatalx("cannot start the audit log's chain");
+	b.store = open_store(cfg, key);
+	/* Neither keeps the root key, only keys derived from it. */
+	rootkey_free(key);
 	fe_start(&b);
 	runner_start(&b);
 	notify_systemd("READY=1");
@@ -443,6 +453,7 @@ do_keys(const struct secretd_config *cfg, enum command cmd)
 	struct statelock lk;
 	struct store *st;
 	char err[512];
+	uint8_t *key;
 	uint32_t id;
 	size_t n = 0;
 	int rv;
@@ -455,7 +466,9 @@ do_keys(const struct secretd_config *cfg, enum command cmd)
 		return 1;
 	}
 	statelock_mark(&lk);
-	st = open_store(cfg);
+	key = load_root_key(cfg);
+	st = open_store(cfg, key);
+	rootkey_free(key);
 	if (cmd == CMD_ROTATE) {
 		if ((rv = store_rotate_data_key(st, &id)) == ST_OK)
 			printf("data key %u is now active; run secretd rewrap "
@@ -511,6 +524,25 @@ do_verify(const struct secretd_config *cfg)
 	return 0;
 }
 
+/*
+ * secretd audit verify FILE...: the chain key comes from the root key,
+ * as the daemon's does.  Exits 0 only when every line verifies.
+ */
+static int
+do_audit(const struct secretd_config *cfg, int argc, char *argv[])
+{
+	uint8_t *key;
+	int rv;
+
+	if (argc < 2 || strcmp(argv[0], "verify") != 0)
+		usage();
+	no_core_dumps();
+	key = load_root_key(cfg);
+	rv = audit_verify(key, argv + 1, argc - 1);
+	rootkey_free(key);
+	return rv;
+}
+
 static enum command
 subcommand(int *argc, char ***argv)
 {
@@ -521,7 +553,7 @@ subcommand(int *argc, char ***argv)
 		{ "init", CMD_INIT }, { "rotate-key", CMD_ROTATE },
 		{ "rewrap", CMD_REWRAP }, { "verify", CMD_VERIFY },
 		{ "backup", CMD_BACKUP }, { "restore", CMD_RESTORE },
-		{ "rotate-root-key", CMD_ROTATE_ROOT },
+		{ "rotate-root-key", CMD_ROTATE_ROOT }, { "audit", CMD_AUDIT },
 	};
 	char **av = *argv;
 	size_t i;
@@ -586,7 +618,8 @@ main(int argc, char *argv[])
 	}
 	if ((cmd == CMD_BACKUP || cmd == CMD_RESTORE) && optind < argc)
 		file = argv[optind++];
-	if (optind != argc || (cmd != CMD_RUN && foreground) ||
+	if ((cmd != CMD_AUDIT && optind != argc) ||
+	    (cmd != CMD_RUN && foreground) ||
 	    ((cmd == CMD_BACKUP || cmd == CMD_RESTORE) && file == NULL) ||
 	    (force && cmd != CMD_BACKUP) ||
 	    (new_key != NULL && cmd != CMD_ROTATE_ROOT))
@@ -616,6 +649,8 @@ main(int argc, char *argv[])
 	case CMD_ROTATE_ROOT:
 		no_core_dumps();
 		return rootkey_rotate(&cfg, new_key);
+	case CMD_AUDIT:
+		return do_audit(&cfg, argc - optind, argv + optind);
 	default:
 		return run(&cfg, foreground, verbose);
 	}

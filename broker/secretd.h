@@ -33,6 +33,7 @@ struct secretd_config {
 	char		 frontend_user[64];
 	char		 audit_log[PATH_MAX];
 	int		 audit_sync_all;	/* audit_sync = all */
+	int		 audit_syslog;		/* audit_syslog = yes */
 	uint64_t	 max_conns_per_uid;
 	uint64_t	 max_conns_per_address;
 	uint64_t	 max_tokens_per_user;

@@ -207,6 +207,7 @@ h_read(struct req *q)
 		respond(q, NULL, rv, msg);
 		return 0;
 	}
+	q->version = meta.version;
 	reply_init(&m, q->id, RT_OK, "");
 	if (reveal) {
 		sv.meta = meta;

@@ -23,7 +23,6 @@
 #define TOOL_LIST_MAX		100
 #define EXEC_GRACE_MS		2000	/* the runner's own timeout first */
 #define VALUE_MIN_LEN		4	/* shorter cannot be redacted */
-#define EXTRA_LEN		1024
 
 /* An execution the runner holds. */
 struct exec {
@@ -35,7 +34,7 @@ struct exec {
 	struct tool_exec_reply	 reply;		/* result filled later */
 	uint8_t			*values[TOOL_SLOTS_MAX];
 	size_t			 lens[TOOL_SLOTS_MAX];
-	char			 extra[EXTRA_LEN];
+	struct audit_tool	 audit;
 };
 
 static struct exec *execs;
@@ -65,33 +64,24 @@ exec_free(struct exec *e)
 	sodium_memzero(e, sizeof(*e));
 }
 
-/* "tool=T action=A creds=slot:NAME:scope:vN,..." then the outcome. */
+/* The tool, action and credentials resolved so far, then the outcome. */
 static void
-audit_extra(struct exec *e, const struct run_result *res)
+audit_fields(struct exec *e, const struct run_result *res)
 {
 	const struct tool_exec_reply *x = &e->reply;
-	size_t off;
-	uint32_t i;
-	int n;
 
-	n = snprintf(e->extra, sizeof(e->extra), "tool=%s action=%s creds=",
-	    x->tool, x->action);
-	off = n > 0 ? (size_t)n : 0;
-	for (i = 0; i < x->ncreds && off < sizeof(e->extra); i++) {
-		n = snprintf(e->extra + off, sizeof(e->extra) - off,
-		    "%s%s:%s:%s:v%u", i > 0 ? "," : "", x->creds[i].slot,
-		    x->creds[i].name, x->creds[i].scope == SCOPE_ORG ? "org" :
-		    "user", x->creds[i].version);
-		off += n > 0 ? (size_t)n : 0;
+	memset(&e->audit, 0, sizeof(e->audit));
+	e->audit.tool = x->tool;
+	e->audit.action = x->action;
+	e->audit.creds = x->creds;
+	e->audit.ncreds = x->ncreds;
+	if (res != NULL) {
+		e->audit.has_result = 1;
+		e->audit.ms = res->duration_ms;
+		e->audit.status = res->status;
+		e->audit.redactions = res->redactions;
 	}
-	if (x->ncreds == 0 && off < sizeof(e->extra))
-		off += (size_t)snprintf(e->extra + off, sizeof(e->extra) - off,
-		    "-");
-	if (res != NULL && off < sizeof(e->extra))
-		snprintf(e->extra + off, sizeof(e->extra) - off,
-		    " ms=%u status=%u redactions=%u", res->duration_ms,
-		    res->status, res->redactions);
-	e->q.extra = e->extra;
+	e->q.tool = &e->audit;
 }
 
 static struct exec *
@@ -109,7 +99,7 @@ static void
 exec_answer(struct broker *b, struct exec *e, struct ipc_msg *m, int status,
     const char *msg, const struct run_result *res)
 {
-	audit_extra(e, res);
+	audit_fields(e, res);
 	e->q.b = b;
 	respond(&e->q, m, status, msg);
 	b->run.inflight--;
@@ -612,18 +602,16 @@ done:
 	if (rv != RT_OK) {
 		if (e != NULL) {
 			/* The audit line names what was resolved so far. */
-			audit_extra(e, NULL);
-			q->extra = e->extra;
+			audit_fields(e, NULL);
+			q->tool = &e->audit;
 			respond(q, NULL, rv, msg);
 			exec_free(e);
 		} else {
-			if (t != NULL) {
-				static char extra[EXTRA_LEN];
+			struct audit_tool at = { .tool = t != NULL ?
+			    t->name : NULL };
 
-				snprintf(extra, sizeof(extra), "tool=%s",
-				    t->name);
-				q->extra = extra;
-			}
+			if (t != NULL)
+				q->tool = &at;
 			respond(q, NULL, rv, msg);
 		}
 	}

@@ -59,6 +59,7 @@ msg_auth_put(struct ipc_msg *m, const struct msg_auth *a)
 		ipc_put_str(m, a->token);
 	ipc_put_u64(m, a->session);
 	ipc_put_str(m, a->source);
+	ipc_put_str(m, a->request_id);
 }
 
 int
@@ -74,8 +75,11 @@ msg_auth_get(struct ipc_reader *r, struct msg_auth *a)
 			return -1;
 	} else if (a->kind != AUTH_SESSION)
 		return -1;
+	/* The request id is only bounded here: the broker audits a
+	 * malformed one under an id of its own (audit.c). */
 	if (ipc_get_u64(r, &a->session) == -1 ||
-	    ipc_get_strbuf(r, a->source, sizeof(a->source)) == -1)
+	    ipc_get_strbuf(r, a->source, sizeof(a->source)) == -1 ||
+	    ipc_get_strbuf(r, a->request_id, sizeof(a->request_id)) == -1)
 		return -1;
 	return valid_printable(a->source, SOURCE_MAX_LEN) ? 0 : -1;
 }

@@ -34,6 +34,11 @@ struct msg_auth {
 	char		 source[SOURCE_MAX_LEN + 1];	/* the TLS peer's
 							   address, or
 							   "unix" */
+	char		 request_id[REQUEST_ID_LEN + 1];	/* what the
+							   client got as
+							   X-Request-Id;
+							   the broker
+							   checks it */
 };
 
 /* IMSG_HELLO: the front-end's first message. */

@@ -77,6 +77,19 @@ valid_token_id(const char *s, size_t n)
 	return 1;
 }
 
+/* What the front-end's http_request_id() makes: lowercase hex. */
+int
+valid_request_id(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < REQUEST_ID_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[i] == '\0';
+}
+
 static int
 is_b64url(const char *s, size_t n)
 {

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION	6
+#define PROTO_VERSION	7
 
 #define NAME_MAX_LEN	128		/* secret names */
 #define ID_MAX_LEN	64		/* user and org ids */
@@ -30,6 +30,7 @@
 #define LIST_DEFAULT_LIMIT 100
 #define EXPIRES_MAX	253402300799ULL	/* 9999-12-31T23:59:59Z */
 #define SOURCE_MAX_LEN	64		/* an auth block's source */
+#define REQUEST_ID_LEN	16		/* hex chars of X-Request-Id */
 #define MSG_LEN		256		/* a reply's message, NUL included */
 #define PEM_MAX		(64 * 1024)	/* IMSG_CONFIG's certificate, key */
 
@@ -129,6 +130,7 @@ int	 valid_secret_name(const char *, size_t);
 int	 valid_category(const char *);
 int	 valid_id(const char *, size_t);
 int	 valid_token_id(const char *, size_t);
+int	 valid_request_id(const char *);
 int	 valid_token(const char *);
 int	 valid_bearer(const char *, size_t);
 int	 valid_printable(const char *, size_t max);

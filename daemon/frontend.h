@@ -26,7 +26,6 @@
 #define BODY_MAX	(128 * 1024)
 #define JSON_DEPTH_MAX	16
 #define JSON_STRINGS_MAX 256	/* our bodies have a handful of fields */
-#define REQID_LEN	16	/* hex chars of X-Request-Id */
 
 struct fe_config {
 	char		 user[ID_MAX_LEN + 1];
@@ -117,7 +116,7 @@ struct http_head {
 struct fe_req {
 	struct conn		*conn;
 	struct http_head	*head;
-	char			 id[REQID_LEN + 1];
+	char			 id[REQUEST_ID_LEN + 1];
 	const struct route	*route;
 	char			 arg[NAME_MAX_LEN + 1];	/* {name} or {id} */
 	struct fe_query		 q;

@@ -144,18 +144,18 @@ http_request_id(char *out)
 	uint8_t *rnd;
 	size_t i;
 
-	if (left < REQID_LEN / 2) {
+	if (left < REQUEST_ID_LEN / 2) {
 		if (getrandom(pool, sizeof(pool), 0) != sizeof(pool))
 			fatal("%s: getrandom", __func__);
 		left = sizeof(pool);
 	}
 	rnd = pool + sizeof(pool) - left;
-	left -= REQID_LEN / 2;
-	for (i = 0; i < REQID_LEN / 2; i++) {
+	left -= REQUEST_ID_LEN / 2;
+	for (i = 0; i < REQUEST_ID_LEN / 2; i++) {
 		out[2 * i] = hex[rnd[i] >> 4];
 		out[2 * i + 1] = hex[rnd[i] & 0xf];
 	}
-	out[REQID_LEN] = '\0';
+	out[REQUEST_ID_LEN] = '\0';
 }
 
 static void
@@ -456,6 +456,7 @@ http_auth(struct fe_req *fr, struct msg_auth *a)
 	a->token = fr->has_token ? fr->token : NULL;
 	a->session = !fr->has_token || conn_unix(c) ? c->session : 0;
 	snprintf(a->source, sizeof(a->source), "%s", c->source);
+	memcpy(a->request_id, fr->id, sizeof(a->request_id));
 }
 
 static int

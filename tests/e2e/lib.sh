@@ -279,3 +279,9 @@ foreign_token() {
 		token_create root '{"description":"org B admin","role":"admin"}'
 	)
 }
+
+# audit_lines FILTER [FILE]: the audit log's records (one JSON object a
+# line) that FILTER, a jq condition, selects; compact, one a line.
+audit_lines() {
+	jq -c "select($1)" "${2:-$E2E_DIR/state/audit.log}"
+}

@@ -86,7 +86,8 @@ out=$(api "$A" GET /v1/secrets/R1)
 is_error "$out" 503 unavailable "readers table full: a read is answered 503"
 out=$(api "$A" GET '/v1/secrets?limit=5')
 is_error "$out" 503 unavailable "readers table full: a list is answered 503"
-ok "$(grep -q "op=get .*name=R1 outcome=unavailable" "$AUDIT"; echo $?)" \
+ok "$(audit_lines '.op == "get" and .name == "R1" and .outcome == "unavailable"' \
+    "$AUDIT" | grep -q .; echo $?)" \
     "the refusal is audited"
 out=$(put R2 two)
 is "$(status_of "$out")" 201 "readers table full: a write needs no reader slot"
@@ -175,10 +176,16 @@ out=$(api "$A" GET /v1/secrets/N_1)
 is_error "$out" 404 not_found "a refused create left no secret"
 out=$(tput R1 after)
 is "$(status_of "$out")" 200 "space back: a write is served"
-ok "$(tail -n 1 "$AUDIT" | grep -q "op=put .*name=R1 outcome=ok"; echo $?)" \
+ok "$(tail -n 1 "$AUDIT" |
+    jq -e '.op == "put" and .name == "R1" and .outcome == "ok"' >/dev/null; echo $?)" \
     "and its audit line is written"
-ok "$(LC_ALL=C grep -cvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z req=[0-9]+ source=[^ ]+ user=[^ ]+ role=[a-z-]+ op=[a-z_-]+ scope=[a-z-]+ owner=[^ ]+ name=[^ ]+ outcome=[a-z_]+( .*)?$' "$AUDIT" >"$E2E_DIR/badlines"; [ "$(cat "$E2E_DIR/badlines")" = 0 ]; echo $?)" \
-    "every audit line is whole (no partial line, no zeros)"
+ok "$(python3 -c 'import json, sys
+[json.loads(l) for l in open(sys.argv[1], "rb")]' "$AUDIT" 2>&1 >/dev/null | tail -n 1 |
+    tee "$E2E_DIR/badlines" | grep -q .; [ $? -ne 0 ]; echo $?)" \
+    "every audit line is whole JSON (no partial line, no zeros) $(cat "$E2E_DIR/badlines")"
+"$SECRETD" -c "$E2E_CONF" audit verify "$AUDIT" >"$E2E_DIR/verify.out" 2>&1
+is "$? $(tail -n 1 "$E2E_DIR/verify.out" | cut -d: -f1)" "0 audit log intact" \
+    "the chain verifies across the refused and cut-back lines"
 [ "$(tail -c 1 "$AUDIT" | xxd -p)" = 0a ]
 ok $? "the audit log ends with a newline"
 

@@ -159,12 +159,13 @@ is "$(status_of "$out") $(body_of "$out" | jq -r '[.secrets[].name] | join(",")'
     "200 AFTER_ATTACKS" "after the attacks: the token lists $A's secret over TLS"
 
 # --- who got a session, as the audit log says ---
-sessions=$(grep ' op=connect ' "$AUDIT" 2>/dev/null | grep ' outcome=ok$')
-ok "$(printf '%s\n' "$sessions" | grep -q " user=$A "; echo $?)" \
-    "audit: the live client $A got sessions ($(printf '%s\n' "$sessions" | grep -c " user=$A "))"
-is "$(printf '%s\n' "$sessions" | grep -E ' user=root | role=admin ' | head -n 3)" "" \
+sessions=$(audit_lines '.op == "connect" and .outcome == "ok"' "$AUDIT" 2>/dev/null |
+    jq -r '"\(.user) \(.role)"')
+ok "$(printf '%s\n' "$sessions" | grep -q "^$A "; echo $?)" \
+    "audit: the live client $A got sessions ($(printf '%s\n' "$sessions" | grep -c "^$A "))"
+is "$(printf '%s\n' "$sessions" | grep -E '^root | admin$' | head -n 3)" "" \
     "audit: no session was ever opened for root or an admin"
-is "$(printf '%s\n' "$sessions" | grep -v " user=$A " | head -n 3)" "" \
+is "$(printf '%s\n' "$sessions" | grep -v "^$A " | head -n 3)" "" \
     "audit: no session for anyone but the live client $A"
 
 clients_stop

@@ -57,8 +57,8 @@ is "$(status_of "$(tls "$TB" GET /v1/secrets)")" 200 \
     "the owner of the guessed id is not locked out, from the same address"
 is "$(status_of "$(tls "$TA" GET /v1/secrets)")" 200 \
     "another valid token from the guessers' address passes"
-ok "$(grep -q 'op=connect.*outcome=ok' "$E2E_DIR/state/audit.log" &&
-    ! grep -q 'source=unix ' "$E2E_DIR/state/audit.log"; echo $?)" \
+ok "$(audit_lines '.op == "connect" and .outcome == "ok" and (.uid | type) == "number"' |
+    grep -q . && ! audit_lines '.source == "unix"' | grep -q .; echo $?)" \
     "audit lines name a unix caller by uid, not a shared source"
 
 # --- tokens made with tokens --------------------------------------------

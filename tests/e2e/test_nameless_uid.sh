@@ -59,11 +59,14 @@ is "$(body_of "$out" | jq -r .value)" box-value-1 "the value comes back"
 out=$(as_uid "$U1" GET /v1/secrets)
 is "$(body_of "$out" | jq -r '[.secrets[].name] | join(",")')" BOX_KEY \
     "it lists its own secret"
-ok "$(grep -qE "user=uid-$U1 .*op=reveal .*outcome=ok" "$AUDIT"; echo $?)" \
+ok "$(audit_lines ".user == \"uid-$U1\" and .op == \"reveal\" and .outcome == \"ok\"" |
+    grep -q .; echo $?)" \
     "the audit line of the reveal names uid-$U1"
-ok "$(grep -qE "user=uid-$U1 .*op=put .*owner=uid-$U1 name=BOX_KEY outcome=created" "$AUDIT"; echo $?)" \
+ok "$(audit_lines ".user == \"uid-$U1\" and .op == \"put\" and .owner == \"uid-$U1\" and
+    .name == \"BOX_KEY\" and .outcome == \"created\"" | grep -q .; echo $?)" \
     "the audit line of the create names uid-$U1"
-ok "$(grep -qE "user=uid-$U1 .*op=connect .*source=uid:$U1|source=uid:$U1 .*user=uid-$U1 .*op=connect" "$AUDIT"; echo $?)" \
+ok "$(audit_lines ".user == \"uid-$U1\" and .op == \"connect\" and .uid == $U1 and
+    .source == \"uid:$U1\"" | grep -q .; echo $?)" \
     "the connection's audit line names uid-$U1 and its uid"
 
 # --- another nameless uid sees nothing of it ---

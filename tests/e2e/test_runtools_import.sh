@@ -202,8 +202,8 @@ rc_is 0 "whoami (text)"
 is "$(tr -s ' ' <"$OUT" | tr '\n' '|')" \
     "user $ADM|uid $(id -u "$ADM")|role admin|org $E2E_ORG|auth unix peer credentials|" \
     "whoami text: an admin"
-ok "$(grep -qE "user=$A .*op=whoami .*outcome=ok" "$E2E_DIR/state/audit.log"; echo $?)" \
-    "whoami is audited op=whoami"
+ok "$(audit_lines ".user == \"$A\" and .op == \"whoami\" and .outcome == \"ok\"" |
+    grep -q .; echo $?)" "whoami is audited, op whoami"
 
 TOK=$(token_create "$A" '{"description":"whoami","ttlSeconds":3600}')
 TID=$(api "$A" GET /v1/tokens | sed '$d' | jq -r '.tokens[] | select(.description=="whoami") | .id')

@@ -461,17 +461,28 @@ is "$wrong" 0 "no answer to an execution of the old front-end reaches a request 
 is "$good" 3 "each of bob's executions gets its own answer"
 
 # --- the audit lines ---
-ok "$(grep -q "user=$E2E_ALICE .*op=exec .*name=crm outcome=ok tool=crm action=echo creds=apiKey:SHARED_CRM_KEY:user:v1 ms=" "$AUDIT"; echo $?)" \
+ok "$(audit_lines ".user == \"$E2E_ALICE\" and .op == \"exec\" and .name == \"crm\" and
+    .outcome == \"ok\" and .tool == \"crm\" and .action == \"echo\" and
+    .creds == [{\"slot\":\"apiKey\",\"name\":\"SHARED_CRM_KEY\",\"scope\":\"user\",\"version\":1}] and
+    (.ms | type) == \"number\" and .status == 200 and (.redactions | type) == \"number\"" |
+    grep -q .; echo $?)" \
     "an execution's audit line: caller, tool, action, slot, secret, scope, version"
-ok "$(grep -q "user=$E2E_BOB .*op=exec .*outcome=ok tool=crm action=echo creds=apiKey:SHARED_CRM_KEY:org:v1" "$AUDIT"; echo $?)" \
+ok "$(audit_lines ".user == \"$E2E_BOB\" and .op == \"exec\" and .outcome == \"ok\" and
+    .tool == \"crm\" and .action == \"echo\" and
+    .creds == [{\"slot\":\"apiKey\",\"name\":\"SHARED_CRM_KEY\",\"scope\":\"org\",\"version\":1}]" |
+    grep -q .; echo $?)" \
     "bob's names the org secret"
-ok "$(grep -q "op=exec .*outcome=not_found tool=crm" "$AUDIT"; echo $?)" \
+ok "$(audit_lines '.op == "exec" and .outcome == "not_found" and .tool == "crm"' |
+    grep -q .; echo $?)" \
     "a refused execution is audited"
-ok "$(grep -q "op=exec .*outcome=upstream_timeout tool=crm action=slow" "$AUDIT"; echo $?)" \
+ok "$(audit_lines '.op == "exec" and .outcome == "upstream_timeout" and .tool == "crm" and
+    .action == "slow"' | grep -q .; echo $?)" \
     "a timeout is audited"
-ok "$(grep -q "op=exec .*outcome=upstream_failed tool=sleeper" "$AUDIT"; echo $?)" \
+ok "$(audit_lines '.op == "exec" and .outcome == "upstream_failed" and .tool == "sleeper"' |
+    grep -q .; echo $?)" \
     "the execution the runner took down is audited"
-ok "$(grep -q "user=$E2E_ALICE .*op=exec .*outcome=unavailable tool=slowcrm action=slow" "$AUDIT"; echo $?)" \
+ok "$(audit_lines ".user == \"$E2E_ALICE\" and .op == \"exec\" and .outcome == \"unavailable\" and
+    .tool == \"slowcrm\" and .action == \"slow\"" | grep -q .; echo $?)" \
     "the execution whose front-end went away is audited"
 is "$(leaks "$(cat "$AUDIT")" "$ORG_KEY" "$ALICE_KEY" "$OTHER_KEY")" 0 \
     "the audit log holds no value"

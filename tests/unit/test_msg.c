@@ -142,9 +142,9 @@ static const struct codec c_token_page = { "token_page", put_token_page,
 static struct secret_meta meta_ok;
 static struct token_meta token_ok;
 static const struct msg_auth auth_session = { AUTH_SESSION, NULL, 42,
-	"unix" };
+	"unix", "0123456789abcdef" };
 static const struct msg_auth auth_token = { AUTH_TOKEN, TOKEN_OK, 0,
-	"192.0.2.1" };
+	"192.0.2.1", "fedcba9876543210" };
 
 static void
 samples_init(void)
@@ -829,6 +829,10 @@ test_whoami(void)
 
 	round_trip(&c_whoami_req, &auth_session, "a session's request");
 	round_trip(&c_whoami_req, &auth_token, "a token's request");
+	/* The broker, not the decoder, replaces an id that is no hex. */
+	strcpy(a.request_id, "NOT-HEX \"\\\x01");
+	round_trip(&c_whoami_req, &a, "a request id that is not hex");
+	a = auth_session;
 	auth_refusals(&c_whoami_req, &a, &a);
 
 	round_trip(&c_whoami, &peer, "a unix peer");
