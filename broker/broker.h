@@ -138,6 +138,8 @@ struct pending {
 	uint8_t			*value;		/* our copy, wiped */
 	size_t			 value_len;
 	char			 token[TOKEN_STR_MAX + 1];
+	char			 extra[48];	/* the audit line's, once
+						   committed */
 };
 
 /* audit.c */
@@ -258,12 +260,15 @@ struct store_op *pend_op(struct pending *);
 void	 pend_cancel(void);
 int	 request_room(void);
 void	 batch_commit(struct broker *);
+const char *version_missing(struct broker *, uint32_t, char *, size_t);
 
 /* secrets.c */
 int	 h_list(struct req *);
 int	 h_put(struct req *);
 int	 h_read(struct req *);
 int	 h_delete(struct req *);
+int	 h_versions(struct req *);
+int	 h_rollback(struct req *);
 
 /* secretd.c */
 int	 pem_read(const char *path, uint8_t **, size_t *);

@@ -30,7 +30,7 @@ static const char *fixtures[] = {
 	"err-org", "err-reveal", "err-user-empty", "err-path-empty",
 	"err-path-escape", "err-socket-long", "err-sync", "err-count-zero",
 	"err-bytes-suffix", "err-count-suffix", "err-concurrent-range",
-	"err-concurrent-zero", "err-runner-user",
+	"err-concurrent-zero", "err-runner-user", "err-versions-range",
 	NULL
 };
 
