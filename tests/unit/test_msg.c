@@ -597,9 +597,12 @@ static void
 test_secret_ref(void)
 {
 	struct msg_secret_ref good = { auth_session, "ANTHROPIC_API_KEY", 1,
-	    "" }, s;
+	    "", 0 }, s;
 
 	round_trip(&c_secret_ref, &good, "an org secret");
+	s = good;
+	s.version = UINT32_MAX;
+	round_trip(&c_secret_ref, &s, "a kept version's number");
 	s = good;
 	s.auth = auth_token;
 	s.org_wide = 0;
