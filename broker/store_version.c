@@ -93,6 +93,9 @@ version_keep(struct store *st, MDB_txn *txn, const struct skey *sk,
 		if ((rc = mdb_put(txn, st->db_versions, &k, &v, 0)) != 0)
 			return rc;
 	}
+	/* the versions kept now are old_version + 2 - keep and newer */
+	if ((uint64_t)old_version + 2 <= keep)
+		return 0;
 	return drop_below(st, txn, sk, (uint64_t)old_version + 2 - keep);
 }
 
