@@ -307,7 +307,7 @@ h_rollback(struct req *q)
 {
 	struct store_op *op;
 	struct target t;
-	char msg[MSG_LEN] = "";
+	char msg[MSG_LEN] = "", extra[32];
 	uint32_t version;
 	int rv;
 
@@ -316,6 +316,8 @@ h_rollback(struct req *q)
 	    sizeof(msg))) == -1)
 		return -1;
 	if (rv != RT_OK) {
+		snprintf(extra, sizeof(extra), "from=%u", version);
+		q->extra = extra;
 		respond(q, NULL, rv, msg);
 		return 0;
 	}

@@ -163,6 +163,8 @@ err 403 forbidden "a member cannot roll back an org secret (query orgWide)"
 call "$A" POST /v1/secrets/ORG_KEY/rollback '{"version":1,"orgWide":true}'
 err 403 forbidden "a member cannot roll back an org secret (body orgWide)"
 is "$(versions "$C" ORG_KEY orgWide=true)" '[3,2,1]' "the refused rollbacks changed nothing"
+ok "$(grep 'rollback' "$E2E_DIR/state/audit.log" | grep 'forbidden' | grep -q 'from=1'; echo $?)" \
+    "a refused rollback has its audit line too, with from=1"
 call "$C" POST "/v1/secrets/ORG_KEY/rollback?orgWide=true" '{"version":1}'
 is "$ST $(printf '%s' "$BODY" | jq -c '[.scope, .version]')" '200 ["org",4]' \
     "the admin rolls the org secret back: version 4"
