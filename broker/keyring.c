@@ -402,7 +402,7 @@ struct rkey {
 struct rewrap {
 	MDB_dbi		 db;		/* secrets, then versions */
 	int		 versions;
-	struct rkey	 start;		/* last key of the previous batch */
+	struct rkey	 start;	/* the previous batch's last key */
 	struct rkey	 pos;
 	size_t		 batch;
 	size_t		 done;

@@ -98,8 +98,8 @@ struct store_op {
 	char		 token_parent[TOKEN_ID_LEN + 1];
 	uint64_t	 max_count;
 	uint64_t	 max_bytes;
-	uint32_t	 keep;		/* versions kept, the new one included;
-					   0: as 1 */
+	uint32_t	 keep;		/* versions kept, the new one
+					   included; 0: as 1 */
 	uint32_t	 from_version;	/* ROLLBACK */
 	int		 result;	/* enum store_err, per op */
 	int		 created;	/* PUT: 1 when the name was new */

@@ -40,8 +40,8 @@ struct store {
 	MDB_dbi		 db_token_owners; /* org \0 user \0 id -> "" */
 	MDB_dbi		 db_token_children; /* parent id, id -> "" */
 	MDB_dbi		 db_usage;	/* owner prefix -> count, bytes */
-	MDB_dbi		 db_versions;	/* storage key \0 be32 version ->
-					   that version's sealed record */
+	MDB_dbi		 db_versions;	/* storage key \0 be32
+					   version -> its record */
 	MDB_dbi		 db_keyring;
 	MDB_dbi		 db_meta;
 	MDB_txn		*rtxn;		/* reset between reads, renewed */

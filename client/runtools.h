@@ -21,7 +21,7 @@ enum rt_error {
 	RT_E_SERVER,		/* 5xx (but 503) or an unexpected status */
 	RT_E_NOTFOUND,		/* 404 */
 	RT_E_AUTH,		/* 401 or 403 (forbidden, quota_exceeded) */
-	RT_E_INVALID,		/* 400, 405, 409, 413, 415: input refused */
+	RT_E_INVALID,		/* 400, 405, 409, 413, 415: refused */
 	RT_E_RATELIMIT,		/* 429 */
 	RT_E_UNAVAILABLE,	/* 503: broker down or audit log unwritable */
 	RT_E_PROTOCOL,		/* the response is not the API's shape */
@@ -96,15 +96,16 @@ struct rt_get_opts {
 	int		 org_wide;
 	const char	*user_id;		/* metadata of another user's */
 	int		 reveal;		/* POST .../reveal */
-	unsigned long	 version;		/* with reveal: a kept version;
-						   0: the current one */
+	unsigned long	 version;		/* with reveal: a kept
+						   version; 0: the
+						   current one */
 };
 
 /* One kept version of a secret (rt_secrets_versions), newest first. */
 struct rt_version {
 	unsigned long	 version;
 	char		*created_at;
-	char		*created_by;		/* who wrote this version */
+	char		*created_by;		/* who wrote it */
 	int		 current;
 };
 

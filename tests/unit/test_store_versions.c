@@ -17,6 +17,10 @@
 #include "tap.h"
 #include "testutil.h"
 
+#define NOVERSION	"err: that version is not kept"
+#define NOTFOUND	"err: no such record"
+#define CORRUPT		"err: a record failed to open or decode"
+
 static uint8_t root[ROOT_KEY_LEN];
 
 /* put NAME=VALUE for alice, keeping keep versions: its result */
@@ -179,19 +183,23 @@ test_keep(struct store *st)
 		okall &= put(st, "DB", v, 3) == ST_OK;
 	}
 	ok(okall, "six writes of DB keeping 3");
-	is_str(listed(st, "DB", 3), "6 5 4", "the newest 3 listed, newest first");
+	is_str(listed(st, "DB", 3), "6 5 4",
+	    "the newest 3 listed, newest first");
 	ok(nversions(st) == 2, "the versions database holds the 2 old ones");
-	is_str(revealed(st, "DB", 6, 3), "val-6", "version 6 (current) reveals");
-	is_str(revealed(st, "DB", 4, 3), "val-4", "version 4 reveals its value");
-	is_str(revealed(st, "DB", 3, 3), "err: that version is not kept", "version 3 is dropped: "
+	is_str(revealed(st, "DB", 6, 3), "val-6",
+	    "version 6 (current) reveals");
+	is_str(revealed(st, "DB", 4, 3), "val-4",
+	    "version 4 reveals its value");
+	is_str(revealed(st, "DB", 3, 3), NOVERSION, "version 3 is dropped: "
 	    "ST_NOVERSION");
-	is_str(revealed(st, "DB", 7, 3), "err: that version is not kept", "version 7 never was");
-	is_str(revealed(st, "NONE", 1, 3), "err: no such record", "no such secret: "
+	is_str(revealed(st, "DB", 7, 3), NOVERSION, "version 7 never was");
+	is_str(revealed(st, "NONE", 1, 3), NOTFOUND, "no such secret: "
 	    "ST_NOTFOUND");
-	is_str(listed(st, "NONE", 3), "err: no such record", "listing a missing secret: "
+	is_str(listed(st, "NONE", 3), NOTFOUND, "listing a missing secret: "
 	    "ST_NOTFOUND");
-	is_str(listed(st, "DB", 2), "6 5", "keep lowered to 2: 2 listed at once");
-	is_str(revealed(st, "DB", 4, 2), "err: that version is not kept", "... and version 4 hidden");
+	is_str(listed(st, "DB", 2), "6 5",
+	    "keep lowered to 2: 2 listed at once");
+	is_str(revealed(st, "DB", 4, 2), NOVERSION, "... and version 4 hidden");
 	ok(put(st, "DB", "val-7", 2) == ST_OK && nversions(st) == 1,
 	    "the next write with keep 2 drops the older one");
 	ok(put(st, "DB", "val-8", 1) == ST_OK && nversions(st) == 0 &&
@@ -243,7 +251,7 @@ test_delete(struct store *st)
 	tu_del_op(&op, SCOPE_USER, "acme", "alice", "RB");
 	ok(store_commit(st, &op, 1) == ST_OK && op.result == ST_OK,
 	    "delete RB");
-	is_str(revealed(st, "RB", 2, 5), "err: no such record", "its old versions are gone");
+	is_str(revealed(st, "RB", 2, 5), NOTFOUND, "its old versions are gone");
 	ok(put(st, "RB", "again", 5) == ST_OK, "RB re-created");
 	is_str(listed(st, "RB", 5), "1", "re-created: version 1 alone");
 	is_str(revealed(st, "RB", 1, 5), "again", "version 1 is the new value");
@@ -270,12 +278,10 @@ test_binding(void)
 	put(st, "OTHER", "o-2", 5);
 	ok(raw_move(st, "BIND", 1, "BIND", 2) == 0, "version 1's record "
 	    "copied over version 2's key");
-	is_str(revealed(st, "BIND", 2, 5), "err: a record failed to open or "
-	    "decode", "it does not open");
+	is_str(revealed(st, "BIND", 2, 5), CORRUPT, "it does not open");
 	ok(raw_move(st, "OTHER", 1, "BIND", 1) == 0, "another name's version "
 	    "copied over version 1's key");
-	is_str(revealed(st, "BIND", 1, 5), "err: a record failed to open or "
-	    "decode", "it does not open either");
+	is_str(revealed(st, "BIND", 1, 5), CORRUPT, "it does not open either");
 	store_close(st);
 	ok(store_verify(dir, root, &r) == ST_DAMAGED &&
 	    strcmp(r.bad_db, "versions") == 0, "verify finds the damage in "
