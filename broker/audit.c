@@ -536,6 +536,8 @@ audit_log(const struct audit_rec *a)
 	j_str(&j, "outcome", a->outcome);
 	if (a->version != 0)
 		j_uint(&j, "version", a->version);
+	if (a->from_version != 0)
+		j_uint(&j, "fromVersion", a->from_version);
 	if (a->tool != NULL)
 		j_tool(&j, a->tool);
 	if (j_write(&j) == -1)

@@ -44,6 +44,8 @@ static const struct {
 	{ IMSG_SECRET_GET,	PERMIT_READY,	h_read },
 	{ IMSG_SECRET_REVEAL,	PERMIT_READY,	h_read },
 	{ IMSG_SECRET_DELETE,	PERMIT_READY,	h_delete },
+	{ IMSG_SECRET_VERSIONS,	PERMIT_READY,	h_versions },
+	{ IMSG_SECRET_ROLLBACK,	PERMIT_READY,	h_rollback },
 	{ IMSG_TOKEN_CREATE,	PERMIT_READY,	h_token_create },
 	{ IMSG_TOKEN_LIST,	PERMIT_READY,	h_token_list },
 	{ IMSG_TOKEN_REVOKE,	PERMIT_READY,	h_token_revoke },

@@ -132,6 +132,7 @@ struct req {
 	int			 has_uid;	/* a unix caller: */
 	uid_t			 uid;		/* ...the kernel's uid */
 	uint32_t		 version;	/* the secret's; 0: none */
+	uint32_t		 from_version;	/* a rollback's source; 0: none */
 	const struct audit_tool	*tool;		/* an execution's fields */
 };
 
@@ -175,6 +176,7 @@ struct audit_rec {
 	const char	*name;
 	const char	*outcome;
 	uint32_t	 version;	/* 0: none */
+	uint32_t	 from_version;	/* a rollback's source; 0: none */
 	const struct audit_tool *tool;	/* NULL: not an execution */
 };
 int	 audit_open(const char *path);
@@ -310,12 +312,15 @@ struct store_op *pend_op(struct pending *);
 void	 pend_cancel(void);
 int	 request_room(void);
 void	 batch_commit(struct broker *);
+const char *version_missing(struct broker *, uint32_t, char *, size_t);
 
 /* secrets.c */
 int	 h_list(struct req *);
 int	 h_put(struct req *);
 int	 h_read(struct req *);
 int	 h_delete(struct req *);
+int	 h_versions(struct req *);
+int	 h_rollback(struct req *);
 
 /* secretd.c */
 int	 pem_read(const char *path, uint8_t **, size_t *);

@@ -36,6 +36,7 @@
 #define DEFAULT_TOOL_CONCURRENT	16
 #define TOOL_CONCURRENT_LIMIT	256ULL	/* the runner's own bound */
 #define DEFAULT_TOOL_PER_USER	4	/* one caller cannot take them all */
+#define DEFAULT_VERSIONS_KEPT	10
 #define COUNT_LIMIT		1000000ULL
 #define BYTES_LIMIT		(1ULL << 40)
 
@@ -68,6 +69,8 @@ static int set_bytes(struct parser *, struct secretd_config *, const char *,
     const char *, size_t, size_t);
 static int set_concurrent(struct parser *, struct secretd_config *,
     const char *, const char *, size_t, size_t);
+static int set_versions(struct parser *, struct secretd_config *,
+    const char *, const char *, size_t, size_t);
 
 #define STR(f)	offsetof(struct secretd_config, f), \
 		sizeof(((struct secretd_config *)0)->f)
@@ -78,7 +81,8 @@ enum {
 	K_FRONTEND_USER, K_AUDIT_LOG, K_AUDIT_SYNC, K_CONNS_PER_UID,
 	K_CONNS_PER_ADDR, K_TOKENS_PER_USER, K_USER_SECRETS, K_USER_BYTES,
 	K_ORG_SECRETS, K_ORG_BYTES, K_TOOLS_DIR, K_RUNNER_USER,
-	K_TOOL_CONCURRENT, K_TOOL_PER_USER, K_AUDIT_SYSLOG, K_MAX
+	K_TOOL_CONCURRENT, K_TOOL_PER_USER, K_AUDIT_SYSLOG, K_VERSIONS_KEPT,
+	K_MAX
 };
 
 #define NUM(f)	offsetof(struct secretd_config, f), sizeof(uint64_t)
@@ -125,6 +129,8 @@ static const struct keyword {
 	[K_TOOL_PER_USER] =	{ "tool_max_per_user", set_concurrent,
 				  NUM(tool_max_per_user) },
 	[K_AUDIT_SYSLOG] =	{ "audit_syslog", set_syslog, 0, 0 },
+	[K_VERSIONS_KEPT] =	{ "versions_kept", set_versions,
+				  NUM(versions_kept) },
 };
 
 /* Files that live in state_dir unless the config names them; the tools
@@ -206,6 +212,7 @@ config_defaults(struct secretd_config *cfg)
 	    RUNNER_USER);
 	cfg->tool_max_concurrent = DEFAULT_TOOL_CONCURRENT;
 	cfg->tool_max_per_user = DEFAULT_TOOL_PER_USER;
+	cfg->versions_kept = DEFAULT_VERSIONS_KEPT;
 }
 
 /*
@@ -487,6 +494,13 @@ set_concurrent(struct parser *p, struct secretd_config *cfg, const char *key,
 }
 
 static int
+set_versions(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, size_t size)
+{
+	return set_number(p, cfg, key, val, off, VERSIONS_MAX, 0);
+}
+
+static int
 is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -680,4 +694,6 @@ config_print(const struct secretd_config *cfg, FILE *out)
 	    (unsigned long long)cfg->tool_max_concurrent);
 	fprintf(out, "tool_max_per_user = %llu\n",
 	    (unsigned long long)cfg->tool_max_per_user);
+	fprintf(out, "versions_kept = %llu\n",
+	    (unsigned long long)cfg->versions_kept);
 }

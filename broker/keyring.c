@@ -528,9 +528,17 @@ store_rekey(struct store *st, const uint8_t *new_root_key, size_t *n)
 	return ST_OK;
 }
 
+/* A key of the secrets or the versions database: room for either. */
+struct rkey {
+	uint8_t		 buf[SKEY_MAX + 5];
+	size_t		 len;
+};
+
 struct rewrap {
-	struct skey	 start;		/* last key of the previous batch */
-	struct skey	 pos;
+	MDB_dbi		 db;		/* secrets, then versions */
+	int		 versions;
+	struct rkey	 start;	/* the previous batch's last key */
+	struct rkey	 pos;
 	size_t		 batch;
 	size_t		 done;
 	int		 end;
@@ -538,7 +546,7 @@ struct rewrap {
 
 /* The first record after pos (or the first record when pos is empty). */
 static int
-next_record(MDB_cursor *c, const struct skey *pos, MDB_val *k, MDB_val *v)
+next_record(MDB_cursor *c, const struct rkey *pos, MDB_val *k, MDB_val *v)
 {
 	int rc;
 
@@ -554,23 +562,45 @@ next_record(MDB_cursor *c, const struct skey *pos, MDB_val *k, MDB_val *v)
 	return rc;
 }
 
+/*
+ * The storage key a record at k is sealed under: k itself in the
+ * secrets database; k without its NUL and version in the versions one.
+ */
+static int
+seal_key(const struct rewrap *rw, const MDB_val *k, struct skey *sk)
+{
+	size_t n = k->mv_size;
+
+	if (rw->versions) {
+		if (n < 6 || ((const uint8_t *)k->mv_data)[n - 5] != '\0')
+			return -1;
+		n -= 5;
+	}
+	if (n > SKEY_MAX)
+		return -1;
+	memcpy(sk->buf, k->mv_data, n);
+	sk->len = n;
+	return 0;
+}
+
 /* Seals the record at pos again under the active key, new nonce. */
 static int
-reseal(struct store *st, MDB_txn *txn, const struct skey *pos,
-    const MDB_val *v, int *err)
+reseal(struct store *st, MDB_txn *txn, const struct rewrap *rw,
+    const struct skey *sk, const MDB_val *v, int *err)
 {
 	const struct data_key *active;
 	struct secret_meta meta;
 	struct record_view rv;
 	uint8_t meta_enc[META_ENC_MAX];
-	MDB_val k = { pos->len, (void *)pos->buf }, nv;
+	MDB_val k = { rw->pos.len, (void *)rw->pos.buf }, nv,
+	    skv = { sk->len, (void *)sk->buf };
 	size_t vlen;
 	int rc;
 
-	if ((*err = store_record_open(st, txn, &k, v, &meta, st->scratch)) !=
+	if ((*err = store_record_open(st, txn, &skv, v, &meta, st->scratch)) !=
 	    ST_OK)
 		return 0;
-	if (record_parse(v->mv_data, v->mv_size, pos->buf, pos->len,
+	if (record_parse(v->mv_data, v->mv_size, sk->buf, sk->len,
 	    &rv) == -1) {
 		*err = ST_CORRUPT;
 		return 0;
@@ -580,8 +610,8 @@ reseal(struct store *st, MDB_txn *txn, const struct skey *pos,
 	nv.mv_size = record_len(rv.meta_len, vlen);
 	/* opening may have reloaded the keyring: look the key up after */
 	active = keyring_active(st);
-	if ((rc = mdb_put(txn, st->db_secrets, &k, &nv, MDB_RESERVE)) == 0)
-		record_seal(nv.mv_data, pos, meta_enc, rv.meta_len, active->id,
+	if ((rc = mdb_put(txn, rw->db, &k, &nv, MDB_RESERVE)) == 0)
+		record_seal(nv.mv_data, sk, meta_enc, rv.meta_len, active->id,
 		    active->key, st->scratch, vlen);
 	sodium_memzero(st->scratch, vlen);
 	return rc;
@@ -592,6 +622,7 @@ rewrap_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 {
 	struct rewrap *rw = arg;
 	struct record_view rv;
+	struct skey sk;
 	MDB_cursor *c;
 	MDB_val k, v;
 	int rc;
@@ -599,25 +630,26 @@ rewrap_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 	rw->pos = rw->start;
 	rw->done = 0;
 	rw->end = 0;
-	if ((rc = mdb_cursor_open(txn, st->db_secrets, &c)) != 0)
+	if ((rc = mdb_cursor_open(txn, rw->db, &c)) != 0)
 		return rc;
 	while (rw->done < rw->batch && *err == ST_OK) {
 		if ((rc = next_record(c, &rw->pos, &k, &v)) != 0)
 			break;
-		if (k.mv_size > SKEY_MAX) {
+		if (k.mv_size > sizeof(rw->pos.buf) ||
+		    seal_key(rw, &k, &sk) == -1) {
 			*err = ST_CORRUPT;
 			break;
 		}
 		memcpy(rw->pos.buf, k.mv_data, k.mv_size);
 		rw->pos.len = k.mv_size;
-		if (record_parse(v.mv_data, v.mv_size, k.mv_data, k.mv_size,
+		if (record_parse(v.mv_data, v.mv_size, sk.buf, sk.len,
 		    &rv) == -1) {
 			*err = ST_CORRUPT;
 			break;
 		}
 		if (rv.key_id == st->ring.active)
 			continue;
-		if ((rc = reseal(st, txn, &rw->pos, &v, err)) != 0)
+		if ((rc = reseal(st, txn, rw, &sk, &v, err)) != 0)
 			break;
 		rw->done++;
 	}
@@ -630,59 +662,73 @@ rewrap_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 }
 
 /*
- * Re-seals every record not under the active key, batch records per
- * transaction, so readers (this process between batches, others at any
- * time) keep working while it runs.
+ * Re-seals every record not under the active key, the kept old versions
+ * too, batch records per transaction, so readers (this process between
+ * batches, others at any time) keep working while it runs.
  */
 int
 store_rewrap(struct store *st, size_t batch, size_t *rewrapped)
 {
 	struct rewrap rw;
-	int ret;
+	int ret, pass;
 
 	*rewrapped = 0;
 	if (batch == 0)
 		return ST_INVALID;
-	memset(&rw, 0, sizeof(rw));
-	rw.batch = batch;
-	do {
-		if ((ret = store_write(st, rewrap_txn, &rw)) != ST_OK)
-			return ret;
-		*rewrapped += rw.done;
-		rw.start = rw.pos;
-	} while (!rw.end);
+	for (pass = 0; pass < 2; pass++) {
+		memset(&rw, 0, sizeof(rw));
+		rw.batch = batch;
+		rw.versions = pass == 1;
+		rw.db = rw.versions ? st->db_versions : st->db_secrets;
+		do {
+			if ((ret = store_write(st, rewrap_txn, &rw)) != ST_OK)
+				return ret;
+			*rewrapped += rw.done;
+			rw.start = rw.pos;
+		} while (!rw.end);
+	}
 	log_info("%s: %zu records re-sealed under data key %u", __func__,
 	    *rewrapped, st->ring.active);
 	return ST_OK;
 }
 
-int
-store_count_by_key(struct store *st, uint32_t key_id, size_t *n)
+/* Records of db sealed under key_id; a versions key ends in 5 bytes. */
+static int
+count_in(MDB_txn *txn, MDB_dbi db, int versions, uint32_t key_id, size_t *n)
 {
 	struct record_view rv;
-	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
-	int rc, ret;
+	int rc;
 
-	*n = 0;
-	if ((ret = store_rtxn(st, &txn)) != ST_OK)
-		return ret;
-	if ((rc = mdb_cursor_open(txn, st->db_secrets, &c)) != 0) {
-		store_rtxn_done(st);
+	if ((rc = mdb_cursor_open(txn, db, &c)) != 0)
 		return store_mdb_err(rc);
-	}
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (record_parse(v.mv_data, v.mv_size, k.mv_data, k.mv_size,
-		    &rv) == -1)
+		if (versions && k.mv_size < 6)
+			break;
+		if (record_parse(v.mv_data, v.mv_size, k.mv_data,
+		    k.mv_size - (versions ? 5 : 0), &rv) == -1)
 			break;
 		if (rv.key_id == key_id)
 			(*n)++;
 	}
-	ret = rc == MDB_NOTFOUND ? ST_OK : rc == 0 ? ST_CORRUPT :
-	    store_mdb_err(rc);
 	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? ST_OK : rc == 0 ? ST_CORRUPT :
+	    store_mdb_err(rc);
+}
+
+int
+store_count_by_key(struct store *st, uint32_t key_id, size_t *n)
+{
+	MDB_txn *txn;
+	int ret;
+
+	*n = 0;
+	if ((ret = store_rtxn(st, &txn)) != ST_OK)
+		return ret;
+	if ((ret = count_in(txn, st->db_secrets, 0, key_id, n)) == ST_OK)
+		ret = count_in(txn, st->db_versions, 1, key_id, n);
 	store_rtxn_done(st);
 	return ret;
 }

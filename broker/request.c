@@ -86,6 +86,7 @@ audit_req(struct req *q, int status)
 		.role = q->authed ? q->p.role : -1, .op = q->op,
 		.scope = q->scope, .owner = q->owner, .name = q->name,
 		.outcome = rt_status_code(status), .version = q->version,
+		.from_version = q->from_version,
 		.tool = q->tool,
 	};
 
@@ -200,6 +201,13 @@ store_status(int st, char *msg, size_t msglen)
 	case ST_FULL:
 		snprintf(msg, msglen, "the store is out of space");
 		return RT_NOSPACE;
+	case ST_NOVERSION:
+		snprintf(msg, msglen, "that version of this secret is not "
+		    "kept");
+		return RT_NOTFOUND;
+	case ST_CONFLICT:
+		snprintf(msg, msglen, "that version is the current one");
+		return RT_CONFLICT;
 	case ST_BUSY:
 		snprintf(msg, msglen, "the store is busy (every reader slot "
 		    "is in use); try again");
@@ -260,8 +268,10 @@ commit_status(const struct store_op *op, int rv, int *created)
 	/* A token made with a token revoked in the same batch. */
 	if (op->result == ST_NOTFOUND && op->kind == STORE_PUT_TOKEN)
 		return RT_UNAUTH;
-	if (op->result == ST_NOTFOUND)
+	if (op->result == ST_NOTFOUND || op->result == ST_NOVERSION)
 		return RT_NOTFOUND;
+	if (op->result == ST_CONFLICT)
+		return RT_CONFLICT;
 	if (op->result == ST_INVALID)
 		return RT_INVALID;
 	if (op->result == ST_QUOTA)
@@ -284,6 +294,7 @@ commit_fields(struct ipc_msg *m, const struct pending *pd,
 
 	switch (op->kind) {
 	case STORE_PUT_SECRET:
+	case STORE_ROLLBACK_SECRET:
 		w.created = (uint8_t)created;
 		w.meta = op->meta;
 		msg_secret_written_put(m, &w);
@@ -310,12 +321,19 @@ commit_reply(struct pending *pd, const struct store_op *op, int status,
 {
 	struct ipc_msg m;
 	const char *msg = "";
+	char buf[MSG_LEN];
 
 	if (status == RT_UNAUTH)
 		msg = "the token this request came with was revoked";
+	else if (status == RT_NOTFOUND && op->result == ST_NOVERSION)
+		msg = version_missing(pd->q.b, op->from_version, buf,
+		    sizeof(buf));
 	else if (status == RT_NOTFOUND)
 		msg = op->kind == STORE_DELETE_TOKEN ? "no such token" :
 		    "no such secret";
+	else if (status == RT_CONFLICT)
+		msg = "that version is already the current one; nothing "
+		    "to roll back";
 	else if (status == RT_QUOTA)
 		msg = op->kind == STORE_PUT_TOKEN ? "too many live tokens "
 		    "for this user (max_tokens_per_user)" :
@@ -335,6 +353,16 @@ commit_reply(struct pending *pd, const struct store_op *op, int status,
 	if (status == RT_OK || status == RT_CREATED)
 		commit_fields(&m, pd, op, created);
 	chan_send(pd->q.b, &m);
+}
+
+/* The answer to a version that is not kept, naming the setting. */
+const char *
+version_missing(struct broker *b, uint32_t version, char *msg, size_t len)
+{
+	snprintf(msg, len, "version %u of this secret is not kept (it never "
+	    "existed, or is older than the last %llu: versions_kept)",
+	    version, (unsigned long long)b->cfg->versions_kept);
+	return msg;
 }
 
 /*
@@ -363,9 +391,13 @@ batch_commit(struct broker *b)
 		if (!audit_ok)
 			continue;
 		status[i] = commit_status(&ops[i], rv, &created[i]);
-		if (ops[i].kind == STORE_PUT_SECRET && (status[i] == RT_OK ||
-		    status[i] == RT_CREATED))
+		/* a rollback's line names the version copied and the new one */
+		if ((ops[i].kind == STORE_PUT_SECRET ||
+		    ops[i].kind == STORE_ROLLBACK_SECRET) &&
+		    (status[i] == RT_OK || status[i] == RT_CREATED))
 			pend[i].q.version = ops[i].meta.version;
+		if (ops[i].kind == STORE_ROLLBACK_SECRET)
+			pend[i].q.from_version = ops[i].from_version;
 		if (audit_req(&pend[i].q, status[i]) == -1)
 			audit_ok = 0;
 	}

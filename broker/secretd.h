@@ -45,6 +45,8 @@ struct secretd_config {
 	char		 runner_user[64];	/* secretd-runner drops to */
 	uint64_t	 tool_max_concurrent;	/* executions at once */
 	uint64_t	 tool_max_per_user;	/* one caller's at once */
+	uint64_t	 versions_kept;	/* of each secret, the current
+					   one included */
 };
 
 /* config.c */

@@ -1,5 +1,6 @@
 /*
- * The secret handlers: list, put, get, reveal and delete.  Each decodes
+ * The secret handlers: list, put, get, reveal (of a kept version too),
+ * delete, versions and rollback.  Each decodes
  * its whole message (which re-checks every field the front-end sent),
  * authenticates and asks decide(); a malformed message is -1 (fatal to
  * the front-end), a refusal is a reply.  Values never reach a log.
@@ -170,18 +171,46 @@ target_decide(struct req *q, const char *name, uint8_t org_wide,
 	return rv;
 }
 
-/* GET, REVEAL and DELETE: -1 for a malformed message, else the status. */
+/*
+ * GET, REVEAL, DELETE, VERSIONS and ROLLBACK: -1 for a malformed message,
+ * else the status.  *version is the message's; only REVEAL and ROLLBACK
+ * may carry one, and ROLLBACK must.
+ */
 static int
-target_request(struct req *q, struct target *t, enum op op, char *msg,
-    size_t msglen)
+target_request(struct req *q, struct target *t, enum op op,
+    uint32_t *version, char *msg, size_t msglen)
 {
 	struct msg_secret_ref a;
 
 	if (msg_secret_ref_get(q->r, &a) == -1)
 		return -1;
+	if (q->type == IMSG_SECRET_ROLLBACK ? a.version == 0 :
+	    a.version != 0 && q->type != IMSG_SECRET_REVEAL)
+		return -1;
+	*version = a.version;
 	q->auth = a.auth;
 	return target_decide(q, a.name, a.org_wide, a.user_id, op, t, msg,
 	    msglen);
+}
+
+static int
+read_value(struct req *q, const struct target *t, uint32_t version,
+    struct secret_meta *meta, struct secret_value *v, char *msg,
+    size_t msglen)
+{
+	int ret;
+
+	if (version == 0)
+		return store_status(store_secret_get(q->b->store, t->org_id,
+		    t->scope, t->owner, q->name, meta, v), msg, msglen);
+	ret = store_secret_version_get(q->b->store, t->org_id, t->scope,
+	    t->owner, q->name, version, (uint32_t)q->b->cfg->versions_kept,
+	    meta, v);
+	if (ret == ST_NOVERSION) {
+		version_missing(q->b, version, msg, msglen);
+		return RT_NOTFOUND;
+	}
+	return store_status(ret, msg, msglen);
 }
 
 int
@@ -193,16 +222,19 @@ h_read(struct req *q)
 	struct msg_secret_value sv;
 	struct ipc_msg m;
 	char msg[MSG_LEN] = "";
+	uint32_t version;
 	int reveal = q->type == IMSG_SECRET_REVEAL, rv;
 
 	q->op = reveal ? "reveal" : "get";
-	if ((rv = target_request(q, &t, reveal ? OP_REVEAL : OP_GET, msg,
-	    sizeof(msg))) == -1)
+	if ((rv = target_request(q, &t, reveal ? OP_REVEAL : OP_GET, &version,
+	    msg, sizeof(msg))) == -1)
 		return -1;
-	if (rv == RT_OK)
+	q->version = version;
+	if (rv == RT_OK && reveal)
+		rv = read_value(q, &t, version, &meta, &v, msg, sizeof(msg));
+	else if (rv == RT_OK)
 		rv = store_status(store_secret_get(q->b->store, t.org_id,
-		    t.scope, t.owner, q->name, &meta, reveal ? &v : NULL),
-		    msg, sizeof(msg));
+		    t.scope, t.owner, q->name, &meta, NULL), msg, sizeof(msg));
 	if (rv != RT_OK) {
 		respond(q, NULL, rv, msg);
 		return 0;
@@ -234,16 +266,82 @@ fill_meta(struct store_op *op, const struct req *q, int scope)
 	    q->p.user_id);
 }
 
+/* Policy: whoever may read the secret's metadata may list its versions. */
+int
+h_versions(struct req *q)
+{
+	struct msg_secret_versions *l;
+	struct target t;
+	struct ipc_msg m;
+	char msg[MSG_LEN] = "";
+	uint32_t version;
+	size_t n = 0;
+	int rv;
+
+	q->op = "versions";
+	if ((rv = target_request(q, &t, OP_GET, &version, msg,
+	    sizeof(msg))) == -1)
+		return -1;
+	if (rv == RT_OK && (l = calloc(1, sizeof(*l))) == NULL)
+		rv = RT_INTERNAL;
+	if (rv == RT_OK) {
+		rv = store_status(store_secret_versions(q->b->store, t.org_id,
+		    t.scope, t.owner, q->name, &l->meta, l->v,
+		    (size_t)q->b->cfg->versions_kept, &n), msg, sizeof(msg));
+		if (rv == RT_OK) {
+			l->n = (uint32_t)n;
+			reply_init(&m, q->id, RT_OK, "");
+			msg_secret_versions_put(&m, l);
+		}
+		free(l);
+	}
+	respond(q, rv == RT_OK ? &m : NULL, rv, msg);
+	return 0;
+}
+
+/* Policy: as rotate; the value is copied inside the store's commit. */
+int
+h_rollback(struct req *q)
+{
+	struct store_op *op;
+	struct target t;
+	char msg[MSG_LEN] = "";
+	uint32_t version;
+	int rv;
+
+	q->op = "rollback";
+	if ((rv = target_request(q, &t, OP_PUT, &version, msg,
+	    sizeof(msg))) == -1)
+		return -1;
+	if (rv != RT_OK) {
+		q->from_version = version;
+		respond(q, NULL, rv, msg);
+		return 0;
+	}
+	op = pend_op(pend_add(q));
+	op->kind = STORE_ROLLBACK_SECRET;
+	fill_meta(op, q, t.scope);
+	op->from_version = version;
+	op->keep = (uint32_t)q->b->cfg->versions_kept;
+	op->max_count = t.scope == SCOPE_ORG ? q->b->cfg->quota_org_secrets :
+	    q->b->cfg->quota_user_secrets;
+	op->max_bytes = t.scope == SCOPE_ORG ? q->b->cfg->quota_org_bytes :
+	    q->b->cfg->quota_user_bytes;
+	return 0;
+}
+
 int
 h_delete(struct req *q)
 {
 	struct store_op *op;
 	struct target t;
 	char msg[MSG_LEN] = "";
+	uint32_t version;
 	int rv;
 
 	q->op = "delete";
-	if ((rv = target_request(q, &t, OP_DELETE, msg, sizeof(msg))) == -1)
+	if ((rv = target_request(q, &t, OP_DELETE, &version, msg,
+	    sizeof(msg))) == -1)
 		return -1;
 	if (rv != RT_OK) {
 		respond(q, NULL, rv, msg);
@@ -293,6 +391,7 @@ h_put(struct req *q)
 	    sizeof(op->meta.description));
 	op->value = pd->value;
 	op->value_len = pd->value_len;
+	op->keep = (uint32_t)q->b->cfg->versions_kept;
 	/* An org's secrets count against the org, whoever writes them. */
 	op->max_count = t.scope == SCOPE_ORG ? q->b->cfg->quota_org_secrets :
 	    q->b->cfg->quota_user_secrets;

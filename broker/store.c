@@ -40,6 +40,8 @@ static const char *const store_errs[] = {
 	[ST_DAMAGED] = "the data file is damaged: restore it from a backup",
 	[ST_FULL] = "no space left for the store",
 	[ST_BUSY] = "every store reader slot is in use",
+	[ST_NOVERSION] = "that version is not kept",
+	[ST_CONFLICT] = "that version is the current one",
 };
 
 const char *
@@ -347,6 +349,13 @@ dbis_open_v2(struct store *st, MDB_txn *txn, unsigned int flags)
 	return 0;
 }
 
+/* The database schema 3 added; created when a store is upgraded. */
+static int
+dbis_open_v3(struct store *st, MDB_txn *txn, unsigned int flags)
+{
+	return mdb_dbi_open(txn, "versions", flags, &st->db_versions);
+}
+
 static int
 create_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 {
@@ -356,6 +365,7 @@ create_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 
 	if ((rc = dbis_open(st, txn, MDB_CREATE)) != 0 ||
 	    (rc = dbis_open_v2(st, txn, MDB_CREATE)) != 0 ||
+	    (rc = dbis_open_v3(st, txn, MDB_CREATE)) != 0 ||
 	    (rc = meta_put_u32(txn, st->db_meta, "schema", STORE_SCHEMA)) ||
 	    (rc = mdb_put(txn, st->db_meta, &k, &v, 0)) != 0)
 		return rc;
@@ -455,7 +465,7 @@ meta_check(MDB_txn *txn, MDB_dbi db, const uint8_t *root_key,
 		    mdb_strerror(rc));
 		return rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
 	}
-	if (schema != 1 && schema != STORE_SCHEMA) {
+	if (schema < 1 || schema > STORE_SCHEMA) {
 		log_warnx("%s: unknown store schema %u", __func__, schema);
 		return ST_CORRUPT;
 	}
@@ -502,25 +512,31 @@ precheck(const char *dir, const uint8_t *root_key)
 	return ret;
 }
 
-/* Schema 1 to 2: index the tokens and count every owner's usage. */
+/*
+ * Schema 1 to 2: index the tokens and count every owner's usage.  2 to
+ * 3: an empty database of old versions (a store before it kept none).
+ */
 static int
 upgrade_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 {
+	const uint32_t *from = arg;
 	int rc;
 
-	if ((rc = dbis_open_v2(st, txn, MDB_CREATE)) != 0 ||
+	if (*from < 2 && ((rc = dbis_open_v2(st, txn, MDB_CREATE)) != 0 ||
 	    (rc = token_index_build(st, txn)) != 0 ||
-	    (rc = usage_build(st, txn)) != 0)
+	    (rc = usage_build(st, txn)) != 0))
+		return rc;
+	if ((rc = dbis_open_v3(st, txn, MDB_CREATE)) != 0)
 		return rc;
 	return meta_put_u32(txn, st->db_meta, "schema", STORE_SCHEMA);
 }
 
 static int
-store_upgrade(struct store *st, const char *dir)
+store_upgrade(struct store *st, const char *dir, uint32_t from)
 {
 	int ret;
 
-	if ((ret = store_write(st, upgrade_txn, NULL)) != ST_OK) {
+	if ((ret = store_write(st, upgrade_txn, &from)) != ST_OK) {
 		log_warnx("%s: %s: %s", __func__, dir, store_strerror(ret));
 		return ret;
 	}
@@ -541,8 +557,8 @@ open_txn(struct store *st, const uint8_t *root_key, uint32_t *schema)
 	if ((rc = dbis_open(st, txn, 0)) != 0)
 		ret = rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
 	else if ((ret = meta_check(txn, st->db_meta, root_key, schema)) ==
-	    ST_OK && *schema == STORE_SCHEMA &&
-	    (rc = dbis_open_v2(st, txn, 0)) != 0)
+	    ST_OK && ((*schema >= 2 && (rc = dbis_open_v2(st, txn, 0)) != 0) ||
+	    (*schema >= 3 && (rc = dbis_open_v3(st, txn, 0)) != 0)))
 		ret = rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
 	if (ret == ST_OK)
 		ret = keyring_load(st, txn);
@@ -649,7 +665,8 @@ store_open(struct store **stp, const char *dir, const uint8_t *root_key)
 		goto fail;
 	if ((ret = store_walk_all(st, data, psize, 0, &rep)) != ST_OK)
 		goto fail;
-	if (schema != STORE_SCHEMA && (ret = store_upgrade(st, dir)) != ST_OK)
+	if (schema != STORE_SCHEMA &&
+	    (ret = store_upgrade(st, dir, schema)) != ST_OK)
 		goto fail;
 	*stp = st;
 	return ST_OK;

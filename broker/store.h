@@ -27,6 +27,9 @@ enum store_err {
 	ST_DAMAGED,		/* the data file is damaged: restore it */
 	ST_FULL,		/* out of space: disk, quota or map limit */
 	ST_BUSY,		/* every LMDB reader slot is held */
+	ST_NOVERSION,		/* the secret exists, that version is not
+				   kept */
+	ST_CONFLICT,		/* a rollback to the current version */
 };
 
 struct store;
@@ -56,6 +59,7 @@ enum store_op_kind {
 	STORE_PUT_TOKEN,
 	STORE_DELETE_TOKEN,	/* by token.id within token.org_id, with
 				   every token made with it */
+	STORE_ROLLBACK_SECRET,	/* a kept version's value as a new one */
 };
 
 /*
@@ -64,7 +68,15 @@ enum store_op_kind {
  * old one, or "custom" when new) and description (used only when
  * has_description) and the value.  The store fills version, timestamps
  * and created_by, and returns the final metadata in meta.
- * STORE_DELETE_SECRET returns the deleted record's metadata in meta.
+ * The version a put replaces is kept (sealed as it was) while the
+ * secret's kept versions, current included, number at most keep (1 to
+ * VERSIONS_MAX); older ones are dropped.
+ * STORE_DELETE_SECRET returns the deleted record's metadata in meta and
+ * drops every kept version.
+ * STORE_ROLLBACK_SECRET is a put (same fields, no value) whose value is
+ * kept version from_version's, opened and sealed again inside the
+ * transaction: ST_NOVERSION when that version is not kept, ST_CONFLICT
+ * when it is the current one.
  * A put is refused with ST_QUOTA, and nothing stored, when it would take
  * its owner past max_count secrets or max_bytes of values (0: no limit).
  *
@@ -86,6 +98,9 @@ struct store_op {
 	char		 token_parent[TOKEN_ID_LEN + 1];
 	uint64_t	 max_count;
 	uint64_t	 max_bytes;
+	uint32_t	 keep;		/* versions kept, the new one
+					   included; 0: as 1 */
+	uint32_t	 from_version;	/* ROLLBACK */
 	int		 result;	/* enum store_err, per op */
 	int		 created;	/* PUT: 1 when the name was new */
 	size_t		 revoked;	/* DELETE_TOKEN */
@@ -135,6 +150,14 @@ size_t	 store_count_secrets(struct store *);
 int	 store_usage_get(struct store *, const char *org, int scope,
 	    const char *owner, struct store_usage *);
 void	 store_value_free(struct secret_value *);
+
+/* store_version.c */
+int	 store_secret_versions(struct store *, const char *org, int scope,
+	    const char *owner, const char *name, struct secret_meta *cur,
+	    struct secret_version *out, size_t max, size_t *n);
+int	 store_secret_version_get(struct store *, const char *org, int scope,
+	    const char *owner, const char *name, uint32_t version,
+	    uint32_t keep, struct secret_meta *, struct secret_value *);
 
 /* store_token.c */
 int	 store_token_lookup(struct store *, const uint8_t *hash,

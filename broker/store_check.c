@@ -276,6 +276,22 @@ in_file(const struct walk *w, const MDB_val *v)
 }
 
 /* One record of database name: NULL when it decodes, else why not. */
+/* A sealed value under storage key k: at open its tag is checked, the
+   value left sealed; verify opens it. */
+static const char *
+seal_check(struct walk *w, const MDB_val *k, const struct record_view *rv)
+{
+	const uint8_t *key;
+
+	if ((key = keyring_find(w->st, w->txn, rv->key_id)) == NULL)
+		return "is sealed with a data key not in the keyring";
+	if ((w->open_values ? record_open(rv, k->mv_data, k->mv_size, key,
+	    w->st->scratch) : record_verify(rv, k->mv_data, k->mv_size,
+	    key)) == -1)
+		return "does not authenticate with its data key";
+	return NULL;
+}
+
 static const char *
 record_check(struct walk *w, const char *name, const MDB_val *k,
     const MDB_val *v)
@@ -283,7 +299,8 @@ record_check(struct walk *w, const char *name, const MDB_val *k,
 	struct record_view rv;
 	struct token_meta t;
 	char parent[TOKEN_ID_LEN + 1];
-	const uint8_t *key;
+	const char *why;
+	MDB_val sk;
 
 	if (!in_file(w, k) || !in_file(w, v))
 		return "lies outside the file";
@@ -291,14 +308,13 @@ record_check(struct walk *w, const char *name, const MDB_val *k,
 		if (record_parse(v->mv_data, v->mv_size, k->mv_data,
 		    k->mv_size, &rv) == -1)
 			return "does not decode";
-		if ((key = keyring_find(w->st, w->txn, rv.key_id)) == NULL)
-			return "is sealed with a data key not in the keyring";
-		/* at open the tag is checked, the value left sealed */
-		if ((w->open_values ? record_open(&rv, k->mv_data, k->mv_size,
-		    key, w->st->scratch) : record_verify(&rv, k->mv_data,
-		    k->mv_size, key)) == -1)
-			return "does not authenticate with its data key";
-		return NULL;
+		return seal_check(w, k, &rv);
+	}
+	if (strcmp(name, "versions") == 0) {
+		if ((why = version_record_check(w->txn, w->st->db_secrets, k,
+		    v, &rv, &sk)) != NULL)
+			return why;
+		return seal_check(w, &sk, &rv);
 	}
 	if (strcmp(name, "tokens") == 0)
 		return k->mv_size != TOKEN_HASH_LEN || token_decode(v->mv_data,
@@ -323,7 +339,7 @@ record_check(struct walk *w, const char *name, const MDB_val *k,
 
 static const char *const db_names[] = {
 	"secrets", "tokens", "token_ids", "token_owners", "token_children",
-	"usage", "keyring", "meta",
+	"usage", "keyring", "meta", "versions",
 };
 
 static int

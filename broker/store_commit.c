@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "log.h"
 #include "store_int.h"
 
@@ -41,8 +43,16 @@ put_valid(const struct store_op *op)
 		return 0;
 	if (!valid_id(m->updated_by, strlen(m->updated_by)))
 		return 0;
-	return op->value != NULL && op->value_len > 0 &&
+	return op->keep <= VERSIONS_MAX &&
+	    op->value != NULL && op->value_len > 0 &&
 	    op->value_len <= VALUE_MAX_LEN;
+}
+
+/* How many versions a write keeps, the new one included: 0 means 1. */
+static uint32_t
+op_keep(const struct store_op *op)
+{
+	return op->keep == 0 ? 1 : op->keep;
 }
 
 static int
@@ -267,6 +277,10 @@ op_put_secret(struct store *st, MDB_txn *txn, struct store_op *op,
 		op->result = ST_INVALID;
 		return 0;
 	}
+	/* the replaced record goes to the kept versions as it is */
+	if (!op->created && (rc = version_keep(st, txn, &sk, &v,
+	    op->meta.version - 1, op_keep(op))) != 0)
+		return rc;
 	if ((rc = usage_add(st, txn, &op->meta, dcount, dbytes)) != 0)
 		return rc;
 	v.mv_size = record_len(mlen, op->value_len);
@@ -305,9 +319,66 @@ op_delete_secret(struct store *st, MDB_txn *txn, struct store_op *op)
 		return 0;
 	}
 	op->meta = rv.meta;
-	if ((rc = usage_add(st, txn, &rv.meta, -1, -record_bytes(&rv))) != 0)
+	if ((rc = usage_add(st, txn, &rv.meta, -1, -record_bytes(&rv))) != 0 ||
+	    (rc = version_drop_all(st, txn, &sk)) != 0)
 		return rc;
 	return mdb_del(txn, st->db_secrets, &k, NULL);
+}
+
+/*
+ * A kept version's value becomes the next version: opened into the
+ * store's guarded scratch buffer and sealed again by the put, all in
+ * this transaction, so the value never leaves the broker's store code.
+ */
+static int
+op_rollback_secret(struct store *st, MDB_txn *txn, struct store_op *op,
+    uint64_t now)
+{
+	struct secret_meta cur, m;
+	struct skey sk;
+	MDB_val k, v;
+	size_t len = 0;
+	int rc;
+
+	if (op_skey(op, &sk) == -1 || op->from_version == 0) {
+		op->result = ST_INVALID;
+		return 0;
+	}
+	k.mv_size = sk.len;
+	k.mv_data = sk.buf;
+	if ((rc = mdb_get(txn, st->db_secrets, &k, &v)) == MDB_NOTFOUND) {
+		op->result = ST_NOTFOUND;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	if ((op->result = store_record_open(st, txn, &k, &v, &cur, NULL)) !=
+	    ST_OK)
+		return 0;
+	if (op->from_version == cur.version) {
+		op->result = ST_CONFLICT;
+		return 0;
+	}
+	if (op->from_version > cur.version ||
+	    (uint64_t)op->from_version + op_keep(op) <= cur.version) {
+		op->result = ST_NOVERSION;
+		return 0;
+	}
+	if ((op->result = version_open(st, txn, &sk, op->from_version, &m,
+	    st->scratch, &len)) != ST_OK)
+		return 0;
+	/* the value changes, nothing else: category, description and
+	   expiry stay the current version's */
+	op->meta.category[0] = '\0';
+	op->has_description = 0;
+	op->has_expires = 0;
+	op->value = st->scratch;
+	op->value_len = len;
+	rc = op_put_secret(st, txn, op, now);
+	sodium_memzero(st->scratch, len);
+	op->value = NULL;
+	op->value_len = 0;
+	return rc;
 }
 
 static int
@@ -329,6 +400,9 @@ commit_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 			break;
 		case STORE_DELETE_SECRET:
 			rc = op_delete_secret(st, txn, op);
+			break;
+		case STORE_ROLLBACK_SECRET:
+			rc = op_rollback_secret(st, txn, op, cm->now);
 			break;
 		case STORE_PUT_TOKEN:
 			rc = token_op_put(st, txn, op, cm->now);

@@ -15,7 +15,8 @@
 #include "seal.h"
 #include "store.h"
 
-#define STORE_SCHEMA	2	/* 2: token indexes, usage counts */
+#define STORE_SCHEMA	3	/* 2: token indexes, usage counts;
+				   3: old versions */
 #define STORE_MAXDBS	16
 #define STORE_MAPSIZE	(64UL * 1024 * 1024)
 
@@ -39,6 +40,8 @@ struct store {
 	MDB_dbi		 db_token_owners; /* org \0 user \0 id -> "" */
 	MDB_dbi		 db_token_children; /* parent id, id -> "" */
 	MDB_dbi		 db_usage;	/* owner prefix -> count, bytes */
+	MDB_dbi		 db_versions;	/* storage key \0 be32
+					   version -> its record */
 	MDB_dbi		 db_keyring;
 	MDB_dbi		 db_meta;
 	MDB_txn		*rtxn;		/* reset between reads, renewed */
@@ -93,6 +96,17 @@ int	 store_file_check(const char *path, struct store_report *,
 const void *store_map_addr(ino_t);
 int	 store_walk(struct store *, MDB_txn *, int open_values,
 	    const void *map, off_t size, struct store_report *, int *faulted);
+
+/* store_version.c */
+int	 version_keep(struct store *, MDB_txn *, const struct skey *,
+	    const MDB_val *old, uint32_t old_version, uint32_t keep);
+int	 version_drop_all(struct store *, MDB_txn *, const struct skey *);
+int	 version_open(struct store *, MDB_txn *, const struct skey *,
+	    uint32_t version, struct secret_meta *, uint8_t *out,
+	    size_t *len);
+const char *version_record_check(MDB_txn *, MDB_dbi secrets,
+	    const MDB_val *k, const MDB_val *v, struct record_view *,
+	    MDB_val *skey);
 
 /* store_token.c */
 int	 token_op_put(struct store *, MDB_txn *, struct store_op *,

@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,8 @@ enum {
 	OPT_OUTPUT = 0x4000000,
 	OPT_FORCE = 0x8000000,
 	OPT_EXPIRES = 0x10000000,
-	OPT_EXPIRING = 0x20000000
+	OPT_EXPIRING = 0x20000000,
+	OPT_SECVERSION = 0x40000000	/* --version N after get, rollback */
 };
 #define OPT_GLOBAL	(OPT_URL | OPT_CAFILE | OPT_JSON | OPT_HELP | \
 			 OPT_VERSION | OPT_PROFILE)
@@ -91,6 +93,32 @@ static const struct option longopts[] = {
 	{ "prefix",		required_argument,	NULL, OPT_PREFIX },
 	{ NULL,			0,			NULL, 0 }
 };
+#define NLONGOPTS	(sizeof(longopts) / sizeof(longopts[0]))
+
+/*
+ * After "secret get" and "secret rollback", --version N names a kept
+ * version of the secret; anywhere else --version prints runtools' own.
+ */
+static int
+takes_secret_version(enum cli_cmd cmd)
+{
+	return cmd == CMD_SECRET_GET || cmd == CMD_SECRET_ROLLBACK;
+}
+
+static const struct option *
+secret_version_opts(void)
+{
+	static struct option o[NLONGOPTS];
+	size_t i;
+
+	memcpy(o, longopts, sizeof(o));
+	for (i = 0; o[i].name != NULL; i++)
+		if (strcmp(o[i].name, "version") == 0) {
+			o[i].has_arg = required_argument;
+			o[i].val = OPT_SECVERSION;
+		}
+	return o;
+}
 
 static const struct cmdinfo {
 	enum cli_group	 group;
@@ -140,12 +168,29 @@ static const struct cmdinfo {
 	  "are more.\n--expiring 7d: only those whose expiry falls within "
 	  "7 days (or has passed)." },
 	{ GROUP_SECRET, CMD_SECRET_GET, "get",
-	  OPT_REVEAL | OPT_ORGWIDE | OPT_USER, 1, 1,
-	  "secret get NAME [--reveal] [--org-wide] [--user ID]",
+	  OPT_REVEAL | OPT_ORGWIDE | OPT_USER | OPT_SECVERSION, 1, 1,
+	  "secret get NAME [--reveal [--version N]] [--org-wide] [--user ID]",
 	  "Print a secret's metadata.  --reveal prints the value alone "
 	  "instead (with a\ntrailing newline only on a terminal); policy "
-	  "decides who may reveal.\n--org-wide selects the org secret; "
-	  "--user ID another user's (admins)." },
+	  "decides who may reveal.\n--version N with --reveal prints kept "
+	  "version N instead of the current one\n(see 'secret versions').\n"
+	  "--org-wide selects the org secret; --user ID another user's "
+	  "(admins)." },
+	{ GROUP_SECRET, CMD_SECRET_VERSIONS, "versions",
+	  OPT_ORGWIDE | OPT_USER, 1, 1,
+	  "secret versions NAME [--org-wide] [--user ID]",
+	  "List the kept versions of a secret, newest first: version, when "
+	  "and by whom\nit was written, and which is current.  The server "
+	  "keeps versions_kept of\neach (secretd.conf(5)); a delete drops "
+	  "them all." },
+	{ GROUP_SECRET, CMD_SECRET_ROLLBACK, "rollback",
+	  OPT_ORGWIDE | OPT_USER | OPT_SECVERSION, 1, 1,
+	  "secret rollback NAME --version N [--org-wide] [--user ID]",
+	  "Make kept version N's value current again, as a new version "
+	  "(the value\nnever leaves the server).  Who may rotate the secret "
+	  "may roll it back.\nPrints \"rolled back NAME to version N "
+	  "(SCOPE, version M)\".  Exits 2 when N\nis already the current "
+	  "version, 3 when it is not kept." },
 	{ GROUP_SECRET, CMD_SECRET_DELETE, "delete", OPT_ORGWIDE | OPT_USER,
 	  1, 1, "secret delete NAME [--org-wide] [--user ID]",
 	  "Delete a secret.  Prints \"deleted NAME\"." },
@@ -260,6 +305,8 @@ opt_name(unsigned int bit)
 {
 	size_t i;
 
+	if (bit == OPT_SECVERSION)
+		return "version";
 	for (i = 0; longopts[i].name != NULL; i++)
 		if ((unsigned int)longopts[i].val == bit)
 			return longopts[i].name;
@@ -483,6 +530,13 @@ opt_value(struct cli *c, int opt, const char *arg, char *err, size_t len)
 			goto bad;
 		c->prefix = arg;
 		break;
+	case OPT_SECVERSION:
+		errno = 0;
+		c->secret_version = strtoul(arg, &ep, 10);
+		if (*arg < '1' || *arg > '9' || *ep != '\0' || errno ||
+		    c->secret_version > UINT32_MAX)
+			goto bad;
+		break;
 	case OPT_FORMAT:
 		if (strcmp(arg, "dotenv") != 0 && strcmp(arg, "env") != 0 &&
 		    strcmp(arg, "json") != 0)
@@ -578,11 +632,14 @@ static int
 parse_opts(int argc, char **argv, int stop, struct cli *c, char **pos,
     int *npos, char *err, size_t len)
 {
+	const struct option *lo = longopts;
 	int ch;
 
+	if (!stop && takes_secret_version(c->cmd))
+		lo = secret_version_opts();
 	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, stop ? "+:h" : "-:h", longopts,
+	while ((ch = getopt_long(argc, argv, stop ? "+:h" : "-:h", lo,
 	    NULL)) != -1) {
 		if (ch == 1) {
 			if (add_pos(c, pos, npos, optarg, err, len) == -1)
@@ -649,6 +706,16 @@ check_opts(struct cli *c, char *err, size_t len)
 	if (c->reveal && c->user != NULL) {
 		snprintf(err, len, "only its owner can reveal a user secret; "
 		    "--reveal does not take --user");
+		return -1;
+	}
+	if (c->cmd == CMD_SECRET_GET && c->secret_version && !c->reveal) {
+		snprintf(err, len, "--version N reveals a kept version; give "
+		    "--reveal too (or see 'secret versions')");
+		return -1;
+	}
+	if (c->cmd == CMD_SECRET_ROLLBACK && !c->secret_version) {
+		snprintf(err, len, "rollback needs --version N, the kept "
+		    "version to make current");
 		return -1;
 	}
 	if (c->value != NULL && c->value_file != NULL) {

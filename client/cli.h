@@ -48,7 +48,9 @@ enum cli_cmd {
 	CMD_RUN,		/* run.c */
 	CMD_SECRET_EXPORT,
 	CMD_SECRET_IMPORT,
-	CMD_WHOAMI
+	CMD_WHOAMI,
+	CMD_SECRET_VERSIONS,
+	CMD_SECRET_ROLLBACK
 };
 
 struct cli_run;
@@ -100,6 +102,8 @@ struct cli {
 	const char	*value_file;	/* set, rotate: --file PATH */
 	unsigned long	 limit;		/* list: --limit N; 0: all */
 	const char	*prefix;	/* list: --prefix P */
+	unsigned long	 secret_version; /* get --reveal, rollback:
+					   --version N; 0: none */
 };
 
 /* args.c */
@@ -185,6 +189,7 @@ void	 out_json(const char *, size_t);
 void	 out_secret_table(const struct rt_secret_list *, int owners);
 void	 out_secret_meta(const struct rt_secret *);
 void	 out_token_table(const struct rt_token_list *);
+void	 out_version_table(const struct rt_version_list *);
 void	 out_tool_table(const struct rt_tool_list *);
 void	 out_tool(const struct rt_tool *);
 int	 out_exec_result(const struct rt_exec_result *);

@@ -47,7 +47,7 @@ static int
 export_one(rt_client *c, const struct rt_secret *s, struct dotenv *d,
     int *rv)
 {
-	struct rt_get_opts o = { strcmp(s->scope, "org") == 0, NULL, 1 };
+	struct rt_get_opts o = { strcmp(s->scope, "org") == 0, NULL, 1, 0 };
 	struct dotenv_entry *n;
 	struct rt_secret v;
 	enum rt_error e;
@@ -213,7 +213,7 @@ static int
 plan_one(rt_client *c, const struct cli *cl, const struct dotenv_entry *e,
     enum plan *p)
 {
-	struct rt_get_opts o = { cl->org_wide, NULL, 1 };
+	struct rt_get_opts o = { cl->org_wide, NULL, 1, 0 };
 	struct rt_secret s;
 	enum rt_error err;
 

@@ -175,6 +175,40 @@ out_secret_meta(const struct rt_secret *s)
 		kv("expiresAt", s->expires_at);
 }
 
+/* VERSION CREATED CREATED BY, and "current" on the newest. */
+void
+out_version_table(const struct rt_version_list *l)
+{
+	const char *(*rows)[NCOLS];
+	char (*cells)[24];
+	size_t i;
+
+	rows = calloc(l->count + 1, sizeof(*rows));
+	cells = calloc(l->count + 1, sizeof(*cells));
+	if (rows == NULL || cells == NULL) {
+		free(rows);
+		free(cells);
+		fprintf(stderr, "runtools: out of memory\n");
+		return;
+	}
+	rows[0][0] = "VERSION";
+	rows[0][1] = "CREATED";
+	rows[0][2] = "CREATED BY";
+	rows[0][3] = "CURRENT";
+	for (i = 0; i < l->count; i++) {
+		const struct rt_version *v = &l->versions[i];
+
+		snprintf(cells[i], sizeof(cells[i]), "%lu", v->version);
+		rows[i + 1][0] = cells[i];
+		rows[i + 1][1] = nz(v->created_at);
+		rows[i + 1][2] = nz(v->created_by);
+		rows[i + 1][3] = v->current ? "current" : "";
+	}
+	table(rows, l->count + 1);
+	free(rows);
+	free(cells);
+}
+
 void
 out_token_table(const struct rt_token_list *l)
 {

@@ -395,6 +395,7 @@ status_error(long status)
 	switch (status) {
 	case 400:
 	case 405:
+	case 409:
 	case 413:
 	case 415:
 		return RT_E_INVALID;

@@ -1,7 +1,7 @@
 /*
  * libruntools internals shared by its transport (rtclient.c) and its API
- * calls (rtsecrets.c, rttools.c).  Not installed; applications use
- * runtools.h only.
+ * calls (rtsecrets.c, rtversions.c, rttools.c).  Not installed;
+ * applications use runtools.h only.
  */
 #ifndef RTCLIENT_H
 #define RTCLIENT_H
@@ -42,7 +42,16 @@ int		 rt_parse_page(json_t *root, const char *key, size_t,
 		    rt_item_fn, void **items, size_t *count, char **next);
 enum rt_error	 rt_page_get(rt_client *, rt_page_path_fn, const void *opts,
 		    const char *cursor, const char *key, json_t **root);
+int		 rt_parse_secret(json_t *, struct rt_secret *,
+		    int with_value);
+enum rt_error	 rt_secret_path(rt_client *, char *path, size_t,
+		    const char *name, const char *suffix, int org_wide,
+		    const char *user_id);
 enum rt_error	 rt_pages_all(rt_client *, rt_page_path_fn, const void *opts,
 		    const char *from, const char *key, json_t **root);
+
+/* rtversions.c */
+enum rt_error	 rt_version_query(rt_client *, char *path, size_t,
+		    unsigned long version);
 
 #endif

@@ -140,8 +140,8 @@ parse_value(json_t *o, struct rt_secret *s)
 	return 0;
 }
 
-static int
-parse_secret(json_t *o, struct rt_secret *s, int with_value)
+int
+rt_parse_secret(json_t *o, struct rt_secret *s, int with_value)
 {
 	json_t *v;
 
@@ -249,8 +249,8 @@ check_value(rt_client *c, const char *value, size_t len)
 }
 
 /* "/v1/secrets/NAME[/reveal]" plus orgWide and user_id. */
-static enum rt_error
-secret_path(rt_client *c, char *path, size_t size, const char *name,
+enum rt_error
+rt_secret_path(rt_client *c, char *path, size_t size, const char *name,
     const char *suffix, int org_wide, const char *user_id)
 {
 	enum rt_error e;
@@ -364,7 +364,7 @@ rt_secrets_set(rt_client *c, const char *name, const char *value,
 		return e;
 	if (created != NULL)
 		*created = rt_client_last_error(c)->http_status == 201;
-	if (meta != NULL && parse_secret(root, meta, 0) == -1)
+	if (meta != NULL && rt_parse_secret(root, meta, 0) == -1)
 		e = rt_bad_response(c);
 	json_decref(root);
 	return e;
@@ -381,14 +381,19 @@ rt_secrets_get(rt_client *c, const char *name, const struct rt_get_opts *o,
 	if (o == NULL)
 		o = &no_get_opts;
 	memset(out, 0, sizeof(*out));
-	e = secret_path(c, path, sizeof(path), name,
+	if (o->version != 0 && !o->reveal)
+		return rt_set_error(c, RT_E_USAGE, "a version is revealed, "
+		    "not read as metadata");
+	e = rt_secret_path(c, path, sizeof(path), name,
 	    o->reveal ? "/reveal" : "", o->org_wide, o->user_id);
+	if (e == RT_E_OK && o->version != 0)
+		e = rt_version_query(c, path, sizeof(path), o->version);
 	if (e != RT_E_OK)
 		return e;
 	e = rt_request(c, o->reveal ? "POST" : "GET", path, NULL, &root);
 	if (e != RT_E_OK)
 		return e;
-	if (parse_secret(root, out, o->reveal) == -1)
+	if (rt_parse_secret(root, out, o->reveal) == -1)
 		e = rt_bad_response(c);
 	json_decref(root);
 	return e;
@@ -404,7 +409,7 @@ rt_secrets_delete(rt_client *c, const char *name,
 
 	if (o == NULL)
 		o = &no_delete_opts;
-	e = secret_path(c, path, sizeof(path), name, "", o->org_wide,
+	e = rt_secret_path(c, path, sizeof(path), name, "", o->org_wide,
 	    o->user_id);
 	if (e != RT_E_OK)
 		return e;
@@ -479,7 +484,7 @@ token_list_path(rt_client *c, char *path, size_t size, const void *opts,
 static int
 secret_item(json_t *o, void *s)
 {
-	return parse_secret(o, s, 0);
+	return rt_parse_secret(o, s, 0);
 }
 
 static int

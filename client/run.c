@@ -399,7 +399,7 @@ fail(rt_client *c, enum rt_error e, const char *what, const char *name,
 static enum rt_error
 reveal(rt_client *c, struct run_var *v, int *org)
 {
-	struct rt_get_opts o = { 0, NULL, 1 };
+	struct rt_get_opts o = { 0, NULL, 1, 0 };
 	struct rt_secret s;
 	enum rt_error e = RT_E_NOTFOUND;
 

@@ -82,7 +82,7 @@ cli_print_json(rt_client *c)
 static int
 org_hint(rt_client *c, const struct cli *cl, const char *verb)
 {
-	struct rt_get_opts o = { 1, NULL, 0 };
+	struct rt_get_opts o = { 1, NULL, 0, 0 };
 	struct rt_secret m;
 
 	if (cl->org_wide || cl->user != NULL ||
@@ -145,7 +145,7 @@ cmd_set(rt_client *c, struct cli *cl)
 static int
 cmd_rotate(rt_client *c, struct cli *cl)
 {
-	struct rt_get_opts g = { cl->org_wide, cl->user, 0 };
+	struct rt_get_opts g = { cl->org_wide, cl->user, 0, 0 };
 	struct rt_set_opts o = { NULL, NULL, cl->org_wide, cl->user,
 	    cl->has_expires ? cl->expires : NULL };
 	struct rt_secret m;
@@ -226,14 +226,16 @@ cmd_list(rt_client *c, struct cli *cl)
 static int
 cmd_get(rt_client *c, struct cli *cl)
 {
-	struct rt_get_opts o = { cl->org_wide, cl->user, cl->reveal };
+	struct rt_get_opts o = { cl->org_wide, cl->user, cl->reveal,
+	    cl->secret_version };
 	struct rt_secret s;
 	enum rt_error e;
 	int rv = 0;
 
 	if ((e = rt_secrets_get(c, cl->name, &o, &s)) != RT_E_OK) {
-		if (e == RT_E_NOTFOUND && org_hint(c, cl, cl->reveal ?
-		    "reveal" : "get"))
+		/* a version's 404 may say it is not kept: keep that */
+		if (e == RT_E_NOTFOUND && !cl->secret_version &&
+		    org_hint(c, cl, cl->reveal ? "reveal" : "get"))
 			return EXIT_NOTFOUND;
 		return fail(c, e, cl->reveal ? "reveal" : "get", cl->name);
 	}
@@ -250,6 +252,48 @@ cmd_get(rt_client *c, struct cli *cl)
 	}
 	rt_secret_clear(&s);
 	return rv;
+}
+
+static int
+cmd_versions(rt_client *c, struct cli *cl)
+{
+	struct rt_version_opts o = { cl->org_wide, cl->user };
+	struct rt_version_list l;
+	enum rt_error e;
+
+	if ((e = rt_secrets_versions(c, cl->name, &o, &l)) != RT_E_OK) {
+		if (e == RT_E_NOTFOUND && org_hint(c, cl, "versions"))
+			return EXIT_NOTFOUND;
+		return fail(c, e, "versions", cl->name);
+	}
+	if (cl->json)
+		print_json(c);
+	else
+		out_version_table(&l);
+	rt_version_list_clear(&l);
+	return 0;
+}
+
+static int
+cmd_rollback(rt_client *c, struct cli *cl)
+{
+	struct rt_version_opts o = { cl->org_wide, cl->user };
+	struct rt_secret m;
+	enum rt_error e;
+
+	if ((e = rt_secrets_rollback(c, cl->name, cl->secret_version, &o,
+	    &m)) != RT_E_OK)
+		return fail(c, e, "rollback", cl->name);
+	if (cl->json)
+		print_json(c);
+	else {
+		printf("rolled back ");
+		out_clean(stdout, m.name);
+		printf(" to version %lu (%s, version %lu)\n",
+		    cl->secret_version, m.scope ? m.scope : "-", m.version);
+	}
+	rt_secret_clear(&m);
+	return 0;
 }
 
 static int
@@ -435,6 +479,10 @@ run(rt_client *c, struct cli *cl)
 		return cmd_get(c, cl);
 	case CMD_SECRET_DELETE:
 		return cmd_delete(c, cl);
+	case CMD_SECRET_VERSIONS:
+		return cmd_versions(c, cl);
+	case CMD_SECRET_ROLLBACK:
+		return cmd_rollback(c, cl);
 	case CMD_TOKEN_CREATE:
 		return cmd_token_create(c, cl);
 	case CMD_TOKEN_LIST:

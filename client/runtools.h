@@ -21,7 +21,7 @@ enum rt_error {
 	RT_E_SERVER,		/* 5xx (but 503) or an unexpected status */
 	RT_E_NOTFOUND,		/* 404 */
 	RT_E_AUTH,		/* 401 or 403 (forbidden, quota_exceeded) */
-	RT_E_INVALID,		/* 400, 405, 413, 415: input refused */
+	RT_E_INVALID,		/* 400, 405, 409, 413, 415: refused */
 	RT_E_RATELIMIT,		/* 429 */
 	RT_E_UNAVAILABLE,	/* 503: broker down or audit log unwritable */
 	RT_E_PROTOCOL,		/* the response is not the API's shape */
@@ -96,6 +96,30 @@ struct rt_get_opts {
 	int		 org_wide;
 	const char	*user_id;		/* metadata of another user's */
 	int		 reveal;		/* POST .../reveal */
+	unsigned long	 version;		/* with reveal: a kept
+						   version; 0: the
+						   current one */
+};
+
+/* One kept version of a secret (rt_secrets_versions), newest first. */
+struct rt_version {
+	unsigned long	 version;
+	char		*created_at;
+	char		*created_by;		/* who wrote it */
+	int		 current;
+};
+
+struct rt_version_list {
+	char		*name;
+	char		*scope;			/* "user" or "org" */
+	struct rt_version *versions;
+	size_t		 count;
+};
+
+/* Which secret rt_secrets_versions and rt_secrets_rollback act on. */
+struct rt_version_opts {
+	int		 org_wide;
+	const char	*user_id;		/* another user's (admin) */
 };
 
 struct rt_delete_opts {
@@ -302,6 +326,16 @@ enum rt_error	 rt_secrets_get(rt_client *, const char *name,
 		    const struct rt_get_opts *, struct rt_secret *);
 enum rt_error	 rt_secrets_delete(rt_client *, const char *name,
 		    const struct rt_delete_opts *);
+/* The kept versions of a secret, newest (the current one) first. */
+enum rt_error	 rt_secrets_versions(rt_client *, const char *name,
+		    const struct rt_version_opts *, struct rt_version_list *);
+/*
+ * Makes kept version `version` current again, as a new version; the
+ * value stays on the server.  meta (may be NULL) is the new version's.
+ */
+enum rt_error	 rt_secrets_rollback(rt_client *, const char *name,
+		    unsigned long version, const struct rt_version_opts *,
+		    struct rt_secret *meta);
 enum rt_error	 rt_tokens_create(rt_client *, const struct rt_token_opts *,
 		    struct rt_token *);
 /* Every token the caller may manage, following nextCursor to the end. */
@@ -334,6 +368,7 @@ void		 rt_whoami_clear(struct rt_whoami *);
 void		 rt_secret_value_free(char *value, size_t len);
 void		 rt_secret_clear(struct rt_secret *);
 void		 rt_secret_list_clear(struct rt_secret_list *);
+void		 rt_version_list_clear(struct rt_version_list *);
 void		 rt_token_clear(struct rt_token *);
 void		 rt_token_list_clear(struct rt_token_list *);
 void		 rt_tool_clear(struct rt_tool *);

@@ -432,6 +432,7 @@ msg_secret_ref_put(struct ipc_msg *m, const struct msg_secret_ref *s)
 	ipc_put_str(m, s->name);
 	ipc_put_u8(m, s->org_wide);
 	ipc_put_str(m, s->user_id);
+	ipc_put_u32(m, s->version);
 }
 
 int
@@ -442,10 +443,49 @@ msg_secret_ref_get(struct ipc_reader *r, struct msg_secret_ref *s)
 	    ipc_get_strbuf(r, s->name, sizeof(s->name)) == -1 ||
 	    ipc_get_u8(r, &s->org_wide) == -1 ||
 	    ipc_get_strbuf(r, s->user_id, sizeof(s->user_id)) == -1 ||
-	    ipc_end(r) == -1)
+	    ipc_get_u32(r, &s->version) == -1 || ipc_end(r) == -1)
 		return -1;
 	return is_name(s->name) && is_bool(s->org_wide) &&
 	    opt_id(s->user_id) ? 0 : -1;
+}
+
+void
+msg_secret_versions_put(struct ipc_msg *m, const struct msg_secret_versions *l)
+{
+	uint32_t i;
+
+	meta_put(m, &l->meta);
+	ipc_put_u32(m, l->n);
+	for (i = 0; i < l->n && i < VERSIONS_MAX; i++) {
+		ipc_put_u32(m, l->v[i].version);
+		ipc_put_u64(m, l->v[i].created_at);
+		ipc_put_str(m, l->v[i].created_by);
+	}
+}
+
+/* Newest first, each older than the one before, the first the current. */
+int
+msg_secret_versions_get(struct ipc_reader *r, struct msg_secret_versions *l)
+{
+	struct secret_version *v;
+	uint32_t i;
+
+	memset(l, 0, sizeof(*l));
+	if (meta_get(r, &l->meta) == -1 || ipc_get_u32(r, &l->n) == -1 ||
+	    l->n < 1 || l->n > VERSIONS_MAX)
+		return -1;
+	for (i = 0; i < l->n; i++) {
+		v = &l->v[i];
+		if (ipc_get_u32(r, &v->version) == -1 ||
+		    ipc_get_u64(r, &v->created_at) == -1 ||
+		    ipc_get_strbuf(r, v->created_by,
+		    sizeof(v->created_by)) == -1 ||
+		    !valid_id(v->created_by, strlen(v->created_by)) ||
+		    v->version == 0 || (i == 0 ? v->version !=
+		    l->meta.version : v->version >= l->v[i - 1].version))
+			return -1;
+	}
+	return ipc_end(r);
 }
 
 void

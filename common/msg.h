@@ -125,15 +125,27 @@ struct msg_secret_written {
 };
 
 /*
- * IMSG_SECRET_GET, IMSG_SECRET_REVEAL and IMSG_SECRET_DELETE.  GET's
- * reply is a secret_meta, REVEAL's a msg_secret_value, DELETE's a
- * msg_secret_deleted.
+ * IMSG_SECRET_GET, IMSG_SECRET_REVEAL, IMSG_SECRET_DELETE,
+ * IMSG_SECRET_VERSIONS and IMSG_SECRET_ROLLBACK.  GET's reply is a
+ * secret_meta, REVEAL's a msg_secret_value, DELETE's a
+ * msg_secret_deleted, VERSIONS' a msg_secret_versions, ROLLBACK's a
+ * msg_secret_written.  version is a kept version to reveal (0: the
+ * current one) or to roll back to (at least 1), and 0 for the others.
  */
 struct msg_secret_ref {
 	struct msg_auth	 auth;
 	char		 name[NAME_MAX_LEN + 1];
 	uint8_t		 org_wide;
 	char		 user_id[ID_MAX_LEN + 1];	/* "": the caller */
+	uint32_t	 version;
+};
+
+/* The kept versions of a secret: its current record, then newest first. */
+struct msg_secret_versions {
+	struct secret_meta meta;
+	uint32_t	 n;			/* 1 to VERSIONS_MAX; v[0] is
+						   meta's version */
+	struct secret_version v[VERSIONS_MAX];
 };
 
 struct msg_secret_value {
@@ -241,6 +253,10 @@ int	 msg_secret_meta_get(struct ipc_reader *, struct secret_meta *);
 void	 msg_secret_value_put(struct ipc_msg *,
 	    const struct msg_secret_value *);
 int	 msg_secret_value_get(struct ipc_reader *, struct msg_secret_value *);
+void	 msg_secret_versions_put(struct ipc_msg *,
+	    const struct msg_secret_versions *);
+int	 msg_secret_versions_get(struct ipc_reader *,
+	    struct msg_secret_versions *);
 void	 msg_secret_deleted_put(struct ipc_msg *,
 	    const struct msg_secret_deleted *);
 int	 msg_secret_deleted_get(struct ipc_reader *,

@@ -200,6 +200,7 @@ static const struct {
 	[RT_UPSTREAM] = { "upstream_failed", 502 },
 	[RT_TIMEOUT] = { "upstream_timeout", 504 },
 	[RT_NOSPACE] = { "insufficient_storage", 507 },
+	[RT_CONFLICT] = { "conflict", 409 },
 };
 
 const char *

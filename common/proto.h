@@ -33,6 +33,7 @@
 #define REQUEST_ID_LEN	16		/* hex chars of X-Request-Id */
 #define MSG_LEN		256		/* a reply's message, NUL included */
 #define PEM_MAX		(64 * 1024)	/* IMSG_CONFIG's certificate, key */
+#define VERSIONS_MAX	100		/* versions_kept's upper bound */
 
 /* Who sends each, and its fields: msg.h. */
 enum imsg_type {
@@ -55,6 +56,8 @@ enum imsg_type {
 	IMSG_TOOL_GET,		/* fe->b; reply (tool.h) */
 	IMSG_TOOL_EXEC,		/* fe->b; reply (tool.h) */
 	IMSG_WHOAMI,		/* fe->b, an auth block only; reply */
+	IMSG_SECRET_VERSIONS,	/* fe->b; reply */
+	IMSG_SECRET_ROLLBACK,	/* fe->b; reply */
 	IMSG_MAX
 };
 
@@ -95,6 +98,8 @@ enum rt_status {
 	RT_TIMEOUT,		/* 504 upstream_timeout */
 	RT_NOSPACE,		/* 507 insufficient_storage: the store is
 				   out of space */
+	RT_CONFLICT,		/* 409 conflict: e.g. a rollback to the
+				   current version */
 	RT_MAX
 };
 
@@ -113,6 +118,13 @@ struct secret_meta {
 	uint64_t	expires_at;			/* 0: none; a reminder
 							   to rotate, not
 							   enforced */
+};
+
+/* One kept version of a secret: when and by whom it was written. */
+struct secret_version {
+	uint32_t	version;
+	uint64_t	created_at;
+	char		created_by[ID_MAX_LEN + 1];
 };
 
 struct token_meta {

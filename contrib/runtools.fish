@@ -95,19 +95,24 @@ complete -c runtools -n __runtools_needs_cmd -a tool -d 'list, describe and run 
 complete -c runtools -n __runtools_needs_cmd -a run -d 'run a command with secrets in its environment'
 complete -c runtools -n __runtools_needs_cmd -a whoami -d 'who the server takes you for'
 
-set -l __rt_secret_cmds set rotate list get delete export import
+set -l __rt_secret_cmds set rotate list get versions rollback delete export import
 complete -c runtools -n "__runtools_needs_sub secret $__rt_secret_cmds" -a set -d 'create or replace a secret'
 complete -c runtools -n "__runtools_needs_sub secret $__rt_secret_cmds" -a rotate -d 'replace the value of a secret'
 complete -c runtools -n "__runtools_needs_sub secret $__rt_secret_cmds" -a list -d 'list secrets (metadata)'
 complete -c runtools -n "__runtools_needs_sub secret $__rt_secret_cmds" -a get -d 'show a secret, --reveal its value'
+complete -c runtools -n "__runtools_needs_sub secret $__rt_secret_cmds" -a versions -d 'list the kept versions of a secret'
+complete -c runtools -n "__runtools_needs_sub secret $__rt_secret_cmds" -a rollback -d 'make a kept version current again'
 complete -c runtools -n "__runtools_needs_sub secret $__rt_secret_cmds" -a delete -d 'delete a secret'
 complete -c runtools -n "__runtools_needs_sub secret $__rt_secret_cmds" -a export -d 'write the values you may reveal'
 complete -c runtools -n "__runtools_needs_sub secret $__rt_secret_cmds" -a import -d 'create or rotate from a file'
-for c in get rotate delete
+for c in get rotate delete versions rollback
     complete -c runtools -n "__runtools_is secret $c" -a '(__runtools_secrets)' -d secret
 end
 complete -c runtools -n '__runtools_is secret get' -l reveal -d 'show the value'
-for c in set get rotate delete
+for c in get rollback
+    complete -c runtools -n "__runtools_is secret $c" -l version -x -d 'a kept version'
+end
+for c in set get rotate delete versions rollback
     complete -c runtools -n "__runtools_is secret $c" -l org-wide -d 'the org secret'
     complete -c runtools -n "__runtools_is secret $c" -l user -x -d "another user's (admins)"
 end

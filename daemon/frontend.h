@@ -77,6 +77,7 @@ struct fe_query {
 	char		 cursor[CURSOR_MAX_LEN + 1];
 	int		 org_wide;
 	char		 prefix[NAME_MAX_LEN + 1];	/* "": any name */
+	uint32_t	 version;		/* a kept version; 0: none */
 };
 
 enum http_method {

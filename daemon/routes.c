@@ -15,8 +15,8 @@
 #include "tool.h"
 
 enum path_kind {
-	P_HEALTH, P_SECRETS, P_SECRET, P_REVEAL, P_TOKENS, P_TOKEN, P_TOOLS,
-	P_TOOL_ONE, P_TOOL, P_WHOAMI, P_NONE
+	P_HEALTH, P_SECRETS, P_SECRET, P_REVEAL, P_VERSIONS, P_ROLLBACK,
+	P_TOKENS, P_TOKEN, P_TOOLS, P_TOOL_ONE, P_TOOL, P_WHOAMI, P_NONE
 };
 
 typedef void (*route_fn)(struct fe_req *);
@@ -34,6 +34,8 @@ struct route {
 static void	secrets_list(struct fe_req *);
 static void	secret_put(struct fe_req *);
 static void	secret_get(struct fe_req *);
+static void	secret_versions(struct fe_req *);
+static void	secret_rollback(struct fe_req *);
 static void	token_create(struct fe_req *);
 static void	token_list(struct fe_req *);
 static void	token_revoke(struct fe_req *);
@@ -44,6 +46,8 @@ static const char *const q_none[] = { NULL };
 static const char *const q_list[] = { "category", "secretScope", "all",
 	"user_id", "limit", "cursor", "prefix", NULL };
 static const char *const q_one[] = { "orgWide", "user_id", NULL };
+static const char *const q_reveal[] = { "orgWide", "user_id", "version",
+	NULL };
 static const char *const q_page[] = { "limit", "cursor", NULL };
 
 static const struct json_field f_put[] = {
@@ -57,6 +61,11 @@ static const struct json_field f_put[] = {
 	{ NULL, 0, 0 }
 };
 static const struct json_field f_reveal[] = {
+	{ "orgWide", JSON_TRUE, 0 },
+	{ NULL, 0, 0 }
+};
+static const struct json_field f_rollback[] = {
+	{ "version", JSON_INTEGER, 1 },
 	{ "orgWide", JSON_TRUE, 0 },
 	{ NULL, 0, 0 }
 };
@@ -80,7 +89,9 @@ static const struct route routes[] = {
 	{ P_SECRETS, HTTP_POST, q_one, f_put, 1, 0, secret_put },
 	{ P_SECRET, HTTP_GET, q_one, NULL, 0, 0, secret_get },
 	{ P_SECRET, HTTP_DELETE, q_one, NULL, 0, 0, secret_get },
-	{ P_REVEAL, HTTP_POST, q_one, f_reveal, 0, 0, secret_get },
+	{ P_REVEAL, HTTP_POST, q_reveal, f_reveal, 0, 0, secret_get },
+	{ P_VERSIONS, HTTP_GET, q_one, NULL, 0, 0, secret_versions },
+	{ P_ROLLBACK, HTTP_POST, q_one, f_rollback, 1, 0, secret_rollback },
 	{ P_TOKENS, HTTP_POST, q_none, f_token, 0, 0, token_create },
 	{ P_TOKENS, HTTP_GET, q_page, NULL, 0, 0, token_list },
 	{ P_TOKEN, HTTP_DELETE, q_none, NULL, 0, 0, token_revoke },
@@ -159,6 +170,14 @@ path_kind(const char *path, char *raw, size_t rawlen)
 		if (has_suffix(rest, "/reveal", &n)) {
 			copy_arg(raw, rawlen, rest, n);
 			return P_REVEAL;
+		}
+		if (has_suffix(rest, "/versions", &n)) {
+			copy_arg(raw, rawlen, rest, n);
+			return P_VERSIONS;
+		}
+		if (has_suffix(rest, "/rollback", &n)) {
+			copy_arg(raw, rawlen, rest, n);
+			return P_ROLLBACK;
 		}
 		copy_arg(raw, rawlen, rest, strlen(rest));
 		return P_SECRET;
@@ -323,6 +342,26 @@ parse_limit(const char *v, uint32_t *out)
 	return 0;
 }
 
+/* A kept version: 1 to 4294967295, digits only. */
+static int
+parse_version(const char *v, uint32_t *out)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	if (*v == '\0' || strlen(v) > 10)
+		return -1;
+	for (i = 0; v[i] != '\0'; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (n < 1 || n > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)n;
+	return 0;
+}
+
 /* A token cursor is shorter than a secret one; both are opaque. */
 static size_t
 cursor_max(const struct route *r)
@@ -365,6 +404,8 @@ query_value(const struct route *r, struct fe_query *q, const char *k,
 		snprintf(q->cursor, sizeof(q->cursor), "%s", v);
 	} else if (strcmp(k, "orgWide") == 0)
 		return parse_bool(v, &q->org_wide);
+	else if (strcmp(k, "version") == 0)
+		return parse_version(v, &q->version);
 	else if (strcmp(k, "prefix") == 0) {
 		/* a name's first characters: itself a valid name */
 		if (!valid_secret_name(v, strlen(v)))
@@ -802,9 +843,89 @@ secret_get(struct fe_req *fr)
 	ref.org_wide = fr->q.org_wide || (fr->body != NULL &&
 	    json_is_true(json_object_get(fr->body, "orgWide")));
 	memcpy(ref.user_id, fr->q.user_id, sizeof(ref.user_id));
+	if (fr->route->kind == P_REVEAL)
+		ref.version = fr->q.version;
 	bc_msg_init(&m, type);
 	msg_secret_ref_put(&m, &ref);
 	send_request(fr, &m, cb);
+}
+
+static int
+versions_reply(void *arg, enum rt_status st, const char *msg,
+    struct ipc_reader *r)
+{
+	struct fe_req *fr = arg;
+	struct msg_secret_versions *l;
+	json_t *a, *o;
+	char t[32];
+	uint32_t i;
+
+	if (!reply_ok(fr, st, msg))
+		return 0;
+	if ((l = malloc(sizeof(*l))) == NULL) {
+		http_reply_error(fr, 500, "internal", "out of memory");
+		return 0;
+	}
+	if (msg_secret_versions_get(r, l) == -1) {
+		free(l);
+		return bad_reply(fr);
+	}
+	a = json_array();
+	for (i = 0; a != NULL && i < l->n; i++)
+		json_array_append_new(a, json_pack("{s:I,s:s,s:s,s:b}",
+		    "version", (json_int_t)l->v[i].version,
+		    "createdAt", json_time(l->v[i].created_at, t, sizeof(t)),
+		    "createdBy", l->v[i].created_by, "current", i == 0));
+	o = json_pack("{s:s,s:s,s:o,s:o}", "name", l->meta.name,
+	    "scope", l->meta.scope == SCOPE_ORG ? "org" : "user",
+	    "userId", l->meta.scope == SCOPE_ORG ? json_null() :
+	    json_string(l->meta.user_id), "versions", a);
+	free(l);
+	http_reply_json(fr, 200, o);
+	return 0;
+}
+
+/* The kept versions of a secret, as GET selects it. */
+static void
+secret_versions(struct fe_req *fr)
+{
+	struct msg_secret_ref ref;
+	struct ipc_msg m;
+
+	memset(&ref, 0, sizeof(ref));
+	http_auth(fr, &ref.auth);
+	memcpy(ref.name, fr->arg, sizeof(ref.name));
+	ref.org_wide = fr->q.org_wide;
+	memcpy(ref.user_id, fr->q.user_id, sizeof(ref.user_id));
+	bc_msg_init(&m, IMSG_SECRET_VERSIONS);
+	msg_secret_ref_put(&m, &ref);
+	send_request(fr, &m, versions_reply);
+}
+
+/* Only the version's number travels; the broker copies its value. */
+static void
+secret_rollback(struct fe_req *fr)
+{
+	struct msg_secret_ref ref;
+	struct ipc_msg m;
+	json_int_t v;
+
+	v = json_integer_value(json_object_get(fr->body, "version"));
+	if (v < 1 || v > (json_int_t)UINT32_MAX) {
+		http_reply_error(fr, 400, "invalid_request", "\"version\" "
+		    "must be a kept version, 1 to %u", UINT32_MAX);
+		return;
+	}
+	memset(&ref, 0, sizeof(ref));
+	http_auth(fr, &ref.auth);
+	memcpy(ref.name, fr->arg, sizeof(ref.name));
+	ref.org_wide = fr->q.org_wide ||
+	    json_is_true(json_object_get(fr->body, "orgWide"));
+	memcpy(ref.user_id, fr->q.user_id, sizeof(ref.user_id));
+	ref.version = (uint32_t)v;
+	bc_msg_init(&m, IMSG_SECRET_ROLLBACK);
+	msg_secret_ref_put(&m, &ref);
+	send_request(fr, &m, put_reply);
 }
 
 static int

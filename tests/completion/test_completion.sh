@@ -33,6 +33,8 @@ case " $* " in
 	printf 'NAME     SCOPE CATEGORY\nORG_KEY  org   custom\n' ;;
 *" secret list "*)
 	printf 'NAME       SCOPE CATEGORY\nALPHA_KEY  user  custom\nBETA_KEY   user  custom\nORG_KEY    org   custom\nALPHA_KEY  org   custom\n' ;;
+*" secret versions ALPHA_KEY "*)
+	printf 'VERSION  CREATED               CREATED BY  CURRENT\n3        2026-01-01T00:00:00Z  alice       current\n2        2026-01-01T00:00:00Z  alice\n' ;;
 *" tool list "*)
 	printf 'NAME    TYPE\ngithub  http\n' ;;
 esac
@@ -60,7 +62,7 @@ comp() {
 is "$(comp runtools '' | tr ' ' '\n' | grep -v '^-' | tr '\n' ' ')" \
     "run secret token tool whoami " "bash: the commands"
 is "$(comp runtools secret '')" \
-    "--help delete export get import list rotate set" \
+    "--help delete export get import list rollback rotate set versions" \
     "bash: secret's subcommands"
 is "$(comp runtools token '')" "--help create list revoke" \
     "bash: token's subcommands"
@@ -71,6 +73,14 @@ is "$(comp runtools run --n)" "--no-mask" "bash: run's options"
 is "$(comp runtools secret get --r)" "--reveal" "bash: get's options"
 
 : >"$LOG"
+is "$(comp runtools secret versions A)" "ALPHA_KEY" \
+    "bash: secret versions completes the names"
+is "$(comp runtools secret rollback ALPHA_KEY --version '')" "2 3" \
+    "bash: rollback --version completes the kept versions"
+is "$(comp runtools secret get ALPHA_KEY --reveal --version '')" "2 3" \
+    "bash: get --version completes the kept versions"
+is "$(comp runtools secret rollback ALPHA_KEY --version 2 --o)" "--org-wide" \
+    "bash: --version's number is not taken for a name"
 is "$(comp runtools secret get '')" "ALPHA_KEY BETA_KEY ORG_KEY" \
     "bash: secret get completes the secret names, once each"
 is "$(comp runtools secret rotate B)" "BETA_KEY" "bash: secret rotate, a prefix"

@@ -1186,6 +1186,43 @@ a_bad_name(struct hostile *h, struct ipc_msg *m, char *why, size_t len)
 	return 0;
 }
 
+/* A reference to a secret as the real front-end sends it, of type t. */
+static void
+ref_msg(struct hostile *h, struct ipc_msg *m, uint32_t t, uint32_t version)
+{
+	struct msg_secret_ref ref;
+
+	memset(&ref, 0, sizeof(ref));
+	ref.auth.kind = AUTH_SESSION;
+	ref.auth.session = h->held_h;
+	snprintf(ref.auth.source, sizeof(ref.auth.source), "unix");
+	snprintf(ref.name, sizeof(ref.name), "SOME_SECRET");
+	ref.version = version;
+	msg_start(h, m, t);
+	msg_secret_ref_put(m, &ref);
+}
+
+/* A version only a reveal or a rollback carries, on a delete. */
+static int
+a_delete_version(struct hostile *h, struct ipc_msg *m, char *why, size_t len)
+{
+	(void)why;
+	(void)len;
+	ref_msg(h, m, IMSG_SECRET_DELETE, 3);
+	return 0;
+}
+
+/* A rollback names the version to copy; the front-end never sends 0. */
+static int
+a_rollback_no_version(struct hostile *h, struct ipc_msg *m, char *why,
+    size_t len)
+{
+	(void)why;
+	(void)len;
+	ref_msg(h, m, IMSG_SECRET_ROLLBACK, 0);
+	return 0;
+}
+
 /* The same for a tool execution: a tool name no tool file can have. */
 static int
 a_bad_tool(struct hostile *h, struct ipc_msg *m, char *why, size_t len)
@@ -1265,6 +1302,10 @@ static const struct step steps[] = {
 	    a_bad_name, 0 },
 	{ "a tool name outside the rules is fatal, not refused", NULL,
 	    a_bad_tool, 0 },
+	{ "a version on a delete is fatal, not a delete", NULL,
+	    a_delete_version, 0 },
+	{ "a rollback without a version is fatal", NULL,
+	    a_rollback_no_version, 0 },
 };
 static const size_t nsteps = sizeof(steps) / sizeof(steps[0]);
 _Static_assert(sizeof(steps) / sizeof(steps[0]) <= STEPS_MAX,

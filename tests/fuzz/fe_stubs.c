@@ -100,6 +100,8 @@ broker_decodes(struct ipc_reader *r)
 	case IMSG_SECRET_GET:
 	case IMSG_SECRET_REVEAL:
 	case IMSG_SECRET_DELETE:
+	case IMSG_SECRET_VERSIONS:
+	case IMSG_SECRET_ROLLBACK:
 		return msg_secret_ref_get(r, &u.ref);
 	case IMSG_TOKEN_CREATE:
 		return msg_token_create_get(r, &u.tcreate);

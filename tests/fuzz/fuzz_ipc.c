@@ -22,7 +22,7 @@
 enum reply_kind {
 	R_EMPTY, R_SESSION, R_SECRET_PAGE, R_WRITTEN, R_META, R_VALUE,
 	R_DELETED, R_TOKEN_CREATED, R_TOKEN_PAGE, R_TOKEN_META, R_WHOAMI,
-	R_MAX
+	R_VERSIONS, R_MAX
 };
 
 /* What a page held, kept to encode it back. */
@@ -61,6 +61,7 @@ union any {
 	struct secret_meta		 meta;
 	struct msg_secret_value		 value;
 	struct msg_secret_deleted	 deleted;
+	struct msg_secret_versions	 versions;
 	struct msg_token_create		 tcreate;
 	struct msg_token_created	 tcreated;
 	struct msg_token_list		 tlist;
@@ -112,6 +113,8 @@ request(struct ipc_reader *r, union any *u, struct ipc_msg *m)
 	case IMSG_SECRET_GET:
 	case IMSG_SECRET_REVEAL:
 	case IMSG_SECRET_DELETE:
+	case IMSG_SECRET_VERSIONS:
+	case IMSG_SECRET_ROLLBACK:
 		if (msg_secret_ref_get(r, &u->ref) == -1)
 			return -1;
 		msg_secret_ref_put(m, &u->ref);
@@ -183,6 +186,11 @@ reply_fields(struct ipc_reader *r, enum reply_kind k, union any *u,
 		if (msg_secret_deleted_get(r, &u->deleted) == -1)
 			return -1;
 		msg_secret_deleted_put(m, &u->deleted);
+		return 0;
+	case R_VERSIONS:
+		if (msg_secret_versions_get(r, &u->versions) == -1)
+			return -1;
+		msg_secret_versions_put(m, &u->versions);
 		return 0;
 	case R_TOKEN_CREATED:
 		if (msg_token_created_get(r, &u->tcreated) == -1)

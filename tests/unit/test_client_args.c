@@ -135,6 +135,12 @@ test_usage_errors(void)
 		"token create --role root", "token create --ttl 0",
 		"token create --ttl -5", "token create --ttl 12x",
 		"token list --org-wide", "secret rotate X v",
+		"secret rollback X", "secret rollback X --version 0",
+		"secret rollback X --version -1",
+		"secret rollback X --version x",
+		"secret rollback X --version 4294967296", "secret versions",
+		"secret get X --version 2", "secret versions X --reveal",
+		"secret rollback X --version 2 --reveal",
 	};
 	struct cli c;
 	size_t i;
@@ -161,11 +167,22 @@ test_help(void)
 	ok(parse_ok(&c, "token revoke --help") && c.help &&
 	    c.cmd == CMD_TOKEN_REVOKE, "runtools token revoke --help");
 	ok(parse_ok(&c, "--version") && c.version, "runtools --version");
+	ok(parse_ok(&c, "secret --version") && c.version,
+	    "runtools secret --version: runtools' own");
+	ok(parse_ok(&c, "secret get K --reveal --version 7") && !c.version &&
+	    c.secret_version == 7 && c.reveal,
+	    "secret get --reveal --version 7: a kept version");
+	ok(parse_ok(&c, "secret rollback K --version 4294967295") &&
+	    c.cmd == CMD_SECRET_ROLLBACK && c.secret_version == 4294967295UL,
+	    "secret rollback --version 4294967295");
+	ok(parse_ok(&c, "secret versions K --org-wide") &&
+	    c.cmd == CMD_SECRET_VERSIONS && c.org_wide,
+	    "secret versions K --org-wide");
 	parse(&c, "secret get --help");
 	f = open_memstream(&out, &len);
 	cli_usage(f, &c);
 	fclose(f);
-	ok(strstr(out, "secret get NAME [--reveal]") != NULL &&
+	ok(strstr(out, "secret get NAME [--reveal [--version N]]") != NULL &&
 	    strstr(out, "4 unauthenticated or forbidden") != NULL,
 	    "command help shows its synopsis and the exit codes");
 	free(out);

@@ -282,7 +282,7 @@ static void
 test_secrets(rt_client *c)
 {
 	struct rt_set_opts so = { "tool", "d", 1, NULL, NULL };
-	struct rt_get_opts go = { 1, NULL, 0 };
+	struct rt_get_opts go = { 1, NULL, 0, 0 };
 	struct rt_secret s;
 	const char *raw;
 	size_t len;
@@ -310,13 +310,13 @@ test_secrets(rt_client *c)
 	    line_is(2, "GET /v1/secrets/K?orgWide=true HTTP/1.1"),
 	    "get: GET /v1/secrets/NAME?orgWide=true, no value");
 	rt_secret_clear(&s);
-	go = (struct rt_get_opts){ 0, "bob", 0 };
+	go = (struct rt_get_opts){ 0, "bob", 0, 0 };
 	ok(rt_secrets_get(c, "K", &go, &s) == RT_E_OK &&
 	    strcmp(s.user_id, "bob") == 0 &&
 	    line_is(3, "GET /v1/secrets/K?user_id=bob HTTP/1.1"),
 	    "get: user_id in the query");
 	rt_secret_clear(&s);
-	go = (struct rt_get_opts){ 1, NULL, 1 };
+	go = (struct rt_get_opts){ 1, NULL, 1, 0 };
 	ok(rt_secrets_get(c, "K", &go, &s) == RT_E_OK && s.value_len == 5 &&
 	    memcmp(s.value, "a\0b\"\n", 5) == 0 &&
 	    line_is(4, "POST /v1/secrets/K/reveal?orgWide=true HTTP/1.1"),
@@ -445,7 +445,7 @@ test_refused_before_sending(rt_client *c)
 static void
 test_big_value(rt_client *c)
 {
-	struct rt_get_opts go = { 0, NULL, 1 };
+	struct rt_get_opts go = { 0, NULL, 1, 0 };
 	struct rt_secret s;
 	char *body;
 	json_t *j;
@@ -470,7 +470,7 @@ test_big_value(rt_client *c)
 static void
 test_binary_value(rt_client *c)
 {
-	struct rt_get_opts go = { 0, NULL, 1 };
+	struct rt_get_opts go = { 0, NULL, 1, 0 };
 	struct rt_secret s;
 	int created = -1;
 

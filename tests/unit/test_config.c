@@ -31,6 +31,7 @@ static const char *fixtures[] = {
 	"err-path-escape", "err-socket-long", "err-sync", "err-count-zero",
 	"err-bytes-suffix", "err-count-suffix", "err-concurrent-range",
 	"err-concurrent-zero", "err-runner-user", "err-syslog",
+	"err-versions-range",
 	NULL
 };
 

@@ -51,6 +51,7 @@ CODEC(secret_ref, struct msg_secret_ref);
 CODEC(secret_meta, struct secret_meta);
 CODEC(secret_value, struct msg_secret_value);
 CODEC(secret_deleted, struct msg_secret_deleted);
+CODEC(secret_versions, struct msg_secret_versions);
 CODEC(token_create, struct msg_token_create);
 CODEC(token_created, struct msg_token_created);
 CODEC(token_list, struct msg_token_list);
@@ -594,12 +595,49 @@ test_secret_replies(void)
 }
 
 static void
+test_secret_versions(void)
+{
+	static struct msg_secret_versions l, lb;
+	uint32_t i;
+
+	memset(&l, 0, sizeof(l));
+	l.meta = meta_ok;
+	l.meta.version = 5;
+	l.n = 3;
+	for (i = 0; i < l.n; i++) {
+		l.v[i].version = l.meta.version - i;
+		l.v[i].created_at = 1700000000 + i;
+		strcpy(l.v[i].created_by, "alice");
+	}
+	round_trip(&c_secret_versions, &l, "three kept versions");
+	lb = l;
+	lb.n = 1;
+	round_trip(&c_secret_versions, &lb, "the current version alone");
+	lb = l;
+	lb.n = 0;
+	refused(&c_secret_versions, &lb, "no version");
+	lb = l;
+	lb.v[0].version = l.meta.version + 1;
+	refused(&c_secret_versions, &lb, "a first version that is not the "
+	    "current one");
+	lb = l;
+	lb.v[2].version = lb.v[1].version;
+	refused(&c_secret_versions, &lb, "versions not in descending order");
+	lb = l;
+	lb.v[1].created_by[0] = '\0';
+	refused(&c_secret_versions, &lb, "a version without its writer");
+}
+
+static void
 test_secret_ref(void)
 {
 	struct msg_secret_ref good = { auth_session, "ANTHROPIC_API_KEY", 1,
-	    "" }, s;
+	    "", 0 }, s;
 
 	round_trip(&c_secret_ref, &good, "an org secret");
+	s = good;
+	s.version = UINT32_MAX;
+	round_trip(&c_secret_ref, &s, "a kept version's number");
 	s = good;
 	s.auth = auth_token;
 	s.org_wide = 0;
@@ -894,6 +932,7 @@ main(void)
 	test_secret_write();
 	test_secret_replies();
 	test_secret_ref();
+	test_secret_versions();
 	test_tokens();
 	test_reply();
 	test_fit();

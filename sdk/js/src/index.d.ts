@@ -133,6 +133,8 @@ export interface SetSecretOptions extends RequestOptions {
 export interface GetSecretOptions extends RequestOptions {
   /** Include the value (POST …/reveal), when policy allows. */
   reveal?: boolean;
+  /** With reveal: that kept version's value instead of the current one. */
+  version?: number;
   orgWide?: boolean;
   userId?: string;
 }
@@ -148,6 +150,27 @@ export interface DeleteResult {
   scope: SecretScope;
 }
 
+export interface SecretVersion {
+  version: number;
+  createdAt: string;
+  /** Who wrote this version. */
+  createdBy: string;
+  current: boolean;
+}
+
+export interface SecretVersions {
+  name: string;
+  scope: SecretScope;
+  userId: string | null;
+  /** Newest (the current one) first. */
+  versions: SecretVersion[];
+}
+
+export interface VersionOptions extends RequestOptions {
+  orgWide?: boolean;
+  userId?: string;
+}
+
 export interface Secrets {
   list(options?: ListSecretsOptions): PagedList<SecretPage, SecretMeta>;
   set(name: string, value: SecretValue, options?: SetSecretOptions): Promise<SetResult>;
@@ -158,6 +181,10 @@ export interface Secrets {
   get(name: string, options?: GetSecretOptions & { reveal?: false }): Promise<SecretMeta>;
   get(name: string, options?: GetSecretOptions): Promise<SecretMeta | RevealedSecret>;
   delete(name: string, options?: DeleteSecretOptions): Promise<DeleteResult>;
+  /** The kept versions, metadata only. */
+  versions(name: string, options?: VersionOptions): Promise<SecretVersions>;
+  /** Makes a kept version's value current again as a new version (409 conflict for the current one). */
+  rollback(name: string, version: number, options?: VersionOptions): Promise<SecretMeta>;
 }
 
 export interface TokenMeta {

@@ -60,6 +60,13 @@ function expiresArg(v, call) {
   throw new TypeError(`${call}: expiresAt must be a string, a Date or null`);
 }
 
+// A kept version: a whole number from 1 to 2^32 - 1.
+function versionArg(v, call) {
+  if (!Number.isInteger(v) || v < 1 || v > 0xffffffff)
+    throw new TypeError(`${call}: version must be a whole number from 1 to 4294967295`);
+  return v;
+}
+
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 // A reveal's answer: valueBytes always; value the text when the bytes
@@ -204,14 +211,39 @@ class Secrets {
   }
 
   // GET /v1/secrets/{name}: metadata; with reveal: true,
-  // POST /v1/secrets/{name}/reveal: metadata, valueBytes and value.
+  // POST /v1/secrets/{name}/reveal: metadata, valueBytes and value; with
+  // version: N too, that kept version's.
   async get(name, opts) {
-    const o = options(opts, ['reveal', 'orgWide', 'userId'], 'secrets.get');
+    const o = options(opts, ['reveal', 'version', 'orgWide', 'userId'], 'secrets.get');
     const n = nameArg(name, 'the name', 'secrets.get');
     const query = { orgWide: o.orgWide ? 'true' : undefined, user_id: o.userId };
+    if (o.version !== undefined) {
+      if (!o.reveal)
+        throw new TypeError('secrets.get: version needs reveal: true (see secrets.versions)');
+      query.version = versionArg(o.version, 'secrets.get');
+    }
     if (o.reveal)
       return revealed((await this.#rt[REQUEST]('POST', `/v1/secrets/${n}/reveal`, { ...o, retry: true }, query)).body);
     return (await this.#rt[REQUEST]('GET', `/v1/secrets/${n}`, o, query)).body;
+  }
+
+  // GET /v1/secrets/{name}/versions: { name, scope, userId, versions:
+  // [{ version, createdAt, createdBy, current }] }, newest first; never a value.
+  async versions(name, opts) {
+    const o = options(opts, ['orgWide', 'userId'], 'secrets.versions');
+    const n = nameArg(name, 'the name', 'secrets.versions');
+    return (await this.#rt[REQUEST]('GET', `/v1/secrets/${n}/versions`, o,
+      { orgWide: o.orgWide ? 'true' : undefined, user_id: o.userId })).body;
+  }
+
+  // POST /v1/secrets/{name}/rollback: kept version's value becomes a new
+  // version, copied on the server; the new version's metadata.
+  async rollback(name, version, opts) {
+    const o = options(opts, ['orgWide', 'userId'], 'secrets.rollback');
+    const n = nameArg(name, 'the name', 'secrets.rollback');
+    const body = { version: versionArg(version, 'secrets.rollback') };
+    return (await this.#rt[REQUEST]('POST', `/v1/secrets/${n}/rollback`, o,
+      { orgWide: o.orgWide ? 'true' : undefined, user_id: o.userId }, body)).body;
   }
 
   // DELETE /v1/secrets/{name}: { deleted: true, name, scope }.

@@ -61,3 +61,38 @@ test('a member uses an org secret in a tool she cannot reveal', async () => {
   assert.equal(r.ok, true);
   assert.deepEqual(r.credentials.map((c) => [c.name, c.scope]), [[ORG_SECRET, 'org']]);
 });
+
+test('a member lists, reveals and rolls back the kept versions of her secret', async () => {
+  await rt.secrets.set(n('VER'), 'ver-1');
+  await rt.secrets.set(n('VER'), 'ver-2');
+  await rt.secrets.set(n('VER'), Buffer.from([0, 1, 2, 255]));
+  try {
+    const v = await rt.secrets.versions(n('VER'));
+    assert.deepEqual(v.versions.map((x) => [x.version, x.current]), [[3, true], [2, false], [1, false]]);
+    assert.equal(v.scope, 'user');
+    assert.ok(v.versions.every((x) => !('value' in x)));
+    assert.equal((await rt.secrets.get(n('VER'), { reveal: true, version: 1 })).value, 'ver-1');
+    assert.deepEqual([...(await rt.secrets.get(n('VER'), { reveal: true, version: 3 })).valueBytes], [0, 1, 2, 255]);
+    const m = await rt.secrets.rollback(n('VER'), 2);
+    assert.equal(m.version, 4);
+    assert.ok(!('value' in m));
+    assert.equal((await rt.secrets.get(n('VER'), { reveal: true })).value, 'ver-2');
+    await rejects(rt.secrets.rollback(n('VER'), 4), 409, 'conflict');
+    await rejects(rt.secrets.get(n('VER'), { reveal: true, version: 99 }), 404, 'not_found');
+    await assert.rejects(rt.secrets.rollback(n('VER'), 0), TypeError);
+    await assert.rejects(rt.secrets.rollback(n('VER'), '2'), TypeError);
+    await assert.rejects(rt.secrets.get(n('VER'), { version: 2 }), TypeError);
+    assert.equal((await rt.secrets.versions(n('VER'))).versions[0].version, 4);
+  } finally {
+    await rt.secrets.delete(n('VER'));
+  }
+  await rejects(rt.secrets.versions(n('VER')), 404, 'not_found');
+});
+
+test('a member cannot reveal an old org version or roll an org secret back (403)', async () => {
+  const v = await rt.secrets.versions(ORG_SECRET, { orgWide: true });
+  assert.equal(v.scope, 'org');
+  await rejects(rt.secrets.get(ORG_SECRET, { orgWide: true, reveal: true, version: v.versions[0].version }), 403, 'forbidden');
+  await rejects(rt.secrets.rollback(ORG_SECRET, 1, { orgWide: true }), 403, 'forbidden');
+  await rejects(rt.secrets.versions(ALICE_SECRET, { userId: ALICE }), 404, 'not_found');
+});

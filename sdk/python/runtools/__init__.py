@@ -12,11 +12,13 @@ from ._client import (DEFAULT_TIMEOUT, DEFAULT_TOOL_TIMEOUT, DEFAULT_URL,
                       Client, Page, Secrets, Tokens, Tools, __version__)
 from ._errors import RunToolsError
 from ._types import (CreatedToken, Deleted, Health, Revoked, RevealedSecret,
-                     SecretMeta, TokenMeta, Tool, ToolResult)
+                     SecretMeta, SecretVersion, SecretVersions, TokenMeta,
+                     Tool, ToolResult)
 
 __all__ = [
     "Client", "RunToolsError", "Page", "Secrets", "Tokens", "Tools",
-    "SecretMeta", "RevealedSecret", "Deleted", "TokenMeta", "CreatedToken",
+    "SecretMeta", "RevealedSecret", "SecretVersion", "SecretVersions",
+    "Deleted", "TokenMeta", "CreatedToken",
     "Revoked", "Tool", "ToolResult", "Health", "DEFAULT_URL",
     "DEFAULT_TIMEOUT", "DEFAULT_TOOL_TIMEOUT", "__version__",
 ]

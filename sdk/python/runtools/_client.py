@@ -18,8 +18,8 @@ from . import _errors
 from ._errors import RunToolsError
 from ._transport import Endpoint, Transport, parse_url
 from ._types import (CreatedToken, Deleted, Health, Override, ParamValue,
-                     Revoked, RevealedSecret, SecretMeta, TokenMeta, Tool,
-                     ToolResult)
+                     Revoked, RevealedSecret, SecretMeta, SecretVersions,
+                     TokenMeta, Tool, ToolResult)
 
 __version__ = "0.1.0"
 
@@ -42,6 +42,14 @@ _Items = List[Any]
 
 def _invalid(msg: str) -> RunToolsError:
     return RunToolsError(_errors.INVALID_ARGUMENT, msg)
+
+
+def _version(v: Any) -> int:
+    """A kept version: a whole number from 1 to 2**32 - 1."""
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v < 2**32:
+        raise _invalid("version must be a whole number from 1 to "
+                       "4294967295")
+    return v
 
 
 def _read_token_file(path: str) -> str:
@@ -367,17 +375,22 @@ class Secrets:
         return iter(self.list(**filters))
 
     def get(self, name: str, *, reveal: bool = False, org_wide: bool = False,
-            user_id: Optional[str] = None,
+            user_id: Optional[str] = None, version: Optional[int] = None,
             timeout: _Timeout = None) -> RevealedSecret:
         """GET /v1/secrets/{name}, the metadata; with reveal=True, POST
         /v1/secrets/{name}/reveal, the metadata, "valueBytes" (bytes) and
         "value" (str when the bytes are UTF-8, else None), when policy
         allows: your own secrets; org secrets for admins, or members when
         org_reveal = members.  org_wide=True: the org's secret of that
-        name; user_id (admins): that user's metadata."""
+        name; user_id (admins): that user's metadata.  version (with
+        reveal=True): that kept version's value (see versions())."""
         q: _Query = []
         _flag(q, "orgWide", org_wide)
         _opt(q, "user_id", user_id)
+        if version is not None:
+            if not reveal:
+                raise _invalid("version needs reveal=True (see versions())")
+            _opt(q, "version", _version(version))
         path = "/v1/secrets/" + _segment(name, "name")
         if reveal:
             return cast(RevealedSecret, _revealed(self._c._call(
@@ -440,6 +453,33 @@ class Secrets:
         return cast(Deleted, self._c._call(
             "DELETE", "/v1/secrets/" + _segment(name, "name"), q,
             timeout=timeout))
+
+    def versions(self, name: str, *, org_wide: bool = False,
+                 user_id: Optional[str] = None,
+                 timeout: _Timeout = None) -> SecretVersions:
+        """GET /v1/secrets/{name}/versions: the kept versions (version,
+        createdAt, createdBy, current), newest first; never a value.
+        Whoever may read the secret's metadata may list them."""
+        q: _Query = []
+        _flag(q, "orgWide", org_wide)
+        _opt(q, "user_id", user_id)
+        return cast(SecretVersions, self._c._call(
+            "GET", "/v1/secrets/" + _segment(name, "name") + "/versions", q,
+            timeout=timeout))
+
+    def rollback(self, name: str, version: int, *, org_wide: bool = False,
+                 user_id: Optional[str] = None,
+                 timeout: _Timeout = None) -> SecretMeta:
+        """POST /v1/secrets/{name}/rollback: kept version's value becomes
+        a new version, copied on the server (the value never travels);
+        the new version's metadata.  Policy as rotate; 409 conflict for
+        the current version."""
+        q: _Query = []
+        _flag(q, "orgWide", org_wide)
+        _opt(q, "user_id", user_id)
+        return cast(SecretMeta, self._c._call(
+            "POST", "/v1/secrets/" + _segment(name, "name") + "/rollback", q,
+            {"version": _version(version)}, timeout=timeout))
 
 
 class Tokens:

@@ -42,6 +42,20 @@ class Deleted(TypedDict):
     scope: Scope
 
 
+class SecretVersion(TypedDict):
+    version: int
+    createdAt: str
+    createdBy: str  # who wrote this version
+    current: bool
+
+
+class SecretVersions(TypedDict):
+    name: str
+    scope: Scope
+    userId: Optional[str]
+    versions: List[SecretVersion]  # newest (the current one) first
+
+
 class TokenMeta(TypedDict):
     id: str
     userId: str

@@ -285,6 +285,51 @@ class UnixMember(Case):
                         reveal=True, org_wide=True)
         self.assertNotIn("locked-value", str(e))
 
+    def test_versions_reveal_rollback(self):
+        """versions, reveal of a kept version, rollback: shapes, errors"""
+        s = self.rt.secrets
+        s.set("PY_VER", "ver-1")
+        s.set("PY_VER", "ver-2")
+        s.set("PY_VER", b"\x00\x01\xff")
+        try:
+            v = s.versions("PY_VER")
+            self.assertEqual([(x["version"], x["current"], x["createdBy"])
+                              for x in v["versions"]],
+                             [(3, True, ALICE), (2, False, ALICE),
+                              (1, False, ALICE)])
+            self.assertEqual((v["name"], v["scope"]), ("PY_VER", "user"))
+            self.assertEqual(s.get("PY_VER", reveal=True, version=1)["value"],
+                             "ver-1")
+            self.assertEqual(s.get("PY_VER", reveal=True,
+                                   version=3)["valueBytes"], b"\x00\x01\xff")
+            m = s.rollback("PY_VER", 2)
+            self.assertEqual(m["version"], 4)
+            self.assertNotIn("value", m)
+            self.assertEqual(s.get("PY_VER", reveal=True)["value"], "ver-2")
+            self.raises(409, "conflict", s.rollback, "PY_VER", 4)
+            self.raises(404, "not_found", s.get, "PY_VER", reveal=True,
+                        version=99)
+            for bad in (0, -1, "2", 2.0, True, 2**32):
+                self.raises(None, runtools._errors.INVALID_ARGUMENT,
+                            s.rollback, "PY_VER", bad)
+            self.raises(None, runtools._errors.INVALID_ARGUMENT, s.get,
+                        "PY_VER", version=2)
+            self.assertEqual(s.versions("PY_VER")["versions"][0]["version"],
+                             4)
+        finally:
+            s.delete("PY_VER")
+        self.raises(404, "not_found", s.versions, "PY_VER")
+
+    def test_org_versions_forbidden(self):
+        """a member: lists org versions; revealing one or rolling back 403"""
+        v = self.rt.secrets.versions("ORG_LOCKED", org_wide=True)
+        self.assertEqual(v["scope"], "org")
+        self.raises(403, "forbidden", self.rt.secrets.get, "ORG_LOCKED",
+                    reveal=True, org_wide=True,
+                    version=v["versions"][0]["version"])
+        self.raises(403, "forbidden", self.rt.secrets.rollback, "ORG_LOCKED",
+                    1, org_wide=True)
+
     def test_org_write_forbidden(self):
         """a member setting or deleting an org secret: 403"""
         self.raises(403, "forbidden", self.rt.secrets.set, "ORG_LOCKED", "x",
