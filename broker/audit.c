@@ -386,17 +386,17 @@ ends_line(void)
 }
 
 /*
- * With the root key: the chain's key, then where the chain goes on.
+ * With the chain's key (store_audit_key), where the chain goes on.
  * A log whose last line does not verify is never a reason not to start:
  * a new chain segment says so in the log, and loudly in ours.
  */
 int
-audit_start(const uint8_t *root_key)
+audit_start(const uint8_t *audit_key)
 {
 	struct audit_line l;
 	int rv;
 
-	if (audit_fd == -1 || (chain_key = auditchain_key(root_key)) == NULL)
+	if (audit_fd == -1 || (chain_key = auditchain_key(audit_key)) == NULL)
 		return -1;
 	if ((rv = read_tail(&l)) == 1) {
 		memcpy(last_chain, l.chain, sizeof(last_chain));

@@ -226,13 +226,13 @@ verify_file(struct vwalk *w, const char *path)
 }
 
 int
-audit_verify(const uint8_t *root_key, char *const files[], int n)
+audit_verify(const uint8_t *audit_key, char *const files[], int n)
 {
 	struct vwalk w;
 	int i;
 
 	memset(&w, 0, sizeof(w));
-	if ((w.key = auditchain_key(root_key)) == NULL) {
+	if ((w.key = auditchain_key(audit_key)) == NULL) {
 		printf("audit verify: the chain key could not be derived\n");
 		return 1;
 	}

@@ -181,7 +181,7 @@ struct audit_rec {
 };
 int	 audit_open(const char *path);
 void	 audit_syslog_open(void);
-int	 audit_start(const uint8_t *root_key);
+int	 audit_start(const uint8_t *audit_key);
 int	 audit_log(const struct audit_rec *);
 int	 audit_reserve(size_t);
 int	 audit_sync(void);
@@ -200,7 +200,7 @@ struct audit_line {
 	int		 has_previous;	/* ...that names the chain before */
 	uint8_t		 previous[AUDIT_HASH_LEN];
 };
-uint8_t	*auditchain_key(const uint8_t *root_key);
+uint8_t	*auditchain_key(const uint8_t *audit_key);
 void	 auditchain_hash(const uint8_t *key,
 	    const uint8_t prev[AUDIT_HASH_LEN], const char *body, size_t,
 	    uint8_t out[AUDIT_HASH_LEN]);

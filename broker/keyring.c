@@ -25,6 +25,7 @@
 #define KDF_WRAP	"sdkeywrp"
 #define KDF_TOKEN	"sdtokenh"
 #define KDF_CHECK	"sdkcheck"
+#define KDF_AUDIT	"sdauditc"
 #define KEYCHECK_MSG	"secretd store root key check v1"
 
 /*
@@ -36,10 +37,19 @@
  */
 #define TOKENKEY_ID	0
 #define META_TOKENKEY	"tokenkey"
+/*
+ * The audit log's chain key likewise: lines chained before a rotation
+ * must verify after it, and the chain goes on across it.  Its id is one
+ * no data key may take (store_rotate_data_key stops below it).
+ */
+#define AUDITKEY_ID	UINT32_MAX
+#define META_AUDITKEY	"auditkey"
 #define META_KEYCHECK	"keycheck"
 
 _Static_assert(DATA_KEY_LEN == crypto_generichash_KEYBYTES,
     "the token key is wrapped like a data key");
+_Static_assert(DATA_KEY_LEN == STORE_AUDIT_KEY_LEN,
+    "the audit chain key is wrapped like a data key");
 
 int
 rootkey_load(const char *path, uint8_t **key, char *err, size_t errlen)
@@ -198,16 +208,34 @@ keyring_derive(struct store *st, const uint8_t *root_key)
 {
 	st->wrap_key = sodium_malloc(DATA_KEY_LEN);
 	st->token_key = sodium_malloc(crypto_generichash_KEYBYTES);
-	if (st->wrap_key == NULL || st->token_key == NULL)
+	st->audit_key = sodium_malloc(STORE_AUDIT_KEY_LEN);
+	if (st->wrap_key == NULL || st->token_key == NULL ||
+	    st->audit_key == NULL)
 		return ST_NOMEM;
 	if (crypto_kdf_derive_from_key(st->wrap_key, DATA_KEY_LEN, 1,
 	    KDF_WRAP, root_key) != 0 ||
 	    crypto_kdf_derive_from_key(st->token_key,
-	    crypto_generichash_KEYBYTES, 1, KDF_TOKEN, root_key) != 0)
+	    crypto_generichash_KEYBYTES, 1, KDF_TOKEN, root_key) != 0 ||
+	    keyring_audit_key(root_key, st->audit_key) == -1)
 		return ST_IO;
 	sodium_mprotect_noaccess(st->wrap_key);
 	sodium_mprotect_readonly(st->token_key);
+	sodium_mprotect_readonly(st->audit_key);
 	return ST_OK;
+}
+
+/* The chain key of a store never rotated: derived from its root key. */
+int
+keyring_audit_key(const uint8_t *root_key, uint8_t out[STORE_AUDIT_KEY_LEN])
+{
+	return crypto_kdf_derive_from_key(out, STORE_AUDIT_KEY_LEN, 1,
+	    KDF_AUDIT, root_key) == 0 ? 0 : -1;
+}
+
+const uint8_t *
+store_audit_key(struct store *st)
+{
+	return st->audit_key;
 }
 
 void
@@ -292,25 +320,29 @@ keyring_unwrap_all(struct store *st, MDB_txn *txn, struct data_key *keys,
 	return ret;
 }
 
-/* The token key the store keeps, when a root key rotation left one. */
+/*
+ * A derived key the store keeps (the token or the audit chain key), when
+ * a root key rotation left one; else the one derived stays.
+ */
 static int
-tokenkey_load(struct store *st, MDB_txn *txn)
+keptkey_load(struct store *st, MDB_txn *txn, const char *name, uint32_t id,
+    uint8_t *key)
 {
-	MDB_val k = { sizeof(META_TOKENKEY) - 1, META_TOKENKEY }, v;
+	MDB_val k = { strlen(name), (void *)name }, v;
 	int rc, ret;
 
 	if ((rc = mdb_get(txn, st->db_meta, &k, &v)) == MDB_NOTFOUND)
 		return ST_OK;
 	if (rc != 0)
 		return store_mdb_err(rc);
-	sodium_mprotect_readwrite(st->token_key);
+	sodium_mprotect_readwrite(key);
 	sodium_mprotect_readonly(st->wrap_key);
-	ret = datakey_unwrap(st->token_key, TOKENKEY_ID, st->wrap_key,
-	    v.mv_data, v.mv_size) == 0 ? ST_OK : ST_CORRUPT;
+	ret = datakey_unwrap(key, id, st->wrap_key, v.mv_data,
+	    v.mv_size) == 0 ? ST_OK : ST_CORRUPT;
 	sodium_mprotect_noaccess(st->wrap_key);
-	sodium_mprotect_readonly(st->token_key);
+	sodium_mprotect_readonly(key);
 	if (ret != ST_OK)
-		log_warnx("%s: the token key does not open", __func__);
+		log_warnx("%s: the kept %s does not open", __func__, name);
 	return ret;
 }
 
@@ -333,7 +365,10 @@ keyring_load(struct store *st, MDB_txn *txn)
 	if ((keys = sodium_allocarray(n, sizeof(*keys))) == NULL)
 		return ST_NOMEM;
 	if ((ret = keyring_unwrap_all(st, txn, keys, n)) != ST_OK ||
-	    (ret = tokenkey_load(st, txn)) != ST_OK)
+	    (ret = keptkey_load(st, txn, META_TOKENKEY, TOKENKEY_ID,
+	    st->token_key)) != ST_OK ||
+	    (ret = keptkey_load(st, txn, META_AUDITKEY, AUDITKEY_ID,
+	    st->audit_key)) != ST_OK)
 		goto fail;
 	for (i = 0; i < n && keys[i].id != active; i++)
 		;
@@ -415,7 +450,7 @@ rotate_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 	mdb_cursor_close(c);
 	if (rc != 0)
 		return rc;
-	if (k.mv_size != 4 || be32_get(k.mv_data) == UINT32_MAX) {
+	if (k.mv_size != 4 || be32_get(k.mv_data) >= AUDITKEY_ID - 1) {
 		*err = ST_CORRUPT;
 		return 0;
 	}
@@ -446,7 +481,7 @@ struct rekey {
 	size_t		 n;		/* data keys wrapped again */
 };
 
-/* Every data key and the token key sealed again, under the new key. */
+/* Every data key, the token and audit keys sealed again, under the new key. */
 static int
 rekey_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 {
@@ -454,6 +489,7 @@ rekey_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 	uint8_t *dk, wrapped[WRAPPED_KEY_LEN];
 	MDB_val k, v, nv = { sizeof(wrapped), wrapped };
 	MDB_val tk = { sizeof(META_TOKENKEY) - 1, META_TOKENKEY };
+	MDB_val ak = { sizeof(META_AUDITKEY) - 1, META_AUDITKEY };
 	MDB_val ck = { sizeof(META_KEYCHECK) - 1, META_KEYCHECK };
 	MDB_val cv = { sizeof(rk->check), rk->check };
 	MDB_cursor *c;
@@ -488,6 +524,9 @@ rekey_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 		return rc;
 	datakey_wrap(wrapped, TOKENKEY_ID, rk->wrap_key, st->token_key);
 	if ((rc = mdb_put(txn, st->db_meta, &tk, &nv, 0)) != 0)
+		return rc;
+	datakey_wrap(wrapped, AUDITKEY_ID, rk->wrap_key, st->audit_key);
+	if ((rc = mdb_put(txn, st->db_meta, &ak, &nv, 0)) != 0)
 		return rc;
 	return mdb_put(txn, st->db_meta, &ck, &cv, 0);
 }

@@ -376,11 +376,11 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 		statelock_mark(&lk);
 	}
 	key = load_root_key(cfg);
-	if (audit_start(key) == -1)
-		fatalx("cannot start the audit log's chain");
 	b.store = open_store(cfg, key);
-	/* Neither keeps the root key, only keys derived from it. */
+	/* The store keeps only keys derived from the root key. */
 	rootkey_free(key);
+	if (audit_start(store_audit_key(b.store)) == -1)
+		fatalx("cannot start the audit log's chain");
 	fe_start(&b);
 	runner_start(&b);
 	notify_systemd("READY=1");
@@ -531,14 +531,31 @@ do_verify(const struct secretd_config *cfg)
 static int
 do_audit(const struct secretd_config *cfg, int argc, char *argv[])
 {
-	uint8_t *key;
+	struct store *st;
+	uint8_t *key, *ak = NULL;
 	int rv;
 
 	if (argc < 2 || strcmp(argv[0], "verify") != 0)
 		usage();
 	no_core_dumps();
 	key = load_root_key(cfg);
-	rv = audit_verify(key, argv + 1, argc - 1);
+	/*
+	 * The chain key is the store's, kept across root key rotations;
+	 * logs checked where there is no store get the one derived from the
+	 * root key, which is that key until the first rotation.
+	 */
+	if (store_open(&st, cfg->state_dir, key) == ST_OK) {
+		rv = audit_verify(store_audit_key(st), argv + 1, argc - 1);
+		store_close(st);
+	} else if ((ak = sodium_malloc(STORE_AUDIT_KEY_LEN)) != NULL &&
+	    keyring_audit_key(key, ak) == 0) {
+		fprintf(stderr, "secretd: audit verify: no store opens at %s: "
+		    "the chain key is derived from the root key, as it was "
+		    "before any root key rotation\n", cfg->state_dir);
+		rv = audit_verify(ak, argv + 1, argc - 1);
+	} else
+		rv = 1;
+	sodium_free(ak);
 	rootkey_free(key);
 	return rv;
 }

@@ -726,6 +726,7 @@ store_close(struct store *st)
 	free(st->dir);
 	sodium_free(st->wrap_key);
 	sodium_free(st->token_key);
+	sodium_free(st->audit_key);
 	sodium_free(st->scratch);
 	sodium_free(st->reveal);
 	free(st);

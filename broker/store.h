@@ -13,6 +13,7 @@
 
 #define ROOT_KEY_LEN	32
 #define TOKEN_HASH_LEN	32
+#define STORE_AUDIT_KEY_LEN 32
 
 enum store_err {
 	ST_OK = 0,
@@ -180,6 +181,9 @@ int	 store_rewrap(struct store *, size_t batch, size_t *rewrapped);
 int	 store_rekey(struct store *, const uint8_t *new_root_key, size_t *n);
 int	 store_count_by_key(struct store *, uint32_t key_id, size_t *n);
 uint32_t store_active_key_id(struct store *);
+const uint8_t *store_audit_key(struct store *);
+int	 keyring_audit_key(const uint8_t *root_key,
+	    uint8_t out[STORE_AUDIT_KEY_LEN]);
 void	 store_token_hash(struct store *, const char *token,
 	    uint8_t out[TOKEN_HASH_LEN]);
 

@@ -50,6 +50,7 @@ struct store {
 	int		 full;		/* the last write found no space */
 	uint8_t		*wrap_key;	/* no access except while used */
 	uint8_t		*token_key;	/* read-only */
+	uint8_t		*audit_key;	/* read-only: the audit chain's */
 	struct keyring	 ring;
 	uint8_t		*scratch;	/* a value being re-sealed (keyring) */
 	uint8_t		*reveal;	/* the one value lent out by a get */

@@ -255,6 +255,14 @@ is "$(check_values "$SOCK1" "$ACKS" | tr '\n' ' ')" "" "every one of the $NALL w
 is "$(check_values "$SOCK1" "$E2E_DIR/seeds" | tr '\n' ' ')" "" "so do the seeded ones"
 is "$(reveal "$SOCK1" seed_2 "$TOKEN")" seed-2 "the token made before the rotation still works"
 secretd_finish "after the rotation"
+# The audit chain's key is kept across the rotation: the lines written
+# before it verify with the new key, and the daemon's chain went on.
+"$SECRETD" -c "$CONF1" audit verify "$ST/audit.log" >"$E2E_DIR/av.out" 2>&1
+rc=$?
+ok "$([ "$rc" -eq 0 ] && grep -q "audit log intact" "$E2E_DIR/av.out"; echo $?)" \
+    "audit verify with the new root key passes over lines from before and after the rotation (exit $rc): $(tail -n 1 "$E2E_DIR/av.out")"
+is "$(audit_lines '.op == "chain_start"' "$ST/audit.log" | wc -l)" 1 \
+    "no new chain segment started at the rotation (one chain start, the log's first)"
 
 # --- an interrupted rotation, either side of its commit ---
 cp "$ST/root.key" "$E2E_DIR/k1"
