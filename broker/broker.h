@@ -65,6 +65,7 @@ struct restart {
 	unsigned int	 failures;	/* failed starts in a row */
 	char		 cause[160];	/* the last one's */
 	char		 kill_why[96];	/* why we killed this start */
+	int		 kill_sig;	/* the signal we sent it; 0: none */
 };
 
 enum run_state {
@@ -209,6 +210,9 @@ void	 restart_schedule(struct broker *, struct restart *,
 	    const char *cause);
 void	 restart_begin(struct restart *);
 void	 restart_cause(const struct restart *, int status, char *, size_t);
+void	 restart_signal(struct restart *, pid_t, int sig, const char *why);
+void	 child_ended(const char *what, pid_t, int status,
+	    const struct restart *, int stopping);
 int	 restart_due(const struct restart *, struct timespec now);
 void	 fe_prepare_chroot(const char *state_dir, char *, size_t);
 void	 fe_start(struct broker *);

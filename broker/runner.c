@@ -108,9 +108,7 @@ runner_kill(struct broker *b, const char *why)
 	else
 		log_warnx("%s: runner pid %d: %s; killing it", __func__,
 		    (int)r->pid, why);
-	snprintf(r->restart.kill_why, sizeof(r->restart.kill_why), "%s", why);
-	if (r->pid > 0 && kill(r->pid, SIGKILL) == -1 && errno != ESRCH)
-		log_warn("%s: kill", __func__);
+	restart_signal(&r->restart, r->pid, SIGKILL, why);
 	disconnect(b, "the tool runner stopped during the execution");
 }
 
@@ -123,14 +121,7 @@ runner_reaped(struct broker *b, pid_t pid, int status)
 
 	if (pid != r->pid)
 		return 0;
-	if (b->stopping)
-		log_debug("%s: runner pid %d stopped", __func__, (int)pid);
-	else if (WIFSIGNALED(status))
-		log_warnx("%s: runner pid %d killed by signal %d", __func__,
-		    (int)pid, WTERMSIG(status));
-	else
-		log_warnx("%s: runner pid %d exited with status %d", __func__,
-		    (int)pid, WEXITSTATUS(status));
+	child_ended("runner", pid, status, &r->restart, b->stopping);
 	r->pid = -1;
 	disconnect(b, "the tool runner stopped during the execution");
 	restart_cause(&r->restart, status, cause, sizeof(cause));
@@ -189,8 +180,7 @@ runner_stop(struct broker *b)
 
 	r->restart.pending = 0;
 	/* It holds nothing worth a grace period: executions fail now. */
-	if (r->pid > 0 && kill(r->pid, SIGKILL) == -1 && errno != ESRCH)
-		log_warn("%s: kill", __func__);
+	restart_signal(&r->restart, r->pid, SIGKILL, "stopping");
 }
 
 /* The runner's hello gets its limits; nothing else is read before. */

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,13 +33,39 @@
 enum command { CMD_RUN, CMD_CHECK, CMD_INIT, CMD_ROTATE, CMD_REWRAP,
 	CMD_VERIFY };
 
+static void
+print_usage(FILE *out)
+{
+	fprintf(out, "usage: secretd [-fv] [-c file]\n"
+	    "       secretd -n [-v] [-c file]\n"
+	    "       secretd init | rotate-key | rewrap | verify [-c file]\n"
+	    "       secretd -h | --help | -V | --version\n");
+}
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: secretd [-fv] [-c file]\n"
-	    "       secretd -n [-v] [-c file]\n"
-	    "       secretd init | rotate-key | rewrap | verify [-c file]\n");
+	print_usage(stderr);
 	exit(2);
+}
+
+static void __attribute__((noreturn))
+help(void)
+{
+	print_usage(stdout);
+	printf("\n"
+	    "  -c file    the config file (default %s)\n"
+	    "  -f         stay in the foreground, log to stderr\n"
+	    "  -n         check the config and the tool files, print every "
+	    "error\n"
+	    "  -v         more detail (the effective config with -n)\n"
+	    "  init       create the state folder, root key, store and TLS "
+	    "pair\n"
+	    "  rotate-key start a new data key; rewrap: re-seal under it\n"
+	    "  verify     check every record of the store, read-only\n"
+	    "\nSIGHUP reloads the config and the tools; see secretd(8).\n",
+	    SECRETD_CONF_FILE);
+	exit(0);
 }
 
 int
@@ -324,6 +351,20 @@ check_tls_files(const struct secretd_config *cfg)
 	free(buf);
 }
 
+/* A daemon without a store has nothing to serve: say how to make one. */
+static void
+need_store(const struct secretd_config *cfg)
+{
+	char path[PATH_MAX + 16];
+	struct stat st;
+	int def = strcmp(cfg->path, SECRETD_CONF_FILE) == 0;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", cfg->state_dir);
+	if (stat(path, &st) == -1 && errno == ENOENT)
+		fatalx("no store in %s: run \"secretd init%s%s\" first",
+		    cfg->state_dir, def ? "" : " -c ", def ? "" : cfg->path);
+}
+
 static int
 run(struct secretd_config *cfg, int foreground, int verbose)
 {
@@ -340,6 +381,7 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	no_core_dumps();
 	b.max_conns = raise_nofile();
 	sigfd = block_signals();
+	need_store(cfg);
 	/* Before anything in the state folder, and before daemon(): a
 	 * second daemon on it exits non-zero where it was started. */
 	if (statelock_take(&lk, cfg->state_dir, STATELOCK_DAEMON, err,
@@ -364,7 +406,7 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	if (!foreground) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
-		log_init("secretd", 0, verbose);
+		log_init("secretd", LOG_TO_SYSLOG, verbose);
 		/* The child shares the locked file description. */
 		statelock_mark(&lk);
 	}
@@ -538,11 +580,22 @@ main(int argc, char *argv[])
 	struct secretd_config cfg;
 	const char *conf = SECRETD_CONF_FILE;
 	enum command cmd = subcommand(&argc, &argv);
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
 	char err[512];
 	int ch, foreground = 0, verbose = 0;
 
-	while ((ch = getopt(argc, argv, "c:fnv")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:fhnvV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			help();
+		case 'V':
+			printf("secretd %s\n", PACKAGE_VERSION);
+			return 0;
 		case 'c':
 			conf = optarg;
 			break;
@@ -563,7 +616,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc || (cmd != CMD_RUN && foreground))
 		usage();
-	log_init("secretd", 1, verbose);
+	log_init("secretd", LOG_TO_STDERR, verbose);
 	if (sodium_init() == -1)
 		fatalx("libsodium failed to initialise");
 	if (config_load(conf, &cfg, err, sizeof(err)) == -1) {

@@ -110,7 +110,7 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 	/* stderr is the broker's log: the journal, or its own stderr. */
-	log_init("secretd-frontend", 1, verbose);
+	log_init("secretd-frontend", LOG_TO_PIPE, verbose);
 
 	tls_fd = sandbox_fds() ? FE_TLS_FD : -1;
 	bc_hello(FE_IPC_FD, &fe_conf);
