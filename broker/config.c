@@ -9,6 +9,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -141,8 +143,10 @@ struct parser {
 	char		 dir[PATH_MAX];	/* its folder, resolved */
 	size_t		 lineno;
 	size_t		 seen[K_MAX];	/* line that set each key; 0: unset */
-	char		*err;
+	char		*err;		/* the first error */
 	size_t		 errlen;
+	FILE		*errs;		/* every error, a line each; or NULL */
+	int		 nerr;
 };
 
 static int __attribute__((format(printf, 2, 3)))
@@ -154,11 +158,20 @@ perr(struct parser *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (p->lineno > 0)
-		snprintf(p->err, p->errlen, "%s:%zu: %s", p->file, p->lineno,
-		    msg);
-	else
-		snprintf(p->err, p->errlen, "%s: %s", p->file, msg);
+	if (p->nerr++ == 0 && p->err != NULL) {
+		if (p->lineno > 0)
+			snprintf(p->err, p->errlen, "%s:%zu: %s", p->file,
+			    p->lineno, msg);
+		else
+			snprintf(p->err, p->errlen, "%s: %s", p->file, msg);
+	}
+	if (p->errs != NULL) {
+		if (p->lineno > 0)
+			fprintf(p->errs, "%s:%zu: %s\n", p->file, p->lineno,
+			    msg);
+		else
+			fprintf(p->errs, "%s: %s\n", p->file, msg);
+	}
 	return -1;
 }
 
@@ -574,51 +587,107 @@ open_config(struct parser *p, struct secretd_config *cfg, FILE **fp)
 	return 0;
 }
 
+/*
+ * The users and the group the config names must exist on this system;
+ * each error names its key, at the line that set it (none: the default).
+ */
+static void
+check_users(struct parser *p, const struct secretd_config *cfg)
+{
+	static const struct {
+		int		 key;
+		int		 group;
+	} names[] = {
+		{ K_ADMIN_GROUP, 1 }, { K_FRONTEND_USER, 0 },
+		{ K_RUNNER_USER, 0 },
+	};
+	const struct keyword *kw;
+	const char *name;
+	struct passwd *pw;
+	size_t i;
+	int found;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		kw = &keywords[names[i].key];
+		name = (const char *)cfg + kw->off;
+		errno = 0;
+		found = names[i].group ? getgrnam(name) != NULL :
+		    getpwnam(name) != NULL;
+		if (found)
+			continue;
+		p->lineno = p->seen[names[i].key];
+		perr(p, "%s: no %s \"%s\" on this system%s", kw->name,
+		    names[i].group ? "group" : "user", name,
+		    p->lineno == 0 ? " (the default)" : "");
+	}
+	/* The runner holds credential values: never root's ids. */
+	if ((pw = getpwnam(cfg->runner_user)) != NULL &&
+	    (pw->pw_uid == 0 || pw->pw_gid == 0)) {
+		p->lineno = p->seen[K_RUNNER_USER];
+		perr(p, "runner_user: \"%s\" must not be root",
+		    cfg->runner_user);
+	}
+	if (strcmp(cfg->runner_user, cfg->frontend_user) == 0) {
+		p->lineno = p->seen[K_RUNNER_USER];
+		perr(p, "runner_user: must differ from frontend_user");
+	}
+	endpwent();
+	endgrent();
+}
+
+/*
+ * Reads the whole file even past an error, so that every error is found
+ * in one pass; returns how many there were (0: cfg is valid).  The first
+ * goes to err, each goes to errs as a FILE:LINE: line.
+ */
 int
-config_load(const char *path, struct secretd_config *cfg, char *err,
-    size_t errlen)
+config_parse(const char *path, struct secretd_config *cfg, int flags,
+    char *err, size_t errlen, FILE *errs)
 {
 	struct parser p;
 	FILE *fp = NULL;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	int rv = -1;
 
 	memset(&p, 0, sizeof(p));
 	p.file = path != NULL ? path : SECRETD_CONF_FILE;
 	p.err = err;
 	p.errlen = errlen;
+	p.errs = errs;
 	config_defaults(cfg);
 	if (open_config(&p, cfg, &fp) == -1)
-		goto fail;
+		goto done;
 	errno = 0;
 	while ((len = getline(&line, &cap, fp)) != -1) {
 		p.lineno++;
-		if ((size_t)len != strlen(line)) {
+		if ((size_t)len != strlen(line))
 			perr(&p, "NUL byte in line");
-			goto fail;
-		}
-		if (len > LINE_MAX_LEN) {
+		else if (len > LINE_MAX_LEN)
 			perr(&p, "line too long");
-			goto fail;
-		}
-		if (parse_line(&p, cfg, line) == -1)
-			goto fail;
+		else
+			parse_line(&p, cfg, line);
 	}
 	if (ferror(fp)) {
 		p.lineno = 0;
 		perr(&p, "read: %s", strerror(errno));
-		goto fail;
+		goto done;
 	}
-	if (resolve_derived(&p, cfg) == -1)
-		goto fail;
-	rv = 0;
- fail:
+	resolve_derived(&p, cfg);
+	if (flags & CONFIG_USERS)
+		check_users(&p, cfg);
+ done:
 	free(line);
 	if (fp != NULL)
 		fclose(fp);
-	return rv;
+	return p.nerr;
+}
+
+int
+config_load(const char *path, struct secretd_config *cfg, char *err,
+    size_t errlen)
+{
+	return config_parse(path, cfg, 0, err, errlen, NULL) == 0 ? 0 : -1;
 }
 
 void

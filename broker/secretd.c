@@ -435,23 +435,31 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 }
 
 /*
- * secretd -n: the config, then every tool file, each error on its own
- * line; with -v the effective config and one line a tool.
+ * secretd -n: every error of the config (its users and group looked up
+ * on this system too), then of every tool file, each on its own line as
+ * FILE:LINE: message; with -v the effective config and one line a tool.
  */
 static int
-do_check(const struct secretd_config *cfg, int verbose)
+do_check(const char *conf, int verbose)
 {
+	struct secretd_config cfg;
 	struct toolset ts;
-	int nerr;
+	int cerr, terr;
 
-	if ((nerr = tools_load(cfg->tools_dir, &ts, stderr)) != 0) {
-		fprintf(stderr, "secretd: %s: %d error%s\n", cfg->tools_dir,
-		    nerr, nerr == 1 ? "" : "s");
+	if ((cerr = config_parse(conf, &cfg, CONFIG_USERS, NULL, 0,
+	    stderr)) != 0)
+		fprintf(stderr, "secretd: %s: %d error%s\n", conf, cerr,
+		    cerr == 1 ? "" : "s");
+	/* A bad tools_dir line leaves the default one, checked all the same. */
+	if ((terr = tools_load(cfg.tools_dir, &ts, stderr)) != 0)
+		fprintf(stderr, "secretd: %s: %d error%s\n", cfg.tools_dir,
+		    terr, terr == 1 ? "" : "s");
+	if (cerr != 0 || terr != 0) {
 		tools_free(&ts);
 		return 1;
 	}
 	if (verbose) {
-		config_print(cfg, stdout);
+		config_print(&cfg, stdout);
 		tools_print(&ts, stdout);
 	} else
 		fprintf(stderr, "configuration OK, %zu tool%s\n", ts.n,
@@ -619,13 +627,13 @@ main(int argc, char *argv[])
 	log_init("secretd", LOG_TO_STDERR, verbose);
 	if (sodium_init() == -1)
 		fatalx("libsodium failed to initialise");
+	if (cmd == CMD_CHECK)
+		return do_check(conf, verbose);
 	if (config_load(conf, &cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
 	switch (cmd) {
-	case CMD_CHECK:
-		return do_check(&cfg, verbose);
 	case CMD_INIT:
 		return do_init(&cfg);
 	case CMD_ROTATE:
