@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,7 @@
 #define AUDIT_LINE_MAX	1024
 
 static int audit_fd = -1;
+static char audit_path[PATH_MAX];	/* for audit_reopen */
 
 int
 audit_open(const char *path)
@@ -29,6 +31,7 @@ audit_open(const char *path)
 		log_warn("%s: open %s", __func__, path);
 		return -1;
 	}
+	snprintf(audit_path, sizeof(audit_path), "%s", path);
 	return 0;
 }
 
@@ -163,4 +166,28 @@ audit_close(void)
 	if (audit_fd != -1)
 		close(audit_fd);
 	audit_fd = -1;
+}
+
+/*
+ * The same path again, after a log rotation moved the file away.  The
+ * new file is open before the old one closes: when it cannot be opened,
+ * lines keep going to the old file rather than nowhere.
+ */
+int
+audit_reopen(void)
+{
+	int fd;
+
+	if ((fd = open(audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1) {
+		log_warn("%s: open %s; still writing to the old file",
+		    __func__, audit_path);
+		return -1;
+	}
+	if (audit_fd != -1) {
+		fdatasync(audit_fd);
+		close(audit_fd);
+	}
+	audit_fd = fd;
+	return 0;
 }

@@ -155,6 +155,7 @@ struct audit_rec {
 	const char	*extra;		/* "key=value ..." or NULL */
 };
 int	 audit_open(const char *path);
+int	 audit_reopen(void);
 int	 audit_log(const struct audit_rec *);
 int	 audit_reserve(size_t);
 int	 audit_sync(void);
@@ -245,6 +246,9 @@ void	 tool_exec_done(struct broker *, uint32_t exec_id,
 void	 tool_exec_abort_all(struct broker *, int status, const char *why);
 void	 tool_exec_expire(struct broker *);
 int	 tool_exec_timeout(struct broker *);
+
+/* reload.c */
+void	 broker_reload(struct broker *);
 
 /* broker.c */
 void	 broker_read(struct broker *);

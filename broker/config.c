@@ -126,6 +126,16 @@ static const struct keyword {
 				  NUM(tool_max_per_user) },
 };
 
+/*
+ * What a running daemon cannot take without a restart: the store and its
+ * key, the sockets it bound, the identity of its org and of its children,
+ * where its audit log is, and the size of its execution table.
+ */
+static const int restart_only[] = {
+	K_STATE_DIR, K_ROOT_KEY_FILE, K_SOCKET, K_SOCKET_MODE, K_LISTEN,
+	K_ORG, K_FRONTEND_USER, K_AUDIT_LOG, K_RUNNER_USER, K_TOOL_CONCURRENT,
+};
+
 /* Files that live in state_dir unless the config names them; the tools
  * folder, in the config file's folder (resolve_derived). */
 static const struct {
@@ -688,6 +698,89 @@ config_load(const char *path, struct secretd_config *cfg, char *err,
     size_t errlen)
 {
 	return config_parse(path, cfg, 0, err, errlen, NULL) == 0 ? 0 : -1;
+}
+
+static int
+key_differs(int k, const struct secretd_config *a,
+    const struct secretd_config *b)
+{
+	const struct keyword *kw = &keywords[k];
+
+	switch (k) {
+	case K_SOCKET_MODE:
+		return a->socket_mode != b->socket_mode;
+	case K_LISTEN:
+		return strcmp(a->listen, b->listen) != 0;
+	case K_ORG_REVEAL:
+		return a->org_reveal_members != b->org_reveal_members;
+	case K_AUDIT_SYNC:
+		return a->audit_sync_all != b->audit_sync_all;
+	}
+	if (kw->set == set_path || kw->set == set_id)
+		return strcmp(field((struct secretd_config *)a, kw),
+		    field((struct secretd_config *)b, kw)) != 0;
+	return memcmp(field((struct secretd_config *)a, kw),
+	    field((struct secretd_config *)b, kw), kw->size) != 0;
+}
+
+/* next takes cur's value of key k. */
+static void
+key_keep(int k, struct secretd_config *next, const struct secretd_config *cur)
+{
+	const struct keyword *kw = &keywords[k];
+
+	switch (k) {
+	case K_SOCKET_MODE:
+		next->socket_mode = cur->socket_mode;
+		return;
+	case K_LISTEN:
+		memcpy(next->listen, cur->listen, sizeof(next->listen));
+		memcpy(next->listen_host, cur->listen_host,
+		    sizeof(next->listen_host));
+		memcpy(next->listen_port, cur->listen_port,
+		    sizeof(next->listen_port));
+		return;
+	}
+	memcpy(field(next, kw), field((struct secretd_config *)cur, kw),
+	    kw->size);
+}
+
+static void
+name_add(char *list, size_t len, const char *name)
+{
+	size_t n = strlen(list);
+
+	snprintf(list + n, len - n, "%s%s", n > 0 ? ", " : "", name);
+}
+
+/*
+ * A reload from cur to next: the keys that may change live and did are
+ * named in live; those that may not and did are named in restart and
+ * keep cur's values in next.
+ */
+void
+config_reload_diff(struct secretd_config *next,
+    const struct secretd_config *cur, char *live, size_t livelen,
+    char *restart, size_t restartlen)
+{
+	size_t j;
+	int k, fixed;
+
+	live[0] = restart[0] = '\0';
+	for (k = 0; k < K_MAX; k++) {
+		if (!key_differs(k, next, cur))
+			continue;
+		fixed = 0;
+		for (j = 0; j < sizeof(restart_only) / sizeof(restart_only[0]);
+		    j++)
+			if (restart_only[j] == k)
+				fixed = 1;
+		if (fixed) {
+			name_add(restart, restartlen, keywords[k].name);
+			key_keep(k, next, cur);
+		} else
+			name_add(live, livelen, keywords[k].name);
+	}
 }
 
 void

@@ -230,8 +230,8 @@ handle_signals(struct broker *b, int sigfd)
 			fe_reap(b);
 			break;
 		case SIGHUP:
-			log_info("%s: SIGHUP ignored; restart to reload",
-			    __func__);
+			if (!b->stopping)
+				broker_reload(b);
 			break;
 		}
 	}

@@ -54,6 +54,9 @@ int	 config_parse(const char *path, struct secretd_config *, int flags,
 int	 config_load(const char *path, struct secretd_config *,
 	    char *err, size_t errlen);
 void	 config_print(const struct secretd_config *, FILE *);
+void	 config_reload_diff(struct secretd_config *next,
+	    const struct secretd_config *cur, char *live, size_t,
+	    char *restart, size_t);
 
 /* statelock.c: the state folder's locks, see there. */
 #define STATELOCK_FILE		"lock"

@@ -54,6 +54,7 @@ enum imsg_type {
 	IMSG_TOOL_GET,		/* fe->b; reply (tool.h) */
 	IMSG_TOOL_EXEC,		/* fe->b; reply (tool.h) */
 	IMSG_WHOAMI,		/* fe->b, an auth block only; reply */
+	IMSG_RELOAD,		/* b->fe, after SIGHUP; no reply */
 	IMSG_MAX
 };
 

@@ -57,6 +57,23 @@ fe_broker_gone(void)
 	evtimer_add(ev_exit, &tv);
 }
 
+/*
+ * What a SIGHUP at the broker changed: the per-peer connection caps,
+ * for connections admitted from now on, and the certificate.  The key
+ * is wiped from the channel's buffer once OpenSSL holds it.
+ */
+void
+fe_reload(const struct msg_reload *c)
+{
+	fe_conf.max_conns_uid = c->max_conns_uid;
+	fe_conf.max_conns_addr = c->max_conns_addr;
+	if (c->have_tls)
+		tls_reload(c->cert_pem, c->cert_len, c->key_pem, c->key_len);
+	explicit_bzero((void *)(uintptr_t)c->key_pem, c->key_len);
+	log_info("%s: at most %u connections per uid, %u per address",
+	    __func__, fe_conf.max_conns_uid, fe_conf.max_conns_addr);
+}
+
 /* Looked up before chroot; only the ids are needed afterwards. */
 static struct passwd *
 lookup_user(const char *name)
