@@ -111,6 +111,7 @@ broker_read(struct broker *b)
 		if (rv == IPC_AGAIN)
 			break;
 		if (rv == IPC_EOF) {
+			child_gone(b->fe_pid, HANGUP_EXIT_MS);
 			fe_kill(b, b->stopping ? "stopped" :
 			    "closed the channel");
 			break;

@@ -33,6 +33,7 @@
 #define HELLO_TIMEOUT_S		10	/* a new front-end must say hello */
 #define STOP_GRACE_S		5	/* front-end's time to finish on stop */
 #define START_FAILURES_MAX	10	/* failed starts in a row: give up */
+#define HANGUP_EXIT_MS		50	/* a child that hung up, to exit */
 
 enum fe_state {
 	FE_DOWN,		/* not running, maybe restart pending */
@@ -211,6 +212,7 @@ void	 restart_schedule(struct broker *, struct restart *,
 	    const char *cause);
 void	 restart_begin(struct restart *);
 void	 restart_cause(const struct restart *, int status, char *, size_t);
+int	 child_gone(pid_t, int wait_ms);
 void	 restart_signal(struct restart *, pid_t, int sig, const char *why);
 void	 child_ended(const char *what, pid_t, int status,
 	    const struct restart *, int stopping);

@@ -234,6 +234,7 @@ runner_read(struct broker *b)
 		if (rv == IPC_AGAIN)
 			break;
 		if (rv == IPC_EOF) {
+			child_gone(r->pid, HANGUP_EXIT_MS);
 			runner_kill(b, "closed the channel");
 			break;
 		}

@@ -284,11 +284,40 @@ restart_begin(struct restart *r)
 	r->kill_sig = 0;
 }
 
-/* Signal a child, remembering that we did and why, for child_ended. */
+/*
+ * Whether child pid has exited (and waits to be reaped), looking for up
+ * to wait_ms.  A child that dies closes its channel just before it
+ * exits, so a hang-up is given that moment before we signal it.
+ */
+int
+child_gone(pid_t pid, int wait_ms)
+{
+	struct timespec pause = { 0, 1000000 };
+	siginfo_t si;
+	int i;
+
+	for (i = 0; pid > 0; i++) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
+		    WNOWAIT) == -1)
+			return errno == ECHILD;
+		if (si.si_pid == pid)
+			return 1;
+		if (i >= wait_ms)
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
+/*
+ * Signal a child, remembering that we did and why, for child_ended; one
+ * that has already exited is left alone, its end not put down to us.
+ */
 void
 restart_signal(struct restart *r, pid_t pid, int sig, const char *why)
 {
-	if (pid <= 0)
+	if (pid <= 0 || child_gone(pid, 0))
 		return;
 	r->kill_sig = sig;
 	snprintf(r->kill_why, sizeof(r->kill_why), "%s", why);
