@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -99,13 +100,13 @@ reload_frontend(struct broker *b)
 	return r.have_tls;
 }
 
-void
-broker_reload(struct broker *b)
+static void
+reload(struct broker *b)
 {
 	struct secretd_config *next;
 	struct toolset *ts;
 	char live[NAMES_LEN], restart[NAMES_LEN];
-	int nerr, tls;
+	int nerr, tls, audit;
 
 	if ((next = malloc(sizeof(*next))) == NULL ||
 	    (ts = calloc(1, sizeof(*ts))) == NULL) {
@@ -135,9 +136,35 @@ broker_reload(struct broker *b)
 	free(b->tools);
 	b->tools = ts;
 	tls = reload_frontend(b);
-	audit_reopen();
-	log_info("reloaded %s: %s%s; %zu tool%s%s; audit log reopened",
+	audit = audit_reopen();
+	log_info("reloaded %s: %s%s; %zu tool%s%s; audit log %s",
 	    b->cfg->path, live[0] != '\0' ? "changed " : "no setting changed",
 	    live, ts->n, ts->n == 1 ? "" : "s",
-	    tls ? "; TLS certificate sent to the front-end" : "");
+	    tls ? "; TLS certificate sent to the front-end" : "",
+	    audit == 0 ? "reopened" : "not reopened, still the old file");
+}
+
+/*
+ * The service manager sees the reload begin and end (RELOADING=1 with
+ * the monotonic time, as Type=notify-reload wants, then READY=1).
+ */
+static void
+notify_reloading(void)
+{
+	struct timespec ts;
+	char msg[64];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000ULL);
+	notify_systemd(msg);
+}
+
+void
+broker_reload(struct broker *b)
+{
+	notify_reloading();
+	reload(b);
+	notify_systemd("READY=1");
 }
