@@ -90,6 +90,7 @@ fingerprint() {
 old_fp=$(openssl x509 -in "$E2E_CA" -noout -fingerprint -sha256)
 is "$(fingerprint)" "$old_fp" "before: the handshake presents the first certificate"
 cp "$E2E_CA" "$E2E_DIR/old.crt"
+cp "$E2E_DIR/state/tls.key" "$E2E_DIR/old.key"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$E2E_DIR/new.key" -out "$E2E_DIR/new.crt" -days 2 \
     -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
@@ -134,6 +135,18 @@ wait "$ka"
 is "$(cat "$E2E_DIR/ka.out")" "request 1: 200
 request 2: 200
 same socket: True" "the connection opened before the reload still works, on the old certificate"
+
+# A certificate with a key that is not its own is not taken.
+cat "$E2E_DIR/old.key" >"$E2E_DIR/state/tls.key"
+out=$(hup)
+printf '%s\n' "$out" | grep -qE "the new certificate was not taken, the old one is still served: .*(mismatch|does not match)"
+r=$?
+ok "$r" "a mismatched pair: the front-end says it kept the old certificate, and why"
+[ "$r" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
+is "$(fingerprint)" "$new_fp" "a mismatched pair: handshakes still present the last good certificate"
+is "$(status_of "$(api "$A" GET /v1/whoami)")" 200 "a mismatched pair: the daemon keeps serving"
+cat "$E2E_DIR/new.key" >"$E2E_DIR/state/tls.key"
+hup >/dev/null
 
 # --- a new tool ---
 st=$(status_of "$(api "$A" GET /v1/tools/reload-crm)")
@@ -202,6 +215,25 @@ is "$(reveal_org "$A")" 200 "socket_mode changed: org_reveal = members applies"
 is "$(stat -c %a "$E2E_SOCK")" "$mode_before" "socket_mode changed: the socket keeps its mode"
 cp "$E2E_DIR/good.conf" "$E2E_CONF"
 hup >/dev/null
+
+# --- a quota and a connection cap, live ---
+set_key quota_user_secrets 1
+set_key max_connections_per_uid 3
+out=$(hup)
+ok "$(printf '%s\n' "$out" | grep -q "reloaded .*changed max_connections_per_uid, quota_user_secrets;"; echo $?)" \
+    "quota and cap: the reload line names both"
+ok "$(printf '%s\n' "$out" | grep -q "fe_reload: at most 3 connections per uid"; echo $?)" \
+    "max_connections_per_uid = 3: the front-end took it"
+is "$(status_of "$(api "$A" POST /v1/secrets '{"name":"Q1","value":"v-Q1"}')")" 201 \
+    "quota_user_secrets = 1: a first secret for $A"
+snap=$(snapshot)
+is_error "$(api "$A" POST /v1/secrets '{"name":"Q2","value":"v-Q2"}')" 403 \
+    quota_exceeded "quota_user_secrets = 1 after SIGHUP: a second one is refused"
+is "$(snapshot)" "$snap" "  and the store is unchanged"
+cp "$E2E_DIR/good.conf" "$E2E_CONF"
+hup >/dev/null
+is "$(status_of "$(api "$A" POST /v1/secrets '{"name":"Q2","value":"v-Q2"}')")" 201 \
+    "quota back to its default after SIGHUP: the second one is stored"
 
 # --- the audit log moved away, as logrotate does ---
 AUDIT=$E2E_DIR/state/audit.log
