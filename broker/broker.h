@@ -213,7 +213,7 @@ void	 restart_schedule(struct broker *, struct restart *,
 void	 restart_begin(struct restart *);
 void	 restart_cause(const struct restart *, int status, char *, size_t);
 int	 child_gone(pid_t, int wait_ms);
-void	 restart_signal(struct restart *, pid_t, int sig, const char *why);
+int	 restart_signal(struct restart *, pid_t, int sig, const char *why);
 void	 child_ended(const char *what, pid_t, int status,
 	    const struct restart *, int stopping);
 int	 restart_due(const struct restart *, struct timespec now);

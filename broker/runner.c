@@ -102,13 +102,13 @@ void
 runner_kill(struct broker *b, const char *why)
 {
 	struct runner *r = &b->run;
+	int sent = restart_signal(&r->restart, r->pid, SIGKILL, why);
 
 	if (b->stopping)
 		log_debug("%s: runner pid %d: %s", __func__, (int)r->pid, why);
 	else
-		log_warnx("%s: runner pid %d: %s; killing it", __func__,
-		    (int)r->pid, why);
-	restart_signal(&r->restart, r->pid, SIGKILL, why);
+		log_warnx("%s: runner pid %d: %s%s", __func__, (int)r->pid,
+		    why, sent ? "; killing it" : "");
 	disconnect(b, "the tool runner stopped during the execution");
 }
 

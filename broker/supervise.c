@@ -313,16 +313,21 @@ child_gone(pid_t pid, int wait_ms)
 /*
  * Signal a child, remembering that we did and why, for child_ended; one
  * that has already exited is left alone, its end not put down to us.
+ * Returns whether the signal went.
  */
-void
+int
 restart_signal(struct restart *r, pid_t pid, int sig, const char *why)
 {
 	if (pid <= 0 || child_gone(pid, 0))
-		return;
+		return 0;
 	r->kill_sig = sig;
 	snprintf(r->kill_why, sizeof(r->kill_why), "%s", why);
-	if (kill(pid, sig) == -1 && errno != ESRCH)
-		log_warn("%s: kill %d", __func__, (int)pid);
+	if (kill(pid, sig) == -1) {
+		if (errno != ESRCH)
+			log_warn("%s: kill %d", __func__, (int)pid);
+		return 0;
+	}
+	return 1;
 }
 
 /*
@@ -467,13 +472,14 @@ fe_disconnect(struct broker *b)
 void
 fe_kill(struct broker *b, const char *why)
 {
+	int sent = restart_signal(&b->restart, b->fe_pid, SIGKILL, why);
+
 	if (b->stopping)
 		log_debug("%s: front-end pid %d: %s", __func__,
 		    (int)b->fe_pid, why);
 	else
-		log_warnx("%s: front-end pid %d: %s; killing it", __func__,
-		    (int)b->fe_pid, why);
-	restart_signal(&b->restart, b->fe_pid, SIGKILL, why);
+		log_warnx("%s: front-end pid %d: %s%s", __func__,
+		    (int)b->fe_pid, why, sent ? "; killing it" : "");
 	fe_disconnect(b);
 }
 
