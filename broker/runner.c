@@ -209,17 +209,28 @@ hello(struct broker *b, struct ipc_reader *rd)
 	return 0;
 }
 
+/* -1 with why filled: the runner is to be killed for it. */
 static int
-dispatch(struct broker *b, struct ipc_reader *rd)
+dispatch(struct broker *b, struct ipc_reader *rd, char *why, size_t whylen)
 {
 	struct run_result res;
+	uint32_t want;
+	int rv;
 
-	if (b->run.state == RUN_NEW)
-		return rd->hdr.type == IMSG_RUN_HELLO ? hello(b, rd) : -1;
-	if (rd->hdr.type != IMSG_RUN_RESULT || run_result_get(rd, &res) == -1)
+	want = b->run.state == RUN_NEW ? IMSG_RUN_HELLO : IMSG_RUN_RESULT;
+	if (rd->hdr.type != want) {
+		snprintf(why, whylen, "protocol violation: message type %u "
+		    "where %u was due", rd->hdr.type, want);
 		return -1;
-	tool_exec_done(b, rd->hdr.id, &res);
-	return 0;
+	}
+	if (want == IMSG_RUN_HELLO)
+		rv = hello(b, rd);
+	else if ((rv = run_result_get(rd, &res)) == 0)
+		tool_exec_done(b, rd->hdr.id, &res);
+	if (rv == -1)
+		snprintf(why, whylen, "protocol violation: malformed message "
+		    "type %u", rd->hdr.type);
+	return rv;
 }
 
 void
@@ -227,6 +238,7 @@ runner_read(struct broker *b)
 {
 	struct runner *r = &b->run;
 	struct ipc_reader *rd;
+	char why[96];
 	int rv;
 
 	while (r->chan_open) {
@@ -243,8 +255,8 @@ runner_read(struct broker *b)
 			    "channel error");
 			break;
 		}
-		if (dispatch(b, rd) == -1) {
-			runner_kill(b, "protocol violation");
+		if (dispatch(b, rd, why, sizeof(why)) == -1) {
+			runner_kill(b, why);
 			break;
 		}
 	}
