@@ -273,6 +273,16 @@ done
 is "$(reveal_org "$C")" 200 "a new front-end serves"
 is "$(fingerprint)" "$new_fp" "  and presents the reloaded certificate"
 
+# --- the runner ended from outside: SIGTERM, which the broker never sends it ---
+run=$(pgrep -P "$SECRETD_PID" -f secretd-runner | head -n 1)
+kill -TERM "$run"
+end=$((SECONDS + 10))
+until grep -q "runner pid $run " "$LOG" || [ "$SECONDS" -ge "$end" ]; do sleep 0.05; done
+line=$(grep "runner pid $run " "$LOG" | head -n 1)
+echo "# ${line#*]: }"
+ok "$(printf '%s\n' "$line" | grep -qF "runner pid $run killed by signal 15 (SIGTERM), not sent by the broker"; echo $?)" \
+    "the runner ended from outside: one line says how, and not by the broker"
+
 secretd_finish reload
 
 # --- secretd -n: every error at once ---
