@@ -543,22 +543,29 @@ parse_line(struct parser *p, struct secretd_config *cfg, char *line)
 	    keywords[i].size);
 }
 
+/* The path of derived file i in state_dir dir; -1 when too long. */
+static int
+derive(const char *dir, size_t i, char *buf, size_t len)
+{
+	int n;
+
+	n = snprintf(buf, len, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir,
+	    derived[i].file);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 /* Files left at their defaults follow state_dir wherever it was moved. */
 static int
 resolve_derived(struct parser *p, struct secretd_config *cfg)
 {
 	const struct keyword *kw;
 	size_t i;
-	int n;
 
 	for (i = 0; i < sizeof(derived) / sizeof(derived[0]); i++) {
 		if (p->seen[derived[i].key] != 0)
 			continue;
 		kw = &keywords[derived[i].key];
-		n = snprintf(field(cfg, kw), kw->size, "%s/%s",
-		    strcmp(cfg->state_dir, "/") == 0 ? "" : cfg->state_dir,
-		    derived[i].file);
-		if (n < 0 || (size_t)n >= kw->size) {
+		if (derive(cfg->state_dir, i, field(cfg, kw), kw->size) == -1) {
 			p->lineno = p->seen[K_STATE_DIR];
 			return perr(p, "state_dir: too long to hold %s",
 			    derived[i].file);
@@ -754,6 +761,28 @@ name_add(char *list, size_t len, const char *name)
 }
 
 /*
+ * A state_dir that keeps its old value until a restart keeps the files
+ * derived from it where they were, rather than have them read from a
+ * folder not yet in use.
+ */
+static void
+follow_state_dir(struct secretd_config *next, const struct secretd_config *cur)
+{
+	const struct keyword *kw;
+	char path[PATH_MAX];
+	size_t i;
+
+	if (!key_differs(K_STATE_DIR, next, cur))
+		return;
+	for (i = 0; i < sizeof(derived) / sizeof(derived[0]); i++) {
+		kw = &keywords[derived[i].key];
+		if (derive(next->state_dir, i, path, sizeof(path)) == 0 &&
+		    strcmp(path, field(next, kw)) == 0)
+			derive(cur->state_dir, i, field(next, kw), kw->size);
+	}
+}
+
+/*
  * A reload from cur to next: the keys that may change live and did are
  * named in live; those that may not and did are named in restart and
  * keep cur's values in next.
@@ -767,6 +796,7 @@ config_reload_diff(struct secretd_config *next,
 	int k, fixed;
 
 	live[0] = restart[0] = '\0';
+	follow_state_dir(next, cur);
 	for (k = 0; k < K_MAX; k++) {
 		if (!key_differs(k, next, cur))
 			continue;

@@ -422,6 +422,25 @@ test_reload_diff(void)
 	    next.quota_org_bytes == 5 && next.max_conns_per_address == 7 &&
 	    strcmp(next.tls_cert, "/etc/new.crt") == 0,
 	    "reload diff: live keys keep their new values");
+
+	/* A moved state_dir, its files at their defaults beside it. */
+	next = cur;
+	snprintf(next.state_dir, sizeof(next.state_dir), "/elsewhere");
+	snprintf(next.tls_cert, sizeof(next.tls_cert), "/elsewhere/tls.crt");
+	snprintf(next.tls_key, sizeof(next.tls_key), "/elsewhere/tls.key");
+	snprintf(next.root_key_file, sizeof(next.root_key_file),
+	    "/elsewhere/root.key");
+	snprintf(next.audit_log, sizeof(next.audit_log),
+	    "/elsewhere/audit.log");
+	config_reload_diff(&next, &cur, live, sizeof(live), restart,
+	    sizeof(restart));
+	ok(strcmp(restart, "state_dir") == 0 && live[0] == '\0' &&
+	    strcmp(next.tls_cert, cur.tls_cert) == 0 &&
+	    strcmp(next.tls_key, cur.tls_key) == 0 &&
+	    strcmp(next.audit_log, cur.audit_log) == 0,
+	    "reload diff: files derived from a state_dir that waits for a "
+	    "restart stay in the old one (restart: %s; live: %s)", restart,
+	    live);
 }
 
 int
