@@ -1,7 +1,8 @@
 /*
  * The TLS server context, built from the PEMs the broker sent, before the
- * privilege drop, and again from new ones after a reload.  The key PEM is wiped as soon as OpenSSL holds the key;
- * no weaker protocol or cipher than below is ever enabled.
+ * privilege drop, and again from new ones after a reload.  The key PEM is
+ * wiped as soon as OpenSSL holds the key; no weaker protocol or cipher
+ * than below is ever enabled.
  */
 #include "config.h"
 
