@@ -72,7 +72,7 @@ union any {
 	struct msg_whoami		 whoami;
 };
 
-/* Decode a request (or CONFIG); encode it again on success. */
+/* Decode a request (or CONFIG, RELOAD); encode it again on success. */
 static int
 request(struct ipc_reader *r, union any *u, struct ipc_msg *m)
 {
