@@ -61,7 +61,8 @@ help(void)
 	    "  -v         more detail (the effective config with -n)\n"
 	    "  init       create the state folder, root key, store and TLS "
 	    "pair\n"
-	    "  rotate-key start a new data key; rewrap: re-seal under it\n"
+	    "  rotate-key start sealing new records with a new data key\n"
+	    "  rewrap     re-seal older records under the active data key\n"
 	    "  verify     check every record of the store, read-only\n"
 	    "\nSIGHUP reloads the config and the tools; see secretd(8).\n",
 	    SECRETD_CONF_FILE);
