@@ -62,8 +62,9 @@ fd_allowed(uint32_t type)
 	return type == IMSG_CONN_UNIX;
 }
 
+/* -1 with why filled: the front-end is to be killed for it. */
 static int
-dispatch(struct broker *b, struct ipc_reader *r)
+dispatch(struct broker *b, struct ipc_reader *r, char *why, size_t whylen)
 {
 	struct req q;
 	size_t i;
@@ -73,13 +74,13 @@ dispatch(struct broker *b, struct ipc_reader *r)
 		if (handlers[i].type == r->hdr.type)
 			break;
 	if (i == sizeof(handlers) / sizeof(handlers[0])) {
-		log_warnx("%s: unknown message type %u", __func__,
-		    r->hdr.type);
+		snprintf(why, whylen, "protocol violation: unknown message "
+		    "type %u", r->hdr.type);
 		return -1;
 	}
 	if ((handlers[i].permit & permit) == 0) {
-		log_warnx("%s: message type %u not permitted now", __func__,
-		    r->hdr.type);
+		snprintf(why, whylen, "protocol violation: message type %u "
+		    "not permitted now", r->hdr.type);
 		return -1;
 	}
 	memset(&q, 0, sizeof(q));
@@ -89,8 +90,8 @@ dispatch(struct broker *b, struct ipc_reader *r)
 	q.type = r->hdr.type;
 	q.scope = -1;
 	if (handlers[i].fn(&q) == -1) {
-		log_warnx("%s: malformed message type %u", __func__,
-		    r->hdr.type);
+		snprintf(why, whylen, "protocol violation: malformed message "
+		    "type %u", r->hdr.type);
 		return -1;
 	}
 	return 0;
@@ -104,6 +105,7 @@ void
 broker_read(struct broker *b)
 {
 	struct ipc_reader *r;
+	char why[96];
 	int rv;
 
 	while (b->chan_open && request_room()) {
@@ -111,6 +113,7 @@ broker_read(struct broker *b)
 		if (rv == IPC_AGAIN)
 			break;
 		if (rv == IPC_EOF) {
+			child_gone(b->fe_pid, HANGUP_EXIT_MS);
 			fe_kill(b, b->stopping ? "stopped" :
 			    "closed the channel");
 			break;
@@ -120,8 +123,8 @@ broker_read(struct broker *b)
 			    "channel error");
 			break;
 		}
-		if (dispatch(b, r) == -1) {
-			fe_kill(b, "protocol violation");
+		if (dispatch(b, r, why, sizeof(why)) == -1) {
+			fe_kill(b, why);
 			break;
 		}
 	}

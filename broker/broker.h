@@ -33,6 +33,7 @@
 #define HELLO_TIMEOUT_S		10	/* a new front-end must say hello */
 #define STOP_GRACE_S		5	/* front-end's time to finish on stop */
 #define START_FAILURES_MAX	10	/* failed starts in a row: give up */
+#define HANGUP_EXIT_MS		50	/* a child that hung up, to exit */
 
 enum fe_state {
 	FE_DOWN,		/* not running, maybe restart pending */
@@ -65,6 +66,7 @@ struct restart {
 	unsigned int	 failures;	/* failed starts in a row */
 	char		 cause[160];	/* the last one's */
 	char		 kill_why[96];	/* why we killed this start */
+	int		 kill_sig;	/* the signal we sent it; 0: none */
 };
 
 enum run_state {
@@ -263,6 +265,10 @@ void	 restart_schedule(struct broker *, struct restart *,
 	    const char *cause);
 void	 restart_begin(struct restart *);
 void	 restart_cause(const struct restart *, int status, char *, size_t);
+int	 child_gone(pid_t, int wait_ms);
+int	 restart_signal(struct restart *, pid_t, int sig, const char *why);
+void	 child_ended(const char *what, pid_t, int status,
+	    const struct restart *, int stopping);
 int	 restart_due(const struct restart *, struct timespec now);
 void	 fe_prepare_chroot(const char *state_dir, char *, size_t);
 void	 fe_start(struct broker *);
@@ -295,6 +301,9 @@ void	 tool_exec_done(struct broker *, uint32_t exec_id,
 void	 tool_exec_abort_all(struct broker *, int status, const char *why);
 void	 tool_exec_expire(struct broker *);
 int	 tool_exec_timeout(struct broker *);
+
+/* reload.c */
+void	 broker_reload(struct broker *);
 
 /* broker.c */
 void	 broker_read(struct broker *);

@@ -9,11 +9,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "secretd.h"
 
@@ -133,6 +136,16 @@ static const struct keyword {
 				  NUM(versions_kept) },
 };
 
+/*
+ * What a running daemon cannot take without a restart: the store and its
+ * key, the sockets it bound, the identity of its org and of its children,
+ * where its audit log is, and the size of its execution table.
+ */
+static const int restart_only[] = {
+	K_STATE_DIR, K_ROOT_KEY_FILE, K_SOCKET, K_SOCKET_MODE, K_LISTEN,
+	K_ORG, K_FRONTEND_USER, K_AUDIT_LOG, K_RUNNER_USER, K_TOOL_CONCURRENT,
+};
+
 /* Files that live in state_dir unless the config names them; the tools
  * folder, in the config file's folder (resolve_derived). */
 static const struct {
@@ -150,8 +163,10 @@ struct parser {
 	char		 dir[PATH_MAX];	/* its folder, resolved */
 	size_t		 lineno;
 	size_t		 seen[K_MAX];	/* line that set each key; 0: unset */
-	char		*err;
+	char		*err;		/* the first error */
 	size_t		 errlen;
+	FILE		*errs;		/* every error, a line each; or NULL */
+	int		 nerr;
 };
 
 static int __attribute__((format(printf, 2, 3)))
@@ -163,11 +178,20 @@ perr(struct parser *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (p->lineno > 0)
-		snprintf(p->err, p->errlen, "%s:%zu: %s", p->file, p->lineno,
-		    msg);
-	else
-		snprintf(p->err, p->errlen, "%s: %s", p->file, msg);
+	if (p->nerr++ == 0 && p->err != NULL) {
+		if (p->lineno > 0)
+			snprintf(p->err, p->errlen, "%s:%zu: %s", p->file,
+			    p->lineno, msg);
+		else
+			snprintf(p->err, p->errlen, "%s: %s", p->file, msg);
+	}
+	if (p->errs != NULL) {
+		if (p->lineno > 0)
+			fprintf(p->errs, "%s:%zu: %s\n", p->file, p->lineno,
+			    msg);
+		else
+			fprintf(p->errs, "%s: %s\n", p->file, msg);
+	}
 	return -1;
 }
 
@@ -551,22 +575,29 @@ parse_line(struct parser *p, struct secretd_config *cfg, char *line)
 	    keywords[i].size);
 }
 
+/* The path of derived file i in state_dir dir; -1 when too long. */
+static int
+derive(const char *dir, size_t i, char *buf, size_t len)
+{
+	int n;
+
+	n = snprintf(buf, len, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir,
+	    derived[i].file);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 /* Files left at their defaults follow state_dir wherever it was moved. */
 static int
 resolve_derived(struct parser *p, struct secretd_config *cfg)
 {
 	const struct keyword *kw;
 	size_t i;
-	int n;
 
 	for (i = 0; i < sizeof(derived) / sizeof(derived[0]); i++) {
 		if (p->seen[derived[i].key] != 0)
 			continue;
 		kw = &keywords[derived[i].key];
-		n = snprintf(field(cfg, kw), kw->size, "%s/%s",
-		    strcmp(cfg->state_dir, "/") == 0 ? "" : cfg->state_dir,
-		    derived[i].file);
-		if (n < 0 || (size_t)n >= kw->size) {
+		if (derive(cfg->state_dir, i, field(cfg, kw), kw->size) == -1) {
 			p->lineno = p->seen[K_STATE_DIR];
 			return perr(p, "state_dir: too long to hold %s",
 			    derived[i].file);
@@ -605,51 +636,218 @@ open_config(struct parser *p, struct secretd_config *cfg, FILE **fp)
 	return 0;
 }
 
+/*
+ * The users and the group the config names must exist on this system;
+ * each error names its key, at the line that set it (none: the default).
+ * The children switch users only when the daemon runs as root, so only
+ * then must theirs exist.
+ */
+static void
+check_users(struct parser *p, const struct secretd_config *cfg)
+{
+	static const struct {
+		int		 key;
+		int		 group;
+	} names[] = {
+		{ K_ADMIN_GROUP, 1 }, { K_FRONTEND_USER, 0 },
+		{ K_RUNNER_USER, 0 },
+	};
+	const struct keyword *kw;
+	const char *name;
+	struct passwd *pw;
+	size_t i, n = sizeof(names) / sizeof(names[0]);
+	int found;
+
+	if (geteuid() != 0)
+		n = 1;
+	for (i = 0; i < n; i++) {
+		kw = &keywords[names[i].key];
+		name = (const char *)cfg + kw->off;
+		errno = 0;
+		found = names[i].group ? getgrnam(name) != NULL :
+		    getpwnam(name) != NULL;
+		if (found)
+			continue;
+		p->lineno = p->seen[names[i].key];
+		perr(p, "%s: no %s \"%s\" on this system%s", kw->name,
+		    names[i].group ? "group" : "user", name,
+		    p->lineno == 0 ? " (the default)" : "");
+	}
+	/* The runner holds credential values: never root's ids. */
+	if (geteuid() == 0 && (pw = getpwnam(cfg->runner_user)) != NULL &&
+	    (pw->pw_uid == 0 || pw->pw_gid == 0)) {
+		p->lineno = p->seen[K_RUNNER_USER];
+		perr(p, "runner_user: \"%s\" must not be root",
+		    cfg->runner_user);
+	}
+	if (geteuid() == 0 &&
+	    strcmp(cfg->runner_user, cfg->frontend_user) == 0) {
+		p->lineno = p->seen[K_RUNNER_USER];
+		perr(p, "runner_user: must differ from frontend_user");
+	}
+	endpwent();
+	endgrent();
+}
+
+/*
+ * Reads the whole file even past an error, so that every error is found
+ * in one pass; returns how many there were (0: cfg is valid).  The first
+ * goes to err, each goes to errs as a FILE:LINE: line.
+ */
 int
-config_load(const char *path, struct secretd_config *cfg, char *err,
-    size_t errlen)
+config_parse(const char *path, struct secretd_config *cfg, int flags,
+    char *err, size_t errlen, FILE *errs)
 {
 	struct parser p;
 	FILE *fp = NULL;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	int rv = -1;
 
 	memset(&p, 0, sizeof(p));
 	p.file = path != NULL ? path : SECRETD_CONF_FILE;
 	p.err = err;
 	p.errlen = errlen;
+	p.errs = errs;
 	config_defaults(cfg);
 	if (open_config(&p, cfg, &fp) == -1)
-		goto fail;
+		goto done;
 	errno = 0;
 	while ((len = getline(&line, &cap, fp)) != -1) {
 		p.lineno++;
-		if ((size_t)len != strlen(line)) {
+		if ((size_t)len != strlen(line))
 			perr(&p, "NUL byte in line");
-			goto fail;
-		}
-		if (len > LINE_MAX_LEN) {
+		else if (len > LINE_MAX_LEN)
 			perr(&p, "line too long");
-			goto fail;
-		}
-		if (parse_line(&p, cfg, line) == -1)
-			goto fail;
+		else
+			parse_line(&p, cfg, line);
 	}
 	if (ferror(fp)) {
 		p.lineno = 0;
 		perr(&p, "read: %s", strerror(errno));
-		goto fail;
+		goto done;
 	}
-	if (resolve_derived(&p, cfg) == -1)
-		goto fail;
-	rv = 0;
- fail:
+	resolve_derived(&p, cfg);
+	if (flags & CONFIG_USERS)
+		check_users(&p, cfg);
+ done:
 	free(line);
 	if (fp != NULL)
 		fclose(fp);
-	return rv;
+	return p.nerr;
+}
+
+int
+config_load(const char *path, struct secretd_config *cfg, char *err,
+    size_t errlen)
+{
+	return config_parse(path, cfg, 0, err, errlen, NULL) == 0 ? 0 : -1;
+}
+
+static int
+key_differs(int k, const struct secretd_config *a,
+    const struct secretd_config *b)
+{
+	const struct keyword *kw = &keywords[k];
+
+	switch (k) {
+	case K_SOCKET_MODE:
+		return a->socket_mode != b->socket_mode;
+	case K_LISTEN:
+		return strcmp(a->listen, b->listen) != 0;
+	case K_ORG_REVEAL:
+		return a->org_reveal_members != b->org_reveal_members;
+	case K_AUDIT_SYNC:
+		return a->audit_sync_all != b->audit_sync_all;
+	}
+	if (kw->set == set_path || kw->set == set_id)
+		return strcmp(field((struct secretd_config *)a, kw),
+		    field((struct secretd_config *)b, kw)) != 0;
+	return memcmp(field((struct secretd_config *)a, kw),
+	    field((struct secretd_config *)b, kw), kw->size) != 0;
+}
+
+/* next takes cur's value of key k. */
+static void
+key_keep(int k, struct secretd_config *next, const struct secretd_config *cur)
+{
+	const struct keyword *kw = &keywords[k];
+
+	switch (k) {
+	case K_SOCKET_MODE:
+		next->socket_mode = cur->socket_mode;
+		return;
+	case K_LISTEN:
+		memcpy(next->listen, cur->listen, sizeof(next->listen));
+		memcpy(next->listen_host, cur->listen_host,
+		    sizeof(next->listen_host));
+		memcpy(next->listen_port, cur->listen_port,
+		    sizeof(next->listen_port));
+		return;
+	}
+	memcpy(field(next, kw), field((struct secretd_config *)cur, kw),
+	    kw->size);
+}
+
+static void
+name_add(char *list, size_t len, const char *name)
+{
+	size_t n = strlen(list);
+
+	snprintf(list + n, len - n, "%s%s", n > 0 ? ", " : "", name);
+}
+
+/*
+ * A state_dir that keeps its old value until a restart keeps the files
+ * derived from it where they were, rather than have them read from a
+ * folder not yet in use.
+ */
+static void
+follow_state_dir(struct secretd_config *next, const struct secretd_config *cur)
+{
+	const struct keyword *kw;
+	char path[PATH_MAX];
+	size_t i;
+
+	if (!key_differs(K_STATE_DIR, next, cur))
+		return;
+	for (i = 0; i < sizeof(derived) / sizeof(derived[0]); i++) {
+		kw = &keywords[derived[i].key];
+		if (derive(next->state_dir, i, path, sizeof(path)) == 0 &&
+		    strcmp(path, field(next, kw)) == 0)
+			derive(cur->state_dir, i, field(next, kw), kw->size);
+	}
+}
+
+/*
+ * A reload from cur to next: the keys that may change live and did are
+ * named in live; those that may not and did are named in restart and
+ * keep cur's values in next.
+ */
+void
+config_reload_diff(struct secretd_config *next,
+    const struct secretd_config *cur, char *live, size_t livelen,
+    char *restart, size_t restartlen)
+{
+	size_t j;
+	int k, fixed;
+
+	live[0] = restart[0] = '\0';
+	follow_state_dir(next, cur);
+	for (k = 0; k < K_MAX; k++) {
+		if (!key_differs(k, next, cur))
+			continue;
+		fixed = 0;
+		for (j = 0; j < sizeof(restart_only) / sizeof(restart_only[0]);
+		    j++)
+			if (restart_only[j] == k)
+				fixed = 1;
+		if (fixed) {
+			name_add(restart, restartlen, keywords[k].name);
+			key_keep(k, next, cur);
+		} else
+			name_add(live, livelen, keywords[k].name);
+	}
 }
 
 void

@@ -102,15 +102,13 @@ void
 runner_kill(struct broker *b, const char *why)
 {
 	struct runner *r = &b->run;
+	int sent = restart_signal(&r->restart, r->pid, SIGKILL, why);
 
 	if (b->stopping)
 		log_debug("%s: runner pid %d: %s", __func__, (int)r->pid, why);
 	else
-		log_warnx("%s: runner pid %d: %s; killing it", __func__,
-		    (int)r->pid, why);
-	snprintf(r->restart.kill_why, sizeof(r->restart.kill_why), "%s", why);
-	if (r->pid > 0 && kill(r->pid, SIGKILL) == -1 && errno != ESRCH)
-		log_warn("%s: kill", __func__);
+		log_warnx("%s: runner pid %d: %s%s", __func__, (int)r->pid,
+		    why, sent ? "; killing it" : "");
 	disconnect(b, "the tool runner stopped during the execution");
 }
 
@@ -123,14 +121,7 @@ runner_reaped(struct broker *b, pid_t pid, int status)
 
 	if (pid != r->pid)
 		return 0;
-	if (b->stopping)
-		log_debug("%s: runner pid %d stopped", __func__, (int)pid);
-	else if (WIFSIGNALED(status))
-		log_warnx("%s: runner pid %d killed by signal %d", __func__,
-		    (int)pid, WTERMSIG(status));
-	else
-		log_warnx("%s: runner pid %d exited with status %d", __func__,
-		    (int)pid, WEXITSTATUS(status));
+	child_ended("runner", pid, status, &r->restart, b->stopping);
 	r->pid = -1;
 	disconnect(b, "the tool runner stopped during the execution");
 	restart_cause(&r->restart, status, cause, sizeof(cause));
@@ -189,8 +180,7 @@ runner_stop(struct broker *b)
 
 	r->restart.pending = 0;
 	/* It holds nothing worth a grace period: executions fail now. */
-	if (r->pid > 0 && kill(r->pid, SIGKILL) == -1 && errno != ESRCH)
-		log_warn("%s: kill", __func__);
+	restart_signal(&r->restart, r->pid, SIGKILL, "stopping");
 }
 
 /* The runner's hello gets its limits; nothing else is read before. */
@@ -219,17 +209,28 @@ hello(struct broker *b, struct ipc_reader *rd)
 	return 0;
 }
 
+/* -1 with why filled: the runner is to be killed for it. */
 static int
-dispatch(struct broker *b, struct ipc_reader *rd)
+dispatch(struct broker *b, struct ipc_reader *rd, char *why, size_t whylen)
 {
 	struct run_result res;
+	uint32_t want;
+	int rv;
 
-	if (b->run.state == RUN_NEW)
-		return rd->hdr.type == IMSG_RUN_HELLO ? hello(b, rd) : -1;
-	if (rd->hdr.type != IMSG_RUN_RESULT || run_result_get(rd, &res) == -1)
+	want = b->run.state == RUN_NEW ? IMSG_RUN_HELLO : IMSG_RUN_RESULT;
+	if (rd->hdr.type != want) {
+		snprintf(why, whylen, "protocol violation: message type %u "
+		    "where %u was due", rd->hdr.type, want);
 		return -1;
-	tool_exec_done(b, rd->hdr.id, &res);
-	return 0;
+	}
+	if (want == IMSG_RUN_HELLO)
+		rv = hello(b, rd);
+	else if ((rv = run_result_get(rd, &res)) == 0)
+		tool_exec_done(b, rd->hdr.id, &res);
+	if (rv == -1)
+		snprintf(why, whylen, "protocol violation: malformed message "
+		    "type %u", rd->hdr.type);
+	return rv;
 }
 
 void
@@ -237,6 +238,7 @@ runner_read(struct broker *b)
 {
 	struct runner *r = &b->run;
 	struct ipc_reader *rd;
+	char why[96];
 	int rv;
 
 	while (r->chan_open) {
@@ -244,6 +246,7 @@ runner_read(struct broker *b)
 		if (rv == IPC_AGAIN)
 			break;
 		if (rv == IPC_EOF) {
+			child_gone(r->pid, HANGUP_EXIT_MS);
 			runner_kill(b, "closed the channel");
 			break;
 		}
@@ -252,8 +255,8 @@ runner_read(struct broker *b)
 			    "channel error");
 			break;
 		}
-		if (dispatch(b, rd) == -1) {
-			runner_kill(b, "protocol violation");
+		if (dispatch(b, rd, why, sizeof(why)) == -1) {
+			runner_kill(b, why);
 			break;
 		}
 	}

@@ -33,17 +33,44 @@
 enum command { CMD_RUN, CMD_CHECK, CMD_INIT, CMD_ROTATE, CMD_REWRAP,
 	CMD_VERIFY, CMD_BACKUP, CMD_RESTORE, CMD_ROTATE_ROOT, CMD_AUDIT };
 
-static void __attribute__((noreturn))
-usage(void)
+static void
+print_usage(FILE *out)
 {
-	fprintf(stderr, "usage: secretd [-fv] [-c file]\n"
+	fprintf(out, "usage: secretd [-fv] [-c file]\n"
 	    "       secretd -n [-v] [-c file]\n"
 	    "       secretd init | rotate-key | rewrap | verify [-c file]\n"
 	    "       secretd backup [-c file] [--force] file\n"
 	    "       secretd restore [-c file] file\n"
 	    "       secretd rotate-root-key [-c file] [--new-key file]\n"
-	    "       secretd [-c file] audit verify file ...\n");
+	    "       secretd [-c file] audit verify file ...\n"
+	    "       secretd -h | --help | -V | --version\n");
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	print_usage(stderr);
 	exit(2);
+}
+
+static void __attribute__((noreturn))
+help(void)
+{
+	print_usage(stdout);
+	printf("\n"
+	    "  -c file    the config file (default %s)\n"
+	    "  -f         stay in the foreground, log to stderr\n"
+	    "  -n         check the config and the tool files, print every "
+	    "error\n"
+	    "  -v         more detail (the effective config with -n)\n"
+	    "  init       create the state folder, root key, store and TLS "
+	    "pair\n"
+	    "  rotate-key start sealing new records with a new data key\n"
+	    "  rewrap     re-seal older records under the active data key\n"
+	    "  verify     check every record of the store, read-only\n"
+	    "\nSIGHUP reloads the config and the tools; see secretd(8).\n",
+	    SECRETD_CONF_FILE);
+	exit(0);
 }
 
 int
@@ -204,11 +231,8 @@ handle_signals(struct broker *b, int sigfd)
 			fe_reap(b);
 			break;
 		case SIGHUP:
-			/* After logrotate moved the audit log; the rest
-			 * of the config is read only at start. */
-			log_info("%s: SIGHUP: reopening the audit log",
-			    __func__);
-			audit_reopen();
+			if (!b->stopping)
+				broker_reload(b);
 			break;
 		}
 	}
@@ -328,6 +352,20 @@ check_tls_files(const struct secretd_config *cfg)
 	free(buf);
 }
 
+/* A daemon without a store has nothing to serve: say how to make one. */
+static void
+need_store(const struct secretd_config *cfg)
+{
+	char path[PATH_MAX + 16];
+	struct stat st;
+	int def = strcmp(cfg->path, SECRETD_CONF_FILE) == 0;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", cfg->state_dir);
+	if (stat(path, &st) == -1 && errno == ENOENT)
+		fatalx("no store in %s: run \"secretd init%s%s\" first",
+		    cfg->state_dir, def ? "" : " -c ", def ? "" : cfg->path);
+}
+
 static int
 run(struct secretd_config *cfg, int foreground, int verbose)
 {
@@ -345,6 +383,7 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	no_core_dumps();
 	b.max_conns = raise_nofile();
 	sigfd = block_signals();
+	need_store(cfg);
 	/* Before anything in the state folder, and before daemon(): a
 	 * second daemon on it exits non-zero where it was started. */
 	if (statelock_take(&lk, cfg->state_dir, STATELOCK_DAEMON, err,
@@ -371,7 +410,7 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	if (!foreground) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
-		log_init("secretd", 0, verbose);
+		log_init("secretd", LOG_TO_SYSLOG, verbose);
 		/* The child shares the locked file description. */
 		statelock_mark(&lk);
 	}
@@ -405,23 +444,31 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 }
 
 /*
- * secretd -n: the config, then every tool file, each error on its own
- * line; with -v the effective config and one line a tool.
+ * secretd -n: every error of the config (its users and group looked up
+ * on this system too), then of every tool file, each on its own line as
+ * FILE:LINE: message; with -v the effective config and one line a tool.
  */
 static int
-do_check(const struct secretd_config *cfg, int verbose)
+do_check(const char *conf, int verbose)
 {
+	struct secretd_config cfg;
 	struct toolset ts;
-	int nerr;
+	int cerr, terr;
 
-	if ((nerr = tools_load(cfg->tools_dir, &ts, stderr)) != 0) {
-		fprintf(stderr, "secretd: %s: %d error%s\n", cfg->tools_dir,
-		    nerr, nerr == 1 ? "" : "s");
+	if ((cerr = config_parse(conf, &cfg, CONFIG_USERS, NULL, 0,
+	    stderr)) != 0)
+		fprintf(stderr, "secretd: %s: %d error%s\n", conf, cerr,
+		    cerr == 1 ? "" : "s");
+	/* A bad tools_dir line leaves the default one, checked all the same. */
+	if ((terr = tools_load(cfg.tools_dir, &ts, stderr)) != 0)
+		fprintf(stderr, "secretd: %s: %d error%s\n", cfg.tools_dir,
+		    terr, terr == 1 ? "" : "s");
+	if (cerr != 0 || terr != 0) {
 		tools_free(&ts);
 		return 1;
 	}
 	if (verbose) {
-		config_print(cfg, stdout);
+		config_print(&cfg, stdout);
 		tools_print(&ts, stdout);
 	} else
 		fprintf(stderr, "configuration OK, %zu tool%s\n", ts.n,
@@ -599,6 +646,8 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "force", no_argument, NULL, 'F' },
 		{ "new-key", required_argument, NULL, 'K' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct secretd_config cfg;
@@ -607,8 +656,14 @@ main(int argc, char *argv[])
 	char err[512];
 	int ch, foreground = 0, verbose = 0, force = 0;
 
-	while ((ch = getopt_long(argc, argv, "c:fnv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:fhnvV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			help();
+		case 'V':
+			printf("secretd %s\n", PACKAGE_VERSION);
+			return 0;
 		case 'c':
 			conf = optarg;
 			break;
@@ -641,16 +696,16 @@ main(int argc, char *argv[])
 	    (force && cmd != CMD_BACKUP) ||
 	    (new_key != NULL && cmd != CMD_ROTATE_ROOT))
 		usage();
-	log_init("secretd", 1, verbose);
+	log_init("secretd", LOG_TO_STDERR, verbose);
 	if (sodium_init() == -1)
 		fatalx("libsodium failed to initialise");
+	if (cmd == CMD_CHECK)
+		return do_check(conf, verbose);
 	if (config_load(conf, &cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
 	switch (cmd) {
-	case CMD_CHECK:
-		return do_check(&cfg, verbose);
 	case CMD_INIT:
 		return do_init(&cfg);
 	case CMD_ROTATE:

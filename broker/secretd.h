@@ -51,9 +51,15 @@ struct secretd_config {
 
 /* config.c */
 void	 config_defaults(struct secretd_config *);
+#define CONFIG_USERS	0x1	/* the users and group named must exist */
+int	 config_parse(const char *path, struct secretd_config *, int flags,
+	    char *err, size_t errlen, FILE *errs);
 int	 config_load(const char *path, struct secretd_config *,
 	    char *err, size_t errlen);
 void	 config_print(const struct secretd_config *, FILE *);
+void	 config_reload_diff(struct secretd_config *next,
+	    const struct secretd_config *cur, char *live, size_t,
+	    char *restart, size_t);
 
 /* statelock.c: the state folder's locks, see there. */
 #define STATELOCK_FILE		"lock"

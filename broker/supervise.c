@@ -271,6 +271,8 @@ restart_schedule(struct broker *b, struct restart *r, struct timespec started,
 	if (delay > 0)
 		log_info("%s: restarting the %s in %u ms", __func__, what,
 		    delay);
+	else
+		log_info("%s: starting a new %s now", __func__, what);
 }
 
 /* A new start: not ready until its hello, nothing killed it yet. */
@@ -279,13 +281,90 @@ restart_begin(struct restart *r)
 {
 	r->ready = 0;
 	r->kill_why[0] = '\0';
+	r->kill_sig = 0;
+}
+
+/*
+ * Whether child pid has exited (and waits to be reaped), looking for up
+ * to wait_ms.  A child that dies closes its channel just before it
+ * exits, so a hang-up is given that moment before we signal it.
+ */
+int
+child_gone(pid_t pid, int wait_ms)
+{
+	struct timespec pause = { 0, 1000000 };
+	siginfo_t si;
+	int i;
+
+	for (i = 0; pid > 0; i++) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
+		    WNOWAIT) == -1)
+			return errno == ECHILD;
+		if (si.si_pid == pid)
+			return 1;
+		if (i >= wait_ms)
+			return 0;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
+/*
+ * Signal a child, remembering that we did and why, for child_ended; one
+ * that has already exited is left alone, its end not put down to us.
+ * Returns whether the signal went.
+ */
+int
+restart_signal(struct restart *r, pid_t pid, int sig, const char *why)
+{
+	if (pid <= 0 || child_gone(pid, 0))
+		return 0;
+	r->kill_sig = sig;
+	snprintf(r->kill_why, sizeof(r->kill_why), "%s", why);
+	if (kill(pid, sig) == -1) {
+		if (errno != ESRCH)
+			log_warn("%s: kill %d", __func__, (int)pid);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * One line for how a child ended: its exit status, or the signal that
+ * killed it and whether that signal was ours (and why we sent it), so an
+ * operator can tell an outside kill or a crash from our own.
+ */
+void
+child_ended(const char *what, pid_t pid, int status,
+    const struct restart *r, int stopping)
+{
+	const char *name;
+
+	if (WIFEXITED(status)) {
+		(stopping ? log_info : log_warnx)("%s pid %d exited with "
+		    "status %d%s", what, (int)pid, WEXITSTATUS(status),
+		    r->ready ? "" : " before its hello");
+		return;
+	}
+	if ((name = sigabbrev_np(WTERMSIG(status))) == NULL)
+		name = "unknown";
+	if (r->kill_sig == WTERMSIG(status))
+		(stopping ? log_info : log_warnx)("%s pid %d killed by "
+		    "signal %d (SIG%s), sent by the broker: %s", what,
+		    (int)pid, WTERMSIG(status), name, r->kill_why);
+	else
+		log_warnx("%s pid %d killed by signal %d (SIG%s), not sent "
+		    "by the broker%s%s", what, (int)pid, WTERMSIG(status),
+		    name, WCOREDUMP(status) ? ", core dumped" : "",
+		    r->ready ? "" : ", before its hello");
 }
 
 /* Why a child died, for restart_schedule: our kill, its exit or signal. */
 void
 restart_cause(const struct restart *r, int status, char *buf, size_t len)
 {
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+	if (WIFSIGNALED(status) && WTERMSIG(status) == r->kill_sig &&
 	    r->kill_why[0] != '\0')
 		snprintf(buf, len, "killed: %s", r->kill_why);
 	else if (WIFSIGNALED(status))
@@ -393,15 +472,14 @@ fe_disconnect(struct broker *b)
 void
 fe_kill(struct broker *b, const char *why)
 {
+	int sent = restart_signal(&b->restart, b->fe_pid, SIGKILL, why);
+
 	if (b->stopping)
 		log_debug("%s: front-end pid %d: %s", __func__,
 		    (int)b->fe_pid, why);
 	else
-		log_warnx("%s: front-end pid %d: %s; killing it", __func__,
-		    (int)b->fe_pid, why);
-	snprintf(b->restart.kill_why, sizeof(b->restart.kill_why), "%s", why);
-	if (b->fe_pid > 0 && kill(b->fe_pid, SIGKILL) == -1 && errno != ESRCH)
-		log_warn("%s: kill", __func__);
+		log_warnx("%s: front-end pid %d: %s%s", __func__,
+		    (int)b->fe_pid, why, sent ? "; killing it" : "");
 	fe_disconnect(b);
 }
 
@@ -415,15 +493,8 @@ fe_reap(struct broker *b)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (runner_reaped(b, pid, status) || pid != b->fe_pid)
 			continue;
-		if (b->stopping)
-			log_debug("%s: front-end pid %d stopped", __func__,
-			    (int)pid);
-		else if (WIFSIGNALED(status))
-			log_warnx("%s: front-end pid %d killed by signal %d",
-			    __func__, (int)pid, WTERMSIG(status));
-		else
-			log_warnx("%s: front-end pid %d exited with status %d",
-			    __func__, (int)pid, WEXITSTATUS(status));
+		child_ended("front-end", pid, status, &b->restart,
+		    b->stopping);
 		b->fe_pid = -1;
 		fe_disconnect(b);
 		restart_cause(&b->restart, status, cause, sizeof(cause));
@@ -469,7 +540,8 @@ fe_tick(struct broker *b)
 		if (b->fe_pid != -1 && ms_between(now, b->stop_deadline) <= 0) {
 			log_warnx("%s: front-end did not stop in time",
 			    __func__);
-			kill(b->fe_pid, SIGKILL);
+			restart_signal(&b->restart, b->fe_pid, SIGKILL,
+			    "it did not stop in time");
 			b->stop_deadline.tv_sec += STOP_GRACE_S;
 		}
 		return;
@@ -491,9 +563,7 @@ fe_stop(struct broker *b)
 	b->restart.pending = 0;
 	b->stop_deadline = now_mono();
 	b->stop_deadline.tv_sec += STOP_GRACE_S;
-	if (b->fe_pid > 0 && kill(b->fe_pid, SIGTERM) == -1 &&
-	    errno != ESRCH)
-		log_warn("%s: kill", __func__);
+	restart_signal(&b->restart, b->fe_pid, SIGTERM, "stopping");
 }
 
 /* IMSG_HELLO: the front-end's first and only hello gets its config. */

@@ -1242,7 +1242,8 @@ tools_load(const char *dir, struct toolset *ts, FILE *errs)
 		free(names[i]);
 	free(names);
 	closedir(d);
-	qsort(ts->tools, ts->n, sizeof(*ts->tools), cmp_tools);
+	if (ts->n > 1)		/* an empty folder has no array to sort */
+		qsort(ts->tools, ts->n, sizeof(*ts->tools), cmp_tools);
 	return nerr;
 }
 

@@ -22,7 +22,7 @@
 #include "tool.h"
 #include "cli.h"
 
-/* getopt_long returns these; none may be 1, '?', ':' or 'h' */
+/* getopt_long returns these; none may be 1, '?', ':', 'h' or 'V' */
 enum {
 	OPT_URL = 0x0002,
 	OPT_CAFILE = 0x0004,
@@ -336,7 +336,7 @@ static const char usage_common[] =
 "                   RUNTOOLS_PROFILE, else the file's 'default = NAME')\n"
 "  --json           print the API's JSON objects unchanged\n"
 "  -h, --help       help for any command\n"
-"  --version        print the version\n"
+"  -V, --version    print the version\n"
 "\n"
 "Environment: RUNTOOLS_URL, by default the socket named in\n"
 "  " SECRETD_CONF_FILE ", else\n"
@@ -639,7 +639,7 @@ parse_opts(int argc, char **argv, int stop, struct cli *c, char **pos,
 		lo = secret_version_opts();
 	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, stop ? "+:h" : "-:h", lo,
+	while ((ch = getopt_long(argc, argv, stop ? "+:hV" : "-:hV", lo,
 	    NULL)) != -1) {
 		if (ch == 1) {
 			if (add_pos(c, pos, npos, optarg, err, len) == -1)
@@ -653,6 +653,8 @@ parse_opts(int argc, char **argv, int stop, struct cli *c, char **pos,
 		}
 		if (ch == 'h')
 			ch = OPT_HELP;
+		else if (ch == 'V')
+			ch = OPT_VERSION;
 		c->seen |= ch;
 		if (optarg != NULL &&
 		    opt_value(c, ch, optarg, err, len) == -1)

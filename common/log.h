@@ -1,6 +1,6 @@
 /*
  * Logging shared by every secretd process: to stderr in the foreground,
- * otherwise to syslog.  Callers prefix messages with __func__.
+ * to syslog when daemonized, to the broker's pipe from its children.  Callers prefix messages with __func__.
  * fatal() and fatalx() exit; nothing else here does.
  */
 #ifndef SECRETD_LOG_H
@@ -8,7 +8,12 @@
 
 #include <stdarg.h>
 
-void	log_init(const char *procname, int foreground, int verbose);
+/* Where log_init sends the lines. */
+#define LOG_TO_SYSLOG	0
+#define LOG_TO_STDERR	1	/* stamped with the time */
+#define LOG_TO_PIPE	2	/* unstamped: the broker reads and stamps */
+
+void	log_init(const char *procname, int dest, int verbose);
 void	log_setproc(const char *procname);
 int	log_verbose(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -212,6 +212,37 @@ msg_config_get(struct ipc_reader *r, struct msg_config *c)
 }
 
 void
+msg_reload_put(struct ipc_msg *m, const struct msg_reload *c)
+{
+	ipc_put_u8(m, c->have_tls);
+	ipc_put_bytes(m, c->cert_pem, c->cert_len);
+	ipc_put_bytes(m, c->key_pem, c->key_len);
+	ipc_put_u32(m, c->max_conns_uid);
+	ipc_put_u32(m, c->max_conns_addr);
+}
+
+int
+msg_reload_get(struct ipc_reader *r, struct msg_reload *c)
+{
+	const void *cert, *key;
+
+	memset(c, 0, sizeof(*c));
+	if (ipc_get_u8(r, &c->have_tls) == -1 ||
+	    ipc_get_bytes(r, &cert, &c->cert_len) == -1 ||
+	    ipc_get_bytes(r, &key, &c->key_len) == -1 ||
+	    ipc_get_u32(r, &c->max_conns_uid) == -1 ||
+	    ipc_get_u32(r, &c->max_conns_addr) == -1 || ipc_end(r) == -1)
+		return -1;
+	c->cert_pem = cert;
+	c->key_pem = key;
+	if (!is_bool(c->have_tls) || !pem_ok(c->have_tls, c->cert_len) ||
+	    !pem_ok(c->have_tls, c->key_len) || c->max_conns_uid == 0 ||
+	    c->max_conns_addr == 0)
+		return -1;
+	return 0;
+}
+
+void
 msg_conn_unix_put(struct ipc_msg *m, int fd)
 {
 	ipc_msg_set_fd(m, fd);

@@ -64,6 +64,20 @@ struct msg_config {
 };
 
 /*
+ * IMSG_RELOAD: what a SIGHUP changed that the front-end holds, sent
+ * unasked.  With TLS, the certificate and key as the files hold them now.
+ */
+struct msg_reload {
+	uint8_t		 have_tls;
+	const uint8_t	*cert_pem;		/* as in msg_config */
+	size_t		 cert_len;
+	const uint8_t	*key_pem;
+	size_t		 key_len;
+	uint32_t	 max_conns_uid;		/* each at least 1 */
+	uint32_t	 max_conns_addr;
+};
+
+/*
  * IMSG_CONN_UNIX has no fields, only the client's socket; its reply is a
  * session.
  */
@@ -225,6 +239,8 @@ void	 msg_hello_put(struct ipc_msg *, const struct msg_hello *);
 int	 msg_hello_get(struct ipc_reader *, struct msg_hello *);
 void	 msg_config_put(struct ipc_msg *, const struct msg_config *);
 int	 msg_config_get(struct ipc_reader *, struct msg_config *);
+void	 msg_reload_put(struct ipc_msg *, const struct msg_reload *);
+int	 msg_reload_get(struct ipc_reader *, struct msg_reload *);
 void	 msg_conn_unix_put(struct ipc_msg *, int fd);
 int	 msg_conn_unix_get(struct ipc_reader *, int *fd);
 void	 msg_session_put(struct ipc_msg *, const struct msg_session *);

@@ -58,6 +58,7 @@ enum imsg_type {
 	IMSG_WHOAMI,		/* fe->b, an auth block only; reply */
 	IMSG_SECRET_VERSIONS,	/* fe->b; reply */
 	IMSG_SECRET_ROLLBACK,	/* fe->b; reply */
+	IMSG_RELOAD,		/* b->fe, after SIGHUP; no reply */
 	IMSG_MAX
 };
 

@@ -192,8 +192,15 @@ dispatch(struct ipc_reader *r)
 {
 	struct bc_pending *p;
 	struct msg_reply rep;
+	struct msg_reload rl;
 	int rc;
 
+	if (r->hdr.type == IMSG_RELOAD) {
+		if (msg_reload_get(r, &rl) == -1)
+			return -1;
+		fe_reload(&rl);
+		return 0;
+	}
 	if (r->hdr.type != IMSG_REPLY || (p = pending_take(r->hdr.id)) == NULL)
 		return -1;
 	if (msg_reply_get(r, &rep) == -1) {

@@ -404,6 +404,22 @@ conn_listen(struct event_base *b, SSL_CTX *ctx, int unix_fd, int tls_fd)
 }
 
 /*
+ * The TLS listener's context for connections accepted from now on; 0
+ * when it took ctx, -1 when there is no TLS listener.
+ */
+int
+conn_tls_swap(SSL_CTX *ctx)
+{
+	struct listener *l = &listeners[1];
+
+	if (l->lev == NULL || l->ctx == NULL)
+		return -1;
+	SSL_CTX_free(l->ctx);
+	l->ctx = ctx;
+	return 0;
+}
+
+/*
  * The broker is gone: close the listeners now, so that a new daemon can
  * bind the socket and the port while we finish.
  */

@@ -57,6 +57,23 @@ fe_broker_gone(void)
 	evtimer_add(ev_exit, &tv);
 }
 
+/*
+ * What a SIGHUP at the broker changed: the per-peer connection caps,
+ * for connections admitted from now on, and the certificate.  The key
+ * is wiped from the channel's buffer once OpenSSL holds it.
+ */
+void
+fe_reload(const struct msg_reload *c)
+{
+	fe_conf.max_conns_uid = c->max_conns_uid;
+	fe_conf.max_conns_addr = c->max_conns_addr;
+	if (c->have_tls)
+		tls_reload(c->cert_pem, c->cert_len, c->key_pem, c->key_len);
+	explicit_bzero((void *)(uintptr_t)c->key_pem, c->key_len);
+	log_info("%s: at most %u connections per uid, %u per address",
+	    __func__, fe_conf.max_conns_uid, fe_conf.max_conns_addr);
+}
+
 /* Looked up before chroot; only the ids are needed afterwards. */
 static struct passwd *
 lookup_user(const char *name)
@@ -110,7 +127,7 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 	/* stderr is the broker's log: the journal, or its own stderr. */
-	log_init("secretd-frontend", 1, verbose);
+	log_init("secretd-frontend", LOG_TO_PIPE, verbose);
 
 	tls_fd = sandbox_fds() ? FE_TLS_FD : -1;
 	bc_hello(FE_IPC_FD, &fe_conf);

@@ -140,6 +140,7 @@ struct json_field {
 /* frontend.c */
 extern struct fe_config fe_conf;
 void	 fe_broker_gone(void);
+void	 fe_reload(const struct msg_reload *);
 
 /* sandbox.c */
 int	 sandbox_fds(void);
@@ -148,9 +149,12 @@ void	 sandbox_seccomp(int debug);
 
 /* tls.c */
 struct ssl_ctx_st *tls_ctx_new(struct fe_config *);
+void	 tls_reload(const uint8_t *cert, size_t, const uint8_t *key,
+	    size_t);
 
 /* conn.c */
 void	 conn_unlisten(void);
+int	 conn_tls_swap(struct ssl_ctx_st *);
 void	 conn_listen(struct event_base *, struct ssl_ctx_st *, int unix_fd,
 	    int tls_fd);
 

@@ -387,7 +387,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
-	log_init("secretd-runner", 1, verbose);
+	log_init("secretd-runner", LOG_TO_PIPE, verbose);
 	if (geteuid() == 0 || getuid() == 0)
 		fatalx("must not run as root");
 	sandbox_start();

@@ -1514,7 +1514,7 @@ main(int argc, char *argv[])
 	struct progress p;
 	size_t i;
 
-	log_init("hostile-frontend", 1, 0);
+	log_init("hostile-frontend", LOG_TO_PIPE, 0);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
 	setup(&h);

@@ -129,12 +129,14 @@ while read -r n pid last; do
 	n_fatal=$((n_fatal + 1))
 	[ "$n" = "$last" ] &&
 	    grep -qE "front-end pid $pid: .*; killing it" "$log" &&
-	    grep -qE "front-end pid $pid killed by signal 9" "$log" ||
+	    grep -qE "front-end pid $pid killed by signal 9 \(SIGKILL\), sent by the broker: " "$log" ||
 	    unlogged="$unlogged $n"
 done < <(awk '$1 == "sent" { last[$4] = $2; if ($5 == "fatal") f[$2] = $4 }
     END { for (n in f) print n, f[n], last[f[n]] }' "$RESULTS" | sort -n)
 ok "$([ "$n_fatal" -gt 0 ] && [ -z "$unlogged" ]; echo $?)" \
-    "the broker logged killing the front-end with SIGKILL after each of $n_fatal fatal attacks${unlogged:+ (not after step$unlogged)}"
+    "the broker logged killing the front-end with SIGKILL, and that the SIGKILL was its own, after each of $n_fatal fatal attacks${unlogged:+ (not after step$unlogged)}"
+ok "$(grep -qE "front-end pid [0-9]+ killed by signal 9 \(SIGKILL\), sent by the broker: protocol violation: malformed message type [0-9]+" "$log"; echo $?)" \
+    "the line for a front-end killed over a malformed message names the message's type"
 ok "$([ -n "$broker_start" ] && [ "$(starttime "$SECRETD_PID")" = "$broker_start" ]; echo $?)" \
     "the broker stayed up through every attack (pid $SECRETD_PID)"
 

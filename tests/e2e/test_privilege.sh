@@ -60,7 +60,7 @@ is "$(field Groups)" "" "front-end: no supplementary groups"
 is "$(field CapEff)" 0000000000000000 "front-end: CapEff is empty"
 ok "$(readlink "/proc/$fe/fd/2" | grep -q '^pipe:'; echo $?)" \
     "front-end: its stderr is the broker's log pipe, not the log file"
-ok "$(grep -qE '^secretd\[[0-9]+\]: secretd-frontend\[[0-9]+\]: ' "$E2E_DIR/secretd.log"; echo $?)" \
+ok "$(grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z secretd\[[0-9]+\]: secretd-frontend\[[0-9]+\]: ' "$E2E_DIR/secretd.log"; echo $?)" \
     "front-end: its log lines reach the broker's log through the broker"
 is "$(field CapPrm)" 0000000000000000 "front-end: CapPrm is empty"
 is "$(field NoNewPrivs)" 1 "front-end: NoNewPrivs 1"

@@ -8,7 +8,9 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/secretd-tools.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 chmod 0755 "$dir"
 conf=$dir/secretd.conf
-printf 'state_dir = state\n' >"$conf"
+# secretd -n looks these up: names every system has, so no root is needed.
+users='admin_group = root\nfrontend_user = nobody\nrunner_user = daemon\n'
+printf "state_dir = state\\n$users" >"$conf"
 tools=$dir/tools.d
 
 check() { "$SECRETD" -n -c "$conf" "$@"; }
@@ -122,10 +124,11 @@ out=$(check 2>&1); rc=$?
 is "$rc $out" "0 configuration OK, 3 tools" \
     "the three examples of secretd.tools(5) load"
 
-printf 'state_dir = state\ntools_dir = %s\ntool_max_concurrent = 0\n' \
+printf "state_dir = state\\ntools_dir = %s\\ntool_max_concurrent = 0\\n$users" \
     "$tools" >"$conf"
 out=$(check 2>&1); rc=$?
-is "$rc $out" "1 $conf:3: tool_max_concurrent: bad value \"0\": expected a number from 1 to 256" \
+is "$rc $out" "1 $conf:3: tool_max_concurrent: bad value \"0\": expected a number from 1 to 256
+secretd: $conf: 1 error" \
     "a bad tool_max_concurrent names its line"
 
 done_testing

@@ -51,6 +51,7 @@ keep_token(void *arg, const struct token_meta *t)
 union any {
 	struct msg_hello		 hello;
 	struct msg_config		 config;
+	struct msg_reload		 reload;
 	struct msg_session		 session;
 	struct msg_conn_close		 close;
 	struct msg_secret_list		 list;
@@ -72,7 +73,7 @@ union any {
 	struct msg_whoami		 whoami;
 };
 
-/* Decode a request (or CONFIG); encode it again on success. */
+/* Decode a request (or CONFIG, RELOAD); encode it again on success. */
 static int
 request(struct ipc_reader *r, union any *u, struct ipc_msg *m)
 {
@@ -88,6 +89,11 @@ request(struct ipc_reader *r, union any *u, struct ipc_msg *m)
 		if (msg_config_get(r, &u->config) == -1)
 			return -1;
 		msg_config_put(m, &u->config);
+		return 0;
+	case IMSG_RELOAD:
+		if (msg_reload_get(r, &u->reload) == -1)
+			return -1;
+		msg_reload_put(m, &u->reload);
 		return 0;
 	case IMSG_CONN_UNIX:
 		if (msg_conn_unix_get(r, &fd) == -1)

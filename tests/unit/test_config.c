@@ -300,6 +300,151 @@ test_listen_split(void)
 	    "full.conf sets host, port, mode and org_reveal");
 }
 
+/* Writes text to NAME in the temporary folder; returns its path. */
+static const char *
+write_tmp(const char *name, const char *text)
+{
+	static char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	if ((f = fopen(path, "we")) == NULL)
+		return path;
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* Every error of a file in one pass, each at its line, in line order. */
+static void
+test_all_errors(void)
+{
+	struct secretd_config cfg;
+	char err[1024], *out = NULL, want[4096];
+	const char *path;
+	size_t outlen = 0;
+	FILE *mem;
+	int n;
+
+	path = write_tmp("many.conf", "state_dir = s\n"
+	    "org_reveal = all\n"
+	    "nonsense\n"
+	    "org = acme\n"
+	    "org = other\n"
+	    "socket_mode = 8\n"
+	    "quota_user_bytes = 1T\n");
+	if ((mem = open_memstream(&out, &outlen)) == NULL) {
+		ok(0, "open_memstream");
+		return;
+	}
+	n = config_parse(path, &cfg, 0, err, sizeof(err), mem);
+	fclose(mem);
+	snprintf(want, sizeof(want),
+	    "%s:2: org_reveal: bad value \"all\": expected admins or members\n"
+	    "%s:3: syntax error: expected key = value\n"
+	    "%s:5: duplicate key \"org\" (first set on line 4)\n"
+	    "%s:6: socket_mode: bad mode \"8\": expected octal like 0666\n"
+	    "%s:7: quota_user_bytes: bad value \"1T\": expected a number "
+	    "from 1 to 1099511627776 (K, M or G may follow)\n",
+	    path, path, path, path, path);
+	ok(n == 5 && out != NULL && strcmp(out, want) == 0,
+	    "config_parse: five errors, each FILE:LINE, in one pass");
+	if (out != NULL && strcmp(out, want) != 0)
+		printf("# got:\n%s", out);
+	ok(strncmp(err, want, strchr(want, '\n') - want) == 0 &&
+	    err[strchr(want, '\n') - want] == '\0',
+	    "config_parse: the first error is the one config_load reports");
+	ok(config_load(path, &cfg, err, sizeof(err)) == -1,
+	    "config_load: the same file is refused");
+	free(out);
+
+	path = write_tmp("users.conf", "admin_group = e2e-none-such\n"
+	    "frontend_user = e2e-none-such\n");
+	out = NULL;
+	if ((mem = open_memstream(&out, &outlen)) == NULL)
+		return;
+	n = config_parse(path, &cfg, CONFIG_USERS, err, sizeof(err), mem);
+	fclose(mem);
+	/* The users are looked up only as root, who would switch to them. */
+	ok(out != NULL &&
+	    strstr(out, ":1: admin_group: no group \"e2e-none-such\"") !=
+	    NULL && (geteuid() != 0 ||
+	    strstr(out, ":2: frontend_user: no user \"e2e-none-such\"") !=
+	    NULL), "CONFIG_USERS: a missing group and user, each at its key's "
+	    "line");
+	free(out);
+	ok(config_parse(path, &cfg, 0, err, sizeof(err), NULL) == 0,
+	    "without CONFIG_USERS the same file is valid");
+}
+
+/* What a reload may take live, and what keeps its value until restart. */
+static void
+test_reload_diff(void)
+{
+	struct secretd_config cur, next;
+	char live[512], restart[512];
+
+	config_defaults(&cur);
+	next = cur;
+	config_reload_diff(&next, &cur, live, sizeof(live), restart,
+	    sizeof(restart));
+	ok(live[0] == '\0' && restart[0] == '\0',
+	    "reload diff: nothing changed, nothing named");
+
+	next = cur;
+	next.org_reveal_members = 1;
+	snprintf(next.admin_group, sizeof(next.admin_group), "ops");
+	next.quota_org_bytes = 5;
+	next.max_conns_per_address = 7;
+	snprintf(next.tls_cert, sizeof(next.tls_cert), "/etc/new.crt");
+	snprintf(next.state_dir, sizeof(next.state_dir), "/elsewhere");
+	snprintf(next.listen, sizeof(next.listen), "127.0.0.1:1");
+	snprintf(next.listen_port, sizeof(next.listen_port), "1");
+	next.socket_mode = 0600;
+	next.tool_max_concurrent = 3;
+	snprintf(next.runner_user, sizeof(next.runner_user), "other");
+	config_reload_diff(&next, &cur, live, sizeof(live), restart,
+	    sizeof(restart));
+	ok(strcmp(live, "tls_cert, admin_group, org_reveal, "
+	    "max_connections_per_address, quota_org_bytes") == 0,
+	    "reload diff: the live keys that changed, in the keys' order: %s",
+	    live);
+	ok(strcmp(restart, "state_dir, socket_mode, listen, runner_user, "
+	    "tool_max_concurrent") == 0,
+	    "reload diff: the restart-only keys that changed: %s", restart);
+	ok(strcmp(next.state_dir, cur.state_dir) == 0 &&
+	    strcmp(next.listen, cur.listen) == 0 &&
+	    strcmp(next.listen_port, cur.listen_port) == 0 &&
+	    next.socket_mode == cur.socket_mode &&
+	    next.tool_max_concurrent == cur.tool_max_concurrent &&
+	    strcmp(next.runner_user, cur.runner_user) == 0,
+	    "reload diff: restart-only keys keep their old values");
+	ok(next.org_reveal_members == 1 &&
+	    strcmp(next.admin_group, "ops") == 0 &&
+	    next.quota_org_bytes == 5 && next.max_conns_per_address == 7 &&
+	    strcmp(next.tls_cert, "/etc/new.crt") == 0,
+	    "reload diff: live keys keep their new values");
+
+	/* A moved state_dir, its files at their defaults beside it. */
+	next = cur;
+	snprintf(next.state_dir, sizeof(next.state_dir), "/elsewhere");
+	snprintf(next.tls_cert, sizeof(next.tls_cert), "/elsewhere/tls.crt");
+	snprintf(next.tls_key, sizeof(next.tls_key), "/elsewhere/tls.key");
+	snprintf(next.root_key_file, sizeof(next.root_key_file),
+	    "/elsewhere/root.key");
+	snprintf(next.audit_log, sizeof(next.audit_log),
+	    "/elsewhere/audit.log");
+	config_reload_diff(&next, &cur, live, sizeof(live), restart,
+	    sizeof(restart));
+	ok(strcmp(restart, "state_dir") == 0 && live[0] == '\0' &&
+	    strcmp(next.tls_cert, cur.tls_cert) == 0 &&
+	    strcmp(next.tls_key, cur.tls_key) == 0 &&
+	    strcmp(next.audit_log, cur.audit_log) == 0,
+	    "reload diff: files derived from a state_dir that waits for a "
+	    "restart stay in the old one (restart: %s; live: %s)", restart,
+	    live);
+}
+
 int
 main(void)
 {
@@ -326,6 +471,8 @@ main(void)
 	test_example();
 	test_round_trip();
 	test_listen_split();
+	test_all_errors();
+	test_reload_diff();
 	test_generated_errors();
 	test_relative_to_config();
 

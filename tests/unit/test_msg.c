@@ -42,6 +42,7 @@ static const struct codec c_##n = { #n, put_##n, get_##n, sizeof(type) }
 
 CODEC(hello, struct msg_hello);
 CODEC(config, struct msg_config);
+CODEC(reload, struct msg_reload);
 CODEC(session, struct msg_session);
 CODEC(conn_close, struct msg_conn_close);
 CODEC(secret_list, struct msg_secret_list);
@@ -305,6 +306,36 @@ test_hello_config(void)
 	c = good;
 	strcpy(c.chroot_dir, "empty");
 	refused(&c_config, &c, "a relative chroot");
+}
+
+static void
+test_reload(void)
+{
+	struct msg_reload good, c;
+
+	memset(&good, 0, sizeof(good));
+	good.max_conns_uid = 10;
+	good.max_conns_addr = 20;
+	round_trip(&c_reload, &good, "a reload without TLS");
+	c = good;
+	c.have_tls = 1;
+	c.cert_pem = (const uint8_t *)"CERT";
+	c.cert_len = 4;
+	c.key_pem = (const uint8_t *)"KEY\0KEY";
+	c.key_len = 7;
+	round_trip(&c_reload, &c, "a reload with a new certificate");
+	c.have_tls = 2;
+	refused(&c_reload, &c, "reload: have_tls 2");
+	c = good;
+	c.have_tls = 1;
+	refused(&c_reload, &c, "reload: TLS without a certificate");
+	c = good;
+	c.key_pem = (const uint8_t *)"KEY";
+	c.key_len = 3;
+	refused(&c_reload, &c, "reload: a key without TLS");
+	c = good;
+	c.max_conns_uid = 0;
+	refused(&c_reload, &c, "reload: a zero connection limit");
 }
 
 static void
@@ -924,6 +955,7 @@ main(void)
 	samples_init();
 	test_rules();
 	test_hello_config();
+	test_reload();
 	test_conn_unix();
 	test_session();
 	test_secret_list();
