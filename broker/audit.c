@@ -20,6 +20,7 @@
 #define AUDIT_LINE_MAX	1024
 
 static int audit_fd = -1;
+static int audit_ok = 1;	/* the last write or sync succeeded */
 
 int
 audit_open(const char *path)
@@ -104,8 +105,11 @@ audit_log(const struct audit_rec *a)
 			break;
 		done += (size_t)w;
 	}
-	if (done == (size_t)n)
+	if (done == (size_t)n) {
+		audit_ok = 1;
 		return 0;
+	}
+	audit_ok = 0;
 	saved = w == 0 ? ENOSPC : errno;
 	if (done > 0 && ftruncate(audit_fd, end) == -1)
 		log_warn("%s: a partial line stays at offset %lld", __func__,
@@ -152,9 +156,18 @@ audit_sync(void)
 {
 	if (audit_fd == -1 || fdatasync(audit_fd) == -1) {
 		log_warn("%s: fdatasync", __func__);
+		audit_ok = 0;
 		return -1;
 	}
+	audit_ok = 1;
 	return 0;
+}
+
+/* For /v1/health: 0 after the last audit write or sync failed. */
+int
+audit_writable(void)
+{
+	return audit_ok;
 }
 
 void

@@ -157,6 +157,7 @@ int	 audit_open(const char *path);
 int	 audit_log(const struct audit_rec *);
 int	 audit_reserve(size_t);
 int	 audit_sync(void);
+int	 audit_writable(void);
 void	 audit_close(void);
 
 /* identity.c */
@@ -241,6 +242,16 @@ void	 tool_exec_done(struct broker *, uint32_t exec_id,
 void	 tool_exec_abort_all(struct broker *, int status, const char *why);
 void	 tool_exec_expire(struct broker *);
 int	 tool_exec_timeout(struct broker *);
+
+/* metrics.c */
+extern struct msg_metrics metrics;
+void	 metrics_init(void);
+void	 metrics_commit(size_t writes);
+void	 metrics_tool(const char *tool, enum metrics_tool_outcome);
+void	 metrics_decision(const struct req *, int status);
+void	 metrics_health(struct broker *, struct msg_health *);
+int	 h_ping(struct req *);
+int	 h_metrics(struct req *);
 
 /* broker.c */
 void	 broker_read(struct broker *);

@@ -369,6 +369,7 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 		statelock_mark(&lk);
 	}
 	b.store = open_store(cfg);
+	metrics_init();
 	fe_start(&b);
 	runner_start(&b);
 	notify_systemd("READY=1");

@@ -10,9 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION	6
+#define PROTO_VERSION	7
 
 #define NAME_MAX_LEN	128		/* secret names */
+#define TOOL_NAME_MAX	64		/* [A-Za-z0-9_-]{1,64} */
 #define ID_MAX_LEN	64		/* user and org ids */
 #define CATEGORY_MAX_LEN 15
 #define DESC_MAX_LEN	1024
@@ -48,12 +49,14 @@ enum imsg_type {
 	IMSG_TOKEN_CREATE,	/* fe->b; reply */
 	IMSG_TOKEN_LIST,	/* fe->b; reply */
 	IMSG_TOKEN_REVOKE,	/* fe->b; reply */
-	IMSG_PING,		/* fe->b; reply */
+	IMSG_PING,		/* fe->b; reply: msg_health */
 	IMSG_REPLY,		/* b->fe, with the request's id */
 	IMSG_TOOL_LIST,		/* fe->b; reply (tool.h) */
 	IMSG_TOOL_GET,		/* fe->b; reply (tool.h) */
 	IMSG_TOOL_EXEC,		/* fe->b; reply (tool.h) */
 	IMSG_WHOAMI,		/* fe->b, an auth block only; reply */
+	IMSG_METRICS,		/* fe->b, an auth block only; reply:
+				   msg_metrics */
 	IMSG_MAX
 };
 
