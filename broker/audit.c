@@ -20,7 +20,8 @@
 #define AUDIT_LINE_MAX	1024
 
 static int audit_fd = -1;
-static int audit_ok = 1;	/* the last write or sync succeeded */
+static int audit_ok = 1;	/* 0 from a failed write, sync or
+				   reservation to a good write or sync */
 
 int
 audit_open(const char *path)
@@ -147,6 +148,7 @@ audit_reserve(size_t n)
 	return 0;
 #endif
 	log_warn("%s: no room for %zu lines", __func__, n);
+	audit_ok = 0;
 	return -1;
 }
 
@@ -163,7 +165,10 @@ audit_sync(void)
 	return 0;
 }
 
-/* For /v1/health: 0 after the last audit write or sync failed. */
+/*
+ * For /v1/health: 0 after the last audit write or sync failed, or room
+ * for a commit's lines could not be reserved; 1 once a line is written.
+ */
 int
 audit_writable(void)
 {

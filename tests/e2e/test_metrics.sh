@@ -246,31 +246,45 @@ health() {
 	echo "$(status_of "$out") $(body_of "$out" | jq -c .)"
 }
 is "$(health)" '200 {"status":"ok"}' "health: ok"
-if [ -z "$MOUNT" ]; then
-	for i in 1 2 3 4 5; do
-		tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $LOOP_WHY"
-	done
-else
-	S0=$S1
+# outage WHAT: fill the audit log's disk, then repeat WHAT (a write or a
+# read) until the log refuses one: that request is answered 503 and health
+# names the audit log; space back, the next request is served and health
+# is ok again, and the one failure is counted.
+outage() {
+	local st i n503=0 body=
+	S0=$M
 	dd if=/dev/zero of="$AFS/filler" bs=4096 status=none 2>/dev/null
 	sync -f "$AFS"
-	# The log's last block still takes a few lines; then reads fail.
-	n503=0
+	# The log's last block still takes a few lines first.
 	for i in $(seq 1 200); do
-		st=$(status_of "$(api "$A" GET /v1/secrets/ZQXALICESECRET)")
+		if [ "$1" = write ]; then
+			st=$(tls "$ADMIN_TOK" POST /v1/secrets \
+			    "{\"name\":\"ZQXFILL\",\"value\":\"v-$i-v\"}" | tail -n 1)
+		else
+			st=$(tls "$ADMIN_TOK" GET /v1/secrets/ZQXALICESECRET'?user_id='"$A" |
+			    tail -n 1)
+		fi
 		[ "$st" = 503 ] && { n503=1; break; }
 	done
-	is "$n503" 1 "audit disk full: a read is refused 503"
+	is "$n503" 1 "audit disk full: a $1 is refused 503"
 	is "$(health)" '503 {"status":"degraded","audit":"unwritable"}' \
-	    "health: 503 degraded, naming the audit log"
+	    "health after a refused $1: 503 degraded, naming the audit log"
 	rm -f "$AFS/filler"
 	sync -f "$AFS"
-	is "$(status_of "$(api "$A" GET /v1/secrets/ZQXALICESECRET)")" 200 \
-	    "space back: a read is served with its line"
+	is "$(status_of "$(tls "$ADMIN_TOK" GET /v1/secrets/ZQXORGSECRET'?orgWide=true')")" \
+	    200 "space back: a read is served with its line"
 	is "$(health)" '200 {"status":"ok"}' "health: ok again"
 	snap; S1=$M
 	is "$(delta 'secretd_audit_write_failures_total{}') $(v "$S1" 'secretd_degraded{part=audit}')" \
-	    "1 0" "one audit write failed, and the audit log is not degraded now"
+	    "1 0" "one audit failure counted, and the audit log is not degraded now"
+}
+if [ -z "$MOUNT" ]; then
+	for i in $(seq 1 10); do
+		tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $LOOP_WHY"
+	done
+else
+	outage write
+	outage read
 fi
 
 secretd_finish
