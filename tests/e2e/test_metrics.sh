@@ -133,6 +133,8 @@ out=$(tls "$MEMBER_TOK" GET /v1/metrics)
 is_error "$out" 403 forbidden "a member's token over TLS: 403"
 out=$(tls "" GET /v1/metrics)
 is_error "$out" 401 unauthenticated "no token over TLS: 401"
+out=$(tls "rts_00000000000000ff_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq" GET /v1/metrics)
+is_error "$out" 401 unauthenticated "an unknown token over TLS: 401"
 out=$(api "$C" POST /v1/metrics '{}')
 is "$(status_of "$out")" 405 "POST /v1/metrics: 405"
 
