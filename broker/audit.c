@@ -590,6 +590,7 @@ audit_sync(void)
 		writable = 0;
 		return -1;
 	}
+	writable = 1;
 	return 0;
 }
 

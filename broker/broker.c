@@ -15,22 +15,6 @@
 #define PERMIT_NEW	0x1
 #define PERMIT_READY	0x2
 
-static int
-h_ping(struct req *q)
-{
-	struct ipc_msg m;
-
-	if (msg_empty_get(q->r) == -1)
-		return -1;
-	/* A full store still serves reads: the front-end says degraded. */
-	if (store_full(q->b->store))
-		reply_init(&m, q->id, RT_NOSPACE, "the store is out of space");
-	else
-		reply_init(&m, q->id, RT_OK, "");
-	chan_send(q->b, &m);
-	return 0;
-}
-
 static const struct {
 	uint32_t	 type;
 	int		 permit;
@@ -54,6 +38,7 @@ static const struct {
 	{ IMSG_TOOL_GET,	PERMIT_READY,	h_tool_get },
 	{ IMSG_TOOL_EXEC,	PERMIT_READY,	h_tool_exec },
 	{ IMSG_WHOAMI,		PERMIT_READY,	h_whoami },
+	{ IMSG_METRICS,		PERMIT_READY,	h_metrics },
 };
 
 static int

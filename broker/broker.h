@@ -305,6 +305,16 @@ int	 tool_exec_timeout(struct broker *);
 /* reload.c */
 void	 broker_reload(struct broker *);
 
+/* metrics.c */
+extern struct msg_metrics metrics;
+void	 metrics_init(void);
+void	 metrics_commit(size_t writes);
+void	 metrics_tool(const char *tool, enum metrics_tool_outcome);
+void	 metrics_decision(const struct req *, int status);
+void	 metrics_health(struct broker *, struct msg_health *);
+int	 h_ping(struct req *);
+int	 h_metrics(struct req *);
+
 /* broker.c */
 void	 broker_read(struct broker *);
 void	 broker_flush(struct broker *);

@@ -90,7 +90,12 @@ audit_req(struct req *q, int status)
 		.tool = q->tool,
 	};
 
-	return audit_log(&a);
+	if (audit_log(&a) == -1) {
+		metrics.audit_failures++;
+		return -1;
+	}
+	metrics_decision(q, status);
+	return 0;
 }
 
 /*
@@ -132,9 +137,11 @@ release_held(struct broker *b)
 
 	if (nheld == 0)
 		return;
-	if (!(ok = audit_sync() == 0))
+	if (!(ok = audit_sync() == 0)) {
+		metrics.audit_failures++;
 		log_warnx("%s: audit log sync failed; %zu replies refused",
 		    __func__, nheld);
+	}
 	for (i = 0; i < nheld; i++) {
 		if (ok) {
 			chan_send(b, &held[i].m);
@@ -381,10 +388,13 @@ batch_commit(struct broker *b)
 	if (audit_reserve(npend) == -1) {
 		log_warnx("%s: audit log full; %zu writes refused", __func__,
 		    npend);
+		metrics.audit_failures++;
 		audit_ok = 0;
 	} else if ((rv = store_commit(b->store, ops, npend)) != ST_OK)
 		log_warnx("%s: %zu writes: %s", __func__, npend,
 		    store_strerror(rv));
+	else
+		metrics_commit(npend);
 	for (i = 0; i < npend; i++) {
 		status[i] = RT_UNAVAILABLE;
 		created[i] = 0;
@@ -401,8 +411,10 @@ batch_commit(struct broker *b)
 		if (audit_req(&pend[i].q, status[i]) == -1)
 			audit_ok = 0;
 	}
-	if (audit_ok && audit_sync() == -1)
+	if (audit_ok && audit_sync() == -1) {
+		metrics.audit_failures++;
 		audit_ok = 0;
+	}
 	for (i = 0; i < npend; i++) {
 		commit_reply(&pend[i], &ops[i], audit_ok ? status[i] :
 		    RT_UNAVAILABLE, created[i]);

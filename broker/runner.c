@@ -125,9 +125,11 @@ runner_reaped(struct broker *b, pid_t pid, int status)
 	r->pid = -1;
 	disconnect(b, "the tool runner stopped during the execution");
 	restart_cause(&r->restart, status, cause, sizeof(cause));
-	if (!b->stopping)
+	if (!b->stopping) {
+		metrics.runner_restarts++;
 		restart_schedule(b, &r->restart, r->started, "runner", status,
 		    cause);
+	}
 	return 1;
 }
 

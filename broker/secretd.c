@@ -420,6 +420,7 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	rootkey_free(key);
 	if (audit_start(store_audit_key(b.store)) == -1)
 		fatalx("cannot start the audit log's chain");
+	metrics_init();
 	fe_start(&b);
 	runner_start(&b);
 	notify_systemd("READY=1");

@@ -758,6 +758,18 @@ store_count_secrets(struct store *st)
 	return n;
 }
 
+/* The data file's size on disk, for operators; 0 when unknown. */
+uint64_t
+store_size_bytes(struct store *st)
+{
+	struct stat sb;
+	int fd;
+
+	if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) == -1)
+		return 0;
+	return (uint64_t)sb.st_size;
+}
+
 static int
 open_value(struct store *st, MDB_txn *txn, const MDB_val *k,
     const MDB_val *v, struct secret_meta *meta, struct secret_value *val)

@@ -148,6 +148,7 @@ int	 store_secret_scan(struct store *, const struct store_scan *,
 	    char *next_cursor, size_t next_cursor_len);
 int	 store_commit(struct store *, struct store_op *, size_t);
 size_t	 store_count_secrets(struct store *);
+uint64_t store_size_bytes(struct store *);
 int	 store_usage_get(struct store *, const char *org, int scope,
 	    const char *owner, struct store_usage *);
 void	 store_value_free(struct secret_value *);

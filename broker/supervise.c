@@ -498,8 +498,10 @@ fe_reap(struct broker *b)
 		b->fe_pid = -1;
 		fe_disconnect(b);
 		restart_cause(&b->restart, status, cause, sizeof(cause));
-		if (!b->stopping)
+		if (!b->stopping) {
+			metrics.frontend_restarts++;
 			schedule_restart(b, status, cause);
+		}
 	}
 }
 

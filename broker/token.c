@@ -104,7 +104,7 @@ token_auth(struct broker *b, const char *tok, const char *ratekey,
 	uint8_t hash[TOKEN_HASH_LEN];
 	char id[TOKEN_ID_LEN + 1], pkey[TOKEN_ID_LEN + 3] = "";
 	time_t now = now_mono().tv_sec;
-	int rv;
+	int rv, expired = 0;
 
 	if (token_parse(tok, id) == -1)
 		goto fail;
@@ -122,9 +122,12 @@ token_auth(struct broker *b, const char *tok, const char *ratekey,
 		return RT_INTERNAL;
 	}
 	if (strcmp(tm.id, id) != 0 || strcmp(tm.org_id, b->cfg->org) != 0 ||
-	    (tm.expires_at != 0 && (uint64_t)time(NULL) >= tm.expires_at) ||
 	    (tm.role != ROLE_MEMBER && tm.role != ROLE_ADMIN))
 		goto fail;
+	if (tm.expires_at != 0 && (uint64_t)time(NULL) >= tm.expires_at) {
+		expired = 1;
+		goto fail;
+	}
 	memset(p, 0, sizeof(*p));
 	snprintf(p->user_id, sizeof(p->user_id), "%s", tm.user_id);
 	snprintf(p->org_id, sizeof(p->org_id), "%s", tm.org_id);
@@ -137,10 +140,12 @@ fail:
 	rl_fail(ratekey, now);
 	rl_fail(pkey, now);
 	if (rv) {
+		metrics.auth_failures[MAUTH_RATE_LIMITED]++;
 		snprintf(msg, msglen, "too many failed authentications; "
 		    "try again later");
 		return RT_RATELIMIT;
 	}
+	metrics.auth_failures[expired ? MAUTH_EXPIRED : MAUTH_BAD_TOKEN]++;
 	snprintf(msg, msglen, "invalid, expired or revoked token");
 	return RT_UNAUTH;
 }

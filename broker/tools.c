@@ -95,10 +95,20 @@ exec_find(uint32_t id)
 	return NULL;
 }
 
+/* How an execution that was started ended, for its counter. */
+static enum metrics_tool_outcome
+exec_outcome(int status, const struct run_result *res)
+{
+	if (status == RT_OK)
+		return res != NULL && res->ok ? MTOOL_OK : MTOOL_FAILED;
+	return status == RT_TIMEOUT ? MTOOL_TIMEOUT : MTOOL_ERROR;
+}
+
 static void
 exec_answer(struct broker *b, struct exec *e, struct ipc_msg *m, int status,
     const char *msg, const struct run_result *res)
 {
+	metrics_tool(e->reply.tool, exec_outcome(status, res));
 	audit_fields(e, res);
 	e->q.b = b;
 	respond(&e->q, m, status, msg);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "msg.h"
+#include "tool.h"
 
 static int
 is_bool(uint8_t v)
@@ -744,6 +745,141 @@ msg_whoami_get(struct ipc_reader *r, struct msg_whoami *w)
 	    valid_id(w->org_id, strlen(w->org_id)) &&
 	    (w->role == ROLE_MEMBER || w->role == ROLE_ADMIN) &&
 	    whoami_auth_ok(w) ? 0 : -1;
+}
+
+void
+msg_health_put(struct ipc_msg *m, const struct msg_health *h)
+{
+	ipc_put_u8(m, h->store_full);
+	ipc_put_u8(m, h->audit_failing);
+}
+
+static int
+health_get(struct ipc_reader *r, struct msg_health *h)
+{
+	if (ipc_get_u8(r, &h->store_full) == -1 ||
+	    ipc_get_u8(r, &h->audit_failing) == -1)
+		return -1;
+	return is_bool(h->store_full) && is_bool(h->audit_failing) ? 0 : -1;
+}
+
+int
+msg_health_get(struct ipc_reader *r, struct msg_health *h)
+{
+	memset(h, 0, sizeof(*h));
+	return health_get(r, h) == -1 || ipc_end(r) == -1 ? -1 : 0;
+}
+
+static void
+put_u64s(struct ipc_msg *m, const uint64_t *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ipc_put_u64(m, v[i]);
+}
+
+static int
+get_u64s(struct ipc_reader *r, uint64_t *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ipc_get_u64(r, &v[i]) == -1)
+			return -1;
+	return 0;
+}
+
+void
+msg_metrics_put(struct ipc_msg *m, const struct msg_metrics *x)
+{
+	uint32_t i;
+
+	ipc_put_u64(m, x->start_time);
+	put_u64s(m, x->reveals, 2);
+	ipc_put_u64(m, x->denials);
+	put_u64s(m, x->auth_failures, MAUTH_MAX);
+	ipc_put_u64(m, x->commits);
+	put_u64s(m, x->batch_buckets, METRICS_BATCH_BUCKETS);
+	ipc_put_u64(m, x->batch_writes);
+	ipc_put_u64(m, x->store_bytes);
+	ipc_put_u64(m, x->secrets);
+	ipc_put_u64(m, x->frontend_restarts);
+	ipc_put_u64(m, x->runner_restarts);
+	ipc_put_u64(m, x->audit_failures);
+	msg_health_put(m, &x->health);
+	ipc_put_u32(m, x->ntools);
+	for (i = 0; i < x->ntools; i++) {
+		ipc_put_str(m, x->tools[i].tool);
+		put_u64s(m, x->tools[i].outcomes, MTOOL_MAX);
+	}
+}
+
+/*
+ * The buckets add up to the commits, and every commit holds one write
+ * and at most as many as the last bucket's bound.
+ */
+static int
+batches_ok(const struct msg_metrics *x)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < METRICS_BATCH_BUCKETS; i++) {
+		if (x->batch_buckets[i] > x->commits - sum)
+			return 0;
+		sum += x->batch_buckets[i];
+	}
+	return sum == x->commits && x->batch_writes >= x->commits &&
+	    x->commits <= UINT64_MAX >> (METRICS_BATCH_BUCKETS - 1) &&
+	    x->batch_writes <= x->commits << (METRICS_BATCH_BUCKETS - 1);
+}
+
+/* Each tool is named once, in order, so no two series collide. */
+static int
+tool_counts_get(struct ipc_reader *r, uint32_t n, msg_tool_count_cb each,
+    void *arg)
+{
+	struct msg_tool_count t;
+	char prev[TOOL_NAME_MAX + 1] = "";
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		memset(&t, 0, sizeof(t));
+		if (ipc_get_strbuf(r, t.tool, sizeof(t.tool)) == -1 ||
+		    get_u64s(r, t.outcomes, MTOOL_MAX) == -1 ||
+		    !valid_tool_name(t.tool, strlen(t.tool)) ||
+		    (i > 0 && strcmp(prev, t.tool) >= 0) ||
+		    (each != NULL && each(arg, &t) == -1))
+			return -1;
+		memcpy(prev, t.tool, sizeof(prev));
+	}
+	return 0;
+}
+
+int
+msg_metrics_get(struct ipc_reader *r, struct msg_metrics *x,
+    msg_tool_count_cb each, void *arg)
+{
+	memset(x, 0, sizeof(*x));
+	if (ipc_get_u64(r, &x->start_time) == -1 ||
+	    get_u64s(r, x->reveals, 2) == -1 ||
+	    ipc_get_u64(r, &x->denials) == -1 ||
+	    get_u64s(r, x->auth_failures, MAUTH_MAX) == -1 ||
+	    ipc_get_u64(r, &x->commits) == -1 ||
+	    get_u64s(r, x->batch_buckets, METRICS_BATCH_BUCKETS) == -1 ||
+	    ipc_get_u64(r, &x->batch_writes) == -1 ||
+	    ipc_get_u64(r, &x->store_bytes) == -1 ||
+	    ipc_get_u64(r, &x->secrets) == -1 ||
+	    ipc_get_u64(r, &x->frontend_restarts) == -1 ||
+	    ipc_get_u64(r, &x->runner_restarts) == -1 ||
+	    ipc_get_u64(r, &x->audit_failures) == -1 ||
+	    health_get(r, &x->health) == -1 ||
+	    ipc_get_u32(r, &x->ntools) == -1 ||
+	    x->ntools > METRICS_TOOLS_MAX || !batches_ok(x) ||
+	    tool_counts_get(r, x->ntools, each, arg) == -1)
+		return -1;
+	return ipc_end(r);
 }
 
 int

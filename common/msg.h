@@ -226,6 +226,72 @@ struct msg_whoami {
 };
 
 /*
+ * IMSG_PING's reply: what the broker cannot write.  /v1/health answers
+ * degraded, naming the part, when either is set.
+ */
+struct msg_health {
+	uint8_t		 store_full;		/* the last write found no
+						   space */
+	uint8_t		 audit_failing;		/* the last audit write or
+						   sync failed */
+};
+
+/*
+ * IMSG_METRICS carries only an auth block; its reply, to an admin, is
+ * the broker's counters since it started (the front-end's own HTTP
+ * counters live in the front-end).  Counters only grow; the front-end
+ * writes them out in Prometheus' text format.
+ */
+enum metrics_auth_fail {
+	MAUTH_BAD_TOKEN,			/* unknown, revoked, malformed */
+	MAUTH_EXPIRED,
+	MAUTH_RATE_LIMITED,			/* refused 429 unchecked */
+	MAUTH_MAX
+};
+
+enum metrics_tool_outcome {
+	MTOOL_OK,				/* ran and reported success */
+	MTOOL_FAILED,				/* ran and reported failure */
+	MTOOL_TIMEOUT,
+	MTOOL_ERROR,				/* upstream or runner failed,
+						   result withheld, aborted */
+	MTOOL_MAX
+};
+
+#define METRICS_BATCH_BUCKETS	9	/* batch sizes up to 1, 2, 4 ... 256 */
+#define METRICS_TOOLS_MAX	512	/* tools with counters in one reply */
+
+/* One tool's executions, by outcome. */
+struct msg_tool_count {
+	char		 tool[TOOL_NAME_MAX + 1];
+	uint64_t	 outcomes[MTOOL_MAX];
+};
+typedef int (*msg_tool_count_cb)(void *, const struct msg_tool_count *);
+
+struct msg_metrics {
+	uint64_t	 start_time;		/* unix seconds */
+	uint64_t	 reveals[2];		/* by enum rt_scope */
+	uint64_t	 denials;		/* 403 by policy */
+	uint64_t	 auth_failures[MAUTH_MAX];
+	uint64_t	 commits;		/* group commits */
+	uint64_t	 batch_buckets[METRICS_BATCH_BUCKETS];	/* commits of
+						   up to 2^i writes and
+						   more than 2^(i-1); they
+						   add up to commits */
+	uint64_t	 batch_writes;		/* writes in those commits */
+	uint64_t	 store_bytes;		/* the data file */
+	uint64_t	 secrets;
+	uint64_t	 frontend_restarts;
+	uint64_t	 runner_restarts;
+	uint64_t	 audit_failures;	/* writes and syncs */
+	struct msg_health health;
+	uint32_t	 ntools;		/* at most METRICS_TOOLS_MAX,
+						   names in strictly
+						   increasing order */
+	const struct msg_tool_count *tools;	/* encoder only */
+};
+
+/*
  * IMSG_REPLY starts with this; on RT_OK and RT_CREATED the reply to the
  * request follows, on any other status nothing does.  IMSG_PING and its
  * reply carry nothing.
@@ -297,6 +363,12 @@ int	 msg_token_meta_get(struct ipc_reader *, struct token_meta *);
 
 void	 msg_whoami_put(struct ipc_msg *, const struct msg_whoami *);
 int	 msg_whoami_get(struct ipc_reader *, struct msg_whoami *);
+
+void	 msg_health_put(struct ipc_msg *, const struct msg_health *);
+int	 msg_health_get(struct ipc_reader *, struct msg_health *);
+void	 msg_metrics_put(struct ipc_msg *, const struct msg_metrics *);
+int	 msg_metrics_get(struct ipc_reader *, struct msg_metrics *,
+	    msg_tool_count_cb, void *);
 
 int	 msg_empty_get(struct ipc_reader *);
 void	 msg_auth_put(struct ipc_msg *, const struct msg_auth *);

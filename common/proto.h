@@ -13,6 +13,7 @@
 #define PROTO_VERSION	7
 
 #define NAME_MAX_LEN	128		/* secret names */
+#define TOOL_NAME_MAX	64		/* [A-Za-z0-9_-]{1,64} */
 #define ID_MAX_LEN	64		/* user and org ids */
 #define CATEGORY_MAX_LEN 15
 #define DESC_MAX_LEN	1024
@@ -50,7 +51,7 @@ enum imsg_type {
 	IMSG_TOKEN_CREATE,	/* fe->b; reply */
 	IMSG_TOKEN_LIST,	/* fe->b; reply */
 	IMSG_TOKEN_REVOKE,	/* fe->b; reply */
-	IMSG_PING,		/* fe->b; reply */
+	IMSG_PING,		/* fe->b; reply: msg_health */
 	IMSG_REPLY,		/* b->fe, with the request's id */
 	IMSG_TOOL_LIST,		/* fe->b; reply (tool.h) */
 	IMSG_TOOL_GET,		/* fe->b; reply (tool.h) */
@@ -59,6 +60,8 @@ enum imsg_type {
 	IMSG_SECRET_VERSIONS,	/* fe->b; reply */
 	IMSG_SECRET_ROLLBACK,	/* fe->b; reply */
 	IMSG_RELOAD,		/* b->fe, after SIGHUP; no reply */
+	IMSG_METRICS,		/* fe->b, an auth block only; reply:
+				   msg_metrics */
 	IMSG_MAX
 };
 

@@ -17,7 +17,6 @@
 #include "msg.h"
 #include "proto.h"
 
-#define TOOL_NAME_MAX		64	/* [A-Za-z0-9_-]{1,64} */
 #define TOOL_DESC_MAX		512
 #define TOOL_SLOTS_MAX		8
 #define TOOL_ACTIONS_MAX	16

@@ -20,5 +20,5 @@ $SUDO apt-get install -y -q --no-install-recommends \
 	libevent-dev libsodium-dev liblmdb-dev libssl-dev libjansson-dev \
 	libseccomp-dev libcurl4-openssl-dev \
 	openssl curl jq socat passwd util-linux procps lmdb-utils binutils ca-certificates \
-	e2fsprogs mount strace python3 python3-setuptools python3-build iproute2 xxd nodejs zsh fish \
+	e2fsprogs mount strace python3 python3-setuptools python3-build python3-prometheus-client iproute2 xxd nodejs zsh fish \
 	clang libclang-rt-14-dev

@@ -148,6 +148,7 @@ main(int argc, char *argv[])
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal");
 	jsonwipe_init();
+	metrics_init();
 
 	sandbox_drop(&fe_conf, pw);
 	base = base_new();

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -128,6 +129,7 @@ struct fe_req {
 	const char		*allow;		/* a 405's Allow header */
 	int			 close;		/* the reply ends the connection */
 	int			 checked;	/* route and query already seen */
+	struct timespec		 started;	/* its head was read */
 };
 
 /* A field a request body may hold. */
@@ -161,6 +163,8 @@ void	 conn_listen(struct event_base *, struct ssl_ctx_st *, int unix_fd,
 /* http.c */
 void	 http_reply_json(struct fe_req *, int code, json_t *);
 void	 http_reply_text(struct fe_req *, int code, char *);
+void	 http_reply_typed(struct fe_req *, int code, const char *ctype,
+	    char *);
 void	 http_reply_error(struct fe_req *, int code, const char *ecode,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void	 http_reply_status(struct fe_req *, enum rt_status, const char *);
@@ -198,6 +202,17 @@ void	 send_request(struct fe_req *, struct ipc_msg *,
 	    struct ipc_reader *));
 int	 reply_ok(struct fe_req *, enum rt_status, const char *);
 int	 bad_reply(struct fe_req *);
+size_t	 route_count(void);
+const struct route *route_at(size_t);
+size_t	 route_index(const struct route *);
+const char *route_template(const struct route *);
+const char *route_method(const struct route *);
+
+/* metrics.c */
+void	 metrics_init(void);
+void	 metrics_request_start(struct fe_req *);
+void	 metrics_request_done(const struct fe_req *, int code);
+void	 metrics_get(struct fe_req *);
 
 /* tools.c */
 void	 tools_list(struct fe_req *);

@@ -304,7 +304,7 @@ send_direct(struct conn *c, const char *head, size_t hlen, char *body,
  * value: it is wiped once sent.
  */
 static void
-send_reply(struct fe_req *fr, int code, char *body)
+send_reply_typed(struct fe_req *fr, int code, const char *ctype, char *body)
 {
 	struct conn *c = fr->conn;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -313,9 +313,9 @@ send_reply(struct fe_req *fr, int code, char *body)
 	char head[512];
 
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: application/json\r\nCache-Control: no-store\r\n"
+	    "Content-Type: %s\r\nCache-Control: no-store\r\n"
 	    "X-Request-Id: %s\r\nContent-Length: %zu\r\n%s%s%s%s\r\n",
-	    code, reason(code), fr->id, body != NULL ? len + 1 : 0,
+	    code, reason(code), ctype, fr->id, body != NULL ? len + 1 : 0,
 	    fr->allow != NULL ? "Allow: " : "", fr->allow != NULL ?
 	    fr->allow : "", fr->allow != NULL ? "\r\n" : "", close ?
 	    "Connection: close\r\n" : fr->head->minor == 0 ?
@@ -324,6 +324,7 @@ send_reply(struct fe_req *fr, int code, char *body)
 		close = 1;
 		n = 0;
 	}
+	metrics_request_done(fr, code);
 	if (body != NULL && (n == 0 || fr->head->method == HTTP_HEAD)) {
 		explicit_bzero(body, len);
 		free(body);
@@ -345,6 +346,23 @@ send_reply(struct fe_req *fr, int code, char *body)
 		free(body);
 	}
 	request_done(c, close);
+}
+
+static void
+send_reply(struct fe_req *fr, int code, char *body)
+{
+	send_reply_typed(fr, code, "application/json", body);
+}
+
+/* A body that is not JSON (the metrics), of the given media type. */
+void
+http_reply_typed(struct fe_req *fr, int code, const char *ctype, char *body)
+{
+	if (body == NULL) {
+		http_reply_error(fr, 500, "internal", "cannot encode reply");
+		return;
+	}
+	send_reply_typed(fr, code, ctype, body);
 }
 
 /* Replies may carry a revealed value: the text is wiped once sent. */
@@ -662,6 +680,7 @@ request_start(struct conn *c)
 	const struct http_head *h = c->head;
 
 	http_request_id(fr->id);
+	metrics_request_start(fr);
 	if (h->path != NULL)
 		log_debug("request %s: %s %s%s%s", fr->id, c->source, h->path,
 		    h->query != NULL ? "?" : "", h->query != NULL ? h->query :

@@ -16,7 +16,8 @@
 
 enum path_kind {
 	P_HEALTH, P_SECRETS, P_SECRET, P_REVEAL, P_VERSIONS, P_ROLLBACK,
-	P_TOKENS, P_TOKEN, P_TOOLS, P_TOOL_ONE, P_TOOL, P_WHOAMI, P_NONE
+	P_TOKENS, P_TOKEN, P_TOOLS, P_TOOL_ONE, P_TOOL, P_WHOAMI,
+	P_METRICS, P_NONE
 };
 
 typedef void (*route_fn)(struct fe_req *);
@@ -99,6 +100,7 @@ static const struct route routes[] = {
 	{ P_TOOL_ONE, HTTP_GET, q_none, NULL, 0, 0, tool_show },
 	{ P_TOOL, HTTP_POST, q_none, f_tool, 1, 0, tool_execute },
 	{ P_WHOAMI, HTTP_GET, q_none, NULL, 0, 0, whoami },
+	{ P_METRICS, HTTP_GET, q_none, NULL, 0, 0, metrics_get },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 
@@ -166,6 +168,8 @@ path_kind(const char *path, char *raw, size_t rawlen)
 		return P_TOOLS;
 	if (strcmp(path, "/v1/whoami") == 0)
 		return P_WHOAMI;
+	if (strcmp(path, "/v1/metrics") == 0)
+		return P_METRICS;
 	if (has_prefix(path, "/v1/secrets/", &rest)) {
 		if (has_suffix(rest, "/reveal", &n)) {
 			copy_arg(raw, rawlen, rest, n);
@@ -293,7 +297,7 @@ route_match(const char *path, enum http_method method, char *arg,
 	}
 	arg[0] = '\0';
 	if (k != P_HEALTH && k != P_SECRETS && k != P_TOKENS &&
-	    k != P_TOOLS && k != P_WHOAMI &&
+	    k != P_TOOLS && k != P_WHOAMI && k != P_METRICS &&
 	    path_arg(k, raw, arg, arglen) == -1) {
 		*code = 400;
 		if (k == P_TOKEN)
@@ -309,6 +313,68 @@ route_match(const char *path, enum http_method method, char *arg,
 		return NULL;
 	}
 	return r;
+}
+
+/* For the metrics: routes by index, and the label each one is counted
+   under, a template that names no secret, token or tool. */
+size_t
+route_count(void)
+{
+	return NROUTES;
+}
+
+const struct route *
+route_at(size_t i)
+{
+	return &routes[i];
+}
+
+size_t
+route_index(const struct route *r)
+{
+	return (size_t)(r - routes);
+}
+
+const char *
+route_method(const struct route *r)
+{
+	return method_name(r->method);
+}
+
+const char *
+route_template(const struct route *r)
+{
+	switch (r->kind) {
+	case P_HEALTH:
+		return "/v1/health";
+	case P_SECRETS:
+		return "/v1/secrets";
+	case P_SECRET:
+		return "/v1/secrets/{name}";
+	case P_REVEAL:
+		return "/v1/secrets/{name}/reveal";
+	case P_VERSIONS:
+		return "/v1/secrets/{name}/versions";
+	case P_ROLLBACK:
+		return "/v1/secrets/{name}/rollback";
+	case P_TOKENS:
+		return "/v1/tokens";
+	case P_TOKEN:
+		return "/v1/tokens/{id}";
+	case P_TOOLS:
+		return "/v1/tools";
+	case P_TOOL_ONE:
+		return "/v1/tools/{tool}";
+	case P_TOOL:
+		return "/v1/tools/{tool}/execute";
+	case P_WHOAMI:
+		return "/v1/whoami";
+	case P_METRICS:
+		return "/v1/metrics";
+	case P_NONE:
+		break;
+	}
+	return "unmatched";
 }
 
 static int
@@ -536,25 +602,37 @@ reply_ok(struct fe_req *fr, enum rt_status st, const char *msg)
 	return 0;
 }
 
+/*
+ * Degraded is 503: a node that cannot write its store or its audit log
+ * refuses writes (or everything), and a load balancer should send the
+ * traffic elsewhere.  The body names the part.
+ */
 static int
 health_reply(void *arg, enum rt_status st, const char *msg,
     struct ipc_reader *r)
 {
 	struct fe_req *fr = arg;
+	struct msg_health h;
+	json_t *o;
 
 	fr->pending = NULL;
-	if (st == RT_OK && msg_empty_get(r) == -1)
-		return bad_reply(fr);
-	if (st == RT_OK)
-		http_reply_json(fr, 200, json_pack("{s:s}", "status", "ok"));
-	else if (st == RT_NOSPACE)
-		/* serving reads, refusing writes: up, but an operator's to
-		   look at */
-		http_reply_json(fr, 200, json_pack("{s:s,s:s}", "status",
-		    "degraded", "store", "full"));
-	else
+	if (st != RT_OK) {
 		http_reply_json(fr, 503, json_pack("{s:s}", "status",
 		    "unavailable"));
+		return 0;
+	}
+	if (msg_health_get(r, &h) == -1)
+		return bad_reply(fr);
+	if (!h.store_full && !h.audit_failing) {
+		http_reply_json(fr, 200, json_pack("{s:s}", "status", "ok"));
+		return 0;
+	}
+	o = json_pack("{s:s}", "status", "degraded");
+	if (o != NULL && h.store_full)
+		json_object_set_new(o, "store", json_string("full"));
+	if (o != NULL && h.audit_failing)
+		json_object_set_new(o, "audit", json_string("unwritable"));
+	http_reply_json(fr, 503, o);
 	return 0;
 }
 

@@ -635,6 +635,43 @@ c_session_serves(struct hostile *h, char *why, size_t len)
 	return -1;
 }
 
+/*
+ * The metrics are the broker's to refuse, whoever the front-end says
+ * asks: the live member's session gets 403, a guessed handle 401.
+ */
+static int
+c_metrics(struct hostile *h, char *why, size_t len)
+{
+	uint64_t handles[2];
+	uint32_t want[2] = { RT_FORBIDDEN, RT_UNAUTH };
+	struct msg_auth a;
+	struct ipc_msg m;
+	struct reply rep;
+	size_t i;
+
+	if (need_live(h, why, len) == -1)
+		return -1;
+	handles[0] = h->live_h;
+	handles[1] = random_u64();
+	for (i = 0; i < 2; i++) {
+		memset(&a, 0, sizeof(a));
+		a.kind = AUTH_SESSION;
+		a.session = handles[i];
+		snprintf(a.source, sizeof(a.source), "unix");
+		msg_start(h, &m, IMSG_METRICS);
+		msg_auth_put(&m, &a);
+		if (call(h, &m, &rep, why, len) == -1)
+			return -1;
+		if (rep.status != want[i]) {
+			snprintf(why, len, "metrics under %s answered %s",
+			    i == 0 ? "a member's session" : "a guessed handle",
+			    rt_status_code(rep.status));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Each guess must get RT_UNAUTH, and must not be the live handle. */
 static int
 guesses(struct hostile *h, const uint64_t *v, size_t n, char *why,
@@ -1167,6 +1204,23 @@ a_fd_on_ping(struct hostile *h, struct ipc_msg *m, char *why, size_t len)
 	return 0;
 }
 
+/* IMSG_METRICS holds an auth block and nothing after it. */
+static int
+a_metrics_leftover(struct hostile *h, struct ipc_msg *m, char *why,
+    size_t len)
+{
+	struct msg_auth a;
+
+	memset(&a, 0, sizeof(a));
+	a.kind = AUTH_SESSION;
+	a.session = h->held_h;
+	snprintf(a.source, sizeof(a.source), "unix");
+	msg_start(h, m, IMSG_METRICS);
+	msg_auth_put(m, &a);
+	ipc_put_u8(m, 0);
+	return 0;
+}
+
 /*
  * A field outside its rule: the real front-end checks every name before
  * it asks, so the broker need not answer one that breaks the rule.
@@ -1248,6 +1302,8 @@ static const struct step steps[] = {
 	{ "a live client's connection gives a session for exactly its user",
 	    c_live_session, NULL, 0 },
 	{ "that session serves a request", c_session_serves, NULL, 0 },
+	{ "metrics under a member's session get 403, under a guessed "
+	    "handle 401", c_metrics, NULL, 0 },
 	{ "session handle 0 gets 401", c_handle_zero, NULL, 0 },
 	{ "random session handles get 401", c_handle_random, NULL, 0 },
 	{ "slot numbers as session handles get 401", c_handle_slots, NULL, 0 },
@@ -1306,6 +1362,8 @@ static const struct step steps[] = {
 	    a_delete_version, 0 },
 	{ "a rollback without a version is fatal", NULL,
 	    a_rollback_no_version, 0 },
+	{ "IMSG_METRICS with a byte after its auth block is fatal", NULL,
+	    a_metrics_leftover, 0 },
 };
 static const size_t nsteps = sizeof(steps) / sizeof(steps[0]);
 _Static_assert(sizeof(steps) / sizeof(steps[0]) <= STEPS_MAX,

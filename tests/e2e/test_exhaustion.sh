@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Resource exhaustion: a full LMDB reader table (503, then served once the
 # slots are free or their holder is dead), a store whose file system is
-# full (507, /v1/health degraded, served again once space is freed) and an
+# full (507, /v1/health 503 degraded, served again once space is freed) and an
 # audit log whose file system fills while the daemon runs (every request
 # 503, nothing committed, served again once space is back).  The two file
 # systems are small loop-mounted ext4 images this test makes; without
@@ -119,7 +119,7 @@ out=$(put S_BIG "$big")
 is_error "$out" 507 insufficient_storage "store's disk full: a write is answered 507"
 out=$(health)
 is "$(status_of "$out") $(body_of "$out" | jq -c .)" \
-    '200 {"status":"degraded","store":"full"}' "health says the store is full"
+    '503 {"status":"degraded","store":"full"}' "health says 503: the store is full"
 out=$(api "$A" GET /v1/secrets/R1)
 is "$(status_of "$out")" 200 "store's disk full: reads are still served"
 unfill "$E2E_DIR/sfs"

@@ -36,6 +36,12 @@ http_reply_text(struct fe_req *fr, int code, char *body)
 }
 
 void
+http_reply_typed(struct fe_req *fr, int code, const char *ctype, char *body)
+{
+	http_reply_text(fr, code, body);
+}
+
+void
 http_reply_error(struct fe_req *fr, int code, const char *ecode,
     const char *fmt, ...)
 {
@@ -118,6 +124,7 @@ broker_decodes(struct ipc_reader *r)
 	case IMSG_TOOL_EXEC:
 		return tool_exec_req_get(r, &u.toolexec);
 	case IMSG_WHOAMI:
+	case IMSG_METRICS:
 		return msg_auth_get(r, &u.auth) == -1 ? -1 : msg_empty_get(r);
 	}
 	return -1;

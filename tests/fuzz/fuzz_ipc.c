@@ -22,7 +22,7 @@
 enum reply_kind {
 	R_EMPTY, R_SESSION, R_SECRET_PAGE, R_WRITTEN, R_META, R_VALUE,
 	R_DELETED, R_TOKEN_CREATED, R_TOKEN_PAGE, R_TOKEN_META, R_WHOAMI,
-	R_VERSIONS, R_MAX
+	R_VERSIONS, R_HEALTH, R_METRICS, R_MAX
 };
 
 /* What a page held, kept to encode it back. */
@@ -36,6 +36,17 @@ keep_meta(void *arg, const struct secret_meta *m)
 	if (nrecords >= LIST_MAX_LIMIT)
 		abort();
 	metas[nrecords++] = *m;
+	return 0;
+}
+
+static struct msg_tool_count tools[METRICS_TOOLS_MAX];
+
+static int
+keep_tool(void *arg, const struct msg_tool_count *t)
+{
+	if (nrecords >= METRICS_TOOLS_MAX)
+		abort();
+	tools[nrecords++] = *t;
 	return 0;
 }
 
@@ -71,6 +82,8 @@ union any {
 	struct token_meta		 tmeta;
 	struct msg_auth			 auth;
 	struct msg_whoami		 whoami;
+	struct msg_health		 health;
+	struct msg_metrics		 metrics;
 };
 
 /* Decode a request (or CONFIG, RELOAD); encode it again on success. */
@@ -143,6 +156,7 @@ request(struct ipc_reader *r, union any *u, struct ipc_msg *m)
 	case IMSG_PING:
 		return msg_empty_get(r);
 	case IMSG_WHOAMI:
+	case IMSG_METRICS:
 		if (msg_auth_get(r, &u->auth) == -1 || msg_empty_get(r) == -1)
 			return -1;
 		msg_auth_put(m, &u->auth);
@@ -220,6 +234,19 @@ reply_fields(struct ipc_reader *r, enum reply_kind k, union any *u,
 		if (msg_whoami_get(r, &u->whoami) == -1)
 			return -1;
 		msg_whoami_put(m, &u->whoami);
+		return 0;
+	case R_HEALTH:
+		if (msg_health_get(r, &u->health) == -1)
+			return -1;
+		msg_health_put(m, &u->health);
+		return 0;
+	case R_METRICS:
+		if (msg_metrics_get(r, &u->metrics, keep_tool, NULL) == -1)
+			return -1;
+		if (u->metrics.ntools != nrecords)
+			abort();
+		u->metrics.tools = tools;
+		msg_metrics_put(m, &u->metrics);
 		return 0;
 	case R_MAX:
 		break;

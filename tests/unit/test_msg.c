@@ -60,6 +60,7 @@ CODEC(token_revoke, struct msg_token_revoke);
 CODEC(token_meta, struct token_meta);
 CODEC(reply, struct msg_reply);
 CODEC(whoami, struct msg_whoami);
+CODEC(health, struct msg_health);
 
 /* IMSG_WHOAMI's request is an auth block and nothing after it. */
 static void
@@ -76,6 +77,44 @@ get_whoami_req(struct ipc_reader *r, void *p)
 
 static const struct codec c_whoami_req = { "whoami_req", put_whoami_req,
 	get_whoami_req, sizeof(struct msg_auth) };
+
+/* IMSG_METRICS's request is an auth block only, as WHOAMI's. */
+static const struct codec c_metrics_req = { "metrics_req", put_whoami_req,
+	get_whoami_req, sizeof(struct msg_auth) };
+
+/* The metrics reply hands each tool's counts to a callback: kept here. */
+static struct msg_tool_count got_tools[4];
+static size_t ngot_tools;
+
+static int
+keep_tool(void *arg, const struct msg_tool_count *t)
+{
+	if (ngot_tools < 4)
+		got_tools[ngot_tools] = *t;
+	ngot_tools++;
+	return 0;
+}
+
+static void
+put_metrics(struct ipc_msg *m, const void *p)
+{
+	msg_metrics_put(m, p);
+}
+
+static int
+get_metrics(struct ipc_reader *r, void *p)
+{
+	struct msg_metrics *x = p;
+
+	ngot_tools = 0;
+	if (msg_metrics_get(r, x, keep_tool, NULL) == -1)
+		return -1;
+	x->tools = got_tools;
+	return ngot_tools == x->ntools ? 0 : -1;
+}
+
+static const struct codec c_metrics = { "metrics", put_metrics, get_metrics,
+	sizeof(struct msg_metrics) };
 
 /* Pages hand their records to a callback; these keep them. */
 static struct secret_meta got_metas[4];
@@ -939,6 +978,105 @@ test_whoami(void)
 }
 
 static void
+test_health_metrics(void)
+{
+	struct msg_health ok_h = { 0, 0 }, both = { 1, 1 }, h;
+	struct msg_tool_count tools[3] = {
+		{ "crm", { 5, 1, 0, 2 } },
+		{ "custom-crm", { 0, 0, 1, 0 } },
+		{ "github", { 1, 0, 0, 0 } },
+	}, t2[2];
+	struct msg_metrics x, y;
+	struct msg_auth a = auth_session;
+	struct msg_tool_count *many;
+	struct ipc_msg m;
+	size_t i;
+
+	round_trip(&c_health, &ok_h, "all writable");
+	round_trip(&c_health, &both, "store full and audit failing");
+	h = ok_h;
+	h.store_full = 2;
+	refused(&c_health, &h, "store_full 2");
+	h = ok_h;
+	h.audit_failing = 7;
+	refused(&c_health, &h, "audit_failing 7");
+
+	round_trip(&c_metrics_req, &auth_session, "a session's request");
+	round_trip(&c_metrics_req, &auth_token, "a token's request");
+	auth_refusals(&c_metrics_req, &a, &a);
+
+	memset(&x, 0, sizeof(x));
+	round_trip(&c_metrics, &x, "a broker that did nothing yet");
+	x.start_time = 1764270000;
+	x.reveals[SCOPE_USER] = 3;
+	x.reveals[SCOPE_ORG] = 2;
+	x.denials = 1;
+	x.auth_failures[MAUTH_BAD_TOKEN] = 11;
+	x.auth_failures[MAUTH_EXPIRED] = 1;
+	x.auth_failures[MAUTH_RATE_LIMITED] = 2;
+	x.commits = 4;
+	x.batch_buckets[0] = 2;			/* 1 write each */
+	x.batch_buckets[3] = 1;			/* 5 to 8 */
+	x.batch_buckets[METRICS_BATCH_BUCKETS - 1] = 1;	/* 129 to 256 */
+	x.batch_writes = 2 + 6 + 200;
+	x.store_bytes = 1 << 20;
+	x.secrets = 2;
+	x.frontend_restarts = 1;
+	x.runner_restarts = 1;
+	x.audit_failures = 3;
+	x.health = both;
+	x.ntools = 3;
+	x.tools = tools;
+	round_trip(&c_metrics, &x, "counters and three tools");
+
+	y = x;
+	y.batch_buckets[0] = 3;
+	refused(&c_metrics, &y, "buckets adding up to more than the commits");
+	y = x;
+	y.batch_buckets[0] = 1;
+	refused(&c_metrics, &y, "buckets adding up to fewer");
+	y = x;
+	y.batch_writes = 3;
+	refused(&c_metrics, &y, "fewer writes than commits");
+	y = x;
+	y.batch_writes = 4 * 256 + 1;
+	refused(&c_metrics, &y, "more writes than the commits can hold");
+	y = x;
+	y.health.store_full = 2;
+	refused(&c_metrics, &y, "a health flag of 2");
+	y = x;
+	y.ntools = 2;
+	t2[0] = tools[1];
+	t2[1] = tools[0];
+	y.tools = t2;
+	refused(&c_metrics, &y, "tools out of order");
+	t2[1] = tools[1];
+	refused(&c_metrics, &y, "a tool named twice");
+	t2[0] = tools[0];
+	strcpy(t2[1].tool, "-x");
+	refused(&c_metrics, &y, "a tool name that is no tool name");
+	t2[1].tool[0] = '\0';
+	refused(&c_metrics, &y, "an empty tool name");
+	/* As many tools as one reply may hold, and one more. */
+	if ((many = calloc(METRICS_TOOLS_MAX + 1, sizeof(*many))) == NULL)
+		abort();
+	for (i = 0; i <= METRICS_TOOLS_MAX; i++)
+		snprintf(many[i].tool, sizeof(many[i].tool), "t%04zu", i);
+	memset(&y, 0, sizeof(y));
+	y.tools = many;
+	y.ntools = METRICS_TOOLS_MAX;
+	ngot_tools = 0;
+	encode(&c_metrics, &y, &m);
+	ok(decodes(&c_metrics, m.buf, m.len, &x) &&
+	    ngot_tools == METRICS_TOOLS_MAX, "metrics: %d tools decode",
+	    METRICS_TOOLS_MAX);
+	ipc_msg_free(&m);
+	y.ntools = METRICS_TOOLS_MAX + 1;
+	refused(&c_metrics, &y, "one tool more than METRICS_TOOLS_MAX");
+	free(many);
+}
+
+static void
 test_rules(void)
 {
 	ok(valid_bearer(TOKEN_OK, strlen(TOKEN_OK)) &&
@@ -969,5 +1107,6 @@ main(void)
 	test_reply();
 	test_fit();
 	test_whoami();
+	test_health_metrics();
 	return done_testing();
 }
