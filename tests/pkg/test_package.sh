@@ -95,7 +95,7 @@ dpkg-deb -f "$TMP"/secretd_*.deb Depends | grep -q 'systemd-sysusers'
 ok $? "secretd depends on a sysusers implementation"
 
 # --- lintian ------------------------------------------------------------
-lintian --info "$TMP"/secretd_*.changes >"$TMP/lintian.log" 2>&1
+lintian --display-info "$TMP"/secretd_*.changes >"$TMP/lintian.log" 2>&1
 grep -q '^[EW]: ' "$TMP/lintian.log"
 rc=$?
 [ $rc -eq 1 ] || grep '^[EW]: ' "$TMP/lintian.log" | comment
