@@ -4,7 +4,8 @@
 # check them with lintian, install them, find the users and every file at
 # the paths configure gave, check the installed config and units, run the
 # installed daemon as root (systemd is not PID 1 here) with runtools as a
-# local user against it, rotate its audit log, then purge the packages
+# local user against it, rotate its audit log, run it as the unit does
+# (a network namespace of its own, sockets passed in), purge the packages
 # and find only the state folder left, as documented.  Reinstalling keeps
 # that state.  Needs root, dpkg-buildpackage, debhelper and lintian
 # (contrib/install-deps.sh --packaging); skipped with the reason without.
@@ -263,6 +264,39 @@ kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID"
 is $? 0 "SIGTERM: the installed daemon exits 0"
 DAEMON_PID=
+
+# --- as the unit runs it: no network of its own, sockets passed in ---------
+# The unit has PrivateNetwork=yes and takes its sockets from
+# secretd.socket, a TLS one included when the admin adds it.  Without
+# systemd as PID 1, systemd-socket-activate passes the two sockets, made
+# in the host's network, to the installed daemon in a network namespace
+# of its own; both must answer.
+if command -v systemd-socket-activate >/dev/null 2>&1 &&
+    unshare --net true 2>/dev/null; then
+	while :; do
+		port=$((20000 + RANDOM % 12000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+	done
+	rm -f "$SOCK"
+	systemd-socket-activate -l "$SOCK" -l "127.0.0.1:$port" \
+	    unshare --net -- /usr/sbin/secretd -f >"$TMP/activate.log" 2>&1 &
+	DAEMON_PID=$!
+	is "$(curl -s -m 10 --unix-socket "$SOCK" http://localhost/v1/health)" \
+	    '{"status":"ok"}' "in a network namespace of its own, the passed unix socket answers"
+	is "$(curl -s -m 10 --cacert "$STATE/tls.crt" "https://127.0.0.1:$port/v1/health")" \
+	    '{"status":"ok"}' "...and so does the passed TLS socket, on 127.0.0.1:$port"
+	grep -q 'using 2 socket(s) from systemd' "$TMP/activate.log"
+	ok $? "the daemon took both sockets from LISTEN_FDS"
+	kill -TERM "$DAEMON_PID"
+	wait "$DAEMON_PID"
+	is $? 0 "SIGTERM: it exits 0"
+	DAEMON_PID=
+	rm -f "$SOCK"
+else
+	for _ in 1 2 3 4; do
+		skip "systemd-socket-activate or network namespaces are missing"
+	done
+fi
 
 # --- purge ----------------------------------------------------------------
 uids=$(for u in secretd secretd-runner; do id -u "$u"; done | paste -sd' ')
