@@ -1,6 +1,10 @@
 #!/bin/sh
 # Install what building and testing secretd needs on Debian 12.
+#   --packaging  also what building and checking the Debian packages needs
+#                (tests/pkg/test_package.sh); CI passes it
 set -e
+packaging=
+[ "${1:-}" = --packaging ] && packaging=yes
 export DEBIAN_FRONTEND=noninteractive
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then
@@ -22,3 +26,7 @@ $SUDO apt-get install -y -q --no-install-recommends \
 	openssl curl jq socat passwd util-linux procps lmdb-utils binutils ca-certificates \
 	e2fsprogs mount strace python3 python3-setuptools python3-build python3-prometheus-client iproute2 xxd nodejs zsh fish \
 	clang libclang-rt-14-dev
+if [ -n "$packaging" ]; then
+	$SUDO apt-get install -y -q --no-install-recommends \
+		debhelper lintian fakeroot logrotate
+fi

@@ -5,8 +5,10 @@
 # completion asks only for metadata (secret list, tool list) and gives up
 # after two seconds.  zsh and fish: a syntax check (and, for fish, a
 # completion) where those shells are installed, skipped otherwise.
-: "${top_srcdir:?}"
+: "${top_srcdir:?}" "${top_builddir:?}"
 SRC=$top_srcdir/contrib
+# The bash and zsh scripts as make builds them, with this build's paths.
+BUILT=$top_builddir/contrib
 
 n=0 failed=0
 ok() {
@@ -44,7 +46,7 @@ export PATH=$TMP:$PATH RT_STUB_LOG=$LOG
 
 # --- bash ---
 # shellcheck source=/dev/null
-. "$SRC/runtools.bash-completion"
+. "$BUILT/bash-completion/runtools"
 is "$(complete -p runtools 2>&1)" "complete -F _runtools runtools" \
     "bash: the script registers _runtools for runtools"
 
@@ -71,6 +73,11 @@ is "$(comp runtools tool '')" "--help exec list show" \
 is "$(comp runtools wh)" "whoami" "bash: whoami"
 is "$(comp runtools run --n)" "--no-mask" "bash: run's options"
 is "$(comp runtools secret get --r)" "--reveal" "bash: get's options"
+# The socket runtools uses by default, from the build's configure.
+sock=$("$top_builddir/runtools" --help 2>&1 |
+    sed -n 's/^ *\(unix:[^ ;]*secretd\.sock\);$/\1/p' | head -n 1)
+is "$(comp runtools --url u)" "${sock:-unix:?}" \
+    "bash: --url offers this build's default socket"
 
 : >"$LOG"
 is "$(comp runtools secret versions A)" "ALPHA_KEY" \
@@ -121,8 +128,8 @@ ok "$([ $((SECONDS - start)) -le 4 ]; echo $?)" \
 
 # --- zsh ---
 if command -v zsh >/dev/null; then
-	ok "$(zsh -n "$SRC/_runtools"; echo $?)" "zsh: _runtools parses"
-	ok "$(head -n 1 "$SRC/_runtools" | grep -qx '#compdef runtools'; echo $?)" \
+	ok "$(zsh -n "$BUILT/zsh/_runtools"; echo $?)" "zsh: _runtools parses"
+	ok "$(head -n 1 "$BUILT/zsh/_runtools" | grep -qx '#compdef runtools'; echo $?)" \
 	    "zsh: _runtools is a #compdef runtools function"
 else
 	skip "zsh is not installed"

@@ -451,7 +451,7 @@ main(void)
 	const char *top = getenv("top_srcdir");
 	char dir[PATH_MAX];
 
-	snprintf(dir, sizeof(dir), "%s/contrib/secretd.conf",
+	snprintf(dir, sizeof(dir), "%s/contrib/secretd.conf.in",
 	    top != NULL ? top : ".");
 	if (realpath(dir, example) == NULL)
 		snprintf(example, sizeof(example), "%s", dir);
