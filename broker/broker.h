@@ -344,6 +344,10 @@ int	 h_rollback(struct req *);
 /* secretd.c */
 int	 pem_read(const char *path, uint8_t **, size_t *);
 
+/* tlspair.c */
+int	 tls_pair_check(const uint8_t *cert, size_t, const uint8_t *key,
+	    size_t, const char **why);
+
 /* backup.c */
 int	 backup_run(const struct secretd_config *, const char *file, int force);
 int	 backup_restore(const struct secretd_config *, const char *file);

@@ -70,6 +70,7 @@ reload_frontend(struct broker *b)
 	struct ipc_msg m;
 	uint8_t *cert = NULL, *key = NULL;
 	size_t certlen = 0, keylen = 0;
+	const char *why;
 
 	if (!b->chan_open || b->fe_state != FE_READY)
 		return 0;	/* the next one reads the new files */
@@ -79,6 +80,11 @@ reload_frontend(struct broker *b)
 		    pem_read(b->cfg->tls_key, &key, &keylen) == -1)
 			log_warn("reload: %s or %s; the front-end keeps its "
 			    "certificate", b->cfg->tls_cert, b->cfg->tls_key);
+		else if (tls_pair_check(cert, certlen, key, keylen, &why) ==
+		    -1)
+			log_warnx("reload: %s (%s, %s); the front-end keeps "
+			    "its certificate", why, b->cfg->tls_cert,
+			    b->cfg->tls_key);
 		else {
 			r.have_tls = 1;
 			r.cert_pem = cert;

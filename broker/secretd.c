@@ -340,16 +340,22 @@ event_loop(struct broker *b, int sigfd)
 static void
 check_tls_files(const struct secretd_config *cfg)
 {
-	uint8_t *buf;
-	size_t len;
+	uint8_t *cert, *key;
+	size_t certlen, keylen;
+	const char *why;
+	int bad;
 
-	if (pem_read(cfg->tls_cert, &buf, &len) == -1)
+	if (pem_read(cfg->tls_cert, &cert, &certlen) == -1)
 		fatal("%s: %s", __func__, cfg->tls_cert);
-	free(buf);
-	if (pem_read(cfg->tls_key, &buf, &len) == -1)
+	if (pem_read(cfg->tls_key, &key, &keylen) == -1)
 		fatal("%s: %s", __func__, cfg->tls_key);
-	sodium_memzero(buf, len);
-	free(buf);
+	bad = tls_pair_check(cert, certlen, key, keylen, &why) == -1;
+	sodium_memzero(key, keylen);
+	free(key);
+	free(cert);
+	if (bad)
+		fatalx("%s: %s (%s, %s)", __func__, why, cfg->tls_cert,
+		    cfg->tls_key);
 }
 
 /* A daemon without a store has nothing to serve: say how to make one. */

@@ -579,7 +579,7 @@ h_hello(struct req *q)
 	uint8_t *cert = NULL, *key = NULL;
 	size_t certlen = 0, keylen = 0;
 	int tls = b->lis.tls_fd != -1;
-	const char *dbg;
+	const char *dbg, *why;
 
 	if (msg_hello_get(q->r, &h) == -1)
 		return -1;
@@ -592,6 +592,12 @@ h_hello(struct req *q)
 	if (tls && (pem_read(b->cfg->tls_cert, &cert, &certlen) == -1 ||
 	    pem_read(b->cfg->tls_key, &key, &keylen) == -1)) {
 		log_warn("%s: TLS certificate or key; TLS disabled", __func__);
+		tls = 0;
+	} else if (tls && tls_pair_check(cert, certlen, key, keylen,
+	    &why) == -1) {
+		/* changed on disk since start, and refused by a reload */
+		log_warnx("%s: %s (%s, %s); TLS disabled", __func__, why,
+		    b->cfg->tls_cert, b->cfg->tls_key);
 		tls = 0;
 	}
 	dbg = getenv("SECRETD_SECCOMP_DEBUG");

@@ -139,14 +139,43 @@ same socket: True" "the connection opened before the reload still works, on the 
 # A certificate with a key that is not its own is not taken.
 cat "$E2E_DIR/old.key" >"$E2E_DIR/state/tls.key"
 out=$(hup)
-printf '%s\n' "$out" | grep -qE "the new certificate was not taken, the old one is still served: .*(mismatch|does not match)"
+printf '%s\n' "$out" | grep -qE "reload: tls_key does not match tls_cert .*; the front-end keeps its certificate"
 r=$?
-ok "$r" "a mismatched pair: the front-end says it kept the old certificate, and why"
+ok "$r" "a mismatched pair: the broker says the front-end keeps the old certificate, and why"
 [ "$r" -eq 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
 is "$(fingerprint)" "$new_fp" "a mismatched pair: handshakes still present the last good certificate"
 is "$(status_of "$(api "$A" GET /v1/whoami)")" 200 "a mismatched pair: the daemon keeps serving"
+# The refused pair is still on disk when the front-end next starts (a
+# crash, an OOM kill): the new one must come up and serve, not die at
+# every start until the broker gives up and the daemon exits.
+fe=$(frontend_pid)
+before=$(wc -l <"$LOG")
+kill -KILL "$fe"
+end=$((SECONDS + 8)) st=000
+while [ "$SECONDS" -lt "$end" ]; do
+	nfe=$(frontend_pid)
+	if [ -n "$nfe" ] && [ "$nfe" != "$fe" ]; then
+		st=$(status_of "$(api "$A" GET /v1/whoami)")
+		[ "$st" = 200 ] && break
+	fi
+	sleep 0.2
+done
+is "$st" 200 "a mismatched pair on disk: a front-end started again serves the unix socket"
+ok "$(tail -n +"$((before + 1))" "$LOG" | grep -q "tls_key does not match tls_cert.*TLS disabled"; echo $?)" \
+    "a mismatched pair on disk: the broker says why TLS is off"
+ok "$(kill -0 "$SECRETD_PID" 2>/dev/null; echo $?)" "a mismatched pair on disk: the daemon lives on"
 cat "$E2E_DIR/new.key" >"$E2E_DIR/state/tls.key"
 hup >/dev/null
+# The front-end that started without TLS takes the good pair at its next start.
+fe=$(frontend_pid)
+kill -KILL "$fe"
+end=$((SECONDS + 8))
+while [ "$SECONDS" -lt "$end" ]; do
+	nfe=$(frontend_pid)
+	[ -n "$nfe" ] && [ "$nfe" != "$fe" ] && [ "$(fingerprint)" = "$new_fp" ] && break
+	sleep 0.2
+done
+is "$(fingerprint)" "$new_fp" "the good pair back: a front-end started again presents it"
 
 # --- a new tool ---
 st=$(status_of "$(api "$A" GET /v1/tools/reload-crm)")
@@ -255,15 +284,20 @@ ok "$(grep -qE "${stamp}secretd\[[0-9]+\]: secretd-frontend\[[0-9]+\]: " "$LOG";
 
 # --- the front-end killed from outside ---
 fe=$(frontend_pid)
+skip=$(wc -l <"$LOG")
+# at once, or after a backoff: the front-end was killed above not long ago
+RESTART_RE="starting a new front-end|restarting the front-end in"
 kill -KILL "$fe"
 end=$((SECONDS + 10))
-until grep -q "front-end pid $fe killed" "$LOG" && grep -q "starting a new front-end" "$LOG" ||
+until tail -n +"$((skip + 1))" "$LOG" | grep -q "front-end pid $fe killed" &&
+    tail -n +"$((skip + 1))" "$LOG" | grep -qE "$RESTART_RE" ||
     [ "$SECONDS" -ge "$end" ]; do sleep 0.05; done
 line=$(grep -n "front-end pid $fe killed" "$LOG" | head -n 1)
 ok "$(printf '%s\n' "$line" | grep -q "killed by signal 9 (SIGKILL), not sent by the broker"; echo $?)" \
     "kill -9 of the front-end: logged as SIGKILL not sent by the broker"
 echo "# ${line#*: }"
-restart=$(grep -n "starting a new front-end" "$LOG" | head -n 1 | cut -d: -f1)
+restart=$(grep -nE "$RESTART_RE" "$LOG" |
+    awk -F: -v s="$skip" '$1 > s { print $1; exit }')
 ok "$([ -n "$restart" ] && [ "${line%%:*}" -lt "$restart" ]; echo $?)" \
     "  before the restart line"
 end=$((SECONDS + 10))
@@ -327,6 +361,18 @@ is "$(printf '%s\n' "$out" | wc -l)" 1 "  with one line"
 ok "$(printf '%s\n' "$out" | grep -qF "no store in $E2E_DIR/check/nostore: run \"secretd init -c $conf\" first"; echo $?)" \
     "  that says to run secretd init: $out"
 ok "$([ ! -e "$E2E_DIR/check/nostore.sock" ]; echo $?)" "  and binds nothing"
+
+# --- a certificate and a key that are not a pair, at start ---
+cat "$E2E_DIR/old.key" >"$E2E_DIR/state/tls.key"
+t0=$SECONDS
+out=$(timeout 60 "$SECRETD" -f -c "$E2E_CONF" 2>&1); rc=$?
+ok "$([ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ $((SECONDS - t0)) -le 3 ]; echo $?)" \
+    "a mismatched pair at start: secretd exits non-zero at once ($rc, $((SECONDS - t0)) s)"
+ok "$(printf '%s\n' "$out" | grep -q "tls_key does not match tls_cert"; echo $?)" \
+    "  saying why"
+ok "$(! printf '%s\n' "$out" | grep -q "secretd-frontend"; echo $?)" \
+    "  before any front-end is started"
+cat "$E2E_DIR/new.key" >"$E2E_DIR/state/tls.key"
 
 # --- --help and --version ---
 version=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' "$top_builddir/config.h")
