@@ -67,7 +67,16 @@ fe_reload(const struct msg_reload *c)
 {
 	fe_conf.max_conns_uid = c->max_conns_uid;
 	fe_conf.max_conns_addr = c->max_conns_addr;
-	if (c->have_tls)
+	/*
+	 * Without a TLS listener of its own (no usable certificate at its
+	 * start) there is nothing to swap, and OpenSSL, never set up before
+	 * the sandbox, must not start now: its first use is outside it.
+	 */
+	if (c->have_tls && !fe_conf.have_tls)
+		log_warnx("%s: the TLS listener is not served (this front-end "
+		    "started without a usable certificate); the new one is "
+		    "taken when the front-end starts again", __func__);
+	else if (c->have_tls)
 		tls_reload(c->cert_pem, c->cert_len, c->key_pem, c->key_len);
 	explicit_bzero((void *)(uintptr_t)c->key_pem, c->key_len);
 	log_info("%s: at most %u connections per uid, %u per address",

@@ -165,7 +165,12 @@ ok "$(tail -n +"$((before + 1))" "$LOG" | grep -q "tls_key does not match tls_ce
     "a mismatched pair on disk: the broker says why TLS is off"
 ok "$(kill -0 "$SECRETD_PID" 2>/dev/null; echo $?)" "a mismatched pair on disk: the daemon lives on"
 cat "$E2E_DIR/new.key" >"$E2E_DIR/state/tls.key"
-hup >/dev/null
+fe=$(frontend_pid)
+out=$(hup)
+ok "$(printf '%s\n' "$out" | grep -q "the TLS listener is not served .*taken when the front-end starts again"; echo $?)" \
+    "the good pair back, SIGHUP: a front-end without TLS says when it takes it"
+is "$(frontend_pid) $(printf '%s\n' "$out" | grep -c 'killed by signal')" "$fe 0" \
+    "  and lives on (no sandbox violation from a TLS set up late)"
 # The front-end that started without TLS takes the good pair at its next start.
 fe=$(frontend_pid)
 kill -KILL "$fe"
