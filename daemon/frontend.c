@@ -147,8 +147,11 @@ main(int argc, char *argv[])
 		close(tls_fd);
 		tls_fd = -1;
 	}
-	if (fe_conf.have_tls)
-		ctx = tls_ctx_new(&fe_conf);
+	if (fe_conf.have_tls && (ctx = tls_ctx_new(&fe_conf)) == NULL) {
+		fe_conf.have_tls = 0;
+		close(tls_fd);
+		tls_fd = -1;
+	}
 	OPENSSL_cleanse(fe_conf.key_pem, fe_conf.key_len);
 	free(fe_conf.key_pem);
 	free(fe_conf.cert_pem);

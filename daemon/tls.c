@@ -139,6 +139,11 @@ tls_ctx_build(const uint8_t *cert, size_t certlen, const uint8_t *key,
 	return ctx;
 }
 
+/*
+ * NULL for a pair OpenSSL refuses (its security level, say): the daemon
+ * then serves its socket without TLS, rather than a front-end dying at
+ * every start over files that changed on disk since the daemon's start.
+ */
 SSL_CTX *
 tls_ctx_new(struct fe_config *conf)
 {
@@ -152,8 +157,10 @@ tls_ctx_new(struct fe_config *conf)
 	free(conf->key_pem);
 	conf->key_pem = NULL;
 	conf->key_len = 0;
-	if (ctx == NULL)
-		fatalx("tls: %s", err);
+	if (ctx == NULL) {
+		log_warnx("tls: %s; the TLS listener is not served", err);
+		return NULL;
+	}
 	/* Seed the generator while files and every syscall are still there. */
 	if (RAND_bytes(seed, sizeof(seed)) != 1)
 		fatalx("tls: RAND_bytes failed");

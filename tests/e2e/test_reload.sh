@@ -182,6 +182,51 @@ while [ "$SECONDS" -lt "$end" ]; do
 done
 is "$(fingerprint)" "$new_fp" "the good pair back: a front-end started again presents it"
 
+# A pair that matches but that OpenSSL refuses to serve (a key under its
+# security level): the broker cannot tell, the front-end can.  One
+# started with it on disk serves the socket without TLS, and lives.
+openssl req -x509 -newkey rsa:1024 -nodes -keyout "$E2E_DIR/weak.key" \
+    -out "$E2E_DIR/weak.crt" -days 2 -subj /CN=127.0.0.1 2>/dev/null
+cat "$E2E_DIR/weak.crt" >"$E2E_CA"
+cat "$E2E_DIR/weak.key" >"$E2E_DIR/state/tls.key"
+out=$(hup)
+if printf '%s\n' "$out" | grep -q "the new certificate was not taken"; then
+	fe=$(frontend_pid)
+	before=$(wc -l <"$LOG")
+	kill -KILL "$fe"
+	end=$((SECONDS + 8)) st=000
+	while [ "$SECONDS" -lt "$end" ]; do
+		nfe=$(frontend_pid)
+		if [ -n "$nfe" ] && [ "$nfe" != "$fe" ]; then
+			st=$(status_of "$(api "$A" GET /v1/whoami)")
+			[ "$st" = 200 ] && break
+		fi
+		sleep 0.2
+	done
+	is "$st" 200 "a pair OpenSSL refuses on disk: a front-end started again serves the unix socket"
+	sleep 1
+	ok "$(tail -n +"$((before + 1))" "$LOG" | grep -q "the TLS listener is not served"; echo $?)" \
+	    "  and says the TLS listener is not served"
+	is "$(tail -n +"$((before + 1))" "$LOG" | grep -c 'front-end pid [0-9]* exited with status 1')" 0 \
+	    "  no front-end died on it"
+else
+	ok 0 "# SKIP this OpenSSL serves a 1024-bit RSA key"
+	ok 0 "# SKIP"
+	ok 0 "# SKIP"
+fi
+cat "$E2E_DIR/new.crt" >"$E2E_CA"
+cat "$E2E_DIR/new.key" >"$E2E_DIR/state/tls.key"
+hup >/dev/null
+fe=$(frontend_pid)
+kill -KILL "$fe"
+end=$((SECONDS + 8))
+while [ "$SECONDS" -lt "$end" ]; do
+	nfe=$(frontend_pid)
+	[ -n "$nfe" ] && [ "$nfe" != "$fe" ] && [ "$(fingerprint)" = "$new_fp" ] && break
+	sleep 0.2
+done
+is "$(fingerprint)" "$new_fp" "the good pair back again: TLS is served again"
+
 # --- a new tool ---
 st=$(status_of "$(api "$A" GET /v1/tools/reload-crm)")
 is "$st" 404 "before: no tool reload-crm"
