@@ -347,6 +347,9 @@ slist_wipe_free(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
+/* The API's request body limit (secretd's front-end, BODY_MAX). */
+#define RT_API_BODY_MAX	(128 * 1024)
+
 static struct curl_slist *
 request_headers(rt_client *c, int has_body)
 {
@@ -560,6 +563,16 @@ rt_request(rt_client *c, const char *method, const char *path,
 	    (body != NULL && (payload = rt_dump_json(body, &plen)) == NULL) ||
 	    (hdrs = request_headers(c, body != NULL)) == NULL) {
 		e = rt_set_error(c, RT_E_NOMEM, NULL);
+		goto done;
+	}
+	/*
+	 * The API refuses a larger body with 413 before reading it; found
+	 * here, it is a clear local error rather than a race between that
+	 * answer and the rest of the body still being sent.
+	 */
+	if (plen > RT_API_BODY_MAX) {
+		e = rt_set_error(c, RT_E_INVALID, "request body too large: %zu "
+		    "bytes, the API takes at most %d", plen, RT_API_BODY_MAX);
 		goto done;
 	}
 	snprintf(url, ulen, "%s%s", c->base, path);
