@@ -232,8 +232,8 @@ int	 h_whoami(struct req *);
 int	 token_auth(struct broker *, const char *token, const char *ratekey,
 	    struct principal *, char *msg, size_t);
 int	 token_make(struct broker *, const struct principal *, uint8_t role,
-	    const char *desc, uint64_t ttl, struct store_op *,
-	    char *tok, size_t, char *msg, size_t);
+	    const char *desc, uint64_t ttl, const struct token_scopes *,
+	    struct store_op *, char *tok, size_t, char *msg, size_t);
 int	 h_token_create(struct req *);
 int	 h_token_list(struct req *);
 int	 h_token_revoke(struct req *);
@@ -325,6 +325,8 @@ void	 reply_init(struct ipc_msg *, uint32_t id, int status, const char *);
 void	 respond(struct req *, struct ipc_msg *, int status, const char *);
 void	 release_held(struct broker *);
 int	 authenticate(struct req *, char *msg, size_t);
+int	 scope_permits(struct req *, enum op, const char *tool, char *msg,
+	    size_t);
 int	 store_status(int, char *msg, size_t);
 struct pending *pend_add(struct req *);
 struct store_op *pend_op(struct pending *);

@@ -193,6 +193,26 @@ authenticate(struct req *q, char *msg, size_t msglen)
 	return rv;
 }
 
+/*
+ * After authenticate(): whether the caller's token scopes let it ask for
+ * op at all (tool: OP_TOOL's tool).  A refusal says why, so the holder
+ * of a tool-scoped token knows it is the token, not the policy table.
+ */
+int
+scope_permits(struct req *q, enum op op, const char *tool, char *msg,
+    size_t msglen)
+{
+	if (decide_scope(&q->p, op, tool) == DECIDE_ALLOW)
+		return RT_OK;
+	if (op == OP_TOOL)
+		snprintf(msg, msglen, "this token is scoped to tools and "
+		    "its scopes do not include tools:%s", tool);
+	else
+		snprintf(msg, msglen, "this token is scoped to tools: it may "
+		    "list, show and run those tools only");
+	return RT_FORBIDDEN;
+}
+
 int
 store_status(int st, char *msg, size_t msglen)
 {

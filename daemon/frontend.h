@@ -229,6 +229,9 @@ int	 json_text_field(json_t *, const char *key, size_t max,
 char	*json_time(uint64_t, char *, size_t);
 int	 json_parse_time(const char *, uint64_t *);
 json_t	*json_token(const struct token_meta *);
+json_t	*json_scopes(const struct token_scopes *);
+int	 json_scopes_parse(json_t *, struct token_scopes *, char *err,
+	    size_t);
 
 /* jsonw.c */
 struct jw {

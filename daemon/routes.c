@@ -75,6 +75,7 @@ static const struct json_field f_token[] = {
 	{ "description", JSON_STRING, 0 },
 	{ "role", JSON_STRING, 0 },
 	{ "ttlSeconds", JSON_INTEGER, 0 },
+	{ "scopes", JSON_ARRAY, 0 },
 	{ NULL, 0, 0 }
 };
 static const struct json_field f_tool[] = {
@@ -1032,11 +1033,12 @@ token_create_reply(void *arg, enum rt_status st, const char *msg,
 static void
 token_create(struct fe_req *fr)
 {
-	json_t *b = fr->body, *ttl;
+	json_t *b = fr->body, *ttl, *scopes;
 	const char *role = NULL, *desc = NULL;
 	json_int_t secs = 0;
 	struct msg_token_create t;
 	struct ipc_msg m;
+	char err[MSG_LEN];
 
 	if (b != NULL && (json_text_field(b, "role", 8, &role) == -1 ||
 	    (role != NULL && strcmp(role, "member") != 0 &&
@@ -1059,6 +1061,11 @@ token_create(struct fe_req *fr)
 		return;
 	}
 	memset(&t, 0, sizeof(t));
+	if (b != NULL && (scopes = json_object_get(b, "scopes")) != NULL &&
+	    json_scopes_parse(scopes, &t.scopes, err, sizeof(err)) == -1) {
+		http_reply_error(fr, 400, "invalid_request", "%s", err);
+		return;
+	}
 	http_auth(fr, &t.auth);
 	t.role = role != NULL && strcmp(role, "admin") == 0 ? ROLE_ADMIN :
 	    ROLE_MEMBER;
@@ -1158,7 +1165,7 @@ whoami_reply(void *arg, enum rt_status st, const char *msg,
 	if (msg_whoami_get(r, &w) == -1)
 		return bad_reply(fr);
 	tok = w.auth == AUTH_TOKEN;
-	http_reply_json(fr, 200, json_pack("{s:s,s:o,s:s,s:s,s:s,s:o,s:o}",
+	http_reply_json(fr, 200, json_pack("{s:s,s:o,s:s,s:s,s:s,s:o,s:o,s:o}",
 	    "userId", w.user_id,
 	    "uid", tok ? json_null() : json_integer(w.uid),
 	    "role", w.role == ROLE_ADMIN ? "admin" : "member",
@@ -1167,7 +1174,7 @@ whoami_reply(void *arg, enum rt_status st, const char *msg,
 	    "tokenId", tok ? json_string(w.token_id) : json_null(),
 	    "tokenExpiresAt", tok && w.token_expires != 0 ?
 	    json_string(json_time(w.token_expires, e, sizeof(e))) :
-	    json_null()));
+	    json_null(), "scopes", json_scopes(&w.scopes)));
 	return 0;
 }
 
