@@ -136,6 +136,8 @@ struct req {
 	uint32_t		 version;	/* the secret's; 0: none */
 	uint32_t		 from_version;	/* a rollback's source; 0: none */
 	const struct audit_tool	*tool;		/* an execution's fields */
+	char			 client[TOOL_CLIENT_MAX + 1];	/* an
+					   execution's client; "": none */
 };
 
 /* A write waiting for this turn's group commit. */
@@ -180,6 +182,7 @@ struct audit_rec {
 	uint32_t	 version;	/* 0: none */
 	uint32_t	 from_version;	/* a rollback's source; 0: none */
 	const struct audit_tool *tool;	/* NULL: not an execution */
+	const char	*client;	/* the agent's name; NULL or "": none */
 };
 int	 audit_open(const char *path);
 void	 audit_syslog_open(void);

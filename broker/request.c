@@ -87,7 +87,7 @@ audit_req(struct req *q, int status)
 		.scope = q->scope, .owner = q->owner, .name = q->name,
 		.outcome = rt_status_code(status), .version = q->version,
 		.from_version = q->from_version,
-		.tool = q->tool,
+		.tool = q->tool, .client = q->client,
 	};
 
 	if (audit_log(&a) == -1) {

@@ -566,6 +566,7 @@ h_tool_exec(struct req *q)
 	}
 	q->auth = x->auth;
 	snprintf(q->name, sizeof(q->name), "%s", x->tool);
+	snprintf(q->client, sizeof(q->client), "%s", x->client);
 	if ((rv = authenticate(q, msg, sizeof(msg))) != RT_OK)
 		goto done;
 	if ((rv = tool_for(q, x->tool, &t, msg, sizeof(msg))) != RT_OK)

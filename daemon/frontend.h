@@ -218,6 +218,9 @@ void	 metrics_get(struct fe_req *);
 void	 tools_list(struct fe_req *);
 void	 tool_show(struct fe_req *);
 void	 tool_execute(struct fe_req *);
+int	 tool_exec_send(struct fe_req *, json_t *body, const char *tool,
+	    const char *client, int (*)(void *, enum rt_status,
+	    const char *, struct ipc_reader *), char *err, size_t);
 
 /* json.c */
 int	 json_scan_limits(const char *, size_t, int maxdepth,

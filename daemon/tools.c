@@ -333,10 +333,10 @@ body_override(const char *slot, json_t *v, struct tool_override *o,
 }
 
 static int
-exec_body(struct fe_req *fr, struct tool_exec_req *x, char *err,
+exec_body(json_t *b, const char *tool, struct tool_exec_req *x, char *err,
     size_t errlen)
 {
-	json_t *b = fr->body, *action, *params, *over, *v;
+	json_t *action, *params, *over, *v;
 	const char *k;
 
 	action = json_object_get(b, "action");
@@ -345,11 +345,11 @@ exec_body(struct fe_req *fr, struct tool_exec_req *x, char *err,
 		snprintf(err, errlen, "action: invalid action name");
 		return -1;
 	}
-	if (strlen(fr->arg) >= sizeof(x->tool)) {
+	if (!valid_tool_name(tool, strlen(tool))) {
 		snprintf(err, errlen, "invalid tool name");
 		return -1;
 	}
-	memcpy(x->tool, fr->arg, strlen(fr->arg) + 1);
+	memcpy(x->tool, tool, strlen(tool) + 1);
 	snprintf(x->action, sizeof(x->action), "%s",
 	    json_string_value(action));
 	if ((params = json_object_get(b, "params")) != NULL) {
@@ -377,26 +377,52 @@ exec_body(struct fe_req *fr, struct tool_exec_req *x, char *err,
 	return 0;
 }
 
-void
-tool_execute(struct fe_req *fr)
+/*
+ * An execute body (as POST .../execute takes it) of tool to the broker,
+ * with the client's name for the audit line; the reply goes to cb.  -1
+ * with the reason in err when the body breaks a rule, and nothing sent.
+ */
+int
+tool_exec_send(struct fe_req *fr, json_t *body, const char *tool,
+    const char *client, int (*cb)(void *, enum rt_status, const char *,
+    struct ipc_reader *), char *err, size_t errlen)
 {
 	struct tool_exec_req *x;
 	struct ipc_msg m;
-	char err[256];
 
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
-		http_reply_status(fr, RT_INTERNAL, "out of memory");
-		return;
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
-	if (exec_body(fr, x, err, sizeof(err)) == -1) {
+	if (exec_body(body, tool, x, err, errlen) == -1) {
 		free(x);
-		http_reply_error(fr, 400, "invalid_request", "%s", err);
-		return;
+		return -1;
 	}
+	if (client != NULL)
+		snprintf(x->client, sizeof(x->client), "%s", client);
 	http_auth(fr, &x->auth);
 	bc_msg_init(&m, IMSG_TOOL_EXEC);
 	tool_exec_req_put(&m, x);
 	free(x);
 	http_wait_longer(fr, EXEC_WAIT_S);
-	send_request(fr, &m, exec_reply);
+	send_request(fr, &m, cb);
+	return 0;
+}
+
+/* X-RunTools-Client names the agent in the audit line; optional. */
+void
+tool_execute(struct fe_req *fr)
+{
+	const char *client = hr_header(fr->head, "X-RunTools-Client");
+	char err[256];
+
+	if (client != NULL && !valid_client(client, strlen(client))) {
+		http_reply_error(fr, 400, "invalid_request", "X-RunTools-Client "
+		    "must be 1 to %d printable ASCII characters",
+		    TOOL_CLIENT_MAX);
+		return;
+	}
+	if (tool_exec_send(fr, fr->body, fr->arg, client, exec_reply, err,
+	    sizeof(err)) == -1)
+		http_reply_error(fr, 400, "invalid_request", "%s", err);
 }

@@ -65,6 +65,23 @@ is "$(status_of "$out")" 200 "it runs the exec tool env"
 is "$(audit_lines ".op == \"exec\" and .tokenId == \"$TOK_ID\"" | wc -l)" 2 \
     "both runs are audited under the token's id"
 
+# --- X-RunTools-Client: the agent's name in the audit line ---
+out=$(apix "tls:$TOK" POST /v1/tools/crm/execute '{"action":"echo"}' \
+    -H 'X-RunTools-Client: Claude Code 2.0 (agent-7)')
+is "$(status_of "$out")" 200 "a run with X-RunTools-Client"
+is "$(audit_lines ".op == \"exec\" and .tokenId == \"$TOK_ID\"" | tail -n 1 |
+    jq -r '[.client, .tool, .outcome] | join("|")')" \
+    "Claude Code 2.0 (agent-7)|crm|ok" "its audit line names the client"
+is "$(audit_lines '.op == "exec"' | head -n 1 | jq -r 'has("client")')" false \
+    "a run without the header has no client field"
+n0=$(up_count)
+for bad in "$(printf 'x%.0s' $(seq 65))" $'bell\a' 'caf\xc3\xa9'; do
+	out=$(apix "tls:$TOK" POST /v1/tools/crm/execute '{"action":"echo"}' \
+	    -H "X-RunTools-Client: $(printf "$bad")")
+	is_error "$out" 400 invalid_request "X-RunTools-Client ${bad:0:10}...: 400"
+done
+is "$(up_count)" "$n0" "a bad client name runs nothing"
+
 # --- what it may not do ---
 n0=$(up_count)
 for spec in "GET /v1/tools/github" "POST /v1/tools/github/execute" \
