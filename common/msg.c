@@ -202,6 +202,8 @@ msg_config_put(struct ipc_msg *m, const struct msg_config *c)
 	ipc_put_u32(m, c->max_conns_addr);
 	ipc_put_u32(m, c->timeout_s);
 	ipc_put_u8(m, c->seccomp_debug);
+	ipc_put_str(m, c->listen);
+	ipc_put_str(m, c->mcp_origins);
 }
 
 static int
@@ -225,7 +227,10 @@ msg_config_get(struct ipc_reader *r, struct msg_config *c)
 	    ipc_get_u32(r, &c->max_conns_uid) == -1 ||
 	    ipc_get_u32(r, &c->max_conns_addr) == -1 ||
 	    ipc_get_u32(r, &c->timeout_s) == -1 ||
-	    ipc_get_u8(r, &c->seccomp_debug) == -1 || ipc_end(r) == -1)
+	    ipc_get_u8(r, &c->seccomp_debug) == -1 ||
+	    ipc_get_strbuf(r, c->listen, sizeof(c->listen)) == -1 ||
+	    ipc_get_strbuf(r, c->mcp_origins, sizeof(c->mcp_origins)) == -1 ||
+	    ipc_end(r) == -1)
 		return -1;
 	c->cert_pem = cert;
 	c->key_pem = key;
@@ -233,7 +238,9 @@ msg_config_get(struct ipc_reader *r, struct msg_config *c)
 	    !is_bool(c->have_tls) || !pem_ok(c->have_tls, c->cert_len) ||
 	    !pem_ok(c->have_tls, c->key_len) || c->max_conns == 0 ||
 	    c->max_conns_uid == 0 || c->max_conns_addr == 0 ||
-	    c->timeout_s == 0 || !is_bool(c->seccomp_debug))
+	    c->timeout_s == 0 || !is_bool(c->seccomp_debug) ||
+	    (c->listen[0] != '\0' && !valid_printable(c->listen,
+	    LISTEN_MAX - 1)) || !is_text(c->mcp_origins))
 		return -1;
 	return 0;
 }

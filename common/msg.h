@@ -61,6 +61,9 @@ struct msg_config {
 	uint32_t	 max_conns_addr;
 	uint32_t	 timeout_s;
 	uint8_t		 seccomp_debug;
+	char		 listen[LISTEN_MAX];	/* host:port; "": no TLS */
+	char		 mcp_origins[MCP_ORIGINS_MAX];	/* one space
+						   between; "": none */
 };
 
 /*

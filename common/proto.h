@@ -35,6 +35,9 @@
 #define MSG_LEN		256		/* a reply's message, NUL included */
 #define PEM_MAX		(64 * 1024)	/* IMSG_CONFIG's certificate, key */
 #define VERSIONS_MAX	100		/* versions_kept's upper bound */
+#define MCP_ORIGINS_MAX	1024		/* mcp_allowed_origins, NUL
+					   included */
+#define LISTEN_MAX	256		/* host:port, NUL included */
 #define TOKEN_SCOPES_MAX 32		/* "tools:NAME" scopes of a token */
 #define SCOPE_ALL_TOOLS	"*"		/* the tool of "tools:*" */
 

@@ -41,6 +41,8 @@ struct fe_config {
 	uint32_t	 max_conns_addr;	/* per TLS peer address */
 	uint32_t	 timeout_s;
 	int		 seccomp_debug;
+	char		 listen[LISTEN_MAX];	/* host:port; "": no TLS */
+	char		 mcp_origins[MCP_ORIGINS_MAX];	/* mcp_allowed_origins */
 };
 
 struct passwd;
