@@ -116,6 +116,16 @@ check_fields(json_t *o, const struct json_field *f, char *err, size_t errlen)
 	return 0;
 }
 
+/* Any JSON value within the limits; NULL when there is none. */
+json_t *
+json_parse_any(const char *s, size_t n)
+{
+	if (json_scan_limits(s, n, JSON_DEPTH_MAX, JSON_STRINGS_MAX) == -1)
+		return NULL;
+	return json_loadb(s, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+	    NULL);
+}
+
 /*
  * Parse a body that must be one JSON object with only the listed fields,
  * each of its type.  NULL with a message in err otherwise.

@@ -70,22 +70,23 @@ json_tool(const struct tool *t)
 	return o;
 }
 
-static int
-list_reply(void *arg, enum rt_status st, const char *msg,
-    struct ipc_reader *r)
+/*
+ * A IMSG_TOOL_LIST reply's page as GET /v1/tools shows it:
+ * {"tools": [...], "nextCursor": ...}.  NULL when the reply is malformed
+ * (*bad set) or memory ran out.
+ */
+json_t *
+tool_page_json(struct ipc_reader *r, int *bad)
 {
-	struct fe_req *fr = arg;
 	struct tool *t;
 	const char *next;
 	uint8_t more;
 	json_t *a;
 
-	if (!reply_ok(fr, st, msg))
-		return 0;
+	*bad = 0;
 	if ((t = malloc(sizeof(*t))) == NULL || (a = json_array()) == NULL) {
 		free(t);
-		http_reply_status(fr, RT_INTERNAL, "out of memory");
-		return 0;
+		return NULL;
 	}
 	for (;;) {
 		if (ipc_get_u8(r, &more) == -1 || more > 1)
@@ -99,13 +100,33 @@ list_reply(void *arg, enum rt_status st, const char *msg,
 	if (ipc_get_str(r, &next, NULL) == -1 || ipc_end(r) == -1)
 		goto bad;
 	free(t);
-	http_reply_json(fr, 200, json_pack("{s:o,s:o}", "tools", a,
-	    "nextCursor", *next == '\0' ? json_null() : json_string(next)));
-	return 0;
+	return json_pack("{s:o,s:o}", "tools", a, "nextCursor",
+	    *next == '\0' ? json_null() : json_string(next));
 bad:
+	*bad = 1;
 	free(t);
 	json_decref(a);
-	return bad_reply(fr);
+	return NULL;
+}
+
+static int
+list_reply(void *arg, enum rt_status st, const char *msg,
+    struct ipc_reader *r)
+{
+	struct fe_req *fr = arg;
+	json_t *o;
+	int bad;
+
+	if (!reply_ok(fr, st, msg))
+		return 0;
+	if ((o = tool_page_json(r, &bad)) == NULL && bad)
+		return bad_reply(fr);
+	if (o == NULL) {
+		http_reply_status(fr, RT_INTERNAL, "out of memory");
+		return 0;
+	}
+	http_reply_json(fr, 200, o);
+	return 0;
 }
 
 void
@@ -195,24 +216,24 @@ json_text(const uint8_t *s, size_t n)
 	return j;
 }
 
-static int
-exec_reply(void *arg, enum rt_status st, const char *msg,
-    struct ipc_reader *r)
+/*
+ * A IMSG_TOOL_EXEC reply as the execute route shows it.  NULL when the
+ * reply is malformed (*bad set) or memory ran out.
+ */
+json_t *
+exec_result_json(struct ipc_reader *r, int *bad)
 {
-	struct fe_req *fr = arg;
 	struct tool_exec_reply *x;
 	json_t *o, *creds, *res = NULL;
 	uint32_t i;
 
-	if (!reply_ok(fr, st, msg))
-		return 0;
-	if ((x = malloc(sizeof(*x))) == NULL) {
-		http_reply_status(fr, RT_INTERNAL, "out of memory");
-		return 0;
-	}
+	*bad = 0;
+	if ((x = malloc(sizeof(*x))) == NULL)
+		return NULL;
 	if (tool_exec_reply_get(r, x) == -1) {
 		free(x);
-		return bad_reply(fr);
+		*bad = 1;
+		return NULL;
 	}
 	if (x->res.result_is_json)
 		res = json_loadb((const char *)x->res.result,
@@ -241,6 +262,21 @@ exec_reply(void *arg, enum rt_status st, const char *msg,
 	} else
 		json_decref(creds);
 	free(x);
+	return o;
+}
+
+static int
+exec_reply(void *arg, enum rt_status st, const char *msg,
+    struct ipc_reader *r)
+{
+	struct fe_req *fr = arg;
+	json_t *o;
+	int bad;
+
+	if (!reply_ok(fr, st, msg))
+		return 0;
+	if ((o = exec_result_json(r, &bad)) == NULL && bad)
+		return bad_reply(fr);
 	http_reply_json(fr, 200, o);
 	return 0;
 }

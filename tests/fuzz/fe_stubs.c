@@ -160,3 +160,11 @@ hr_header(const struct http_head *h, const char *name)
 {
 	return NULL;
 }
+
+void
+http_reply_empty(struct fe_req *fr, int code)
+{
+}
+
+/* No listener and no allowed origins: /v1/mcp takes no Origin at all. */
+struct fe_config fe_conf;
