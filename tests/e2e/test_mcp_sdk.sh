@@ -88,5 +88,7 @@ is "$(printf '%s' "$out" | jq -c '.unknown.thrown.code')" -32602 "an unknown too
 is "$(printf '%s' "$out" | jq -c .ping)" '{}' "ping after the errors"
 is "$(($(up_count) - UP0))" 1 "only the good http call reached the upstream"
 
+ok "$(! grep -qE 'Sanitizer|runtime error' "$E2E_DIR/sdk.err"; echo $?)" \
+    "runtools mcp logged no sanitizer report, at exit included"
 secretd_finish
 done_testing

@@ -103,7 +103,7 @@ mcp() {
 	local user=$1; shift
 	python3 "$top_srcdir/tests/e2e/mcp_client.py" --timeout 20 -- \
 	    runuser -u "$user" -- "$RUNTOOLS" --url "unix:$E2E_SOCK" mcp "$@" \
-	    2>"$E2E_DIR/mcp.err"
+	    2>>"$E2E_DIR/mcp.err"
 }
 # reply OUT ID: the reply with that id (a string id is given quoted).
 reply() { printf '%s\n' "$1" | jq -c "select(type == \"object\" and .id == $2)"; }
@@ -274,5 +274,7 @@ else
 	echo "ok $((tap_n += 1)) - the audit line names the MCP client # SKIP the daemon does not record X-RunTools-Client yet"
 fi
 
+ok "$(! grep -qE 'Sanitizer|runtime error' "$E2E_DIR/mcp.err"; echo $?)" \
+    "runtools mcp logged no sanitizer report, at exit included"
 secretd_finish
 done_testing
