@@ -280,6 +280,21 @@ static const struct cmdinfo {
 	  "prints \"created\", \"rotated\" or \"unchanged\" for each name.\n"
 	  "--category applies to the secrets created; --dry-run says what "
 	  "would change\nand changes nothing." },
+	{ GROUP_NONE, CMD_MCP, "mcp", 0, 0, 0,
+	  "mcp [--tool NAME]... [--credential SLOT=SECRET[:org]]...",
+	  "Serve your tools to an agent as a Model Context Protocol server "
+	  "over standard\ninput and output (newline-delimited JSON-RPC), "
+	  "for an agent host to start:\n  {\"mcpServers\": {\"secretd\": "
+	  "{\"command\": \"runtools\", \"args\": [\"mcp\"]}}}\n"
+	  "Each action of each tool you may run becomes one MCP tool named "
+	  "TOOL__ACTION,\nwith an input schema from its parameters; a call "
+	  "runs on the server with\nthe credentials its slots name, and no "
+	  "secret value comes to this host.\n--tool NAME offers only the "
+	  "tools named (an unknown one stops at start);\n--credential "
+	  "SLOT=SECRET[:org] fills SLOT in every call of a tool that has\n"
+	  "it.  Nothing but protocol messages is written on standard "
+	  "output; notes go\nto standard error.  Exits 0 at the end of "
+	  "standard input." },
 	{ GROUP_NONE, CMD_WHOAMI, "whoami", 0, 0, 0, "whoami",
 	  "Print who the server takes you to be: user, uid (over the unix "
 	  "socket),\nrole, org, and how you authenticated (unix peer "
@@ -403,8 +418,8 @@ add_param(struct cli *c, const char *arg, char *err, size_t len)
 }
 
 /* --credential SLOT=SECRET or SLOT=SECRET:org */
-static int
-add_cred(struct cli *c, const char *arg, char *err, size_t len)
+int
+cli_add_credential(struct cli *c, const char *arg, char *err, size_t len)
 {
 	const char *eq = strchr(arg, '='), *colon;
 	struct rt_credential_override *p;
@@ -512,7 +527,7 @@ opt_value(struct cli *c, int opt, const char *arg, char *err, size_t len)
 		c->params_json = arg;
 		break;
 	case OPT_CREDENTIAL:
-		return add_cred(c, arg, err, len);
+		return cli_add_credential(c, arg, err, len);
 	case OPT_FILE:
 		if (*arg == '\0')
 			goto bad;
@@ -812,6 +827,8 @@ parse(int argc, char **argv, struct cli *c, char *err, size_t len)
 	}
 	if (strcmp(argv[i], "run") == 0)
 		return run_parse(argc - i, argv + i, c, err, len);
+	if (strcmp(argv[i], "mcp") == 0)
+		return mcp_parse(argc - i, argv + i, c, err, len);
 	if (parse_group(c, argv[i], err, len) == -1 || c->help)
 		return c->help ? 0 : -1;
 	if (c->group == GROUP_NONE)
@@ -876,6 +893,9 @@ cli_free(struct cli *c)
 	free(c->creds);
 	c->creds = NULL;
 	c->ncreds = 0;
+	free(c->mcp_tools);
+	c->mcp_tools = NULL;
+	c->nmcp_tools = 0;
 	run_free(c);
 }
 

@@ -50,7 +50,8 @@ enum cli_cmd {
 	CMD_SECRET_IMPORT,
 	CMD_WHOAMI,
 	CMD_SECRET_VERSIONS,
-	CMD_SECRET_ROLLBACK
+	CMD_SECRET_ROLLBACK,
+	CMD_MCP			/* mcp.c */
 };
 
 struct cli_run;
@@ -104,6 +105,9 @@ struct cli {
 	const char	*prefix;	/* list: --prefix P */
 	unsigned long	 secret_version; /* get --reveal, rollback:
 					   --version N; 0: none */
+	const char	**mcp_tools;	/* mcp --tool; allocated, names in
+					   argv */
+	size_t		 nmcp_tools;
 };
 
 /* args.c */
@@ -113,6 +117,11 @@ void	 cli_usage(FILE *, const struct cli *);
 const char *cli_help_words(const struct cli *);
 int	 cli_param_types(struct cli *, const struct rt_tool *, char *err,
 	    size_t);
+int	 cli_add_credential(struct cli *, const char *arg, char *err, size_t);
+
+/* mcp.c */
+int	 mcp_parse(int argc, char **argv, struct cli *, char *err, size_t);
+int	 cmd_mcp(rt_client *, struct cli *);
 
 /* run.c */
 int	 run_parse(int argc, char **argv, struct cli *, char *err, size_t);

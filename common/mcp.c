@@ -13,6 +13,7 @@
 #include "mcp.h"
 
 #define META_VERSION	"io.modelcontextprotocol/protocolVersion"
+#define META_CLIENT	"io.modelcontextprotocol/clientInfo"
 
 static const char *const rev_names[] = {
 	[MCP_2024_11_05] = "2024-11-05",
@@ -266,8 +267,8 @@ request_rev(struct mcp_session *s, const struct jrpc_msg *m,
 		return -1;
 	}
 	req->rev = r;
-	client_label(s, json_object_get(meta,
-	    "io.modelcontextprotocol/clientInfo"));
+	if ((v = json_object_get(meta, META_CLIENT)) != NULL)
+		client_label(s, v);
 	return 0;
 }
 

@@ -1,0 +1,53 @@
+# Shared by the tool-execution tests: the HTTPS test upstream
+# (tests/e2e/upstream.py) on a loopback port, the tools folder and the
+# exec test tools.  Sourced after lib.sh and e2e_setup, never run.
+
+# tools_setup: starts the upstream (UP, UP_PID, UP_PORT, BASE: its URL,
+# UP/ca.crt: its CA), makes TOOLS, the folder the daemon reads tools from,
+# and BIN, with the exec test tools (tests/e2e/tools/).  The upstream is
+# stopped with the daemon at exit.
+tools_setup() {
+	TOOLS=$E2E_DIR/tools.d
+	BIN=$E2E_DIR/bin
+	UP=$E2E_DIR/up
+	mkdir -p "$TOOLS" "$BIN" "$UP"
+	chmod 0755 "$TOOLS" "$BIN" "$UP"
+	cp "$top_srcdir"/tests/e2e/tools/* "$BIN"/
+	chmod 0755 "$BIN"/*
+	python3 "$top_srcdir/tests/e2e/upstream.py" --dir "$UP" \
+	    --log "$UP/log" >"$UP/out" 2>"$UP/err" &
+	UP_PID=$!
+	trap 'kill "$UP_PID" 2>/dev/null; e2e_teardown' EXIT
+	for _ in $(seq 100); do
+		grep -q '^port ' "$UP/out" 2>/dev/null && break
+		sleep 0.1
+	done
+	UP_PORT=$(sed -n 's/^port //p' "$UP/out")
+	[ -n "$UP_PORT" ] ||
+	    { echo "Bail out! upstream did not start: $(cat "$UP/err")"; exit 1; }
+	chmod 0644 "$UP/ca.crt"
+	touch "$UP/log"
+	BASE=https://localhost:$UP_PORT
+}
+
+# tool NAME: writes tool NAME's file from standard input.
+tool() {
+	cat >"$TOOLS/$1.tool"
+	chmod 0644 "$TOOLS/$1.tool"
+}
+
+# tool_custom_crm: the documentation's tool as shipped, pointed at the
+# upstream's /echo.
+tool_custom_crm() {
+	sed -e "s#^base_url = .*#base_url = $BASE/echo#" \
+	    -e "s#^\#ca_file = .*#ca_file = $UP/ca.crt#" \
+	    "$top_srcdir/contrib/tools.d/custom-crm.tool" | tool custom-crm
+}
+
+# The upstream's log: the last request it got (JSON), and how many.
+last_upstream() { tail -n 1 "$UP/log"; }
+up_count() { wc -l <"$UP/log"; }
+# up_header NAME: that header of the upstream's last request.
+up_header() {
+	last_upstream | jq -r --arg h "$1" '.headers[] | select(.[0] == $h) | .[1]'
+}
