@@ -13,8 +13,8 @@ for c in python3 openssl jq; do
 done
 
 e2e_setup
-. "$top_srcdir/tests/e2e/tools-lib.sh"
-upstream_start
+. "$top_srcdir/tests/e2e/tools_lib.sh"
+tools_setup
 http_tool crm
 http_tool github
 http_tool other

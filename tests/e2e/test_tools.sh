@@ -118,20 +118,6 @@ action echo
 	path = /echo
 	param echo string query
 EOF
-exec_tool() {	# exec_tool NAME SCRIPT [TIMEOUT]
-	tool "$1" <<EOF
-type = exec
-command = $BIN/$2
-timeout = ${3:-5s}
-slot apiKey
-	secret = SHARED_CRM_KEY
-	env = CRM_KEY
-action run
-	param leak string
-	param pidfile string
-	param at number
-EOF
-}
 exec_tool env env_stdin.py
 exec_tool exit3 exit3.sh
 exec_tool flood flood.sh

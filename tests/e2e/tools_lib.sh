@@ -51,3 +51,46 @@ up_count() { wc -l <"$UP/log"; }
 up_header() {
 	last_upstream | jq -r --arg h "$1" '.headers[] | select(.[0] == $h) | .[1]'
 }
+
+# http_tool NAME [TIMEOUT]: an http tool on the upstream whose one slot
+# sends SHARED_CRM_KEY as a bearer token; actions echo (query echo, fmt)
+# and slow (query s, seconds, required).
+http_tool() {
+	tool "$1" <<EOF
+description = The test upstream, as $1
+type = http
+timeout = ${2:-3s}
+base_url = $BASE
+ca_file = $UP/ca.crt
+slot apiKey
+	secret = SHARED_CRM_KEY
+	header = Authorization: Bearer {}
+action echo
+	description = Echo the request back
+	method = GET
+	path = /echo
+	param echo string query
+	param fmt string query
+action slow
+	method = GET
+	path = /slow
+	param s number required query
+EOF
+}
+
+# exec_tool NAME SCRIPT [TIMEOUT]: an exec tool running BIN/SCRIPT with
+# SHARED_CRM_KEY in CRM_KEY.
+exec_tool() {
+	tool "$1" <<EOF
+type = exec
+command = $BIN/$2
+timeout = ${3:-5s}
+slot apiKey
+	secret = SHARED_CRM_KEY
+	env = CRM_KEY
+action run
+	param leak string
+	param pidfile string
+	param at number
+EOF
+}
