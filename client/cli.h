@@ -99,6 +99,8 @@ struct cli {
 	unsigned long long expiring;	/* secret list --expiring, seconds */
 	int		 has_expiring;
 	const char	*output;	/* token create --output FILE */
+	const char	**scopes;	/* token create --scope, in argv */
+	size_t		 nscopes;
 	int		 force;
 	const char	*value_file;	/* set, rotate: --file PATH */
 	unsigned long	 limit;		/* list: --limit N; 0: all */

@@ -137,6 +137,9 @@ struct rt_token {
 	char		*description;
 	char		*created_at;
 	char		*expires_at;		/* NULL: never */
+	char		**scopes;		/* "tools:NAME"; NULL: an
+						   unscoped token */
+	size_t		 nscopes;
 };
 
 struct rt_token_list {
@@ -154,6 +157,10 @@ struct rt_token_opts {
 	const char	*description;		/* NULL: none */
 	const char	*role;			/* NULL, "member" or "admin" */
 	unsigned long long ttl_seconds;		/* 0: no expiry */
+	const char	*const *scopes;		/* "tools:NAME" or "tools:*":
+						   a token for those tools
+						   only; none: unscoped */
+	size_t		 nscopes;
 };
 
 /* Who the server takes the caller to be (GET /v1/whoami). */

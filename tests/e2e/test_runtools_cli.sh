@@ -509,7 +509,7 @@ rc_is 2 "token create --ttl abc exits 2"
 
 rt "$A" token list
 rc_is 0 "token list"
-is "$(head -n 1 "$OUT" | tr -s ' ')" "ID USER ROLE CREATED EXPIRES DESCRIPTION" "token list: header"
+is "$(head -n 1 "$OUT" | tr -s ' ')" "ID USER ROLE CREATED EXPIRES SCOPES DESCRIPTION" "token list: header"
 ok "$(grep -qE "^$tid +$A +member +[0-9T:-]+Z +[0-9T:-]+Z +alice laptop$" "$OUT"; echo $?)" \
     "token list: a row per token with its fields"
 ok "$(! grep -q rts_ "$OUT"; echo $?)" "token list never prints a token secret"

@@ -159,6 +159,33 @@ is_error "$(tls "$TOK" GET /v1/secrets)" 403 forbidden \
 is "$(status_of "$(tls "$FULL" GET /v1/secrets)")" 200 \
     "the unscoped token still lists secrets"
 
+# --- runtools token create --scope, token list ---
+. "$top_srcdir/tests/e2e/runtools-lib.sh"
+OUT=$E2E_DIR/out ERR=$E2E_DIR/err
+rt() { local u=$1; shift; rtx "$u" RUNTOOLS_URL="unix:$E2E_SOCK" -- "$@"; }
+rt "$E2E_ALICE" token create --description cli-agent --scope tools:crm --scope tools:github
+rc_is 0 "runtools token create --scope twice"
+CLI_TOK=$(cat "$OUT")
+ok "$(grep -q 'scoped to tools' "$ERR"; echo $?)" "its note says it is scoped to tools"
+is "$(tls "$CLI_TOK" GET /v1/whoami | sed '$d' | jq -c .scopes)" \
+    '["tools:crm","tools:github"]' "the token carries both scopes"
+rt "$E2E_ALICE" token list
+rc_is 0 "runtools token list"
+is "$(head -n 1 "$OUT" | tr -s ' ')" "ID USER ROLE CREATED EXPIRES SCOPES DESCRIPTION" \
+    "token list has a SCOPES column"
+ok "$(grep cli-agent "$OUT" | grep -q 'tools:crm, tools:github'; echo $?)" \
+    "the scoped token's row names its scopes"
+ok "$(grep -w full "$OUT" | grep -qw all; echo $?)" "an unscoped token's scopes read all"
+rt "$E2E_ALICE" --json token list
+is "$(jq -c '[.tokens[] | select(.description == "cli-agent") | .scopes][0]' "$OUT")" \
+    '["tools:crm","tools:github"]' "token list --json shows the scopes"
+n0=$(ntok)
+for bad in crm tools: tools:-x secrets:FOO; do
+	rt "$E2E_ALICE" token create --scope "$bad"
+	rc_is 2 "runtools token create --scope $bad: a usage error"
+done
+is "$(ntok)" "$n0" "and no token was made"
+
 # --- revocation ---
 is "$(status_of "$(api "$E2E_ALICE" DELETE "/v1/tokens/$TOK_ID")")" 200 \
     "alice revokes the scoped token"

@@ -364,7 +364,7 @@ static void
 test_delete_tokens(rt_client *c)
 {
 	struct rt_delete_opts d = { 1, NULL };
-	struct rt_token_opts to = { "ci", "member", 60 };
+	struct rt_token_opts to = { "ci", "member", 60, NULL, 0 };
 	struct rt_token t;
 	struct rt_token_list tl;
 
