@@ -8,23 +8,11 @@
 . "$top_srcdir/tests/e2e/lib.sh"
 . "$top_srcdir/tests/e2e/tools_lib.sh"
 require_root
-NODE=$(command -v node || command -v nodejs) ||
-    { echo "1..0 # SKIP node is not installed"; exit 0; }
-"$NODE" -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' ||
-    { echo "1..0 # SKIP node $("$NODE" --version) is older than 18"; exit 0; }
-for c in npm python3 openssl jq; do
+for c in python3 openssl jq; do
 	command -v "$c" >/dev/null ||
 	    { echo "1..0 # SKIP $c is not installed"; exit 0; }
 done
-
-CACHE=${MCP_SDK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/secretd-tests/mcp-sdk}
-if [ ! -f "$CACHE/node_modules/@modelcontextprotocol/sdk/package.json" ]; then
-	mkdir -p "$CACHE"
-	timeout 300 npm install --prefix "$CACHE" --no-audit --no-fund \
-	    --no-save @modelcontextprotocol/sdk >"$CACHE/install.log" 2>&1 ||
-	    { echo "1..0 # SKIP cannot install @modelcontextprotocol/sdk from npm (no registry access?)"; exit 0; }
-fi
-SDK_VERSION=$(jq -r .version "$CACHE/node_modules/@modelcontextprotocol/sdk/package.json")
+mcp_sdk_setup
 
 e2e_setup
 tools_setup

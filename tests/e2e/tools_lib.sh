@@ -94,3 +94,24 @@ action run
 	param at number
 EOF
 }
+
+# mcp_sdk_setup: node 18 or later and the official MCP TypeScript SDK,
+# installed from npm into a cache folder outside the source tree
+# (MCP_SDK_CACHE); sets NODE, CACHE and SDK_VERSION.  Where any of it is
+# missing, or npm cannot reach its registry, the whole test skips.
+mcp_sdk_setup() {
+	NODE=$(command -v node || command -v nodejs) ||
+	    { echo "1..0 # SKIP node is not installed"; exit 0; }
+	"$NODE" -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' ||
+	    { echo "1..0 # SKIP node $("$NODE" --version) is older than 18"; exit 0; }
+	command -v npm >/dev/null ||
+	    { echo "1..0 # SKIP npm is not installed"; exit 0; }
+	CACHE=${MCP_SDK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/secretd-tests/mcp-sdk}
+	if [ ! -f "$CACHE/node_modules/@modelcontextprotocol/sdk/package.json" ]; then
+		mkdir -p "$CACHE"
+		timeout 300 npm install --prefix "$CACHE" --no-audit --no-fund \
+		    --no-save @modelcontextprotocol/sdk >"$CACHE/install.log" 2>&1 ||
+		    { echo "1..0 # SKIP cannot install @modelcontextprotocol/sdk from npm (no registry access?)"; exit 0; }
+	fi
+	SDK_VERSION=$(jq -r .version "$CACHE/node_modules/@modelcontextprotocol/sdk/package.json")
+}
