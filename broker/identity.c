@@ -465,8 +465,9 @@ h_whoami(struct req *q)
 		return -1;
 	if ((rv = authenticate(q, msg, sizeof(msg))) != RT_OK ||
 	    (rv = scope_permits(q, OP_WHOAMI, NULL, msg, sizeof(msg))) !=
-	    RT_OK || (q->auth.kind == AUTH_SESSION && session_get(q->auth.session,
-	    NULL, &uid, msg, sizeof(msg)) == -1)) {
+	    RT_OK || (q->auth.kind == AUTH_SESSION &&
+	    session_get(q->auth.session, NULL, &uid, msg, sizeof(msg)) ==
+	    -1)) {
 		respond(q, NULL, rv != RT_OK ? rv : RT_UNAUTH, msg);
 		return 0;
 	}

@@ -42,7 +42,8 @@ struct fe_config {
 	uint32_t	 timeout_s;
 	int		 seccomp_debug;
 	char		 listen[LISTEN_MAX];	/* host:port; "": no TLS */
-	char		 mcp_origins[MCP_ORIGINS_MAX];	/* mcp_allowed_origins */
+	/* mcp_allowed_origins, one space between them */
+	char		 mcp_origins[MCP_ORIGINS_MAX];
 };
 
 struct passwd;

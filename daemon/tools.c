@@ -453,9 +453,9 @@ tool_execute(struct fe_req *fr)
 	char err[256];
 
 	if (client != NULL && !valid_client(client, strlen(client))) {
-		http_reply_error(fr, 400, "invalid_request", "X-RunTools-Client "
-		    "must be 1 to %d printable ASCII characters",
-		    TOOL_CLIENT_MAX);
+		http_reply_error(fr, 400, "invalid_request",
+		    "X-RunTools-Client must be 1 to %d printable ASCII "
+		    "characters", TOOL_CLIENT_MAX);
 		return;
 	}
 	if (tool_exec_send(fr, fr->body, fr->arg, client, exec_reply, err,
