@@ -246,10 +246,13 @@ execute(struct mcp_server *s, const struct mcp_call *call, json_t **body)
 		text = rt_client_last_json(s->rt, &len);
 		*body = text != NULL ? json_loadb(text, len, 0, NULL) : NULL;
 		status = 200;
-	} else if ((status = rt_client_last_error(s->rt)->http_status) != 0)
+	} else {
+		/* status 0: the daemon did not answer; the error says why */
+		status = rt_client_last_error(s->rt)->http_status;
 		*body = error_reply(s->rt);
-	else
-		note("executing a tool", s->rt);
+		if (status == 0)
+			note("executing a tool", s->rt);
+	}
 	explicit_bzero(params, strlen(params));
 	free(params);
 	return status;

@@ -458,7 +458,12 @@ mcp_tool(const json_t *tool, const json_t *action, const char *name)
 	    "description", desc, "inputSchema", input_schema(action));
 }
 
-/* Calls fn for each offered tool action; stops at fn's non-zero. */
+/*
+ * Calls fn for each offered tool action; stops at fn's non-zero.  A name
+ * over 128 characters is not offered; nor is one an earlier tool action
+ * already gave (tool "a__b" action "c" after tool "a" action "b__c"), so
+ * a name always calls what tools/list described under it.
+ */
 typedef int (*action_fn)(const json_t *tool, const json_t *action,
     const char *name, void *arg);
 
@@ -467,22 +472,28 @@ each_action(const json_t *tools_json, const struct mcp_filter *f,
     action_fn fn, void *arg)
 {
 	char name[MCP_NAME_MAX + TOOL_FIELD_MAX];
-	json_t *t, *a;
+	json_t *t, *a, *seen;
 	size_t i, j;
-	int rc;
+	int rc = 0;
 
+	if ((seen = json_object()) == NULL)
+		return 0;
 	json_array_foreach(json_object_get(tools_json, "tools"), i, t) {
 		if (!filter_has(f, str_member(t, "name")))
 			continue;
 		json_array_foreach(json_object_get(t, "actions"), j, a) {
 			if (mcp_name(name, sizeof(name), str_member(t, "name"),
-			    str_member(a, "name")) == -1)
+			    str_member(a, "name")) == -1 ||
+			    json_object_get(seen, name) != NULL)
 				continue;
+			json_object_set_new(seen, name, json_true());
 			if ((rc = fn(t, a, name, arg)) != 0)
-				return rc;
+				goto done;
 		}
 	}
-	return 0;
+done:
+	json_decref(seen);
+	return rc;
 }
 
 static int

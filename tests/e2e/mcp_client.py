@@ -7,7 +7,8 @@ Starts COMMAND (an MCP server speaking newline-delimited JSON-RPC) and
 sends it the lines of its own standard input, one message each, waiting
 for the reply to each one that is due one (a request, a batch holding one,
 or anything that is not a notification).  A line "!big N" sends a request
-N bytes long.  Prints every line the server wrote, as it wrote it, one a
+N bytes long; "!run SHELL COMMAND" runs that command, and waits for it,
+before the next line is sent.  Prints every line the server wrote, as it wrote it, one a
 line ("NOTJSON: ..." for one that is not JSON), then {"exit": STATUS}
 once its standard input is closed.  Standard error of COMMAND goes to
 this program's own.
@@ -82,6 +83,9 @@ def main():
     for raw in sys.stdin:
         raw = raw.rstrip("\n")
         if not raw or raw.startswith("#"):
+            continue
+        if raw.startswith("!run "):
+            subprocess.run(raw[5:], shell=True, check=False)
             continue
         if raw.startswith("!big "):
             n = int(raw.split()[1])

@@ -263,6 +263,21 @@ is "$(up_header X-Api-Key)" "$OTHER_KEY" "--credential: the override reaches the
 out=$(call 2 crm__echo '{}' | { init 2025-06-18; cat; } | mcp "$E2E_BOB")
 is "$(up_header X-Api-Key)" "$ORG_KEY" "bob, with no key of his own: the org's"
 
+# --- the daemon goes away during a session, and comes back ---
+out=$(call 2 crm__echo '{}' | { init 2025-06-18; cat; cat <<EOF
+!run kill -TERM $SECRETD_PID; while kill -0 $SECRETD_PID 2>/dev/null; do sleep 0.1; done
+$(call 3 crm__echo '{}')
+{"jsonrpc":"2.0","id":4,"method":"ping"}
+EOF
+} | mcp "$E2E_ALICE")
+wait "$SECRETD_PID" 2>/dev/null
+is "$(reply "$out" 2 | jq -c .result.isError)" false "a call while the daemon runs"
+is "$(reply "$out" 3 | jq -c '[.error.code, (.error.data.message | test("connect"))]')" \
+    '[-32603,true]' "the daemon gone: -32603, saying why"
+is "$(reply "$out" 4 | jq -c .result)" '{}' "and the server still answers"
+is "$(printf '%s\n' "$out" | tail -n 1)" '{"exit": 0}' "exit 0 at the end of input"
+secretd_start
+
 # --- the audit log ---
 ok "$(audit_lines ".user == \"$E2E_ALICE\" and .op == \"exec\" and .outcome == \"ok\" and
     .tool == \"custom-crm\" and .action == \"lookup_customer\"" | grep -q .; echo $?)" \

@@ -398,6 +398,50 @@ test_paging(void)
 }
 
 static void
+test_names(void)
+{
+	struct mcp_request req = { .rev = MCP_2025_06_18 };
+	struct mcp_call c;
+	char tool[65], action[65];
+	json_t *tl, *t, *reply;
+
+	/* "a" "b__c" and "a__b" "c" are both a__b__c: the first is kept */
+	tl = load("{\"tools\":[{\"name\":\"a\",\"description\":\"first\","
+	    "\"actions\":[{\"name\":\"b__c\",\"description\":\"\","
+	    "\"params\":[]}],\"credentials\":[]},{\"name\":\"a__b\","
+	    "\"description\":\"second\",\"actions\":[{\"name\":\"c\","
+	    "\"description\":\"\",\"params\":[]}],\"credentials\":[]}]}");
+	t = mcp_tools_from_list(tl, NULL);
+	ok(json_array_size(t) == 1 && strcmp(json_string_value(json_object_get(
+	    json_array_get(t, 0), "description")), "first") == 0,
+	    "two tool actions with one MCP name: the first only is offered");
+	json_decref(t);
+	req.id = json_integer(1);
+	req.name = "a__b__c";
+	ok(mcp_call_to_execute(&req, tl, NULL, NULL, &c, &reply) == 0 &&
+	    strcmp(c.tool, "a") == 0 && strcmp(c.action, "b__c") == 0,
+	    "and a call of that name runs the one listed");
+	mcp_call_clear(&c);
+	json_decref(tl);
+
+	memset(tool, 't', 64);
+	tool[64] = '\0';
+	memset(action, 'a', 64);
+	action[64] = '\0';
+	tl = json_pack("{s:[{s:s,s:s,s:[{s:s,s:s,s:[]},{s:s,s:s,s:[]}],"
+	    "s:[]}]}", "tools", "name", tool, "description", "", "actions",
+	    "name", action, "description", "", "params", "name", action + 2,
+	    "description", "", "params", "credentials");
+	t = mcp_tools_from_list(tl, NULL);
+	ok(json_array_size(t) == 1 && json_string_length(json_object_get(
+	    json_array_get(t, 0), "name")) == 128,
+	    "a name over 128 characters is not offered; one of 128 is");
+	json_decref(t);
+	json_decref(tl);
+	json_decref(req.id);
+}
+
+static void
 call(const json_t *tl, const char *name, const char *args,
     const json_t *ov, struct mcp_call *c, json_t **reply, int *rc)
 {
@@ -562,6 +606,7 @@ main(void)
 	test_stateless();
 	test_tools();
 	test_paging();
+	test_names();
 	test_calls();
 	test_results();
 	return done_testing();
