@@ -540,6 +540,8 @@ audit_log(const struct audit_rec *a)
 		j_uint(&j, "fromVersion", a->from_version);
 	if (a->tool != NULL)
 		j_tool(&j, a->tool);
+	if (a->client != NULL && *a->client != '\0')
+		j_str(&j, "client", a->client);
 	if (j_write(&j) == -1)
 		goto fail;
 	writable = 1;

@@ -136,6 +136,8 @@ struct req {
 	uint32_t		 version;	/* the secret's; 0: none */
 	uint32_t		 from_version;	/* a rollback's source; 0: none */
 	const struct audit_tool	*tool;		/* an execution's fields */
+	char			 client[TOOL_CLIENT_MAX + 1];	/* an
+					   execution's client; "": none */
 };
 
 /* A write waiting for this turn's group commit. */
@@ -180,6 +182,7 @@ struct audit_rec {
 	uint32_t	 version;	/* 0: none */
 	uint32_t	 from_version;	/* a rollback's source; 0: none */
 	const struct audit_tool *tool;	/* NULL: not an execution */
+	const char	*client;	/* the agent's name; NULL or "": none */
 };
 int	 audit_open(const char *path);
 void	 audit_syslog_open(void);
@@ -232,8 +235,8 @@ int	 h_whoami(struct req *);
 int	 token_auth(struct broker *, const char *token, const char *ratekey,
 	    struct principal *, char *msg, size_t);
 int	 token_make(struct broker *, const struct principal *, uint8_t role,
-	    const char *desc, uint64_t ttl, struct store_op *,
-	    char *tok, size_t, char *msg, size_t);
+	    const char *desc, uint64_t ttl, const struct token_scopes *,
+	    struct store_op *, char *tok, size_t, char *msg, size_t);
 int	 h_token_create(struct req *);
 int	 h_token_list(struct req *);
 int	 h_token_revoke(struct req *);
@@ -325,6 +328,8 @@ void	 reply_init(struct ipc_msg *, uint32_t id, int status, const char *);
 void	 respond(struct req *, struct ipc_msg *, int status, const char *);
 void	 release_held(struct broker *);
 int	 authenticate(struct req *, char *msg, size_t);
+int	 scope_permits(struct req *, enum op, const char *tool, char *msg,
+	    size_t);
 int	 store_status(int, char *msg, size_t);
 struct pending *pend_add(struct req *);
 struct store_op *pend_op(struct pending *);

@@ -74,6 +74,8 @@ static int set_concurrent(struct parser *, struct secretd_config *,
     const char *, const char *, size_t, size_t);
 static int set_versions(struct parser *, struct secretd_config *,
     const char *, const char *, size_t, size_t);
+static int set_origins(struct parser *, struct secretd_config *,
+    const char *, const char *, size_t, size_t);
 
 #define STR(f)	offsetof(struct secretd_config, f), \
 		sizeof(((struct secretd_config *)0)->f)
@@ -85,6 +87,7 @@ enum {
 	K_CONNS_PER_ADDR, K_TOKENS_PER_USER, K_USER_SECRETS, K_USER_BYTES,
 	K_ORG_SECRETS, K_ORG_BYTES, K_TOOLS_DIR, K_RUNNER_USER,
 	K_TOOL_CONCURRENT, K_TOOL_PER_USER, K_AUDIT_SYSLOG, K_VERSIONS_KEPT,
+	K_MCP_ORIGINS,
 	K_MAX
 };
 
@@ -134,6 +137,7 @@ static const struct keyword {
 	[K_AUDIT_SYSLOG] =	{ "audit_syslog", set_syslog, 0, 0 },
 	[K_VERSIONS_KEPT] =	{ "versions_kept", set_versions,
 				  NUM(versions_kept) },
+	[K_MCP_ORIGINS] =	{ "mcp_allowed_origins", set_origins, 0, 0 },
 };
 
 /*
@@ -144,6 +148,7 @@ static const struct keyword {
 static const int restart_only[] = {
 	K_STATE_DIR, K_ROOT_KEY_FILE, K_SOCKET, K_SOCKET_MODE, K_LISTEN,
 	K_ORG, K_FRONTEND_USER, K_AUDIT_LOG, K_RUNNER_USER, K_TOOL_CONCURRENT,
+	K_MCP_ORIGINS,
 };
 
 /* Files that live in state_dir unless the config names them; the tools
@@ -414,6 +419,58 @@ set_id(struct parser *p, struct secretd_config *cfg, const char *key,
 		return perr(p, "%s: bad name \"%s\": letters, digits, '_', "
 		    "'-', '.', at most %zu characters", key, val, size - 1);
 	memcpy((char *)cfg + off, val, n + 1);
+	return 0;
+}
+
+static int
+printable(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/*
+ * Origins a browser-borne request to /v1/mcp may come from, besides our
+ * own listen address: "scheme://host[:port]", http or https, no path,
+ * separated by spaces.  Kept with one space between them.
+ */
+static int
+set_origins(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, size_t size)
+{
+	char *out = cfg->mcp_allowed_origins;
+	const char *s = val, *e, *host;
+	size_t n, len = 0;
+
+	out[0] = '\0';
+	for (; *s != '\0'; s = e) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0')
+			break;
+		for (e = s; *e != '\0' && *e != ' ' && *e != '\t'; e++)
+			;
+		n = (size_t)(e - s);
+		host = strncmp(s, "https://", 8) == 0 ? s + 8 :
+		    strncmp(s, "http://", 7) == 0 ? s + 7 : NULL;
+		if (host == NULL || host == e || memchr(host, '/',
+		    (size_t)(e - host)) != NULL || !printable(s, n))
+			return perr(p, "%s: bad origin \"%.*s\": expected "
+			    "http://host[:port] or https://host[:port]", key,
+			    (int)(n > 200 ? 200 : n), s);
+		if (len + n + 2 > sizeof(cfg->mcp_allowed_origins))
+			return perr(p, "%s: over %zu bytes", key,
+			    sizeof(cfg->mcp_allowed_origins) - 1);
+		if (len > 0)
+			out[len++] = ' ';
+		memcpy(out + len, s, n);
+		len += n;
+		out[len] = '\0';
+	}
 	return 0;
 }
 
@@ -894,4 +951,10 @@ config_print(const struct secretd_config *cfg, FILE *out)
 	    (unsigned long long)cfg->tool_max_per_user);
 	fprintf(out, "versions_kept = %llu\n",
 	    (unsigned long long)cfg->versions_kept);
+	if (cfg->mcp_allowed_origins[0] == '\0')
+		fprintf(out, "# mcp_allowed_origins: none, the listen "
+		    "address only\n");
+	else
+		fprintf(out, "mcp_allowed_origins = %s\n",
+		    cfg->mcp_allowed_origins);
 }

@@ -464,8 +464,10 @@ h_whoami(struct req *q)
 	if (msg_auth_get(q->r, &q->auth) == -1 || msg_empty_get(q->r) == -1)
 		return -1;
 	if ((rv = authenticate(q, msg, sizeof(msg))) != RT_OK ||
-	    (q->auth.kind == AUTH_SESSION && session_get(q->auth.session,
-	    NULL, &uid, msg, sizeof(msg)) == -1)) {
+	    (rv = scope_permits(q, OP_WHOAMI, NULL, msg, sizeof(msg))) !=
+	    RT_OK || (q->auth.kind == AUTH_SESSION &&
+	    session_get(q->auth.session, NULL, &uid, msg, sizeof(msg)) ==
+	    -1)) {
 		respond(q, NULL, rv != RT_OK ? rv : RT_UNAUTH, msg);
 		return 0;
 	}
@@ -480,6 +482,7 @@ h_whoami(struct req *q)
 	else {
 		snprintf(w.token_id, sizeof(w.token_id), "%s", q->p.token_id);
 		w.token_expires = q->p.token_expires;
+		w.scopes = q->p.scopes;
 	}
 	reply_init(&m, q->id, RT_OK, "");
 	msg_whoami_put(&m, &w);

@@ -131,7 +131,8 @@ h_metrics(struct req *q)
 	if (msg_auth_get(q->r, &q->auth) == -1 || msg_empty_get(q->r) == -1)
 		return -1;
 	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK &&
-	    q->p.role != ROLE_ADMIN) {
+	    (rv = scope_permits(q, OP_METRICS, NULL, msg, sizeof(msg))) ==
+	    RT_OK && q->p.role != ROLE_ADMIN) {
 		snprintf(msg, sizeof(msg), "metrics are for admins");
 		rv = RT_FORBIDDEN;
 	}

@@ -1,7 +1,7 @@
 /*
- * decide(): who may do what to which secret.  Pure: it must never read
- * the store, the clock or any global, and never allow anything across
- * organisations.
+ * decide(): who may do what to which secret, and decide_scope(): what a
+ * tool-scoped token may do at all.  Pure: they must never read the store,
+ * the clock or any global, and never allow anything across organisations.
  */
 #include "config.h"
 
@@ -23,7 +23,7 @@ enum column {
 static const struct {
 	enum decision	member[3];
 	enum decision	admin[3];
-} table[OP_MAX] = {
+} table[OP_SECRET_MAX] = {
 	/*		   own		  other		   org */
 	[OP_LIST] = {
 	    { DECIDE_ALLOW, DECIDE_NOTFOUND, DECIDE_ALLOW },
@@ -45,15 +45,49 @@ static const struct {
 	    { DECIDE_ALLOW, DECIDE_FORBIDDEN, DECIDE_ALLOW } },
 };
 
+/*
+ * The scope dimension: what a tool-scoped token may do, whoever holds
+ * it.  Its tools only (OP_TOOL checks the name), the secrets those tools
+ * resolve (OP_USE, reached only from a run of one of them), and who it
+ * is; never a secret's metadata or value, never another token, so it
+ * cannot widen itself.  An unscoped token or a unix peer is not limited
+ * here.
+ */
+static const enum decision scoped[OP_MAX] = {
+	[OP_LIST] = DECIDE_FORBIDDEN, [OP_GET] = DECIDE_FORBIDDEN,
+	[OP_PUT] = DECIDE_FORBIDDEN, [OP_REVEAL] = DECIDE_FORBIDDEN,
+	[OP_DELETE] = DECIDE_FORBIDDEN, [OP_USE] = DECIDE_ALLOW,
+	[OP_TOOL] = DECIDE_ALLOW, [OP_TOKEN] = DECIDE_FORBIDDEN,
+	[OP_WHOAMI] = DECIDE_ALLOW, [OP_METRICS] = DECIDE_FORBIDDEN,
+};
+
 static const char *op_names[OP_MAX] = {
 	[OP_LIST] = "list", [OP_GET] = "get", [OP_PUT] = "put",
 	[OP_REVEAL] = "reveal", [OP_DELETE] = "delete", [OP_USE] = "use",
+	[OP_TOOL] = "tool", [OP_TOKEN] = "token", [OP_WHOAMI] = "whoami",
+	[OP_METRICS] = "metrics",
 };
 
 const char *
 op_name(enum op op)
 {
 	return (unsigned)op < OP_MAX ? op_names[op] : "unknown";
+}
+
+/* tool: OP_TOOL's tool name; NULL for every other operation. */
+enum decision
+decide_scope(const struct principal *p, enum op op, const char *tool)
+{
+	if (p == NULL || (unsigned)op >= OP_MAX || p->scopes.n >
+	    TOKEN_SCOPES_MAX)
+		return DECIDE_FORBIDDEN;
+	if (p->scopes.n == 0)
+		return DECIDE_ALLOW;
+	if (scoped[op] != DECIDE_ALLOW)
+		return scoped[op];
+	if (op == OP_TOOL && !token_scopes_allow(&p->scopes, tool))
+		return DECIDE_FORBIDDEN;
+	return DECIDE_ALLOW;
 }
 
 enum decision
@@ -63,7 +97,9 @@ decide(const struct principal *p, enum op op, const struct target *t,
 	enum column col;
 	int admin;
 
-	if (p == NULL || t == NULL || (unsigned)op >= OP_MAX)
+	if (p == NULL || t == NULL || (unsigned)op >= OP_SECRET_MAX)
+		return DECIDE_FORBIDDEN;
+	if (decide_scope(p, op, NULL) != DECIDE_ALLOW)
 		return DECIDE_FORBIDDEN;
 	if (p->user_id[0] == '\0' || p->org_id[0] == '\0' ||
 	    (p->role != ROLE_MEMBER && p->role != ROLE_ADMIN))

@@ -16,6 +16,8 @@ struct principal {
 	char		 token_id[TOKEN_ID_LEN + 1];	/* "" unless a
 							   token */
 	uint64_t	 token_expires;		/* that token's; 0: never */
+	struct token_scopes scopes;		/* that token's; n == 0:
+						   unscoped */
 };
 
 /* What is asked about. */
@@ -26,6 +28,10 @@ struct target {
 						   NULL: every user */
 };
 
+/*
+ * The secret operations decide() rules on, then the other requests, which
+ * only a tool-scoped token limits (decide_scope()).
+ */
 enum op {
 	OP_LIST,		/* list metadata */
 	OP_GET,			/* get metadata */
@@ -33,6 +39,11 @@ enum op {
 	OP_REVEAL,
 	OP_DELETE,
 	OP_USE,			/* resolve for a tool run */
+	OP_SECRET_MAX,
+	OP_TOOL = OP_SECRET_MAX,	/* list, show or run one tool */
+	OP_TOKEN,		/* create, list or revoke tokens */
+	OP_WHOAMI,
+	OP_METRICS,
 	OP_MAX
 };
 
@@ -44,6 +55,8 @@ enum decision {
 
 enum decision	 decide(const struct principal *, enum op,
 		    const struct target *, int org_reveal_members);
+enum decision	 decide_scope(const struct principal *, enum op,
+		    const char *tool);
 const char	*op_name(enum op);
 
 #endif

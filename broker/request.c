@@ -87,7 +87,7 @@ audit_req(struct req *q, int status)
 		.scope = q->scope, .owner = q->owner, .name = q->name,
 		.outcome = rt_status_code(status), .version = q->version,
 		.from_version = q->from_version,
-		.tool = q->tool,
+		.tool = q->tool, .client = q->client,
 	};
 
 	if (audit_log(&a) == -1) {
@@ -191,6 +191,26 @@ authenticate(struct req *q, char *msg, size_t msglen)
 		q->uid = uid;
 	q->authed = rv == RT_OK;
 	return rv;
+}
+
+/*
+ * After authenticate(): whether the caller's token scopes let it ask for
+ * op at all (tool: OP_TOOL's tool).  A refusal says why, so the holder
+ * of a tool-scoped token knows it is the token, not the policy table.
+ */
+int
+scope_permits(struct req *q, enum op op, const char *tool, char *msg,
+    size_t msglen)
+{
+	if (decide_scope(&q->p, op, tool) == DECIDE_ALLOW)
+		return RT_OK;
+	if (op == OP_TOOL)
+		snprintf(msg, msglen, "this token is scoped to tools and "
+		    "its scopes do not include tools:%s", tool);
+	else
+		snprintf(msg, msglen, "this token is scoped to tools: it may "
+		    "list, show and run those tools only");
+	return RT_FORBIDDEN;
 }
 
 int

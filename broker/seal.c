@@ -16,7 +16,8 @@
 #define AD_MAX		(2 + SKEY_MAX + 3 + META_ENC_MAX + 4)
 #define WRAP_AD		"secretd data key"
 #define TOKEN_FORMAT_V1	1	/* before tokens knew their parent */
-#define TOKEN_FORMAT	2
+#define TOKEN_FORMAT_V2	2	/* before tokens had scopes */
+#define TOKEN_FORMAT	3
 
 struct wbuf {
 	uint8_t		*p;
@@ -427,6 +428,7 @@ token_encode(const struct token_meta *t, const char *parent, uint8_t *out,
     size_t cap)
 {
 	struct wbuf w = { out, 0, cap, 0 };
+	size_t i;
 
 	w_u8(&w, TOKEN_FORMAT);
 	w_str(&w, t->id, TOKEN_ID_LEN);
@@ -437,6 +439,11 @@ token_encode(const struct token_meta *t, const char *parent, uint8_t *out,
 	w_be(&w, t->created_at, 8);
 	w_be(&w, t->expires_at, 8);
 	w_str(&w, parent, TOKEN_ID_LEN);
+	if (t->scopes.n > TOKEN_SCOPES_MAX)
+		return 0;
+	w_u8(&w, t->scopes.n);
+	for (i = 0; i < t->scopes.n; i++)
+		w_str(&w, t->scopes.tool[i], TOOL_NAME_MAX);
 	return w.err ? 0 : w.len;
 }
 
@@ -446,12 +453,12 @@ token_decode(const uint8_t *p, size_t len, struct token_meta *t,
 {
 	struct rbuf r = { p, len, 0 };
 	uint64_t format;
-	size_t plen;
+	size_t plen, i;
 
 	memset(t, 0, sizeof(*t));
 	parent[0] = '\0';
 	if ((format = r_be(&r, 1)) != TOKEN_FORMAT &&
-	    format != TOKEN_FORMAT_V1)
+	    format != TOKEN_FORMAT_V2 && format != TOKEN_FORMAT_V1)
 		return -1;
 	r_str(&r, t->id, TOKEN_ID_LEN);
 	r_str(&r, t->user_id, ID_MAX_LEN);
@@ -460,8 +467,14 @@ token_decode(const uint8_t *p, size_t len, struct token_meta *t,
 	r_str(&r, t->description, DESC_MAX_LEN);
 	t->created_at = r_be(&r, 8);
 	t->expires_at = r_be(&r, 8);
-	if (format == TOKEN_FORMAT)
+	if (format != TOKEN_FORMAT_V1)
 		r_str(&r, parent, TOKEN_ID_LEN);
+	if (format == TOKEN_FORMAT) {
+		if ((t->scopes.n = r_be(&r, 1)) > TOKEN_SCOPES_MAX)
+			return -1;
+		for (i = 0; i < t->scopes.n; i++)
+			r_str(&r, t->scopes.tool[i], TOOL_NAME_MAX);
+	}
 	if (!r_done(&r) || !valid_token_meta(t))
 		return -1;
 	plen = strlen(parent);

@@ -24,7 +24,8 @@
 
 /* Generous upper bound of an encoded secret_meta (1458 bytes today). */
 #define META_ENC_MAX	1536
-#define TOKEN_ENC_MAX	1280
+/* 1212 bytes before scopes, then 1 + 32 * (2 + 64) */
+#define TOKEN_ENC_MAX	3584
 
 /* format byte, u16 meta length, meta, u32 key id, nonce, ciphertext */
 #define RECORD_FORMAT	1

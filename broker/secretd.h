@@ -22,7 +22,7 @@ struct secretd_config {
 	char		 root_key_file[PATH_MAX];
 	char		 socket_path[108];	/* sun_path */
 	mode_t		 socket_mode;
-	char		 listen[256];		/* host:port, "" = no TLS */
+	char		 listen[LISTEN_MAX];	/* host:port, "" = no TLS */
 	char		 listen_host[256];	/* listen split for getaddrinfo */
 	char		 listen_port[6];
 	char		 tls_cert[PATH_MAX];
@@ -42,6 +42,9 @@ struct secretd_config {
 	uint64_t	 quota_org_secrets;
 	uint64_t	 quota_org_bytes;
 	char		 tools_dir[PATH_MAX];	/* one NAME.tool a tool */
+	char		 mcp_allowed_origins[MCP_ORIGINS_MAX];	/* origins
+					   /v1/mcp takes, one space
+					   between; "": its own only */
 	char		 runner_user[64];	/* secretd-runner drops to */
 	uint64_t	 tool_max_concurrent;	/* executions at once */
 	uint64_t	 tool_max_per_user;	/* one caller's at once */

@@ -54,6 +54,8 @@ list_scan(struct req *q, const struct msg_secret_list *a,
 		t.owner = s->owner = NULL;
 	snprintf(q->owner, sizeof(q->owner), "%s", t.owner ? t.owner : "*");
 	q->scope = s->scope;
+	if (scope_permits(q, OP_LIST, NULL, msg, msglen) != RT_OK)
+		return RT_FORBIDDEN;
 	if (decide(&q->p, OP_LIST, &t, q->b->cfg->org_reveal_members) !=
 	    DECIDE_ALLOW) {
 		snprintf(msg, msglen, "listing other users' secrets "
@@ -141,6 +143,8 @@ resolve_target(struct req *q, struct target *t, enum op op, char *msg,
 		snprintf(q->owner, sizeof(q->owner), "%s", q->p.user_id);
 	t->owner = t->scope == SCOPE_ORG ? "" : q->owner;
 	q->scope = t->scope;
+	if (scope_permits(q, op, NULL, msg, msglen) != RT_OK)
+		return RT_FORBIDDEN;
 	return decision_status(decide(&q->p, op, t,
 	    q->b->cfg->org_reveal_members), msg, msglen);
 }

@@ -615,6 +615,9 @@ h_hello(struct req *q)
 	c.max_conns_uid = (uint32_t)b->cfg->max_conns_per_uid;
 	c.max_conns_addr = (uint32_t)b->cfg->max_conns_per_address;
 	c.timeout_s = REQUEST_TIMEOUT_S;
+	snprintf(c.listen, sizeof(c.listen), "%s", b->cfg->listen);
+	snprintf(c.mcp_origins, sizeof(c.mcp_origins), "%s",
+	    b->cfg->mcp_allowed_origins);
 	c.seccomp_debug = dbg != NULL && strcmp(dbg, "1") == 0;
 	ipc_msg_init(&m, IMSG_CONFIG, q->id);
 	msg_config_put(&m, &c);

@@ -134,6 +134,7 @@ token_auth(struct broker *b, const char *tok, const char *ratekey,
 	p->role = tm.role;
 	snprintf(p->token_id, sizeof(p->token_id), "%s", tm.id);
 	p->token_expires = tm.expires_at;
+	p->scopes = tm.scopes;
 	return RT_OK;
 fail:
 	rv = rl_limited(ratekey, now) || rl_limited(pkey, now);
@@ -158,8 +159,8 @@ fail:
  */
 int
 token_make(struct broker *b, const struct principal *p, uint8_t role,
-    const char *desc, uint64_t ttl, struct store_op *op, char *tok,
-    size_t toklen, char *msg, size_t msglen)
+    const char *desc, uint64_t ttl, const struct token_scopes *scopes,
+    struct store_op *op, char *tok, size_t toklen, char *msg, size_t msglen)
 {
 	uint8_t raw[TOKEN_SECRET], rawid[TOKEN_ID_LEN / 2];
 	char b64[TOKEN_B64_LEN + 1], id[TOKEN_ID_LEN + 1];
@@ -172,6 +173,11 @@ token_make(struct broker *b, const struct principal *p, uint8_t role,
 	if (role == ROLE_ADMIN && p->role != ROLE_ADMIN) {
 		snprintf(msg, msglen, "only admins may create admin tokens");
 		return RT_FORBIDDEN;
+	}
+	if (!valid_token_scopes(scopes)) {
+		snprintf(msg, msglen, "scopes must be distinct tools:NAME "
+		    "or tools:*, at most %d", TOKEN_SCOPES_MAX);
+		return RT_INVALID;
 	}
 	if (ttl > TOKEN_TTL_MAX) {
 		snprintf(msg, msglen, "token lifetime is over ten years");
@@ -199,6 +205,7 @@ token_make(struct broker *b, const struct principal *p, uint8_t role,
 	    desc);
 	op->token.created_at = now;
 	op->token.expires_at = ttl ? now + ttl : 0;
+	op->token.scopes = *scopes;
 	if (p->token_id[0] != '\0') {
 		snprintf(op->token_parent, sizeof(op->token_parent), "%s",
 		    p->token_id);
@@ -243,14 +250,16 @@ h_token_create(struct req *q)
 	if (msg_token_create_get(q->r, &a) == -1)
 		return -1;
 	q->auth = a.auth;
-	if ((rv = authenticate(q, msg, sizeof(msg))) != RT_OK) {
+	if ((rv = authenticate(q, msg, sizeof(msg))) != RT_OK ||
+	    (rv = scope_permits(q, OP_TOKEN, NULL, msg, sizeof(msg))) !=
+	    RT_OK) {
 		respond(q, NULL, rv, msg);
 		return 0;
 	}
 	snprintf(q->owner, sizeof(q->owner), "%s", q->p.user_id);
 	pd = pend_add(q);
 	if ((rv = token_make(q->b, &q->p, a.role, a.description, a.ttl,
-	    pend_op(pd), pd->token, sizeof(pd->token), msg,
+	    &a.scopes, pend_op(pd), pd->token, sizeof(pd->token), msg,
 	    sizeof(msg))) != RT_OK) {
 		pend_cancel();
 		respond(q, NULL, rv, msg);
@@ -310,7 +319,9 @@ h_token_list(struct req *q)
 	if (msg_token_list_get(q->r, &a) == -1)
 		return -1;
 	q->auth = a.auth;
-	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK) {
+	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK &&
+	    (rv = scope_permits(q, OP_TOKEN, NULL, msg, sizeof(msg))) ==
+	    RT_OK) {
 		snprintf(q->owner, sizeof(q->owner), "%s",
 		    q->p.role == ROLE_ADMIN ? "*" : q->p.user_id);
 		if ((rv = token_page(q, &a, msg, sizeof(msg))) == RT_OK)
@@ -333,7 +344,9 @@ h_token_revoke(struct req *q)
 	if (msg_token_revoke_get(q->r, &a) == -1)
 		return -1;
 	q->auth = a.auth;
-	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK) {
+	if ((rv = authenticate(q, msg, sizeof(msg))) == RT_OK &&
+	    (rv = scope_permits(q, OP_TOKEN, NULL, msg, sizeof(msg))) ==
+	    RT_OK) {
 		snprintf(q->name, sizeof(q->name), "%s", a.id);
 		if ((rv = token_find(q->b, &q->p, a.id, &tm)) == RT_NOTFOUND)
 			snprintf(msg, sizeof(msg), "no such token");

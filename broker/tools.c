@@ -271,11 +271,17 @@ tool_exec_timeout(struct broker *b)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-/* A tool the caller may see: admins-only tools are refused to members. */
+/*
+ * A tool the caller may see: one outside a scoped token's scopes is
+ * refused whether it exists or not, admins-only tools to members.
+ */
 static int
 tool_for(struct req *q, const char *name, const struct tool **t, char *msg,
     size_t len)
 {
+	*t = NULL;
+	if (scope_permits(q, OP_TOOL, name, msg, len) != RT_OK)
+		return RT_FORBIDDEN;
 	if ((*t = tools_find(q->b->tools, name)) == NULL) {
 		snprintf(msg, len, "no tool %s", name);
 		return RT_NOTFOUND;
@@ -319,7 +325,9 @@ h_tool_list(struct req *q)
 		const struct tool *t = ts->tools[i];
 
 		if (strcmp(t->name, lr.cursor) <= 0 ||
-		    (t->allow == TOOL_ALLOW_ADMINS && q->p.role != ROLE_ADMIN))
+		    (t->allow == TOOL_ALLOW_ADMINS &&
+		    q->p.role != ROLE_ADMIN) ||
+		    decide_scope(&q->p, OP_TOOL, t->name) != DECIDE_ALLOW)
 			continue;
 		if (n == lr.limit) {
 			more = 1;
@@ -558,6 +566,7 @@ h_tool_exec(struct req *q)
 	}
 	q->auth = x->auth;
 	snprintf(q->name, sizeof(q->name), "%s", x->tool);
+	snprintf(q->client, sizeof(q->client), "%s", x->client);
 	if ((rv = authenticate(q, msg, sizeof(msg))) != RT_OK)
 		goto done;
 	if ((rv = tool_for(q, x->tool, &t, msg, sizeof(msg))) != RT_OK)

@@ -54,7 +54,9 @@ enum {
 	OPT_FORCE = 0x8000000,
 	OPT_EXPIRES = 0x10000000,
 	OPT_EXPIRING = 0x20000000,
-	OPT_SECVERSION = 0x40000000	/* --version N after get, rollback */
+	OPT_SECVERSION = 0x40000000,	/* --version N after get, rollback */
+	OPT_TOKENSCOPE = 0x80000000U	/* token create --scope; getopt_long
+					   returns it as a negative int */
 };
 #define OPT_GLOBAL	(OPT_URL | OPT_CAFILE | OPT_JSON | OPT_HELP | \
 			 OPT_VERSION | OPT_PROFILE)
@@ -91,6 +93,8 @@ static const struct option longopts[] = {
 	{ "file",		required_argument,	NULL, OPT_FILE },
 	{ "limit",		required_argument,	NULL, OPT_LIMIT },
 	{ "prefix",		required_argument,	NULL, OPT_PREFIX },
+	{ "scope",		required_argument,	NULL,
+	  (int)OPT_TOKENSCOPE },
 	{ NULL,			0,			NULL, 0 }
 };
 #define NLONGOPTS	(sizeof(longopts) / sizeof(longopts[0]))
@@ -196,9 +200,10 @@ static const struct cmdinfo {
 	  "Delete a secret.  Prints \"deleted NAME\"." },
 	{ GROUP_TOKEN, CMD_TOKEN_CREATE, "create",
 	  OPT_DESCRIPTION | OPT_ROLE | OPT_TTL | OPT_NOEXPIRY | OPT_OUTPUT |
-	  OPT_FORCE, 0, 0,
+	  OPT_FORCE | OPT_TOKENSCOPE, 0, 0,
 	  "token create [--description D] [--role member|admin] "
-	  "[--ttl N[s|m|h|d]|never] [--no-expiry] [--output FILE [--force]]",
+	  "[--ttl N[s|m|h|d]|never] [--no-expiry] [--scope tools:NAME]... "
+	  "[--output FILE [--force]]",
 	  "Create an API token and print it once on standard output; "
 	  "details go to\nstandard error.  Only admins may create admin "
 	  "tokens.\n--ttl sets its lifetime in seconds, or with a unit "
@@ -207,7 +212,10 @@ static const struct cmdinfo {
 	  "to FILE (mode 0600, missing folders\ncreated 0700) instead of "
 	  "standard output; an existing FILE is refused\nunless --force is "
 	  "given.  Use FILE as RUNTOOLS_TOKEN_FILE or a profile's\n"
-	  "token_file." },
+	  "token_file.\n--scope tools:NAME (repeatable; tools:* for every "
+	  "tool) makes a token that may\nonly list, show and run those "
+	  "tools: no secret, no other token.  Give it\nto a remote agent "
+	  "for /v1/mcp." },
 	{ GROUP_TOKEN, CMD_TOKEN_LIST, "list", 0, 0, 0, "token list",
 	  "List the tokens you may manage (never their secrets), following "
 	  "every page." },
@@ -280,6 +288,21 @@ static const struct cmdinfo {
 	  "prints \"created\", \"rotated\" or \"unchanged\" for each name.\n"
 	  "--category applies to the secrets created; --dry-run says what "
 	  "would change\nand changes nothing." },
+	{ GROUP_NONE, CMD_MCP, "mcp", 0, 0, 0,
+	  "mcp [--tool NAME]... [--credential SLOT=SECRET[:org]]...",
+	  "Serve your tools to an agent as a Model Context Protocol server "
+	  "over standard\ninput and output (newline-delimited JSON-RPC), "
+	  "for an agent host to start:\n  {\"mcpServers\": {\"secretd\": "
+	  "{\"command\": \"runtools\", \"args\": [\"mcp\"]}}}\n"
+	  "Each action of each tool you may run becomes one MCP tool named "
+	  "TOOL__ACTION,\nwith an input schema from its parameters; a call "
+	  "runs on the server with\nthe credentials its slots name, and no "
+	  "secret value comes to this host.\n--tool NAME offers only the "
+	  "tools named (an unknown one stops at start);\n--credential "
+	  "SLOT=SECRET[:org] fills SLOT in every call of a tool that has\n"
+	  "it.  Nothing but protocol messages is written on standard "
+	  "output; notes go\nto standard error.  Exits 0 at the end of "
+	  "standard input." },
 	{ GROUP_NONE, CMD_WHOAMI, "whoami", 0, 0, 0, "whoami",
 	  "Print who the server takes you to be: user, uid (over the unix "
 	  "socket),\nrole, org, and how you authenticated (unix peer "
@@ -402,9 +425,37 @@ add_param(struct cli *c, const char *arg, char *err, size_t len)
 	return 0;
 }
 
-/* --credential SLOT=SECRET or SLOT=SECRET:org */
+/* --scope tools:NAME, as the server takes it; the server checks it too. */
 static int
-add_cred(struct cli *c, const char *arg, char *err, size_t len)
+add_scope(struct cli *c, const char *arg, char *err, size_t len)
+{
+	const char *tool = arg + sizeof("tools:") - 1;
+	const char **p;
+
+	if (strncmp(arg, "tools:", sizeof("tools:") - 1) != 0 ||
+	    (strcmp(tool, "*") != 0 && !valid_tool_name(tool,
+	    strlen(tool)))) {
+		snprintf(err, len, "--scope must be tools:NAME (a tool name) "
+		    "or tools:*");
+		return -1;
+	}
+	if (c->nscopes == TOKEN_SCOPES_MAX) {
+		snprintf(err, len, "at most %d --scope", TOKEN_SCOPES_MAX);
+		return -1;
+	}
+	if ((p = reallocarray(c->scopes, c->nscopes + 1, sizeof(*p))) ==
+	    NULL) {
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	c->scopes = p;
+	p[c->nscopes++] = arg;
+	return 0;
+}
+
+/* --credential SLOT=SECRET or SLOT=SECRET:org */
+int
+cli_add_credential(struct cli *c, const char *arg, char *err, size_t len)
 {
 	const char *eq = strchr(arg, '='), *colon;
 	struct rt_credential_override *p;
@@ -482,6 +533,8 @@ opt_value(struct cli *c, int opt, const char *arg, char *err, size_t len)
 			goto bad;
 		c->role = arg;
 		break;
+	case (int)OPT_TOKENSCOPE:
+		return add_scope(c, arg, err, len);
 	case OPT_TTL:
 		if (ttl_parse(arg, &c->ttl, &c->no_expiry) == -1)
 			goto bad;
@@ -512,7 +565,7 @@ opt_value(struct cli *c, int opt, const char *arg, char *err, size_t len)
 		c->params_json = arg;
 		break;
 	case OPT_CREDENTIAL:
-		return add_cred(c, arg, err, len);
+		return cli_add_credential(c, arg, err, len);
 	case OPT_FILE:
 		if (*arg == '\0')
 			goto bad;
@@ -812,6 +865,8 @@ parse(int argc, char **argv, struct cli *c, char *err, size_t len)
 	}
 	if (strcmp(argv[i], "run") == 0)
 		return run_parse(argc - i, argv + i, c, err, len);
+	if (strcmp(argv[i], "mcp") == 0)
+		return mcp_parse(argc - i, argv + i, c, err, len);
 	if (parse_group(c, argv[i], err, len) == -1 || c->help)
 		return c->help ? 0 : -1;
 	if (c->group == GROUP_NONE)
@@ -876,6 +931,12 @@ cli_free(struct cli *c)
 	free(c->creds);
 	c->creds = NULL;
 	c->ncreds = 0;
+	free(c->scopes);
+	c->scopes = NULL;
+	c->nscopes = 0;
+	free(c->mcp_tools);
+	c->mcp_tools = NULL;
+	c->nmcp_tools = 0;
 	run_free(c);
 }
 

@@ -50,7 +50,8 @@ enum cli_cmd {
 	CMD_SECRET_IMPORT,
 	CMD_WHOAMI,
 	CMD_SECRET_VERSIONS,
-	CMD_SECRET_ROLLBACK
+	CMD_SECRET_ROLLBACK,
+	CMD_MCP			/* mcp.c */
 };
 
 struct cli_run;
@@ -98,12 +99,17 @@ struct cli {
 	unsigned long long expiring;	/* secret list --expiring, seconds */
 	int		 has_expiring;
 	const char	*output;	/* token create --output FILE */
+	const char	**scopes;	/* token create --scope, in argv */
+	size_t		 nscopes;
 	int		 force;
 	const char	*value_file;	/* set, rotate: --file PATH */
 	unsigned long	 limit;		/* list: --limit N; 0: all */
 	const char	*prefix;	/* list: --prefix P */
 	unsigned long	 secret_version; /* get --reveal, rollback:
 					   --version N; 0: none */
+	const char	**mcp_tools;	/* mcp --tool; allocated, names in
+					   argv */
+	size_t		 nmcp_tools;
 };
 
 /* args.c */
@@ -113,6 +119,11 @@ void	 cli_usage(FILE *, const struct cli *);
 const char *cli_help_words(const struct cli *);
 int	 cli_param_types(struct cli *, const struct rt_tool *, char *err,
 	    size_t);
+int	 cli_add_credential(struct cli *, const char *arg, char *err, size_t);
+
+/* mcp.c */
+int	 mcp_parse(int argc, char **argv, struct cli *, char *err, size_t);
+int	 cmd_mcp(rt_client *, struct cli *);
 
 /* run.c */
 int	 run_parse(int argc, char **argv, struct cli *, char *err, size_t);

@@ -209,36 +209,6 @@ out_version_table(const struct rt_version_list *l)
 	free(cells);
 }
 
-void
-out_token_table(const struct rt_token_list *l)
-{
-	const char *(*rows)[NCOLS];
-	size_t i;
-
-	if ((rows = calloc(l->count + 1, sizeof(*rows))) == NULL) {
-		fprintf(stderr, "runtools: out of memory\n");
-		return;
-	}
-	rows[0][0] = "ID";
-	rows[0][1] = "USER";
-	rows[0][2] = "ROLE";
-	rows[0][3] = "CREATED";
-	rows[0][4] = "EXPIRES";
-	rows[0][5] = "DESCRIPTION";
-	for (i = 0; i < l->count; i++) {
-		const struct rt_token *t = &l->tokens[i];
-
-		rows[i + 1][0] = nz(t->id);
-		rows[i + 1][1] = nz(t->user_id);
-		rows[i + 1][2] = nz(t->role);
-		rows[i + 1][3] = nz(t->created_at);
-		rows[i + 1][4] = t->expires_at ? t->expires_at : "never";
-		rows[i + 1][5] = t->description ? t->description : "";
-	}
-	table(rows, l->count + 1);
-	free(rows);
-}
-
 /* "a, b, c" of n names, or "-"; NULL when out of memory. */
 static char *
 join(size_t n, const char *(*name)(const void *, size_t, char *, size_t),
@@ -258,6 +228,58 @@ join(size_t n, const char *(*name)(const void *, size_t, char *, size_t),
 		strcat(buf, name(arg, i, one, sizeof(one)));
 	}
 	return buf;
+}
+
+static const char *
+scope_at(const void *arg, size_t i, char *buf, size_t len)
+{
+	const struct rt_token *t = arg;
+
+	return nz(t->scopes[i]);
+}
+
+void
+out_token_table(const struct rt_token_list *l)
+{
+	const char *(*rows)[NCOLS];
+	char **scopes;
+	size_t i;
+
+	if ((rows = calloc(l->count + 1, sizeof(*rows))) == NULL) {
+		fprintf(stderr, "runtools: out of memory\n");
+		return;
+	}
+	rows[0][0] = "ID";
+	rows[0][1] = "USER";
+	rows[0][2] = "ROLE";
+	rows[0][3] = "CREATED";
+	rows[0][4] = "EXPIRES";
+	rows[0][5] = "SCOPES";
+	rows[0][6] = "DESCRIPTION";
+	if ((scopes = calloc(l->count + 1, sizeof(*scopes))) == NULL) {
+		free(rows);
+		fprintf(stderr, "runtools: out of memory\n");
+		return;
+	}
+	for (i = 0; i < l->count; i++) {
+		const struct rt_token *t = &l->tokens[i];
+
+		scopes[i] = t->nscopes == 0 ? NULL : join(t->nscopes,
+		    scope_at, t);
+		rows[i + 1][0] = nz(t->id);
+		rows[i + 1][1] = nz(t->user_id);
+		rows[i + 1][2] = nz(t->role);
+		rows[i + 1][3] = nz(t->created_at);
+		rows[i + 1][4] = t->expires_at ? t->expires_at : "never";
+		/* an unscoped token reaches every route its role does */
+		rows[i + 1][5] = scopes[i] != NULL ? scopes[i] : "all";
+		rows[i + 1][6] = t->description ? t->description : "";
+	}
+	table(rows, l->count + 1);
+	for (i = 0; i < l->count; i++)
+		free(scopes[i]);
+	free(scopes);
+	free(rows);
 }
 
 static const char *

@@ -38,6 +38,8 @@ struct rt_client {
 	char		*base;		/* scheme://authority, no slash */
 	char		*sock;		/* unix socket path, or NULL */
 	char		*auth_header;	/* "Authorization: Bearer ..." */
+	char		 client_header[96];	/* "X-RunTools-Client: ..." or
+					   "" */
 	struct buf	 resp;		/* body being received */
 	char		*last;		/* previous call's body */
 	size_t		 last_len;
@@ -336,6 +338,28 @@ rt_client_free(rt_client *c)
 	free(c);
 }
 
+int
+rt_client_set_name(rt_client *c, const char *name)
+{
+	size_t i, n = name != NULL ? strlen(name) : 0;
+
+	if (n > RT_CLIENT_NAME_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (name[i] < 0x20 || name[i] > 0x7e) {
+			errno = EINVAL;
+			return -1;
+		}
+	if (n == 0)
+		c->client_header[0] = '\0';
+	else
+		snprintf(c->client_header, sizeof(c->client_header),
+		    "X-RunTools-Client: %s", name);
+	return 0;
+}
+
 /* curl_slist_free_all does not wipe; the list may hold the token. */
 static void
 slist_wipe_free(struct curl_slist *l)
@@ -354,7 +378,7 @@ static struct curl_slist *
 request_headers(rt_client *c, int has_body)
 {
 	struct curl_slist *l = NULL, *n;
-	const char *h[4];
+	const char *h[5];
 	int i, nh = 0;
 
 	h[nh++] = "Accept: application/json";
@@ -363,6 +387,8 @@ request_headers(rt_client *c, int has_body)
 		h[nh++] = "Content-Type: application/json";
 	if (c->auth_header != NULL)
 		h[nh++] = c->auth_header;
+	if (c->client_header[0] != '\0')
+		h[nh++] = c->client_header;
 	for (i = 0; i < nh; i++) {
 		if ((n = curl_slist_append(l, h[i])) == NULL) {
 			slist_wipe_free(l);

@@ -79,6 +79,8 @@ rt_secret_list_clear(struct rt_secret_list *l)
 void
 rt_token_clear(struct rt_token *t)
 {
+	size_t i;
+
 	if (t == NULL)
 		return;
 	if (t->secret != NULL)
@@ -90,6 +92,9 @@ rt_token_clear(struct rt_token *t)
 	free(t->description);
 	free(t->created_at);
 	free(t->expires_at);
+	for (i = 0; i < t->nscopes; i++)
+		free(t->scopes[i]);
+	free(t->scopes);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -172,6 +177,28 @@ rt_parse_secret(json_t *o, struct rt_secret *s, int with_value)
 	return -1;
 }
 
+/* "scopes": null (unscoped) or a list of strings. */
+static int
+parse_scopes(json_t *o, struct rt_token *t)
+{
+	json_t *a = json_object_get(o, "scopes"), *v;
+	size_t i;
+
+	if (a == NULL || json_is_null(a))
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) == 0 ||
+	    (t->scopes = calloc(json_array_size(a), sizeof(*t->scopes))) ==
+	    NULL)
+		return -1;
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) ||
+		    (t->scopes[i] = strdup(json_string_value(v))) == NULL)
+			return -1;
+		t->nscopes++;
+	}
+	return 0;
+}
+
 static int
 parse_token(json_t *o, struct rt_token *t, int with_secret)
 {
@@ -183,7 +210,8 @@ parse_token(json_t *o, struct rt_token *t, int with_secret)
 	    rt_dup_str(o, "role", &t->role) ||
 	    rt_dup_str(o, "description", &t->description) ||
 	    rt_dup_str(o, "createdAt", &t->created_at) ||
-	    rt_dup_str(o, "expiresAt", &t->expires_at) || t->id == NULL)
+	    rt_dup_str(o, "expiresAt", &t->expires_at) || t->id == NULL ||
+	    parse_scopes(o, t) == -1)
 		goto fail;
 	if (with_secret &&
 	    (rt_dup_str(o, "token", &t->secret) || t->secret == NULL))
@@ -674,7 +702,8 @@ rt_secrets_list_all(rt_client *c, const struct rt_list_opts *o,
 static json_t *
 token_body(const struct rt_token_opts *o)
 {
-	json_t *body;
+	json_t *body, *scopes;
+	size_t i;
 
 	if ((body = json_object()) == NULL)
 		return NULL;
@@ -685,6 +714,19 @@ token_body(const struct rt_token_opts *o)
 	    json_integer((json_int_t)o->ttl_seconds)))) {
 		json_decref(body);
 		return NULL;
+	}
+	if (o->nscopes > 0) {
+		if ((scopes = json_array()) == NULL ||
+		    rt_set_member(body, "scopes", scopes)) {
+			json_decref(body);
+			return NULL;
+		}
+		for (i = 0; i < o->nscopes; i++)
+			if (json_array_append_new(scopes,
+			    json_string(o->scopes[i])) == -1) {
+				json_decref(body);
+				return NULL;
+			}
 	}
 	return body;
 }

@@ -501,6 +501,8 @@ run(rt_client *c, struct cli *cl)
 		return cmd_import(c, cl);
 	case CMD_WHOAMI:
 		return cmd_whoami(c, cl);
+	case CMD_MCP:
+		return cmd_mcp(c, cl);
 	case CMD_RUN:
 	case CMD_NONE:
 		break;

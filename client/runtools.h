@@ -137,6 +137,9 @@ struct rt_token {
 	char		*description;
 	char		*created_at;
 	char		*expires_at;		/* NULL: never */
+	char		**scopes;		/* "tools:NAME"; NULL: an
+						   unscoped token */
+	size_t		 nscopes;
 };
 
 struct rt_token_list {
@@ -154,6 +157,10 @@ struct rt_token_opts {
 	const char	*description;		/* NULL: none */
 	const char	*role;			/* NULL, "member" or "admin" */
 	unsigned long long ttl_seconds;		/* 0: no expiry */
+	const char	*const *scopes;		/* "tools:NAME" or "tools:*":
+						   a token for those tools
+						   only; none: unscoped */
+	size_t		 nscopes;
 };
 
 /* Who the server takes the caller to be (GET /v1/whoami). */
@@ -299,6 +306,15 @@ rt_client	*rt_client_new(const char *url, const char *token,
 		    const char *ca_file);
 void		 rt_client_free(rt_client *);
 const struct rt_error_info *rt_client_last_error(const rt_client *);
+/*
+ * Names the program on whose behalf the calls are made, as the
+ * X-RunTools-Client header of every later request, which the server
+ * writes into the audit line of a tool execution ("mcp:claude-code").
+ * Printable ASCII, at most RT_CLIENT_NAME_MAX bytes; NULL or "" sends
+ * none.  -1 with errno EINVAL otherwise.
+ */
+#define RT_CLIENT_NAME_MAX	64
+int		 rt_client_set_name(rt_client *, const char *name);
 /* The last response body (the pages merged into one after
  * rt_secrets_list_all or rt_tokens_list); valid until the next call on
  * the client, wiped when replaced. */

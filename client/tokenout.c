@@ -130,7 +130,8 @@ out_commit(struct token_out *o, const char *token, char *err, size_t len)
 int
 cmd_token_create(rt_client *c, struct cli *cl)
 {
-	struct rt_token_opts o = { cl->description, cl->role, cl->ttl };
+	struct rt_token_opts o = { cl->description, cl->role, cl->ttl,
+	    cl->scopes, cl->nscopes };
 	struct token_out out;
 	struct rt_token t;
 	char err[4400];
@@ -163,8 +164,9 @@ cmd_token_create(rt_client *c, struct cli *cl)
 			    "could not be revoked: revoke it yourself");
 			rv = EXIT_SERVER;
 		} else {
-			fprintf(stderr, "token %s (%s, expires %s) written to ",
-			    t.id, t.role ? t.role : "-",
+			fprintf(stderr, "token %s (%s%s, expires %s) written "
+			    "to ", t.id, t.role ? t.role : "-",
+			    t.nscopes ? ", scoped to tools" : "",
 			    t.expires_at ? t.expires_at : "never");
 			out_clean(stderr, cl->output);
 			fprintf(stderr, "\n");
@@ -174,8 +176,9 @@ cmd_token_create(rt_client *c, struct cli *cl)
 	else {
 		out_write(STDOUT_FILENO, t.secret, strlen(t.secret));
 		out_write(STDOUT_FILENO, "\n", 1);
-		fprintf(stderr, "token %s (%s, expires %s); it is shown only "
-		    "once\n", t.id, t.role ? t.role : "-",
+		fprintf(stderr, "token %s (%s%s, expires %s); it is shown "
+		    "only once\n", t.id, t.role ? t.role : "-",
+		    t.nscopes ? ", scoped to tools" : "",
 		    t.expires_at ? t.expires_at : "never");
 	}
 	rt_token_clear(&t);

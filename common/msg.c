@@ -123,6 +123,30 @@ meta_get(struct ipc_reader *r, struct secret_meta *s)
 }
 
 static void
+scopes_put(struct ipc_msg *m, const struct token_scopes *s)
+{
+	uint8_t i;
+
+	ipc_put_u8(m, s->n);
+	for (i = 0; i < s->n && i < TOKEN_SCOPES_MAX; i++)
+		ipc_put_str(m, s->tool[i]);
+}
+
+static int
+scopes_get(struct ipc_reader *r, struct token_scopes *s)
+{
+	uint8_t i;
+
+	memset(s, 0, sizeof(*s));
+	if (ipc_get_u8(r, &s->n) == -1 || s->n > TOKEN_SCOPES_MAX)
+		return -1;
+	for (i = 0; i < s->n; i++)
+		if (ipc_get_strbuf(r, s->tool[i], sizeof(s->tool[i])) == -1)
+			return -1;
+	return valid_token_scopes(s) ? 0 : -1;
+}
+
+static void
 token_put(struct ipc_msg *m, const struct token_meta *t)
 {
 	ipc_put_str(m, t->id);
@@ -132,6 +156,7 @@ token_put(struct ipc_msg *m, const struct token_meta *t)
 	ipc_put_str(m, t->description);
 	ipc_put_u64(m, t->created_at);
 	ipc_put_u64(m, t->expires_at);
+	scopes_put(m, &t->scopes);
 }
 
 static int
@@ -144,7 +169,8 @@ token_get(struct ipc_reader *r, struct token_meta *t)
 	    ipc_get_u8(r, &t->role) == -1 ||
 	    ipc_get_strbuf(r, t->description, sizeof(t->description)) == -1 ||
 	    ipc_get_u64(r, &t->created_at) == -1 ||
-	    ipc_get_u64(r, &t->expires_at) == -1)
+	    ipc_get_u64(r, &t->expires_at) == -1 ||
+	    scopes_get(r, &t->scopes) == -1)
 		return -1;
 	return valid_token_meta(t) ? 0 : -1;
 }
@@ -176,6 +202,8 @@ msg_config_put(struct ipc_msg *m, const struct msg_config *c)
 	ipc_put_u32(m, c->max_conns_addr);
 	ipc_put_u32(m, c->timeout_s);
 	ipc_put_u8(m, c->seccomp_debug);
+	ipc_put_str(m, c->listen);
+	ipc_put_str(m, c->mcp_origins);
 }
 
 static int
@@ -199,7 +227,10 @@ msg_config_get(struct ipc_reader *r, struct msg_config *c)
 	    ipc_get_u32(r, &c->max_conns_uid) == -1 ||
 	    ipc_get_u32(r, &c->max_conns_addr) == -1 ||
 	    ipc_get_u32(r, &c->timeout_s) == -1 ||
-	    ipc_get_u8(r, &c->seccomp_debug) == -1 || ipc_end(r) == -1)
+	    ipc_get_u8(r, &c->seccomp_debug) == -1 ||
+	    ipc_get_strbuf(r, c->listen, sizeof(c->listen)) == -1 ||
+	    ipc_get_strbuf(r, c->mcp_origins, sizeof(c->mcp_origins)) == -1 ||
+	    ipc_end(r) == -1)
 		return -1;
 	c->cert_pem = cert;
 	c->key_pem = key;
@@ -207,7 +238,9 @@ msg_config_get(struct ipc_reader *r, struct msg_config *c)
 	    !is_bool(c->have_tls) || !pem_ok(c->have_tls, c->cert_len) ||
 	    !pem_ok(c->have_tls, c->key_len) || c->max_conns == 0 ||
 	    c->max_conns_uid == 0 || c->max_conns_addr == 0 ||
-	    c->timeout_s == 0 || !is_bool(c->seccomp_debug))
+	    c->timeout_s == 0 || !is_bool(c->seccomp_debug) ||
+	    (c->listen[0] != '\0' && !valid_printable(c->listen,
+	    LISTEN_MAX - 1)) || !is_text(c->mcp_origins))
 		return -1;
 	return 0;
 }
@@ -577,6 +610,7 @@ msg_token_create_put(struct ipc_msg *m, const struct msg_token_create *t)
 	ipc_put_u8(m, t->role);
 	ipc_put_str(m, t->description);
 	ipc_put_u64(m, t->ttl);
+	scopes_put(m, &t->scopes);
 }
 
 int
@@ -585,7 +619,8 @@ msg_token_create_get(struct ipc_reader *r, struct msg_token_create *t)
 	memset(t, 0, sizeof(*t));
 	if (msg_auth_get(r, &t->auth) == -1 || ipc_get_u8(r, &t->role) == -1 ||
 	    ipc_get_strbuf(r, t->description, sizeof(t->description)) == -1 ||
-	    ipc_get_u64(r, &t->ttl) == -1 || ipc_end(r) == -1)
+	    ipc_get_u64(r, &t->ttl) == -1 || scopes_get(r, &t->scopes) == -1 ||
+	    ipc_end(r) == -1)
 		return -1;
 	return (t->role == ROLE_MEMBER || t->role == ROLE_ADMIN) &&
 	    t->ttl <= TOKEN_TTL_MAX ? 0 : -1;
@@ -718,6 +753,7 @@ msg_whoami_put(struct ipc_msg *m, const struct msg_whoami *w)
 	ipc_put_u32(m, w->uid);
 	ipc_put_str(m, w->token_id);
 	ipc_put_u64(m, w->token_expires);
+	scopes_put(m, &w->scopes);
 }
 
 /* Each way in has its own fields, and the other way's stay zero. */
@@ -725,7 +761,8 @@ static int
 whoami_auth_ok(const struct msg_whoami *w)
 {
 	if (w->auth == AUTH_SESSION)
-		return w->token_id[0] == '\0' && w->token_expires == 0;
+		return w->token_id[0] == '\0' && w->token_expires == 0 &&
+		    w->scopes.n == 0;
 	return w->auth == AUTH_TOKEN && w->uid == 0 &&
 	    valid_token_id(w->token_id, strlen(w->token_id));
 }
@@ -739,7 +776,8 @@ msg_whoami_get(struct ipc_reader *r, struct msg_whoami *w)
 	    ipc_get_u8(r, &w->role) == -1 || ipc_get_u8(r, &w->auth) == -1 ||
 	    ipc_get_u32(r, &w->uid) == -1 ||
 	    ipc_get_strbuf(r, w->token_id, sizeof(w->token_id)) == -1 ||
-	    ipc_get_u64(r, &w->token_expires) == -1 || ipc_end(r) == -1)
+	    ipc_get_u64(r, &w->token_expires) == -1 ||
+	    scopes_get(r, &w->scopes) == -1 || ipc_end(r) == -1)
 		return -1;
 	return valid_id(w->user_id, strlen(w->user_id)) &&
 	    valid_id(w->org_id, strlen(w->org_id)) &&

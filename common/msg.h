@@ -61,6 +61,9 @@ struct msg_config {
 	uint32_t	 max_conns_addr;
 	uint32_t	 timeout_s;
 	uint8_t		 seccomp_debug;
+	char		 listen[LISTEN_MAX];	/* host:port; "": no TLS */
+	char		 mcp_origins[MCP_ORIGINS_MAX];	/* one space
+						   between; "": none */
 };
 
 /*
@@ -180,6 +183,7 @@ struct msg_token_create {
 	char		 description[DESC_MAX_LEN + 1];
 	uint64_t	 ttl;			/* seconds, at most
 						   TOKEN_TTL_MAX; 0: none */
+	struct token_scopes scopes;		/* n == 0: unscoped */
 };
 
 /* The token string is shown here, once, and nowhere else. */
@@ -223,6 +227,8 @@ struct msg_whoami {
 	uint32_t	 uid;			/* AUTH_SESSION only; else 0 */
 	char		 token_id[TOKEN_ID_LEN + 1];	/* AUTH_TOKEN only */
 	uint64_t	 token_expires;		/* AUTH_TOKEN; 0: never */
+	struct token_scopes scopes;		/* AUTH_TOKEN; n == 0:
+						   unscoped */
 };
 
 /*

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "tool.h"
 
 static const char *categories[] = {
 	"provider", "tool", "agent", "workflow", "custom", NULL
@@ -179,7 +180,46 @@ valid_token_meta(const struct token_meta *t)
 	    valid_id(t->user_id, FIELD_LEN(t->user_id)) &&
 	    valid_id(t->org_id, FIELD_LEN(t->org_id)) &&
 	    (t->role == ROLE_MEMBER || t->role == ROLE_ADMIN) &&
-	    FIELD_LEN(t->description) <= DESC_MAX_LEN;
+	    FIELD_LEN(t->description) <= DESC_MAX_LEN &&
+	    valid_token_scopes(&t->scopes);
+}
+
+/* Each scope a tool name or "*", NUL-terminated, none twice. */
+int
+valid_token_scopes(const struct token_scopes *s)
+{
+	size_t i, j, len;
+
+	if (s->n > TOKEN_SCOPES_MAX)
+		return 0;
+	for (i = 0; i < s->n; i++) {
+		len = FIELD_LEN(s->tool[i]);
+		if (len == sizeof(s->tool[i]) ||
+		    (strcmp(s->tool[i], SCOPE_ALL_TOOLS) != 0 &&
+		    !valid_tool_name(s->tool[i], len)))
+			return 0;
+		for (j = 0; j < i; j++)
+			if (strcmp(s->tool[i], s->tool[j]) == 0)
+				return 0;
+	}
+	return 1;
+}
+
+/* Whether scopes reach tool; an unscoped token's reach every tool. */
+int
+token_scopes_allow(const struct token_scopes *s, const char *tool)
+{
+	size_t i;
+
+	if (s->n == 0)
+		return 1;
+	if (tool == NULL)
+		return 0;
+	for (i = 0; i < s->n && i < TOKEN_SCOPES_MAX; i++)
+		if (strcmp(s->tool[i], SCOPE_ALL_TOOLS) == 0 ||
+		    strcmp(s->tool[i], tool) == 0)
+			return 1;
+	return 0;
 }
 
 static const struct {

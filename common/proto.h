@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION	7
+#define PROTO_VERSION	8
 
 #define NAME_MAX_LEN	128		/* secret names */
 #define TOOL_NAME_MAX	64		/* [A-Za-z0-9_-]{1,64} */
@@ -35,6 +35,11 @@
 #define MSG_LEN		256		/* a reply's message, NUL included */
 #define PEM_MAX		(64 * 1024)	/* IMSG_CONFIG's certificate, key */
 #define VERSIONS_MAX	100		/* versions_kept's upper bound */
+#define MCP_ORIGINS_MAX	1024		/* mcp_allowed_origins, NUL
+					   included */
+#define LISTEN_MAX	256		/* host:port, NUL included */
+#define TOKEN_SCOPES_MAX 32		/* "tools:NAME" scopes of a token */
+#define SCOPE_ALL_TOOLS	"*"		/* the tool of "tools:*" */
 
 /* Who sends each, and its fields: msg.h. */
 enum imsg_type {
@@ -131,6 +136,16 @@ struct secret_version {
 	char		created_by[ID_MAX_LEN + 1];
 };
 
+/*
+ * What a tool-scoped token may reach: the tools named (valid_tool_name,
+ * or SCOPE_ALL_TOOLS for every tool), and nothing else.  n == 0 is an
+ * unscoped token, which the scopes do not limit.
+ */
+struct token_scopes {
+	uint8_t		n;
+	char		tool[TOKEN_SCOPES_MAX][TOOL_NAME_MAX + 1];
+};
+
 struct token_meta {
 	char		id[TOKEN_ID_LEN + 1];
 	char		user_id[ID_MAX_LEN + 1];
@@ -139,6 +154,7 @@ struct token_meta {
 	char		description[DESC_MAX_LEN + 1];
 	uint64_t	created_at;
 	uint64_t	expires_at;			/* 0: never */
+	struct token_scopes scopes;
 };
 
 /* Validation both sides apply; the broker never trusts the front-end's. */
@@ -152,6 +168,8 @@ int	 valid_bearer(const char *, size_t);
 int	 valid_printable(const char *, size_t max);
 int	 valid_secret_meta(const struct secret_meta *);
 int	 valid_token_meta(const struct token_meta *);
+int	 valid_token_scopes(const struct token_scopes *);
+int	 token_scopes_allow(const struct token_scopes *, const char *tool);
 const char *rt_status_code(enum rt_status);
 int	 rt_status_http(enum rt_status);
 

@@ -30,6 +30,23 @@ valid_tool_name(const char *s, size_t n)
 	return 1;
 }
 
+/*
+ * A client's name goes into the audit log as it came: printable ASCII
+ * (an agent's name may hold spaces), no control byte, bounded.
+ */
+int
+valid_client(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > TOOL_CLIENT_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 /* [A-Za-z_][A-Za-z0-9_]{0,63}: slots, actions, params, variables. */
 int
 valid_field_name(const char *s, size_t n)
@@ -976,6 +993,7 @@ tool_exec_req_put(struct ipc_msg *m, const struct tool_exec_req *x)
 	uint32_t i;
 
 	msg_auth_put(m, &x->auth);
+	ipc_put_str(m, x->client);
 	ipc_put_str(m, x->tool);
 	ipc_put_str(m, x->action);
 	ipc_put_u32(m, x->nparams);
@@ -1004,6 +1022,9 @@ tool_exec_req_get(struct ipc_reader *r, struct tool_exec_req *x)
 
 	memset(x, 0, sizeof(*x));
 	if (msg_auth_get(r, &x->auth) == -1 ||
+	    ipc_get_strbuf(r, x->client, sizeof(x->client)) == -1 ||
+	    (x->client[0] != '\0' &&
+	    !valid_client(x->client, strlen(x->client))) ||
 	    ipc_get_strbuf(r, x->tool, sizeof(x->tool)) == -1 ||
 	    !valid_tool_name(x->tool, strlen(x->tool)) ||
 	    ipc_get_strbuf(r, x->action, sizeof(x->action)) == -1 ||

@@ -199,8 +199,13 @@ struct tool_override {
  * IMSG_TOOL_EXEC: auth, str tool, str action, u32 n, n * param, u32 n,
  * n * (str slot, str name, u8 org_wide).
  */
+/* X-RunTools-Client, or an MCP client's name: who the agent says it is. */
+#define TOOL_CLIENT_MAX	64
+
 struct tool_exec_req {
 	struct msg_auth	 auth;
+	char		 client[TOOL_CLIENT_MAX + 1];	/* "": not given;
+							   valid_client() */
 	char		 tool[TOOL_NAME_MAX + 1];
 	char		 action[TOOL_FIELD_MAX + 1];
 	uint32_t	 nparams;
@@ -251,6 +256,8 @@ int	 tool_exec_reply_get(struct ipc_reader *, struct tool_exec_reply *);
 
 int	 valid_tool_name(const char *, size_t);
 int	 valid_field_name(const char *, size_t);	/* [A-Za-z_][A-Za-z0-9_]* */
+int	 valid_client(const char *, size_t);	/* printable ASCII, spaces
+						   too, 1 to TOOL_CLIENT_MAX */
 
 int	 tool_check(const struct tool *, char *err, size_t);
 int	 tool_check_head(const struct tool *, char *err, size_t);

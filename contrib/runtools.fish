@@ -49,7 +49,7 @@ function __runtools_is
             continue
         end
         switch $t
-            case --url --ca-file --profile --output --category --description --user --role --ttl --param --params-json --credential --secret --env --allow-env --format
+            case --url --ca-file --profile --output --category --description --user --role --ttl --param --params-json --credential --secret --env --allow-env --format --tool
                 set skip 1
             case '-*'
             case '*'
@@ -65,7 +65,7 @@ function __runtools_needs_cmd
     set -l tok (commandline -opc)
     for t in $tok[2..-1]
         switch $t
-            case secret token tool run whoami
+            case secret token tool run mcp whoami
                 return 1
         end
     end
@@ -93,7 +93,10 @@ complete -c runtools -n __runtools_needs_cmd -a secret -d 'store, list, reveal, 
 complete -c runtools -n __runtools_needs_cmd -a token -d 'create, list and revoke API tokens'
 complete -c runtools -n __runtools_needs_cmd -a tool -d 'list, describe and run tools'
 complete -c runtools -n __runtools_needs_cmd -a run -d 'run a command with secrets in its environment'
+complete -c runtools -n __runtools_needs_cmd -a mcp -d 'serve your tools to an agent over MCP (stdio)'
 complete -c runtools -n __runtools_needs_cmd -a whoami -d 'who the server takes you for'
+complete -c runtools -n '__runtools_is mcp' -l tool -x -a '(__runtools_tools)' -d 'offer only this tool'
+complete -c runtools -n '__runtools_is mcp' -l credential -x -d 'fill a slot: SLOT=SECRET[:org]'
 
 set -l __rt_secret_cmds set rotate list get versions rollback delete export import
 complete -c runtools -n "__runtools_needs_sub secret $__rt_secret_cmds" -a set -d 'create or replace a secret'

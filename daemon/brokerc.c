@@ -82,6 +82,8 @@ read_config(struct ipc_reader *r, struct fe_config *conf)
 	conf->max_conns_addr = c.max_conns_addr;
 	conf->timeout_s = c.timeout_s;
 	conf->seccomp_debug = c.seccomp_debug;
+	memcpy(conf->listen, c.listen, sizeof(conf->listen));
+	memcpy(conf->mcp_origins, c.mcp_origins, sizeof(conf->mcp_origins));
 	conf->cert_pem = copy_bytes(c.cert_pem, c.cert_len);
 	conf->key_pem = copy_bytes(c.key_pem, c.key_len);
 	/* The receive buffer is the channel's own writable memory. */

@@ -41,6 +41,9 @@ struct fe_config {
 	uint32_t	 max_conns_addr;	/* per TLS peer address */
 	uint32_t	 timeout_s;
 	int		 seccomp_debug;
+	char		 listen[LISTEN_MAX];	/* host:port; "": no TLS */
+	/* mcp_allowed_origins, one space between them */
+	char		 mcp_origins[MCP_ORIGINS_MAX];
 };
 
 struct passwd;
@@ -51,6 +54,7 @@ struct bc_pending;
 struct conn;
 struct route;
 struct peer;
+struct mcp_ctx;
 
 /*
  * Who holds a connection, for the per-peer caps only: a unix peer's uid
@@ -130,6 +134,9 @@ struct fe_req {
 	int			 close;		/* the reply ends the connection */
 	int			 checked;	/* route and query already seen */
 	struct timespec		 started;	/* its head was read */
+	struct mcp_ctx		*mcp;		/* /v1/mcp's state, or NULL */
+	char			 xheader[96];	/* "Name: value\r\n" the reply
+						   adds, or "" */
 };
 
 /* A field a request body may hold. */
@@ -168,6 +175,7 @@ void	 http_reply_typed(struct fe_req *, int code, const char *ctype,
 void	 http_reply_error(struct fe_req *, int code, const char *ecode,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void	 http_reply_status(struct fe_req *, enum rt_status, const char *);
+void	 http_reply_empty(struct fe_req *, int code);
 void	 http_auth(struct fe_req *, struct msg_auth *);
 void	 http_request_id(char *);
 void	 http_wait_longer(struct fe_req *, unsigned int seconds);
@@ -194,6 +202,7 @@ int	 route_parse_query(const struct route *, char *query,
 	    struct fe_query *, char *err, size_t errlen);
 const struct json_field *route_fields(const struct route *);
 int	 route_body_required(const struct route *);
+int	 route_body_rpc(const struct route *);
 int	 route_public(const struct route *);
 void	 route_run(struct fe_req *);
 struct ipc_msg;
@@ -214,14 +223,25 @@ void	 metrics_request_start(struct fe_req *);
 void	 metrics_request_done(const struct fe_req *, int code);
 void	 metrics_get(struct fe_req *);
 
+/* mcphttp.c */
+void	 mcp_post(struct fe_req *);
+void	 mcp_delete(struct fe_req *);
+void	 mcp_ctx_free(struct mcp_ctx *);
+
 /* tools.c */
 void	 tools_list(struct fe_req *);
 void	 tool_show(struct fe_req *);
 void	 tool_execute(struct fe_req *);
+json_t	*tool_page_json(struct ipc_reader *, int *bad);
+json_t	*exec_result_json(struct ipc_reader *, int *bad);
+int	 tool_exec_send(struct fe_req *, json_t *body, const char *tool,
+	    const char *client, int (*)(void *, enum rt_status,
+	    const char *, struct ipc_reader *), char *err, size_t);
 
 /* json.c */
 int	 json_scan_limits(const char *, size_t, int maxdepth,
 	    size_t maxstrings);
+json_t	*json_parse_any(const char *, size_t);
 json_t	*json_parse_body(const char *, size_t, const struct json_field *,
 	    char *err, size_t errlen);
 int	 json_text_field(json_t *, const char *key, size_t max,
@@ -229,6 +249,9 @@ int	 json_text_field(json_t *, const char *key, size_t max,
 char	*json_time(uint64_t, char *, size_t);
 int	 json_parse_time(const char *, uint64_t *);
 json_t	*json_token(const struct token_meta *);
+json_t	*json_scopes(const struct token_scopes *);
+int	 json_scopes_parse(json_t *, struct token_scopes *, char *err,
+	    size_t);
 
 /* jsonw.c */
 struct jw {

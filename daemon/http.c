@@ -73,6 +73,7 @@ fe_req_clear(struct fe_req *fr)
 {
 	if (fr->body != NULL)
 		json_decref(fr->body);
+	mcp_ctx_free(fr->mcp);
 	explicit_bzero(fr->token, sizeof(fr->token));
 	memset(fr, 0, sizeof(*fr));
 }
@@ -213,6 +214,7 @@ reason(int code)
 	switch (code) {
 	case 200: return "OK";
 	case 201: return "Created";
+	case 202: return "Accepted";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -314,8 +316,9 @@ send_reply_typed(struct fe_req *fr, int code, const char *ctype, char *body)
 
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\nCache-Control: no-store\r\n"
-	    "X-Request-Id: %s\r\nContent-Length: %zu\r\n%s%s%s%s\r\n",
+	    "X-Request-Id: %s\r\nContent-Length: %zu\r\n%s%s%s%s%s\r\n",
 	    code, reason(code), ctype, fr->id, body != NULL ? len + 1 : 0,
+	    fr->xheader,
 	    fr->allow != NULL ? "Allow: " : "", fr->allow != NULL ?
 	    fr->allow : "", fr->allow != NULL ? "\r\n" : "", close ?
 	    "Connection: close\r\n" : fr->head->minor == 0 ?
@@ -380,6 +383,13 @@ http_reply_json(struct fe_req *fr, int code, json_t *o)
 		return;
 	}
 	send_reply(fr, code, s);
+}
+
+/* A reply with no body at all: 202 to an MCP notification. */
+void
+http_reply_empty(struct fe_req *fr, int code)
+{
+	send_reply(fr, code, NULL);
 }
 
 /* A body already encoded (jsonw.c); NULL when that failed. */
@@ -590,6 +600,33 @@ json_media_type(const char *ct)
 }
 
 /*
+ * A JSON-RPC message: any JSON within the limits.  One that does not
+ * parse still reaches its route, with no body, to be answered in
+ * JSON-RPC's own terms.
+ */
+static int
+read_rpc_body(struct fe_req *fr, struct evbuffer *in, size_t len)
+{
+	char *p;
+
+	if (!json_media_type(hr_header(fr->head, "Content-Type"))) {
+		evbuffer_drain(in, len);
+		http_reply_error(fr, 415, "unsupported_media_type",
+		    "the body must be application/json");
+		return -1;
+	}
+	if ((p = (char *)evbuffer_pullup(in, len)) == NULL) {
+		evbuffer_drain(in, len);
+		http_reply_error(fr, 500, "internal", "out of memory");
+		return -1;
+	}
+	fr->body = json_parse_any(p, len);
+	explicit_bzero(p, len);
+	evbuffer_drain(in, len);
+	return 0;
+}
+
+/*
  * Parse the body once; its bytes are wiped as soon as jansson has them.
  * The body leaves the input whatever the answer, so that the next
  * request starts where it should.
@@ -604,6 +641,8 @@ read_body(struct fe_req *fr, struct evbuffer *in)
 
 	if (len == 0 && !route_body_required(fr->route))
 		return 0;
+	if (len > 0 && route_body_rpc(fr->route))
+		return read_rpc_body(fr, in, len);
 	if (len > 0 && fields != NULL && json_media_type(hr_header(fr->head,
 	    "Content-Type")) && (p = (char *)evbuffer_pullup(in, len)) != NULL)
 		fr->body = json_parse_body(p, len, fields, err, sizeof(err));

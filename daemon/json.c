@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "frontend.h"
+#include "tool.h"
 
 /*
  * jansson has no depth limit, so count brackets outside strings first.
@@ -73,6 +74,8 @@ type_name(json_type t)
 		return "a boolean";
 	case JSON_NULL:
 		return "a string or null";
+	case JSON_ARRAY:
+		return "a list";
 	default:
 		return "of another type";
 	}
@@ -111,6 +114,16 @@ check_fields(json_t *o, const struct json_field *f, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+/* Any JSON value within the limits; NULL when there is none. */
+json_t *
+json_parse_any(const char *s, size_t n)
+{
+	if (json_scan_limits(s, n, JSON_DEPTH_MAX, JSON_STRINGS_MAX) == -1)
+		return NULL;
+	return json_loadb(s, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+	    NULL);
 }
 
 /*
@@ -245,18 +258,92 @@ json_text_field(json_t *body, const char *key, size_t max, const char **out)
 	return 1;
 }
 
+#define SCOPE_TOOLS	"tools:"
+
+/* A token's scopes as "tools:NAME" strings; null for an unscoped token. */
+json_t *
+json_scopes(const struct token_scopes *s)
+{
+	json_t *a;
+	char buf[sizeof(SCOPE_TOOLS) + TOOL_NAME_MAX];
+	size_t i;
+
+	if (s->n == 0)
+		return json_null();
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < s->n && i < TOKEN_SCOPES_MAX; i++) {
+		snprintf(buf, sizeof(buf), SCOPE_TOOLS "%s", s->tool[i]);
+		if (json_array_append_new(a, json_string(buf)) == -1) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/*
+ * A request's "scopes": 1 to TOKEN_SCOPES_MAX distinct strings, each
+ * "tools:" and a tool name or "*".  No other kind of scope exists yet,
+ * so any other is refused rather than ignored.  A tool that is not
+ * defined now is accepted: a reload may add it.
+ */
+int
+json_scopes_parse(json_t *a, struct token_scopes *s, char *err, size_t len)
+{
+	const char *v, *tool;
+	json_t *e;
+	size_t i, j;
+
+	memset(s, 0, sizeof(*s));
+	if (!json_is_array(a) || json_array_size(a) == 0 ||
+	    json_array_size(a) > TOKEN_SCOPES_MAX) {
+		snprintf(err, len, "scopes must be a list of 1 to %d scopes",
+		    TOKEN_SCOPES_MAX);
+		return -1;
+	}
+	json_array_foreach(a, i, e) {
+		if (!json_is_string(e) ||
+		    strncmp(v = json_string_value(e), SCOPE_TOOLS,
+		    strlen(SCOPE_TOOLS)) != 0) {
+			snprintf(err, len, "scope %zu: the only kind of scope "
+			    "is tools:NAME (or tools:*)", i + 1);
+			return -1;
+		}
+		tool = v + strlen(SCOPE_TOOLS);
+		if (strlen(v) != json_string_length(e) ||
+		    (strcmp(tool, SCOPE_ALL_TOOLS) != 0 &&
+		    !valid_tool_name(tool, strlen(tool)))) {
+			snprintf(err, len, "scope %zu: tools: must be followed "
+			    "by a tool name (1 to %d letters, digits, '-' or "
+			    "'_') or *", i + 1, TOOL_NAME_MAX);
+			return -1;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(s->tool[j], tool) == 0) {
+				snprintf(err, len, "scope %zu: tools:%s is "
+				    "given twice", i + 1, tool);
+				return -1;
+			}
+		snprintf(s->tool[i], sizeof(s->tool[i]), "%s", tool);
+		s->n++;
+	}
+	return 0;
+}
+
 json_t *
 json_token(const struct token_meta *t)
 {
 	char c[32], e[32];
 
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", t->id,
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "id", t->id,
 	    "userId", t->user_id, "orgId", t->org_id,
 	    "role", t->role == ROLE_ADMIN ? "admin" : "member",
 	    "description", t->description,
 	    "createdAt", json_time(t->created_at, c, sizeof(c)),
 	    "expiresAt", t->expires_at == 0 ? json_null() :
-	    json_string(json_time(t->expires_at, e, sizeof(e))));
+	    json_string(json_time(t->expires_at, e, sizeof(e))),
+	    "scopes", json_scopes(&t->scopes));
 }
 
 static int

@@ -17,17 +17,19 @@
 enum path_kind {
 	P_HEALTH, P_SECRETS, P_SECRET, P_REVEAL, P_VERSIONS, P_ROLLBACK,
 	P_TOKENS, P_TOKEN, P_TOOLS, P_TOOL_ONE, P_TOOL, P_WHOAMI,
-	P_METRICS, P_NONE
+	P_METRICS, P_MCP, P_NONE
 };
 
 typedef void (*route_fn)(struct fe_req *);
+
+#define BODY_RPC	2	/* a JSON-RPC message, parsed or not */
 
 struct route {
 	enum path_kind		 kind;
 	enum http_method	 method;
 	const char		*const *query;	/* allowed query keys */
 	const struct json_field	*fields;	/* NULL: no body */
-	int			 body_required;
+	int			 body_required;	/* 1, or BODY_RPC: any JSON */
 	int			 public;	/* no identity needed */
 	route_fn		 fn;
 };
@@ -75,6 +77,7 @@ static const struct json_field f_token[] = {
 	{ "description", JSON_STRING, 0 },
 	{ "role", JSON_STRING, 0 },
 	{ "ttlSeconds", JSON_INTEGER, 0 },
+	{ "scopes", JSON_ARRAY, 0 },
 	{ NULL, 0, 0 }
 };
 static const struct json_field f_tool[] = {
@@ -101,6 +104,9 @@ static const struct route routes[] = {
 	{ P_TOOL, HTTP_POST, q_none, f_tool, 1, 0, tool_execute },
 	{ P_WHOAMI, HTTP_GET, q_none, NULL, 0, 0, whoami },
 	{ P_METRICS, HTTP_GET, q_none, NULL, 0, 0, metrics_get },
+	/* one JSON-RPC message, whatever its shape; no GET stream */
+	{ P_MCP, HTTP_POST, q_none, NULL, BODY_RPC, 0, mcp_post },
+	{ P_MCP, HTTP_DELETE, q_none, NULL, 0, 0, mcp_delete },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 
@@ -170,6 +176,8 @@ path_kind(const char *path, char *raw, size_t rawlen)
 		return P_WHOAMI;
 	if (strcmp(path, "/v1/metrics") == 0)
 		return P_METRICS;
+	if (strcmp(path, "/v1/mcp") == 0)
+		return P_MCP;
 	if (has_prefix(path, "/v1/secrets/", &rest)) {
 		if (has_suffix(rest, "/reveal", &n)) {
 			copy_arg(raw, rawlen, rest, n);
@@ -297,7 +305,7 @@ route_match(const char *path, enum http_method method, char *arg,
 	}
 	arg[0] = '\0';
 	if (k != P_HEALTH && k != P_SECRETS && k != P_TOKENS &&
-	    k != P_TOOLS && k != P_WHOAMI && k != P_METRICS &&
+	    k != P_TOOLS && k != P_WHOAMI && k != P_METRICS && k != P_MCP &&
 	    path_arg(k, raw, arg, arglen) == -1) {
 		*code = 400;
 		if (k == P_TOKEN)
@@ -371,6 +379,8 @@ route_template(const struct route *r)
 		return "/v1/whoami";
 	case P_METRICS:
 		return "/v1/metrics";
+	case P_MCP:
+		return "/v1/mcp";
 	case P_NONE:
 		break;
 	}
@@ -558,7 +568,13 @@ route_fields(const struct route *r)
 int
 route_body_required(const struct route *r)
 {
-	return r->body_required;
+	return r->body_required != 0;
+}
+
+int
+route_body_rpc(const struct route *r)
+{
+	return r->body_required == BODY_RPC;
 }
 
 int
@@ -1032,11 +1048,12 @@ token_create_reply(void *arg, enum rt_status st, const char *msg,
 static void
 token_create(struct fe_req *fr)
 {
-	json_t *b = fr->body, *ttl;
+	json_t *b = fr->body, *ttl, *scopes;
 	const char *role = NULL, *desc = NULL;
 	json_int_t secs = 0;
 	struct msg_token_create t;
 	struct ipc_msg m;
+	char err[MSG_LEN];
 
 	if (b != NULL && (json_text_field(b, "role", 8, &role) == -1 ||
 	    (role != NULL && strcmp(role, "member") != 0 &&
@@ -1059,6 +1076,11 @@ token_create(struct fe_req *fr)
 		return;
 	}
 	memset(&t, 0, sizeof(t));
+	if (b != NULL && (scopes = json_object_get(b, "scopes")) != NULL &&
+	    json_scopes_parse(scopes, &t.scopes, err, sizeof(err)) == -1) {
+		http_reply_error(fr, 400, "invalid_request", "%s", err);
+		return;
+	}
 	http_auth(fr, &t.auth);
 	t.role = role != NULL && strcmp(role, "admin") == 0 ? ROLE_ADMIN :
 	    ROLE_MEMBER;
@@ -1158,7 +1180,7 @@ whoami_reply(void *arg, enum rt_status st, const char *msg,
 	if (msg_whoami_get(r, &w) == -1)
 		return bad_reply(fr);
 	tok = w.auth == AUTH_TOKEN;
-	http_reply_json(fr, 200, json_pack("{s:s,s:o,s:s,s:s,s:s,s:o,s:o}",
+	http_reply_json(fr, 200, json_pack("{s:s,s:o,s:s,s:s,s:s,s:o,s:o,s:o}",
 	    "userId", w.user_id,
 	    "uid", tok ? json_null() : json_integer(w.uid),
 	    "role", w.role == ROLE_ADMIN ? "admin" : "member",
@@ -1167,7 +1189,7 @@ whoami_reply(void *arg, enum rt_status st, const char *msg,
 	    "tokenId", tok ? json_string(w.token_id) : json_null(),
 	    "tokenExpiresAt", tok && w.token_expires != 0 ?
 	    json_string(json_time(w.token_expires, e, sizeof(e))) :
-	    json_null()));
+	    json_null(), "scopes", json_scopes(&w.scopes)));
 	return 0;
 }
 

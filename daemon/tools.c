@@ -70,22 +70,23 @@ json_tool(const struct tool *t)
 	return o;
 }
 
-static int
-list_reply(void *arg, enum rt_status st, const char *msg,
-    struct ipc_reader *r)
+/*
+ * A IMSG_TOOL_LIST reply's page as GET /v1/tools shows it:
+ * {"tools": [...], "nextCursor": ...}.  NULL when the reply is malformed
+ * (*bad set) or memory ran out.
+ */
+json_t *
+tool_page_json(struct ipc_reader *r, int *bad)
 {
-	struct fe_req *fr = arg;
 	struct tool *t;
 	const char *next;
 	uint8_t more;
 	json_t *a;
 
-	if (!reply_ok(fr, st, msg))
-		return 0;
+	*bad = 0;
 	if ((t = malloc(sizeof(*t))) == NULL || (a = json_array()) == NULL) {
 		free(t);
-		http_reply_status(fr, RT_INTERNAL, "out of memory");
-		return 0;
+		return NULL;
 	}
 	for (;;) {
 		if (ipc_get_u8(r, &more) == -1 || more > 1)
@@ -99,13 +100,33 @@ list_reply(void *arg, enum rt_status st, const char *msg,
 	if (ipc_get_str(r, &next, NULL) == -1 || ipc_end(r) == -1)
 		goto bad;
 	free(t);
-	http_reply_json(fr, 200, json_pack("{s:o,s:o}", "tools", a,
-	    "nextCursor", *next == '\0' ? json_null() : json_string(next)));
-	return 0;
+	return json_pack("{s:o,s:o}", "tools", a, "nextCursor",
+	    *next == '\0' ? json_null() : json_string(next));
 bad:
+	*bad = 1;
 	free(t);
 	json_decref(a);
-	return bad_reply(fr);
+	return NULL;
+}
+
+static int
+list_reply(void *arg, enum rt_status st, const char *msg,
+    struct ipc_reader *r)
+{
+	struct fe_req *fr = arg;
+	json_t *o;
+	int bad;
+
+	if (!reply_ok(fr, st, msg))
+		return 0;
+	if ((o = tool_page_json(r, &bad)) == NULL && bad)
+		return bad_reply(fr);
+	if (o == NULL) {
+		http_reply_status(fr, RT_INTERNAL, "out of memory");
+		return 0;
+	}
+	http_reply_json(fr, 200, o);
+	return 0;
 }
 
 void
@@ -195,24 +216,24 @@ json_text(const uint8_t *s, size_t n)
 	return j;
 }
 
-static int
-exec_reply(void *arg, enum rt_status st, const char *msg,
-    struct ipc_reader *r)
+/*
+ * A IMSG_TOOL_EXEC reply as the execute route shows it.  NULL when the
+ * reply is malformed (*bad set) or memory ran out.
+ */
+json_t *
+exec_result_json(struct ipc_reader *r, int *bad)
 {
-	struct fe_req *fr = arg;
 	struct tool_exec_reply *x;
 	json_t *o, *creds, *res = NULL;
 	uint32_t i;
 
-	if (!reply_ok(fr, st, msg))
-		return 0;
-	if ((x = malloc(sizeof(*x))) == NULL) {
-		http_reply_status(fr, RT_INTERNAL, "out of memory");
-		return 0;
-	}
+	*bad = 0;
+	if ((x = malloc(sizeof(*x))) == NULL)
+		return NULL;
 	if (tool_exec_reply_get(r, x) == -1) {
 		free(x);
-		return bad_reply(fr);
+		*bad = 1;
+		return NULL;
 	}
 	if (x->res.result_is_json)
 		res = json_loadb((const char *)x->res.result,
@@ -241,6 +262,21 @@ exec_reply(void *arg, enum rt_status st, const char *msg,
 	} else
 		json_decref(creds);
 	free(x);
+	return o;
+}
+
+static int
+exec_reply(void *arg, enum rt_status st, const char *msg,
+    struct ipc_reader *r)
+{
+	struct fe_req *fr = arg;
+	json_t *o;
+	int bad;
+
+	if (!reply_ok(fr, st, msg))
+		return 0;
+	if ((o = exec_result_json(r, &bad)) == NULL && bad)
+		return bad_reply(fr);
 	http_reply_json(fr, 200, o);
 	return 0;
 }
@@ -333,10 +369,10 @@ body_override(const char *slot, json_t *v, struct tool_override *o,
 }
 
 static int
-exec_body(struct fe_req *fr, struct tool_exec_req *x, char *err,
+exec_body(json_t *b, const char *tool, struct tool_exec_req *x, char *err,
     size_t errlen)
 {
-	json_t *b = fr->body, *action, *params, *over, *v;
+	json_t *action, *params, *over, *v;
 	const char *k;
 
 	action = json_object_get(b, "action");
@@ -345,11 +381,11 @@ exec_body(struct fe_req *fr, struct tool_exec_req *x, char *err,
 		snprintf(err, errlen, "action: invalid action name");
 		return -1;
 	}
-	if (strlen(fr->arg) >= sizeof(x->tool)) {
+	if (!valid_tool_name(tool, strlen(tool))) {
 		snprintf(err, errlen, "invalid tool name");
 		return -1;
 	}
-	memcpy(x->tool, fr->arg, strlen(fr->arg) + 1);
+	memcpy(x->tool, tool, strlen(tool) + 1);
 	snprintf(x->action, sizeof(x->action), "%s",
 	    json_string_value(action));
 	if ((params = json_object_get(b, "params")) != NULL) {
@@ -377,26 +413,52 @@ exec_body(struct fe_req *fr, struct tool_exec_req *x, char *err,
 	return 0;
 }
 
-void
-tool_execute(struct fe_req *fr)
+/*
+ * An execute body (as POST .../execute takes it) of tool to the broker,
+ * with the client's name for the audit line; the reply goes to cb.  -1
+ * with the reason in err when the body breaks a rule, and nothing sent.
+ */
+int
+tool_exec_send(struct fe_req *fr, json_t *body, const char *tool,
+    const char *client, int (*cb)(void *, enum rt_status, const char *,
+    struct ipc_reader *), char *err, size_t errlen)
 {
 	struct tool_exec_req *x;
 	struct ipc_msg m;
-	char err[256];
 
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
-		http_reply_status(fr, RT_INTERNAL, "out of memory");
-		return;
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
-	if (exec_body(fr, x, err, sizeof(err)) == -1) {
+	if (exec_body(body, tool, x, err, errlen) == -1) {
 		free(x);
-		http_reply_error(fr, 400, "invalid_request", "%s", err);
-		return;
+		return -1;
 	}
+	if (client != NULL)
+		snprintf(x->client, sizeof(x->client), "%s", client);
 	http_auth(fr, &x->auth);
 	bc_msg_init(&m, IMSG_TOOL_EXEC);
 	tool_exec_req_put(&m, x);
 	free(x);
 	http_wait_longer(fr, EXEC_WAIT_S);
-	send_request(fr, &m, exec_reply);
+	send_request(fr, &m, cb);
+	return 0;
+}
+
+/* X-RunTools-Client names the agent in the audit line; optional. */
+void
+tool_execute(struct fe_req *fr)
+{
+	const char *client = hr_header(fr->head, "X-RunTools-Client");
+	char err[256];
+
+	if (client != NULL && !valid_client(client, strlen(client))) {
+		http_reply_error(fr, 400, "invalid_request",
+		    "X-RunTools-Client must be 1 to %d printable ASCII "
+		    "characters", TOOL_CLIENT_MAX);
+		return;
+	}
+	if (tool_exec_send(fr, fr->body, fr->arg, client, exec_reply, err,
+	    sizeof(err)) == -1)
+		http_reply_error(fr, 400, "invalid_request", "%s", err);
 }

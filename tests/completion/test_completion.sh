@@ -62,7 +62,7 @@ comp() {
 }
 
 is "$(comp runtools '' | tr ' ' '\n' | grep -v '^-' | tr '\n' ' ')" \
-    "run secret token tool whoami " "bash: the commands"
+    "mcp run secret token tool whoami " "bash: the commands"
 is "$(comp runtools secret '')" \
     "--help delete export get import list rollback rotate set versions" \
     "bash: secret's subcommands"
@@ -108,6 +108,10 @@ is "$(comp runtools run --env AL)" "ALPHA_KEY=" \
 is "$(comp runtools run --env FOO = BETA_KEY --se)" "--secret" \
     "bash: options after --env VAR=NAME"
 is "$(comp runtools tool show '')" "github" "bash: tool names still complete"
+is "$(comp runtools mcp --t)" "--tool" "bash: mcp's options"
+is "$(comp runtools mcp --tool '')" "github" "bash: mcp --tool completes the tool names"
+is "$(comp runtools mcp --tool github --c)" "--ca-file --credential" \
+    "bash: mcp, after --tool NAME"
 : >"$LOG"
 comp runtools --url unix:/x/s.sock secret get '' >/dev/null
 is "$(cat "$LOG")" "--url unix:/x/s.sock secret list" \
@@ -141,7 +145,7 @@ if command -v fish >/dev/null; then
 	ok "$(fish -n "$SRC/runtools.fish"; echo $?)" "fish: runtools.fish parses"
 	got=$(fish -c "source '$SRC/runtools.fish'; complete -C 'runtools '" |
 	    cut -f1 | grep -v '^-' | sort | tr '\n' ' ')
-	is "$got" "run secret token tool whoami " "fish: the commands"
+	is "$got" "mcp run secret token tool whoami " "fish: the commands"
 	got=$(fish -c "source '$SRC/runtools.fish'; complete -C 'runtools secret get '" |
 	    cut -f1 | sort | tr '\n' ' ')
 	is "$got" "ALPHA_KEY BETA_KEY ORG_KEY " "fish: secret get completes names"

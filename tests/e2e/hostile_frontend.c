@@ -1296,6 +1296,46 @@ a_bad_tool(struct hostile *h, struct ipc_msg *m, char *why, size_t len)
 	return 0;
 }
 
+/* An execution whose client name would forge an audit line. */
+static int
+a_bad_client(struct hostile *h, struct ipc_msg *m, char *why, size_t len)
+{
+	static struct tool_exec_req x;
+
+	(void)why;
+	(void)len;
+	memset(&x, 0, sizeof(x));
+	x.auth.kind = AUTH_SESSION;
+	x.auth.session = h->held_h;
+	snprintf(x.auth.source, sizeof(x.auth.source), "unix");
+	snprintf(x.client, sizeof(x.client), "agent\n{\"op\":\"forged\"}");
+	snprintf(x.tool, sizeof(x.tool), "crm");
+	snprintf(x.action, sizeof(x.action), "echo");
+	msg_start(h, m, IMSG_TOOL_EXEC);
+	tool_exec_req_put(m, &x);
+	return 0;
+}
+
+/* A token asked for with a scope that names no tool. */
+static int
+a_bad_scope(struct hostile *h, struct ipc_msg *m, char *why, size_t len)
+{
+	struct msg_token_create t;
+
+	(void)why;
+	(void)len;
+	memset(&t, 0, sizeof(t));
+	t.auth.kind = AUTH_SESSION;
+	t.auth.session = h->held_h;
+	snprintf(t.auth.source, sizeof(t.auth.source), "unix");
+	t.role = ROLE_MEMBER;
+	t.scopes.n = 1;
+	snprintf(t.scopes.tool[0], sizeof(t.scopes.tool[0]), "../secrets");
+	msg_start(h, m, IMSG_TOKEN_CREATE);
+	msg_token_create_put(m, &t);
+	return 0;
+}
+
 static const struct step steps[] = {
 	{ "it runs chrooted as frontend_user, like the real front-end",
 	    c_sandboxed, NULL, 0 },
@@ -1358,6 +1398,10 @@ static const struct step steps[] = {
 	    a_bad_name, 0 },
 	{ "a tool name outside the rules is fatal, not refused", NULL,
 	    a_bad_tool, 0 },
+	{ "a client name with a control byte is fatal, not audited", NULL,
+	    a_bad_client, 0 },
+	{ "a token scope that is no tool name is fatal, not stored", NULL,
+	    a_bad_scope, 0 },
 	{ "a version on a delete is fatal, not a delete", NULL,
 	    a_delete_version, 0 },
 	{ "a rollback without a version is fatal", NULL,

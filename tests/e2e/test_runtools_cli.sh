@@ -68,7 +68,7 @@ is_text() {
 keys() { jq -c "$2 | keys" "$1" 2>/dev/null || echo not-json; }
 
 META_KEYS='["category","createdAt","createdBy","description","name","orgId","scope","updatedAt","updatedBy","userId","version"]'
-TOKEN_KEYS='["createdAt","description","expiresAt","id","orgId","role","userId"]'
+TOKEN_KEYS='["createdAt","description","expiresAt","id","orgId","role","scopes","userId"]'
 
 # --- set, with every flag -------------------------------------------------
 
@@ -509,8 +509,8 @@ rc_is 2 "token create --ttl abc exits 2"
 
 rt "$A" token list
 rc_is 0 "token list"
-is "$(head -n 1 "$OUT" | tr -s ' ')" "ID USER ROLE CREATED EXPIRES DESCRIPTION" "token list: header"
-ok "$(grep -qE "^$tid +$A +member +[0-9T:-]+Z +[0-9T:-]+Z +alice laptop$" "$OUT"; echo $?)" \
+is "$(head -n 1 "$OUT" | tr -s ' ')" "ID USER ROLE CREATED EXPIRES SCOPES DESCRIPTION" "token list: header"
+ok "$(grep -qE "^$tid +$A +member +[0-9T:-]+Z +[0-9T:-]+Z +all +alice laptop$" "$OUT"; echo $?)" \
     "token list: a row per token with its fields"
 ok "$(! grep -q rts_ "$OUT"; echo $?)" "token list never prints a token secret"
 rt "$A" --json token list

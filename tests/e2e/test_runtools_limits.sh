@@ -45,7 +45,7 @@ is "$(api "$A" GET /v1/tokens | sed '$d' | jq -r '.nextCursor | type')" string \
 # --- token list over pages ---
 rt "$A" token list
 rc_is 0 "token list over several pages"
-is "$(head -n 1 "$OUT" | tr -s ' ')" "ID USER ROLE CREATED EXPIRES DESCRIPTION" \
+is "$(head -n 1 "$OUT" | tr -s ' ')" "ID USER ROLE CREATED EXPIRES SCOPES DESCRIPTION" \
     "token list: one header"
 is "$(sed 1d "$OUT" | awk '{ print $1 }' | sort)" "$(api_ids "$A")" \
     "token list: a row for every one of alice's $NTOK tokens, each once"

@@ -4,6 +4,7 @@
 # with a tool (the documentation's custom-crm and a slow one) pointed at
 # tests/e2e/upstream.py.  node's TAP is flattened to one line per test.
 . "$top_srcdir/tests/e2e/lib.sh"
+. "$top_srcdir/tests/e2e/tools_lib.sh"
 require_root
 SDK=$top_srcdir/sdk/js
 [ -f "$SDK/package.json" ] ||
@@ -19,26 +20,8 @@ done
 DOC=${RUNTOOLS_DOC:-$top_srcdir/../shared/reference/runtools-secrets-docs.txt}
 
 e2e_setup "org_reveal = admins"
-TOOLS=$E2E_DIR/tools.d UP=$E2E_DIR/up
-mkdir -p "$TOOLS" "$UP"
-chmod 0755 "$TOOLS" "$UP"
-
-# --- the upstream and the tools ---
-python3 "$top_srcdir/tests/e2e/upstream.py" --dir "$UP" --log "$UP/log" \
-    >"$UP/out" 2>"$UP/err" &
-UP_PID=$!
-trap 'kill "$UP_PID" 2>/dev/null; e2e_teardown' EXIT
-for _ in $(seq 100); do
-	grep -q '^port ' "$UP/out" 2>/dev/null && break
-	sleep 0.1
-done
-UP_PORT=$(sed -n 's/^port //p' "$UP/out")
-[ -n "$UP_PORT" ] || { echo "Bail out! upstream did not start: $(cat "$UP/err")"; exit 1; }
-chmod 0644 "$UP/ca.crt"
-BASE=https://localhost:$UP_PORT
-sed -e "s#^base_url = .*#base_url = $BASE/echo#" \
-    -e "s#^\#ca_file = .*#ca_file = $UP/ca.crt#" \
-    "$top_srcdir/contrib/tools.d/custom-crm.tool" >"$TOOLS/custom-crm.tool"
+tools_setup
+tool_custom_crm
 cat >"$TOOLS/slowcrm.tool" <<TOOL
 description = The test upstream, slowly
 type = http

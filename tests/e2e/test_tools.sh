@@ -8,6 +8,7 @@
 # with nothing sent upstream; failures, timeouts and a runner killed
 # mid-run; the runner's confinement; the audit lines.
 . "$top_srcdir/tests/e2e/lib.sh"
+. "$top_srcdir/tests/e2e/tools_lib.sh"
 require_root
 for c in python3 openssl jq base64 xxd; do
 	command -v "$c" >/dev/null ||
@@ -16,34 +17,8 @@ done
 
 e2e_setup "org_reveal = admins" "tool_max_concurrent = 4" "tool_max_per_user = 3"
 AUDIT=$E2E_DIR/state/audit.log
-TOOLS=$E2E_DIR/tools.d
-BIN=$E2E_DIR/bin
-UP=$E2E_DIR/up
-mkdir -p "$TOOLS" "$BIN" "$UP"
-chmod 0755 "$TOOLS" "$BIN" "$UP"
-cp "$top_srcdir"/tests/e2e/tools/* "$BIN"/
-chmod 0755 "$BIN"/*
-
-# --- the upstream ---
-python3 "$top_srcdir/tests/e2e/upstream.py" --dir "$UP" --log "$UP/log" \
-    >"$UP/out" 2>"$UP/err" &
-UP_PID=$!
-for _ in $(seq 100); do
-	grep -q '^port ' "$UP/out" 2>/dev/null && break
-	sleep 0.1
-done
-UP_PORT=$(sed -n 's/^port //p' "$UP/out")
-[ -n "$UP_PORT" ] || { echo "Bail out! upstream did not start: $(cat "$UP/err")"; exit 1; }
-chmod 0644 "$UP/ca.crt"
-touch "$UP/log"
+tools_setup
 DOWN_PORT=$(free_port)
-BASE=https://localhost:$UP_PORT
-trap 'kill "$UP_PID" 2>/dev/null; e2e_teardown' EXIT
-
-tool() {	# tool NAME: the file's text on stdin
-	cat >"$TOOLS/$1.tool"
-	chmod 0644 "$TOOLS/$1.tool"
-}
 
 tool crm <<EOF
 description = The test upstream
@@ -82,10 +57,7 @@ action status
 	path = /status/{code}
 	param code string required
 EOF
-# The documentation's tool as shipped, pointed at the upstream.
-sed -e "s#^base_url = .*#base_url = $BASE/echo#" \
-    -e "s#^\#ca_file = .*#ca_file = $UP/ca.crt#" \
-    "$top_srcdir/contrib/tools.d/custom-crm.tool" | tool custom-crm
+tool_custom_crm
 tool slowcrm <<EOF
 type = http
 timeout = 10s
@@ -146,20 +118,6 @@ action echo
 	path = /echo
 	param echo string query
 EOF
-exec_tool() {	# exec_tool NAME SCRIPT [TIMEOUT]
-	tool "$1" <<EOF
-type = exec
-command = $BIN/$2
-timeout = ${3:-5s}
-slot apiKey
-	secret = SHARED_CRM_KEY
-	env = CRM_KEY
-action run
-	param leak string
-	param pidfile string
-	param at number
-EOF
-}
 exec_tool env env_stdin.py
 exec_tool exit3 exit3.sh
 exec_tool flood flood.sh
@@ -183,13 +141,6 @@ put "$E2E_ALICE" "{\"name\":\"ALICE_ONLY\",\"value\":\"$PRIVATE\"}"
 
 run() {	# run USER TOOL BODY: the response, its status on the last line
 	api "$1" POST "/v1/tools/$2/execute" "$3"
-}
-last_upstream() {	# the upstream's last request, as JSON
-	tail -n 1 "$UP/log"
-}
-up_count() { wc -l <"$UP/log"; }
-up_header() {	# up_header NAME: that header of the upstream's last request
-	last_upstream | jq -r --arg h "$1" '.headers[] | select(.[0] == $h) | .[1]'
 }
 
 # every encoding of a value the upstream echoes

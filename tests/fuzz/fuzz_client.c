@@ -238,7 +238,7 @@ call(int which)
 	struct rt_get_opts go = { 0, NULL, which == 2, 0 };
 	struct rt_list_opts lo = { NULL, RT_LIST_ANY, 0, NULL, 0, NULL, NULL };
 	struct rt_set_opts so = { NULL, NULL, 0, NULL, NULL };
-	struct rt_token_opts to = { NULL, NULL, 0 };
+	struct rt_token_opts to = { NULL, NULL, 0, NULL, 0 };
 	struct rt_token_list_opts tlo = { 0, NULL };
 	struct rt_delete_opts dopts = { 0, NULL };
 	struct rt_secret s;

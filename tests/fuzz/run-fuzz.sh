@@ -13,7 +13,7 @@ out=${1:?usage: run-fuzz.sh OUTDIR [TARGET...]}
 shift
 secs=${FUZZ_SECONDS:-60}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(http route body ipc record cursor config client tools runmsg)
+[ ${#targets[@]} -gt 0 ] || targets=(http route body ipc record cursor config client tools runmsg mcp)
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

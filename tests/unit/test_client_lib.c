@@ -364,7 +364,7 @@ static void
 test_delete_tokens(rt_client *c)
 {
 	struct rt_delete_opts d = { 1, NULL };
-	struct rt_token_opts to = { "ci", "member", 60 };
+	struct rt_token_opts to = { "ci", "member", 60, NULL, 0 };
 	struct rt_token t;
 	struct rt_token_list tl;
 
@@ -726,6 +726,28 @@ test_client_new(void)
 	rt_client_free(c);
 }
 
+/* X-RunTools-Client: printable ASCII, at most 64 bytes, or none. */
+static void
+test_client_name(rt_client *c)
+{
+	static const char *bad[] = {
+		"a\r\nX-Evil: 1", "tab\there", "caf\xc3\xa9",
+		"mcp:0123456789012345678901234567890123456789012345678901234567890"
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		ok(rt_client_set_name(c, bad[i]) == -1 && errno == EINVAL,
+		    "client name %zu refused", i);
+	}
+	ok(rt_client_set_name(c, "mcp:012345678901234567890123456789012345678"
+	    "901234567890123456789") == 0, "a name of 64 bytes is taken");
+	ok(rt_client_set_name(c, NULL) == 0 && rt_client_set_name(c, "") == 0,
+	    "NULL or \"\" sends none");
+	ok(rt_client_set_name(c, "mcp:claude-code") == 0, "a name is taken");
+}
+
 int
 main(void)
 {
@@ -766,7 +788,14 @@ main(void)
 	ok(rt_tools_get(c, "t", &(struct rt_tool){ 0 }) == RT_E_PROTOCOL &&
 	    line_is(34, "GET /v1/tools/t HTTP/1.1"),
 	    "a tool whose actions are not an array is a protocol error");
+	test_client_name(c);
 	test_binary_value(c);
+	req = seen(34, &body);
+	ok(strstr(req, "X-RunTools-Client") == NULL,
+	    "no X-RunTools-Client before a client name is given");
+	req = seen(NREPLIES - 1, &body);
+	ok(strstr(req, "\r\nX-RunTools-Client: mcp:claude-code\r\n") != NULL,
+	    "then it travels on every request");
 	waitpid(pid, &status, 0);
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
 	    served == (int)NREPLIES, "the server answered all %zu requests, "

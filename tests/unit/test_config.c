@@ -22,7 +22,7 @@
 
 static const char *fixtures[] = {
 	"defaults", "full", "relative", "statedir", "listen-v6",
-	"hash-in-path",
+	"hash-in-path", "mcp-origins",
 	"err-unknown-key", "err-duplicate", "err-syntax", "err-no-key",
 	"err-mode-digit", "err-mode-range", "err-mode-empty",
 	"err-port-zero", "err-port-range", "err-port-alpha",
@@ -31,7 +31,7 @@ static const char *fixtures[] = {
 	"err-path-escape", "err-socket-long", "err-sync", "err-count-zero",
 	"err-bytes-suffix", "err-count-suffix", "err-concurrent-range",
 	"err-concurrent-zero", "err-runner-user", "err-syslog",
-	"err-versions-range",
+	"err-versions-range", "err-mcp-origin",
 	NULL
 };
 

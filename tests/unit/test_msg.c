@@ -729,7 +729,8 @@ test_secret_ref(void)
 static void
 test_tokens(void)
 {
-	struct msg_token_create tc = { auth_session, ROLE_MEMBER, "ci", 0 }, t;
+	struct msg_token_create tc = { auth_session, ROLE_MEMBER, "ci", 0,
+	    { 0, { "" } } }, t;
 	struct msg_token_created cr = { TOKEN_OK, token_ok }, crb;
 	struct msg_token_list tl = { auth_token, 0, "" }, tlb;
 	struct msg_token_revoke rv = { auth_session, "0123456789abcdef" }, rb;
@@ -747,6 +748,18 @@ test_tokens(void)
 	t = tc;
 	t.ttl = TOKEN_TTL_MAX + 1;
 	refused(&c_token_create, &t, "a life over TOKEN_TTL_MAX");
+	t = tc;
+	t.scopes.n = 2;
+	strcpy(t.scopes.tool[0], "custom-crm");
+	strcpy(t.scopes.tool[1], "*");
+	round_trip(&c_token_create, &t, "a token scoped to two tools");
+	t.scopes.n = TOKEN_SCOPES_MAX + 1;
+	refused(&c_token_create, &t, "more scopes than TOKEN_SCOPES_MAX");
+	t.scopes.n = 2;
+	strcpy(t.scopes.tool[1], "custom-crm");
+	refused(&c_token_create, &t, "a scope given twice");
+	strcpy(t.scopes.tool[1], "-crm");
+	refused(&c_token_create, &t, "a scope that is no tool name");
 
 	round_trip(&c_token_created, &cr, "a new token");
 	crb = cr;
@@ -781,7 +794,9 @@ test_tokens(void)
 	pg.n = 2;
 	pg.tokens = two;
 	strcpy(pg.next, "alice/00000000000000ff");
-	round_trip(&c_token_page, &pg, "a page of two");
+	two[0].scopes.n = 1;
+	strcpy(two[0].scopes.tool[0], "github");
+	round_trip(&c_token_page, &pg, "a page of two, one scoped");
 	ok(ngot == 2 && memcmp(&got_tokens[1], &two[1], sizeof(two[1])) == 0,
 	    "token_page: each record reaches the callback whole");
 	pb = pg;
@@ -931,8 +946,8 @@ static void
 test_whoami(void)
 {
 	struct msg_whoami peer = { "alice", "acme", ROLE_ADMIN, AUTH_SESSION,
-	    1000, "", 0 }, tok = { "bob", "acme", ROLE_MEMBER, AUTH_TOKEN, 0,
-	    "0123456789abcdef", 200 }, w;
+	    1000, "", 0, { 0, { "" } } }, tok = { "bob", "acme", ROLE_MEMBER,
+	    AUTH_TOKEN, 0, "0123456789abcdef", 200, { 0, { "" } } }, w;
 	struct msg_auth a = auth_session;
 
 	round_trip(&c_whoami_req, &auth_session, "a session's request");
@@ -951,6 +966,13 @@ test_whoami(void)
 	w = tok;
 	w.token_expires = 0;
 	round_trip(&c_whoami, &w, "a token that never expires");
+	w.scopes.n = 1;
+	strcpy(w.scopes.tool[0], "github");
+	round_trip(&c_whoami, &w, "a scoped token");
+	w = peer;
+	w.scopes.n = 1;
+	strcpy(w.scopes.tool[0], "github");
+	refused(&c_whoami, &w, "a unix peer with scopes");
 	w = peer;
 	w.role = 2;
 	refused(&c_whoami, &w, "role 2");

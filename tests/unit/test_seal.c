@@ -3,7 +3,8 @@
  * another name, owner, scope, org or version, or with any one byte
  * flipped, fails to open, its metadata alone too (record_verify, which
  * checks the tag without opening the value); a wrong root key is refused
- * and touches nothing.
+ * and touches nothing.  Token records: scopes round-trip, and records of
+ * the formats before scopes still load, unscoped.
  */
 #include "config.h"
 
@@ -335,6 +336,60 @@ test_wrong_key(const char *dir)
 	}
 }
 
+static void
+test_token_formats(void)
+{
+	struct token_meta t = { .id = "0123456789abcdef", .user_id = "alice",
+	    .org_id = "acme", .role = ROLE_MEMBER, .description = "agent",
+	    .created_at = 1, .expires_at = 0 }, got;
+	uint8_t enc[TOKEN_ENC_MAX], old[TOKEN_ENC_MAX];
+	char parent[TOKEN_ID_LEN + 1];
+	size_t n, i;
+
+	t.scopes.n = 2;
+	strcpy(t.scopes.tool[0], "custom-crm");
+	strcpy(t.scopes.tool[1], "*");
+	n = token_encode(&t, "fedcba9876543210", enc, sizeof(enc));
+	ok(n > 0 && token_decode(enc, n, &got, parent) == 0 &&
+	    memcmp(&got, &t, sizeof(t)) == 0 &&
+	    strcmp(parent, "fedcba9876543210") == 0,
+	    "token record: scopes and parent round-trip");
+	t.scopes.n = TOKEN_SCOPES_MAX;
+	for (i = 0; i < TOKEN_SCOPES_MAX; i++) {
+		/* distinct names of TOOL_NAME_MAX characters */
+		memset(t.scopes.tool[i], 'a' + (int)(i % 26), TOOL_NAME_MAX);
+		t.scopes.tool[i][TOOL_NAME_MAX - 1] = (char)('0' + i / 26);
+		t.scopes.tool[i][TOOL_NAME_MAX] = '\0';
+	}
+	n = token_encode(&t, "", enc, sizeof(enc));
+	ok(n > 0 && token_decode(enc, n, &got, parent) == 0 &&
+	    got.scopes.n == TOKEN_SCOPES_MAX,
+	    "token record: the most scopes of the longest names fit");
+	t.scopes.n = 0;
+	n = token_encode(&t, "fedcba9876543210", enc, sizeof(enc));
+	/* format 2: the same bytes without the scope count */
+	memcpy(old, enc, n - 1);
+	old[0] = 2;
+	ok(token_decode(old, n - 1, &got, parent) == 0 && got.scopes.n == 0 &&
+	    strcmp(parent, "fedcba9876543210") == 0,
+	    "a format 2 token record (no scopes) loads, unscoped");
+	/* format 1: nor the parent either */
+	old[0] = 1;
+	ok(token_decode(old, n - 1 - 2 - TOKEN_ID_LEN, &got, parent) == 0 &&
+	    got.scopes.n == 0 && parent[0] == '\0',
+	    "a format 1 token record (no parent) loads, unscoped");
+	t.scopes.n = 1;
+	strcpy(t.scopes.tool[0], "-bad");
+	ok(token_encode(&t, "", enc, sizeof(enc)) > 0 &&
+	    token_decode(enc, token_encode(&t, "", enc, sizeof(enc)), &got,
+	    parent) == -1, "a record whose scope is no tool name is refused");
+	strcpy(t.scopes.tool[0], "crm");
+	n = token_encode(&t, "", enc, sizeof(enc));
+	enc[n - 2 - 3 - 1] = TOKEN_SCOPES_MAX + 1;
+	ok(token_decode(enc, n, &got, parent) == -1,
+	    "a record with more than TOKEN_SCOPES_MAX scopes is refused");
+}
+
 int
 main(void)
 {
@@ -356,6 +411,7 @@ main(void)
 	test_moves(st);
 	test_flips(st);
 	test_verify();
+	test_token_formats();
 	store_close(st);
 	/* The forged records left behind are damage the open-time walk finds. */
 	st = NULL;

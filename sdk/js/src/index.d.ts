@@ -196,6 +196,8 @@ export interface TokenMeta {
   createdAt: string;
   /** null: never expires */
   expiresAt: string | null;
+  /** e.g. ["tools:custom-crm"]; null: unscoped */
+  scopes: string[] | null;
 }
 
 export interface CreatedToken extends TokenMeta {
@@ -209,6 +211,8 @@ export interface CreateTokenOptions extends RequestOptions {
   role?: 'member' | 'admin';
   /** Lifetime in seconds; default: no expiry. */
   ttlSeconds?: number;
+  /** "tools:NAME" or "tools:*": a token that may only list, show and run those tools. */
+  scopes?: string[];
 }
 
 export interface PageOptions extends RequestOptions {

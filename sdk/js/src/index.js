@@ -264,9 +264,9 @@ class Tokens {
 
   // POST /v1/tokens: the token string is in .token, shown this once.
   async create(opts) {
-    const o = options(opts, ['description', 'role', 'ttlSeconds'], 'tokens.create');
+    const o = options(opts, ['description', 'role', 'ttlSeconds', 'scopes'], 'tokens.create');
     const body = {};
-    for (const k of ['description', 'role', 'ttlSeconds'])
+    for (const k of ['description', 'role', 'ttlSeconds', 'scopes'])
       if (o[k] !== undefined)
         body[k] = o[k];
     return (await this.#rt[REQUEST]('POST', '/v1/tokens', o, undefined, body)).body;

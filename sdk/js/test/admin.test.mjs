@@ -334,9 +334,20 @@ test('tokens.create, list, use and revoke', async () => {
   assert.equal(t.role, 'member');
   assert.equal(t.description, `${PREFIX} laptop`);
   assert.equal(typeof t.expiresAt, 'string');
+  assert.equal(t.scopes, null);
   const adm = await rt.tokens.create({ description: `${PREFIX} admin`, role: 'admin' });
   assert.equal(adm.role, 'admin');
   assert.equal(adm.expiresAt, null);
+  const scoped = await rt.tokens.create({ description: `${PREFIX} agent`, scopes: ['tools:custom-crm'] });
+  assert.deepEqual(scoped.scopes, ['tools:custom-crm']);
+  const agent = new RunTools({ token: scoped.token });
+  try {
+    await rejects(agent.secrets.list(), 403, 'forbidden');
+  } finally {
+    agent.close();
+  }
+  await rejects(rt.tokens.create({ scopes: ['secrets:ALL'] }), 400, 'invalid_request');
+  await rt.tokens.revoke(scoped.id);
 
   const page = await rt.tokens.list({ limit: 1 });
   assert.ok(Array.isArray(page.tokens));

@@ -490,9 +490,11 @@ class Tokens:
 
     def create(self, *, description: Optional[str] = None,
                role: Optional[str] = None, ttl_seconds: Optional[int] = None,
+               scopes: Optional[List[str]] = None,
                timeout: _Timeout = None) -> CreatedToken:
         """POST /v1/tokens: "token" (shown only now) and its metadata.
-        role "admin" needs an admin; ttl_seconds: expiry (none: never)."""
+        role "admin" needs an admin; ttl_seconds: expiry (none: never);
+        scopes ["tools:NAME", ...]: a token for those tools only."""
         body: Json = {}
         if description is not None:
             body["description"] = description
@@ -500,6 +502,8 @@ class Tokens:
             body["role"] = role
         if ttl_seconds is not None:
             body["ttlSeconds"] = ttl_seconds
+        if scopes is not None:
+            body["scopes"] = list(scopes)
         return cast(CreatedToken, self._c._call("POST", "/v1/tokens",
                                                 body=body, timeout=timeout))
 

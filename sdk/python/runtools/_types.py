@@ -64,6 +64,7 @@ class TokenMeta(TypedDict):
     description: str
     createdAt: str
     expiresAt: Optional[str]
+    scopes: Optional[List[str]]  # ["tools:NAME", ...]; None: unscoped
 
 
 class CreatedToken(TokenMeta):

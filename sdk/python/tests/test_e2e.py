@@ -350,6 +350,13 @@ class UnixMember(Case):
         self.assertEqual(self.rt.tokens.revoke(t["id"]),
                          {"revoked": True, "id": t["id"]})
         self.assertNotIn(t["id"], [x["id"] for x in self.rt.tokens.list()])
+        self.assertIsNone(t["scopes"])
+        s = self.rt.tokens.create(description="py agent",
+                                  scopes=["tools:custom-crm"])
+        self.assertEqual(s["scopes"], ["tools:custom-crm"])
+        self.raises(400, "invalid_request", self.rt.tokens.create,
+                    scopes=["secrets:ALL"])
+        self.rt.tokens.revoke(s["id"])
         t2 = self.rt.tokens.create(description="py member 2")
         self.assertIsNone(t2["expiresAt"])
         self.assertEqual(self.rt.tokens.revoke(t2["token"])["id"], t2["id"])
