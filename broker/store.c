@@ -531,10 +531,10 @@ upgrade_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 		return rc;
 	if ((rc = dbis_open_v3(st, txn, MDB_CREATE)) != 0)
 		return rc;
-	if (*from < 4 && ((rc = store_mac_add_all(st, txn, st->db_tokens,
-	    "tokens", token_value_check)) != 0 || (*from >= 2 &&
-	    (rc = store_mac_add_all(st, txn, st->db_usage, "usage",
-	    usage_value_check)) != 0)))
+	if (*from < STORE_SCHEMA_MAC && ((rc = store_mac_add_all(st, txn,
+	    st->db_tokens, "tokens", token_value_check)) != 0 ||
+	    (*from >= 2 && (rc = store_mac_add_all(st, txn, st->db_usage,
+	    "usage", usage_value_check)) != 0)))
 		return rc;
 	return meta_put_u32(txn, st->db_meta, "schema", STORE_SCHEMA);
 }

@@ -315,10 +315,10 @@ record_check(struct walk *w, const char *name, const MDB_val *k,
 		return seal_check(w, &sk, &rv);
 	}
 	/* tagged token records and the indexes leading to them agree */
-	if (w->st->schema >= 4 && (strcmp(name, "tokens") == 0 ||
+	if (w->st->schema >= STORE_SCHEMA_MAC && (strcmp(name, "tokens") == 0 ||
 	    strncmp(name, "token_", 6) == 0))
 		return token_links_check(w->st, w->txn, name, k, v);
-	if (w->st->schema >= 4 && strcmp(name, "usage") == 0)
+	if (w->st->schema >= STORE_SCHEMA_MAC && strcmp(name, "usage") == 0)
 		return usage_record_check(w->st, k, v);
 	/* a store before schema 4, not yet upgraded: nothing is tagged */
 	if (strcmp(name, "tokens") == 0)

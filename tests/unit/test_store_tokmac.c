@@ -221,7 +221,7 @@ test_clean(void)
 	    strcmp(t.id, ID_A) == 0, "a tagged record is looked up");
 	store_close(st);
 	ok(store_verify(dir, root, &r) == ST_OK && r.schema == STORE_SCHEMA &&
-	    STORE_SCHEMA == 4, "verify is clean, schema 4");
+	    STORE_SCHEMA == STORE_SCHEMA_MAC, "verify is clean, schema 4");
 	tu_rm_rf(dir);
 	free(dir);
 }
