@@ -3,7 +3,8 @@
  * key: an edited record, a record moved under another token's hash, an
  * edited count or an index entry leading to another token is refused by
  * the read path, by verify and at open; a schema-3 store gets its tags
- * at open; and what a tag costs a token lookup.
+ * at open; a root key rotation keeps them valid; and what a tag costs a
+ * token lookup.
  */
 #include "config.h"
 
@@ -387,6 +388,33 @@ test_upgrade(void)
 	free(dir);
 }
 
+/* The MAC key comes from the token key, which a root key rotation keeps. */
+static void
+test_rekey(void)
+{
+	uint8_t newroot[ROOT_KEY_LEN];
+	struct store_report r;
+	struct token_meta t;
+	struct store *st;
+	size_t n;
+	char *dir;
+	int vr;
+
+	randombytes_buf(newroot, sizeof(newroot));
+	if ((st = fixture(&dir)) == NULL ||
+	    store_rekey(st, newroot, &n) != ST_OK) {
+		ok(0, "the root key rotates");
+		return;
+	}
+	store_close(st);
+	vr = store_verify(dir, newroot, &r);
+	ok(vr == ST_OK, "after a root key rotation every MAC verifies");
+	ok(store_open(&st, dir, newroot) == ST_OK &&
+	    lookup(st, "rts_alice", &t) == ST_OK && t.role == ROLE_MEMBER,
+	    "and a token made before it authenticates");
+	done(st, dir);
+}
+
 static double
 elapsed_ns(const struct timespec *a, const struct timespec *b)
 {
@@ -454,6 +482,7 @@ main(void)
 	test_forged_child();
 	test_forged_owner();
 	test_upgrade();
+	test_rekey();
 	test_cost();
 	return done_testing();
 }
