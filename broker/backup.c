@@ -481,6 +481,11 @@ copy_check(const char *file, const char *tmpdir, const char *copy,
 	if ((ret = store_verify(tmpdir, key, &r)) != ST_OK)
 		return refuse_copy(file, keypath, ret, &r);
 	report_print("checked the backup", &r);
+	if (r.schema < STORE_SCHEMA_MAC)
+		fprintf(stderr, "secretd: restore: warning: %s is of schema "
+		    "%u, older than MACs on token records: whether its tokens "
+		    "or usage counts were edited cannot be told; they are "
+		    "trusted from its next open on\n", file, r.schema);
 	fflush(stdout);
 	return 0;
 }

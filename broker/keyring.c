@@ -221,7 +221,7 @@ keyring_derive(struct store *st, const uint8_t *root_key)
 	sodium_mprotect_noaccess(st->wrap_key);
 	sodium_mprotect_readonly(st->token_key);
 	sodium_mprotect_readonly(st->audit_key);
-	return ST_OK;
+	return store_mac_derive(st);
 }
 
 /* The chain key of a store never rotated: derived from its root key. */
@@ -367,6 +367,7 @@ keyring_load(struct store *st, MDB_txn *txn)
 	if ((ret = keyring_unwrap_all(st, txn, keys, n)) != ST_OK ||
 	    (ret = keptkey_load(st, txn, META_TOKENKEY, TOKENKEY_ID,
 	    st->token_key)) != ST_OK ||
+	    (ret = store_mac_derive(st)) != ST_OK ||
 	    (ret = keptkey_load(st, txn, META_AUDITKEY, AUDITKEY_ID,
 	    st->audit_key)) != ST_OK)
 		goto fail;

@@ -515,6 +515,9 @@ precheck(const char *dir, const uint8_t *root_key)
 /*
  * Schema 1 to 2: index the tokens and count every owner's usage.  2 to
  * 3: an empty database of old versions (a store before it kept none).
+ * 3 to 4: a tag on every token record and usage count; the counts a
+ * schema 1 store gets are written tagged already.  Whether a record was
+ * edited before it is tagged cannot be told (see secretd(8)).
  */
 static int
 upgrade_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
@@ -528,6 +531,11 @@ upgrade_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 		return rc;
 	if ((rc = dbis_open_v3(st, txn, MDB_CREATE)) != 0)
 		return rc;
+	if (*from < STORE_SCHEMA_MAC && ((rc = store_mac_add_all(st, txn,
+	    st->db_tokens, "tokens", token_value_check)) != 0 ||
+	    (*from >= 2 && (rc = store_mac_add_all(st, txn, st->db_usage,
+	    "usage", usage_value_check)) != 0)))
+		return rc;
 	return meta_put_u32(txn, st->db_meta, "schema", STORE_SCHEMA);
 }
 
@@ -540,6 +548,7 @@ store_upgrade(struct store *st, const char *dir, uint32_t from)
 		log_warnx("%s: %s: %s", __func__, dir, store_strerror(ret));
 		return ret;
 	}
+	st->schema = STORE_SCHEMA;
 	log_info("%s: %s: store upgraded to schema %d", __func__, dir,
 	    STORE_SCHEMA);
 	return ST_OK;
@@ -562,6 +571,7 @@ open_txn(struct store *st, const uint8_t *root_key, uint32_t *schema)
 		ret = rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
 	if (ret == ST_OK)
 		ret = keyring_load(st, txn);
+	st->schema = *schema;
 	if (ret != ST_OK) {
 		mdb_txn_abort(txn);
 		return ret;
@@ -726,6 +736,7 @@ store_close(struct store *st)
 	free(st->dir);
 	sodium_free(st->wrap_key);
 	sodium_free(st->token_key);
+	sodium_free(st->mac_key);
 	sodium_free(st->audit_key);
 	sodium_free(st->scratch);
 	sodium_free(st->reveal);
@@ -831,8 +842,7 @@ store_usage_get(struct store *st, const char *org, int scope,
 {
 	struct skey k;
 	MDB_txn *txn;
-	MDB_val kv, v;
-	int rc, ret;
+	int ret;
 
 	memset(u, 0, sizeof(*u));
 	if (skey_prefix(&k, org, scope, scope == SCOPE_ORG ? NULL : owner) ==
@@ -840,17 +850,7 @@ store_usage_get(struct store *st, const char *org, int scope,
 		return ST_INVALID;
 	if ((ret = store_rtxn(st, &txn)) != ST_OK)
 		return ret;
-	kv.mv_size = k.len;
-	kv.mv_data = k.buf;
-	if ((rc = mdb_get(txn, st->db_usage, &kv, &v)) == 0) {
-		if (v.mv_size == 12) {
-			u->count = be32_get(v.mv_data);
-			u->bytes = (uint64_t)be32_get((uint8_t *)v.mv_data +
-			    4) << 32 | be32_get((uint8_t *)v.mv_data + 8);
-		} else
-			ret = ST_CORRUPT;
-	} else if (rc != MDB_NOTFOUND)
-		ret = store_mdb_err(rc);
+	ret = store_mdb_err(usage_read(st, txn, &k, u));
 	store_rtxn_done(st);
 	return ret;
 }

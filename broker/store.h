@@ -117,6 +117,9 @@ struct store_usage {
  * What a walk of the store found (store_verify): records per database and
  * the first damage, file_why for the file itself, bad_* for a record.
  */
+/* The first schema whose token records and usage counts carry a MAC. */
+#define STORE_SCHEMA_MAC	4
+
 struct store_report {
 	uint32_t	 schema;
 	uint32_t	 active_key;

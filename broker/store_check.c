@@ -297,8 +297,6 @@ record_check(struct walk *w, const char *name, const MDB_val *k,
     const MDB_val *v)
 {
 	struct record_view rv;
-	struct token_meta t;
-	char parent[TOKEN_ID_LEN + 1];
 	const char *why;
 	MDB_val sk;
 
@@ -316,9 +314,16 @@ record_check(struct walk *w, const char *name, const MDB_val *k,
 			return why;
 		return seal_check(w, &sk, &rv);
 	}
+	/* tagged token records and the indexes leading to them agree */
+	if (w->st->schema >= STORE_SCHEMA_MAC && (strcmp(name, "tokens") == 0 ||
+	    strncmp(name, "token_", 6) == 0))
+		return token_links_check(w->st, w->txn, name, k, v);
+	if (w->st->schema >= STORE_SCHEMA_MAC && strcmp(name, "usage") == 0)
+		return usage_record_check(w->st, k, v);
+	/* a store before schema 4, not yet upgraded: nothing is tagged */
 	if (strcmp(name, "tokens") == 0)
-		return k->mv_size != TOKEN_HASH_LEN || token_decode(v->mv_data,
-		    v->mv_size, &t, parent) == -1 ? "does not decode" : NULL;
+		return token_value_check(k, v) == -1 ? "does not decode" :
+		    NULL;
 	if (strcmp(name, "token_ids") == 0)
 		return k->mv_size != TOKEN_ID_LEN ||
 		    v->mv_size != TOKEN_HASH_LEN ? "has a bad length" : NULL;
@@ -328,7 +333,8 @@ record_check(struct walk *w, const char *name, const MDB_val *k,
 		return k->mv_size != 2 * TOKEN_ID_LEN || v->mv_size != 0 ?
 		    "has a bad length" : NULL;
 	if (strcmp(name, "usage") == 0)
-		return v->mv_size != 12 ? "has a bad length" : NULL;
+		return usage_value_check(k, v) == -1 ? "has a bad length" :
+		    NULL;
 	if (strcmp(name, "keyring") == 0)
 		return k->mv_size != 4 || v->mv_size != WRAPPED_KEY_LEN ?
 		    "has a bad length" : NULL;
@@ -337,6 +343,7 @@ record_check(struct walk *w, const char *name, const MDB_val *k,
 	return "is in an unknown database";
 }
 
+/* The store's databases, each walked before those that point into it. */
 static const char *const db_names[] = {
 	"secrets", "tokens", "token_ids", "token_owners", "token_children",
 	"usage", "keyring", "meta", "versions",
@@ -438,7 +445,7 @@ walk_main(struct walk *w)
 	MDB_cursor *c;
 	MDB_val k, v;
 	char name[32];
-	size_t i;
+	size_t i, j;
 	int rc, ret = ST_OK;
 
 	if ((rc = mdb_dbi_open(w->txn, NULL, 0, &dbi)) != 0 ||
@@ -467,8 +474,12 @@ walk_main(struct walk *w)
 		k.mv_size = 0;
 		ret = bad_record(w, "(main)", &k, mdb_strerror(rc));
 	}
-	for (i = 0; ret == ST_OK && i < r->ndb; i++)
-		ret = walk_db(w, r->db[i].name, &r->db[i].n);
+	/* in the store's order: records before the indexes leading to them */
+	for (j = 0; ret == ST_OK && j < sizeof(db_names) /
+	    sizeof(db_names[0]); j++)
+		for (i = 0; ret == ST_OK && i < r->ndb; i++)
+			if (strcmp(r->db[i].name, db_names[j]) == 0)
+				ret = walk_db(w, r->db[i].name, &r->db[i].n);
 	return ret;
 }
 

@@ -105,12 +105,33 @@ put_meta(struct store_op *op, const struct secret_meta *old, uint64_t now)
 
 #define USAGE_LEN	12		/* be32 count, be64 bytes */
 
-static int
+/* An untagged count as a schema 2 or 3 store kept it. */
+int
+usage_value_check(const MDB_val *k, const MDB_val *v)
+{
+	(void)k;
+	return v->mv_size == USAGE_LEN ? 0 : -1;
+}
+
+/* A tagged count (k the owner prefix, v as stored): NULL or why not. */
+const char *
+usage_record_check(struct store *st, const MDB_val *k, const MDB_val *v)
+{
+	size_t len;
+
+	if (store_mac_check(st, "usage", k, v, &len) == -1)
+		return "fails its MAC (edited without the root key)";
+	return len == USAGE_LEN ? NULL : "has a bad length";
+}
+
+/* An owner's count; none is zero.  A count failing its tag is damage. */
+int
 usage_read(struct store *st, MDB_txn *txn, const struct skey *k,
     struct store_usage *u)
 {
 	MDB_val kv = { k->len, (void *)k->buf }, v;
 	const uint8_t *p;
+	const char *why;
 	int rc;
 
 	memset(u, 0, sizeof(*u));
@@ -118,8 +139,11 @@ usage_read(struct store *st, MDB_txn *txn, const struct skey *k,
 		return 0;
 	if (rc != 0)
 		return rc;
-	if (v.mv_size != USAGE_LEN)
+	if ((why = usage_record_check(st, &kv, &v)) != NULL) {
+		log_warnx("%s: a usage count %s: refused; restore the store "
+		    "from a backup", __func__, why);
 		return MDB_CORRUPTED;
+	}
 	p = v.mv_data;
 	u->count = be32_get(p);
 	u->bytes = (uint64_t)be32_get(p + 4) << 32 | be32_get(p + 8);
@@ -141,7 +165,7 @@ usage_add(struct store *st, MDB_txn *txn, const struct secret_meta *m,
 	struct store_usage u;
 	struct skey k;
 	uint8_t b[USAGE_LEN];
-	MDB_val kv, v = { USAGE_LEN, b };
+	MDB_val kv;
 	int rc;
 
 	if (usage_key(&k, m) == -1)
@@ -159,7 +183,8 @@ usage_add(struct store *st, MDB_txn *txn, const struct secret_meta *m,
 	be32_put(b, (uint32_t)u.count);
 	be32_put(b + 4, (uint32_t)(u.bytes >> 32));
 	be32_put(b + 8, (uint32_t)u.bytes);
-	return mdb_put(txn, st->db_usage, &kv, &v, 0);
+	return store_mac_put(st, txn, st->db_usage, "usage", &kv, b,
+	    sizeof(b));
 }
 
 /* Whether adding count and bytes keeps m's owner within the op's limits. */

@@ -15,8 +15,10 @@
 #include "seal.h"
 #include "store.h"
 
-#define STORE_SCHEMA	3	/* 2: token indexes, usage counts;
-				   3: old versions */
+#define STORE_SCHEMA	4	/* 2: token indexes, usage counts;
+				   3: old versions;
+				   4: token records, usage counts
+				   tagged (store_mac.c) */
 #define STORE_MAXDBS	16
 #define STORE_MAPSIZE	(64UL * 1024 * 1024)
 
@@ -48,8 +50,10 @@ struct store {
 	size_t		 mapsize;
 	char		*dir;		/* the store's folder */
 	int		 full;		/* the last write found no space */
+	uint32_t	 schema;	/* as opened (before an upgrade) */
 	uint8_t		*wrap_key;	/* no access except while used */
 	uint8_t		*token_key;	/* read-only */
+	uint8_t		*mac_key;	/* read-only: of the token key */
 	uint8_t		*audit_key;	/* read-only: the audit chain's */
 	struct keyring	 ring;
 	uint8_t		*scratch;	/* a value being re-sealed (keyring) */
@@ -114,11 +118,32 @@ int	 token_op_put(struct store *, MDB_txn *, struct store_op *,
 	    uint64_t now);
 int	 token_op_delete(struct store *, MDB_txn *, struct store_op *);
 int	 token_index_build(struct store *, MDB_txn *);
+const char *token_record_check(struct store *, const MDB_val *k,
+	    const MDB_val *v, struct token_meta *,
+	    char parent[TOKEN_ID_LEN + 1]);
+int	 token_value_check(const MDB_val *, const MDB_val *);
+const char *token_links_check(struct store *, MDB_txn *, const char *name,
+	    const MDB_val *k, const MDB_val *v);
 
 /* store_commit.c */
 int	 usage_add(struct store *, MDB_txn *, const struct secret_meta *,
 	    int64_t count, int64_t bytes);
 int	 usage_build(struct store *, MDB_txn *);
+int	 usage_read(struct store *, MDB_txn *, const struct skey *,
+	    struct store_usage *);
+int	 usage_value_check(const MDB_val *, const MDB_val *);
+const char *usage_record_check(struct store *, const MDB_val *k,
+	    const MDB_val *v);
+
+/* store_mac.c */
+#define STORE_MAC_LEN	32
+int	 store_mac_derive(struct store *);
+int	 store_mac_put(struct store *, MDB_txn *, MDB_dbi, const char *name,
+	    const MDB_val *k, const uint8_t *value, size_t len);
+int	 store_mac_check(struct store *, const char *name, const MDB_val *k,
+	    const MDB_val *v, size_t *len);
+int	 store_mac_add_all(struct store *, MDB_txn *, MDB_dbi,
+	    const char *name, int (*check)(const MDB_val *, const MDB_val *));
 
 /* keyring.c */
 int	 keyring_derive(struct store *, const uint8_t *root_key);

@@ -4,6 +4,13 @@
  * revoked token takes the tokens made with it).  Every lookup goes
  * through an index; nothing here scans a bounded prefix and gives up.
  * The store keeps only a token's hash, never the token.
+ *
+ * A token record carries a tag (store_mac.c) over its hash and itself; a
+ * record without a valid one is refused wherever it is read.  The
+ * indexes carry none: every entry leads to a tagged record, and is
+ * checked against it (id, owner, parent) before it is acted on, so an
+ * edited index can hide a token but never make an operation reach
+ * another one.
  */
 #include "config.h"
 
@@ -53,6 +60,56 @@ ckey_build(uint8_t k[CKEY_LEN], const char *parent, const char *id)
 	memcpy(k + TOKEN_ID_LEN, id, TOKEN_ID_LEN);
 }
 
+/*
+ * A token record as stored (k its hash, v its value): whether it carries
+ * its tag and decodes.  Exposed for the store's walk.
+ */
+const char *
+token_record_check(struct store *st, const MDB_val *k, const MDB_val *v,
+    struct token_meta *t, char parent[TOKEN_ID_LEN + 1])
+{
+	size_t len;
+
+	if (k->mv_size != TOKEN_HASH_LEN)
+		return "has a bad length";
+	if (store_mac_check(st, "tokens", k, v, &len) == -1)
+		return "fails its MAC (edited without the root key)";
+	if (token_decode(v->mv_data, len, t, parent) == -1)
+		return "does not decode";
+	return NULL;
+}
+
+/* An untagged record as a store before schema 4 kept it. */
+int
+token_value_check(const MDB_val *k, const MDB_val *v)
+{
+	struct token_meta t;
+	char parent[TOKEN_ID_LEN + 1];
+
+	return k->mv_size == TOKEN_HASH_LEN &&
+	    token_decode(v->mv_data, v->mv_size, &t, parent) == 0 ? 0 : -1;
+}
+
+/* The record of the token hashed to hash. */
+static int
+token_record_get(struct store *st, MDB_txn *txn, const uint8_t *hash,
+    struct token_meta *t, char parent[TOKEN_ID_LEN + 1])
+{
+	MDB_val k = { TOKEN_HASH_LEN, (void *)hash }, v;
+	const char *why;
+	int rc;
+
+	if ((rc = mdb_get(txn, st->db_tokens, &k, &v)) != 0)
+		return rc;
+	if ((why = token_record_check(st, &k, &v, t, parent)) != NULL) {
+		log_warnx("%s: the token record of hash %02x%02x%02x%02x... "
+		    "%s: refused; restore the store from a backup", __func__,
+		    hash[0], hash[1], hash[2], hash[3], why);
+		return MDB_CORRUPTED;
+	}
+	return 0;
+}
+
 /* The record of token id: its hash, metadata and parent. */
 static int
 token_by_id(struct store *st, MDB_txn *txn, const char *id,
@@ -67,14 +124,31 @@ token_by_id(struct store *st, MDB_txn *txn, const char *id,
 	if (v.mv_size != TOKEN_HASH_LEN)
 		return MDB_CORRUPTED;
 	memcpy(hash, v.mv_data, TOKEN_HASH_LEN);
-	k.mv_size = TOKEN_HASH_LEN;
-	k.mv_data = hash;
-	if ((rc = mdb_get(txn, st->db_tokens, &k, &v)) != 0)
+	if ((rc = token_record_get(st, txn, hash, t, parent)) != 0)
 		return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
-	if (token_decode(v.mv_data, v.mv_size, t, parent) == -1 ||
-	    strcmp(t->id, id) != 0)
+	/* an id entry leading to another token's record */
+	if (strcmp(t->id, id) != 0) {
+		log_warnx("%s: token %s: its id entry leads to token %s: "
+		    "refused; restore the store from a backup", __func__, id,
+		    t->id);
 		return MDB_CORRUPTED;
+	}
 	return 0;
+}
+
+/* Whether an owner index key k is the one of t's record. */
+static int
+owner_entry_matches(const MDB_val *k, const struct token_meta *t)
+{
+	struct okey ok;
+
+	if (okey_build(&ok, t->org_id, t->user_id, t->id) == -1 ||
+	    ok.len != k->mv_size || memcmp(ok.buf, k->mv_data, ok.len) != 0) {
+		log_warnx("token %s: an owner entry not its own: refused; "
+		    "restore the store from a backup", t->id);
+		return 0;
+	}
+	return 1;
 }
 
 static int
@@ -122,7 +196,10 @@ static int
 children_of(struct store *st, MDB_txn *txn, const char *parent,
     char (**ids)[TOKEN_ID_LEN + 1], size_t *n, size_t *cap)
 {
-	char (*nids)[TOKEN_ID_LEN + 1];
+	char (*nids)[TOKEN_ID_LEN + 1], id[TOKEN_ID_LEN + 1];
+	char its_parent[TOKEN_ID_LEN + 1];
+	struct token_meta t;
+	uint8_t hash[TOKEN_HASH_LEN];
 	MDB_cursor *c;
 	MDB_val k = { TOKEN_ID_LEN, (void *)parent }, v;
 	int rc;
@@ -143,9 +220,21 @@ children_of(struct store *st, MDB_txn *txn, const char *parent,
 			}
 			*ids = nids;
 		}
-		memcpy((*ids)[*n], (const uint8_t *)k.mv_data + TOKEN_ID_LEN,
+		memcpy(id, (const uint8_t *)k.mv_data + TOKEN_ID_LEN,
 		    TOKEN_ID_LEN);
-		(*ids)[(*n)++][TOKEN_ID_LEN] = '\0';
+		id[TOKEN_ID_LEN] = '\0';
+		/* an entry naming another's token as a child: never revoked */
+		if ((rc = token_by_id(st, txn, id, hash, &t,
+		    its_parent)) == 0 && strncmp(its_parent, parent,
+		    TOKEN_ID_LEN) != 0) {
+			log_warnx("%s: token %s: a child entry under %.16s, "
+			    "not its parent: refused; restore the store from "
+			    "a backup", __func__, id, parent);
+			rc = MDB_CORRUPTED;
+		}
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			break;
+		memcpy((*ids)[(*n)++], id, sizeof(id));
 	}
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;
@@ -237,6 +326,10 @@ live_tokens(struct store *st, MDB_txn *txn, const char *org,
 		id[TOKEN_ID_LEN] = '\0';
 		if ((rc = token_by_id(st, txn, id, hash, &t, parent)) != 0)
 			break;
+		if (!owner_entry_matches(&k, &t)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
 		if (t.expires_at == 0 || t.expires_at > now) {
 			(*live)++;
 			continue;
@@ -325,7 +418,8 @@ token_op_put(struct store *st, MDB_txn *txn, struct store_op *op,
 		return rc;
 	k.mv_size = TOKEN_HASH_LEN;
 	k.mv_data = op->token_hash;
-	if ((rc = mdb_put(txn, st->db_tokens, &k, &v, 0)) != 0)
+	if ((rc = store_mac_put(st, txn, st->db_tokens, "tokens", &k, enc,
+	    v.mv_size)) != 0)
 		return rc;
 	k.mv_size = ok.len;
 	k.mv_data = ok.buf;
@@ -347,15 +441,11 @@ store_token_lookup(struct store *st, const uint8_t *hash,
 {
 	char parent[TOKEN_ID_LEN + 1];
 	MDB_txn *txn;
-	MDB_val k = { TOKEN_HASH_LEN, (void *)hash }, v;
-	int rc, ret;
+	int ret;
 
 	if ((ret = store_rtxn(st, &txn)) != ST_OK)
 		return ret;
-	if ((rc = mdb_get(txn, st->db_tokens, &k, &v)) != 0)
-		ret = store_mdb_err(rc);
-	else if (token_decode(v.mv_data, v.mv_size, out, parent) == -1)
-		ret = ST_CORRUPT;
+	ret = store_mdb_err(token_record_get(st, txn, hash, out, parent));
 	store_rtxn_done(st);
 	return ret;
 }
@@ -456,6 +546,10 @@ store_token_list(struct store *st, const char *org, const char *user,
 		if ((rc = token_by_id(st, txn, id, hash, &out[*n],
 		    parent)) != 0)
 			break;
+		if (!owner_entry_matches(&k, &out[*n])) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
 		(*n)++;
 	}
 	ret = rc == 0 || rc == MDB_NOTFOUND ? ST_OK : store_mdb_err(rc);
@@ -464,7 +558,10 @@ store_token_list(struct store *st, const char *org, const char *user,
 	return ret;
 }
 
-/* Schema 1 stores had token records only: index them (no parents). */
+/*
+ * Schema 1 stores had token records only: index them (no parents).  Run
+ * before the records are tagged (schema 4).
+ */
 int
 token_index_build(struct store *st, MDB_txn *txn)
 {
@@ -497,4 +594,80 @@ token_index_build(struct store *st, MDB_txn *txn)
 	}
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * For the store's walk (schema 4): a tagged token record k, v that its
+ * id and owner entries (and its parent's child entry) lead to, or an
+ * index entry k, v of database name that leads to a token record
+ * naming it.  NULL when it does, else why not.
+ */
+const char *
+token_links_check(struct store *st, MDB_txn *txn, const char *name,
+    const MDB_val *k, const MDB_val *v)
+{
+	char parent[TOKEN_ID_LEN + 1], id[TOKEN_ID_LEN + 1];
+	uint8_t hash[TOKEN_HASH_LEN], ck[CKEY_LEN];
+	struct token_meta t;
+	struct okey ok;
+	const char *why;
+	MDB_val ik, iv;
+
+	if (strcmp(name, "tokens") == 0) {
+		if ((why = token_record_check(st, k, v, &t, parent)) != NULL)
+			return why;
+		ik.mv_size = TOKEN_ID_LEN;
+		ik.mv_data = t.id;
+		if (mdb_get(txn, st->db_token_ids, &ik, &iv) != 0 ||
+		    iv.mv_size != TOKEN_HASH_LEN ||
+		    memcmp(iv.mv_data, k->mv_data, TOKEN_HASH_LEN) != 0)
+			return "is not the one its id entry leads to";
+		if (okey_build(&ok, t.org_id, t.user_id, t.id) == -1)
+			return "does not decode";
+		ik.mv_size = ok.len;
+		ik.mv_data = ok.buf;
+		if (mdb_get(txn, st->db_token_owners, &ik, &iv) != 0)
+			return "has no owner entry";
+		if (parent[0] == '\0')
+			return NULL;
+		ckey_build(ck, parent, t.id);
+		ik.mv_size = CKEY_LEN;
+		ik.mv_data = ck;
+		return mdb_get(txn, st->db_token_children, &ik, &iv) != 0 ?
+		    "has no child entry under its parent" : NULL;
+	}
+	/* an index entry: the id it names, then that token's record */
+	if (strcmp(name, "token_ids") == 0) {
+		if (k->mv_size != TOKEN_ID_LEN || v->mv_size != TOKEN_HASH_LEN)
+			return "has a bad length";
+		memcpy(id, k->mv_data, TOKEN_ID_LEN);
+	} else if (strcmp(name, "token_owners") == 0) {
+		if (k->mv_size < TOKEN_ID_LEN || v->mv_size != 0)
+			return "has a bad length";
+		memcpy(id, (const uint8_t *)k->mv_data + k->mv_size -
+		    TOKEN_ID_LEN, TOKEN_ID_LEN);
+	} else if (strcmp(name, "token_children") == 0) {
+		if (k->mv_size != CKEY_LEN || v->mv_size != 0)
+			return "has a bad length";
+		memcpy(id, (const uint8_t *)k->mv_data + TOKEN_ID_LEN,
+		    TOKEN_ID_LEN);
+	} else
+		return "is in an unknown database";
+	id[TOKEN_ID_LEN] = '\0';
+	if (!valid_token_id(id, TOKEN_ID_LEN))
+		return "names no token id";
+	switch (token_by_id(st, txn, id, hash, &t, parent)) {
+	case 0:
+		break;
+	case MDB_NOTFOUND:
+		return "names a token that has no record";
+	default:
+		return "leads to a token record that is not its token's";
+	}
+	if (strcmp(name, "token_owners") == 0 && !owner_entry_matches(k, &t))
+		return "is not its token's owner";
+	if (strcmp(name, "token_children") == 0 &&
+	    memcmp(parent, k->mv_data, TOKEN_ID_LEN) != 0)
+		return "names a child of another token";
+	return NULL;
 }

@@ -116,6 +116,13 @@ token_auth(struct broker *b, const char *tok, const char *ratekey,
 		goto fail;
 	if (rv == ST_BUSY)
 		return store_status(rv, msg, msglen);
+	/* a record failing its tag was edited: it authenticates no one */
+	if (rv == ST_CORRUPT) {
+		log_warnx("%s: token %s: its record fails authentication; "
+		    "refused: the store was edited, restore it from a backup",
+		    __func__, id);
+		goto fail;
+	}
 	if (rv != ST_OK) {
 		log_warnx("%s: %s", __func__, store_strerror(rv));
 		snprintf(msg, msglen, "token lookup failed");

@@ -265,7 +265,7 @@ test_quota(struct store *st)
 	    "the description counts it once");
 }
 
-/* Turn a new store back into schema 1: no indexes, no counts. */
+/* Turn a new store back into schema 1: no indexes, no counts, no tags. */
 static int
 downgrade(const char *dir)
 {
@@ -282,6 +282,7 @@ downgrade(const char *dir)
 	mdb_env_set_maxdbs(env, STORE_MAXDBS);
 	if ((rc = mdb_env_open(env, dir, MDB_NOTLS, 0600)) == 0 &&
 	    (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0) {
+		rc = tu_untag(txn, "tokens");
 		for (i = 0; rc == 0 && i < 4; i++)
 			if ((rc = mdb_dbi_open(txn, v2[i], 0, &db)) == 0)
 				rc = mdb_drop(txn, db, 1);

@@ -293,7 +293,7 @@ test_binding(void)
 	free(dir);
 }
 
-/* Turns the store at dir into schema 2: no versions database. */
+/* Turns the store at dir into schema 2: no versions database, no tags. */
 static int
 downgrade(const char *dir)
 {
@@ -307,7 +307,9 @@ downgrade(const char *dir)
 	mdb_env_set_maxdbs(env, STORE_MAXDBS);
 	if ((rc = mdb_env_open(env, dir, MDB_NOTLS, 0600)) == 0 &&
 	    (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0) {
-		if ((rc = mdb_dbi_open(txn, "versions", 0, &db)) == 0)
+		if ((rc = tu_untag(txn, "tokens")) == 0 &&
+		    (rc = tu_untag(txn, "usage")) == 0 &&
+		    (rc = mdb_dbi_open(txn, "versions", 0, &db)) == 0)
 			rc = mdb_drop(txn, db, 1);
 		if (rc == 0 && (rc = mdb_dbi_open(txn, "meta", 0, &db)) == 0)
 			rc = meta_put_u32(txn, db, "schema", 2);
@@ -342,7 +344,7 @@ test_upgrade(void)
 	    "after the upgrade a rotation keeps the old value");
 	store_close(st);
 	ok(store_verify(dir, root, &r) == ST_OK && r.schema == STORE_SCHEMA,
-	    "verify: schema 3, clean");
+	    "verify: the current schema, clean");
 	tu_rm_rf(dir);
 	free(dir);
 }

@@ -9,6 +9,7 @@
 
 struct store;
 struct store_op;
+struct MDB_txn;
 
 /* testutil.c */
 char	*tu_mkdtemp(const char *);
@@ -21,6 +22,7 @@ void	 tu_put_op(struct store_op *, int, const char *, const char *,
 	    const char *, const char *, const char *);
 void	 tu_del_op(struct store_op *, int, const char *, const char *,
 	    const char *);
+int	 tu_untag(struct MDB_txn *, const char *db);
 int	 tu_put1(struct store *, int, const char *, const char *,
 	    const char *, const char *, const char *);
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store.h"
+#include "store_int.h"
 #include "testutil.h"
 
 /* A put by OWNER; an org secret has no user_id. */
@@ -49,4 +49,36 @@ tu_put1(struct store *st, int scope, const char *org, const char *owner,
 	if (store_commit(st, &op, 1) != ST_OK)
 		return -1;
 	return op.result;
+}
+
+/* Strips the tag off every value of db: as a store before schema 4. */
+int
+tu_untag(MDB_txn *txn, const char *db)
+{
+	uint8_t kb[SKEY_MAX], vb[TOKEN_ENC_MAX];
+	MDB_cursor *c;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_dbi_open(txn, db, 0, &dbi)) != 0 ||
+	    (rc = mdb_cursor_open(txn, dbi, &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size > sizeof(kb) || v.mv_size < STORE_MAC_LEN ||
+		    v.mv_size - STORE_MAC_LEN > sizeof(vb)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		memcpy(kb, k.mv_data, k.mv_size);
+		memcpy(vb, v.mv_data, v.mv_size - STORE_MAC_LEN);
+		k.mv_data = kb;
+		v.mv_data = vb;
+		v.mv_size -= STORE_MAC_LEN;
+		if ((rc = mdb_cursor_put(c, &k, &v, MDB_CURRENT)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
