@@ -422,7 +422,7 @@ elapsed_ns(const struct timespec *a, const struct timespec *b)
 	    (double)(b->tv_nsec - a->tv_nsec);
 }
 
-/* What a lookup costs, and the tag check's part of it. */
+/* What a lookup costs, and the tag check's part of it (printed). */
 static void
 test_cost(void)
 {
@@ -464,8 +464,9 @@ test_cost(void)
 	    "check (BLAKE2b over %zu bytes) %.0f ns: %.0f ns without\n",
 	    lookup_ns, 1 + 6 + 2 + TOKEN_HASH_LEN + len, mac_ns,
 	    lookup_ns - mac_ns);
-	ok(bad == 0 && mac_ns < 1000, "a tag check is under a microsecond "
-	    "(%.0f ns)", mac_ns);
+	/* The figures are printed, never asserted: a loaded machine would
+	 * make a timed check flake. */
+	ok(bad == 0, "%d lookups and tag checks all pass", 2 * LOOKUPS);
 	done(st, dir);
 }
 
