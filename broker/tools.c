@@ -571,6 +571,17 @@ h_tool_exec(struct req *q)
 		goto done;
 	if ((rv = tool_for(q, x->tool, &t, msg, sizeof(msg))) != RT_OK)
 		goto done;
+	/*
+	 * A tool-scoped token reaches the secrets its tools' slots name;
+	 * an override would let it send any other secret of its user to
+	 * the tool's upstream.
+	 */
+	if (x->noverrides > 0 && q->p.scopes.n > 0) {
+		snprintf(msg, sizeof(msg), "this token is scoped to tools: "
+		    "credentialOverrides are not allowed");
+		rv = RT_FORBIDDEN;
+		goto done;
+	}
 	if (table_init(q->b) == -1 || (rq = calloc(1, sizeof(*rq))) == NULL) {
 		rv = RT_INTERNAL;
 		goto done;

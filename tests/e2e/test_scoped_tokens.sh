@@ -65,6 +65,25 @@ is "$(status_of "$out")" 200 "it runs the exec tool env"
 is "$(audit_lines ".op == \"exec\" and .tokenId == \"$TOK_ID\"" | wc -l)" 2 \
     "both runs are audited under the token's id"
 
+# credentialOverrides would let a token scoped to crm send any other of
+# alice's secrets to crm's upstream: the scope is about tools and the
+# secrets their own slots name, so a scoped token may not override.
+n0=$(up_count)
+out=$(tls "$TOK" POST /v1/tools/crm/execute '{"action":"echo","params":{"echo":"header:Authorization"},"credentialOverrides":{"apiKey":"ALICE_ONLY"}}')
+is "$(status_of "$out")" 403 "a scoped token may not override a credential"
+ok "$(body_of "$out" | jq -r .error.message | grep -q credentialOverrides
+    echo $?)" "the refusal names credentialOverrides"
+ok "$(! body_of "$out" | grep -q alice-private; echo $?)" \
+    "the refusal holds no secret"
+is "$(up_count)" "$n0" "the override reached no upstream"
+out=$(tls "$TOK" POST /v1/tools/crm/execute '{"action":"echo","credentialOverrides":{"apiKey":{"name":"SHARED_CRM_KEY","orgWide":true}}}')
+is "$(status_of "$out")" 403 "nor point it at the org's secret"
+is "$(up_count)" "$n0" "that reached no upstream either"
+out=$(tls "$FULL" POST /v1/tools/crm/execute '{"action":"echo","params":{"echo":"header:Authorization"},"credentialOverrides":{"apiKey":"ALICE_ONLY"}}')
+is "$(status_of "$out")" 200 "an unscoped token still overrides"
+is "$(up_header Authorization)" "Bearer alice-private-55555" \
+    "and the upstream got the override"
+
 # --- X-RunTools-Client: the agent's name in the audit line ---
 out=$(apix "tls:$TOK" POST /v1/tools/crm/execute '{"action":"echo"}' \
     -H 'X-RunTools-Client: Claude Code 2.0 (agent-7)')
