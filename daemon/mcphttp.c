@@ -103,23 +103,62 @@ session_find(const char *id)
 	return NULL;
 }
 
-/* A free slot, else the one used longest ago: the table is bounded. */
+static int
+used_before(const struct mcp_sess *a, const struct mcp_sess *b)
+{
+	return a->used.tv_sec != b->used.tv_sec ?
+	    a->used.tv_sec < b->used.tv_sec :
+	    a->used.tv_nsec < b->used.tv_nsec;
+}
+
+static size_t
+owner_sessions(const char *owner)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < MCP_SESSIONS_MAX; i++)
+		if (sessions[i].id[0] != '\0' &&
+		    strcmp(sessions[i].owner, owner) == 0)
+			n++;
+	return n;
+}
+
+/*
+ * A full table gives up a session of the caller holding the most, the
+ * one it used longest ago: a caller opening sessions by the hundred
+ * pushes out its own, never those of a caller holding fewer.
+ */
+static struct mcp_sess *
+session_victim(void)
+{
+	struct mcp_sess *v = NULL;
+	size_t i, n, most = 0;
+
+	for (i = 0; i < MCP_SESSIONS_MAX; i++) {
+		n = owner_sessions(sessions[i].owner);
+		if (v == NULL || n > most || (n == most &&
+		    used_before(&sessions[i], v))) {
+			v = &sessions[i];
+			most = n;
+		}
+	}
+	return v;
+}
+
+/* A free slot, else a victim's: the table is bounded. */
 static struct mcp_sess *
 session_new(const char *owner, const struct mcp_session *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	struct mcp_sess *v = &sessions[0];
+	struct mcp_sess *v = NULL;
 	uint8_t rnd[MCP_SESSION_ID_LEN / 2];
 	size_t i;
 
-	for (i = 0; i < MCP_SESSIONS_MAX; i++) {
-		if (sessions[i].id[0] == '\0') {
+	for (i = 0; i < MCP_SESSIONS_MAX && v == NULL; i++)
+		if (sessions[i].id[0] == '\0')
 			v = &sessions[i];
-			break;
-		}
-		if (sessions[i].used.tv_sec < v->used.tv_sec)
-			v = &sessions[i];
-	}
+	if (v == NULL)
+		v = session_victim();
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return NULL;
 	memset(v, 0, sizeof(*v));

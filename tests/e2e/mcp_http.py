@@ -6,7 +6,8 @@
 BODY is sent as it is given (so malformed JSON can be sent too), with the
 headers an MCP client sends: Content-Type, Accept, and when given
 Authorization (--token), Mcp-Session-Id (--session), MCP-Protocol-Version
-(--version) and Origin (--origin).  Prints the HTTP status, the
+(--version) and Origin (--origin); --repeat N sends it N times on one
+connection (a caller opening many sessions).  Prints the HTTP status, the
 Mcp-Session-Id the reply set ("" for none), the Content-Type, then the
 body, each on its own line.
 """
@@ -28,6 +29,7 @@ def main():
     ap.add_argument("--session")
     ap.add_argument("--version")
     ap.add_argument("--origin")
+    ap.add_argument("--repeat", type=int, default=1)
     a = ap.parse_intermixed_args()
 
     u = urllib.parse.urlsplit(a.url)
@@ -47,9 +49,11 @@ def main():
     if a.origin:
         headers["Origin"] = a.origin
     body = a.body.encode() if a.body is not None else None
-    conn.request(a.method, u.path or "/v1/mcp", body=body, headers=headers)
-    r = conn.getresponse()
-    data = r.read().decode("utf-8", "replace")
+    for _ in range(a.repeat):
+        conn.request(a.method, u.path or "/v1/mcp", body=body,
+                     headers=headers)
+        r = conn.getresponse()
+        data = r.read().decode("utf-8", "replace")
     print(r.status)
     print(r.getheader("Mcp-Session-Id") or "")
     print(r.getheader("Content-Type") or "")

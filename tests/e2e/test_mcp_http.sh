@@ -166,6 +166,19 @@ is "$(st "$out")" 200 "DELETE with the session: 200"
 out=$(mcp --token "$TOK" --session "$S" "$(rpc 12 ping)")
 is "$(st "$out")" 404 "the ended session: 404"
 
+# --- one caller opening sessions by the hundred pushes out only its own ---
+out=$(mcp --token "$OTHER" "$(init_body 2025-06-18)")
+V=$(sid "$out")
+sleep 2	# V is then the session used longest ago
+out=$(mcp --token "$TOK" --repeat 300 "$(init_body 2025-06-18)")
+is "$(st "$out")" 200 "a caller opens 300 sessions"
+F=$(sid "$out")
+out=$(mcp --token "$OTHER" --session "$V" "$(rpc 16 ping)")
+is "$(st "$out") $(jbody "$out" | jq -c .result)" "200 {}" \
+    "another caller's session outlives the flood"
+out=$(mcp --token "$TOK" --session "$F" "$(rpc 17 ping)")
+is "$(st "$out")" 200 "the flooder's newest session still serves"
+
 # --- the unix socket: the kernel's word, no token ---
 out=$(apix "$E2E_ALICE" POST /v1/mcp "$(init_body 2025-11-25)")
 US=$(header Mcp-Session-Id)
