@@ -432,7 +432,8 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	notify_systemd("READY=1");
 	log_info("ready: socket %s%s%s, front-end %s", b.lis.unix_path,
 	    b.lis.tls_fd != -1 ? ", TLS on " : "",
-	    b.lis.tls_fd != -1 ? cfg->listen : "", b.frontend_path);
+	    b.lis.tls_fd == -1 ? "" : cfg->listen[0] != '\0' ? cfg->listen :
+	    "the socket systemd passed", b.frontend_path);
 	event_loop(&b, sigfd);
 	store_close(b.store);
 	tools_free(b.tools);
