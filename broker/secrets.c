@@ -257,6 +257,21 @@ h_read(struct req *q)
 	return 0;
 }
 
+/*
+ * What a write that makes a new version must respect: the versions
+ * kept, and the quota of the owner.  An org's secrets count against the
+ * org, whoever writes them.
+ */
+static void
+fill_limits(struct store_op *op, const struct secretd_config *cfg, int scope)
+{
+	op->keep = (uint32_t)cfg->versions_kept;
+	op->max_count = scope == SCOPE_ORG ? cfg->quota_org_secrets :
+	    cfg->quota_user_secrets;
+	op->max_bytes = scope == SCOPE_ORG ? cfg->quota_org_bytes :
+	    cfg->quota_user_bytes;
+}
+
 static void
 fill_meta(struct store_op *op, const struct req *q, int scope)
 {
@@ -326,11 +341,7 @@ h_rollback(struct req *q)
 	op->kind = STORE_ROLLBACK_SECRET;
 	fill_meta(op, q, t.scope);
 	op->from_version = version;
-	op->keep = (uint32_t)q->b->cfg->versions_kept;
-	op->max_count = t.scope == SCOPE_ORG ? q->b->cfg->quota_org_secrets :
-	    q->b->cfg->quota_user_secrets;
-	op->max_bytes = t.scope == SCOPE_ORG ? q->b->cfg->quota_org_bytes :
-	    q->b->cfg->quota_user_bytes;
+	fill_limits(op, q->b->cfg, t.scope);
 	return 0;
 }
 
@@ -395,11 +406,6 @@ h_put(struct req *q)
 	    sizeof(op->meta.description));
 	op->value = pd->value;
 	op->value_len = pd->value_len;
-	op->keep = (uint32_t)q->b->cfg->versions_kept;
-	/* An org's secrets count against the org, whoever writes them. */
-	op->max_count = t.scope == SCOPE_ORG ? q->b->cfg->quota_org_secrets :
-	    q->b->cfg->quota_user_secrets;
-	op->max_bytes = t.scope == SCOPE_ORG ? q->b->cfg->quota_org_bytes :
-	    q->b->cfg->quota_user_bytes;
+	fill_limits(op, q->b->cfg, t.scope);
 	return 0;
 }
