@@ -281,6 +281,13 @@ if command -v systemd-socket-activate >/dev/null 2>&1 &&
 	systemd-socket-activate -l "$SOCK" -l "127.0.0.1:$port" \
 	    unshare --net -- /usr/sbin/secretd -f >"$TMP/activate.log" 2>&1 &
 	DAEMON_PID=$!
+	# systemd-socket-activate makes the socket file after it starts: a
+	# connection before that finds no file, one after it waits in the
+	# listen queue until the daemon accepts.
+	for _ in $(seq 100); do
+		[ -S "$SOCK" ] && break
+		sleep 0.1
+	done
 	is "$(curl -s -m 10 --unix-socket "$SOCK" http://localhost/v1/health)" \
 	    '{"status":"ok"}' "in a network namespace of its own, the passed unix socket answers"
 	is "$(curl -s -m 10 --cacert "$STATE/tls.crt" "https://127.0.0.1:$port/v1/health")" \
