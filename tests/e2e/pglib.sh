@@ -51,15 +51,13 @@ pg_require() {
 	PG_BIN=$(pg_bin_find)
 	local p
 	for p in initdb pg_ctl postgres pg_basebackup psql; do
-		if [ -z "$PG_BIN" ] || { [ ! -x "$PG_BIN/$p" ] &&
-		    ! command -v "$p" >/dev/null 2>&1; }; then
+		if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/$p" ]; then
 			echo "1..0 # SKIP PostgreSQL's $p is not installed" \
 			    "(Debian: postgresql)"
 			exit 0
 		fi
 	done
 	PG_PSQL=$PG_BIN/psql
-	[ -x "$PG_PSQL" ] || PG_PSQL=$(command -v psql)
 	getent passwd "$PG_OWNER" >/dev/null ||
 	    useradd --system --no-create-home --shell /usr/sbin/nologin \
 	    "$PG_OWNER" || { echo "Bail out! useradd $PG_OWNER failed"; exit 1; }
