@@ -111,3 +111,17 @@ echo "  $MEASURED transactions committed; the 64 rows' versions now:" \
 echo "fsync of this file system (pg_test_fsync, open_datasync/fdatasync):"
 (cd "$(pg_dir durable)" && pg_as "$PG_BIN/pg_test_fsync" -s 2 -f "$(pg_dir durable)/fsync.test" 2>&1 |
     sed -n 's/^ *\(fdatasync\|open_datasync\) *\([0-9.]*\) ops\/sec *\([0-9]*\) usecs\/op/  \1 \2 ops\/s, \3 us/p' | head -n 2)
+
+# Failover as the store will see it: a standby promoted, then reached
+# through a multi-host connection string (psql's own start included).
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+pg_init primary && pg_start primary && pg_standby primary standby &&
+    pg_start standby && pg_wait_replay primary standby || exit 1
+MULTI="host=$(pg_dir primary),$(pg_dir standby) port=5432 user=postgres dbname=postgres target_session_attrs=read-write connect_timeout=2"
+t=$(date +%s%N); pg_stop primary fast
+echo "failover: primary stopped (-m fast) in $(ms_since "$t") ms"
+t=$(date +%s%N); pg_promote standby
+echo "failover: standby promoted (pg_ctl promote -w, polls every 100 ms) in $(ms_since "$t") ms"
+t=$(date +%s%N)
+"$PG_PSQL" -X -q -c 'CREATE TABLE failover (v int); INSERT INTO failover VALUES (1)' "$MULTI" &&
+    echo "failover: first write through the multi-host string in $(ms_since "$t") ms"
