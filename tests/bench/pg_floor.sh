@@ -108,6 +108,24 @@ pg_psql durable -c "UPDATE secretd.secrets SET version = 0 WHERE $FIRST64"
 measure durable rotate64same.sql 4 "the same 64 rows rotated by 4 nodes at once"
 echo "  $MEASURED transactions committed; the 64 rows' versions now:" \
     "$(pg_psql durable -Atc "SELECT string_agg(DISTINCT version::text, ',') FROM secretd.secrets WHERE $FIRST64")"
+# The same host's LMDB floor beside it, when the bench programs are built
+FLOOR_STORE=$top_builddir/tests/bench/floor_store
+lmdb() {
+	local out
+	out=$("$FLOOR_STORE" -d "$PG_ROOT/lmdb" -t "$DUR" "$@" 2>&1) ||
+	    { echo "floor_store $*: $out" >&2; return 1; }
+	rm -rf "$PG_ROOT/lmdb"
+	printf '%-52s %9s us %10.0f /s\n' "$LABEL" \
+	    "$(sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' <<<"$out")" \
+	    "$(sed -n 's/.*rps=\([0-9.]*\).*/\1/p' <<<"$out")"
+}
+if [ -x "$FLOOR_STORE" ]; then
+	LABEL="LMDB: put + durable commit (p50)" lmdb -m put -b 1
+	LABEL="LMDB: 64 puts a durable commit (p50; puts/s)" lmdb -m put -b 64
+	LABEL="LMDB: get, 10,000 keys (p50)" lmdb -m get -k 10000
+else
+	echo "(no LMDB floor: build tests/bench/floor_store, set BENCH_BUILDDIR)"
+fi
 echo "fsync of this file system (pg_test_fsync, open_datasync/fdatasync):"
 (cd "$(pg_dir durable)" && pg_as "$PG_BIN/pg_test_fsync" -s 2 -f "$(pg_dir durable)/fsync.test" 2>&1 |
     sed -n 's/^ *\(fdatasync\|open_datasync\) *\([0-9.]*\) ops\/sec *\([0-9]*\) usecs\/op/  \1 \2 ops\/s, \3 us/p' | head -n 2)
