@@ -6,7 +6,8 @@
 # and nothing leaves the host.  The test runs psql (and secretd) as root,
 # which the 0700 folder lets in; trust authentication needs no password.
 #
-#   pg_require                 skip the test when the server is absent
+#   pg_require                 skip the test when the server is absent;
+#                              else make the owner and the root, trap EXIT
 #   pg_init NAME [durable]     initdb a cluster (durable: fsync on)
 #   pg_start NAME              start it and wait until it accepts
 #   pg_stop NAME [fast|immediate]
