@@ -25,7 +25,8 @@ $SUDO apt-get install -y -q --no-install-recommends \
 	libseccomp-dev libcurl4-openssl-dev \
 	openssl curl jq socat passwd util-linux procps lmdb-utils binutils ca-certificates \
 	e2fsprogs mount strace python3 python3-setuptools python3-build python3-prometheus-client iproute2 xxd nodejs zsh fish \
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev \
+	postgresql libpq-dev
 if [ -n "$packaging" ]; then
 	$SUDO apt-get install -y -q --no-install-recommends \
 		debhelper lintian fakeroot logrotate

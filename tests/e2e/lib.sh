@@ -167,6 +167,8 @@ frontend_pid() {
 
 e2e_teardown() {
 	secretd_stop
+	# after the daemon: a PostgreSQL store's clusters (pglib.sh)
+	declare -F pg_cleanup >/dev/null && pg_cleanup
 	[ -n "${E2E_DIR:-}" ] && rm -rf "$E2E_DIR"
 }
 
