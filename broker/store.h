@@ -156,6 +156,28 @@ int	 store_usage_get(struct store *, const char *org, int scope,
 	    const char *owner, struct store_usage *);
 void	 store_value_free(struct secret_value *);
 
+/*
+ * Engines other than LMDB (store_engine.h): open from a store_conf, the
+ * asynchronous group commit, the poll loop, and the runs of a request
+ * whose reads wait for the database.  On LMDB store_commit_start calls
+ * done before it returns, store_wave is 0 and no run ever misses.
+ */
+struct store_conf;
+struct pollfd;
+int	 store_create_conf(const struct store_conf *, const uint8_t *root_key);
+int	 store_open_conf(struct store **, const struct store_conf *,
+	    const uint8_t *root_key);
+int	 store_commit_start(struct store *, struct store_op *, size_t,
+	    void (*done)(void *, int), void *);
+int	 store_pollfds(struct store *, struct pollfd *, int max);
+void	 store_io(struct store *, const struct pollfd *, int n);
+int	 store_timeout_ms(struct store *);
+uint64_t store_wave(struct store *);
+void	 store_run_begin(struct store *, uint64_t wave, int last);
+int	 store_run_missed(struct store *);
+int	 store_wave_ready(struct store *, uint64_t wave);
+const char *store_engine_name(struct store *);
+
 /* store_version.c */
 int	 store_secret_versions(struct store *, const char *org, int scope,
 	    const char *owner, const char *name, struct secret_meta *cur,
