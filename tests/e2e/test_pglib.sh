@@ -21,8 +21,19 @@ ok $? "the cluster starts"
 is "$(pg_psql a -Atc 'SELECT 1 + 1')" 2 "psql runs a query over the socket"
 PID=$(pg_pid a)
 is "$(owner_of_pid "$PID")" "$PG_OWNER" "the server runs as $PG_OWNER, not root"
-is "$(stat -c '%U %a' "$(pg_dir a)")" "$PG_OWNER 700" \
-    "its folder belongs to $PG_OWNER, mode 0700"
+is "$(stat -c '%U %a' "$(pg_dir a)")" "$PG_OWNER 711" \
+    "its folder belongs to $PG_OWNER, mode 0711"
+is "$(stat -c '%a' "$(pg_dir a)/data")" 700 "its data folder is 0700"
+e2e_users
+ok "$(! runuser -u "$E2E_ALICE" -- "$PG_PSQL" -X -Atc 'SELECT 1' \
+    "$(pg_conninfo a)" >/dev/null 2>&1; echo $?)" \
+    "another local user reaches the socket but is refused (peer map)"
+pg_createdb a e2e_db
+ok $? "pg_createdb makes a database"
+is "$("$PG_PSQL" -X -Atc 'SELECT current_database()' "$(pg_conninfo a e2e_db)")" \
+    e2e_db "pg_conninfo names it"
+( trap pg_cleanup EXIT; true )
+is "$(pg_psql a -Atc 'SELECT 2')" 2 "a subshell's exit leaves the cluster running"
 ok "$([ -S "$(pg_dir a)/.s.PGSQL.5432" ]; echo $?)" \
     "the socket is in the cluster's folder"
 is "$(pg_psql a -Atc 'SHOW listen_addresses')" "" "no TCP address is configured"
