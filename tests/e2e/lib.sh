@@ -130,13 +130,18 @@ e2e_setup() {
 	    { echo "Bail out! secretd init failed: $(cat "$E2E_DIR/init.log")"; exit 1; }
 }
 
+# secretd_has_pg: whether this secretd was built with the PostgreSQL store.
+secretd_has_pg() {
+	ldd "$SECRETD" 2>/dev/null | grep -q 'libpq\.so'
+}
+
 # e2e_pg_store: a PostgreSQL store for this state folder, a database of
 # its own in the test's cluster $E2E_PG_CLUSTER (default e2e), which the
 # first call makes and starts (pglib.sh; durable when E2E_PG_DURABLE is
 # set) and e2e_teardown stops; its config lines go into $E2E_CONF.
 e2e_pg_store() {
 	local cl=${E2E_PG_CLUSTER:-e2e}
-	if ! ldd "$SECRETD" 2>/dev/null | grep -q 'libpq\.so'; then
+	if ! secretd_has_pg; then
 		echo "Bail out! the PostgreSQL store was asked for, but" \
 		    "$SECRETD was built without libpq (configure --with-postgresql)"
 		exit 1

@@ -12,10 +12,14 @@
 #
 #   pg_require                 skip the test when the server is absent;
 #                              else make the owner and the root, trap EXIT
+#   pg_require_store           skip the test when secretd has no
+#                              PostgreSQL store; else pg_require, and
+#                              e2e_setup's daemons run on PostgreSQL
 #   pg_init NAME [durable]     initdb a cluster (durable: fsync on)
 #   pg_start NAME              start it and wait until it accepts
 #   pg_stop NAME [fast|immediate]
 #   pg_psql NAME ARGS...       psql as the superuser, -X -q, stops on error
+#   pg_psql_db NAME DB ARGS... the same in database DB
 #   pg_conninfo NAME [DB]      a libpq connection string for it
 #   pg_createdb NAME DB        a new database in it
 #   pg_dir NAME / pg_pid NAME  its folder (the socket's too), postmaster pid
@@ -75,6 +79,16 @@ pg_require() {
 	PG_ROOT_SHELL=$BASHPID
 	chmod 0755 "$PG_ROOT"
 	trap e2e_teardown EXIT
+}
+
+pg_require_store() {
+	if ! secretd_has_pg; then
+		echo "1..0 # SKIP secretd was built without the PostgreSQL" \
+		    "store (configure --with-postgresql; Debian: libpq-dev)"
+		exit 0
+	fi
+	pg_require
+	E2E_STORE=postgresql
 }
 
 pg_as() { runuser -u "$PG_OWNER" -- "$@"; }
@@ -165,6 +179,12 @@ pg_psql() {
 	local name=$1
 	shift
 	"$PG_PSQL" -X -q -v ON_ERROR_STOP=1 "$(pg_conninfo "$name")" "$@"
+}
+
+pg_psql_db() {
+	local name=$1 db=$2
+	shift 2
+	"$PG_PSQL" -X -q -v ON_ERROR_STOP=1 "$(pg_conninfo "$name" "$db")" "$@"
 }
 
 # A base backup of PRIMARY that follows it by streaming replication, with

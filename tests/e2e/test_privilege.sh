@@ -24,11 +24,15 @@ is "$(stat -c %U "$ST")" root "init: the state folder belongs to root"
 is "$(mode_of "$ST/root.key")" 400 "init: the root key is 0400"
 is "$(stat -c %s "$ST/root.key")" 32 "init: the root key is 32 bytes"
 mdb=$(find "$ST" -name '*.mdb' | sort)
-ok "$([ -n "$mdb" ] && echo "$mdb" | grep -q '/data\.mdb$'; echo $?)" \
-    "init: an LMDB store exists ($(echo "$mdb" | sed "s|$ST/||g" | paste -sd" "))"
-for f in $mdb; do
-	is "$(mode_of "$f")" 600 "init: store file ${f#"$ST"/} is 0600"
-done
+if [ "$E2E_STORE" = lmdb ]; then
+	ok "$([ -n "$mdb" ] && echo "$mdb" | grep -q '/data\.mdb$'; echo $?)" \
+	    "init: an LMDB store exists ($(echo "$mdb" | sed "s|$ST/||g" | paste -sd" "))"
+	for f in $mdb; do
+		is "$(mode_of "$f")" 600 "init: store file ${f#"$ST"/} is 0600"
+	done
+else
+	is "$mdb" "" "init: the $E2E_STORE store leaves no LMDB file in the state folder"
+fi
 ok "$([ -f "$ST/tls.key" ] && [ $((8#$(mode_of "$ST/tls.key") & 8#077)) -eq 0 ]; echo $?)" \
     "init: the development TLS key is not readable by group or others ($(mode_of "$ST/tls.key"))"
 ok "$(openssl x509 -in "$ST/tls.crt" -noout 2>/dev/null; echo $?)" \
