@@ -93,6 +93,58 @@ ok $? "and takes writes"
 is "$("$PG_PSQL" -X -Atc 'SELECT string_agg(v, $$,$$ ORDER BY v) FROM t' "$MULTI")" \
     "after,streamed" "the multi-host string now reaches the promoted standby"
 
+# --- lib.sh's store switch ---
+# lmdb_only: nothing ran yet, the script is skipped; something ran, the
+# rest is one skipped case after it; on LMDB it goes on.
+is "$(E2E_STORE=postgresql; tap_n=0; lmdb_only "why"; echo went on)" \
+    "1..0 # SKIP postgresql store: why" "lmdb_only first: the script is skipped"
+is "$(E2E_STORE=postgresql; tap_n=0; tap_failed=0; ok 0 first
+    lmdb_only "why"; echo went on)" "ok 1 - first
+ok 2 # SKIP postgresql store: why
+1..2" "lmdb_only after a case: the rest is one skip and the plan"
+is "$(E2E_STORE=lmdb; lmdb_only "why"; echo went on)" "went on" \
+    "lmdb_only on LMDB: the script goes on"
+is "$(SECRETD_TEST_STORE=sqlite bash -c '. "$top_srcdir/tests/e2e/lib.sh"')" \
+    "Bail out! SECRETD_TEST_STORE=sqlite: lmdb or postgresql" \
+    "an unknown SECRETD_TEST_STORE bails out"
+
+# e2e_pg_store as e2e_setup calls it, in a child with a cluster of its
+# own; psql stands in for a secretd linked with libpq.
+SWITCH=$(mktemp -d)
+(
+	SECRETD=$PG_PSQL
+	PG_ROOT=
+	for d in one two; do
+		E2E_DIR=$(mktemp -d /tmp/secretd-e2e.XXXXXX)
+		E2E_CONF=$E2E_DIR/secretd.conf
+		e2e_pg_store >"$SWITCH/$d.out" 2>&1 || exit 5
+		cp "$E2E_CONF" "$SWITCH/$d.conf"
+		rm -rf "$E2E_DIR"
+	done
+	echo "$PG_ROOT" >"$SWITCH/root"
+	pg_pid e2e >"$SWITCH/pid"
+	for d in one two; do
+		"$PG_PSQL" -X -Atc 'SELECT current_database()' \
+		    "$(sed -n 's/^postgresql = //p' "$SWITCH/$d.conf")" \
+		    >"$SWITCH/$d.db" 2>&1
+	done
+	pg_cleanup
+)
+is "$?" 0 "e2e_pg_store for two state folders: $(cat "$SWITCH/one.out" "$SWITCH/two.out")"
+is "$(sed -n 1p "$SWITCH/one.conf")" "store = postgresql" \
+    "the config names the PostgreSQL store"
+ok "$(grep -q '^postgresql = host=/tmp/secretd-pg\.[^ ]*/e2e port=5432 user=postgres dbname=e2e_' \
+    "$SWITCH/one.conf"; echo $?)" \
+    "and a connection string to the test's cluster, on its socket"
+ok "$(grep -qx 'e2e_[A-Za-z0-9]*' "$SWITCH/one.db" &&
+    grep -qx 'e2e_[A-Za-z0-9]*' "$SWITCH/two.db" &&
+    ! cmp -s "$SWITCH/one.db" "$SWITCH/two.db"; echo $?)" \
+    "each state folder has a database of its own: $(cat "$SWITCH/one.db" "$SWITCH/two.db" | paste -sd' ')"
+ok "$([ -s "$SWITCH/pid" ] && pg_gone "$(cat "$SWITCH/pid")" &&
+    [ ! -e "$(cat "$SWITCH/root")" ]; echo $?)" \
+    "one cluster served both, and the child's cleanup removed it"
+rm -rf "$SWITCH"
+
 # pg_cleanup, as a test's exit runs it: a child that fails halfway
 ROOTFILE=$(mktemp)
 (
