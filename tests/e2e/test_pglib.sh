@@ -104,6 +104,12 @@ ok 2 # SKIP postgresql store: why
 1..2" "lmdb_only after a case: the rest is one skip and the plan"
 is "$(E2E_STORE=lmdb; lmdb_only "why"; echo went on)" "went on" \
     "lmdb_only on LMDB: the script goes on"
+is "$(E2E_STORE=postgresql; tap_n=4; lmdb_cases 2 "why" || echo not run)" \
+    "ok 5 # SKIP postgresql store: why
+ok 6 # SKIP postgresql store: why
+not run" "lmdb_cases elsewhere: that many cases skipped, the part not run"
+is "$(E2E_STORE=lmdb; tap_n=4; lmdb_cases 2 "why" && echo run)" "run" \
+    "lmdb_cases on LMDB: the part runs"
 is "$(SECRETD_TEST_STORE=sqlite bash -c '. "$top_srcdir/tests/e2e/lib.sh"')" \
     "Bail out! SECRETD_TEST_STORE=sqlite: lmdb or postgresql" \
     "an unknown SECRETD_TEST_STORE bails out"
