@@ -132,16 +132,17 @@ e2e_setup() {
 		echo "org = $E2E_ORG"
 		echo "admin_group = $E2E_ADMIN_GROUP"
 		echo "frontend_user = secretd"
-		local l
-		for l in "$@"; do echo "$l"; done
 	} >"$E2E_CONF"
 	E2E_URL=https://127.0.0.1:$E2E_PORT
 	E2E_CA=$E2E_DIR/state/tls.crt
 	trap e2e_teardown EXIT
-	# a test that names its store in its lines keeps it
+	# The store's lines before the test's, which a test may cut off to
+	# write others; a test that names its store in them keeps it.
 	[ "$E2E_STORE" = postgresql ] &&
 	    ! printf '%s\n' "$@" | grep -qE '^(store|postgresql) *=' &&
 	    e2e_pg_store
+	local l
+	for l in "$@"; do echo "$l"; done >>"$E2E_CONF"
 	"$SECRETD" init -c "$E2E_CONF" >"$E2E_DIR/init.log" 2>&1 ||
 	    { echo "Bail out! secretd init failed: $(cat "$E2E_DIR/init.log")"; exit 1; }
 }
