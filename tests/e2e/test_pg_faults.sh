@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The PostgreSQL store when the database or the node fails, on a durable
 # cluster (fsync on) with store_timeout = 1s:
-# - PostgreSQL stopped under load: reads and writes answer 503 within the
-#   timeout, never a 404 for a secret that exists nor an old value; health
+# - PostgreSQL stopped under load: reads answer 503 within the timeout,
+#   writes within two (a commit out when they came, then their own);
+#   never a 404 for a secret that exists nor an old value; health
 #   still answers; once the cluster is back the same daemon serves again.
 # - the node SIGKILLed during writes: every acknowledged write is there
 #   after a restart.
@@ -16,9 +17,9 @@
 
 A=$E2E_ALICE
 TIMEOUT_S=1
-# what a 503 may take beyond store_timeout: the reply's way back and
-# curl's start on a host shared with other builds
-SLACK_S=1.5
+# what a 503 may take beyond store_timeout: the reply's way back on a
+# host shared with other builds
+SLACK_S=0.5
 WRITERS=4
 
 require_root
@@ -154,13 +155,17 @@ echo "# reads under the outage: $(wc -l <"$R"); by status: $(cut -d' ' -f1 "$R" 
 is "$(awk '!(($1 == 200 && $3 == "new-value") || $1 == 503)' "$R" | head -n 3)" "" \
     "every reveal answered 200 with the current value or 503 (no 404, no old value)"
 ok "$(grep -q '^503 ' "$R"; echo $?)" "reveals met the outage (503s)"
+echo "# the slowest 503: a reveal $(awk '$1 == 503 { print $2 }' "$R" | sort -n | tail -n 1) s," \
+    "a write $(cat "$LOAD"/outw* | awk '$2 == 503 { print $3 }' | sort -n | tail -n 1) s"
 is "$(awk -v t="$TIMEOUT_S" -v s="$SLACK_S" '$1 == 503 && $2 > t + s' "$R" | head -n 3)" "" \
-    "every 503 came within store_timeout (${TIMEOUT_S}s + ${SLACK_S}s)"
+    "every refused reveal came within store_timeout (${TIMEOUT_S}s + ${SLACK_S}s)"
 W=$(cat "$LOAD"/outw*)
 is "$(printf '%s\n' "$W" | awk '$2 != 201 && $2 != 503' | head -n 3)" "" \
     "every write answered 201 or 503"
-is "$(printf '%s\n' "$W" | awk -v t="$TIMEOUT_S" -v s="$SLACK_S" '$2 == 503 && $3 > t + s' | head -n 3)" "" \
-    "every refused write came within store_timeout"
+# a write that came while a group commit was out waits for that one's
+# deadline, then its own commit's
+is "$(printf '%s\n' "$W" | awk -v t="$TIMEOUT_S" -v s="$SLACK_S" '$2 == 503 && $3 > 2 * t + s' | head -n 3)" "" \
+    "every refused write came within two store_timeouts (${SLACK_S}s more)"
 ok "$([ -n "$(acked out)" ]; echo $?)" "writes were acknowledged ($(acked out | wc -l))"
 is "$(lost out)" "" "every acknowledged write is there"
 out=$(request POST /v1/secrets/STEADY/reveal)
