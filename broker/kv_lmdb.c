@@ -428,6 +428,8 @@ lmdb_create(struct store *st, const struct store_conf *conf)
 	const char *dir = conf->dir;
 	int fd, ret;
 
+	if (dir == NULL)
+		return ST_INVALID;
 	if (path_in(data, sizeof(data), dir, "data.mdb") == -1 ||
 	    path_in(lock, sizeof(lock), dir, "lock.mdb") == -1)
 		return ST_INVALID;
@@ -664,6 +666,8 @@ lmdb_open(struct store *st, const struct store_conf *conf)
 	int ret;
 
 	memset(&rep, 0, sizeof(rep));
+	if (dir == NULL)
+		return ST_INVALID;
 	/* LMDB would create a missing store: refuse first */
 	if (path_in(data, sizeof(data), dir, "data.mdb") == -1)
 		return ST_INVALID;

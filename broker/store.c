@@ -167,17 +167,20 @@ store_record_open(struct store *st, struct kv_txn *txn, const MDB_val *k,
 {
 	struct record_view rv;
 	const uint8_t *key;
+	int ret;
 
 	if (record_parse(v->mv_data, v->mv_size, k->mv_data, k->mv_size,
 	    &rv) == -1) {
 		log_warnx("%s: a record does not decode", __func__);
 		return ST_CORRUPT;
 	}
-	if ((key = keyring_find(st, txn, rv.key_id)) == NULL) {
+	if ((ret = keyring_find(st, txn, rv.key_id, &key)) == ST_NOTFOUND) {
 		log_warnx("%s: %s: data key %u is not in the keyring",
 		    __func__, rv.meta.name, rv.key_id);
 		return ST_CORRUPT;
 	}
+	if (ret != ST_OK)
+		return ret;
 	if ((out != NULL ? record_open(&rv, k->mv_data, k->mv_size, key,
 	    out) : record_verify(&rv, k->mv_data, k->mv_size, key)) == -1) {
 		log_warnx("%s: %s: record fails to open", __func__,

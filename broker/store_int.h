@@ -159,7 +159,8 @@ int	 keyring_derive(struct store *, const uint8_t *root_key);
 int	 keyring_keycheck(const uint8_t *root_key, uint8_t out[32]);
 int	 keyring_init(struct store *, struct kv_txn *);
 int	 keyring_load(struct store *, struct kv_txn *);
-const uint8_t *keyring_find(struct store *, struct kv_txn *, uint32_t);
+int	 keyring_find(struct store *, struct kv_txn *, uint32_t,
+	    const uint8_t **);
 const struct data_key *keyring_active(struct store *);
 void	 keyring_free(struct store *);
 
