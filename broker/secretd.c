@@ -463,8 +463,8 @@ do_check(const char *conf, int verbose)
 	struct toolset ts;
 	int cerr, terr;
 
-	if ((cerr = config_parse(conf, &cfg, CONFIG_USERS, NULL, 0,
-	    stderr)) != 0)
+	if ((cerr = config_parse(conf, &cfg, CONFIG_USERS | CONFIG_FILES,
+	    NULL, 0, stderr)) != 0)
 		fprintf(stderr, "secretd: %s: %d error%s\n", conf, cerr,
 		    cerr == 1 ? "" : "s");
 	/* A bad tools_dir line leaves the default one, checked all the same. */

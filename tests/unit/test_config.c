@@ -31,7 +31,8 @@ static const char *fixtures[] = {
 	"err-path-escape", "err-socket-long", "err-sync", "err-count-zero",
 	"err-bytes-suffix", "err-count-suffix", "err-concurrent-range",
 	"err-concurrent-zero", "err-runner-user", "err-syslog",
-	"err-versions-range", "err-mcp-origin",
+	"err-versions-range", "err-mcp-origin", "store-pg", "err-store",
+	"err-store-noconn", "err-pg-password", "err-store-timeout",
 	NULL
 };
 
