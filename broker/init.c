@@ -3,6 +3,11 @@
  * development TLS certificate.  It checks everything before it creates
  * anything, never overwrites a file, and removes what it made on failure.
  * Certificates are built with libcrypto alone: no TLS code in the broker.
+ *
+ * With store = postgresql the store is the database's schema, shared by
+ * every node: init creates it, or finds it made under the same root key
+ * (the second node's init), and an existing root key file is used, not
+ * refused, since every node holds the same key.
  */
 #include "config.h"
 
@@ -27,6 +32,8 @@
 #include "log.h"
 #include "secretd.h"
 #include "store.h"
+#include "store_engine.h"
+#include "storeconf.h"
 
 #define CERT_DAYS	365
 #define STORE_FILE	"data.mdb"	/* LMDB's data file in state_dir */
@@ -134,7 +141,8 @@ init_check(const struct secretd_config *cfg, int *want_tls, char *err,
 	struct stat st;
 	int n;
 
-	if (check_absent("root key", cfg->root_key_file, err, errlen) == -1)
+	if (!cfg->store_pg &&
+	    check_absent("root key", cfg->root_key_file, err, errlen) == -1)
 		return -1;
 	switch (exists(cfg->state_dir, &st)) {
 	case -1:
@@ -154,7 +162,8 @@ init_check(const struct secretd_config *cfg, int *want_tls, char *err,
 		if (n < 0 || (size_t)n >= sizeof(store))
 			return ierr(err, errlen, "state_dir %s: path too long",
 			    cfg->state_dir);
-		if (check_absent("store", store, err, errlen) == -1)
+		if (!cfg->store_pg &&
+		    check_absent("store", store, err, errlen) == -1)
 			return -1;
 	}
 	if ((n = exists(cfg->tls_cert, &st)) == -1)
@@ -389,6 +398,13 @@ static int
 make_root_key(const struct secretd_config *cfg, struct undo *u, char *err,
     size_t errlen)
 {
+	struct stat st;
+
+	/* Another node's key, copied here before init: the store's. */
+	if (cfg->store_pg && exists(cfg->root_key_file, &st) == 1) {
+		log_info("using root key %s", cfg->root_key_file);
+		return 0;
+	}
 	if (mkdir_parent(cfg->root_key_file, u, err, errlen) == -1)
 		return -1;
 	if (rootkey_generate(cfg->root_key_file, err, errlen) != 0)
@@ -402,18 +418,31 @@ make_root_key(const struct secretd_config *cfg, struct undo *u, char *err,
 static int
 make_store(const struct secretd_config *cfg, char *err, size_t errlen)
 {
+	struct store_conf sc;
 	uint8_t *key = NULL;
 	int rv;
 
-	if (rootkey_load(cfg->root_key_file, &key, err, errlen) != 0)
+	if (store_conf_make(cfg, store_conf_engine(cfg), &sc, err,
+	    errlen) == -1)
 		return -1;
-	rv = store_create(cfg->state_dir, key);
+	if (rootkey_load(cfg->root_key_file, &key, err, errlen) != 0) {
+		store_conf_clear(&sc);
+		return -1;
+	}
+	rv = store_create_conf(&sc, key);
 	rootkey_free(key);
-	if (rv != ST_OK)
-		return ierr(err, errlen, "store in %s: %s", cfg->state_dir,
+	if (rv == ST_BADKEY)
+		ierr(err, errlen, "%s already holds a store sealed under "
+		    "another root key; refusing it", store_conf_where(&sc));
+	else if (rv != ST_OK)
+		ierr(err, errlen, "store in %s: %s", store_conf_where(&sc),
 		    store_strerror(rv));
-	log_info("created store in %s", cfg->state_dir);
-	return 0;
+	else if (sc.engine == STORE_POSTGRESQL)
+		log_info("store ready in %s", store_conf_where(&sc));
+	else
+		log_info("created store in %s", cfg->state_dir);
+	store_conf_clear(&sc);
+	return rv == ST_OK ? 0 : -1;
 }
 
 static int

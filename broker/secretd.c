@@ -26,6 +26,8 @@
 
 #include "broker.h"
 #include "log.h"
+#include "store_engine.h"
+#include "storeconf.h"
 #include "tooldef.h"
 
 #define REWRAP_BATCH	256
@@ -175,20 +177,34 @@ load_root_key(const struct secretd_config *cfg)
 	return key;
 }
 
-/* The store derives what it needs; the caller frees the root key. */
+/*
+ * The store the config names, under the root key.  The store conf comes
+ * first: its password may be a credential, which load_root_key hides
+ * from the children.  The store keeps only keys derived from the root
+ * key and no password.
+ */
 static struct store *
-open_store(const struct secretd_config *cfg, const uint8_t *key)
+open_store(const struct secretd_config *cfg)
 {
+	struct store_conf sc;
 	struct store *st;
+	char err[512];
+	uint8_t *key;
 	int rv;
 
-	rv = store_open(&st, cfg->state_dir, key);
-	if (rv == ST_DAMAGED)
+	if (store_conf_make(cfg, store_conf_engine(cfg), &sc, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
+	key = load_root_key(cfg);
+	rv = store_open_conf(&st, &sc, key);
+	rootkey_free(key);
+	if (rv == ST_DAMAGED && sc.engine == STORE_LMDB)
 		fatalx("%s/data.mdb: %s", cfg->state_dir, store_strerror(rv));
 	if (rv != ST_OK)
-		fatalx("%s: %s: %s%s", __func__, cfg->state_dir,
+		fatalx("%s: %s: %s%s", __func__, store_conf_where(&sc),
 		    store_strerror(rv), rv == ST_BADKEY ?
 		    rootkey_rotation_hint(cfg) : "");
+	store_conf_clear(&sc);
 	return st;
 }
 
@@ -366,6 +382,9 @@ need_store(const struct secretd_config *cfg)
 	struct stat st;
 	int def = strcmp(cfg->path, SECRETD_CONF_FILE) == 0;
 
+	/* A database's store is found, or not, when it is opened. */
+	if (cfg->store_pg)
+		return;
 	snprintf(path, sizeof(path), "%s/data.mdb", cfg->state_dir);
 	if (stat(path, &st) == -1 && errno == ENOENT)
 		fatalx("no store in %s: run \"secretd init%s%s\" first",
@@ -378,7 +397,6 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	struct broker b;
 	struct statelock lk;
 	char err[512];
-	uint8_t *key;
 	int sigfd;
 
 	memset(&b, 0, sizeof(b));
@@ -420,10 +438,7 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 		/* The child shares the locked file description. */
 		statelock_mark(&lk);
 	}
-	key = load_root_key(cfg);
-	b.store = open_store(cfg, key);
-	/* The store keeps only keys derived from the root key. */
-	rootkey_free(key);
+	b.store = open_store(cfg);
 	if (audit_start(store_audit_key(b.store)) == -1)
 		fatalx("cannot start the audit log's chain");
 	metrics_init();
@@ -508,7 +523,6 @@ do_keys(const struct secretd_config *cfg, enum command cmd)
 	struct statelock lk;
 	struct store *st;
 	char err[512];
-	uint8_t *key;
 	uint32_t id;
 	size_t n = 0;
 	int rv;
@@ -521,9 +535,7 @@ do_keys(const struct secretd_config *cfg, enum command cmd)
 		return 1;
 	}
 	statelock_mark(&lk);
-	key = load_root_key(cfg);
-	st = open_store(cfg, key);
-	rootkey_free(key);
+	st = open_store(cfg);
 	if (cmd == CMD_ROTATE) {
 		if ((rv = store_rotate_data_key(st, &id)) == ST_OK)
 			printf("data key %u is now active; run secretd rewrap "
@@ -586,32 +598,41 @@ do_verify(const struct secretd_config *cfg)
 static int
 do_audit(const struct secretd_config *cfg, int argc, char *argv[])
 {
+	struct store_conf sc;
 	struct store *st;
+	char err[512];
 	uint8_t *key, *ak = NULL;
-	int rv;
+	int rv, opened;
 
 	if (argc < 2 || strcmp(argv[0], "verify") != 0)
 		usage();
 	no_core_dumps();
+	if (store_conf_make(cfg, store_conf_engine(cfg), &sc, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "secretd: audit verify: %s\n", err);
+		return 1;
+	}
 	key = load_root_key(cfg);
+	opened = store_open_conf(&st, &sc, key) == ST_OK;
 	/*
 	 * The chain key is the store's, kept across root key rotations;
 	 * logs checked where there is no store get the one derived from the
 	 * root key, which is that key until the first rotation.
 	 */
-	if (store_open(&st, cfg->state_dir, key) == ST_OK) {
+	if (opened) {
 		rv = audit_verify(store_audit_key(st), argv + 1, argc - 1);
 		store_close(st);
 	} else if ((ak = sodium_malloc(STORE_AUDIT_KEY_LEN)) != NULL &&
 	    keyring_audit_key(key, ak) == 0) {
 		fprintf(stderr, "secretd: audit verify: no store opens at %s: "
 		    "the chain key is derived from the root key, as it was "
-		    "before any root key rotation\n", cfg->state_dir);
+		    "before any root key rotation\n", store_conf_where(&sc));
 		rv = audit_verify(ak, argv + 1, argc - 1);
 	} else
 		rv = 1;
 	sodium_free(ak);
 	rootkey_free(key);
+	store_conf_clear(&sc);
 	return rv;
 }
 
