@@ -33,7 +33,8 @@
 #define REWRAP_BATCH	256
 
 enum command { CMD_RUN, CMD_CHECK, CMD_INIT, CMD_ROTATE, CMD_REWRAP,
-	CMD_VERIFY, CMD_BACKUP, CMD_RESTORE, CMD_ROTATE_ROOT, CMD_AUDIT };
+	CMD_VERIFY, CMD_BACKUP, CMD_RESTORE, CMD_ROTATE_ROOT, CMD_AUDIT,
+	CMD_MIGRATE };
 
 static void
 print_usage(FILE *out)
@@ -44,6 +45,8 @@ print_usage(FILE *out)
 	    "       secretd backup [-c file] [--force] file\n"
 	    "       secretd restore [-c file] file\n"
 	    "       secretd rotate-root-key [-c file] [--new-key file]\n"
+	    "       secretd migrate [-c file] --to postgresql\n"
+	    "       secretd migrate [-c file] --to lmdb [--force]\n"
 	    "       secretd [-c file] audit verify file ...\n"
 	    "       secretd -h | --help | -V | --version\n");
 }
@@ -70,6 +73,7 @@ help(void)
 	    "  rotate-key start sealing new records with a new data key\n"
 	    "  rewrap     re-seal older records under the active data key\n"
 	    "  verify     check every record of the store, read-only\n"
+	    "  migrate    copy the store to the other engine (offline)\n"
 	    "\nSIGHUP reloads the config and the tools; see secretd(8).\n",
 	    SECRETD_CONF_FILE);
 	exit(0);
@@ -647,6 +651,7 @@ subcommand(int *argc, char ***argv)
 		{ "rewrap", CMD_REWRAP }, { "verify", CMD_VERIFY },
 		{ "backup", CMD_BACKUP }, { "restore", CMD_RESTORE },
 		{ "rotate-root-key", CMD_ROTATE_ROOT }, { "audit", CMD_AUDIT },
+		{ "migrate", CMD_MIGRATE },
 	};
 	char **av = *argv;
 	size_t i;
@@ -675,12 +680,14 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "force", no_argument, NULL, 'F' },
 		{ "new-key", required_argument, NULL, 'K' },
+		{ "to", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct secretd_config cfg;
 	const char *conf = SECRETD_CONF_FILE, *new_key = NULL, *file = NULL;
+	const char *to = NULL;
 	enum command cmd = subcommand(&argc, &argv);
 	char err[512];
 	int ch, foreground = 0, verbose = 0, force = 0;
@@ -713,6 +720,9 @@ main(int argc, char *argv[])
 		case 'K':
 			new_key = optarg;
 			break;
+		case 'T':
+			to = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -722,8 +732,9 @@ main(int argc, char *argv[])
 	if ((cmd != CMD_AUDIT && optind != argc) ||
 	    (cmd != CMD_RUN && foreground) ||
 	    ((cmd == CMD_BACKUP || cmd == CMD_RESTORE) && file == NULL) ||
-	    (force && cmd != CMD_BACKUP) ||
-	    (new_key != NULL && cmd != CMD_ROTATE_ROOT))
+	    (force && cmd != CMD_BACKUP && cmd != CMD_MIGRATE) ||
+	    (new_key != NULL && cmd != CMD_ROTATE_ROOT) ||
+	    ((to != NULL) != (cmd == CMD_MIGRATE)))
 		usage();
 	log_init("secretd", LOG_TO_STDERR, verbose);
 	if (sodium_init() == -1)
@@ -752,6 +763,9 @@ main(int argc, char *argv[])
 		return rootkey_rotate(&cfg, new_key);
 	case CMD_AUDIT:
 		return do_audit(&cfg, argc - optind, argv + optind);
+	case CMD_MIGRATE:
+		no_core_dumps();
+		return migrate(&cfg, to, force);
 	default:
 		return run(&cfg, foreground, verbose);
 	}
