@@ -537,8 +537,6 @@ migrate_run(struct migrate *m, int to, int force)
 	size_t i;
 	int rv, from = to == STORE_POSTGRESQL ? STORE_LMDB : STORE_POSTGRESQL;
 
-	if (source_present(m->cfg, from) != 0)
-		return 1;
 	/* Before the key: a credential may be the password. */
 	if (store_conf_make(m->cfg, from, &m->src_conf, err,
 	    sizeof(err)) == -1 ||
@@ -590,6 +588,9 @@ migrate(const struct secretd_config *cfg, const char *to, int force)
 	if (force && engine != STORE_LMDB)
 		return cmd_fail(CMD, "--force replaces an LMDB store only; "
 		    "a database is emptied by its operator");
+	if (source_present(cfg, engine == STORE_LMDB ? STORE_POSTGRESQL :
+	    STORE_LMDB) != 0)
+		return 1;
 	if (statelock_take(&lk, cfg->state_dir, STATELOCK_OFFLINE, err,
 	    sizeof(err)) == -1)
 		return cmd_fail(CMD, "%s; stop it first", err);
