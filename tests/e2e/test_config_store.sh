@@ -26,20 +26,20 @@ check() { "$SECRETD" -n -c "$conf" "$@"; }
 write 'store = postgresql'
 out=$(check 2>&1); rc=$?
 is "$rc $(printf '%s\n' "$out" | head -n 1)" \
-    "1 $conf:4: store: postgresql needs the connection string: postgresql = host=... dbname=..." \
+    "1 $conf:5: store: postgresql needs the connection string: postgresql = host=... dbname=..." \
     "store = postgresql without a connection string: exit 1, at its line"
 
 write 'store = sqlite'
 out=$(check 2>&1); rc=$?
 is "$rc $(printf '%s\n' "$out" | head -n 1)" \
-    "1 $conf:4: store: bad value \"sqlite\": expected lmdb or postgresql" \
+    "1 $conf:5: store: bad value \"sqlite\": expected lmdb or postgresql" \
     "an unknown engine is named"
 
 write 'store = postgresql' \
     'postgresql = host=/run/postgresql dbname=secretd password=hunter2'
 out=$(check 2>&1); rc=$?
 is "$rc $(printf '%s\n' "$out" | head -n 1)" \
-    "1 $conf:5: postgresql: holds a password; put it in postgresql_password_file (mode 0600) or the credential pg.password instead" \
+    "1 $conf:6: postgresql: holds a password; put it in postgresql_password_file (mode 0600) or the credential pg.password instead" \
     "a password inside the connection string is refused"
 is "$(printf '%s\n' "$out" | grep -c hunter2)" 0 \
     "the refusal does not repeat the password"
@@ -47,13 +47,13 @@ is "$(printf '%s\n' "$out" | grep -c hunter2)" 0 \
 write 'postgresql = postgresql://secretd:hunter2@10.0.0.1/secretd'
 out=$(check 2>&1); rc=$?
 is "$rc $(printf '%s\n' "$out" | head -n 1)" \
-    "1 $conf:4: postgresql: holds a password; put it in postgresql_password_file (mode 0600) or the credential pg.password instead" \
+    "1 $conf:5: postgresql: holds a password; put it in postgresql_password_file (mode 0600) or the credential pg.password instead" \
     "a password inside a URI is refused too"
 
 write "postgresql = host='/run/postgresql dbname=secretd"
 out=$(check 2>&1); rc=$?
 is "$rc $(printf '%s\n' "$out" | head -n 1)" \
-    "1 $conf:4: postgresql: unterminated quoted string in connection info string" \
+    "1 $conf:5: postgresql: unterminated quoted string in connection info string" \
     "a string libpq cannot parse: libpq's own words"
 
 write 'store = postgresql' 'postgresql = host=/run/postgresql dbname=secretd' \
@@ -61,7 +61,7 @@ write 'store = postgresql' 'postgresql = host=/run/postgresql dbname=secretd' \
 chmod 0644 "$pw"
 out=$(check 2>&1); rc=$?
 is "$rc $(printf '%s\n' "$out" | head -n 1)" \
-    "1 $conf:6: postgresql_password_file: $pw: mode 0644 lets others read it; it must be 0600 or stricter" \
+    "1 $conf:7: postgresql_password_file: $pw: mode 0644 lets others read it; it must be 0600 or stricter" \
     "a password file others may read is refused"
 chmod 0640 "$pw"
 out=$(check 2>&1); rc=$?
@@ -72,7 +72,7 @@ is "$rc $out" "0 configuration OK, 0 tools" "mode 0600: OK"
 rm "$pw"
 out=$(check 2>&1); rc=$?
 is "$rc $(printf '%s\n' "$out" | head -n 1)" \
-    "1 $conf:6: postgresql_password_file: $pw: No such file or directory" \
+    "1 $conf:7: postgresql_password_file: $pw: No such file or directory" \
     "a password file that is not there is refused"
 printf 'correct-horse-battery\n' >"$pw"
 chmod 0600 "$pw"
@@ -82,7 +82,7 @@ write 'store = postgresql' \
 out=$(check 2>&1); rc=$?
 is "$rc" 0 "a host name is not an error"
 is "$(printf '%s\n' "$out" | head -n 1)" \
-    "$conf:5: warning: postgresql: host \"db1.example.com\" is a name: libpq looks it up with a blocking getaddrinfo, which stalls the broker; give an address, a socket folder or hostaddr=" \
+    "$conf:6: warning: postgresql: host \"db1.example.com\" is a name: libpq looks it up with a blocking getaddrinfo, which stalls the broker; give an address, a socket folder or hostaddr=" \
     "but a warning names it; the address after it draws none"
 is "$(printf '%s\n' "$out" | grep -c warning)" 1 "one warning, for the name only"
 
@@ -101,7 +101,7 @@ for bad in 50ms 61s 5 5m 0s -1s 99999999999999999999s; do
 	write "store_timeout = $bad"
 	out=$(check 2>&1); rc=$?
 	is "$rc $(printf '%s\n' "$out" | head -n 1)" \
-	    "1 $conf:4: store_timeout: bad value \"$bad\": expected a time from 100ms to 60s, with its unit (ms or s)" \
+	    "1 $conf:5: store_timeout: bad value \"$bad\": expected a time from 100ms to 60s, with its unit (ms or s)" \
 	    "store_timeout = $bad is refused"
 done
 
@@ -126,7 +126,7 @@ store_timeout = 60s" "the default engine is lmdb"
 write 'store = postgresql'
 out=$("$SECRETD" init -c "$conf" 2>&1); rc=$?
 is "$rc $out" \
-    "1 $conf:4: store: postgresql needs the connection string: postgresql = host=... dbname=..." \
+    "1 $conf:5: store: postgresql needs the connection string: postgresql = host=... dbname=..." \
     "init refuses the same config"
 ok "$([ ! -e "$dir/state" ]; echo $?)" "init created no state folder"
 out=$("$SECRETD" migrate -c "$conf" --to postgresql 2>&1); rc=$?
