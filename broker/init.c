@@ -393,16 +393,40 @@ devcert_make(struct devcert *dc, char *err, size_t errlen)
 	return rv;
 }
 
+/*
+ * The key a database's store is made or found under: the systemd
+ * credential when one is passed (a second node's init run with it),
+ * else root_key_file, made when it is not there.
+ */
+static int
+shared_key_path(const struct secretd_config *cfg, char *path, size_t len)
+{
+	const char *cred;
+	struct stat st;
+	int n;
+
+	n = snprintf(path, len, "%s", cfg->root_key_file);
+	if ((cred = getenv("CREDENTIALS_DIRECTORY")) != NULL && *cred != '\0') {
+		n = snprintf(path, len, "%s/root.key", cred);
+		if (n >= 0 && (size_t)n < len && exists(path, &st) != 1)
+			n = snprintf(path, len, "%s", cfg->root_key_file);
+	}
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 /* rootkey_generate makes it 0400 with O_EXCL and syncs its folder. */
 static int
 make_root_key(const struct secretd_config *cfg, struct undo *u, char *err,
     size_t errlen)
 {
+	char path[PATH_MAX];
 	struct stat st;
 
-	/* Another node's key, copied here before init: the store's. */
-	if (cfg->store_pg && exists(cfg->root_key_file, &st) == 1) {
-		log_info("using root key %s", cfg->root_key_file);
+	/* Every node holds the same key: one already here is the store's. */
+	if (cfg->store_pg && shared_key_path(cfg, path, sizeof(path)) == -1)
+		return ierr(err, errlen, "root key path too long");
+	if (cfg->store_pg && exists(path, &st) == 1) {
+		log_info("using root key %s", path);
 		return 0;
 	}
 	if (mkdir_parent(cfg->root_key_file, u, err, errlen) == -1)
@@ -418,6 +442,7 @@ make_root_key(const struct secretd_config *cfg, struct undo *u, char *err,
 static int
 make_store(const struct secretd_config *cfg, char *err, size_t errlen)
 {
+	char path[PATH_MAX];
 	struct store_conf sc;
 	uint8_t *key = NULL;
 	int rv;
@@ -425,7 +450,13 @@ make_store(const struct secretd_config *cfg, char *err, size_t errlen)
 	if (store_conf_make(cfg, store_conf_engine(cfg), &sc, err,
 	    errlen) == -1)
 		return -1;
-	if (rootkey_load(cfg->root_key_file, &key, err, errlen) != 0) {
+	if (!cfg->store_pg)
+		snprintf(path, sizeof(path), "%s", cfg->root_key_file);
+	else if (shared_key_path(cfg, path, sizeof(path)) == -1) {
+		store_conf_clear(&sc);
+		return ierr(err, errlen, "root key path too long");
+	}
+	if (rootkey_load(path, &key, err, errlen) != 0) {
 		store_conf_clear(&sc);
 		return -1;
 	}

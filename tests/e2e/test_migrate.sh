@@ -23,6 +23,8 @@ e2e_setup "postgresql = $CONNINFO" "store_timeout = 10s"
 A=$E2E_ALICE
 
 migrate() { "$SECRETD" migrate -c "$E2E_CONF" "$@"; }
+# sql QUERY: one query on database secretd, unaligned, tuples only
+sql() { "$PG_PSQL" -X -q -Atc "$1" "$CONNINFO"; }
 # use ENGINE: the config's store = line
 use() {
 	sed -i '/^store = /d' "$E2E_CONF"
@@ -30,14 +32,14 @@ use() {
 }
 # db_state: every row of the database's secretd schema, as a digest
 db_state() {
-	pg_psql a -d secretd -Atc "SELECT count(*) FROM pg_namespace
-	    WHERE nspname = 'secretd'" 2>/dev/null
-	pg_psql a -d secretd -Atc "SELECT c.relname FROM pg_class c
+	sql "SELECT count(*) FROM pg_namespace WHERE nspname = 'secretd'" ||
+	    echo "no answer $RANDOM$RANDOM"
+	sql "SELECT c.relname FROM pg_class c
 	    JOIN pg_namespace n ON n.oid = c.relnamespace
 	    WHERE n.nspname = 'secretd' AND c.relkind = 'r'
-	    ORDER BY 1" 2>/dev/null | while read -r t; do
+	    ORDER BY 1" | while read -r t; do
 		printf '%s ' "$t"
-		pg_psql a -d secretd -Atc "SELECT count(*) || ' ' ||
+		sql "SELECT count(*) || ' ' ||
 		    coalesce(md5(string_agg(t::text, ',' ORDER BY t::text)), '')
 		    FROM secretd.$t t"
 	done
@@ -120,9 +122,9 @@ is "$rc" 0 "migrate --to postgresql: exit 0"
 echo "$out" | sed 's/^/# /'
 is "$(printf '%s\n' "$out" | awk '$1 == "secrets" { print $2 }')" \
     "$((N + 2))" "every secret was copied"
-is "$(pg_psql a -d secretd -Atc 'SELECT count(*) FROM secretd.secrets')" \
+is "$(sql 'SELECT count(*) FROM secretd.secrets')" \
     "$((N + 2))" "the database holds them"
-is "$(pg_psql a -d secretd -Atc "SELECT count(*) FROM secretd.secrets
+is "$(sql "SELECT count(*) FROM secretd.secrets
     WHERE position(convert_to('$VALUE', 'UTF8') in v) > 0")" 0 \
     "no row holds the value in clear"
 
