@@ -640,6 +640,33 @@ do_audit(const struct secretd_config *cfg, int argc, char *argv[])
 	return rv;
 }
 
+/*
+ * Commands that read or replace LMDB's file itself: a database store is
+ * backed up, checked and restored with PostgreSQL's own tools.
+ */
+static int
+lmdb_only(const struct secretd_config *cfg, enum command cmd)
+{
+	static const struct {
+		enum command	 cmd;
+		const char	*name;
+	} cmds[] = {
+		{ CMD_VERIFY, "verify" }, { CMD_BACKUP, "backup" },
+		{ CMD_RESTORE, "restore" },
+		{ CMD_ROTATE_ROOT, "rotate-root-key" },
+	};
+	size_t i;
+
+	if (!cfg->store_pg)
+		return 0;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (cmds[i].cmd == cmd)
+			return cmd_fail(cmds[i].name, "works on an LMDB store; "
+			    "with store = postgresql use the database's tools "
+			    "(secretd(8), SEVERAL HOSTS)");
+	return 0;
+}
+
 static enum command
 subcommand(int *argc, char ***argv)
 {
@@ -745,6 +772,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	if (lmdb_only(&cfg, cmd) != 0)
+		return 1;
 	switch (cmd) {
 	case CMD_INIT:
 		return do_init(&cfg);
