@@ -19,10 +19,21 @@ pg_init a && pg_start a ||
     { echo "Bail out! no PostgreSQL cluster"; exit 1; }
 pg_psql a -c 'CREATE DATABASE secretd' -c 'CREATE DATABASE other'
 CONNINFO=$(pg_conninfo a secretd)
-e2e_setup "postgresql = $CONNINFO" "store_timeout = 10s"
+# alice holds all the loaded secrets and still writes one more
+e2e_setup "postgresql = $CONNINFO" "store_timeout = 10s" \
+    "quota_user_secrets = 100000"
 A=$E2E_ALICE
 
 migrate() { "$SECRETD" migrate -c "$E2E_CONF" "$@"; }
+# timed ARGS...: migrate, its time in milliseconds left in $MS
+timed() {
+	local t0 rc
+	t0=$(date +%s%N)
+	migrate "$@"
+	rc=$?
+	MS=$((($(date +%s%N) - t0) / 1000000))
+	return "$rc"
+}
 # sql QUERY: one query on database secretd, unaligned, tuples only
 sql() { "$PG_PSQL" -X -q -Atc "$1" "$CONNINFO"; }
 # use ENGINE: the config's store = line
@@ -118,9 +129,11 @@ ok "$(printf '%s\n' "$out" | grep -q 'another root key'; echo $?)" \
 sed -i "s|^postgresql = .*|postgresql = $CONNINFO|" "$E2E_CONF"
 
 # --- LMDB to PostgreSQL ---
-out=$(migrate --to postgresql 2>&1); rc=$?
+timed --to postgresql >"$E2E_DIR/out" 2>&1; rc=$?
+out=$(cat "$E2E_DIR/out")
 is "$rc" 0 "migrate --to postgresql: exit 0"
 echo "$out" | sed 's/^/# /'
+echo "# migrate --to postgresql of $N secrets: $MS ms"
 is "$(printf '%s\n' "$out" | awk '$1 == "secrets" { print $2 }')" \
     "$((N + 2))" "every secret was copied"
 is "$(sql 'SELECT count(*) FROM secretd.secrets')" \
@@ -141,8 +154,9 @@ secretd_start
 is "$(reveal_all)" "$N" "a daemon on PostgreSQL reveals all $N values"
 check_small postgresql
 # a write on the copy, to find in the way back
-api "$A" POST /v1/secrets '{"name":"AFTER","value":"made on postgresql"}' \
-    >/dev/null
+out=$(api "$A" POST /v1/secrets \
+    '{"name":"AFTER","value":"made on postgresql"}')
+is "$(status_of "$out")" 201 "a new secret written on PostgreSQL"
 secretd_stop
 
 # --- PostgreSQL back to LMDB ---
@@ -153,9 +167,11 @@ ok "$(printf '%s\n' "$out" | grep -q -- '--force'; echo $?)" \
     "it names --force: $out"
 is "$(sha256sum <"$E2E_DIR/state/data.mdb")" "$sum" "data.mdb is unchanged"
 
-out=$(migrate --to lmdb --force 2>&1); rc=$?
+timed --to lmdb --force >"$E2E_DIR/out" 2>&1; rc=$?
+out=$(cat "$E2E_DIR/out")
 is "$rc" 0 "migrate --to lmdb --force: exit 0"
 echo "$out" | sed 's/^/# /'
+echo "# migrate --to lmdb of $((N + 3)) secrets: $MS ms"
 ok "$(ls "$E2E_DIR"/state/data.mdb.migrate-* >/dev/null 2>&1; echo $?)" \
     "the old LMDB store is kept aside"
 is "$(printf '%s\n' "$out" | awk '$1 == "secrets" { print $2 }')" \
