@@ -133,6 +133,17 @@ out=$("$SECRETD" migrate -c "$conf" --to postgresql 2>&1); rc=$?
 is "$rc" 1 "migrate refuses it too"
 ok "$([ ! -e "$dir/state" ]; echo $?)" "migrate created nothing"
 
+# Commands that read LMDB's file say so on a database store.
+write 'store = postgresql' 'postgresql = host=/nonexistent dbname=secretd'
+for cmd in verify "backup $dir/copy.mdb" "restore $dir/copy.mdb" \
+    rotate-root-key; do
+	out=$("$SECRETD" $cmd -c "$conf" 2>&1); rc=$?
+	is "$rc $out" "1 secretd: ${cmd%% *}: works on an LMDB store; with store = postgresql use the database's tools (secretd(8), SEVERAL HOSTS)" \
+	    "${cmd%% *} refuses a PostgreSQL store"
+done
+ok "$([ ! -e "$dir/copy.mdb" ] && [ ! -e "$dir/state" ]; echo $?)" \
+    "and makes nothing"
+
 write
 out=$("$SECRETD" migrate -c "$conf" --to sqlite 2>&1); rc=$?
 is "$rc $out" "1 secretd: migrate: --to sqlite: expected postgresql or lmdb" \
