@@ -24,7 +24,15 @@ e2e_setup "postgresql = $CONNINFO" "store_timeout = 10s" \
     "quota_user_secrets = 100000"
 A=$E2E_ALICE
 
-migrate() { "$SECRETD" migrate -c "$E2E_CONF" "$@"; }
+# migrate ARGS...: its output, also kept in migrate.log for the end
+migrate() {
+	local rc
+	"$SECRETD" migrate -c "$E2E_CONF" "$@" >"$E2E_DIR/m.out" 2>&1
+	rc=$?
+	cat "$E2E_DIR/m.out" >>"$E2E_DIR/migrate.log"
+	cat "$E2E_DIR/m.out"
+	return "$rc"
+}
 # timed ARGS...: migrate, its time in milliseconds left in $MS
 timed() {
 	local t0 rc
@@ -185,5 +193,7 @@ out=$(api "$A" POST /v1/secrets/AFTER/reveal)
 is "$(body_of "$out" | jq -r .value)" "made on postgresql" \
     "the secret written on PostgreSQL came back"
 secretd_finish lmdb
+ok "$(! grep -qE 'Sanitizer|runtime error' "$E2E_DIR/migrate.log"; echo $?)" \
+    "no migrate run logged a sanitizer report"
 
 done_testing
