@@ -462,16 +462,19 @@ make_store(const struct secretd_config *cfg, char *err, size_t errlen)
 	}
 	rv = store_create_conf(&sc, key);
 	rootkey_free(key);
-	if (rv == ST_BADKEY)
+	/* A database's store made by another node's init, or this one's. */
+	if (rv == ST_EXISTS && sc.engine == STORE_POSTGRESQL) {
+		log_info("%s already holds the store of this root key",
+		    store_conf_where(&sc));
+		rv = ST_OK;
+	} else if (rv == ST_BADKEY)
 		ierr(err, errlen, "%s already holds a store sealed under "
 		    "another root key; refusing it", store_conf_where(&sc));
 	else if (rv != ST_OK)
 		ierr(err, errlen, "store in %s: %s", store_conf_where(&sc),
 		    store_strerror(rv));
-	else if (sc.engine == STORE_POSTGRESQL)
-		log_info("store ready in %s", store_conf_where(&sc));
 	else
-		log_info("created store in %s", cfg->state_dir);
+		log_info("created store in %s", store_conf_where(&sc));
 	store_conf_clear(&sc);
 	return rv == ST_OK ? 0 : -1;
 }
