@@ -23,6 +23,18 @@ write() {
 }
 check() { "$SECRETD" -n -c "$conf" "$@"; }
 
+# A secretd built without libpq has no PostgreSQL store to offer.
+if ! grep -q '^#define HAVE_LIBPQ 1' "$top_builddir/config.h"; then
+	write 'store = postgresql' 'postgresql = host=/run/postgresql'
+	out=$(check 2>&1); rc=$?
+	is "$rc $(printf '%s\n' "$out" | head -n 1)" \
+	    "1 $conf:5: store: this secretd was built without libpq, so without the PostgreSQL store (configure --with-postgresql)" \
+	    "without libpq, store = postgresql is refused"
+	echo "# built without libpq: the PostgreSQL keys' checks are skipped"
+	done_testing
+	exit
+fi
+
 write 'store = postgresql'
 out=$(check 2>&1); rc=$?
 is "$rc $(printf '%s\n' "$out" | head -n 1)" \
