@@ -223,21 +223,6 @@ perr(struct parser *p, const char *fmt, ...)
 	return -1;
 }
 
-/* Said with -n only; the config stays valid. */
-static void __attribute__((format(printf, 2, 3)))
-pwarn(struct parser *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->errs == NULL)
-		return;
-	fprintf(p->errs, "%s:%zu: warning: ", p->file, p->lineno);
-	va_start(ap, fmt);
-	vfprintf(p->errs, fmt, ap);
-	va_end(ap);
-	fputc('\n', p->errs);
-}
-
 static char *
 field(struct secretd_config *cfg, const struct keyword *kw)
 {
@@ -639,6 +624,22 @@ set_store(struct parser *p, struct secretd_config *cfg, const char *key,
 	return 0;
 }
 
+#ifdef HAVE_LIBPQ
+/* Said with -n only; the config stays valid. */
+static void __attribute__((format(printf, 2, 3)))
+pwarn(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->errs == NULL)
+		return;
+	fprintf(p->errs, "%s:%zu: warning: ", p->file, p->lineno);
+	va_start(ap, fmt);
+	vfprintf(p->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->errs);
+}
+
 /* A unix socket folder (or an abstract one) or an IP address. */
 static int
 pg_host_is_address(const char *h, size_t n)
@@ -656,7 +657,6 @@ pg_host_is_address(const char *h, size_t n)
 	    inet_pton(AF_INET6, buf, &a) == 1;
 }
 
-#ifdef HAVE_LIBPQ
 /*
  * libpq parses the string as it will when connecting.  The password
  * comes from its own file, never from a config others may read; a host
