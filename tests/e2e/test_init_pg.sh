@@ -43,7 +43,15 @@ db_state() {
 		    FROM secretd.$t t"
 	done
 }
-init() { "$SECRETD" init -c "$dir/$1.conf" 2>&1; }
+# init NAME: its output, also kept in inits.log for the end
+init() {
+	local rc
+	"$SECRETD" init -c "$dir/$1.conf" >"$dir/init.out" 2>&1
+	rc=$?
+	cat "$dir/init.out" >>"$dir/inits.log"
+	cat "$dir/init.out"
+	return "$rc"
+}
 
 conf node1
 out=$(init node1); rc=$?
@@ -93,5 +101,7 @@ sed -i "s|^postgresql = .*|postgresql = host=$dir/nowhere dbname=secretd connect
 out=$(init other); rc=$?
 is "$rc" 1 "a database that cannot be reached: exit 1"
 ok "$([ ! -e "$dir/other" ]; echo $?)" "and no state folder is left"
+ok "$(! grep -qE 'Sanitizer|runtime error' "$dir/inits.log"; echo $?)" \
+    "no init logged a sanitizer report"
 
 done_testing
