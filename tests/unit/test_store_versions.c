@@ -312,7 +312,7 @@ downgrade(const char *dir)
 		    (rc = mdb_dbi_open(txn, "versions", 0, &db)) == 0)
 			rc = mdb_drop(txn, db, 1);
 		if (rc == 0 && (rc = mdb_dbi_open(txn, "meta", 0, &db)) == 0)
-			rc = meta_put_u32(txn, db, "schema", 2);
+			rc = tu_schema_put(txn, db, 2);
 		rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
 	}
 	mdb_env_close(env);
