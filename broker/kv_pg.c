@@ -1073,6 +1073,33 @@ pg_connect(struct pg *pg)
 	return ST_OK;
 }
 
+/* The record format's schema and the root key's check, in meta. */
+static int
+meta_check(struct store *st)
+{
+	MDB_val k = { 8, "keycheck" }, v;
+	uint32_t schema;
+	int rc;
+
+	if ((rc = meta_get_u32(&pg_of(st)->view, "schema", &schema)) != 0 ||
+	    (rc = kv_get(&pg_of(st)->view, KV_META, &k, &v)) != 0) {
+		if (rc == MDB_NOTFOUND)
+			log_warnx("postgresql: the database holds no store "
+			    "(run secretd init)");
+		return rc == MDB_NOTFOUND ? ST_NOTFOUND : store_mdb_err(rc);
+	}
+	if (schema != STORE_SCHEMA) {
+		log_warnx("postgresql: store schema %u, this secretd knows %d",
+		    schema, STORE_SCHEMA);
+		return ST_CORRUPT;
+	}
+	if (v.mv_size != 32 || sodium_memcmp(v.mv_data, st->keycheck, 32) != 0) {
+		log_warnx("postgresql: the root key does not open this store");
+		return ST_BADKEY;
+	}
+	return ST_OK;
+}
+
 static int
 kv_pg_open(struct store *st, const struct store_conf *conf)
 {
@@ -1080,12 +1107,43 @@ kv_pg_open(struct store *st, const struct store_conf *conf)
 
 	if ((rc = pg_new(st, conf)) != ST_OK)
 		return rc;
-	if ((rc = pg_connect(pg_of(st))) != ST_OK)
+	if ((rc = pg_connect(pg_of(st))) != ST_OK ||
+	    (rc = meta_check(st)) != ST_OK ||
+	    (rc = keyring_load(st, &pg_of(st)->view)) != ST_OK) {
 		kv_pg_close(st);
-	return rc;
+		return rc;
+	}
+	st->schema = STORE_SCHEMA;
+	return ST_OK;
 }
 
-/* The schema (idempotent), then open as usual. */
+/*
+ * The store's first rows: its schema, the root key's check, the
+ * keyring.  A database that holds a store already is left as it is:
+ * ST_EXISTS for this root key's, ST_BADKEY for another's.
+ */
+static int
+create_txn(struct store *st, struct kv_txn *txn, void *arg, int *err)
+{
+	MDB_val k = { 8, "keycheck" }, v = { 32, st->keycheck }, old;
+	int rc;
+
+	(void)arg;
+	if ((rc = kv_get(txn, KV_META, &k, &old)) == 0) {
+		*err = old.mv_size == 32 &&
+		    sodium_memcmp(old.mv_data, st->keycheck, 32) == 0 ?
+		    ST_EXISTS : ST_BADKEY;
+		return 0;
+	}
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	if ((rc = meta_put_u32(txn, "schema", STORE_SCHEMA)) != 0 ||
+	    (rc = kv_put(txn, KV_META, &k, &v, 0)) != 0)
+		return rc;
+	return keyring_init(st, txn);
+}
+
+/* The SQL schema (idempotent), then the store's first rows. */
 static int
 kv_pg_create(struct store *st, const struct store_conf *conf)
 {
@@ -1099,6 +1157,11 @@ kv_pg_create(struct store *st, const struct store_conf *conf)
 	conn_start(pg, &pg->wr);
 	rc = pg_connect(pg);
 	pg->creating = 0;
+	if (rc == ST_OK)
+		rc = pg_write(st, create_txn, NULL);
+	if (rc == ST_BADKEY)
+		log_warnx("postgresql: the database holds the store of "
+		    "another root key");
 	if (rc != ST_OK)
 		kv_pg_close(st);
 	return rc;

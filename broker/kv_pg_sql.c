@@ -194,7 +194,7 @@ pg_schema_send(struct pg *pg, struct pg_conn *pc)
 	snprintf(sql, sizeof(sql), "INSERT INTO secretd.schema_version "
 	    "(version) VALUES (%d) ON CONFLICT DO NOTHING", PG_SCHEMA);
 	if (pg_send_sql(pg, pc, NULL, sql, 0, NULL, NULL, NULL, PI_SCHEMA,
-	    NULL) == -1)
+	    NULL, 0) == -1)
 		return -1;
 	for (tb = 0; tb < KV_NTABLES; tb++) {
 		snprintf(sql, sizeof(sql), "CREATE TABLE IF NOT EXISTS "

@@ -149,7 +149,7 @@ ov_find(struct pg_txn *t, enum kv_table tb, const uint8_t *k, size_t klen)
 
 /*
  * What the rows fetched in this transaction say of key k: 1 and
- * *found/*v when a get of it or a page spanning it came back, else 0.
+ * *found and *v when a get of it or a page spanning it came back, else 0.
  */
 static int
 lock_peek(struct pg_txn *t, enum kv_table tb, const uint8_t *k, size_t klen,
