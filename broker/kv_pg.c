@@ -597,6 +597,14 @@ pg_conn_drop(struct pg *pg, struct pg_conn *pc, const char *why)
 		pg_txn_conn_lost(pg);
 }
 
+/* The server's notices (a schema that exists already) are not news. */
+static void
+notice_drop(void *arg, const char *msg)
+{
+	(void)arg;
+	log_debug("postgresql: %s", msg);
+}
+
 static void
 conn_start(struct pg *pg, struct pg_conn *pc)
 {
@@ -616,6 +624,7 @@ conn_start(struct pg *pg, struct pg_conn *pc)
 		pg_conn_drop(pg, pc, pc->c ? PQerrorMessage(pc->c) : "no memory");
 		return;
 	}
+	PQsetNoticeProcessor(pc->c, notice_drop, NULL);
 	pc->state = PC_CONNECTING;
 	pc->pollwant = POLLOUT;
 }
@@ -1000,6 +1009,13 @@ both_ready(struct pg *pg, void *arg)
 	    pg->wr.state == PC_READY);
 }
 
+static int
+commit_ready(struct pg *pg, void *arg)
+{
+	(void)arg;
+	return pg->wr.state == PC_READY;
+}
+
 static void kv_pg_close(struct store *);
 
 static int
@@ -1055,6 +1071,7 @@ pg_connect(struct pg *pg)
 		conn_start(pg, &pg->wr);
 	if (pg->rd.state == PC_DOWN && pg->rd.c == NULL)
 		conn_start(pg, &pg->rd);
+	pg->rd.retry_at = 0;
 	if (pg_loop(pg, both_ready, NULL, deadline) == -1) {
 		log_warnx("postgresql: no connection to the database");
 		return ST_IO;
@@ -1154,8 +1171,13 @@ kv_pg_create(struct store *st, const struct store_conf *conf)
 		return rc;
 	pg = pg_of(st);
 	pg->creating = 1;
+	pg->rd.retry_at = UINT64_MAX;
 	conn_start(pg, &pg->wr);
-	rc = pg_connect(pg);
+	/* the read connection's statements need the tables */
+	if (pg_loop(pg, commit_ready, NULL, pg_now() + PG_OFFLINE_MS) == -1)
+		rc = ST_IO;
+	else
+		rc = pg_connect(pg);
 	pg->creating = 0;
 	if (rc == ST_OK)
 		rc = pg_write(st, create_txn, NULL);

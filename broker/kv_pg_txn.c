@@ -341,14 +341,14 @@ key_after(const uint8_t *k, size_t len)
 
 /* The cursor on the first key >= x, the overlay over the database. */
 static int
-cursor_seek(struct pg_cursor *c, const uint8_t *x0, size_t xlen,
+cursor_seek(struct pg_cursor *c, const uint8_t *x0, size_t x0len,
     MDB_val *k, MDB_val *v)
 {
 	struct pg_txn *t = (struct pg_txn *)c->h.txn;
 	const struct pg_row *d = NULL;
 	const struct pg_ov *o = NULL, *od;
 	uint8_t *x = NULL, *nx;
-	size_t i;
+	size_t i, xlen = x0len;
 	int rc;
 
 	for (;;) {
@@ -369,10 +369,9 @@ cursor_seek(struct pg_cursor *c, const uint8_t *x0, size_t xlen,
 		x = nx;
 		xlen = d->klen + 1;
 	}
-	x0 = x ? x : x0;
 	for (i = 0; i < t->nov; i++) {
 		if (t->ov[i].tb != c->tb || t->ov[i].del ||
-		    pg_keycmp(t->ov[i].k, t->ov[i].klen, x0, xlen) < 0)
+		    pg_keycmp(t->ov[i].k, t->ov[i].klen, x0, x0len) < 0)
 			continue;
 		if (o == NULL || pg_keycmp(t->ov[i].k, t->ov[i].klen, o->k,
 		    o->klen) < 0)
