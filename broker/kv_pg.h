@@ -1,7 +1,9 @@
 /*
  * Internals of the PostgreSQL engine, shared by its files: kv_pg.c (the
- * connections, the wave cache and the read views), kv_pg_txn.c (write
- * transactions) and kv_pg_sql.c (the schema and the statements).
+ * engine's hooks: poll loop, runs, open, create, close), kv_pg_conn.c
+ * (the connections), kv_pg_view.c (the wave cache and read views),
+ * kv_pg_txn.c (write transactions) and kv_pg_sql.c (the schema and the
+ * statements).
  */
 #ifndef SECRETD_KV_PG_H
 #define SECRETD_KV_PG_H
@@ -16,6 +18,7 @@
 #include "store_engine.h"
 
 #define PG_PAGE		64	/* rows a cursor fetches at a time */
+#define PG_BUCKETS	16384	/* of the wave cache */
 #define PG_SCHEMA	1	/* secretd.schema_version */
 #define PG_BACKOFF_MIN	50	/* ms before the first reconnect */
 #define PG_BACKOFF_MAX	2000
@@ -149,6 +152,10 @@ struct pg {
 #define pg_of(st)	((struct pg *)(st)->eng_data)
 
 /* kv_pg.c */
+int	 pg_loop(struct pg *, int (*until)(struct pg *, void *), void *,
+	    uint64_t deadline);
+
+/* kv_pg_conn.c */
 uint64_t pg_now(void);
 int	 pg_keycmp(const uint8_t *, size_t, const uint8_t *, size_t);
 int	 pg_send(struct pg *, struct pg_conn *, enum pg_stmt, enum kv_table,
@@ -161,13 +168,20 @@ int	 pg_send_sql(struct pg *, struct pg_conn *, const char *stmt,
 int	 pg_queue(struct pg_conn *, enum pg_item_kind, void *, int tx);
 int	 pg_sync(struct pg_conn *, void *, int tx);
 void	 pg_conn_drop(struct pg *, struct pg_conn *, const char *why);
-int	 pg_loop(struct pg *, int (*until)(struct pg *, void *), void *,
-	    uint64_t deadline);
+void	 pg_conn_start(struct pg *, struct pg_conn *);
+void	 pg_conn_tick(struct pg *, struct pg_conn *, uint64_t now);
+void	 pg_conn_flush(struct pg *, struct pg_conn *);
+void	 pg_conn_io(struct pg *, struct pg_conn *, short revents);
+
+/* kv_pg_view.c */
+extern const struct kv_engine pg_kv;
 int	 pg_answer_fill(struct pg_answer *, const PGresult *, int page);
 void	 pg_answer_free(struct pg_answer *);
+void	 pg_fetch_free(struct pg *, struct pg_fetch *);
+void	 pg_fetch_expire(struct pg *, uint64_t now);
+void	 pg_wave_send(struct pg *);
 
 /* kv_pg_txn.c */
-extern const struct kv_engine pg_kv;
 int	 pg_txn_get(struct kv_txn *, enum kv_table, const MDB_val *,
 	    MDB_val *);
 int	 pg_txn_put(struct kv_txn *, enum kv_table, const MDB_val *,
