@@ -402,7 +402,7 @@ test_waves(struct store *st, struct store *other)
 {
 	MDB_val keys[100], vals[100], k, v;
 	char kb[100][8];
-	struct puts p = { KV_KEYRING, keys, vals, 100, 0, 0 };
+	struct puts p = { KV_TOKENS, keys, vals, 100, 0, 0 };
 	struct kv_txn *txn;
 	uint64_t w, w2;
 	int i, rc, again = 0, hit = 0;
@@ -418,7 +418,7 @@ test_waves(struct store *st, struct store *other)
 	store_run_begin(st, w, 0);
 	st->eng->rtxn(st, &txn);
 	for (i = 0; i < 100; i++)
-		again += kv_get(txn, KV_KEYRING, &keys[i], &v) == KV_AGAIN;
+		again += kv_get(txn, KV_TOKENS, &keys[i], &v) == KV_AGAIN;
 	st->eng->rtxn_done(st);
 	ok(again == 100 && store_run_missed(st),
 	    "a run's reads miss and are recorded (%d)", again);
@@ -430,7 +430,7 @@ test_waves(struct store *st, struct store *other)
 	store_run_begin(st, w, 0);
 	st->eng->rtxn(st, &txn);
 	for (i = 0; i < 100; i++)
-		hit += kv_get(txn, KV_KEYRING, &keys[i], &v) == 0 &&
+		hit += kv_get(txn, KV_TOKENS, &keys[i], &v) == 0 &&
 		    v.mv_size == 4 && memcmp(v.mv_data, kb[i], 4) == 0;
 	st->eng->rtxn_done(st);
 	ok(hit == 100 && !store_run_missed(st),
@@ -444,27 +444,27 @@ test_waves(struct store *st, struct store *other)
 	w2 = store_wave(st);
 	store_run_begin(st, w2, 0);
 	st->eng->rtxn(st, &txn);
-	rc = kv_get(txn, KV_KEYRING, &keys[0], &v);
+	rc = kv_get(txn, KV_TOKENS, &keys[0], &v);
 	st->eng->rtxn_done(st);
 	ok(rc == KV_AGAIN, "a later request does not use the older answer");
 	turn(&st, 1, 0);
 	ready_within(st, w2, 3000);
 	store_run_begin(st, w2, 0);
 	st->eng->rtxn(st, &txn);
-	rc = kv_get(txn, KV_KEYRING, &keys[0], &v);
+	rc = kv_get(txn, KV_TOKENS, &keys[0], &v);
 	st->eng->rtxn_done(st);
 	ok(rc == 0 && v.mv_size == 7 && memcmp(v.mv_data, "changed", 7) == 0,
 	    "it reads the other store's write");
 	store_run_begin(st, w, 0);
 	st->eng->rtxn(st, &txn);
-	rc = kv_get(txn, KV_KEYRING, &keys[0], &v);
+	rc = kv_get(txn, KV_TOKENS, &keys[0], &v);
 	st->eng->rtxn_done(st);
 	ok(rc == 0, "the older request may still use either answer");
 
 	store_run_begin(st, store_wave(st), 1);
 	st->eng->rtxn(st, &txn);
 	k = val("nothere", 7);
-	ok(kv_get(txn, KV_KEYRING, &k, &v) == KV_UNAVAILABLE,
+	ok(kv_get(txn, KV_TOKENS, &k, &v) == KV_UNAVAILABLE,
 	    "a last run's miss answers KV_UNAVAILABLE");
 	st->eng->rtxn_done(st);
 }
@@ -577,6 +577,95 @@ test_outage(struct store *st)
 	ok(a.over && a.status == ST_OK, "and commits again");
 }
 
+static int
+psql(const char *sql)
+{
+	const char *p = getenv("KVPG_PSQL");
+	char cmd[1024];
+
+	if (p == NULL)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "%s -c \"%s\" >/dev/null", p, sql);
+	return system(cmd);
+}
+
+static long
+counter_of(struct store *st)
+{
+	char buf[16] = "";
+
+	st->eng->write(st, read_txn, buf);
+	return atol(buf);
+}
+
+/*
+ * A COMMIT whose connection is lost before its answer: the server holds
+ * it waiting for a synchronous standby that does not exist (committed
+ * locally), the backend is terminated, and the store, reconnected, must
+ * learn from the batch's marker that it went through instead of
+ * applying it twice.
+ */
+static void
+test_lost_commit(void)
+{
+	struct store_conf c = conf;
+	struct store *st;
+	struct async a = { 0, 0 };
+	uint64_t end;
+	long before;
+
+	c.timeout_ms = 8000;
+	if (store_open_conf(&st, &c, root) != ST_OK) {
+		ok(0, "a store with a longer timeout opens");
+		return;
+	}
+	before = counter_of(st);
+	if (psql("ALTER SYSTEM SET synchronous_standby_names = 'nobody'") ||
+	    psql("SELECT pg_reload_conf()")) {
+		ok(0, "the server waits for a standby (KVPG_PSQL)");
+		store_close(st);
+		return;
+	}
+	st->eng->write_start(st, incr_txn, NULL, async_done, &a);
+	end = pg_now() + 500;
+	while (pg_now() < end)
+		turn(&st, 1, 50);
+	ok(!a.over, "the commit waits for the standby");
+	psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+	    "WHERE wait_event = 'SyncRep'");
+	psql("ALTER SYSTEM RESET synchronous_standby_names");
+	psql("SELECT pg_reload_conf()");
+	end = pg_now() + 8000;
+	while (pg_now() < end && !a.over)
+		turn(&st, 1, 50);
+	ok(a.over && a.status == ST_OK,
+	    "its connection lost, the commit is reported done (%d)", a.status);
+	ok(counter_of(st) == before + 1,
+	    "and applied once: the marker settled it (%ld -> %ld)", before,
+	    counter_of(st));
+	store_close(st);
+}
+
+/* Metrics' figures come from the background, never waited for. */
+static void
+test_figures(void)
+{
+	struct store *st;
+	uint64_t end = pg_now() + 3000;
+
+	if (store_open_conf(&st, &conf, root) != ST_OK) {
+		ok(0, "a store opens for its figures");
+		return;
+	}
+	while (pg_now() < end && store_count_secrets(st) != 1)
+		turn(&st, 1, 50);
+	ok(store_count_secrets(st) == 1, "count_secrets: 1 after a refresh "
+	    "(%zu)", store_count_secrets(st));
+	ok(store_size_bytes(st) > 0, "size_bytes: %llu",
+	    (unsigned long long)store_size_bytes(st));
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -608,9 +697,11 @@ main(void)
 	test_txn_semantics(st);
 	test_lock_rerun(st);
 	test_shared(st);
+	test_figures();
 	test_waves(st, other);
 	test_two_nodes(st, other);
 	test_outage(st);
+	test_lost_commit();
 	store_close(other);
 	store_close(st);
 	return done_testing();
