@@ -21,5 +21,6 @@ CTL="runuser -u $PG_OWNER -- $PG_BIN/pg_ctl -D $(pg_dir kv)/data -w -t 30"
 KVPG_CONNINFO="$(pg_conninfo kv secretd) connect_timeout=2" \
 KVPG_STOP="$CTL -m fast stop >/dev/null" \
 KVPG_START="$CTL -l $(pg_dir kv)/server.log start >/dev/null" \
+KVPG_MULTI="host=$PG_ROOT/none,$(pg_dir kv) port=5432 user=postgres dbname=secretd target_session_attrs=read-write" \
 KVPG_PSQL="$PG_PSQL -X -q -v ON_ERROR_STOP=1 '$(pg_conninfo kv secretd)'" \
     "$PROG"

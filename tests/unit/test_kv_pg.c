@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -404,7 +405,7 @@ test_waves(struct store *st, struct store *other)
 	char kb[100][8];
 	struct puts p = { KV_TOKENS, keys, vals, 100, 0, 0 };
 	struct kv_txn *txn;
-	uint64_t w, w2;
+	uint64_t w, w2, t0;
 	int i, rc, again = 0, hit = 0;
 
 	for (i = 0; i < 100; i++) {
@@ -423,9 +424,12 @@ test_waves(struct store *st, struct store *other)
 	ok(again == 100 && store_run_missed(st),
 	    "a run's reads miss and are recorded (%d)", again);
 	ok(!store_wave_ready(st, w), "the wave is not ready before it went out");
+	t0 = pg_now();
 	turn(&st, 1, 0);
 	ok(store_wave(st) == w + 1, "the 100 fetches went out as one wave");
 	ok(ready_within(st, w, 3000), "the wave came back");
+	printf("# a wave of 100 gets: %llu ms\n",
+	    (unsigned long long)(pg_now() - t0));
 	ok(store_wave(st) == w + 1, "in one round trip: no other wave");
 	store_run_begin(st, w, 0);
 	st->eng->rtxn(st, &txn);
@@ -475,7 +479,7 @@ test_two_nodes(struct store *a, struct store *b)
 	struct store *sts[2] = { a, b };
 	struct async as[2];
 	int started[2] = { 0, 0 }, failed = 0, i, rounds = 25;
-	uint64_t end = pg_now() + 60000;
+	uint64_t t0 = pg_now(), end = t0 + 60000;
 	char buf[16] = "";
 
 	for (i = 0; i < 2; i++) {
@@ -502,6 +506,8 @@ test_two_nodes(struct store *a, struct store *b)
 	}
 	ok(failed == 0, "%d increments from each of two stores at once all "
 	    "commit (%d failed)", rounds, failed);
+	printf("# %d contended commits from two stores: %llu ms\n",
+	    2 * rounds, (unsigned long long)(pg_now() - t0));
 	a->eng->write(a, incr_txn, NULL);
 	a->eng->write(a, read_txn, buf);
 	ok(atoi(buf) == 2 * rounds + 1, "no update is lost: the counter is "
@@ -626,6 +632,8 @@ test_lost_commit(void)
 		store_close(st);
 		return;
 	}
+	/* backends take the new setting when they see the reload signal */
+	usleep(300000);
 	st->eng->write_start(st, incr_txn, NULL, async_done, &a);
 	end = pg_now() + 500;
 	while (pg_now() < end)
@@ -643,6 +651,28 @@ test_lost_commit(void)
 	ok(counter_of(st) == before + 1,
 	    "and applied once: the marker settled it (%ld -> %ld)", before,
 	    counter_of(st));
+	store_close(st);
+}
+
+/* libpq tries each host of a multi-host string in turn. */
+static void
+test_multihost(void)
+{
+	struct store_conf c = conf;
+	struct store *st;
+	struct kv_txn *txn;
+	MDB_val k = val("u002", 4), v;
+
+	if ((c.conninfo = getenv("KVPG_MULTI")) == NULL) {
+		ok(0, "KVPG_MULTI names a multi-host string");
+		return;
+	}
+	if (!ok(store_open_conf(&st, &c, root) == ST_OK, "a multi-host "
+	    "string whose first host is not there opens the store"))
+		return;
+	st->eng->rtxn(st, &txn);
+	ok(kv_get(txn, KV_USAGE, &k, &v) == 0, "and reads through it");
+	st->eng->rtxn_done(st);
 	store_close(st);
 }
 
@@ -698,6 +728,7 @@ main(void)
 	test_lock_rerun(st);
 	test_shared(st);
 	test_figures();
+	test_multihost();
 	test_waves(st, other);
 	test_two_nodes(st, other);
 	test_outage(st);
