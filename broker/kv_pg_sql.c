@@ -43,6 +43,8 @@ static const struct {
 	{ "rollback", "ROLLBACK" },
 	{ "marker", "INSERT INTO secretd.commits (node, batch) "
 	    "VALUES ($1, $2)" },
+	/* kv_pg_txn.c: range_lock_send */
+	{ "range_lock", "SELECT pg_advisory_xact_lock($1::bigint)" },
 	{ "count", "SELECT count(*) FROM secretd.secrets" },
 	{ "dbsize", "SELECT pg_database_size(current_database())" },
 	/* a batch's marker matters only while its outcome is unknown */

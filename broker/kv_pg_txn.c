@@ -32,8 +32,8 @@
 #include "store_int.h"
 #include "kv_pg.h"
 
-enum pg_tx_step { TX_BEGIN = 1, TX_MARKER, TX_LOCK, TX_UPDATE, TX_WRITE,
-	TX_COMMIT };
+enum pg_tx_step { TX_BEGIN = 1, TX_MARKER, TX_RANGE, TX_LOCK, TX_UPDATE,
+	TX_WRITE, TX_COMMIT };
 
 enum pg_tx_phase { TP_WAIT, TP_LOCKING, TP_COMMITTING };
 
@@ -440,6 +440,38 @@ lock_cmp(const void *a, const void *b)
 	return pg_keycmp(x->key, x->klen, y->key, y->klen);
 }
 
+/*
+ * FOR UPDATE locks the rows a page holds, not the gaps between them:
+ * a row another node inserts into a range while this transaction counts
+ * it (a user's tokens against a quota) would not be seen.  Every
+ * transaction that pages a range from the same key first takes the same
+ * transaction-scoped advisory lock, so such transactions take turns, and
+ * the later one's page (a statement of its own, READ COMMITTED) sees the
+ * earlier one's rows.  The lock's number is the same on every node.
+ */
+static int
+range_lock_send(struct pg_txn *t, const struct pg_lock *l)
+{
+	static const uint8_t hkey[crypto_shorthash_KEYBYTES] =
+	    "secretd ranges.";
+	uint8_t h[crypto_shorthash_BYTES], *buf;
+	const char *values[1];
+	char num[24];
+	int64_t id;
+
+	if ((buf = malloc(l->klen + 1)) == NULL)
+		return -1;
+	buf[0] = (uint8_t)l->tb;
+	memcpy(buf + 1, l->key, l->klen);
+	crypto_shorthash(h, buf, l->klen + 1, hkey);
+	free(buf);
+	memcpy(&id, h, sizeof(id));
+	snprintf(num, sizeof(num), "%lld", (long long)id);
+	values[0] = num;
+	return pg_send_sql(t->pg, &t->pg->wr, "range_lock", NULL, 1, values,
+	    NULL, NULL, PI_TX, t, TX_RANGE);
+}
+
 /* The rows the run missed, locked in table and key order. */
 static int
 locks_send(struct pg_txn *t)
@@ -459,13 +491,15 @@ locks_send(struct pg_txn *t)
 	for (i = 0; i < n && rc == 0; i++) {
 		k.mv_data = v[i]->key;
 		k.mv_size = v[i]->klen;
+		if (v[i]->page && range_lock_send(t, v[i]) == -1)
+			break;
 		rc = pg_send(pg, &pg->wr, v[i]->page ? PS_PAGE_LOCK :
 		    PS_GET_LOCK, v[i]->tb, &k, NULL, PI_TX, v[i], TX_LOCK);
 		v[i]->sent = 1;
 	}
 	free(v);
 	t->unsent = 0;
-	return rc;
+	return rc == 0 && i == n ? 0 : -1;
 }
 
 static int

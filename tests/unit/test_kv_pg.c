@@ -155,6 +155,58 @@ incr_txn(struct store *st, struct kv_txn *txn, void *arg, int *err)
 	return kv_put(txn, KV_USAGE, &k, &v, 0);
 }
 
+/*
+ * A quota over a range: counts the rows under "q/" and adds one when
+ * there are fewer than 3, as the token quota counts a user's tokens.
+ */
+static int
+quota_txn(struct store *st, struct kv_txn *txn, void *arg, int *err)
+{
+	struct kv_cursor *c;
+	MDB_val k = val("q/", 2), v;
+	char name[32];
+	int rc, n = 0;
+
+	(void)st;
+	(void)err;
+	if ((rc = kv_cursor_open(txn, KV_TOKEN_CHILDREN, &c)) != 0)
+		return rc;
+	for (rc = kv_cursor_get(c, &k, &v, KV_SET_RANGE); rc == 0 &&
+	    k.mv_size >= 2 && memcmp(k.mv_data, "q/", 2) == 0;
+	    rc = kv_cursor_get(c, &k, &v, KV_NEXT))
+		n++;
+	kv_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (n >= 3)
+		return 0;
+	snprintf(name, sizeof(name), "q/%s-%d", (char *)arg, n);
+	k = val(name, strlen(name));
+	v = val("", 0);
+	return kv_put(txn, KV_TOKEN_CHILDREN, &k, &v, 0);
+}
+
+/* How many rows are under "q/". */
+static int
+count_txn(struct store *st, struct kv_txn *txn, void *arg, int *err)
+{
+	struct kv_cursor *c;
+	MDB_val k = val("q/", 2), v;
+	int *n = arg, rc;
+
+	(void)st;
+	(void)err;
+	*n = 0;
+	if ((rc = kv_cursor_open(txn, KV_TOKEN_CHILDREN, &c)) != 0)
+		return rc;
+	for (rc = kv_cursor_get(c, &k, &v, KV_SET_RANGE); rc == 0 &&
+	    k.mv_size >= 2 && memcmp(k.mv_data, "q/", 2) == 0;
+	    rc = kv_cursor_get(c, &k, &v, KV_NEXT))
+		(*n)++;
+	kv_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* The counter's value, as text. */
 static int
 read_txn(struct store *st, struct kv_txn *txn, void *arg, int *err)
@@ -654,6 +706,44 @@ test_lost_commit(void)
 	store_close(st);
 }
 
+/* Two stores adding rows under one quota never pass it together. */
+static void
+test_range_quota(struct store *a, struct store *b)
+{
+	struct store *sts[2] = { a, b };
+	const char *names[2] = { "a", "b" };
+	struct async as[2];
+	int started[2] = { 0, 0 }, failed = 0, i, n = 0, rounds = 6;
+	uint64_t end = pg_now() + 30000;
+
+	for (i = 0; i < 2; i++) {
+		as[i].over = 1;
+		as[i].status = ST_OK;
+	}
+	while (pg_now() < end) {
+		for (i = 0; i < 2; i++) {
+			if (!as[i].over)
+				continue;
+			if (as[i].status != ST_OK)
+				failed++;
+			if (started[i] == rounds)
+				continue;
+			as[i].over = 0;
+			started[i]++;
+			sts[i]->eng->write_start(sts[i], quota_txn,
+			    (void *)names[i], async_done, &as[i]);
+		}
+		if (started[0] == rounds && started[1] == rounds &&
+		    as[0].over && as[1].over)
+			break;
+		turn(sts, 2, 50);
+	}
+	ok(failed == 0, "%d quota checks from each of two stores commit "
+	    "(%d failed)", rounds, failed);
+	a->eng->write(a, count_txn, &n);
+	ok(n == 3, "the quota of 3 rows holds across the stores (%d)", n);
+}
+
 /* libpq tries each host of a multi-host string in turn. */
 static void
 test_multihost(void)
@@ -731,6 +821,7 @@ main(void)
 	test_multihost();
 	test_waves(st, other);
 	test_two_nodes(st, other);
+	test_range_quota(st, other);
 	test_outage(st);
 	test_lost_commit();
 	store_close(other);
