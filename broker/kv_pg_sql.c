@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
 #include "store_int.h"
 #include "kv_pg.h"
 

@@ -14,15 +14,11 @@
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
-#include "log.h"
 #include "store_int.h"
 #include "kv_pg.h"
 
