@@ -178,6 +178,7 @@ extern const struct kv_engine pg_kv;
 int	 pg_answer_fill(struct pg_answer *, const PGresult *, int page);
 void	 pg_answer_free(struct pg_answer *);
 void	 pg_fetch_free(struct pg *, struct pg_fetch *);
+void	 pg_fetch_done(struct pg *, struct pg_fetch *);
 void	 pg_fetch_expire(struct pg *, uint64_t now);
 void	 pg_wave_send(struct pg *);
 

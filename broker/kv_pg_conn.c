@@ -278,8 +278,7 @@ on_result(struct pg *pg, struct pg_conn *pc, struct pg_item *it,
 			pg_fetch_free(pg, f);
 			break;
 		}
-		f->state = PF_DONE;
-		pg->npending--;
+		pg_fetch_done(pg, f);
 		break;
 	case PI_CHECK:
 		pg->check_state = bad ? -1 : 1;

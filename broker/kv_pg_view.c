@@ -153,6 +153,29 @@ pg_fetch_free(struct pg *pg, struct pg_fetch *f)
 }
 
 /*
+ * An answer came.  Older answers to the same read serve only runs this
+ * one serves too (waves <= theirs <= its), so they go; a run is never
+ * under way here, except offline, where a cursor may still be on one.
+ */
+void
+pg_fetch_done(struct pg *pg, struct pg_fetch *f)
+{
+	struct pg_fetch *o, *next;
+
+	f->state = PF_DONE;
+	pg->npending--;
+	if (!pg->online)
+		return;
+	for (o = pg->tab[f->hash % pg->nbucket]; o != NULL; o = next) {
+		next = o->hnext;
+		if (o != f && o->state == PF_DONE && o->wave < f->wave &&
+		    o->hash == f->hash && o->page == f->page && o->tb == f->tb &&
+		    pg_keycmp(o->key, o->klen, f->key, f->klen) == 0)
+			pg_fetch_free(pg, o);
+	}
+}
+
+/*
  * Answers no request can use any more: one recorded before a request
  * arrived never serves it, and no request outlives its deadline.
  * Offline, a cursor may stay on a page for longer: nothing is dropped.
