@@ -421,20 +421,29 @@ keyring_lookup(struct store *st, uint32_t id)
 	return NULL;
 }
 
-/* Another process (an admin command) may have rotated: reload once. */
-const uint8_t *
-keyring_find(struct store *st, struct kv_txn *txn, uint32_t id)
+/*
+ * Data key id into *key.  Another process (an admin command, another
+ * node) may have rotated: the keyring is reloaded once.  ST_NOTFOUND: id
+ * is not in it; a failed reload is its own error (ST_BUSY while the
+ * engine fetches the keyring), never taken for a missing key.
+ */
+int
+keyring_find(struct store *st, struct kv_txn *txn, uint32_t id,
+    const uint8_t **key)
 {
 	const struct data_key *dk;
+	int ret;
 
 	if ((dk = keyring_lookup(st, id)) == NULL) {
 		log_debug("%s: data key %u unknown, reloading the keyring",
 		    __func__, id);
-		if (keyring_load(st, txn) != ST_OK ||
-		    (dk = keyring_lookup(st, id)) == NULL)
-			return NULL;
+		if ((ret = keyring_load(st, txn)) != ST_OK)
+			return ret;
+		if ((dk = keyring_lookup(st, id)) == NULL)
+			return ST_NOTFOUND;
 	}
-	return dk->key;
+	*key = dk->key;
+	return ST_OK;
 }
 
 const struct data_key *

@@ -238,7 +238,6 @@ txn_recover(struct store *st, int rc, int *checked)
 	return -1;
 }
 
-
 static int
 lmdb_rtxn(struct store *st, struct kv_txn **txn)
 {
@@ -399,17 +398,15 @@ dbis_open_v3(struct store *st, MDB_txn *txn, unsigned int flags)
 static int
 create_txn(struct store *st, struct kv_txn *txn, void *arg, int *err)
 {
-	MDB_val k = { 8, "keycheck" }, v = { 32, st->keycheck };
 	int rc;
 
 	(void)arg;
+	(void)err;
 	if ((rc = dbis_open(st, mtxn(txn), MDB_CREATE)) != 0 ||
 	    (rc = dbis_open_v2(st, mtxn(txn), MDB_CREATE)) != 0 ||
-	    (rc = dbis_open_v3(st, mtxn(txn), MDB_CREATE)) != 0 ||
-	    (rc = meta_put_u32(txn, "schema", STORE_SCHEMA)) ||
-	    (rc = kv_put(txn, KV_META, &k, &v, 0)) != 0)
+	    (rc = dbis_open_v3(st, mtxn(txn), MDB_CREATE)) != 0)
 		return rc;
-	return keyring_init(st, txn);
+	return store_seed(st, txn);
 }
 
 static int
@@ -428,6 +425,8 @@ lmdb_create(struct store *st, const struct store_conf *conf)
 	const char *dir = conf->dir;
 	int fd, ret;
 
+	if (dir == NULL)
+		return ST_INVALID;
 	if (path_in(data, sizeof(data), dir, "data.mdb") == -1 ||
 	    path_in(lock, sizeof(lock), dir, "lock.mdb") == -1)
 		return ST_INVALID;
@@ -463,36 +462,20 @@ fail:
 	return ret;
 }
 
-
-
 /* The store's schema (*schema: what it is) and the root key's check. */
 static int
-meta_check(MDB_txn *txn, MDB_dbi db, const uint8_t *check,
-    uint32_t *schemap)
+meta_check(struct store *st, MDB_txn *txn, MDB_dbi db, uint32_t *schema)
 {
 	MDB_val sk = { 6, "schema" }, k = { 8, "keycheck" }, sv, v;
-	uint32_t schema;
 	int rc;
 
-	if ((rc = mdb_get(txn, db, &sk, &sv)) == 0 && sv.mv_size != 4)
-		rc = MDB_CORRUPTED;
-	if (rc != 0 || (rc = mdb_get(txn, db, &k, &v)) != 0) {
+	if ((rc = mdb_get(txn, db, &sk, &sv)) != 0 ||
+	    (rc = mdb_get(txn, db, &k, &v)) != 0) {
 		log_warnx("%s: not a secretd store: %s", __func__,
 		    mdb_strerror(rc));
 		return rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
 	}
-	schema = be32_get(sv.mv_data);
-	if (schema < 1 || schema > STORE_SCHEMA) {
-		log_warnx("%s: unknown store schema %u", __func__, schema);
-		return ST_CORRUPT;
-	}
-	*schemap = schema;
-	if (v.mv_size != 32 || sodium_memcmp(v.mv_data, check, 32) != 0) {
-		log_warnx("%s: the root key does not open this store",
-		    __func__);
-		return ST_BADKEY;
-	}
-	return ST_OK;
+	return store_meta_verify(st, &sv, &v, schema);
 }
 
 /*
@@ -501,7 +484,7 @@ meta_check(MDB_txn *txn, MDB_dbi db, const uint8_t *check,
  * writer in another process could at worst make this look fail.
  */
 static int
-precheck(const char *dir, const uint8_t *check)
+precheck(struct store *st, const char *dir)
 {
 	MDB_env *env;
 	MDB_txn *txn = NULL;
@@ -519,7 +502,7 @@ precheck(const char *dir, const uint8_t *check)
 		log_warnx("%s: %s: %s", __func__, dir, mdb_strerror(rc));
 		ret = rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
 	} else
-		ret = meta_check(txn, db, check, &schema);
+		ret = meta_check(st, txn, db, &schema);
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	mdb_env_close(env);
@@ -581,7 +564,7 @@ open_txn(struct store *st, uint32_t *schema)
 		return store_mdb_err(rc);
 	if ((rc = dbis_open(st, txn, 0)) != 0)
 		ret = rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
-	else if ((ret = meta_check(txn, st->db_meta, st->keycheck, schema)) ==
+	else if ((ret = meta_check(st, txn, st->db_meta, schema)) ==
 	    ST_OK && ((*schema >= 2 && (rc = dbis_open_v2(st, txn, 0)) != 0) ||
 	    (*schema >= 3 && (rc = dbis_open_v3(st, txn, 0)) != 0)))
 		ret = rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
@@ -664,6 +647,8 @@ lmdb_open(struct store *st, const struct store_conf *conf)
 	int ret;
 
 	memset(&rep, 0, sizeof(rep));
+	if (dir == NULL)
+		return ST_INVALID;
 	/* LMDB would create a missing store: refuse first */
 	if (path_in(data, sizeof(data), dir, "data.mdb") == -1)
 		return ST_INVALID;
@@ -675,7 +660,7 @@ lmdb_open(struct store *st, const struct store_conf *conf)
 	if ((ret = store_file_check(data, NULL, &last_pg, &psize, &size)) !=
 	    ST_OK)
 		return ret;
-	if ((ret = precheck(dir, st->keycheck)) != ST_OK)
+	if ((ret = precheck(st, dir)) != ST_OK)
 		return ret;
 	if ((ret = lmdb_state_new(st)) != ST_OK)
 		return ret;
@@ -710,7 +695,7 @@ store_verify_lmdb(struct store *st, const char *dir, struct store_report *r)
 	if ((ret = store_file_check(data, r, &last_pg, &psize, &size)) !=
 	    ST_OK)
 		return ret;
-	if ((ret = precheck(dir, st->keycheck)) != ST_OK)
+	if ((ret = precheck(st, dir)) != ST_OK)
 		return ret;
 	if ((ret = lmdb_state_new(st)) != ST_OK ||
 	    (ret = env_open(st, dir, 0, MDB_RDONLY)) != ST_OK ||

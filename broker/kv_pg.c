@@ -295,30 +295,29 @@ pg_connect(struct pg *pg)
 	return ST_OK;
 }
 
-/* The record format's schema and the root key's check, in meta. */
+/* The store's schema and the root key's check, as stored in meta. */
 static int
 meta_check(struct store *st)
 {
-	MDB_val k = { 8, "keycheck" }, v;
+	MDB_val sk = { 6, "schema" }, k = { 8, "keycheck" }, sv, v;
 	uint32_t schema;
-	int rc;
+	int rc, ret;
 
-	if ((rc = meta_get_u32(&pg_of(st)->view, "schema", &schema)) != 0 ||
+	if ((rc = kv_get(&pg_of(st)->view, KV_META, &sk, &sv)) != 0 ||
 	    (rc = kv_get(&pg_of(st)->view, KV_META, &k, &v)) != 0) {
 		if (rc == MDB_NOTFOUND)
 			log_warnx("postgresql: the database holds no store "
 			    "(run secretd init)");
 		return rc == MDB_NOTFOUND ? ST_NOTFOUND : store_mdb_err(rc);
 	}
+	if ((ret = store_meta_verify(st, &sv, &v, &schema)) != ST_OK)
+		return ret;
 	if (schema != STORE_SCHEMA) {
-		log_warnx("postgresql: store schema %u, this secretd knows %d",
+		log_warnx("postgresql: store schema %u, this secretd writes %d",
 		    schema, STORE_SCHEMA);
 		return ST_CORRUPT;
 	}
-	if (v.mv_size != 32 || sodium_memcmp(v.mv_data, st->keycheck, 32) != 0) {
-		log_warnx("postgresql: the root key does not open this store");
-		return ST_BADKEY;
-	}
+	st->schema = schema;
 	return ST_OK;
 }
 
@@ -331,12 +330,9 @@ kv_pg_open(struct store *st, const struct store_conf *conf)
 		return rc;
 	if ((rc = pg_connect(pg_of(st))) != ST_OK ||
 	    (rc = meta_check(st)) != ST_OK ||
-	    (rc = keyring_load(st, &pg_of(st)->view)) != ST_OK) {
+	    (rc = keyring_load(st, &pg_of(st)->view)) != ST_OK)
 		kv_pg_close(st);
-		return rc;
-	}
-	st->schema = STORE_SCHEMA;
-	return ST_OK;
+	return rc;
 }
 
 /*
@@ -347,22 +343,19 @@ kv_pg_open(struct store *st, const struct store_conf *conf)
 static int
 create_txn(struct store *st, struct kv_txn *txn, void *arg, int *err)
 {
-	MDB_val k = { 8, "keycheck" }, v = { 32, st->keycheck }, old;
+	MDB_val k = { 8, "keycheck" }, old;
 	int rc;
 
 	(void)arg;
 	if ((rc = kv_get(txn, KV_META, &k, &old)) == 0) {
-		*err = old.mv_size == 32 &&
-		    sodium_memcmp(old.mv_data, st->keycheck, 32) == 0 ?
-		    ST_EXISTS : ST_BADKEY;
+		*err = old.mv_size == sizeof(st->keycheck) &&
+		    sodium_memcmp(old.mv_data, st->keycheck,
+		    sizeof(st->keycheck)) == 0 ? ST_EXISTS : ST_BADKEY;
 		return 0;
 	}
 	if (rc != MDB_NOTFOUND)
 		return rc;
-	if ((rc = meta_put_u32(txn, "schema", STORE_SCHEMA)) != 0 ||
-	    (rc = kv_put(txn, KV_META, &k, &v, 0)) != 0)
-		return rc;
-	return keyring_init(st, txn);
+	return store_seed(st, txn);
 }
 
 /* The SQL schema (idempotent), then the store's first rows. */

@@ -6,22 +6,17 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
 #include "log.h"
 #include "store_int.h"
-
 
 static const char *const store_errs[] = {
 	[ST_OK] = "success",
@@ -48,7 +43,7 @@ store_strerror(int e)
 	return store_errs[e];
 }
 
-/* The one place LMDB (and errno) codes become store errors. */
+/* The one place engine (LMDB, errno, KV_*) codes become store errors. */
 int
 store_mdb_err(int rc)
 {
@@ -155,6 +150,47 @@ meta_put_u32(struct kv_txn *txn, const char *name, uint32_t val)
 	return kv_put(txn, KV_META, &k, &v, 0);
 }
 
+/* A new store's first records: its schema, the root key's check, key 1. */
+int
+store_seed(struct store *st, struct kv_txn *txn)
+{
+	MDB_val k = { 8, "keycheck" }, v = { sizeof(st->keycheck),
+	    st->keycheck };
+	int rc;
+
+	if ((rc = meta_put_u32(txn, "schema", STORE_SCHEMA)) != 0 ||
+	    (rc = kv_put(txn, KV_META, &k, &v, 0)) != 0)
+		return rc;
+	return keyring_init(st, txn);
+}
+
+/*
+ * Whether the meta values "schema" and "keycheck" (as stored) are of a
+ * store this secretd reads and the root key opens; *schema: what it is.
+ */
+int
+store_meta_verify(struct store *st, const MDB_val *schema_v,
+    const MDB_val *check_v, uint32_t *schema)
+{
+	if (schema_v->mv_size != 4) {
+		log_warnx("%s: not a secretd store: a bad schema", __func__);
+		return ST_CORRUPT;
+	}
+	*schema = be32_get(schema_v->mv_data);
+	if (*schema < 1 || *schema > STORE_SCHEMA) {
+		log_warnx("%s: unknown store schema %u", __func__, *schema);
+		return ST_CORRUPT;
+	}
+	if (check_v->mv_size != sizeof(st->keycheck) ||
+	    sodium_memcmp(check_v->mv_data, st->keycheck,
+	    sizeof(st->keycheck)) != 0) {
+		log_warnx("%s: the root key does not open this store",
+		    __func__);
+		return ST_BADKEY;
+	}
+	return ST_OK;
+}
+
 /*
  * Parses and authenticates one record.  The value is opened into out;
  * when out is NULL the record's tag is checked without opening the value
@@ -167,17 +203,20 @@ store_record_open(struct store *st, struct kv_txn *txn, const MDB_val *k,
 {
 	struct record_view rv;
 	const uint8_t *key;
+	int ret;
 
 	if (record_parse(v->mv_data, v->mv_size, k->mv_data, k->mv_size,
 	    &rv) == -1) {
 		log_warnx("%s: a record does not decode", __func__);
 		return ST_CORRUPT;
 	}
-	if ((key = keyring_find(st, txn, rv.key_id)) == NULL) {
+	if ((ret = keyring_find(st, txn, rv.key_id, &key)) == ST_NOTFOUND) {
 		log_warnx("%s: %s: data key %u is not in the keyring",
 		    __func__, rv.meta.name, rv.key_id);
 		return ST_CORRUPT;
 	}
+	if (ret != ST_OK)
+		return ret;
 	if ((out != NULL ? record_open(&rv, k->mv_data, k->mv_size, key,
 	    out) : record_verify(&rv, k->mv_data, k->mv_size, key)) == -1) {
 		log_warnx("%s: %s: record fails to open", __func__,

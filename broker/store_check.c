@@ -283,9 +283,13 @@ static const char *
 seal_check(struct walk *w, const MDB_val *k, const struct record_view *rv)
 {
 	const uint8_t *key;
+	int ret;
 
-	if ((key = keyring_find(w->st, &w->kv.h, rv->key_id)) == NULL)
+	if ((ret = keyring_find(w->st, &w->kv.h, rv->key_id, &key)) ==
+	    ST_NOTFOUND)
 		return "is sealed with a data key not in the keyring";
+	if (ret != ST_OK)
+		return "could not be checked: the keyring does not load";
 	if ((w->open_values ? record_open(rv, k->mv_data, k->mv_size, key,
 	    w->st->scratch) : record_verify(rv, k->mv_data, k->mv_size,
 	    key)) == -1)

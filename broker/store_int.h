@@ -1,7 +1,8 @@
 /*
- * Internals shared by store.c and keyring.c: the store handle, the
- * in-memory keyring and the one LMDB write-transaction runner.  Only the
- * store's own files and its unit tests include this.
+ * Internals shared by the store's files: the store handle (with its
+ * engine), the in-memory keyring, and the functions the shared record
+ * code and the engines call across files.  Only the store's own files,
+ * its engines and its unit tests include this.
  */
 #ifndef SECRETD_STORE_INT_H
 #define SECRETD_STORE_INT_H
@@ -91,6 +92,9 @@ int	 store_rtxn(struct store *, struct kv_txn **);
 void	 store_rtxn_done(struct store *);
 int	 store_record_open(struct store *, struct kv_txn *, const MDB_val *,
 	    const MDB_val *, struct secret_meta *, uint8_t *);
+int	 store_seed(struct store *, struct kv_txn *);
+int	 store_meta_verify(struct store *, const MDB_val *schema,
+	    const MDB_val *keycheck, uint32_t *);
 int	 meta_get_u32(struct kv_txn *, const char *, uint32_t *);
 int	 meta_put_u32(struct kv_txn *, const char *, uint32_t);
 
@@ -159,7 +163,8 @@ int	 keyring_derive(struct store *, const uint8_t *root_key);
 int	 keyring_keycheck(const uint8_t *root_key, uint8_t out[32]);
 int	 keyring_init(struct store *, struct kv_txn *);
 int	 keyring_load(struct store *, struct kv_txn *);
-const uint8_t *keyring_find(struct store *, struct kv_txn *, uint32_t);
+int	 keyring_find(struct store *, struct kv_txn *, uint32_t,
+	    const uint8_t **);
 const struct data_key *keyring_active(struct store *);
 void	 keyring_free(struct store *);
 

@@ -596,6 +596,19 @@ token_index_build(struct store *st, struct kv_txn *txn)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+static const char absent[] = "is absent";
+static const char unreadable[] =
+    "could not be checked: the store did not answer";
+
+/* For the walk: a read's answer as a reason, NULL when it was found. */
+static const char *
+read_failed(int rc)
+{
+	if (rc == 0)
+		return NULL;
+	return rc == MDB_NOTFOUND ? absent : unreadable;
+}
+
 /*
  * For the store's walk (schema 4): a tagged token record k, v that its
  * id and owner entries (and its parent's child entry) lead to, or an
@@ -618,23 +631,28 @@ token_links_check(struct store *st, struct kv_txn *txn, const char *name,
 			return why;
 		ik.mv_size = TOKEN_ID_LEN;
 		ik.mv_data = t.id;
-		if (kv_get(txn, KV_TOKEN_IDS, &ik, &iv) != 0 ||
-		    iv.mv_size != TOKEN_HASH_LEN ||
+		if ((why = read_failed(kv_get(txn, KV_TOKEN_IDS, &ik,
+		    &iv))) != NULL)
+			return why != absent ? why :
+			    "is not the one its id entry leads to";
+		if (iv.mv_size != TOKEN_HASH_LEN ||
 		    memcmp(iv.mv_data, k->mv_data, TOKEN_HASH_LEN) != 0)
 			return "is not the one its id entry leads to";
 		if (okey_build(&ok, t.org_id, t.user_id, t.id) == -1)
 			return "does not decode";
 		ik.mv_size = ok.len;
 		ik.mv_data = ok.buf;
-		if (kv_get(txn, KV_TOKEN_OWNERS, &ik, &iv) != 0)
-			return "has no owner entry";
+		if ((why = read_failed(kv_get(txn, KV_TOKEN_OWNERS, &ik,
+		    &iv))) != NULL)
+			return why != absent ? why : "has no owner entry";
 		if (parent[0] == '\0')
 			return NULL;
 		ckey_build(ck, parent, t.id);
 		ik.mv_size = CKEY_LEN;
 		ik.mv_data = ck;
-		return kv_get(txn, KV_TOKEN_CHILDREN, &ik, &iv) != 0 ?
-		    "has no child entry under its parent" : NULL;
+		why = read_failed(kv_get(txn, KV_TOKEN_CHILDREN, &ik, &iv));
+		return why != absent ? why :
+		    "has no child entry under its parent";
 	}
 	/* an index entry: the id it names, then that token's record */
 	if (strcmp(name, "token_ids") == 0) {
@@ -661,6 +679,9 @@ token_links_check(struct store *st, struct kv_txn *txn, const char *name,
 		break;
 	case MDB_NOTFOUND:
 		return "names a token that has no record";
+	case KV_AGAIN:
+	case KV_UNAVAILABLE:
+		return unreadable;
 	default:
 		return "leads to a token record that is not its token's";
 	}
