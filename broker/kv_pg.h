@@ -52,6 +52,7 @@ struct pg_answer {
 	struct pg_row	*rows;		/* page */
 	size_t		 nrows;
 	int		 full;		/* page: more rows may follow */
+	int		 failed;	/* the server refused the query */
 };
 
 enum pg_fetch_state { PF_UNSENT, PF_SENT, PF_DONE };

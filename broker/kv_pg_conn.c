@@ -257,6 +257,21 @@ conn_ready(struct pg *pg, struct pg_conn *pc)
 		pg_wave_send(pg);
 }
 
+/*
+ * Whether an error is the query's own (asking again would get it again)
+ * rather than the connection's or a neighbour's in the pipeline.
+ */
+static int
+query_refused(struct pg_conn *pc, const PGresult *r)
+{
+	const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+	return PQresultStatus(r) == PGRES_FATAL_ERROR &&
+	    PQstatus(pc->c) == CONNECTION_OK && code != NULL &&
+	    strncmp(code, "08", 2) != 0 && strncmp(code, "57", 2) != 0 &&
+	    strncmp(code, "53", 2) != 0;
+}
+
 static void
 on_result(struct pg *pg, struct pg_conn *pc, struct pg_item *it,
     const PGresult *r)
@@ -274,7 +289,10 @@ on_result(struct pg *pg, struct pg_conn *pc, struct pg_item *it,
 	switch (it->kind) {
 	case PI_FETCH:
 		f = it->p;
-		if (bad || pg_answer_fill(&f->a, r, f->page) == -1) {
+		if (bad && query_refused(pc, r))
+			f->a.failed = 1;
+		else if (bad || pg_answer_fill(&f->a, r, f->page) == -1) {
+			/* asked again by the runs that need it */
 			pg_fetch_free(pg, f);
 			break;
 		}

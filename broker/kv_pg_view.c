@@ -251,7 +251,7 @@ view_fetch(struct pg *pg, int page, enum kv_table tb, const uint8_t *k,
 	f = fetch_find(pg, page, tb, k, klen, w);
 	if (f != NULL && f->state == PF_DONE) {
 		*out = f;
-		return 0;
+		return f->a.failed ? EIO : 0;
 	}
 	now = pg_now();
 	if (pg->online) {
@@ -275,7 +275,7 @@ view_fetch(struct pg *pg, int page, enum kv_table tb, const uint8_t *k,
 		f = fetch_find(pg, page, tb, k, klen, w);
 		if (f != NULL && f->state == PF_DONE) {
 			*out = f;
-			return 0;
+			return f->a.failed ? EIO : 0;
 		}
 		if (pg_now() >= deadline)
 			return KV_UNAVAILABLE;

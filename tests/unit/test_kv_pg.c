@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -766,6 +767,40 @@ test_multihost(void)
 	store_close(st);
 }
 
+/*
+ * A query the server refuses (its table dropped under the store) is an
+ * error at once, not a read asked again until the deadline.
+ */
+static void
+test_refused(struct store *st)
+{
+	struct kv_txn *txn;
+	MDB_val k = val("q/a-0", 5), v;
+	uint64_t w, t0;
+	int rc;
+
+	if (psql("DROP TABLE secretd.token_children")) {
+		ok(0, "a table dropped (KVPG_PSQL)");
+		return;
+	}
+	t0 = pg_now();
+	w = store_wave(st);
+	store_run_begin(st, w, 0);
+	st->eng->rtxn(st, &txn);
+	rc = kv_get(txn, KV_TOKEN_CHILDREN, &k, &v);
+	st->eng->rtxn_done(st);
+	turn(&st, 1, 0);
+	ready_within(st, w, 3000);
+	store_run_begin(st, w, 0);
+	st->eng->rtxn(st, &txn);
+	if (rc == KV_AGAIN)
+		rc = kv_get(txn, KV_TOKEN_CHILDREN, &k, &v);
+	st->eng->rtxn_done(st);
+	ok(rc == EIO && !store_run_missed(st),
+	    "a refused read answers an error after one wave (%d, %llu ms)", rc,
+	    (unsigned long long)(pg_now() - t0));
+}
+
 /* Metrics' figures come from the background, never waited for. */
 static void
 test_figures(void)
@@ -824,6 +859,7 @@ main(void)
 	test_range_quota(st, other);
 	test_outage(st);
 	test_lost_commit();
+	test_refused(st);
 	store_close(other);
 	store_close(st);
 	return done_testing();
