@@ -745,6 +745,60 @@ test_range_quota(struct store *a, struct store *b)
 	ok(n == 3, "the quota of 3 rows holds across the stores (%d)", n);
 }
 
+/*
+ * Figures, printed as comments: waves of 64 concurrent reads (the
+ * requests of one loop turn) and commits of 64 blind writes each.
+ */
+static void
+measure(struct store *st)
+{
+	MDB_val keys[64], vals[64], v;
+	char kb[64][8];
+	struct puts p = { KV_USAGE, keys, vals, 64, 0, 0 };
+	struct async a;
+	struct kv_txn *txn;
+	uint64_t w, t0;
+	int i, r, hits = 0, rounds = 200, commits = 100, okc = 0;
+
+	for (i = 0; i < 64; i++) {
+		snprintf(kb[i], sizeof(kb[i]), "u%03d", i);
+		keys[i] = val(kb[i], 4);
+		vals[i] = val(kb[i], 4);
+	}
+	t0 = pg_now();
+	for (r = 0; r < rounds; r++) {
+		w = store_wave(st);
+		store_run_begin(st, w, 0);
+		st->eng->rtxn(st, &txn);
+		for (i = 0; i < 64; i++)
+			(void)kv_get(txn, KV_USAGE, &keys[i], &v);
+		st->eng->rtxn_done(st);
+		turn(&st, 1, 0);
+		ready_within(st, w, 3000);
+		store_run_begin(st, w, 0);
+		st->eng->rtxn(st, &txn);
+		for (i = 0; i < 64; i++)
+			hits += kv_get(txn, KV_USAGE, &keys[i], &v) == 0;
+		st->eng->rtxn_done(st);
+	}
+	ok(hits == 64 * rounds, "%d waves of 64 reads all answered", rounds);
+	printf("# a wave of 64 reads: %.3f ms (%.0f reads/s)\n",
+	    (double)(pg_now() - t0) / rounds,
+	    64000.0 * rounds / (double)(pg_now() - t0 + 1));
+	t0 = pg_now();
+	for (r = 0; r < commits; r++) {
+		a.over = 0;
+		st->eng->write_start(st, puts_txn, &p, async_done, &a);
+		while (!a.over)
+			turn(&st, 1, 50);
+		okc += a.status == ST_OK;
+	}
+	ok(okc == commits, "%d commits of 64 writes", commits);
+	printf("# a commit of 64 writes (fsync off): %.3f ms (%.0f writes/s)\n",
+	    (double)(pg_now() - t0) / commits,
+	    64000.0 * commits / (double)(pg_now() - t0 + 1));
+}
+
 /* libpq tries each host of a multi-host string in turn. */
 static void
 test_multihost(void)
@@ -857,6 +911,7 @@ main(void)
 	test_waves(st, other);
 	test_two_nodes(st, other);
 	test_range_quota(st, other);
+	measure(st);
 	test_outage(st);
 	test_lost_commit();
 	test_refused(st);
