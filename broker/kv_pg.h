@@ -19,6 +19,7 @@
 
 #define PG_PAGE		64	/* rows a cursor fetches at a time */
 #define PG_BUCKETS	16384	/* of the wave cache */
+#define PG_CACHE_MAX	65536	/* answers kept at most, about */
 #define PG_SCHEMA	1	/* secretd.schema_version */
 #define PG_BACKOFF_MIN	50	/* ms before the first reconnect */
 #define PG_BACKOFF_MAX	2000

@@ -177,8 +177,10 @@ pg_fetch_done(struct pg *pg, struct pg_fetch *f)
 
 /*
  * Answers no request can use any more: one recorded before a request
- * arrived never serves it, and no request outlives its deadline.
- * Offline, a cursor may stay on a page for longer: nothing is dropped.
+ * arrived never serves it, and no request outlives its deadline.  Past
+ * PG_CACHE_MAX the oldest answers go sooner: a run that wanted one
+ * asks again.  Offline, a cursor may stay on a page for longer: nothing
+ * is dropped.
  */
 void
 pg_fetch_expire(struct pg *pg, uint64_t now)
@@ -190,7 +192,7 @@ pg_fetch_expire(struct pg *pg, uint64_t now)
 		return;
 	for (f = TAILQ_FIRST(&pg->fetches); f != NULL; f = next) {
 		next = TAILQ_NEXT(f, entry);
-		if (f->at + age > now)
+		if (f->at + age > now && pg->nfetch <= PG_CACHE_MAX)
 			break;
 		if (f->state == PF_DONE)
 			pg_fetch_free(pg, f);
