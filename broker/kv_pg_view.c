@@ -199,7 +199,11 @@ pg_fetch_expire(struct pg *pg, uint64_t now)
 	}
 }
 
-/* Every fetch recorded since the last wave, as one pipeline. */
+/*
+ * Every fetch recorded since the last wave, as one pipeline.  They are
+ * the newest: a wave sends all there are, and a fetch that failed with
+ * its connection is forgotten, never made unsent again.
+ */
 void
 pg_wave_send(struct pg *pg)
 {
@@ -211,7 +215,7 @@ pg_wave_send(struct pg *pg)
 		return;
 	TAILQ_FOREACH_REVERSE(f, &pg->fetches, pg_fetchq, entry) {
 		if (f->state != PF_UNSENT)
-			continue;
+			break;
 		k.mv_data = f->key;
 		k.mv_size = f->klen;
 		if (pg_send(pg, &pg->rd, f->page ? PS_PAGE : PS_GET, f->tb, &k,
