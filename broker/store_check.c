@@ -37,8 +37,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "log.h"
 #include "store_int.h"
 

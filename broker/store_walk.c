@@ -22,8 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "store_int.h"
 
 #define WALK_BATCH	256	/* rows of one run */
