@@ -6,7 +6,8 @@
 # token record, a usage count, a usage count that no longer agrees with
 # the secrets it counts (a secret's row deleted), a token's id entry
 # deleted, a kept version's record.  Each damage is undone before the
-# next, and verify passes again.
+# next, and verify passes again.  The wrong root key is refused; verify
+# runs beside a serving daemon.
 . "$top_srcdir/tests/e2e/lib.sh"
 . "$top_srcdir/tests/e2e/pglib.sh"
 
@@ -150,10 +151,11 @@ is "$?" 1 "verify under another root key: exit 1"
 ok "$(grep -q 'root key does not open this store' "$E2E_DIR/verify.out";
     echo $?)" "it says the root key does not open the store"
 
-# --- the daemon serves the store it verified ---
+# --- the daemon serves the store it verified, and verify runs beside it ---
 secretd_start
 is "$(apix "$A" POST /v1/secrets/a_2/reveal | sed '$d' | jq -r .value)" \
     alice-2 "after the damage was undone a_2 reveals"
+is "$(verify)" 0 "verify beside the running daemon: exit 0"
 secretd_finish "served"
 cat "$E2E_DIR/verify.out" >>"$E2E_DIR/verifies.log"
 ok "$(! grep -qE 'Sanitizer|runtime error' "$E2E_DIR/verifies.log"; echo $?)" \
