@@ -254,31 +254,6 @@ in_file(const struct walk *w, const MDB_val *v)
 	    (size_t)(w->hi - p);
 }
 
-static MDB_dbi
-dbi_of(const struct store *st, enum kv_table t)
-{
-	switch (t) {
-	case KV_SECRETS:
-		return st->db_secrets;
-	case KV_VERSIONS:
-		return st->db_versions;
-	case KV_TOKENS:
-		return st->db_tokens;
-	case KV_TOKEN_IDS:
-		return st->db_token_ids;
-	case KV_TOKEN_OWNERS:
-		return st->db_token_owners;
-	case KV_TOKEN_CHILDREN:
-		return st->db_token_children;
-	case KV_USAGE:
-		return st->db_usage;
-	case KV_KEYRING:
-		return st->db_keyring;
-	default:
-		return st->db_meta;
-	}
-}
-
 /* LMDB never misses: one run, in the walk's own transaction. */
 static int
 lmdb_run(void *arg, store_read_fn fn, void *fnarg)
@@ -316,7 +291,7 @@ lmdb_order(void *arg, enum kv_table t, const MDB_val *k, const MDB_val *v)
 		if (c > 0 || (c == 0 && w->prev.mv_size >= k->mv_size))
 			return "is out of order";
 	}
-	if (mdb_get(w->txn, dbi_of(w->st, t), &k2, &v2) != 0 ||
+	if (mdb_get(w->txn, kv_lmdb_dbi(w->st, t), &k2, &v2) != 0 ||
 	    v2.mv_data != v->mv_data || v2.mv_size != v->mv_size)
 		return "cannot be found from the root";
 	w->prev = *k;
@@ -333,7 +308,7 @@ lmdb_table_end(void *arg, enum kv_table t, size_t n)
 
 	w->prev.mv_data = NULL;
 	w->prev.mv_size = 0;
-	if (mdb_stat(w->txn, dbi_of(w->st, t), &ms) != 0 ||
+	if (mdb_stat(w->txn, kv_lmdb_dbi(w->st, t), &ms) != 0 ||
 	    ms.ms_entries != n)
 		return "the database counts other records than it holds";
 	if (ms.ms_branch_pages > w->pages || ms.ms_leaf_pages > w->pages ||

@@ -107,6 +107,7 @@ struct lmdb_txn {
 };
 void	 kv_lmdb_wrap(struct lmdb_txn *, struct store *, MDB_txn *,
 	    int write);
+MDB_dbi	 kv_lmdb_dbi(const struct store *, enum kv_table);
 void	 store_set_initial_mapsize(size_t);
 int	 store_verify_lmdb(struct store *, const char *dir,
 	    struct store_report *);
