@@ -297,8 +297,10 @@ rotate_credential(const struct store_conf *sc, const char *cur,
 	printf("%zu data key%s sealed under the key in %s: the store opens "
 	    "only with it now; encrypt it into the credential "
 	    "(systemd-creds encrypt --name=root.key %s ...), replace the "
-	    "LoadCredentialEncrypted= file, restart secretd\n", n,
-	    n == 1 ? "" : "s", new_key_file, new_key_file);
+	    "LoadCredentialEncrypted= file, start secretd%s\n", n,
+	    n == 1 ? "" : "s", new_key_file, new_key_file,
+	    sc->engine == STORE_POSTGRESQL ? " (on every node, each given "
+	    "the new credential first)" : "");
 	status = 0;
 out:
 	rootkey_free(old);

@@ -8,7 +8,8 @@
 # the first's key file, now the new key), a token made before still
 # works, and a node started with the old key is refused and says so.
 # An interrupted rotation (the commit made, root.key.new left) is
-# finished by the next run.  Kills only the processes it started, by pid.
+# finished by the next run.  With the key as a systemd credential the new
+# key is given and the credential left to the operator.  Kills only the processes it started, by pid.
 . "$top_srcdir/tests/e2e/lib.sh"
 . "$top_srcdir/tests/e2e/pglib.sh"
 
@@ -175,6 +176,25 @@ is "$(sum "$ST/root.key")" "$(sum "$E2E_DIR/next.key")" \
 start "$CONF1" "$SOCK1"
 is "$(check_values "$SOCK1")" "" "every value reveals"
 secretd_finish "after the interrupted rotation"
+# --- the key as a systemd credential: the operator's file to replace ---
+mkdir -m 0700 "$E2E_DIR/creds"
+cp "$ST/root.key" "$E2E_DIR/creds/root.key"
+cred0=$(sum "$E2E_DIR/creds/root.key")
+head -c 32 /dev/urandom >"$E2E_DIR/cred-new.key"
+chmod 0400 "$E2E_DIR/cred-new.key"
+CREDENTIALS_DIRECTORY=$E2E_DIR/creds rotate --new-key "$E2E_DIR/cred-new.key"
+rc=$?
+sed 's/^/# /' "$E2E_DIR/rotate.out"
+is "$rc" 0 "a rotation with the key as a credential: exit 0"
+ok "$(grep -q 'on every node, each given the new credential first' \
+    "$E2E_DIR/rotate.out"; echo $?)" "it says to give every node the new credential"
+is "$(sum "$E2E_DIR/creds/root.key")" "$cred0" "the credential file is left alone"
+cp "$E2E_DIR/cred-new.key" "$E2E_DIR/creds/root.key"
+CREDENTIALS_DIRECTORY=$E2E_DIR/creds "$SECRETD" verify -c "$CONF1" \
+    >"$E2E_DIR/verify.out" 2>&1
+is "$?" 0 "verify with the new credential: exit 0"
+"$SECRETD" verify -c "$CONF1" >"$E2E_DIR/verify.out" 2>&1
+is "$?" 1 "verify with the key file it replaced: exit 1"
 ok "$(! grep -qE 'Sanitizer|runtime error' "$E2E_DIR/rotates.log" \
     "$E2E_DIR/oldkey.log"; echo $?)" "no command logged a sanitizer report"
 
