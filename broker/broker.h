@@ -360,6 +360,9 @@ int	 link_aside(const char *path, const char *what, char *, size_t);
 int	 cmd_fail(const char *cmd, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/* migrate.c: --to postgresql | lmdb */
+int	 migrate(const struct secretd_config *, const char *to, int force);
+
 /* rootkey.c */
 int	 root_key_path(const struct secretd_config *, char *, size_t);
 int	 rootkey_rotate(const struct secretd_config *, const char *new_key);

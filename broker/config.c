@@ -18,6 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef HAVE_LIBPQ
+#include <libpq-fe.h>
+#endif
+
 #include "secretd.h"
 
 #define DEFAULT_STATE_DIR	SECRETD_STATE_DIR
@@ -40,6 +44,9 @@
 #define TOOL_CONCURRENT_LIMIT	256ULL	/* the runner's own bound */
 #define DEFAULT_TOOL_PER_USER	4	/* one caller cannot take them all */
 #define DEFAULT_VERSIONS_KEPT	10
+#define DEFAULT_STORE_TIMEOUT	5000	/* ms */
+#define STORE_TIMEOUT_MIN	100
+#define STORE_TIMEOUT_MAX	60000
 #define COUNT_LIMIT		1000000ULL
 #define BYTES_LIMIT		(1ULL << 40)
 
@@ -76,6 +83,12 @@ static int set_versions(struct parser *, struct secretd_config *,
     const char *, const char *, size_t, size_t);
 static int set_origins(struct parser *, struct secretd_config *,
     const char *, const char *, size_t, size_t);
+static int set_store(struct parser *, struct secretd_config *,
+    const char *, const char *, size_t, size_t);
+static int set_conninfo(struct parser *, struct secretd_config *,
+    const char *, const char *, size_t, size_t);
+static int set_timeout(struct parser *, struct secretd_config *,
+    const char *, const char *, size_t, size_t);
 
 #define STR(f)	offsetof(struct secretd_config, f), \
 		sizeof(((struct secretd_config *)0)->f)
@@ -87,11 +100,13 @@ enum {
 	K_CONNS_PER_ADDR, K_TOKENS_PER_USER, K_USER_SECRETS, K_USER_BYTES,
 	K_ORG_SECRETS, K_ORG_BYTES, K_TOOLS_DIR, K_RUNNER_USER,
 	K_TOOL_CONCURRENT, K_TOOL_PER_USER, K_AUDIT_SYSLOG, K_VERSIONS_KEPT,
-	K_MCP_ORIGINS,
+	K_MCP_ORIGINS, K_STORE, K_POSTGRESQL, K_PG_PASSWORD_FILE,
+	K_STORE_TIMEOUT,
 	K_MAX
 };
 
 #define NUM(f)	offsetof(struct secretd_config, f), sizeof(uint64_t)
+#define INT(f)	offsetof(struct secretd_config, f), sizeof(int)
 
 static const struct keyword {
 	const char	*name;
@@ -138,6 +153,13 @@ static const struct keyword {
 	[K_VERSIONS_KEPT] =	{ "versions_kept", set_versions,
 				  NUM(versions_kept) },
 	[K_MCP_ORIGINS] =	{ "mcp_allowed_origins", set_origins, 0, 0 },
+	[K_STORE] =		{ "store", set_store, INT(store_pg) },
+	[K_POSTGRESQL] =	{ "postgresql", set_conninfo,
+				  STR(postgresql) },
+	[K_PG_PASSWORD_FILE] =	{ "postgresql_password_file", set_path,
+				  STR(pg_password_file) },
+	[K_STORE_TIMEOUT] =	{ "store_timeout", set_timeout,
+				  INT(store_timeout_ms) },
 };
 
 /*
@@ -148,7 +170,8 @@ static const struct keyword {
 static const int restart_only[] = {
 	K_STATE_DIR, K_ROOT_KEY_FILE, K_SOCKET, K_SOCKET_MODE, K_LISTEN,
 	K_ORG, K_FRONTEND_USER, K_AUDIT_LOG, K_RUNNER_USER, K_TOOL_CONCURRENT,
-	K_MCP_ORIGINS,
+	K_MCP_ORIGINS, K_STORE, K_POSTGRESQL, K_PG_PASSWORD_FILE,
+	K_STORE_TIMEOUT,
 };
 
 /* Files that live in state_dir unless the config names them; the tools
@@ -242,6 +265,7 @@ config_defaults(struct secretd_config *cfg)
 	cfg->tool_max_concurrent = DEFAULT_TOOL_CONCURRENT;
 	cfg->tool_max_per_user = DEFAULT_TOOL_PER_USER;
 	cfg->versions_kept = DEFAULT_VERSIONS_KEPT;
+	cfg->store_timeout_ms = DEFAULT_STORE_TIMEOUT;
 }
 
 /*
@@ -582,6 +606,147 @@ set_versions(struct parser *p, struct secretd_config *cfg, const char *key,
 }
 
 static int
+set_store(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, size_t size)
+{
+	if (strcmp(val, "lmdb") == 0)
+		cfg->store_pg = 0;
+	else if (strcmp(val, "postgresql") == 0) {
+#ifndef HAVE_LIBPQ
+		return perr(p, "%s: this secretd was built without libpq, so "
+		    "without the PostgreSQL store (configure "
+		    "--with-postgresql)", key);
+#endif
+		cfg->store_pg = 1;
+	} else
+		return perr(p, "%s: bad value \"%s\": expected lmdb or "
+		    "postgresql", key, val);
+	return 0;
+}
+
+#ifdef HAVE_LIBPQ
+/* Said with -n only; the config stays valid. */
+static void __attribute__((format(printf, 2, 3)))
+pwarn(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->errs == NULL)
+		return;
+	fprintf(p->errs, "%s:%zu: warning: ", p->file, p->lineno);
+	va_start(ap, fmt);
+	vfprintf(p->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->errs);
+}
+
+/* A unix socket folder (or an abstract one) or an IP address. */
+static int
+pg_host_is_address(const char *h, size_t n)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+
+	if (n == 0 || h[0] == '/' || h[0] == '@')
+		return 1;
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, h, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET, buf, &a) == 1 ||
+	    inet_pton(AF_INET6, buf, &a) == 1;
+}
+
+/*
+ * libpq parses the string as it will when connecting.  The password
+ * comes from its own file, never from a config others may read; a host
+ * name is looked up by a blocking getaddrinfo in the broker's loop.
+ */
+static int
+check_conninfo(struct parser *p, const char *key, const char *val)
+{
+	PQconninfoOption *opts, *o;
+	const char *host = NULL, *h, *e;
+	char *why = NULL;
+	int hostaddr = 0, rv = 0;
+
+	if ((opts = PQconninfoParse(val, &why)) == NULL) {
+		if (why != NULL)
+			why[strcspn(why, "\n")] = '\0';
+		rv = perr(p, "%s: %s", key, why != NULL ? why :
+		    "out of memory");
+		PQfreemem(why);
+		return rv;
+	}
+	for (o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "password") == 0)
+			rv = perr(p, "%s: holds a password; put it in "
+			    "postgresql_password_file (mode 0600) or the "
+			    "credential %s instead", key, PG_PASSWORD_FILE);
+		else if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr = 1;
+	}
+	for (h = host; !hostaddr && h != NULL; h = *e == ',' ? e + 1 : NULL) {
+		e = h + strcspn(h, ",");
+		if (!pg_host_is_address(h, (size_t)(e - h)))
+			pwarn(p, "%s: host \"%.*s\" is a name: libpq looks it "
+			    "up with a blocking getaddrinfo, which stalls the "
+			    "broker; give an address, a socket folder or "
+			    "hostaddr=", key, (int)(e - h), h);
+	}
+	PQconninfoFree(opts);
+	return rv;
+}
+#endif
+
+static int
+set_conninfo(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, size_t size)
+{
+	if (*val == '\0')
+		return perr(p, "%s: empty connection string", key);
+	if (strlen(val) >= size)
+		return perr(p, "%s: longer than %zu bytes", key, size - 1);
+#ifdef HAVE_LIBPQ
+	if (check_conninfo(p, key, val) == -1)
+		return -1;
+#endif
+	memcpy((char *)cfg + off, val, strlen(val) + 1);
+	return 0;
+}
+
+/* 100ms to 60s, with its unit: ms or s. */
+static int
+set_timeout(struct parser *p, struct secretd_config *cfg, const char *key,
+    const char *val, size_t off, size_t size)
+{
+	unsigned long long n;
+	char *end;
+
+	if (*val < '0' || *val > '9')
+		goto bad;
+	errno = 0;
+	n = strtoull(val, &end, 10);
+	if (errno != 0 || n > STORE_TIMEOUT_MAX)
+		goto bad;
+	if (strcmp(end, "s") == 0)
+		n *= 1000;
+	else if (strcmp(end, "ms") != 0)
+		goto bad;
+	if (n < STORE_TIMEOUT_MIN || n > STORE_TIMEOUT_MAX)
+		goto bad;
+	cfg->store_timeout_ms = (int)n;
+	return 0;
+bad:
+	return perr(p, "%s: bad value \"%s\": expected a time from 100ms "
+	    "to 60s, with its unit (ms or s)", key, val);
+}
+
+static int
 is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -747,6 +912,36 @@ check_users(struct parser *p, const struct secretd_config *cfg)
 }
 
 /*
+ * The store's keys together: PostgreSQL needs its string; the password
+ * file, when -n looks at files, must be there and readable by its owner
+ * alone, as the root key must.
+ */
+static void
+check_store(struct parser *p, const struct secretd_config *cfg, int flags)
+{
+	struct stat st;
+
+	if (cfg->store_pg && cfg->postgresql[0] == '\0') {
+		p->lineno = p->seen[K_STORE];
+		perr(p, "store: postgresql needs the connection string: "
+		    "postgresql = host=... dbname=...");
+	}
+	if (!(flags & CONFIG_FILES) || cfg->pg_password_file[0] == '\0')
+		return;
+	p->lineno = p->seen[K_PG_PASSWORD_FILE];
+	if (stat(cfg->pg_password_file, &st) == -1)
+		perr(p, "postgresql_password_file: %s: %s",
+		    cfg->pg_password_file, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		perr(p, "postgresql_password_file: %s: not a regular file",
+		    cfg->pg_password_file);
+	else if (st.st_mode & 077)
+		perr(p, "postgresql_password_file: %s: mode %04o lets others "
+		    "read it; it must be 0600 or stricter",
+		    cfg->pg_password_file, (unsigned)(st.st_mode & 07777));
+}
+
+/*
  * Reads the whole file even past an error, so that every error is found
  * in one pass; returns how many there were (0: cfg is valid).  The first
  * goes to err, each goes to errs as a FILE:LINE: line.
@@ -785,6 +980,7 @@ config_parse(const char *path, struct secretd_config *cfg, int flags,
 		goto done;
 	}
 	resolve_derived(&p, cfg);
+	check_store(&p, cfg, flags);
 	if (flags & CONFIG_USERS)
 		check_users(&p, cfg);
  done:
@@ -957,4 +1153,20 @@ config_print(const struct secretd_config *cfg, FILE *out)
 	else
 		fprintf(out, "mcp_allowed_origins = %s\n",
 		    cfg->mcp_allowed_origins);
+	fprintf(out, "store = %s\n", cfg->store_pg ? "postgresql" : "lmdb");
+	/* Never a password: the parser refuses one in the string. */
+	if (cfg->postgresql[0] != '\0')
+		fprintf(out, "postgresql = %s\n", cfg->postgresql);
+	if (cfg->pg_password_file[0] != '\0')
+		fprintf(out, "postgresql_password_file = %s\n",
+		    cfg->pg_password_file);
+	else if (cfg->store_pg)
+		fprintf(out, "# postgresql_password_file: none; "
+		    "$CREDENTIALS_DIRECTORY/%s when there is one\n",
+		    PG_PASSWORD_FILE);
+	if (cfg->store_timeout_ms % 1000 == 0)
+		fprintf(out, "store_timeout = %ds\n",
+		    cfg->store_timeout_ms / 1000);
+	else
+		fprintf(out, "store_timeout = %dms\n", cfg->store_timeout_ms);
 }

@@ -3,6 +3,11 @@
  * development TLS certificate.  It checks everything before it creates
  * anything, never overwrites a file, and removes what it made on failure.
  * Certificates are built with libcrypto alone: no TLS code in the broker.
+ *
+ * With store = postgresql the store is the database's schema, shared by
+ * every node: init creates it, or finds it made under the same root key
+ * (the second node's init), and an existing root key file is used, not
+ * refused, since every node holds the same key.
  */
 #include "config.h"
 
@@ -27,6 +32,8 @@
 #include "log.h"
 #include "secretd.h"
 #include "store.h"
+#include "store_engine.h"
+#include "storeconf.h"
 
 #define CERT_DAYS	365
 #define STORE_FILE	"data.mdb"	/* LMDB's data file in state_dir */
@@ -134,7 +141,8 @@ init_check(const struct secretd_config *cfg, int *want_tls, char *err,
 	struct stat st;
 	int n;
 
-	if (check_absent("root key", cfg->root_key_file, err, errlen) == -1)
+	if (!cfg->store_pg &&
+	    check_absent("root key", cfg->root_key_file, err, errlen) == -1)
 		return -1;
 	switch (exists(cfg->state_dir, &st)) {
 	case -1:
@@ -154,7 +162,8 @@ init_check(const struct secretd_config *cfg, int *want_tls, char *err,
 		if (n < 0 || (size_t)n >= sizeof(store))
 			return ierr(err, errlen, "state_dir %s: path too long",
 			    cfg->state_dir);
-		if (check_absent("store", store, err, errlen) == -1)
+		if (!cfg->store_pg &&
+		    check_absent("store", store, err, errlen) == -1)
 			return -1;
 	}
 	if ((n = exists(cfg->tls_cert, &st)) == -1)
@@ -384,11 +393,42 @@ devcert_make(struct devcert *dc, char *err, size_t errlen)
 	return rv;
 }
 
+/*
+ * The key a database's store is made or found under: the systemd
+ * credential when one is passed (a second node's init run with it),
+ * else root_key_file, made when it is not there.
+ */
+static int
+shared_key_path(const struct secretd_config *cfg, char *path, size_t len)
+{
+	const char *cred;
+	struct stat st;
+	int n;
+
+	n = snprintf(path, len, "%s", cfg->root_key_file);
+	if ((cred = getenv("CREDENTIALS_DIRECTORY")) != NULL && *cred != '\0') {
+		n = snprintf(path, len, "%s/root.key", cred);
+		if (n >= 0 && (size_t)n < len && exists(path, &st) != 1)
+			n = snprintf(path, len, "%s", cfg->root_key_file);
+	}
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 /* rootkey_generate makes it 0400 with O_EXCL and syncs its folder. */
 static int
 make_root_key(const struct secretd_config *cfg, struct undo *u, char *err,
     size_t errlen)
 {
+	char path[PATH_MAX];
+	struct stat st;
+
+	/* Every node holds the same key: one already here is the store's. */
+	if (cfg->store_pg && shared_key_path(cfg, path, sizeof(path)) == -1)
+		return ierr(err, errlen, "root key path too long");
+	if (cfg->store_pg && exists(path, &st) == 1) {
+		log_info("using root key %s", path);
+		return 0;
+	}
 	if (mkdir_parent(cfg->root_key_file, u, err, errlen) == -1)
 		return -1;
 	if (rootkey_generate(cfg->root_key_file, err, errlen) != 0)
@@ -402,18 +442,41 @@ make_root_key(const struct secretd_config *cfg, struct undo *u, char *err,
 static int
 make_store(const struct secretd_config *cfg, char *err, size_t errlen)
 {
+	char path[PATH_MAX];
+	struct store_conf sc;
 	uint8_t *key = NULL;
 	int rv;
 
-	if (rootkey_load(cfg->root_key_file, &key, err, errlen) != 0)
+	if (store_conf_make(cfg, store_conf_engine(cfg), &sc, err,
+	    errlen) == -1)
 		return -1;
-	rv = store_create(cfg->state_dir, key);
+	if (!cfg->store_pg)
+		snprintf(path, sizeof(path), "%s", cfg->root_key_file);
+	else if (shared_key_path(cfg, path, sizeof(path)) == -1) {
+		store_conf_clear(&sc);
+		return ierr(err, errlen, "root key path too long");
+	}
+	if (rootkey_load(path, &key, err, errlen) != 0) {
+		store_conf_clear(&sc);
+		return -1;
+	}
+	rv = store_create_conf(&sc, key);
 	rootkey_free(key);
-	if (rv != ST_OK)
-		return ierr(err, errlen, "store in %s: %s", cfg->state_dir,
+	/* A database's store made by another node's init, or this one's. */
+	if (rv == ST_EXISTS && sc.engine == STORE_POSTGRESQL) {
+		log_info("%s already holds the store of this root key",
+		    store_conf_where(&sc));
+		rv = ST_OK;
+	} else if (rv == ST_BADKEY)
+		ierr(err, errlen, "%s already holds a store sealed under "
+		    "another root key; refusing it", store_conf_where(&sc));
+	else if (rv != ST_OK)
+		ierr(err, errlen, "store in %s: %s", store_conf_where(&sc),
 		    store_strerror(rv));
-	log_info("created store in %s", cfg->state_dir);
-	return 0;
+	else
+		log_info("created store in %s", store_conf_where(&sc));
+	store_conf_clear(&sc);
+	return rv == ST_OK ? 0 : -1;
 }
 
 static int

@@ -26,12 +26,15 @@
 
 #include "broker.h"
 #include "log.h"
+#include "store_engine.h"
+#include "storeconf.h"
 #include "tooldef.h"
 
 #define REWRAP_BATCH	256
 
 enum command { CMD_RUN, CMD_CHECK, CMD_INIT, CMD_ROTATE, CMD_REWRAP,
-	CMD_VERIFY, CMD_BACKUP, CMD_RESTORE, CMD_ROTATE_ROOT, CMD_AUDIT };
+	CMD_VERIFY, CMD_BACKUP, CMD_RESTORE, CMD_ROTATE_ROOT, CMD_AUDIT,
+	CMD_MIGRATE };
 
 static void
 print_usage(FILE *out)
@@ -42,6 +45,8 @@ print_usage(FILE *out)
 	    "       secretd backup [-c file] [--force] file\n"
 	    "       secretd restore [-c file] file\n"
 	    "       secretd rotate-root-key [-c file] [--new-key file]\n"
+	    "       secretd migrate [-c file] --to postgresql\n"
+	    "       secretd migrate [-c file] --to lmdb [--force]\n"
 	    "       secretd [-c file] audit verify file ...\n"
 	    "       secretd -h | --help | -V | --version\n");
 }
@@ -68,6 +73,7 @@ help(void)
 	    "  rotate-key start sealing new records with a new data key\n"
 	    "  rewrap     re-seal older records under the active data key\n"
 	    "  verify     check every record of the store, read-only\n"
+	    "  migrate    copy the store to the other engine (offline)\n"
 	    "\nSIGHUP reloads the config and the tools; see secretd(8).\n",
 	    SECRETD_CONF_FILE);
 	exit(0);
@@ -175,20 +181,34 @@ load_root_key(const struct secretd_config *cfg)
 	return key;
 }
 
-/* The store derives what it needs; the caller frees the root key. */
+/*
+ * The store the config names, under the root key.  The store conf comes
+ * first: its password may be a credential, which load_root_key hides
+ * from the children.  The store keeps only keys derived from the root
+ * key and no password.
+ */
 static struct store *
-open_store(const struct secretd_config *cfg, const uint8_t *key)
+open_store(const struct secretd_config *cfg)
 {
+	struct store_conf sc;
 	struct store *st;
+	char err[512];
+	uint8_t *key;
 	int rv;
 
-	rv = store_open(&st, cfg->state_dir, key);
-	if (rv == ST_DAMAGED)
+	if (store_conf_make(cfg, store_conf_engine(cfg), &sc, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
+	key = load_root_key(cfg);
+	rv = store_open_conf(&st, &sc, key);
+	rootkey_free(key);
+	if (rv == ST_DAMAGED && sc.engine == STORE_LMDB)
 		fatalx("%s/data.mdb: %s", cfg->state_dir, store_strerror(rv));
 	if (rv != ST_OK)
-		fatalx("%s: %s: %s%s", __func__, cfg->state_dir,
+		fatalx("%s: %s: %s%s", __func__, store_conf_where(&sc),
 		    store_strerror(rv), rv == ST_BADKEY ?
 		    rootkey_rotation_hint(cfg) : "");
+	store_conf_clear(&sc);
 	return st;
 }
 
@@ -366,6 +386,9 @@ need_store(const struct secretd_config *cfg)
 	struct stat st;
 	int def = strcmp(cfg->path, SECRETD_CONF_FILE) == 0;
 
+	/* A database's store is found, or not, when it is opened. */
+	if (cfg->store_pg)
+		return;
 	snprintf(path, sizeof(path), "%s/data.mdb", cfg->state_dir);
 	if (stat(path, &st) == -1 && errno == ENOENT)
 		fatalx("no store in %s: run \"secretd init%s%s\" first",
@@ -378,7 +401,6 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 	struct broker b;
 	struct statelock lk;
 	char err[512];
-	uint8_t *key;
 	int sigfd;
 
 	memset(&b, 0, sizeof(b));
@@ -420,10 +442,7 @@ run(struct secretd_config *cfg, int foreground, int verbose)
 		/* The child shares the locked file description. */
 		statelock_mark(&lk);
 	}
-	key = load_root_key(cfg);
-	b.store = open_store(cfg, key);
-	/* The store keeps only keys derived from the root key. */
-	rootkey_free(key);
+	b.store = open_store(cfg);
 	if (audit_start(store_audit_key(b.store)) == -1)
 		fatalx("cannot start the audit log's chain");
 	metrics_init();
@@ -463,8 +482,8 @@ do_check(const char *conf, int verbose)
 	struct toolset ts;
 	int cerr, terr;
 
-	if ((cerr = config_parse(conf, &cfg, CONFIG_USERS, NULL, 0,
-	    stderr)) != 0)
+	if ((cerr = config_parse(conf, &cfg, CONFIG_USERS | CONFIG_FILES,
+	    NULL, 0, stderr)) != 0)
 		fprintf(stderr, "secretd: %s: %d error%s\n", conf, cerr,
 		    cerr == 1 ? "" : "s");
 	/* A bad tools_dir line leaves the default one, checked all the same. */
@@ -508,7 +527,6 @@ do_keys(const struct secretd_config *cfg, enum command cmd)
 	struct statelock lk;
 	struct store *st;
 	char err[512];
-	uint8_t *key;
 	uint32_t id;
 	size_t n = 0;
 	int rv;
@@ -521,9 +539,7 @@ do_keys(const struct secretd_config *cfg, enum command cmd)
 		return 1;
 	}
 	statelock_mark(&lk);
-	key = load_root_key(cfg);
-	st = open_store(cfg, key);
-	rootkey_free(key);
+	st = open_store(cfg);
 	if (cmd == CMD_ROTATE) {
 		if ((rv = store_rotate_data_key(st, &id)) == ST_OK)
 			printf("data key %u is now active; run secretd rewrap "
@@ -541,20 +557,27 @@ do_keys(const struct secretd_config *cfg, enum command cmd)
 }
 
 /*
- * secretd verify: every record of every database, every value opened;
+ * secretd verify: every record of every table, every value opened;
  * read-only, so it may run beside the daemon.  Exits 0 only when clean.
  */
 static int
 do_verify(const struct secretd_config *cfg)
 {
 	struct store_report r;
+	struct store_conf sc;
+	char err[512];
 	uint8_t *key;
 	size_t i;
 	int rv;
 
 	no_core_dumps();
+	if (store_conf_make(cfg, store_conf_engine(cfg), &sc, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "secretd: verify: %s\n", err);
+		return 1;
+	}
 	key = load_root_key(cfg);
-	rv = store_verify(cfg->state_dir, key, &r);
+	rv = store_verify_conf(&sc, key, &r);
 	rootkey_free(key);
 	for (i = 0; i < r.ndb; i++)
 		printf("%-16s %zu records\n", r.db[i].name, r.db[i].n);
@@ -565,17 +588,19 @@ do_verify(const struct secretd_config *cfg)
 		printf("damaged: %s/data.mdb: %s\n", cfg->state_dir,
 		    r.file_why);
 	if (r.bad_why[0] != '\0')
-		printf("first bad record: database %s, key \"%s\": %s\n",
+		printf("first bad record: table %s, key \"%s\": %s\n",
 		    r.bad_db, r.bad_key, r.bad_why);
 	if (rv != ST_OK) {
-		fprintf(stderr, "secretd: verify: %s: %s\n", cfg->state_dir,
-		    store_strerror(rv));
+		fprintf(stderr, "secretd: verify: %s: %s\n",
+		    store_conf_where(&sc), store_strerror(rv));
+		store_conf_clear(&sc);
 		return 1;
 	}
-	if (r.schema != 2)
+	if (r.schema < STORE_SCHEMA_MAC)
 		printf("schema %u: the daemon upgrades it at its next start\n",
 		    r.schema);
-	printf("store %s is intact\n", cfg->state_dir);
+	printf("store %s is intact\n", store_conf_where(&sc));
+	store_conf_clear(&sc);
 	return 0;
 }
 
@@ -586,33 +611,59 @@ do_verify(const struct secretd_config *cfg)
 static int
 do_audit(const struct secretd_config *cfg, int argc, char *argv[])
 {
+	struct store_conf sc;
 	struct store *st;
+	char err[512];
 	uint8_t *key, *ak = NULL;
-	int rv;
+	int rv, opened;
 
 	if (argc < 2 || strcmp(argv[0], "verify") != 0)
 		usage();
 	no_core_dumps();
+	if (store_conf_make(cfg, store_conf_engine(cfg), &sc, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "secretd: audit verify: %s\n", err);
+		return 1;
+	}
 	key = load_root_key(cfg);
+	opened = store_open_conf(&st, &sc, key) == ST_OK;
 	/*
 	 * The chain key is the store's, kept across root key rotations;
 	 * logs checked where there is no store get the one derived from the
 	 * root key, which is that key until the first rotation.
 	 */
-	if (store_open(&st, cfg->state_dir, key) == ST_OK) {
+	if (opened) {
 		rv = audit_verify(store_audit_key(st), argv + 1, argc - 1);
 		store_close(st);
 	} else if ((ak = sodium_malloc(STORE_AUDIT_KEY_LEN)) != NULL &&
 	    keyring_audit_key(key, ak) == 0) {
 		fprintf(stderr, "secretd: audit verify: no store opens at %s: "
 		    "the chain key is derived from the root key, as it was "
-		    "before any root key rotation\n", cfg->state_dir);
+		    "before any root key rotation\n", store_conf_where(&sc));
 		rv = audit_verify(ak, argv + 1, argc - 1);
 	} else
 		rv = 1;
 	sodium_free(ak);
 	rootkey_free(key);
+	store_conf_clear(&sc);
 	return rv;
+}
+
+/*
+ * backup and restore copy or replace LMDB's file itself: a database is
+ * backed up and restored with PostgreSQL's own tools.
+ */
+static int
+lmdb_only(const struct secretd_config *cfg, enum command cmd)
+{
+	if (!cfg->store_pg || (cmd != CMD_BACKUP && cmd != CMD_RESTORE))
+		return 0;
+	return cmd_fail(cmd == CMD_BACKUP ? "backup" : "restore", "works on "
+	    "an LMDB store; with store = postgresql back up the database "
+	    "with pg_dump or pg_basebackup (it holds only sealed records, "
+	    "which open with the root key alone: keep that key apart from "
+	    "the dump) and restore it with pg_restore or from the base "
+	    "backup; see secretd(8)");
 }
 
 static enum command
@@ -626,6 +677,7 @@ subcommand(int *argc, char ***argv)
 		{ "rewrap", CMD_REWRAP }, { "verify", CMD_VERIFY },
 		{ "backup", CMD_BACKUP }, { "restore", CMD_RESTORE },
 		{ "rotate-root-key", CMD_ROTATE_ROOT }, { "audit", CMD_AUDIT },
+		{ "migrate", CMD_MIGRATE },
 	};
 	char **av = *argv;
 	size_t i;
@@ -654,12 +706,14 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "force", no_argument, NULL, 'F' },
 		{ "new-key", required_argument, NULL, 'K' },
+		{ "to", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct secretd_config cfg;
 	const char *conf = SECRETD_CONF_FILE, *new_key = NULL, *file = NULL;
+	const char *to = NULL;
 	enum command cmd = subcommand(&argc, &argv);
 	char err[512];
 	int ch, foreground = 0, verbose = 0, force = 0;
@@ -692,6 +746,9 @@ main(int argc, char *argv[])
 		case 'K':
 			new_key = optarg;
 			break;
+		case 'T':
+			to = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -701,8 +758,9 @@ main(int argc, char *argv[])
 	if ((cmd != CMD_AUDIT && optind != argc) ||
 	    (cmd != CMD_RUN && foreground) ||
 	    ((cmd == CMD_BACKUP || cmd == CMD_RESTORE) && file == NULL) ||
-	    (force && cmd != CMD_BACKUP) ||
-	    (new_key != NULL && cmd != CMD_ROTATE_ROOT))
+	    (force && cmd != CMD_BACKUP && cmd != CMD_MIGRATE) ||
+	    (new_key != NULL && cmd != CMD_ROTATE_ROOT) ||
+	    ((to != NULL) != (cmd == CMD_MIGRATE)))
 		usage();
 	log_init("secretd", LOG_TO_STDERR, verbose);
 	if (sodium_init() == -1)
@@ -713,6 +771,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	if (lmdb_only(&cfg, cmd) != 0)
+		return 1;
 	switch (cmd) {
 	case CMD_INIT:
 		return do_init(&cfg);
@@ -731,6 +791,9 @@ main(int argc, char *argv[])
 		return rootkey_rotate(&cfg, new_key);
 	case CMD_AUDIT:
 		return do_audit(&cfg, argc - optind, argv + optind);
+	case CMD_MIGRATE:
+		no_core_dumps();
+		return migrate(&cfg, to, force);
 	default:
 		return run(&cfg, foreground, verbose);
 	}

@@ -15,6 +15,8 @@
 
 #define SECRETD_USER	"secretd"
 #define RUNNER_USER	"secretd-runner"
+#define PG_CONNINFO_MAX	2048	/* several hosts and their TLS files */
+#define PG_PASSWORD_FILE	"pg.password"	/* in $CREDENTIALS_DIRECTORY */
 
 struct secretd_config {
 	char		 path[PATH_MAX];	/* the config file */
@@ -50,11 +52,16 @@ struct secretd_config {
 	uint64_t	 tool_max_per_user;	/* one caller's at once */
 	uint64_t	 versions_kept;	/* of each secret, the current
 					   one included */
+	int		 store_pg;	/* store = postgresql */
+	char		 postgresql[PG_CONNINFO_MAX];	/* libpq string */
+	char		 pg_password_file[PATH_MAX];	/* "": none set */
+	int		 store_timeout_ms;	/* a store read or commit */
 };
 
 /* config.c */
 void	 config_defaults(struct secretd_config *);
 #define CONFIG_USERS	0x1	/* the users and group named must exist */
+#define CONFIG_FILES	0x2	/* the files it names for secrets are safe */
 int	 config_parse(const char *path, struct secretd_config *, int flags,
 	    char *err, size_t errlen, FILE *errs);
 int	 config_load(const char *path, struct secretd_config *,

@@ -27,7 +27,8 @@ enum store_err {
 	ST_QUOTA,		/* a per-owner limit would be passed */
 	ST_DAMAGED,		/* the data file is damaged: restore it */
 	ST_FULL,		/* out of space: disk, quota or map limit */
-	ST_BUSY,		/* every LMDB reader slot is held */
+	ST_BUSY,		/* every LMDB reader slot is held, or the
+				   engine's data is not there (yet) */
 	ST_NOVERSION,		/* the secret exists, that version is not
 				   kept */
 	ST_CONFLICT,		/* a rollback to the current version */
@@ -167,6 +168,8 @@ struct pollfd;
 int	 store_create_conf(const struct store_conf *, const uint8_t *root_key);
 int	 store_open_conf(struct store **, const struct store_conf *,
 	    const uint8_t *root_key);
+int	 store_verify_conf(const struct store_conf *, const uint8_t *root_key,
+	    struct store_report *);
 int	 store_commit_start(struct store *, struct store_op *, size_t,
 	    void (*done)(void *, int), void *);
 int	 store_pollfds(struct store *, struct pollfd *, int max);

@@ -31,7 +31,11 @@ static const char *fixtures[] = {
 	"err-path-escape", "err-socket-long", "err-sync", "err-count-zero",
 	"err-bytes-suffix", "err-count-suffix", "err-concurrent-range",
 	"err-concurrent-zero", "err-runner-user", "err-syslog",
-	"err-versions-range", "err-mcp-origin",
+	"err-versions-range", "err-mcp-origin", "err-store",
+	"err-store-timeout",
+#ifdef HAVE_LIBPQ	/* without it, store = postgresql is the error */
+	"store-pg", "err-store-noconn", "err-pg-password",
+#endif
 	NULL
 };
 
