@@ -242,6 +242,7 @@ config_defaults(struct secretd_config *cfg)
 	cfg->tool_max_concurrent = DEFAULT_TOOL_CONCURRENT;
 	cfg->tool_max_per_user = DEFAULT_TOOL_PER_USER;
 	cfg->versions_kept = DEFAULT_VERSIONS_KEPT;
+	cfg->store_timeout_ms = 5000;
 }
 
 /*

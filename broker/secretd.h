@@ -50,6 +50,8 @@ struct secretd_config {
 	uint64_t	 tool_max_per_user;	/* one caller's at once */
 	uint64_t	 versions_kept;	/* of each secret, the current
 					   one included */
+	int		 store_timeout_ms;	/* a read or commit past
+					   it: 503 */
 };
 
 /* config.c */
