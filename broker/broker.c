@@ -135,7 +135,7 @@ dispatch(struct broker *b, struct ipc_reader *r, char *why, size_t whylen)
 		    "not permitted now", r->hdr.type);
 		return -1;
 	}
-	if (run_request(b, r, i, wave, PARK_RUNS_MAX <= 1, &missed, why,
+	if (run_request(b, r, i, wave, 0, &missed, why,
 	    whylen) == -1)
 		return -1;
 	if (!missed)
