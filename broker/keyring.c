@@ -257,10 +257,10 @@ id_val(uint8_t b[4], uint32_t id)
 
 /* Seals a fresh random data key under id into the keyring database. */
 static int
-keyring_add(struct store *st, MDB_txn *txn, uint32_t id)
+keyring_add(struct store *st, struct kv_txn *txn, uint32_t id)
 {
 	uint8_t *dk, idb[4], wrapped[WRAPPED_KEY_LEN];
-	MDB_val k = id_val(idb, id), v = { sizeof(wrapped), wrapped };
+	MDB_val k = id_val(idb, id), v = { sizeof(wrapped), wrapped }, old;
 	int rc;
 
 	if ((dk = sodium_malloc(DATA_KEY_LEN)) == NULL)
@@ -270,32 +270,35 @@ keyring_add(struct store *st, MDB_txn *txn, uint32_t id)
 	datakey_wrap(wrapped, id, st->wrap_key, dk);
 	sodium_mprotect_noaccess(st->wrap_key);
 	sodium_free(dk);
-	if ((rc = mdb_put(txn, st->db_keyring, &k, &v, MDB_NOOVERWRITE)) != 0)
+	if ((rc = kv_get(txn, KV_KEYRING, &k, &old)) == 0)
+		return MDB_KEYEXIST;
+	if (rc != MDB_NOTFOUND ||
+	    (rc = kv_put(txn, KV_KEYRING, &k, &v, 0)) != 0)
 		return rc;
-	return meta_put_u32(txn, st->db_meta, "active", id);
+	return meta_put_u32(txn, "active", id);
 }
 
 int
-keyring_init(struct store *st, MDB_txn *txn)
+keyring_init(struct store *st, struct kv_txn *txn)
 {
 	return keyring_add(st, txn, 1);
 }
 
 static int
-keyring_unwrap_all(struct store *st, MDB_txn *txn, struct data_key *keys,
+keyring_unwrap_all(struct store *st, struct kv_txn *txn, struct data_key *keys,
     size_t n)
 {
-	MDB_cursor *c;
+	struct kv_cursor *c;
 	MDB_val k, v;
 	const uint8_t *p;
 	size_t i = 0;
 	int rc, ret = ST_OK;
 
-	if ((rc = mdb_cursor_open(txn, st->db_keyring, &c)) != 0)
+	if ((rc = kv_cursor_open(txn, KV_KEYRING, &c)) != 0)
 		return store_mdb_err(rc);
 	sodium_mprotect_readonly(st->wrap_key);
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == 0;
+	    rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
 		p = k.mv_data;
 		if (i == n || k.mv_size != 4) {
 			ret = ST_CORRUPT;
@@ -312,7 +315,7 @@ keyring_unwrap_all(struct store *st, MDB_txn *txn, struct data_key *keys,
 		i++;
 	}
 	sodium_mprotect_noaccess(st->wrap_key);
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 	if (ret == ST_OK && rc != MDB_NOTFOUND)
 		ret = store_mdb_err(rc);
 	if (ret == ST_OK && i != n)
@@ -325,13 +328,13 @@ keyring_unwrap_all(struct store *st, MDB_txn *txn, struct data_key *keys,
  * a root key rotation left one; else the one derived stays.
  */
 static int
-keptkey_load(struct store *st, MDB_txn *txn, const char *name, uint32_t id,
+keptkey_load(struct store *st, struct kv_txn *txn, const char *name, uint32_t id,
     uint8_t *key)
 {
 	MDB_val k = { strlen(name), (void *)name }, v;
 	int rc, ret;
 
-	if ((rc = mdb_get(txn, st->db_meta, &k, &v)) == MDB_NOTFOUND)
+	if ((rc = kv_get(txn, KV_META, &k, &v)) == MDB_NOTFOUND)
 		return ST_OK;
 	if (rc != 0)
 		return store_mdb_err(rc);
@@ -346,21 +349,38 @@ keptkey_load(struct store *st, MDB_txn *txn, const char *name, uint32_t id,
 	return ret;
 }
 
+/* The keys in the keyring database: a walk, the same on every engine. */
+static int
+keyring_count(struct kv_txn *txn, size_t *n)
+{
+	struct kv_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	if ((rc = kv_cursor_open(txn, KV_KEYRING, &c)) != 0)
+		return store_mdb_err(rc);
+	for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == 0;
+	    rc = kv_cursor_get(c, &k, &v, KV_NEXT))
+		(*n)++;
+	kv_cursor_close(c);
+	return rc == MDB_NOTFOUND ? ST_OK : store_mdb_err(rc);
+}
+
 /* Replaces the in-memory keyring with the one committed in txn. */
 int
-keyring_load(struct store *st, MDB_txn *txn)
+keyring_load(struct store *st, struct kv_txn *txn)
 {
 	struct data_key *keys;
-	MDB_stat ms;
 	uint32_t active;
 	size_t i, n;
 	int rc, ret;
 
-	if ((rc = mdb_stat(txn, st->db_keyring, &ms)) != 0)
-		return store_mdb_err(rc);
-	if ((n = ms.ms_entries) == 0)
+	if ((ret = keyring_count(txn, &n)) != ST_OK)
+		return ret;
+	if (n == 0)
 		return ST_CORRUPT;
-	if ((rc = meta_get_u32(txn, st->db_meta, "active", &active)) != 0)
+	if ((rc = meta_get_u32(txn, "active", &active)) != 0)
 		return rc == MDB_NOTFOUND ? ST_CORRUPT : store_mdb_err(rc);
 	if ((keys = sodium_allocarray(n, sizeof(*keys))) == NULL)
 		return ST_NOMEM;
@@ -401,20 +421,29 @@ keyring_lookup(struct store *st, uint32_t id)
 	return NULL;
 }
 
-/* Another process (an admin command) may have rotated: reload once. */
-const uint8_t *
-keyring_find(struct store *st, MDB_txn *txn, uint32_t id)
+/*
+ * Data key id into *key.  Another process (an admin command, another
+ * node) may have rotated: the keyring is reloaded once.  ST_NOTFOUND: id
+ * is not in it; a failed reload is its own error (ST_BUSY while the
+ * engine fetches the keyring), never taken for a missing key.
+ */
+int
+keyring_find(struct store *st, struct kv_txn *txn, uint32_t id,
+    const uint8_t **key)
 {
 	const struct data_key *dk;
+	int ret;
 
 	if ((dk = keyring_lookup(st, id)) == NULL) {
 		log_debug("%s: data key %u unknown, reloading the keyring",
 		    __func__, id);
-		if (keyring_load(st, txn) != ST_OK ||
-		    (dk = keyring_lookup(st, id)) == NULL)
-			return NULL;
+		if ((ret = keyring_load(st, txn)) != ST_OK)
+			return ret;
+		if ((dk = keyring_lookup(st, id)) == NULL)
+			return ST_NOTFOUND;
 	}
-	return dk->key;
+	*key = dk->key;
+	return ST_OK;
 }
 
 const struct data_key *
@@ -438,19 +467,24 @@ store_active_key_id(struct store *st)
 }
 
 static int
-rotate_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
+rotate_txn(struct store *st, struct kv_txn *txn, void *arg, int *err)
 {
 	uint32_t *new_id = arg;
-	MDB_cursor *c;
-	MDB_val k, v;
+	struct kv_cursor *c;
+	MDB_val k, v, last = { 0, NULL };
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, st->db_keyring, &c)) != 0)
+	if ((rc = kv_cursor_open(txn, KV_KEYRING, &c)) != 0)
 		return rc;
-	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-	mdb_cursor_close(c);
-	if (rc != 0)
+	/* engines walk forwards only: the last id is the highest */
+	for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == 0;
+	    rc = kv_cursor_get(c, &k, &v, KV_NEXT))
+		last = k;
+	kv_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
 		return rc;
+	if ((k = last).mv_size == 0)
+		return MDB_NOTFOUND;
 	if (k.mv_size != 4 || be32_get(k.mv_data) >= AUDITKEY_ID - 1) {
 		*err = ST_CORRUPT;
 		return 0;
@@ -462,7 +496,7 @@ rotate_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 int
 store_rotate_data_key(struct store *st, uint32_t *new_id)
 {
-	MDB_txn *txn;
+	struct kv_txn *txn;
 	int ret;
 
 	if ((ret = store_write(st, rotate_txn, new_id)) != ST_OK)
@@ -484,7 +518,7 @@ struct rekey {
 
 /* Every data key, the token and audit keys sealed again, under the new key. */
 static int
-rekey_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
+rekey_txn(struct store *st, struct kv_txn *txn, void *arg, int *err)
 {
 	struct rekey *rk = arg;
 	uint8_t *dk, wrapped[WRAPPED_KEY_LEN];
@@ -493,43 +527,43 @@ rekey_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 	MDB_val ak = { sizeof(META_AUDITKEY) - 1, META_AUDITKEY };
 	MDB_val ck = { sizeof(META_KEYCHECK) - 1, META_KEYCHECK };
 	MDB_val cv = { sizeof(rk->check), rk->check };
-	MDB_cursor *c;
+	struct kv_cursor *c;
 	int rc;
 
 	rk->n = 0;
 	if ((dk = sodium_malloc(DATA_KEY_LEN)) == NULL)
 		return ENOMEM;
-	if ((rc = mdb_cursor_open(txn, st->db_keyring, &c)) != 0) {
+	if ((rc = kv_cursor_open(txn, KV_KEYRING, &c)) != 0) {
 		sodium_free(dk);
 		return rc;
 	}
 	sodium_mprotect_readonly(st->wrap_key);
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == 0;
+	    rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
 		if (k.mv_size != 4 || datakey_unwrap(dk, be32_get(k.mv_data),
 		    st->wrap_key, v.mv_data, v.mv_size) == -1) {
 			*err = ST_CORRUPT;
 			break;
 		}
 		datakey_wrap(wrapped, be32_get(k.mv_data), rk->wrap_key, dk);
-		if ((rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT)) != 0)
+		if ((rc = kv_cursor_put(c, &nv, 0)) != 0)
 			break;
 		rk->n++;
 	}
 	sodium_mprotect_noaccess(st->wrap_key);
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 	sodium_free(dk);
 	if (*err != ST_OK)
 		return 0;
 	if (rc != MDB_NOTFOUND)
 		return rc;
 	datakey_wrap(wrapped, TOKENKEY_ID, rk->wrap_key, st->token_key);
-	if ((rc = mdb_put(txn, st->db_meta, &tk, &nv, 0)) != 0)
+	if ((rc = kv_put(txn, KV_META, &tk, &nv, 0)) != 0)
 		return rc;
 	datakey_wrap(wrapped, AUDITKEY_ID, rk->wrap_key, st->audit_key);
-	if ((rc = mdb_put(txn, st->db_meta, &ak, &nv, 0)) != 0)
+	if ((rc = kv_put(txn, KV_META, &ak, &nv, 0)) != 0)
 		return rc;
-	return mdb_put(txn, st->db_meta, &ck, &cv, 0);
+	return kv_put(txn, KV_META, &ck, &cv, 0);
 }
 
 /*
@@ -575,7 +609,7 @@ struct rkey {
 };
 
 struct rewrap {
-	MDB_dbi		 db;		/* secrets, then versions */
+	enum kv_table		 db;		/* secrets, then versions */
 	int		 versions;
 	struct rkey	 start;	/* the previous batch's last key */
 	struct rkey	 pos;
@@ -586,19 +620,19 @@ struct rewrap {
 
 /* The first record after pos (or the first record when pos is empty). */
 static int
-next_record(MDB_cursor *c, const struct rkey *pos, MDB_val *k, MDB_val *v)
+next_record(struct kv_cursor *c, const struct rkey *pos, MDB_val *k, MDB_val *v)
 {
 	int rc;
 
 	if (pos->len == 0)
-		return mdb_cursor_get(c, k, v, MDB_FIRST);
+		return kv_cursor_get(c, k, v, KV_FIRST);
 	k->mv_size = pos->len;
 	k->mv_data = (void *)pos->buf;
-	if ((rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE)) != 0)
+	if ((rc = kv_cursor_get(c, k, v, KV_SET_RANGE)) != 0)
 		return rc;
 	if (k->mv_size == pos->len && memcmp(k->mv_data, pos->buf,
 	    pos->len) == 0)
-		rc = mdb_cursor_get(c, k, v, MDB_NEXT);
+		rc = kv_cursor_get(c, k, v, KV_NEXT);
 	return rc;
 }
 
@@ -625,7 +659,7 @@ seal_key(const struct rewrap *rw, const MDB_val *k, struct skey *sk)
 
 /* Seals the record at pos again under the active key, new nonce. */
 static int
-reseal(struct store *st, MDB_txn *txn, const struct rewrap *rw,
+reseal(struct store *st, struct kv_txn *txn, const struct rewrap *rw,
     const struct skey *sk, const MDB_val *v, int *err)
 {
 	const struct data_key *active;
@@ -650,7 +684,7 @@ reseal(struct store *st, MDB_txn *txn, const struct rewrap *rw,
 	nv.mv_size = record_len(rv.meta_len, vlen);
 	/* opening may have reloaded the keyring: look the key up after */
 	active = keyring_active(st);
-	if ((rc = mdb_put(txn, rw->db, &k, &nv, MDB_RESERVE)) == 0)
+	if ((rc = kv_put(txn, rw->db, &k, &nv, KV_RESERVE)) == 0)
 		record_seal(nv.mv_data, sk, meta_enc, rv.meta_len, active->id,
 		    active->key, st->scratch, vlen);
 	sodium_memzero(st->scratch, vlen);
@@ -658,19 +692,19 @@ reseal(struct store *st, MDB_txn *txn, const struct rewrap *rw,
 }
 
 static int
-rewrap_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
+rewrap_txn(struct store *st, struct kv_txn *txn, void *arg, int *err)
 {
 	struct rewrap *rw = arg;
 	struct record_view rv;
 	struct skey sk;
-	MDB_cursor *c;
+	struct kv_cursor *c;
 	MDB_val k, v;
 	int rc;
 
 	rw->pos = rw->start;
 	rw->done = 0;
 	rw->end = 0;
-	if ((rc = mdb_cursor_open(txn, rw->db, &c)) != 0)
+	if ((rc = kv_cursor_open(txn, rw->db, &c)) != 0)
 		return rc;
 	while (rw->done < rw->batch && *err == ST_OK) {
 		if ((rc = next_record(c, &rw->pos, &k, &v)) != 0)
@@ -693,7 +727,7 @@ rewrap_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 			break;
 		rw->done++;
 	}
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 	if (rc == MDB_NOTFOUND) {
 		rw->end = 1;
 		rc = 0;
@@ -719,7 +753,7 @@ store_rewrap(struct store *st, size_t batch, size_t *rewrapped)
 		memset(&rw, 0, sizeof(rw));
 		rw.batch = batch;
 		rw.versions = pass == 1;
-		rw.db = rw.versions ? st->db_versions : st->db_secrets;
+		rw.db = rw.versions ? KV_VERSIONS : KV_SECRETS;
 		do {
 			if ((ret = store_write(st, rewrap_txn, &rw)) != ST_OK)
 				return ret;
@@ -734,17 +768,17 @@ store_rewrap(struct store *st, size_t batch, size_t *rewrapped)
 
 /* Records of db sealed under key_id; a versions key ends in 5 bytes. */
 static int
-count_in(MDB_txn *txn, MDB_dbi db, int versions, uint32_t key_id, size_t *n)
+count_in(struct kv_txn *txn, enum kv_table db, int versions, uint32_t key_id, size_t *n)
 {
 	struct record_view rv;
-	MDB_cursor *c;
+	struct kv_cursor *c;
 	MDB_val k, v;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, db, &c)) != 0)
+	if ((rc = kv_cursor_open(txn, db, &c)) != 0)
 		return store_mdb_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == 0;
+	    rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
 		if (versions && k.mv_size < 6)
 			break;
 		if (record_parse(v.mv_data, v.mv_size, k.mv_data,
@@ -753,7 +787,7 @@ count_in(MDB_txn *txn, MDB_dbi db, int versions, uint32_t key_id, size_t *n)
 		if (rv.key_id == key_id)
 			(*n)++;
 	}
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 	return rc == MDB_NOTFOUND ? ST_OK : rc == 0 ? ST_CORRUPT :
 	    store_mdb_err(rc);
 }
@@ -761,14 +795,14 @@ count_in(MDB_txn *txn, MDB_dbi db, int versions, uint32_t key_id, size_t *n)
 int
 store_count_by_key(struct store *st, uint32_t key_id, size_t *n)
 {
-	MDB_txn *txn;
+	struct kv_txn *txn;
 	int ret;
 
 	*n = 0;
 	if ((ret = store_rtxn(st, &txn)) != ST_OK)
 		return ret;
-	if ((ret = count_in(txn, st->db_secrets, 0, key_id, n)) == ST_OK)
-		ret = count_in(txn, st->db_versions, 1, key_id, n);
+	if ((ret = count_in(txn, KV_SECRETS, 0, key_id, n)) == ST_OK)
+		ret = count_in(txn, KV_VERSIONS, 1, key_id, n);
 	store_rtxn_done(st);
 	return ret;
 }

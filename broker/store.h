@@ -27,7 +27,8 @@ enum store_err {
 	ST_QUOTA,		/* a per-owner limit would be passed */
 	ST_DAMAGED,		/* the data file is damaged: restore it */
 	ST_FULL,		/* out of space: disk, quota or map limit */
-	ST_BUSY,		/* every LMDB reader slot is held */
+	ST_BUSY,		/* every LMDB reader slot is held, or the
+				   engine's data is not there (yet) */
 	ST_NOVERSION,		/* the secret exists, that version is not
 				   kept */
 	ST_CONFLICT,		/* a rollback to the current version */

@@ -257,6 +257,7 @@ key_print(char *out, size_t outlen, const uint8_t *p, size_t len)
 struct walk {
 	struct store	*st;
 	MDB_txn		*txn;
+	struct lmdb_txn	 kv;		/* txn, for the shared record code */
 	struct store_report *r;
 	const uint8_t	*lo, *hi;	/* the file, as mapped */
 	int		 open_values;
@@ -282,9 +283,13 @@ static const char *
 seal_check(struct walk *w, const MDB_val *k, const struct record_view *rv)
 {
 	const uint8_t *key;
+	int ret;
 
-	if ((key = keyring_find(w->st, w->txn, rv->key_id)) == NULL)
+	if ((ret = keyring_find(w->st, &w->kv.h, rv->key_id, &key)) ==
+	    ST_NOTFOUND)
 		return "is sealed with a data key not in the keyring";
+	if (ret != ST_OK)
+		return "could not be checked: the keyring does not load";
 	if ((w->open_values ? record_open(rv, k->mv_data, k->mv_size, key,
 	    w->st->scratch) : record_verify(rv, k->mv_data, k->mv_size,
 	    key)) == -1)
@@ -309,15 +314,15 @@ record_check(struct walk *w, const char *name, const MDB_val *k,
 		return seal_check(w, k, &rv);
 	}
 	if (strcmp(name, "versions") == 0) {
-		if ((why = version_record_check(w->txn, w->st->db_secrets, k,
-		    v, &rv, &sk)) != NULL)
+		if ((why = version_record_check(&w->kv.h, k, v, &rv,
+		    &sk)) != NULL)
 			return why;
 		return seal_check(w, &sk, &rv);
 	}
 	/* tagged token records and the indexes leading to them agree */
 	if (w->st->schema >= STORE_SCHEMA_MAC && (strcmp(name, "tokens") == 0 ||
 	    strncmp(name, "token_", 6) == 0))
-		return token_links_check(w->st, w->txn, name, k, v);
+		return token_links_check(w->st, &w->kv.h, name, k, v);
 	if (w->st->schema >= STORE_SCHEMA_MAC && strcmp(name, "usage") == 0)
 		return usage_record_check(w->st, k, v);
 	/* a store before schema 4, not yet upgraded: nothing is tagged */
@@ -528,6 +533,7 @@ store_walk(struct store *st, MDB_txn *txn, int open_values,
 	memset(&w, 0, sizeof(w));
 	w.st = st;
 	w.txn = txn;
+	kv_lmdb_wrap(&w.kv, st, txn, 0);
 	w.r = r;
 	w.lo = map;
 	w.hi = map != NULL ? w.lo + size : NULL;

@@ -1,11 +1,13 @@
 /*
  * Group commit for the broker's store: a batch of writes applied in one
- * LMDB write transaction and one durable commit.  An op's own refusal
- * (invalid, missing) never aborts the others; an LMDB failure fails all.
+ * write transaction of the engine and one durable commit.  An op's own
+ * refusal (invalid, missing) never aborts the others; an engine failure
+ * fails all.
  */
 #include "config.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,10 +16,20 @@
 #include "log.h"
 #include "store_int.h"
 
+/*
+ * One group commit.  The body may run more than once (store_engine.h)
+ * and ops are both its input and its output (a put fills meta): saved
+ * holds them as the caller gave them, and every run after the first
+ * starts again from it.
+ */
 struct commit {
 	struct store_op	*ops;
 	size_t		 n;
 	uint64_t	 now;
+	struct store_op	*saved;
+	unsigned int	 runs;
+	void		(*done)(void *, int);
+	void		*arg;
 };
 
 static int
@@ -126,7 +138,7 @@ usage_record_check(struct store *st, const MDB_val *k, const MDB_val *v)
 
 /* An owner's count; none is zero.  A count failing its tag is damage. */
 int
-usage_read(struct store *st, MDB_txn *txn, const struct skey *k,
+usage_read(struct store *st, struct kv_txn *txn, const struct skey *k,
     struct store_usage *u)
 {
 	MDB_val kv = { k->len, (void *)k->buf }, v;
@@ -135,7 +147,7 @@ usage_read(struct store *st, MDB_txn *txn, const struct skey *k,
 	int rc;
 
 	memset(u, 0, sizeof(*u));
-	if ((rc = mdb_get(txn, st->db_usage, &kv, &v)) == MDB_NOTFOUND)
+	if ((rc = kv_get(txn, KV_USAGE, &kv, &v)) == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
 		return rc;
@@ -159,7 +171,7 @@ usage_key(struct skey *k, const struct secret_meta *m)
 
 /* Adds count secrets and bytes of values to m's owner (may be negative). */
 int
-usage_add(struct store *st, MDB_txn *txn, const struct secret_meta *m,
+usage_add(struct store *st, struct kv_txn *txn, const struct secret_meta *m,
     int64_t count, int64_t bytes)
 {
 	struct store_usage u;
@@ -177,19 +189,19 @@ usage_add(struct store *st, MDB_txn *txn, const struct secret_meta *m,
 	kv.mv_size = k.len;
 	kv.mv_data = k.buf;
 	if (u.count == 0) {
-		rc = mdb_del(txn, st->db_usage, &kv, NULL);
+		rc = kv_del(txn, KV_USAGE, &kv);
 		return rc == MDB_NOTFOUND ? 0 : rc;
 	}
 	be32_put(b, (uint32_t)u.count);
 	be32_put(b + 4, (uint32_t)(u.bytes >> 32));
 	be32_put(b + 8, (uint32_t)u.bytes);
-	return store_mac_put(st, txn, st->db_usage, "usage", &kv, b,
+	return store_mac_put(st, txn, KV_USAGE, "usage", &kv, b,
 	    sizeof(b));
 }
 
 /* Whether adding count and bytes keeps m's owner within the op's limits. */
 static int
-within_quota(struct store *st, MDB_txn *txn, const struct store_op *op,
+within_quota(struct store *st, struct kv_txn *txn, const struct store_op *op,
     int64_t count, int64_t bytes, int *ok)
 {
 	struct store_usage u;
@@ -223,17 +235,17 @@ record_bytes(const struct record_view *rv)
 
 /* Schema 1 stores kept no counts: count every record once. */
 int
-usage_build(struct store *st, MDB_txn *txn)
+usage_build(struct store *st, struct kv_txn *txn)
 {
 	struct record_view rv;
-	MDB_cursor *c;
+	struct kv_cursor *c;
 	MDB_val k, v;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, st->db_secrets, &c)) != 0)
+	if ((rc = kv_cursor_open(txn, KV_SECRETS, &c)) != 0)
 		return rc;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == 0;
+	    rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
 		if (record_parse(v.mv_data, v.mv_size, k.mv_data, k.mv_size,
 		    &rv) == -1) {
 			rc = MDB_CORRUPTED;
@@ -243,12 +255,12 @@ usage_build(struct store *st, MDB_txn *txn)
 		    record_bytes(&rv))) != 0)
 			break;
 	}
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static int
-op_put_secret(struct store *st, MDB_txn *txn, struct store_op *op,
+op_put_secret(struct store *st, struct kv_txn *txn, struct store_op *op,
     uint64_t now)
 {
 	const struct data_key *active;
@@ -267,7 +279,7 @@ op_put_secret(struct store *st, MDB_txn *txn, struct store_op *op,
 	}
 	k.mv_size = sk.len;
 	k.mv_data = sk.buf;
-	if ((rc = mdb_get(txn, st->db_secrets, &k, &v)) == 0) {
+	if ((rc = kv_get(txn, KV_SECRETS, &k, &v)) == 0) {
 		if ((op->result = store_record_open(st, txn, &k, &v, &old,
 		    NULL)) != ST_OK)
 			return 0;
@@ -309,7 +321,7 @@ op_put_secret(struct store *st, MDB_txn *txn, struct store_op *op,
 	if ((rc = usage_add(st, txn, &op->meta, dcount, dbytes)) != 0)
 		return rc;
 	v.mv_size = record_len(mlen, op->value_len);
-	if ((rc = mdb_put(txn, st->db_secrets, &k, &v, MDB_RESERVE)) != 0)
+	if ((rc = kv_put(txn, KV_SECRETS, &k, &v, KV_RESERVE)) != 0)
 		return rc;
 	/* only now: opening the old record may have reloaded the keyring */
 	active = keyring_active(st);
@@ -319,7 +331,7 @@ op_put_secret(struct store *st, MDB_txn *txn, struct store_op *op,
 }
 
 static int
-op_delete_secret(struct store *st, MDB_txn *txn, struct store_op *op)
+op_delete_secret(struct store *st, struct kv_txn *txn, struct store_op *op)
 {
 	struct record_view rv;
 	struct skey sk;
@@ -332,7 +344,7 @@ op_delete_secret(struct store *st, MDB_txn *txn, struct store_op *op)
 	}
 	k.mv_size = sk.len;
 	k.mv_data = sk.buf;
-	if ((rc = mdb_get(txn, st->db_secrets, &k, &v)) == MDB_NOTFOUND) {
+	if ((rc = kv_get(txn, KV_SECRETS, &k, &v)) == MDB_NOTFOUND) {
 		op->result = ST_NOTFOUND;
 		return 0;
 	}
@@ -347,7 +359,7 @@ op_delete_secret(struct store *st, MDB_txn *txn, struct store_op *op)
 	if ((rc = usage_add(st, txn, &rv.meta, -1, -record_bytes(&rv))) != 0 ||
 	    (rc = version_drop_all(st, txn, &sk)) != 0)
 		return rc;
-	return mdb_del(txn, st->db_secrets, &k, NULL);
+	return kv_del(txn, KV_SECRETS, &k);
 }
 
 /*
@@ -356,7 +368,7 @@ op_delete_secret(struct store *st, MDB_txn *txn, struct store_op *op)
  * this transaction, so the value never leaves the broker's store code.
  */
 static int
-op_rollback_secret(struct store *st, MDB_txn *txn, struct store_op *op,
+op_rollback_secret(struct store *st, struct kv_txn *txn, struct store_op *op,
     uint64_t now)
 {
 	struct secret_meta cur, m;
@@ -371,7 +383,7 @@ op_rollback_secret(struct store *st, MDB_txn *txn, struct store_op *op,
 	}
 	k.mv_size = sk.len;
 	k.mv_data = sk.buf;
-	if ((rc = mdb_get(txn, st->db_secrets, &k, &v)) == MDB_NOTFOUND) {
+	if ((rc = kv_get(txn, KV_SECRETS, &k, &v)) == MDB_NOTFOUND) {
 		op->result = ST_NOTFOUND;
 		return 0;
 	}
@@ -407,13 +419,15 @@ op_rollback_secret(struct store *st, MDB_txn *txn, struct store_op *op,
 }
 
 static int
-commit_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
+commit_txn(struct store *st, struct kv_txn *txn, void *arg, int *err)
 {
 	struct commit *cm = arg;
 	struct store_op *op;
 	size_t i;
 	int rc = 0;
 
+	if (cm->runs++ > 0)
+		memcpy(cm->ops, cm->saved, cm->n * sizeof(*cm->ops));
 	for (i = 0; i < cm->n && rc == 0; i++) {
 		op = &cm->ops[i];
 		op->result = ST_OK;
@@ -443,6 +457,61 @@ commit_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 	return rc;
 }
 
+static struct commit *
+commit_new(struct store_op *ops, size_t n, void (*done)(void *, int),
+    void *arg)
+{
+	struct commit *cm;
+
+	if ((cm = calloc(1, sizeof(*cm))) == NULL ||
+	    (cm->saved = calloc(n, sizeof(*ops))) == NULL) {
+		free(cm);
+		return NULL;
+	}
+	memcpy(cm->saved, ops, n * sizeof(*ops));
+	cm->ops = ops;
+	cm->n = n;
+	cm->now = (uint64_t)time(NULL);
+	cm->done = done;
+	cm->arg = arg;
+	return cm;
+}
+
+static void
+commit_free(struct commit *cm)
+{
+	/* the ops name token hashes: not left in freed memory */
+	sodium_memzero(cm->saved, cm->n * sizeof(*cm->saved));
+	free(cm->saved);
+	free(cm);
+}
+
+/* Failed as a whole: every op's result is the commit's error. */
+static void
+commit_failed(struct store_op *ops, size_t n, int ret)
+{
+	size_t i;
+
+	log_warnx("store_commit: %zu writes failed: %s", n,
+	    store_strerror(ret));
+	for (i = 0; i < n; i++) {
+		ops[i].result = ret;
+		ops[i].created = 0;
+	}
+}
+
+/* The engine's answer to a started commit. */
+static void
+commit_done(void *arg, int status)
+{
+	struct commit *cm = arg;
+
+	if (status != ST_OK)
+		commit_failed(cm->ops, cm->n, status);
+	cm->done(cm->arg, status);
+	commit_free(cm);
+}
+
 /*
  * Applies every op in one transaction and one durable commit.  Returns
  * ST_OK when the commit is on disk (each op's own outcome is in its
@@ -451,19 +520,47 @@ commit_txn(struct store *st, MDB_txn *txn, void *arg, int *err)
 int
 store_commit(struct store *st, struct store_op *ops, size_t n)
 {
-	struct commit cm = { ops, n, (uint64_t)time(NULL) };
-	size_t i;
+	struct commit *cm;
 	int ret;
 
 	if (n == 0)
 		return ST_OK;
-	if ((ret = store_write(st, commit_txn, &cm)) != ST_OK) {
-		log_warnx("%s: %zu writes failed: %s", __func__, n,
-		    store_strerror(ret));
-		for (i = 0; i < n; i++) {
-			ops[i].result = ret;
-			ops[i].created = 0;
-		}
+	if ((cm = commit_new(ops, n, NULL, NULL)) == NULL)
+		ret = ST_NOMEM;
+	else
+		ret = store_write(st, commit_txn, cm);
+	if (ret != ST_OK)
+		commit_failed(ops, n, ret);
+	if (cm != NULL)
+		commit_free(cm);
+	return ret;
+}
+
+/*
+ * The same, without waiting for the engine: done(arg, status) runs once
+ * the commit is durable or failed (on LMDB before this returns), with
+ * the ops' results as store_commit leaves them.  ops must stay until
+ * then.  An error returned here means done will not run.
+ */
+int
+store_commit_start(struct store *st, struct store_op *ops, size_t n,
+    void (*done)(void *, int), void *arg)
+{
+	struct commit *cm;
+	int ret;
+
+	if (n == 0) {
+		done(arg, ST_OK);
+		return ST_OK;
+	}
+	if ((cm = commit_new(ops, n, done, arg)) == NULL) {
+		commit_failed(ops, n, ST_NOMEM);
+		return ST_NOMEM;
+	}
+	if ((ret = st->eng->write_start(st, commit_txn, cm, commit_done,
+	    cm)) != ST_OK) {
+		commit_failed(ops, n, ret);
+		commit_free(cm);
 	}
 	return ret;
 }

@@ -1,7 +1,8 @@
 /*
- * Internals shared by store.c and keyring.c: the store handle, the
- * in-memory keyring and the one LMDB write-transaction runner.  Only the
- * store's own files and its unit tests include this.
+ * Internals shared by the store's files: the store handle (with its
+ * engine), the in-memory keyring, and the functions the shared record
+ * code and the engines call across files.  Only the store's own files,
+ * its engines and its unit tests include this.
  */
 #ifndef SECRETD_STORE_INT_H
 #define SECRETD_STORE_INT_H
@@ -12,8 +13,10 @@
 
 #include <lmdb.h>
 
+#include "kv.h"
 #include "seal.h"
 #include "store.h"
+#include "store_engine.h"
 
 #define STORE_SCHEMA	4	/* 2: token indexes, usage counts;
 				   3: old versions;
@@ -21,6 +24,7 @@
 				   tagged (store_mac.c) */
 #define STORE_MAXDBS	16
 #define STORE_MAPSIZE	(64UL * 1024 * 1024)
+#define STORE_MAPSIZE_LIMIT (1ULL << 40)
 
 /* One unwrapped data key; the array lives in sodium_malloc memory. */
 struct data_key {
@@ -35,6 +39,9 @@ struct keyring {
 };
 
 struct store {
+	const struct store_engine *eng;
+	void		*eng_data;	/* the engine's own state */
+	/* LMDB's (kv_lmdb.c); unused on other engines */
 	MDB_env		*env;
 	MDB_dbi		 db_secrets;
 	MDB_dbi		 db_tokens;	/* hash -> token record */
@@ -55,17 +62,11 @@ struct store {
 	uint8_t		*token_key;	/* read-only */
 	uint8_t		*mac_key;	/* read-only: of the token key */
 	uint8_t		*audit_key;	/* read-only: the audit chain's */
+	uint8_t		 keycheck[32];	/* of the root key (not secret) */
 	struct keyring	 ring;
 	uint8_t		*scratch;	/* a value being re-sealed (keyring) */
 	uint8_t		*reveal;	/* the one value lent out by a get */
 };
-
-/*
- * Body of a write transaction: returns 0 or an LMDB/errno code (the
- * transaction is aborted and retried or failed), and sets *err to a
- * store_err to abort with a store-level error.
- */
-typedef int (*store_txn_fn)(struct store *, MDB_txn *, void *, int *err);
 
 /* Key ids and counters are stored big-endian so LMDB orders them. */
 static inline uint32_t
@@ -87,13 +88,26 @@ be32_put(uint8_t *p, uint32_t v)
 /* store.c */
 int	 store_mdb_err(int);
 int	 store_write(struct store *, store_txn_fn, void *);
-int	 store_rtxn(struct store *, MDB_txn **);
+int	 store_rtxn(struct store *, struct kv_txn **);
 void	 store_rtxn_done(struct store *);
-int	 store_record_open(struct store *, MDB_txn *, const MDB_val *,
+int	 store_record_open(struct store *, struct kv_txn *, const MDB_val *,
 	    const MDB_val *, struct secret_meta *, uint8_t *);
+int	 store_seed(struct store *, struct kv_txn *);
+int	 store_meta_verify(struct store *, const MDB_val *schema,
+	    const MDB_val *keycheck, uint32_t *);
+int	 meta_get_u32(struct kv_txn *, const char *, uint32_t *);
+int	 meta_put_u32(struct kv_txn *, const char *, uint32_t);
+
+/* kv_lmdb.c: an LMDB transaction as a kv_txn, for LMDB-only code */
+struct lmdb_txn {
+	struct kv_txn	 h;
+	MDB_txn		*txn;
+};
+void	 kv_lmdb_wrap(struct lmdb_txn *, struct store *, MDB_txn *,
+	    int write);
 void	 store_set_initial_mapsize(size_t);
-int	 meta_get_u32(MDB_txn *, MDB_dbi, const char *, uint32_t *);
-int	 meta_put_u32(MDB_txn *, MDB_dbi, const char *, uint32_t);
+int	 store_verify_lmdb(struct store *, const char *dir,
+	    struct store_report *);
 
 /* store_check.c */
 int	 store_file_check(const char *path, struct store_report *,
@@ -103,33 +117,32 @@ int	 store_walk(struct store *, MDB_txn *, int open_values,
 	    const void *map, off_t size, struct store_report *, int *faulted);
 
 /* store_version.c */
-int	 version_keep(struct store *, MDB_txn *, const struct skey *,
+int	 version_keep(struct store *, struct kv_txn *, const struct skey *,
 	    const MDB_val *old, uint32_t old_version, uint32_t keep);
-int	 version_drop_all(struct store *, MDB_txn *, const struct skey *);
-int	 version_open(struct store *, MDB_txn *, const struct skey *,
+int	 version_drop_all(struct store *, struct kv_txn *, const struct skey *);
+int	 version_open(struct store *, struct kv_txn *, const struct skey *,
 	    uint32_t version, struct secret_meta *, uint8_t *out,
 	    size_t *len);
-const char *version_record_check(MDB_txn *, MDB_dbi secrets,
-	    const MDB_val *k, const MDB_val *v, struct record_view *,
-	    MDB_val *skey);
+const char *version_record_check(struct kv_txn *, const MDB_val *k,
+	    const MDB_val *v, struct record_view *, MDB_val *skey);
 
 /* store_token.c */
-int	 token_op_put(struct store *, MDB_txn *, struct store_op *,
+int	 token_op_put(struct store *, struct kv_txn *, struct store_op *,
 	    uint64_t now);
-int	 token_op_delete(struct store *, MDB_txn *, struct store_op *);
-int	 token_index_build(struct store *, MDB_txn *);
+int	 token_op_delete(struct store *, struct kv_txn *, struct store_op *);
+int	 token_index_build(struct store *, struct kv_txn *);
 const char *token_record_check(struct store *, const MDB_val *k,
 	    const MDB_val *v, struct token_meta *,
 	    char parent[TOKEN_ID_LEN + 1]);
 int	 token_value_check(const MDB_val *, const MDB_val *);
-const char *token_links_check(struct store *, MDB_txn *, const char *name,
+const char *token_links_check(struct store *, struct kv_txn *, const char *name,
 	    const MDB_val *k, const MDB_val *v);
 
 /* store_commit.c */
-int	 usage_add(struct store *, MDB_txn *, const struct secret_meta *,
+int	 usage_add(struct store *, struct kv_txn *, const struct secret_meta *,
 	    int64_t count, int64_t bytes);
-int	 usage_build(struct store *, MDB_txn *);
-int	 usage_read(struct store *, MDB_txn *, const struct skey *,
+int	 usage_build(struct store *, struct kv_txn *);
+int	 usage_read(struct store *, struct kv_txn *, const struct skey *,
 	    struct store_usage *);
 int	 usage_value_check(const MDB_val *, const MDB_val *);
 const char *usage_record_check(struct store *, const MDB_val *k,
@@ -138,19 +151,20 @@ const char *usage_record_check(struct store *, const MDB_val *k,
 /* store_mac.c */
 #define STORE_MAC_LEN	32
 int	 store_mac_derive(struct store *);
-int	 store_mac_put(struct store *, MDB_txn *, MDB_dbi, const char *name,
+int	 store_mac_put(struct store *, struct kv_txn *, enum kv_table, const char *name,
 	    const MDB_val *k, const uint8_t *value, size_t len);
 int	 store_mac_check(struct store *, const char *name, const MDB_val *k,
 	    const MDB_val *v, size_t *len);
-int	 store_mac_add_all(struct store *, MDB_txn *, MDB_dbi,
+int	 store_mac_add_all(struct store *, struct kv_txn *, enum kv_table,
 	    const char *name, int (*check)(const MDB_val *, const MDB_val *));
 
 /* keyring.c */
 int	 keyring_derive(struct store *, const uint8_t *root_key);
 int	 keyring_keycheck(const uint8_t *root_key, uint8_t out[32]);
-int	 keyring_init(struct store *, MDB_txn *);
-int	 keyring_load(struct store *, MDB_txn *);
-const uint8_t *keyring_find(struct store *, MDB_txn *, uint32_t);
+int	 keyring_init(struct store *, struct kv_txn *);
+int	 keyring_load(struct store *, struct kv_txn *);
+int	 keyring_find(struct store *, struct kv_txn *, uint32_t,
+	    const uint8_t **);
 const struct data_key *keyring_active(struct store *);
 void	 keyring_free(struct store *);
 

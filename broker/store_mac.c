@@ -74,7 +74,7 @@ mac_compute(struct store *st, const char *db, const MDB_val *k,
  * len + STORE_MAC_LEN bytes.
  */
 int
-store_mac_put(struct store *st, MDB_txn *txn, MDB_dbi db, const char *name,
+store_mac_put(struct store *st, struct kv_txn *txn, enum kv_table db, const char *name,
     const MDB_val *k, const uint8_t *value, size_t len)
 {
 	MDB_val v = { len + STORE_MAC_LEN, NULL };
@@ -82,7 +82,7 @@ store_mac_put(struct store *st, MDB_txn *txn, MDB_dbi db, const char *name,
 
 	if (k->mv_size > UINT16_MAX)
 		return MDB_BAD_VALSIZE;
-	if ((rc = mdb_put(txn, db, (MDB_val *)k, &v, MDB_RESERVE)) != 0)
+	if ((rc = kv_put(txn, db, (MDB_val *)k, &v, KV_RESERVE)) != 0)
 		return rc;
 	memcpy(v.mv_data, value, len);
 	mac_compute(st, name, k, value, len, (uint8_t *)v.mv_data + len);
@@ -113,18 +113,18 @@ store_mac_check(struct store *st, const char *name, const MDB_val *k,
  * were; check says whether an untagged value is one the database holds.
  */
 int
-store_mac_add_all(struct store *st, MDB_txn *txn, MDB_dbi db,
+store_mac_add_all(struct store *st, struct kv_txn *txn, enum kv_table db,
     const char *name, int (*check)(const MDB_val *k, const MDB_val *v))
 {
 	uint8_t kb[SKEY_MAX], vb[TOKEN_ENC_MAX + STORE_MAC_LEN];
-	MDB_cursor *c;
+	struct kv_cursor *c;
 	MDB_val k, v, kc;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, db, &c)) != 0)
+	if ((rc = kv_cursor_open(txn, db, &c)) != 0)
 		return rc;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == 0;
+	    rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
 		if (k.mv_size > sizeof(kb) || v.mv_size > sizeof(vb) ||
 		    check(&k, &v) == -1) {
 			log_warnx("%s: %s: a record does not decode", __func__,
@@ -140,9 +140,9 @@ store_mac_add_all(struct store *st, MDB_txn *txn, MDB_dbi db,
 		mac_compute(st, name, &kc, vb, v.mv_size, vb + v.mv_size);
 		v.mv_size += STORE_MAC_LEN;
 		v.mv_data = vb;
-		if ((rc = mdb_cursor_put(c, &kc, &v, MDB_CURRENT)) != 0)
+		if ((rc = kv_cursor_put(c, &v, 0)) != 0)
 			break;
 	}
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }

@@ -164,7 +164,7 @@ cursor_encode(const struct scan *s, const struct skey *last, char *out,
 
 /* Positions c on the first record of range r after the cursor. */
 static int
-range_seek(MDB_cursor *c, const struct scan *s, int r, MDB_val *k,
+range_seek(struct kv_cursor *c, const struct scan *s, int r, MDB_val *k,
     MDB_val *v)
 {
 	const struct skey *pre = &s->range[r], *from = pre;
@@ -179,11 +179,11 @@ range_seek(MDB_cursor *c, const struct scan *s, int r, MDB_val *k,
 	}
 	k->mv_size = from->len;
 	k->mv_data = (void *)from->buf;
-	if ((rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE)) != 0)
+	if ((rc = kv_cursor_get(c, k, v, KV_SET_RANGE)) != 0)
 		return rc;
 	if (after && k->mv_size == from->len &&
 	    memcmp(k->mv_data, from->buf, from->len) == 0)
-		rc = mdb_cursor_get(c, k, v, MDB_NEXT);
+		rc = kv_cursor_get(c, k, v, KV_NEXT);
 	return rc;
 }
 
@@ -197,7 +197,7 @@ struct page {
 };
 
 static int
-scan_range(struct store *st, MDB_txn *txn, MDB_cursor *c,
+scan_range(struct store *st, struct kv_txn *txn, struct kv_cursor *c,
     const struct scan *s, int r, struct page *pg)
 {
 	struct secret_meta m;
@@ -207,13 +207,13 @@ scan_range(struct store *st, MDB_txn *txn, MDB_cursor *c,
 
 	for (rc = range_seek(c, s, r, &k, &v); rc == 0 &&
 	    has_prefix(k.mv_data, k.mv_size, &s->range[r]);
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	    rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
 		if (k.mv_size > SKEY_MAX)
 			return ST_CORRUPT;
 		while ((skip = name_skip(s, &k, &to)) == 1) {
 			k.mv_size = to.len;
 			k.mv_data = to.buf;
-			if ((rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) !=
+			if ((rc = kv_cursor_get(c, &k, &v, KV_SET_RANGE)) !=
 			    0)
 				break;
 			if (k.mv_size > SKEY_MAX)
@@ -268,8 +268,8 @@ store_secret_scan(struct store *st, const struct store_scan *sc,
 {
 	struct page pg = { out, max, n, sc->category, { { 0 }, 0 }, 0 };
 	struct scan s;
-	MDB_txn *txn;
-	MDB_cursor *c;
+	struct kv_txn *txn;
+	struct kv_cursor *c;
 	int r, rc, ret;
 
 	*n = 0;
@@ -279,13 +279,13 @@ store_secret_scan(struct store *st, const struct store_scan *sc,
 	next_cursor[0] = '\0';
 	if ((ret = store_rtxn(st, &txn)) != ST_OK)
 		return ret;
-	if ((rc = mdb_cursor_open(txn, st->db_secrets, &c)) != 0) {
+	if ((rc = kv_cursor_open(txn, KV_SECRETS, &c)) != 0) {
 		store_rtxn_done(st);
 		return store_mdb_err(rc);
 	}
 	for (r = 0; r < s.nrange && ret == ST_OK && !pg.more; r++)
 		ret = scan_range(st, txn, c, &s, r, &pg);
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 	store_rtxn_done(st);
 	if (ret == ST_OK && pg.more &&
 	    cursor_encode(&s, &pg.last, next_cursor, next_cursor_len) == -1)

@@ -92,14 +92,14 @@ token_value_check(const MDB_val *k, const MDB_val *v)
 
 /* The record of the token hashed to hash. */
 static int
-token_record_get(struct store *st, MDB_txn *txn, const uint8_t *hash,
+token_record_get(struct store *st, struct kv_txn *txn, const uint8_t *hash,
     struct token_meta *t, char parent[TOKEN_ID_LEN + 1])
 {
 	MDB_val k = { TOKEN_HASH_LEN, (void *)hash }, v;
 	const char *why;
 	int rc;
 
-	if ((rc = mdb_get(txn, st->db_tokens, &k, &v)) != 0)
+	if ((rc = kv_get(txn, KV_TOKENS, &k, &v)) != 0)
 		return rc;
 	if ((why = token_record_check(st, &k, &v, t, parent)) != NULL) {
 		log_warnx("%s: the token record of hash %02x%02x%02x%02x... "
@@ -112,14 +112,14 @@ token_record_get(struct store *st, MDB_txn *txn, const uint8_t *hash,
 
 /* The record of token id: its hash, metadata and parent. */
 static int
-token_by_id(struct store *st, MDB_txn *txn, const char *id,
+token_by_id(struct store *st, struct kv_txn *txn, const char *id,
     uint8_t hash[TOKEN_HASH_LEN], struct token_meta *t,
     char parent[TOKEN_ID_LEN + 1])
 {
 	MDB_val k = { TOKEN_ID_LEN, (void *)id }, v;
 	int rc;
 
-	if ((rc = mdb_get(txn, st->db_token_ids, &k, &v)) != 0)
+	if ((rc = kv_get(txn, KV_TOKEN_IDS, &k, &v)) != 0)
 		return rc;
 	if (v.mv_size != TOKEN_HASH_LEN)
 		return MDB_CORRUPTED;
@@ -152,17 +152,17 @@ owner_entry_matches(const MDB_val *k, const struct token_meta *t)
 }
 
 static int
-del_key(MDB_txn *txn, MDB_dbi db, void *key, size_t len)
+del_key(struct kv_txn *txn, enum kv_table db, void *key, size_t len)
 {
 	MDB_val k = { len, key };
-	int rc = mdb_del(txn, db, &k, NULL);
+	int rc = kv_del(txn, db, &k);
 
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* One token out of the record and all three indexes. */
 static int
-token_remove(struct store *st, MDB_txn *txn, const char *id,
+token_remove(struct store *st, struct kv_txn *txn, const char *id,
     struct token_meta *out)
 {
 	struct token_meta t;
@@ -176,13 +176,13 @@ token_remove(struct store *st, MDB_txn *txn, const char *id,
 		return rc;
 	if (okey_build(&ok, t.org_id, t.user_id, t.id) == -1)
 		return MDB_CORRUPTED;
-	if ((rc = del_key(txn, st->db_tokens, hash, TOKEN_HASH_LEN)) != 0 ||
-	    (rc = del_key(txn, st->db_token_ids, idc, TOKEN_ID_LEN)) != 0 ||
-	    (rc = del_key(txn, st->db_token_owners, ok.buf, ok.len)) != 0)
+	if ((rc = del_key(txn, KV_TOKENS, hash, TOKEN_HASH_LEN)) != 0 ||
+	    (rc = del_key(txn, KV_TOKEN_IDS, idc, TOKEN_ID_LEN)) != 0 ||
+	    (rc = del_key(txn, KV_TOKEN_OWNERS, ok.buf, ok.len)) != 0)
 		return rc;
 	if (parent[0] != '\0') {
 		ckey_build(ck, parent, idc);
-		if ((rc = del_key(txn, st->db_token_children, ck,
+		if ((rc = del_key(txn, KV_TOKEN_CHILDREN, ck,
 		    CKEY_LEN)) != 0)
 			return rc;
 	}
@@ -193,21 +193,21 @@ token_remove(struct store *st, MDB_txn *txn, const char *id,
 
 /* Appends the ids of parent's children to a growing list. */
 static int
-children_of(struct store *st, MDB_txn *txn, const char *parent,
+children_of(struct store *st, struct kv_txn *txn, const char *parent,
     char (**ids)[TOKEN_ID_LEN + 1], size_t *n, size_t *cap)
 {
 	char (*nids)[TOKEN_ID_LEN + 1], id[TOKEN_ID_LEN + 1];
 	char its_parent[TOKEN_ID_LEN + 1];
 	struct token_meta t;
 	uint8_t hash[TOKEN_HASH_LEN];
-	MDB_cursor *c;
+	struct kv_cursor *c;
 	MDB_val k = { TOKEN_ID_LEN, (void *)parent }, v;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, st->db_token_children, &c)) != 0)
+	if ((rc = kv_cursor_open(txn, KV_TOKEN_CHILDREN, &c)) != 0)
 		return rc;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(c, &k, &v, KV_SET_RANGE); rc == 0;
+	    rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
 		if (k.mv_size != CKEY_LEN ||
 		    memcmp(k.mv_data, parent, TOKEN_ID_LEN) != 0)
 			break;
@@ -236,7 +236,7 @@ children_of(struct store *st, MDB_txn *txn, const char *parent,
 			break;
 		memcpy((*ids)[(*n)++], id, sizeof(id));
 	}
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -245,7 +245,7 @@ children_of(struct store *st, MDB_txn *txn, const char *parent,
  * every token made with it or with one of those.
  */
 int
-token_op_delete(struct store *st, MDB_txn *txn, struct store_op *op)
+token_op_delete(struct store *st, struct kv_txn *txn, struct store_op *op)
 {
 	char (*ids)[TOKEN_ID_LEN + 1] = NULL, parent[TOKEN_ID_LEN + 1];
 	struct token_meta t;
@@ -296,7 +296,7 @@ done:
  * they neither count nor pile up.
  */
 static int
-live_tokens(struct store *st, MDB_txn *txn, const char *org,
+live_tokens(struct store *st, struct kv_txn *txn, const char *org,
     const char *user, uint64_t now, size_t *live)
 {
 	char (*expired)[TOKEN_ID_LEN + 1] = NULL, parent[TOKEN_ID_LEN + 1];
@@ -304,7 +304,7 @@ live_tokens(struct store *st, MDB_txn *txn, const char *org,
 	struct token_meta t;
 	uint8_t hash[TOKEN_HASH_LEN];
 	struct okey pre;
-	MDB_cursor *c;
+	struct kv_cursor *c;
 	MDB_val k, v;
 	size_t nexp = 0, cap = 0, i;
 	void *ne;
@@ -313,12 +313,12 @@ live_tokens(struct store *st, MDB_txn *txn, const char *org,
 	*live = 0;
 	if (okey_build(&pre, org, user, NULL) == -1)
 		return MDB_BAD_VALSIZE;
-	if ((rc = mdb_cursor_open(txn, st->db_token_owners, &c)) != 0)
+	if ((rc = kv_cursor_open(txn, KV_TOKEN_OWNERS, &c)) != 0)
 		return rc;
 	k.mv_size = pre.len;
 	k.mv_data = pre.buf;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(c, &k, &v, KV_SET_RANGE); rc == 0;
+	    rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
 		if (k.mv_size != pre.len + TOKEN_ID_LEN ||
 		    memcmp(k.mv_data, pre.buf, pre.len) != 0)
 			break;
@@ -345,7 +345,7 @@ live_tokens(struct store *st, MDB_txn *txn, const char *org,
 		}
 		memcpy(expired[nexp++], id, sizeof(id));
 	}
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
 	for (i = 0; rc == 0 && i < nexp; i++)
@@ -355,7 +355,7 @@ live_tokens(struct store *st, MDB_txn *txn, const char *org,
 }
 
 int
-token_op_put(struct store *st, MDB_txn *txn, struct store_op *op,
+token_op_put(struct store *st, struct kv_txn *txn, struct store_op *op,
     uint64_t now)
 {
 	uint8_t enc[TOKEN_ENC_MAX], ck[CKEY_LEN];
@@ -378,7 +378,7 @@ token_op_put(struct store *st, MDB_txn *txn, struct store_op *op,
 	if (plen != 0) {
 		k.mv_size = TOKEN_ID_LEN;
 		k.mv_data = op->token_parent;
-		if ((rc = mdb_get(txn, st->db_token_ids, &k, &pv)) ==
+		if ((rc = kv_get(txn, KV_TOKEN_IDS, &k, &pv)) ==
 		    MDB_NOTFOUND) {
 			op->result = ST_NOTFOUND;
 			return 0;
@@ -398,7 +398,7 @@ token_op_put(struct store *st, MDB_txn *txn, struct store_op *op,
 	/* Checked before anything is written: a refusal changes nothing. */
 	k.mv_size = TOKEN_HASH_LEN;
 	k.mv_data = op->token_hash;
-	if ((rc = mdb_get(txn, st->db_tokens, &k, &pv)) == 0) {
+	if ((rc = kv_get(txn, KV_TOKENS, &k, &pv)) == 0) {
 		op->result = ST_EXISTS;
 		return 0;
 	}
@@ -406,7 +406,7 @@ token_op_put(struct store *st, MDB_txn *txn, struct store_op *op,
 		return rc;
 	k.mv_size = TOKEN_ID_LEN;
 	k.mv_data = op->token.id;
-	if ((rc = mdb_get(txn, st->db_token_ids, &k, &pv)) == 0) {
+	if ((rc = kv_get(txn, KV_TOKEN_IDS, &k, &pv)) == 0) {
 		op->result = ST_EXISTS;
 		return 0;
 	}
@@ -414,25 +414,25 @@ token_op_put(struct store *st, MDB_txn *txn, struct store_op *op,
 		return rc;
 	e.mv_size = TOKEN_HASH_LEN;
 	e.mv_data = op->token_hash;
-	if ((rc = mdb_put(txn, st->db_token_ids, &k, &e, 0)) != 0)
+	if ((rc = kv_put(txn, KV_TOKEN_IDS, &k, &e, 0)) != 0)
 		return rc;
 	k.mv_size = TOKEN_HASH_LEN;
 	k.mv_data = op->token_hash;
-	if ((rc = store_mac_put(st, txn, st->db_tokens, "tokens", &k, enc,
+	if ((rc = store_mac_put(st, txn, KV_TOKENS, "tokens", &k, enc,
 	    v.mv_size)) != 0)
 		return rc;
 	k.mv_size = ok.len;
 	k.mv_data = ok.buf;
 	e.mv_size = 0;
 	e.mv_data = "";
-	if ((rc = mdb_put(txn, st->db_token_owners, &k, &e, 0)) != 0)
+	if ((rc = kv_put(txn, KV_TOKEN_OWNERS, &k, &e, 0)) != 0)
 		return rc;
 	if (plen == 0)
 		return 0;
 	ckey_build(ck, op->token_parent, op->token.id);
 	k.mv_size = CKEY_LEN;
 	k.mv_data = ck;
-	return mdb_put(txn, st->db_token_children, &k, &e, 0);
+	return kv_put(txn, KV_TOKEN_CHILDREN, &k, &e, 0);
 }
 
 int
@@ -440,7 +440,7 @@ store_token_lookup(struct store *st, const uint8_t *hash,
     struct token_meta *out)
 {
 	char parent[TOKEN_ID_LEN + 1];
-	MDB_txn *txn;
+	struct kv_txn *txn;
 	int ret;
 
 	if ((ret = store_rtxn(st, &txn)) != ST_OK)
@@ -457,7 +457,7 @@ store_token_find(struct store *st, const char *org, const char *id,
 {
 	char parent[TOKEN_ID_LEN + 1];
 	uint8_t hash[TOKEN_HASH_LEN];
-	MDB_txn *txn;
+	struct kv_txn *txn;
 	int rc, ret;
 
 	if (org == NULL || !valid_id(org, strlen(org)) || id == NULL ||
@@ -501,8 +501,8 @@ store_token_list(struct store *st, const char *org, const char *user,
 	char id[TOKEN_ID_LEN + 1], parent[TOKEN_ID_LEN + 1];
 	uint8_t hash[TOKEN_HASH_LEN];
 	struct okey pre, start;
-	MDB_txn *txn;
-	MDB_cursor *c;
+	struct kv_txn *txn;
+	struct kv_cursor *c;
 	MDB_val k, v;
 	int rc, ret;
 
@@ -520,18 +520,18 @@ store_token_list(struct store *st, const char *org, const char *user,
 		return ST_INVALID;
 	if ((ret = store_rtxn(st, &txn)) != ST_OK)
 		return ret;
-	if ((rc = mdb_cursor_open(txn, st->db_token_owners, &c)) != 0) {
+	if ((rc = kv_cursor_open(txn, KV_TOKEN_OWNERS, &c)) != 0) {
 		store_rtxn_done(st);
 		return store_mdb_err(rc);
 	}
 	k.mv_size = start.len;
 	k.mv_data = start.buf;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	rc = kv_cursor_get(c, &k, &v, KV_SET_RANGE);
 	/* the cursor's own token was on the previous page */
 	if (rc == 0 && start.len != pre.len && k.mv_size == start.len &&
 	    memcmp(k.mv_data, start.buf, start.len) == 0)
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		rc = kv_cursor_get(c, &k, &v, KV_NEXT);
+	for (; rc == 0; rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
 		if (k.mv_size < pre.len + TOKEN_ID_LEN ||
 		    memcmp(k.mv_data, pre.buf, pre.len) != 0)
 			break;
@@ -553,7 +553,7 @@ store_token_list(struct store *st, const char *org, const char *user,
 		(*n)++;
 	}
 	ret = rc == 0 || rc == MDB_NOTFOUND ? ST_OK : store_mdb_err(rc);
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 	store_rtxn_done(st);
 	return ret;
 }
@@ -563,19 +563,19 @@ store_token_list(struct store *st, const char *org, const char *user,
  * before the records are tagged (schema 4).
  */
 int
-token_index_build(struct store *st, MDB_txn *txn)
+token_index_build(struct store *st, struct kv_txn *txn)
 {
 	char parent[TOKEN_ID_LEN + 1];
 	struct token_meta t;
 	struct okey ok;
-	MDB_cursor *c;
+	struct kv_cursor *c;
 	MDB_val k, v, ik, e;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, st->db_tokens, &c)) != 0)
+	if ((rc = kv_cursor_open(txn, KV_TOKENS, &c)) != 0)
 		return rc;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(c, &k, &v, KV_FIRST); rc == 0;
+	    rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
 		if (token_decode(v.mv_data, v.mv_size, &t, parent) == -1 ||
 		    okey_build(&ok, t.org_id, t.user_id, t.id) == -1) {
 			rc = MDB_CORRUPTED;
@@ -583,17 +583,30 @@ token_index_build(struct store *st, MDB_txn *txn)
 		}
 		ik.mv_size = TOKEN_ID_LEN;
 		ik.mv_data = t.id;
-		if ((rc = mdb_put(txn, st->db_token_ids, &ik, &k, 0)) != 0)
+		if ((rc = kv_put(txn, KV_TOKEN_IDS, &ik, &k, 0)) != 0)
 			break;
 		ik.mv_size = ok.len;
 		ik.mv_data = ok.buf;
 		e.mv_size = 0;
 		e.mv_data = "";
-		if ((rc = mdb_put(txn, st->db_token_owners, &ik, &e, 0)) != 0)
+		if ((rc = kv_put(txn, KV_TOKEN_OWNERS, &ik, &e, 0)) != 0)
 			break;
 	}
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static const char absent[] = "is absent";
+static const char unreadable[] =
+    "could not be checked: the store did not answer";
+
+/* For the walk: a read's answer as a reason, NULL when it was found. */
+static const char *
+read_failed(int rc)
+{
+	if (rc == 0)
+		return NULL;
+	return rc == MDB_NOTFOUND ? absent : unreadable;
 }
 
 /*
@@ -603,7 +616,7 @@ token_index_build(struct store *st, MDB_txn *txn)
  * naming it.  NULL when it does, else why not.
  */
 const char *
-token_links_check(struct store *st, MDB_txn *txn, const char *name,
+token_links_check(struct store *st, struct kv_txn *txn, const char *name,
     const MDB_val *k, const MDB_val *v)
 {
 	char parent[TOKEN_ID_LEN + 1], id[TOKEN_ID_LEN + 1];
@@ -618,23 +631,28 @@ token_links_check(struct store *st, MDB_txn *txn, const char *name,
 			return why;
 		ik.mv_size = TOKEN_ID_LEN;
 		ik.mv_data = t.id;
-		if (mdb_get(txn, st->db_token_ids, &ik, &iv) != 0 ||
-		    iv.mv_size != TOKEN_HASH_LEN ||
+		if ((why = read_failed(kv_get(txn, KV_TOKEN_IDS, &ik,
+		    &iv))) != NULL)
+			return why != absent ? why :
+			    "is not the one its id entry leads to";
+		if (iv.mv_size != TOKEN_HASH_LEN ||
 		    memcmp(iv.mv_data, k->mv_data, TOKEN_HASH_LEN) != 0)
 			return "is not the one its id entry leads to";
 		if (okey_build(&ok, t.org_id, t.user_id, t.id) == -1)
 			return "does not decode";
 		ik.mv_size = ok.len;
 		ik.mv_data = ok.buf;
-		if (mdb_get(txn, st->db_token_owners, &ik, &iv) != 0)
-			return "has no owner entry";
+		if ((why = read_failed(kv_get(txn, KV_TOKEN_OWNERS, &ik,
+		    &iv))) != NULL)
+			return why != absent ? why : "has no owner entry";
 		if (parent[0] == '\0')
 			return NULL;
 		ckey_build(ck, parent, t.id);
 		ik.mv_size = CKEY_LEN;
 		ik.mv_data = ck;
-		return mdb_get(txn, st->db_token_children, &ik, &iv) != 0 ?
-		    "has no child entry under its parent" : NULL;
+		why = read_failed(kv_get(txn, KV_TOKEN_CHILDREN, &ik, &iv));
+		return why != absent ? why :
+		    "has no child entry under its parent";
 	}
 	/* an index entry: the id it names, then that token's record */
 	if (strcmp(name, "token_ids") == 0) {
@@ -661,6 +679,9 @@ token_links_check(struct store *st, MDB_txn *txn, const char *name,
 		break;
 	case MDB_NOTFOUND:
 		return "names a token that has no record";
+	case KV_AGAIN:
+	case KV_UNAVAILABLE:
+		return unreadable;
 	default:
 		return "leads to a token record that is not its token's";
 	}

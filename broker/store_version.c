@@ -45,31 +45,31 @@ vkey_of(const MDB_val *k, const struct skey *sk, uint32_t *version)
 
 /* Drops sk's versions older than cut. */
 static int
-drop_below(struct store *st, MDB_txn *txn, const struct skey *sk,
+drop_below(struct store *st, struct kv_txn *txn, const struct skey *sk,
     uint64_t cut)
 {
 	struct vkey start;
-	MDB_cursor *c;
+	struct kv_cursor *c;
 	MDB_val k, v;
 	uint32_t version;
 	int rc;
 
 	vkey_build(&start, sk, 0);
-	if ((rc = mdb_cursor_open(txn, st->db_versions, &c)) != 0)
+	if ((rc = kv_cursor_open(txn, KV_VERSIONS, &c)) != 0)
 		return rc;
 	/* from the start each time: a cursor after a delete is LMDB's
 	   least certain state, and few versions go at once */
 	for (;;) {
 		k.mv_size = start.len;
 		k.mv_data = start.buf;
-		if ((rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) != 0)
+		if ((rc = kv_cursor_get(c, &k, &v, KV_SET_RANGE)) != 0)
 			break;
 		if (!vkey_of(&k, sk, &version) || version >= cut)
 			break;
-		if ((rc = mdb_cursor_del(c, 0)) != 0)
+		if ((rc = kv_cursor_del(c)) != 0)
 			break;
 	}
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -79,7 +79,7 @@ drop_below(struct store *st, MDB_txn *txn, const struct skey *sk,
  * the keep newest (the new current one included).
  */
 int
-version_keep(struct store *st, MDB_txn *txn, const struct skey *sk,
+version_keep(struct store *st, struct kv_txn *txn, const struct skey *sk,
     const MDB_val *old, uint32_t old_version, uint32_t keep)
 {
 	struct vkey vk;
@@ -90,7 +90,7 @@ version_keep(struct store *st, MDB_txn *txn, const struct skey *sk,
 		vkey_build(&vk, sk, old_version);
 		k.mv_size = vk.len;
 		k.mv_data = vk.buf;
-		if ((rc = mdb_put(txn, st->db_versions, &k, &v, 0)) != 0)
+		if ((rc = kv_put(txn, KV_VERSIONS, &k, &v, 0)) != 0)
 			return rc;
 	}
 	/* the versions kept now are old_version + 2 - keep and newer */
@@ -100,14 +100,14 @@ version_keep(struct store *st, MDB_txn *txn, const struct skey *sk,
 }
 
 int
-version_drop_all(struct store *st, MDB_txn *txn, const struct skey *sk)
+version_drop_all(struct store *st, struct kv_txn *txn, const struct skey *sk)
 {
 	return drop_below(st, txn, sk, UINT64_MAX);
 }
 
 /* Opens kept version into out (VALUE_MAX_LEN bytes); *len its length. */
 int
-version_open(struct store *st, MDB_txn *txn, const struct skey *sk,
+version_open(struct store *st, struct kv_txn *txn, const struct skey *sk,
     uint32_t version, struct secret_meta *meta, uint8_t *out, size_t *len)
 {
 	struct record_view rv;
@@ -118,7 +118,7 @@ version_open(struct store *st, MDB_txn *txn, const struct skey *sk,
 	vkey_build(&vk, sk, version);
 	k.mv_size = vk.len;
 	k.mv_data = vk.buf;
-	if ((rc = mdb_get(txn, st->db_versions, &k, &v)) == MDB_NOTFOUND)
+	if ((rc = kv_get(txn, KV_VERSIONS, &k, &v)) == MDB_NOTFOUND)
 		return ST_NOVERSION;
 	if (rc != 0)
 		return store_mdb_err(rc);
@@ -138,13 +138,14 @@ version_open(struct store *st, MDB_txn *txn, const struct skey *sk,
  * what is wrong.
  */
 const char *
-version_record_check(MDB_txn *txn, MDB_dbi secrets, const MDB_val *k,
-    const MDB_val *v, struct record_view *rv, MDB_val *skey)
+version_record_check(struct kv_txn *txn, const MDB_val *k, const MDB_val *v,
+    struct record_view *rv, MDB_val *skey)
 {
 	struct record_view cur;
 	const uint8_t *p = k->mv_data;
 	MDB_val cv;
 	size_t n;
+	int rc;
 
 	if (k->mv_size < 6 || (n = k->mv_size - 5) > SKEY_MAX || p[n] != '\0')
 		return "has a malformed key";
@@ -154,8 +155,10 @@ version_record_check(MDB_txn *txn, MDB_dbi secrets, const MDB_val *k,
 		return "does not decode";
 	if (rv->meta.version != be32_get(p + n + 1))
 		return "names another version than its key";
-	if (mdb_get(txn, secrets, skey, &cv) != 0)
+	if ((rc = kv_get(txn, KV_SECRETS, skey, &cv)) == MDB_NOTFOUND)
 		return "is a version of a secret that does not exist";
+	if (rc != 0)
+		return "could not be compared with its secret (read failed)";
 	if (record_parse(cv.mv_data, cv.mv_size, p, n, &cur) == -1 ||
 	    cur.meta.version <= rv->meta.version)
 		return "is not older than its secret's current version";
@@ -164,13 +167,13 @@ version_record_check(MDB_txn *txn, MDB_dbi secrets, const MDB_val *k,
 
 /* The current record of name, authenticated; its value left sealed. */
 static int
-current_get(struct store *st, MDB_txn *txn, const struct skey *sk,
+current_get(struct store *st, struct kv_txn *txn, const struct skey *sk,
     MDB_val *v, struct secret_meta *meta)
 {
 	MDB_val k = { sk->len, (void *)sk->buf };
 	int rc;
 
-	if ((rc = mdb_get(txn, st->db_secrets, &k, v)) != 0)
+	if ((rc = kv_get(txn, KV_SECRETS, &k, v)) != 0)
 		return store_mdb_err(rc);
 	return store_record_open(st, txn, &k, v, meta, NULL);
 }
@@ -183,34 +186,32 @@ version_of(struct secret_version *out, const struct secret_meta *m)
 	memcpy(out->created_by, m->updated_by, sizeof(out->created_by));
 }
 
-/* The kept versions older than cur, newest first, into out[1..max). */
+/* The kept versions older than cur, newest first, into out[*n..max). */
 static int
-versions_walk(struct store *st, MDB_txn *txn, const struct skey *sk,
+versions_walk(struct store *st, struct kv_txn *txn, const struct skey *sk,
     const struct secret_meta *cur, struct secret_version *out, size_t max,
     size_t *n)
 {
 	struct secret_meta m;
+	struct secret_version t;
 	struct vkey vk;
-	MDB_cursor *c;
+	struct kv_cursor *c;
 	MDB_val k, v, skv = { sk->len, (void *)sk->buf };
+	size_t first = *n, room = max - *n, i;
 	uint32_t version;
 	int rc, ret = ST_OK;
 
-	if ((rc = mdb_cursor_open(txn, st->db_versions, &c)) != 0)
+	if (*n >= max)
+		return ST_OK;
+	if ((rc = kv_cursor_open(txn, KV_VERSIONS, &c)) != 0)
 		return store_mdb_err(rc);
-	vkey_build(&vk, sk, cur->version);
+	/* engines walk forwards only: from the oldest version that fits */
+	vkey_build(&vk, sk, cur->version > room ? cur->version - room : 0);
 	k.mv_size = vk.len;
 	k.mv_data = vk.buf;
-	/* the first key past the current version, then backwards */
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	rc = mdb_cursor_get(c, &k, &v, rc == MDB_NOTFOUND ? MDB_LAST :
-	    MDB_PREV);
-	for (; rc == 0 && *n < max; rc = mdb_cursor_get(c, &k, &v,
-	    MDB_PREV)) {
-		if (!vkey_of(&k, sk, &version))
-			break;
-		if (version >= cur->version ||
-		    version + (uint64_t)max <= cur->version)
+	for (rc = kv_cursor_get(c, &k, &v, KV_SET_RANGE); rc == 0 && *n < max;
+	    rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
+		if (!vkey_of(&k, sk, &version) || version >= cur->version)
 			break;
 		if ((ret = store_record_open(st, txn, &skv, &v, &m, NULL)) !=
 		    ST_OK)
@@ -221,9 +222,14 @@ versions_walk(struct store *st, MDB_txn *txn, const struct skey *sk,
 		}
 		version_of(&out[(*n)++], &m);
 	}
-	mdb_cursor_close(c);
+	kv_cursor_close(c);
 	if (ret == ST_OK && rc != 0 && rc != MDB_NOTFOUND)
 		ret = store_mdb_err(rc);
+	for (i = 0; i < (*n - first) / 2; i++) {
+		t = out[first + i];
+		out[first + i] = out[*n - 1 - i];
+		out[*n - 1 - i] = t;
+	}
 	return ret;
 }
 
@@ -239,7 +245,7 @@ store_secret_versions(struct store *st, const char *org, int scope,
     struct secret_version *out, size_t max, size_t *n)
 {
 	struct skey sk;
-	MDB_txn *txn;
+	struct kv_txn *txn;
 	MDB_val v;
 	int ret;
 
@@ -271,7 +277,7 @@ store_secret_version_get(struct store *st, const char *org, int scope,
 	struct secret_meta cur, m;
 	struct record_view rv;
 	struct skey sk;
-	MDB_txn *txn;
+	struct kv_txn *txn;
 	MDB_val v, skv;
 	int ret;
 

@@ -287,7 +287,7 @@ downgrade(const char *dir)
 			if ((rc = mdb_dbi_open(txn, v2[i], 0, &db)) == 0)
 				rc = mdb_drop(txn, db, 1);
 		if (rc == 0 && (rc = mdb_dbi_open(txn, "meta", 0, &db)) == 0)
-			rc = meta_put_u32(txn, db, "schema", 1);
+			rc = tu_schema_put(txn, db, 1);
 		rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
 	}
 	mdb_env_close(env);

@@ -347,7 +347,7 @@ downgrade(const char *dir)
 		if ((rc = tu_untag(txn, "tokens")) == 0 &&
 		    (rc = tu_untag(txn, "usage")) == 0 &&
 		    (rc = mdb_dbi_open(txn, "meta", 0, &db)) == 0)
-			rc = meta_put_u32(txn, db, "schema", 3);
+			rc = tu_schema_put(txn, db, 3);
 		rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
 	}
 	mdb_env_close(env);
@@ -431,7 +431,7 @@ test_cost(void)
 	uint8_t hash[TOKEN_HASH_LEN], buf[TOKEN_ENC_MAX + STORE_MAC_LEN];
 	MDB_val k = { TOKEN_HASH_LEN, hash }, v;
 	struct store *st;
-	MDB_txn *txn;
+	struct kv_txn *txn;
 	size_t i, len, bad = 0;
 	double lookup_ns, mac_ns;
 	char *dir;
@@ -446,7 +446,7 @@ test_cost(void)
 		bad += store_token_lookup(st, hash, &t) != ST_OK;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	lookup_ns = elapsed_ns(&t0, &t1) / LOOKUPS;
-	if (store_rtxn(st, &txn) != ST_OK || mdb_get(txn, st->db_tokens, &k,
+	if (store_rtxn(st, &txn) != ST_OK || kv_get(txn, KV_TOKENS, &k,
 	    &v) != 0 || v.mv_size > sizeof(buf)) {
 		ok(0, "the record is read");
 		done(st, dir);

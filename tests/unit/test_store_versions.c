@@ -172,6 +172,39 @@ raw_move(struct store *st, const char *fname, uint32_t from,
 	return mdb_txn_commit(txn);
 }
 
+/*
+ * More versions kept than a listing asks for: the newest come, newest
+ * first, whatever way the engine walks the versions table.
+ */
+static void
+test_list_window(struct store *st)
+{
+	char v[16];
+	int i, okall = 1;
+
+	for (i = 1; i <= 7; i++) {
+		snprintf(v, sizeof(v), "win-%d", i);
+		okall &= put(st, "WIN", v, 10) == ST_OK;
+	}
+	ok(okall, "seven writes of WIN keeping 10");
+	is_str(listed(st, "WIN", 10), "7 6 5 4 3 2 1",
+	    "every kept version listed, newest first");
+	is_str(listed(st, "WIN", 3), "7 6 5",
+	    "a listing of 3 names the newest 3");
+	is_str(listed(st, "WIN", 1), "7", "a listing of 1 is the current");
+	is_str(listed(st, "WI", 10), NOTFOUND,
+	    "a name that prefixes another is not found");
+	okall = 1;
+	for (i = 8; i <= 12; i++) {
+		snprintf(v, sizeof(v), "win-%d", i);
+		okall &= put(st, "WIN", v, 4) == ST_OK;
+	}
+	ok(okall, "five more keeping 4");
+	is_str(listed(st, "WIN", 10), "12 11 10 9",
+	    "after the drop only the 4 newest are listed");
+	is_str(listed(st, "WIN", 2), "12 11", "and 2 of them on asking");
+}
+
 static void
 test_keep(struct store *st)
 {
@@ -312,7 +345,7 @@ downgrade(const char *dir)
 		    (rc = mdb_dbi_open(txn, "versions", 0, &db)) == 0)
 			rc = mdb_drop(txn, db, 1);
 		if (rc == 0 && (rc = mdb_dbi_open(txn, "meta", 0, &db)) == 0)
-			rc = meta_put_u32(txn, db, "schema", 2);
+			rc = tu_schema_put(txn, db, 2);
 		rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
 	}
 	mdb_env_close(env);
@@ -384,6 +417,7 @@ main(void)
 	test_rollback(st);
 	test_delete(st);
 	test_rewrap(st);
+	test_list_window(st);
 	store_close(st);
 	ok(store_verify(dir, root, &r) == ST_OK && r.schema == STORE_SCHEMA,
 	    "verify is clean with versions kept");

@@ -6,6 +6,7 @@
 #define SECRETD_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct store;
 struct store_op;
@@ -23,6 +24,7 @@ void	 tu_put_op(struct store_op *, int, const char *, const char *,
 void	 tu_del_op(struct store_op *, int, const char *, const char *,
 	    const char *);
 int	 tu_untag(struct MDB_txn *, const char *db);
+int	 tu_schema_put(struct MDB_txn *, unsigned int, uint32_t);
 int	 tu_put1(struct store *, int, const char *, const char *,
 	    const char *, const char *, const char *);
 

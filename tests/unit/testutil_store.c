@@ -82,3 +82,14 @@ tu_untag(MDB_txn *txn, const char *db)
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
+
+/* Writes the store's schema number into an LMDB meta database as is. */
+int
+tu_schema_put(MDB_txn *txn, MDB_dbi db, uint32_t schema)
+{
+	uint8_t b[4];
+	MDB_val k = { 6, "schema" }, v = { 4, b };
+
+	be32_put(b, schema);
+	return mdb_put(txn, db, &k, &v, 0);
+}
