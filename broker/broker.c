@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <string.h>
 
 #include "broker.h"
@@ -135,12 +134,12 @@ dispatch(struct broker *b, struct ipc_reader *r, char *why, size_t whylen)
 		    "not permitted now", r->hdr.type);
 		return -1;
 	}
-	if (run_request(b, r, i, wave, 0, &missed, why,
-	    whylen) == -1)
+	if (run_request(b, r, i, wave, 0, &missed, why, whylen) == -1)
 		return -1;
 	if (!missed)
 		return 0;
-	/* The descriptor was taken by the run; the store was not read. */
+	/* A new connection's descriptor is the kernel's word on who it
+	 * is: its handler needs no store, and a copy could not carry it. */
 	if (r->fd != -1)
 		fatalx("%s: a message with a descriptor read the store",
 		    __func__);
