@@ -7,9 +7,10 @@
 # owner's key, the plain columns (org, owner, name) edited, two token
 # records swapped, a token id entry pointed at another user's token.
 # Each is refused (no value in the answer) and verify names the damage;
-# undone, everything serves again.  A record replayed at its own key
-# (an older version of the same secret) is reported as a finding: it
-# decrypts, and is looked at separately.
+# undone, everything serves again.  Known holes, kept as TODO: an older
+# record of a secret put back at its own key is answered, and a revoked
+# token's rows put back make it work again (verify passes): nothing
+# outside the database remembers which rows are the newest.
 . "$top_srcdir/tests/e2e/lib.sh"
 . "$top_srcdir/tests/e2e/pglib.sh"
 
@@ -31,6 +32,17 @@ row() { sql "SELECT encode(k, 'hex') || ' ' || encode(v, 'hex')
 # setv TABLE KHEX VHEX
 setv() { sql "UPDATE secretd.$1 SET v = decode('$3', 'hex')
     WHERE k = decode('$2', 'hex')" >/dev/null; }
+# todo COND NAME: a known hole (nothing outside the database remembers
+# what was removed from it or which record is the newest); reported as
+# TODO, so that closing it shows as an unexpected pass.
+todo() {
+	tap_n=$((tap_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $tap_n - $2 # TODO rollback of rows is not detected"
+	else
+		echo "not ok $tap_n - $2 # TODO rollback of rows is not detected"
+	fi
+}
 verify() {
 	"$SECRETD" verify -c "$E2E_CONF" >"$E2E_DIR/verify.out" 2>&1
 	echo $?
@@ -142,6 +154,37 @@ if [ -n "$ida" ] && [ -n "$idb" ]; then
 else
 	ok 1 "token_ids rows keyed by the token id (found: '$ida' '$idb')"
 fi
+
+# --- an older record of a_1 put back at its own key (a rollback) ---
+api "$A" POST /v1/secrets '{"name":"a_1","value":"alice-one-v2"}' >/dev/null
+NOW1=$(row secrets "name = 'a_1'")
+setv secrets "${A1% *}" "${A1#* }"
+r=$(reveal "$A" a_1)
+todo "$([ "$(body_of "$r" | jq -r '.value // empty')" != alice-one ]; echo $?)" \
+    "[rollback] a_1's older record is not answered (HTTP $(status_of "$r"))"
+setv secrets "${NOW1% *}" "${NOW1#* }"
+api "$A" POST /v1/secrets '{"name":"a_1","value":"alice-one"}' >/dev/null
+
+# --- a revoked token's rows put back ---
+TC=$(token_create "$A" '{"description":"to revoke"}')
+IC=$(api "$A" GET /v1/tokens | sed '$d' | jq -r --arg a "$IA" \
+    '[.tokens[].id | select(. != $a)][0] // empty')
+for t in tokens token_ids token_owners usage; do
+	sql "SELECT encode(k, 'hex') || ' ' || encode(v, 'hex')
+	    FROM secretd.$t ORDER BY k" >"$E2E_DIR/before.$t"
+done
+is "$(status_of "$(api "$A" DELETE "/v1/tokens/$IC")")" 200 "the token is revoked"
+is "$(status_of "$(apix "tls:$TC" GET /v1/whoami)")" 401 "the revoked token is refused"
+for t in tokens token_ids token_owners usage; do
+	while read -r k v; do
+		sql "INSERT INTO secretd.$t (k, v) VALUES (decode('$k', 'hex'),
+		    decode('$v', 'hex')) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v" >/dev/null
+	done <"$E2E_DIR/before.$t"
+done
+r=$(apix "tls:$TC" GET /v1/whoami)
+todo "$([ "$(status_of "$r")" = 401 ]; echo $?)" \
+    "[un-revoke] the revoked token stays refused (HTTP $(status_of "$r"))"
+todo "$([ "$(verify)" = 1 ]; echo $?)" "[un-revoke] verify exits 1"
 
 # --- everything undone: all serves, verify passes ---
 is "$(body_of "$(reveal "$A" a_1)" | jq -r .value)" alice-one "a_1 reveals"
