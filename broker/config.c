@@ -659,7 +659,8 @@ pg_host_is_address(const char *h, size_t n)
 
 /*
  * libpq parses the string as it will when connecting.  The password
- * comes from its own file, never from a config others may read; a host
+ * comes from its own file, never from a config others may read (nor
+ * does the client key's sslpassword, which -v would print); a host
  * name is looked up by a blocking getaddrinfo in the broker's loop.
  */
 static int
@@ -685,6 +686,10 @@ check_conninfo(struct parser *p, const char *key, const char *val)
 			rv = perr(p, "%s: holds a password; put it in "
 			    "postgresql_password_file (mode 0600) or the "
 			    "credential %s instead", key, PG_PASSWORD_FILE);
+		else if (strcmp(o->keyword, "sslpassword") == 0)
+			rv = perr(p, "%s: holds sslpassword, the password of "
+			    "the client key; keep the key unencrypted and "
+			    "readable by the broker only", key);
 		else if (strcmp(o->keyword, "host") == 0)
 			host = o->val;
 		else if (strcmp(o->keyword, "hostaddr") == 0)

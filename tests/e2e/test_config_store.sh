@@ -62,6 +62,16 @@ is "$rc $(printf '%s\n' "$out" | head -n 1)" \
     "1 $conf:5: postgresql: holds a password; put it in postgresql_password_file (mode 0600) or the credential pg.password instead" \
     "a password inside a URI is refused too"
 
+# sslpassword opens the client certificate's key: a password all the same
+write 'store = postgresql' \
+    'postgresql = host=10.0.0.1 dbname=secretd sslkey=/etc/k.pem sslpassword=hunter2'
+out=$(check -v 2>&1); rc=$?
+is "$rc $(printf '%s\n' "$out" | head -n 1)" \
+    "1 $conf:6: postgresql: holds sslpassword, the password of the client key; keep the key unencrypted and readable by the broker only" \
+    "an sslpassword inside the connection string is refused"
+is "$(printf '%s\n' "$out" | grep -c hunter2)" 0 \
+    "the refusal, -v too, does not repeat it"
+
 write "postgresql = host='/run/postgresql dbname=secretd"
 out=$(check 2>&1); rc=$?
 is "$rc $(printf '%s\n' "$out" | head -n 1)" \
