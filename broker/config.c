@@ -667,9 +667,9 @@ static int
 check_conninfo(struct parser *p, const char *key, const char *val)
 {
 	PQconninfoOption *opts, *o;
-	const char *host = NULL, *h, *e;
+	const char *host = NULL, *sslmode = "", *h, *e;
 	char *why = NULL;
-	int hostaddr = 0, rv = 0;
+	int hostaddr = 0, tcp = 0, rv = 0;
 
 	if ((opts = PQconninfoParse(val, &why)) == NULL) {
 		if (why != NULL)
@@ -693,16 +693,27 @@ check_conninfo(struct parser *p, const char *key, const char *val)
 		else if (strcmp(o->keyword, "host") == 0)
 			host = o->val;
 		else if (strcmp(o->keyword, "hostaddr") == 0)
-			hostaddr = 1;
+			hostaddr = tcp = 1;
+		else if (strcmp(o->keyword, "sslmode") == 0)
+			sslmode = o->val;
 	}
-	for (h = host; !hostaddr && h != NULL; h = *e == ',' ? e + 1 : NULL) {
+	for (h = host; h != NULL; h = *e == ',' ? e + 1 : NULL) {
 		e = h + strcspn(h, ",");
-		if (!pg_host_is_address(h, (size_t)(e - h)))
+		if (*h != '/' && *h != '@')
+			tcp = 1;
+		if (!hostaddr && !pg_host_is_address(h, (size_t)(e - h)))
 			pwarn(p, "%s: host \"%.*s\" is a name: libpq looks it "
 			    "up with a blocking getaddrinfo, which stalls the "
 			    "broker; give an address, a socket folder or "
 			    "hostaddr=", key, (int)(e - h), h);
 	}
+	/* libpq's default, prefer, takes whoever answers, unencrypted too:
+	 * a machine in the path could ask for the password in clear. */
+	if (tcp && strcmp(sslmode, "verify-full") != 0 &&
+	    strcmp(sslmode, "verify-ca") != 0)
+		pwarn(p, "%s: over TCP without sslmode=verify-full, a machine "
+		    "in the path can pose as the database and be sent the "
+		    "password", key);
 	PQconninfoFree(opts);
 	return rv;
 }

@@ -100,7 +100,7 @@ printf 'correct-horse-battery\n' >"$pw"
 chmod 0600 "$pw"
 
 write 'store = postgresql' \
-    'postgresql = host=db1.example.com,10.0.0.2 dbname=secretd'
+    'postgresql = host=db1.example.com,10.0.0.2 sslmode=verify-full dbname=secretd'
 out=$(check 2>&1); rc=$?
 is "$rc" 0 "a host name is not an error"
 is "$(printf '%s\n' "$out" | head -n 1)" \
@@ -109,10 +109,27 @@ is "$(printf '%s\n' "$out" | head -n 1)" \
 is "$(printf '%s\n' "$out" | grep -c warning)" 1 "one warning, for the name only"
 
 write 'store = postgresql' \
-    'postgresql = host=/run/postgresql,10.0.0.1,::1 port=5432,5432,5433 dbname=secretd target_session_attrs=read-write connect_timeout=2'
+    'postgresql = host=/run/postgresql,10.0.0.1,::1 port=5432,5432,5433 dbname=secretd target_session_attrs=read-write connect_timeout=2 sslmode=verify-full'
 out=$(check 2>&1); rc=$?
 is "$rc $out" "0 configuration OK, 0 tools" \
     "socket folders and v4/v6 addresses: no warning"
+# TCP without a verified server: libpq's default (prefer) lets a machine
+# in the path answer as the database, and be sent a password in clear.
+tcpwarn="$conf:6: warning: postgresql: over TCP without sslmode=verify-full, a machine in the path can pose as the database and be sent the password"
+for s in "" sslmode=disable sslmode=prefer sslmode=require; do
+	write 'store = postgresql' "postgresql = hostaddr=10.0.0.1 dbname=secretd $s"
+	out=$(check 2>&1); rc=$?
+	is "$rc $(printf '%s\n' "$out" | head -n 1)" "0 $tcpwarn" \
+	    "TCP with ${s:-no sslmode}: a warning"
+done
+write 'store = postgresql' 'postgresql = host=/run/postgresql dbname=secretd'
+out=$(check 2>&1); rc=$?
+is "$rc $out" "0 configuration OK, 0 tools" \
+    "a unix socket needs no sslmode: no warning"
+write 'store = postgresql' \
+    'postgresql = host=10.0.0.1 sslmode=verify-ca dbname=secretd'
+out=$(check 2>&1); rc=$?
+is "$rc $out" "0 configuration OK, 0 tools" "sslmode=verify-ca: no warning"
 write 'store = postgresql' \
     'postgresql = host=db1.example.com hostaddr=10.0.0.1 sslmode=verify-full dbname=secretd'
 out=$(check 2>&1); rc=$?
