@@ -20,6 +20,7 @@
 #define PG_PAGE		64	/* rows a cursor fetches at a time */
 #define PG_BUCKETS	16384	/* of the wave cache */
 #define PG_CACHE_MAX	65536	/* answers kept at most, about */
+#define PG_CACHE_BYTES	(64 * 1024 * 1024) /* their rows' bytes, about */
 #define PG_SCHEMA	1	/* secretd.schema_version */
 #define PG_BACKOFF_MIN	50	/* ms before the first reconnect */
 #define PG_BACKOFF_MAX	2000
@@ -54,6 +55,7 @@ struct pg_answer {
 	size_t		 nrows;
 	int		 full;		/* page: more rows may follow */
 	int		 failed;	/* the server refused the query */
+	size_t		 bytes;		/* of its keys and values */
 };
 
 enum pg_fetch_state { PF_UNSENT, PF_SENT, PF_DONE };
@@ -133,6 +135,7 @@ struct pg {
 	size_t		 nbucket;
 	size_t		 nfetch;
 	size_t		 npending;	/* UNSENT or SENT */
+	size_t		 cache_bytes;	/* of the DONE answers */
 	struct pg_fetchq fetches;
 	uint8_t		 hkey[16];	/* SipHash key of the buckets */
 

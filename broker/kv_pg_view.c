@@ -57,7 +57,12 @@ pg_answer_fill(struct pg_answer *a, const PGresult *r, int page)
 
 	if (!page) {
 		a->found = n > 0;
-		return n > 0 ? copy_value(r, 0, 0, &a->row.v, &a->row.vlen) : 0;
+		if (n == 0)
+			return 0;
+		if (copy_value(r, 0, 0, &a->row.v, &a->row.vlen) == -1)
+			return -1;
+		a->bytes = a->row.vlen;
+		return 0;
 	}
 	if (n > 0 && (a->rows = calloc((size_t)n, sizeof(*a->rows))) == NULL)
 		return -1;
@@ -66,6 +71,7 @@ pg_answer_fill(struct pg_answer *a, const PGresult *r, int page)
 		if (copy_value(r, i, 0, &a->rows[i].k, &a->rows[i].klen) == -1 ||
 		    copy_value(r, i, 1, &a->rows[i].v, &a->rows[i].vlen) == -1)
 			return -1;
+		a->bytes += a->rows[i].klen + a->rows[i].vlen;
 	}
 	a->full = n >= PG_PAGE;
 	return 0;
@@ -146,6 +152,8 @@ pg_fetch_free(struct pg *pg, struct pg_fetch *f)
 	TAILQ_REMOVE(&pg->fetches, f, entry);
 	if (f->state != PF_DONE)
 		pg->npending--;
+	else
+		pg->cache_bytes -= f->a.bytes;
 	pg->nfetch--;
 	pg_answer_free(&f->a);
 	free(f->key);
@@ -164,6 +172,7 @@ pg_fetch_done(struct pg *pg, struct pg_fetch *f)
 
 	f->state = PF_DONE;
 	pg->npending--;
+	pg->cache_bytes += f->a.bytes;
 	if (!pg->online)
 		return;
 	for (o = pg->tab[f->hash % pg->nbucket]; o != NULL; o = next) {
@@ -178,8 +187,9 @@ pg_fetch_done(struct pg *pg, struct pg_fetch *f)
 /*
  * Answers no request can use any more: one recorded before a request
  * arrived never serves it, and no request outlives its deadline.  Past
- * PG_CACHE_MAX the oldest answers go sooner: a run that wanted one
- * asks again.  Offline, a cursor may stay on a page for longer: nothing
+ * PG_CACHE_MAX answers or PG_CACHE_BYTES of rows the oldest go sooner: a
+ * run that wanted one asks again.  A list reads pages of whole records,
+ * from cursors its caller chooses: a count alone bounds nothing.  Offline, a cursor may stay on a page for longer: nothing
  * is dropped.
  */
 void
@@ -192,7 +202,8 @@ pg_fetch_expire(struct pg *pg, uint64_t now)
 		return;
 	for (f = TAILQ_FIRST(&pg->fetches); f != NULL; f = next) {
 		next = TAILQ_NEXT(f, entry);
-		if (f->at + age > now && pg->nfetch <= PG_CACHE_MAX)
+		if (f->at + age > now && pg->nfetch <= PG_CACHE_MAX &&
+		    pg->cache_bytes <= PG_CACHE_BYTES)
 			break;
 		if (f->state == PF_DONE)
 			pg_fetch_free(pg, f);
