@@ -76,6 +76,8 @@ struct pg_txn {
 	size_t		 nov, ovcap;
 	char		 sqlstate[6];	/* the first error of the pipeline */
 	int		 settled;	/* the marker says: committed before */
+	int		 unknown;	/* a COMMIT sent, its answer lost */
+	int		 forged;	/* a marker no COMMIT of ours made */
 	int		 lost_update;	/* an UPDATE found no row */
 };
 
@@ -633,8 +635,21 @@ pg_txn_result(struct pg *pg, struct pg_item *it, const PGresult *r)
 		code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		snprintf(t->sqlstate, sizeof(t->sqlstate), "%s",
 		    code ? code : "XX000");
-		if (it->tx == TX_MARKER && strcmp(t->sqlstate, "23505") == 0)
+		/*
+		 * Only a COMMIT whose answer was lost can have left our
+		 * marker; one there before is someone else's word.
+		 */
+		if (it->tx == TX_MARKER && strcmp(t->sqlstate, "23505") == 0 &&
+		    t->unknown)
 			t->settled = 1;
+		else if (it->tx == TX_MARKER &&
+		    strcmp(t->sqlstate, "23505") == 0) {
+			t->forged = 1;
+			log_warnx("postgresql: commit: batch %llu is marked "
+			    "committed, yet no COMMIT of it was sent: "
+			    "secretd.commits was edited; refused",
+			    (unsigned long long)t->batch);
+		}
 		else if (strcmp(t->sqlstate, "23505") != 0 &&
 		    strcmp(t->sqlstate, "40001") != 0 &&
 		    strcmp(t->sqlstate, "40P01") != 0)
@@ -693,7 +708,9 @@ pg_txn_sync(struct pg *pg, struct pg_item *it)
 		if (strcmp(t->sqlstate, "53100") == 0) {
 			pg->st->full = 1;
 			finish(t, ST_FULL);
-		} else if (!retryable(t))
+		} else if (t->forged)
+			finish(t, ST_CORRUPT);
+		else if (!retryable(t))
 			finish(t, ST_IO);
 		else if (++t->conflicts > PG_RETRIES || pg_now() >= t->deadline)
 			finish(t, ST_BUSY);
@@ -712,8 +729,11 @@ pg_txn_sync(struct pg *pg, struct pg_item *it)
 void
 pg_txn_conn_lost(struct pg *pg)
 {
-	if (pg->txn != NULL)
-		pg->txn->phase = TP_WAIT;
+	if (pg->txn == NULL)
+		return;
+	if (pg->txn->phase == TP_COMMITTING)
+		pg->txn->unknown = 1;
+	pg->txn->phase = TP_WAIT;
 }
 
 void

@@ -5,7 +5,9 @@
 # caller or under the wrong name, or accept a token as another user's:
 # two secrets' records swapped, a user's record copied under another
 # owner's key, the plain columns (org, owner, name) edited, two token
-# records swapped, a token id entry pointed at another user's token.
+# records swapped, a token id entry pointed at another user's token,
+# markers in secretd.commits for batches not yet made (they would say a
+# write was committed that never was).
 # Each is refused (no value in the answer) and verify names the damage;
 # undone, everything serves again.  Known holes, kept as TODO: an older
 # record of a secret put back at its own key is answered, and a revoked
@@ -185,6 +187,28 @@ r=$(apix "tls:$TC" GET /v1/whoami)
 todo "$([ "$(status_of "$r")" = 401 ]; echo $?)" \
     "[un-revoke] the revoked token stays refused (HTTP $(status_of "$r"))"
 todo "$([ "$(verify)" = 1 ]; echo $?)" "[un-revoke] verify exits 1"
+
+# --- markers of batches not yet made: a write is not "settled" by them ---
+node=$(sql "SELECT node FROM secretd.commits ORDER BY batch DESC LIMIT 1")
+last=$(sql "SELECT max(batch) FROM secretd.commits WHERE node = '$node'")
+ok "$([ -n "$node" ] && [ -n "$last" ]; echo $?)" "the daemon's commits carry markers"
+sql "INSERT INTO secretd.commits (node, batch) SELECT '$node', b
+    FROM generate_series($last + 1, $last + 20) AS b" >/dev/null
+before=$(sql "SELECT count(*) FROM secretd.secrets")
+r=$(api "$A" POST /v1/secrets '{"name":"a_forged","value":"never-stored"}')
+st=$(status_of "$r")
+ok "$([ "${st:0:1}" != 2 ]; echo $?)" \
+    "[forged markers] a write they would settle is not answered as done (HTTP $st)"
+is "$(sql "SELECT count(*) FROM secretd.secrets")" "$before" \
+    "[forged markers] and nothing was stored"
+ok "$(! grep -q 'malformed reply' "$E2E_DIR/secretd.log"; echo $?)" \
+    "[forged markers] no reply the front-end cannot read (it would exit)"
+ok "$(grep -q 'secretd.commits was edited' "$E2E_DIR/secretd.log"; echo $?)" \
+    "[forged markers] the log says the markers were edited"
+sql "DELETE FROM secretd.commits WHERE node = '$node' AND batch > $last" >/dev/null
+r=$(api "$A" POST /v1/secrets '{"name":"a_forged","value":"stored"}')
+is "$(status_of "$r")" 201 "[forged markers] once they are gone, the write is made"
+api "$A" DELETE /v1/secrets/a_forged >/dev/null
 
 # --- everything undone: all serves, verify passes ---
 is "$(body_of "$(reveal "$A" a_1)" | jq -r .value)" alice-one "a_1 reveals"
