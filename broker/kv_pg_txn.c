@@ -582,11 +582,10 @@ run_body(struct pg_txn *t)
 		finish(t, err != ST_OK ? err : status_of(rc));
 		return;
 	}
-	if (writes_send(t) == -1 || pg_sync(&pg->wr, t, 1) == -1) {
-		lost(pg);
-		return;
-	}
+	/* From here a lost connection may have taken a COMMIT that ran. */
 	t->phase = TP_COMMITTING;
+	if (writes_send(t) == -1 || pg_sync(&pg->wr, t, 1) == -1)
+		lost(pg);
 }
 
 /* BEGIN and the marker, then the body: the whole batch, from scratch. */
