@@ -614,6 +614,16 @@ attempt_begin(struct pg_txn *t)
 		return;
 	}
 	t->phase = TP_LOCKING;
+	/*
+	 * A COMMIT's answer was lost: first the marker says whether it
+	 * ran.  The body runs only if it did not: a run stopped by a lock
+	 * would leave the ops half made, and they are the replies.
+	 */
+	if (t->unknown) {
+		if (pg_sync(&pg->wr, t, 1) == -1)
+			lost(pg);
+		return;
+	}
 	run_body(t);
 }
 
