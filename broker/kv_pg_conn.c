@@ -273,11 +273,22 @@ conn_connect_step(struct pg *pg, struct pg_conn *pc)
 static void
 conn_ready(struct pg *pg, struct pg_conn *pc)
 {
+	struct pg_conn *other;
+
 	if (pc->down_since != 0)
 		log_info("postgresql: %s connection up", pc->name);
 	pc->state = PC_READY;
 	pc->backoff = 0;
 	pc->down_since = 0;
+	/*
+	 * The server is back: the other connection, if it is down and
+	 * waiting out its backoff, tries again now rather than answering
+	 * 503 for up to two more seconds.
+	 */
+	other = pc == &pg->wr ? &pg->rd : &pg->wr;
+	if (other->state == PC_DOWN && other->c == NULL &&
+	    other->retry_at != UINT64_MAX)	/* held back by create */
+		other->retry_at = 0;
 	if (pc == &pg->wr)
 		pg_txn_conn_ready(pg);
 	else

@@ -101,17 +101,21 @@ lost() {
 	done
 }
 
-# until_served SECONDS: until a write is acknowledged; prints how long
-# that took in ms, nothing when it never was.
+# until_served SECONDS: until a write is acknowledged and read back (the
+# two go over the engine's two connections); prints how long that took
+# in ms, nothing when it never was.
 until_served() {
-	local t0 end i=0
+	local t0 end i=0 probe
 	t0=$(date +%s%N)
 	end=$((SECONDS + $1))
 	while [ "$SECONDS" -lt "$end" ]; do
 		i=$((i + 1))
+		probe=PROBE_$RANDOM$i
 		if [ "$(request POST /v1/secrets \
-		    "{\"name\":\"PROBE_$RANDOM$i\",\"value\":\"p\"}" | tail -n 1 |
-		    cut -d' ' -f1)" = 201 ]; then
+		    "{\"name\":\"$probe\",\"value\":\"p\"}" | tail -n 1 |
+		    cut -d' ' -f1)" = 201 ] &&
+		    [ "$(request POST "/v1/secrets/$probe/reveal" | tail -n 1 |
+		    cut -d' ' -f1)" = 200 ]; then
 			echo $(( ($(date +%s%N) - t0) / 1000000 ))
 			return 0
 		fi
