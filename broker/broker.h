@@ -146,6 +146,7 @@ struct pending {
 	uint8_t			*value;		/* our copy, wiped */
 	size_t			 value_len;
 	char			 token[TOKEN_STR_MAX + 1];
+	int			 orphan;	/* its front-end is gone */
 };
 
 /* audit.c */
@@ -320,7 +321,35 @@ int	 h_metrics(struct req *);
 
 /* broker.c */
 void	 broker_read(struct broker *);
+void	 broker_replay(struct broker *);
+void	 broker_turn_end(struct broker *);
+int	 broker_poll_timeout(void);
+void	 broker_fe_gone(void);
 void	 broker_flush(struct broker *);
+
+/* park.c */
+#define PARK_MAX	BATCH_MAX	/* requests waiting for the store */
+#define PARK_RUNS_MAX	8		/* runs of one request, its last
+					   included */
+
+/* A request whose run missed a read, until its wave's answers are in. */
+struct parked {
+	uint8_t		*msg;		/* its message, sodium_malloc'd */
+	size_t		 len;
+	uint64_t	 wave;		/* store_wave() when it arrived */
+	long long	 deadline;	/* monotonic ms: the last run then */
+	unsigned int	 runs;		/* made so far */
+	uint64_t	 turn;		/* the loop turn that parked it */
+};
+int	 park_copy(struct parked *, const void *msg, size_t len);
+void	 park_wipe(struct parked *);
+int	 park_put(const struct parked *);
+size_t	 park_count(void);
+int	 park_take(long long now, uint64_t turn,
+	    int (*ready)(void *, uint64_t), void *, struct parked *);
+int	 park_last_run(const struct parked *, long long now);
+int	 park_timeout_ms(long long now);
+void	 park_clear(void);
 
 /* request.c */
 void	 chan_send(struct broker *, struct ipc_msg *);
@@ -334,8 +363,12 @@ int	 store_status(int, char *msg, size_t);
 struct pending *pend_add(struct req *);
 struct store_op *pend_op(struct pending *);
 void	 pend_cancel(void);
+void	 pend_orphan(void);
 int	 request_room(void);
+void	 run_start(void);
+int	 run_end(struct broker *);
 void	 batch_commit(struct broker *);
+int	 batch_in_flight(void);
 const char *version_missing(struct broker *, uint32_t, char *, size_t);
 
 /* secrets.c */

@@ -1,8 +1,10 @@
 /*
  * One request's life in the broker, below every handler: who its auth
  * block names, the audit line written before any reply, the reply
- * itself, and the writes that wait for this turn's group commit.  The
- * handlers call down into this file; it never calls a handler.
+ * itself, and the writes that wait for this turn's group commit.  A run
+ * whose store read missed (the answer comes in a later wave) leaves no
+ * trace here: no audit line, no count, no reply.  The handlers call
+ * down into this file; it never calls a handler.
  */
 #include "config.h"
 
@@ -15,9 +17,24 @@
 #include "broker.h"
 #include "log.h"
 
-static struct store_op ops[BATCH_MAX];
-static struct pending pend[BATCH_MAX];
-static size_t npend;
+/*
+ * The writes of one group commit.  While one batch's commit is in
+ * flight, the next turns' writes fill the other, which starts when the
+ * first is done: the longer a commit takes, the more the next carries.
+ */
+struct batch {
+	struct broker	*b;
+	struct store_op	 ops[BATCH_MAX];
+	struct pending	 pend[BATCH_MAX];
+	size_t		 n;
+};
+static struct batch batches[2];
+static struct batch *filling = &batches[0];
+static struct batch *flying;		/* NULL: no commit in flight */
+
+/* A handler is running for a request (not answering a tool's result). */
+static int in_run;
+static size_t run_npend;		/* filling->n when the run began */
 
 /*
  * audit_sync = all: replies wait here until the audit lines written this
@@ -107,6 +124,12 @@ respond(struct req *q, struct ipc_msg *m, int status, const char *msg)
 {
 	struct ipc_msg em;
 
+	/* The run is thrown away; it runs again with the read answered. */
+	if (in_run && store_run_missed(q->b->store)) {
+		if (m != NULL)
+			ipc_msg_free(m);
+		return;
+	}
 	if (audit_req(q, status) == -1) {
 		if (m != NULL)
 			ipc_msg_free(m);
@@ -236,8 +259,8 @@ store_status(int st, char *msg, size_t msglen)
 		snprintf(msg, msglen, "that version is the current one");
 		return RT_CONFLICT;
 	case ST_BUSY:
-		snprintf(msg, msglen, "the store is busy (every reader slot "
-		    "is in use); try again");
+		snprintf(msg, msglen, "the store is busy or unreachable; try "
+		    "again");
 		return RT_UNAVAILABLE;
 	default:
 		log_warnx("store: %s", store_strerror(st));
@@ -246,40 +269,85 @@ store_status(int st, char *msg, size_t msglen)
 	}
 }
 
+/*
+ * Around one run of a handler: run_end says whether a read missed, so
+ * that the caller parks the request.  A miss after pend_add would
+ * commit a write whose request runs again: a handler bug, made loud.
+ */
+void
+run_start(void)
+{
+	in_run = 1;
+	run_npend = filling->n;
+}
+
+int
+run_end(struct broker *b)
+{
+	int missed = store_run_missed(b->store);
+
+	in_run = 0;
+	if (missed && filling->n != run_npend)
+		fatalx("%s: a write was queued by a run whose read missed",
+		    __func__);
+	return missed;
+}
+
 struct pending *
 pend_add(struct req *q)
 {
-	struct pending *pd = &pend[npend];
+	struct pending *pd;
 
+	if (in_run && store_run_missed(q->b->store))
+		fatalx("%s: a write after a read that missed", __func__);
+	if (filling->n == BATCH_MAX)
+		fatalx("%s: more writes than request_room allows", __func__);
+	pd = &filling->pend[filling->n];
 	memset(pd, 0, sizeof(*pd));
-	memset(&ops[npend], 0, sizeof(ops[npend]));
+	memset(&filling->ops[filling->n], 0, sizeof(filling->ops[0]));
 	pd->q = *q;
 	pd->q.r = NULL;
 	pd->q.auth.token = NULL;
-	npend++;
+	filling->b = q->b;
+	filling->n++;
 	return pd;
 }
 
 struct store_op *
 pend_op(struct pending *pd)
 {
-	return &ops[pd - pend];
+	return &filling->ops[pd - filling->pend];
 }
 
-/* Whether the turn may take another message: its batches are bounded. */
+/*
+ * Whether the turn may take another message: its batch, the parked
+ * requests and the held replies are bounded.
+ */
 int
 request_room(void)
 {
-	return npend < BATCH_MAX && nheld < BATCH_MAX;
+	return filling->n + park_count() < BATCH_MAX && nheld < BATCH_MAX;
 }
 
 /* Take back the last pend_add() when its request fails after all. */
 void
 pend_cancel(void)
 {
-	npend--;
-	sodium_memzero(&pend[npend], sizeof(pend[npend]));
-	sodium_memzero(&ops[npend], sizeof(ops[npend]));
+	filling->n--;
+	sodium_memzero(&filling->pend[filling->n],
+	    sizeof(filling->pend[0]));
+	sodium_memzero(&filling->ops[filling->n], sizeof(filling->ops[0]));
+}
+
+/* The front-end went away: the writes still commit, unanswered. */
+void
+pend_orphan(void)
+{
+	size_t i, j;
+
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < batches[i].n; j++)
+			batches[i].pend[j].orphan = 1;
 }
 
 static int
@@ -376,6 +444,8 @@ commit_reply(struct pending *pd, const struct store_op *op, int status,
 		msg = "the store is out of space";
 	else if (status == RT_UNAVAILABLE)
 		msg = "audit log unavailable";
+	if (pd->orphan)
+		return;
 	reply_init(&m, pd->q.id, status, msg);
 	if (status == RT_OK || status == RT_CREATED)
 		commit_fields(&m, pd, op, created);
@@ -393,57 +463,90 @@ version_missing(struct broker *b, uint32_t version, char *msg, size_t len)
 }
 
 /*
- * One durable commit for every write of this turn; then their audit
- * lines, synced once; only then the replies.
+ * The second half of a group commit, once the store says how it ended
+ * (rv; -1: not started, the audit log has no room for its lines): each
+ * write's status and audit line, one sync, only then the replies.
  */
-void
-batch_commit(struct broker *b)
+static void
+batch_done(void *arg, int rv)
 {
-	int status[BATCH_MAX], created[BATCH_MAX], rv = ST_OK, audit_ok = 1;
+	struct batch *bt = arg;
+	int status[BATCH_MAX], created[BATCH_MAX], audit_ok = rv != -1;
 	size_t i;
 
-	if (npend == 0)
-		return;
-	/* No commit whose audit lines have no room to go. */
-	if (audit_reserve(npend) == -1) {
-		log_warnx("%s: audit log full; %zu writes refused", __func__,
-		    npend);
-		metrics.audit_failures++;
-		audit_ok = 0;
-	} else if ((rv = store_commit(b->store, ops, npend)) != ST_OK)
-		log_warnx("%s: %zu writes: %s", __func__, npend,
+	if (rv != -1 && rv != ST_OK)
+		log_warnx("%s: %zu writes: %s", __func__, bt->n,
 		    store_strerror(rv));
-	else
-		metrics_commit(npend);
-	for (i = 0; i < npend; i++) {
+	else if (rv == ST_OK)
+		metrics_commit(bt->n);
+	for (i = 0; i < bt->n; i++) {
 		status[i] = RT_UNAVAILABLE;
 		created[i] = 0;
 		if (!audit_ok)
 			continue;
-		status[i] = commit_status(&ops[i], rv, &created[i]);
+		status[i] = commit_status(&bt->ops[i], rv, &created[i]);
 		/* a rollback's line names the version copied and the new one */
-		if ((ops[i].kind == STORE_PUT_SECRET ||
-		    ops[i].kind == STORE_ROLLBACK_SECRET) &&
+		if ((bt->ops[i].kind == STORE_PUT_SECRET ||
+		    bt->ops[i].kind == STORE_ROLLBACK_SECRET) &&
 		    (status[i] == RT_OK || status[i] == RT_CREATED))
-			pend[i].q.version = ops[i].meta.version;
-		if (ops[i].kind == STORE_ROLLBACK_SECRET)
-			pend[i].q.from_version = ops[i].from_version;
-		if (audit_req(&pend[i].q, status[i]) == -1)
+			bt->pend[i].q.version = bt->ops[i].meta.version;
+		if (bt->ops[i].kind == STORE_ROLLBACK_SECRET)
+			bt->pend[i].q.from_version = bt->ops[i].from_version;
+		if (audit_req(&bt->pend[i].q, status[i]) == -1)
 			audit_ok = 0;
 	}
 	if (audit_ok && audit_sync() == -1) {
 		metrics.audit_failures++;
 		audit_ok = 0;
 	}
-	for (i = 0; i < npend; i++) {
-		commit_reply(&pend[i], &ops[i], audit_ok ? status[i] :
+	for (i = 0; i < bt->n; i++) {
+		commit_reply(&bt->pend[i], &bt->ops[i], audit_ok ? status[i] :
 		    RT_UNAVAILABLE, created[i]);
-		if (pend[i].value != NULL) {
-			sodium_memzero(pend[i].value, pend[i].value_len);
-			free(pend[i].value);
+		if (bt->pend[i].value != NULL) {
+			sodium_memzero(bt->pend[i].value,
+			    bt->pend[i].value_len);
+			free(bt->pend[i].value);
 		}
-		sodium_memzero(&pend[i], sizeof(pend[i]));
-		sodium_memzero(&ops[i], sizeof(ops[i]));
+		sodium_memzero(&bt->pend[i], sizeof(bt->pend[i]));
+		sodium_memzero(&bt->ops[i], sizeof(bt->ops[i]));
 	}
-	npend = 0;
+	bt->n = 0;
+	if (flying == bt)
+		flying = NULL;
+}
+
+/*
+ * Start one durable commit for every write gathered since the last
+ * one; batch_done answers them.  One commit at a time: while one is in
+ * flight, the writes wait in the other batch for a later turn.
+ */
+void
+batch_commit(struct broker *b)
+{
+	struct batch *bt = filling;
+	int rv;
+
+	if (flying != NULL || bt->n == 0)
+		return;
+	filling = bt == &batches[0] ? &batches[1] : &batches[0];
+	flying = bt;
+	/* No commit whose audit lines have no room to go. */
+	if (audit_reserve(bt->n) == -1) {
+		log_warnx("%s: audit log full; %zu writes refused", __func__,
+		    bt->n);
+		metrics.audit_failures++;
+		batch_done(bt, -1);
+		return;
+	}
+	rv = store_commit_start(b->store, bt->ops, bt->n, batch_done, bt);
+	/* Refused before it started: done was not called. */
+	if (rv != ST_OK && flying == bt)
+		batch_done(bt, rv);
+}
+
+/* Whether a commit waits for the store: the loop runs until it ends. */
+int
+batch_in_flight(void)
+{
+	return flying != NULL;
 }

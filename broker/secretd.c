@@ -272,6 +272,9 @@ min_timeout(int a, int b)
 	return a < b ? a : b;
 }
 
+#define LOOP_FDS	6	/* the loop's own descriptors */
+#define STORE_FDS_MAX	4	/* the store engine's connections */
+
 /* A channel's poll events: replies wait when its peer does not read. */
 static short
 chan_events(struct ipc_chan *c, int open)
@@ -289,16 +292,18 @@ chan_events(struct ipc_chan *c, int open)
 
 /*
  * One poll(2) loop: signals, the two channels and the two children's
- * logs, and the timers of restarts and tool executions.  On stop it
- * keeps serving until the front-end has finished.
+ * logs, the store engine's connections, and the timers of restarts,
+ * tool executions, the engine and parked requests.  On stop it keeps
+ * serving until the front-end has finished and the last commit ended.
  */
 static void
 event_loop(struct broker *b, int sigfd)
 {
-	struct pollfd pfd[6];
-	int n, i, chan_fd, run_fd;
+	struct pollfd pfd[LOOP_FDS + STORE_FDS_MAX];
+	int n, i, nst, chan_fd, run_fd, timeout;
 
-	while (!b->stopping || b->fe_pid != -1 || b->run.pid != -1) {
+	while (!b->stopping || b->fe_pid != -1 || b->run.pid != -1 ||
+	    batch_in_flight()) {
 		fe_tick(b);
 		runner_tick(b);
 		chan_fd = b->chan_open ? b->chan.fd : -1;
@@ -315,17 +320,21 @@ event_loop(struct broker *b, int sigfd)
 		pfd[4].events = chan_events(&b->run.chan, b->run.chan_open);
 		pfd[5].fd = b->run.log.fd;
 		pfd[5].events = POLLIN;
-		for (i = 0; i < 6; i++)
+		/* The engine sends the turn's fetches here, as one wave. */
+		nst = store_pollfds(b->store, pfd + LOOP_FDS, STORE_FDS_MAX);
+		for (i = 0; i < LOOP_FDS + nst; i++)
 			pfd[i].revents = 0;
-		if ((n = poll(pfd, 6, min_timeout(fe_poll_timeout(b),
-		    runner_poll_timeout(b)))) == -1) {
+		timeout = min_timeout(min_timeout(fe_poll_timeout(b),
+		    runner_poll_timeout(b)), min_timeout(
+		    store_timeout_ms(b->store), broker_poll_timeout()));
+		if ((n = poll(pfd, LOOP_FDS + nst, timeout)) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("%s: poll", __func__);
 		}
+		store_io(b->store, pfd + LOOP_FDS, nst);
 		tool_exec_expire(b);
-		if (n == 0)
-			continue;
+		broker_replay(b);
 		/* Requests already sent for a client that hung up still
 		 * get their answers: hang-ups are read after the channel. */
 		if (pfd[1].revents && chan_fd != -1 && b->chan_open &&
@@ -336,6 +345,7 @@ event_loop(struct broker *b, int sigfd)
 			    (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 				broker_read(b);
 		}
+		broker_turn_end(b);
 		if (pfd[4].revents && run_fd != -1 && b->run.chan_open &&
 		    b->run.chan.fd == run_fd) {
 			if (pfd[4].revents & POLLOUT)

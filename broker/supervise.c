@@ -465,6 +465,7 @@ fe_disconnect(struct broker *b)
 	b->chan_open = 0;
 	b->fe_state = FE_DOWN;
 	session_clear();
+	broker_fe_gone();
 	tool_exec_abort_all(b, RT_UNAVAILABLE, "the front-end went away");
 }
 
