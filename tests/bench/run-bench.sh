@@ -478,8 +478,24 @@ pg_two_nodes() {
 	[ "$e" -eq 0 ] || note "9: two nodes: $e requests failed"
 }
 
+# pg_group_commits NAME LOADGEN_ARGS...: lg, and how many writes each
+# transaction carried: its rows in secretd.commits (one a group commit,
+# kept a day) against the writes answered in the warm-up and the run.
+pg_group_commits() {
+	local name=$1 c0 c1 db last
+	db=$(pg_conninfo "$PG_CLUSTER" secretd)
+	c0=$("$PG_PSQL" -X -Atc 'SELECT count(*) FROM secretd.commits' "$db")
+	lg "$@" || return
+	c1=$("$PG_PSQL" -X -Atc 'SELECT count(*) FROM secretd.commits' "$db")
+	[ -n "$c0" ] && [ -n "$c1" ] && [ "$c1" -gt "$c0" ] || return 0
+	last=$(printf '%s\n' "${R[$name]}" | tail -n 1)
+	R[${name}_txn]+="${R[${name}_txn]:+$'\n'}$(awk -v c="$((c1 - c0))" \
+	    -v r="$(kv "$last" rps)" -v d="$DUR" -v w="$WARM" 'BEGIN {
+	    printf "per_txn=%.1f txn_s=%.0f", r * (d + w) / c, c / (d + w) }')"
+}
+
 pg_store() {
-	local why i
+	local why i t0=$SECONDS
 	why=$(pg_missing)
 	if [ -n "$why" ]; then
 		note "9: skipped: $why"
@@ -502,8 +518,8 @@ pg_store() {
 		lg pg_reveal_1 -u "$W/pg1.sock" -n "$NAME" "${U[@]}"
 		lg pg_reveal_64 -u "$W/pg1.sock" -n "$NAME" -c "$CONNS" "${U[@]}"
 		lg pg_write_1 -u "$W/pg1.sock" -r create -n bench_w "${U[@]}"
-		lg pg_write_64 -u "$W/pg1.sock" -r create -n bench_w \
-		    -c "$CONNS" "${U[@]}"
+		pg_group_commits pg_write_64 -u "$W/pg1.sock" -r create \
+		    -n bench_w -c "$CONNS" "${U[@]}"
 	done
 	pg_node_conf 2 "root_key_file = $W/pgstate1/root.key" &&
 	    pg_node_start 2 || return
@@ -512,6 +528,9 @@ pg_store() {
 	done
 	pg_nodes_stop
 	pg_cleanup
+	note "9: $CONNS clients on PostgreSQL: about $(get pg_write_64_txn \
+	    per_txn) writes a transaction, $(get pg_write_64_txn txn_s)" \
+	    "transactions/s; the scenario took $((SECONDS - t0)) s"
 }
 
 # --- the table --------------------------------------------------------------
