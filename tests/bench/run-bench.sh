@@ -509,14 +509,16 @@ pg_store() {
 	    { harness_fail "9: no PostgreSQL cluster: $(tail -n 1 \
 	    "$(pg_dir "$PG_CLUSTER")/server.log")"; return; }
 	pg_node_conf 1 && pg_node_start 1 || return
-	curl -sf --unix-socket "$W/pg1.sock" -H 'Content-Type: application/json' \
-	    --data-binary "{\"name\":\"$NAME\",\"value\":\"$(printf 'v%.0s' \
-	    $(seq 1 32))\"}" http://localhost/v1/secrets >/dev/null ||
+	curl -sf --unix-socket "$W/pg1.sock" \
+	    -H 'Content-Type: application/json' --data-binary \
+	    "{\"name\":\"$NAME\",\"value\":\"$(printf 'v%.0s' $(seq 1 32))\"}" \
+	    http://localhost/v1/secrets >/dev/null ||
 	    { harness_fail "9: cannot create $NAME on PostgreSQL"; return; }
 	pg_rtt
 	for i in $(seq 1 "$REPS"); do
 		lg pg_reveal_1 -u "$W/pg1.sock" -n "$NAME" "${U[@]}"
-		lg pg_reveal_64 -u "$W/pg1.sock" -n "$NAME" -c "$CONNS" "${U[@]}"
+		lg pg_reveal_64 -u "$W/pg1.sock" -n "$NAME" -c "$CONNS" \
+		    "${U[@]}"
 		lg pg_write_1 -u "$W/pg1.sock" -r create -n bench_w "${U[@]}"
 		pg_group_commits pg_write_64 -u "$W/pg1.sock" -r create \
 		    -n bench_w -c "$CONNS" "${U[@]}"
@@ -658,7 +660,7 @@ build_rows() {
 	    "$(get pg_write_1 rps)" "$(get write_1 rps)" rps
 	row "9 create/rotate durable, $CONNS clients, PostgreSQL vs LMDB" \
 	    "$(get pg_write_64 rps)" "$(get write_64 rps)" rps ">= 1"
-	row "9 writes, 2 nodes x $((CONNS / 2)) clients, one database (vs 1 node)" \
+	row "9 writes, 2 nodes x $((CONNS / 2)) clients, one database (vs 1)" \
 	    "$(get pg_two rps)" "$(get pg_write_64 rps)" rps
 }
 
