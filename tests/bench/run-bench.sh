@@ -395,8 +395,10 @@ pg_missing() {
 		echo "PostgreSQL's $p is not installed (Debian: postgresql)"
 		return
 	done
-	ldd "$SECRETD" 2>/dev/null | grep -q 'libpq\.so' ||
-	    echo "secretd is built without libpq (configure --with-postgresql)"
+	case $(ldd "$SECRETD" 2>/dev/null) in
+	*libpq.so*) ;;
+	*) echo "secretd is built without libpq (configure --with-postgresql)" ;;
+	esac
 }
 
 # pg_node_conf N [LINES...]: node N's config; its state folder keeps the
@@ -495,7 +497,7 @@ pg_group_commits() {
 }
 
 pg_store() {
-	local why i t0=$SECONDS
+	local why i ours t0=$SECONDS
 	why=$(pg_missing)
 	if [ -n "$why" ]; then
 		note "9: skipped: $why"
@@ -515,10 +517,15 @@ pg_store() {
 	    http://localhost/v1/secrets >/dev/null ||
 	    { harness_fail "9: cannot create $NAME on PostgreSQL"; return; }
 	pg_rtt
+	# CPU per reveal: the node's broker and front-end, and the cluster's
+	# every process (the node is its only client)
+	ours="${PG_NODE_PIDS[1]},$(pgrep -P "${PG_NODE_PIDS[1]}" -f \
+	    secretd-frontend | head -n 1),$(pg_pid "$PG_CLUSTER"),$(pgrep -d , \
+	    -P "$(pg_pid "$PG_CLUSTER")")"
 	for i in $(seq 1 "$REPS"); do
-		lg pg_reveal_1 -u "$W/pg1.sock" -n "$NAME" "${U[@]}"
+		lg pg_reveal_1 -u "$W/pg1.sock" -n "$NAME" -P "$ours" "${U[@]}"
 		lg pg_reveal_64 -u "$W/pg1.sock" -n "$NAME" -c "$CONNS" \
-		    "${U[@]}"
+		    -P "$ours" "${U[@]}"
 		lg pg_write_1 -u "$W/pg1.sock" -r create -n bench_w "${U[@]}"
 		pg_group_commits pg_write_64 -u "$W/pg1.sock" -r create \
 		    -n bench_w -c "$CONNS" "${U[@]}"
@@ -656,6 +663,9 @@ build_rows() {
 	    "$(get pg_reveal_64 rps)" "$(get reveal_64 rps)" rps ">= 0.5"
 	row "9 reveal unix, $CONNS conns: p99, PostgreSQL vs LMDB" \
 	    "$(get pg_reveal_64 p99_us)" "$(get reveal_64 p99_us)" us
+	row "9 reveal unix, $CONNS conns: CPU/reveal incl. PostgreSQL" \
+	    "$(get pg_reveal_64 cpu_us_per_req)" \
+	    "$(get reveal_64 cpu_us_per_req)" us
 	row "9 create/rotate durable, 1 client, PostgreSQL vs LMDB" \
 	    "$(get pg_write_1 rps)" "$(get write_1 rps)" rps
 	row "9 create/rotate durable, $CONNS clients, PostgreSQL vs LMDB" \
