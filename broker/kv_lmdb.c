@@ -52,8 +52,9 @@ kv_lmdb_wrap(struct lmdb_txn *t, struct store *st, MDB_txn *txn, int write)
 	t->txn = txn;
 }
 
-static MDB_dbi
-dbi_of(const struct store *st, enum kv_table tb)
+/* The LMDB database of a table (also for store_check.c's own reads). */
+MDB_dbi
+kv_lmdb_dbi(const struct store *st, enum kv_table tb)
 {
 	switch (tb) {
 	case KV_SECRETS:
@@ -87,21 +88,21 @@ mtxn(struct kv_txn *t)
 static int
 lmdb_get(struct kv_txn *t, enum kv_table tb, const MDB_val *k, MDB_val *v)
 {
-	return mdb_get(mtxn(t), dbi_of(t->st, tb), (MDB_val *)k, v);
+	return mdb_get(mtxn(t), kv_lmdb_dbi(t->st, tb), (MDB_val *)k, v);
 }
 
 static int
 lmdb_put(struct kv_txn *t, enum kv_table tb, const MDB_val *k, MDB_val *v,
     unsigned int flags)
 {
-	return mdb_put(mtxn(t), dbi_of(t->st, tb), (MDB_val *)k, v,
+	return mdb_put(mtxn(t), kv_lmdb_dbi(t->st, tb), (MDB_val *)k, v,
 	    (flags & KV_RESERVE) ? MDB_RESERVE : 0);
 }
 
 static int
 lmdb_del(struct kv_txn *t, enum kv_table tb, const MDB_val *k)
 {
-	return mdb_del(mtxn(t), dbi_of(t->st, tb), (MDB_val *)k, NULL);
+	return mdb_del(mtxn(t), kv_lmdb_dbi(t->st, tb), (MDB_val *)k, NULL);
 }
 
 static int
@@ -112,7 +113,7 @@ lmdb_cursor_open(struct kv_txn *t, enum kv_table tb, struct kv_cursor **cp)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return ENOMEM;
-	if ((rc = mdb_cursor_open(mtxn(t), dbi_of(t->st, tb), &c->c)) != 0) {
+	if ((rc = mdb_cursor_open(mtxn(t), kv_lmdb_dbi(t->st, tb), &c->c)) != 0) {
 		free(c);
 		return rc;
 	}

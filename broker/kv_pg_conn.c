@@ -145,16 +145,43 @@ be_int(const PGresult *r)
  * again once a connection is back), and it is made again after a
  * backoff doubling from 50 ms to 2 s.
  */
+/*
+ * A libpq message on one log line: its lines joined by single spaces,
+ * without the trailing newline libpq ends them with.
+ */
+const char *
+pg_oneline(const char *m, char *buf, size_t len)
+{
+	size_t n = 0;
+	int space = 0;
+
+	if (m == NULL || *m == '\0')
+		m = "closed";
+	for (; *m != '\0' && n + 1 < len; m++) {
+		if (*m == '\n' || *m == '\r' || *m == '\t' || *m == ' ') {
+			space = n > 0;
+			continue;
+		}
+		if (space && n + 2 < len)
+			buf[n++] = ' ';
+		space = 0;
+		buf[n++] = *m;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 void
 pg_conn_drop(struct pg *pg, struct pg_conn *pc, const char *why)
 {
 	uint64_t now = pg_now();
 	struct pg_item *it;
+	char line[512];
 	size_t i;
 
 	if (pc->state == PC_READY || pc->down_since == 0)
 		log_warnx("postgresql: %s connection lost: %s", pc->name,
-		    why != NULL && *why != '\0' ? why : "closed");
+		    pg_oneline(why, line, sizeof(line)));
 	if (pc->c != NULL)
 		PQfinish(pc->c);
 	pc->c = NULL;
@@ -279,11 +306,12 @@ on_result(struct pg *pg, struct pg_conn *pc, struct pg_item *it,
 	ExecStatusType s = PQresultStatus(r);
 	int bad = s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK;
 	struct pg_fetch *f;
+	char line[512];
 
 	if (bad && s != PGRES_PIPELINE_ABORTED && it->kind != PI_CHECK &&
 	    it->kind != PI_TX)
 		log_warnx("postgresql: %s: %s", pc->name,
-		    PQresultErrorMessage(r));
+		    pg_oneline(PQresultErrorMessage(r), line, sizeof(line)));
 	if (bad)
 		pc->err = 1;
 	switch (it->kind) {

@@ -621,6 +621,7 @@ pg_txn_result(struct pg *pg, struct pg_item *it, const PGresult *r)
 {
 	struct pg_txn *t = pg->txn;
 	struct pg_lock *l;
+	char line[512];
 	ExecStatusType s = PQresultStatus(r);
 	const char *code;
 
@@ -638,7 +639,8 @@ pg_txn_result(struct pg *pg, struct pg_item *it, const PGresult *r)
 		    strcmp(t->sqlstate, "40001") != 0 &&
 		    strcmp(t->sqlstate, "40P01") != 0)
 			log_warnx("postgresql: commit: %s",
-			    PQresultErrorMessage(r));
+			    pg_oneline(PQresultErrorMessage(r), line,
+			    sizeof(line)));
 		return;
 	}
 	switch (it->tx) {

@@ -11,19 +11,17 @@
  * root key.
  *
  * A database's reads come through the broker's kind of runs (store.h):
- * a read that misses is fetched by the poll loop here and the read run
- * again, as the daemon does for a request.
+ * a read that misses is fetched and the read run again
+ * (store_read_run), as the daemon does for a request.
  */
 #include "config.h"
 
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -36,7 +34,6 @@
 #define CMD		"migrate"
 #define STORE_FILE	"data.mdb"
 #define BATCH_ROWS	512	/* rows in one write transaction */
-#define POLL_FDS	8
 
 /* The data tables: a destination holding a row of one is refused.  The
  * keyring and meta of a store just made are replaced by the source's. */
@@ -136,57 +133,6 @@ batch_read(struct store *st, struct kv_txn *t, void *arg)
 	return rc;
 }
 
-static int
-elapsed_ms(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int)((now.tv_sec - t0->tv_sec) * 1000 +
-	    (now.tv_nsec - t0->tv_nsec) / 1000000);
-}
-
-/*
- * fn over a read view of st, run again while a read of it missed, the
- * engine's fetches driven by poll meanwhile; past timeout_ms the last
- * run answers what it has (a miss is then an error).  LMDB never
- * misses.  Returns a store_err.
- */
-static int
-read_run(struct store *st, int (*fn)(struct store *, struct kv_txn *,
-    void *), void *arg, int timeout_ms)
-{
-	struct pollfd pfd[POLL_FDS];
-	struct timespec t0;
-	struct kv_txn *t;
-	uint64_t wave = store_wave(st);
-	int rv, rc, n, wait, last = 0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		store_run_begin(st, wave, last);
-		if ((rv = store_rtxn(st, &t)) != ST_OK)
-			return rv;
-		rc = fn(st, t, arg);
-		store_rtxn_done(st);
-		if (last || !store_run_missed(st))
-			return store_mdb_err(rc);
-		while (!store_wave_ready(st, wave) && !last) {
-			n = store_pollfds(st, pfd, POLL_FDS);
-			wait = timeout_ms - elapsed_ms(&t0);
-			if (wait <= 0) {
-				last = 1;
-				break;
-			}
-			if ((rc = store_timeout_ms(st)) >= 0 && rc < wait)
-				wait = rc;
-			if (poll(pfd, (nfds_t)n, wait) == -1 && errno != EINTR)
-				return ST_IO;
-			store_io(st, pfd, n);
-		}
-	}
-}
-
 /* The batch's rows put in the destination; run again as it pleases. */
 static int
 batch_write(struct store *st, struct kv_txn *t, void *arg, int *err)
@@ -265,7 +211,7 @@ copy_table(struct migrate *m, size_t i)
 
 	batch_start(m->b, tables[i].t, BATCH_ROWS);
 	for (;;) {
-		if ((rv = read_run(m->src, batch_read, m->b,
+		if ((rv = store_read_run(m->src, batch_read, m->b,
 		    m->timeout_ms)) != ST_OK)
 			break;
 		if (m->b->n > 0 && (rv = store_write(m->dst, batch_write,
@@ -292,7 +238,7 @@ empty_table(struct migrate *m, size_t i)
 
 	do {
 		batch_start(m->b, tables[i].t, BATCH_ROWS);
-		if ((rv = read_run(m->dst, batch_read, m->b,
+		if ((rv = store_read_run(m->dst, batch_read, m->b,
 		    m->timeout_ms)) != ST_OK)
 			break;
 		if (m->b->n > 0)
@@ -320,9 +266,9 @@ check_table(struct migrate *m, size_t i, size_t *n, char *why, size_t len)
 	batch_start(m->b, tables[i].t, BATCH_ROWS);
 	batch_start(m->b2, tables[i].t, BATCH_ROWS);
 	for (;;) {
-		if ((rv = read_run(m->src, batch_read, m->b,
+		if ((rv = store_read_run(m->src, batch_read, m->b,
 		    m->timeout_ms)) != ST_OK ||
-		    (rv = read_run(m->dst, batch_read, m->b2,
+		    (rv = store_read_run(m->dst, batch_read, m->b2,
 		    m->timeout_ms)) != ST_OK)
 			break;
 		for (j = 0; j < m->b->n && j < m->b2->n; j++)
@@ -378,7 +324,7 @@ holds_data(struct migrate *m, struct store *st, const char **which)
 		if (!tables[i].data)
 			continue;
 		batch_start(m->b, tables[i].t, 1);
-		rv = read_run(st, batch_read, m->b, m->timeout_ms);
+		rv = store_read_run(st, batch_read, m->b, m->timeout_ms);
 		if (rv == ST_OK && m->b->n > 0)
 			*which = tables[i].name;
 		batch_clear(m->b);

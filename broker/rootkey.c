@@ -4,7 +4,8 @@
  * that the next run finishes.  With the key in root_key_file (K):
  *
  *   1. the new key is written to K.new (0400, synced);
- *   2. one LMDB transaction seals every data key under it: before its
+ *   2. one store transaction (LMDB, or the database) seals every data
+ *      key, the token and audit keys under it: before its
  *      commit only K opens the store, after it only K.new;
  *   3. K is linked aside as K.old-STAMP, then K.new renamed over K.
  *
@@ -27,6 +28,8 @@
 #include <sodium.h>
 
 #include "broker.h"
+#include "store_engine.h"
+#include "storeconf.h"
 
 #define CMD	"rotate-root-key"
 
@@ -89,7 +92,7 @@ swap_keys(const char *cur, const char *pending, char *aside, size_t len)
 }
 
 static int
-finish_swap(const char *dir, const char *cur, const char *pending,
+finish_swap(const struct store_conf *sc, const char *cur, const char *pending,
     const char *what)
 {
 	char aside[PATH_MAX + 32];
@@ -97,8 +100,8 @@ finish_swap(const char *dir, const char *cur, const char *pending,
 	if (swap_keys(cur, pending, aside, sizeof(aside)) == -1)
 		return cmd_fail(CMD, "%s: %s; the store opens with %s: run "
 		    CMD " again", cur, strerror(errno), pending);
-	printf("%s: %s now holds the root key that opens %s\n", what, cur,
-	    dir);
+	printf("%s: %s now holds the root key that opens the store in %s\n",
+	    what, cur, store_conf_where(sc));
 	if (aside[0] != '\0')
 		printf("the old root key is kept as %s until you delete it: "
 		    "backups taken before the rotation open only with it\n",
@@ -112,7 +115,7 @@ finish_swap(const char *dir, const char *cur, const char *pending,
  * start over.
  */
 static int
-resume(const char *dir, const char *cur, const char *pending,
+resume(const struct store_conf *sc, const char *cur, const char *pending,
     const uint8_t *old, int *done)
 {
 	struct store_report r;
@@ -124,16 +127,17 @@ resume(const char *dir, const char *cur, const char *pending,
 	if (rootkey_load(pending, &pend, err, sizeof(err)) != ST_OK)
 		return cmd_fail(CMD, "%s (left by an interrupted rotation?); "
 		    "move it away if it is not a key", err);
-	ret = store_verify(dir, pend, &r);
+	ret = store_verify_conf(sc, pend, &r);
 	rootkey_free(pend);
 	if (ret == ST_OK) {
 		*done = 1;
-		return finish_swap(dir, cur, pending,
+		return finish_swap(sc, cur, pending,
 		    "finished an interrupted rotation");
 	}
-	if (old == NULL || store_verify(dir, old, &r) != ST_OK)
-		return cmd_fail(CMD, "neither %s nor %s opens the store %s; "
-		    "nothing was changed", cur, pending, dir);
+	if (old == NULL || store_verify_conf(sc, old, &r) != ST_OK)
+		return cmd_fail(CMD, "neither %s nor %s opens the store in "
+		    "%s; nothing was changed", cur, pending,
+		    store_conf_where(sc));
 	if (unlink(pending) == -1 || sync_dir_of(pending) == -1)
 		return cmd_fail(CMD, "%s: %s", pending, strerror(errno));
 	printf("removed %s, left by a rotation that never committed\n",
@@ -163,12 +167,13 @@ new_key_get(const char *new_key_file, uint8_t **keyp)
 
 /* Step 2: every data key sealed under the new key, one commit. */
 static int
-rekey(const char *dir, const uint8_t *old, const uint8_t *new, size_t *n)
+rekey(const struct store_conf *sc, const uint8_t *old, const uint8_t *new,
+    size_t *n)
 {
 	struct store *st;
 	int ret;
 
-	if ((ret = store_open(&st, dir, old)) != ST_OK)
+	if ((ret = store_open_conf(&st, sc, old)) != ST_OK)
 		return ret;
 	ret = store_rekey(st, new, n);
 	store_close(st);
@@ -177,7 +182,7 @@ rekey(const char *dir, const uint8_t *old, const uint8_t *new, size_t *n)
 
 /* Steps 1 to 3, from a key that opens the store to a new one. */
 static int
-rotate_steps(const char *dir, const char *cur, const char *pending,
+rotate_steps(const struct store_conf *sc, const char *cur, const char *pending,
     const uint8_t *old, const uint8_t *new)
 {
 	struct store_report r;
@@ -187,28 +192,30 @@ rotate_steps(const char *dir, const char *cur, const char *pending,
 
 	if (rootkey_write(pending, new, err, sizeof(err)) != ST_OK)
 		return cmd_fail(CMD, "%s; nothing was changed", err);
-	if ((ret = rekey(dir, old, new, &n)) != ST_OK) {
+	if ((ret = rekey(sc, old, new, &n)) != ST_OK) {
 		/* K.new goes only when K is sure to open the store */
-		if (store_verify(dir, old, &r) != ST_OK)
+		if (store_verify_conf(sc, old, &r) != ST_OK)
 			return cmd_fail(CMD, "%s: %s; %s is kept: run " CMD
-			    " again", dir, store_strerror(ret), pending);
+			    " again", store_conf_where(sc), store_strerror(ret),
+			    pending);
 		unlink(pending);
-		return cmd_fail(CMD, "%s: %s; nothing was changed", dir,
-		    store_strerror(ret));
+		return cmd_fail(CMD, "%s: %s; nothing was changed",
+		    store_conf_where(sc), store_strerror(ret));
 	}
 	printf("%zu data key%s sealed under the new root key\n", n,
 	    n == 1 ? "" : "s");
-	if (finish_swap(dir, cur, pending, "rotated") != 0)
+	if (finish_swap(sc, cur, pending, "rotated") != 0)
 		return 1;
-	if ((ret = store_verify(dir, new, &r)) != ST_OK)
-		return cmd_fail(CMD, "%s: %s", dir, store_strerror(ret));
+	if ((ret = store_verify_conf(sc, new, &r)) != ST_OK)
+		return cmd_fail(CMD, "%s: %s", store_conf_where(sc),
+		    store_strerror(ret));
 	printf("every record opens with the new root key (%zu secrets)\n",
 	    report_secrets(&r));
 	return 0;
 }
 
 static int
-rotate_file(const struct secretd_config *cfg, const char *cur,
+rotate_file(const struct store_conf *sc, const char *cur,
     const char *new_key_file)
 {
 	struct store_report r;
@@ -223,23 +230,22 @@ rotate_file(const struct secretd_config *cfg, const char *cur,
 	if (rootkey_load(cur, &old, err, sizeof(err)) != ST_OK &&
 	    !have_pending)
 		return cmd_fail(CMD, "%s", err);
-	if (have_pending && ((status = resume(cfg->state_dir, cur, pending,
-	    old, &done)) != 0 || done)) {
+	if (have_pending && ((status = resume(sc, cur, pending, old,
+	    &done)) != 0 || done)) {
 		rootkey_free(old);
 		return status;
 	}
 	status = 1;
-	if ((ret = store_verify(cfg->state_dir, old, &r)) != ST_OK)
-		cmd_fail(CMD, "%s: %s; nothing was changed", cfg->state_dir,
-		    ret == ST_BADKEY ? "the root key does not open this store" :
+	if ((ret = store_verify_conf(sc, old, &r)) != ST_OK)
+		cmd_fail(CMD, "%s: %s; nothing was changed",
+		    store_conf_where(sc), ret == ST_BADKEY ? "the root key does not open this store" :
 		    store_strerror(ret));
 	else if (new_key_get(new_key_file, &new) == 0) {
 		if (sodium_memcmp(old, new, ROOT_KEY_LEN) == 0)
 			cmd_fail(CMD, "the new key is the current one; nothing "
 			    "was changed");
 		else
-			status = rotate_steps(cfg->state_dir, cur, pending,
-			    old, new);
+			status = rotate_steps(sc, cur, pending, old, new);
 	}
 	rootkey_free(old);
 	rootkey_free(new);
@@ -252,7 +258,7 @@ rotate_file(const struct secretd_config *cfg, const char *cur,
  * credential that replaces the old one.
  */
 static int
-rotate_credential(const struct secretd_config *cfg, const char *cur,
+rotate_credential(const struct store_conf *sc, const char *cur,
     const char *new_key_file)
 {
 	struct store_report r;
@@ -276,24 +282,25 @@ rotate_credential(const struct secretd_config *cfg, const char *cur,
 		    "changed");
 		goto out;
 	}
-	if ((ret = store_verify(cfg->state_dir, old, &r)) == ST_BADKEY &&
-	    store_verify(cfg->state_dir, new, &r) == ST_OK) {
+	if ((ret = store_verify_conf(sc, old, &r)) == ST_BADKEY &&
+	    store_verify_conf(sc, new, &r) == ST_OK) {
 		printf("the store already opens with %s only: replace the "
 		    "credential with it\n", new_key_file);
 		status = 0;
 		goto out;
 	}
-	if (ret != ST_OK || (ret = rekey(cfg->state_dir, old, new, &n)) !=
-	    ST_OK) {
-		cmd_fail(CMD, "%s: %s; nothing was changed", cfg->state_dir,
-		    store_strerror(ret));
+	if (ret != ST_OK || (ret = rekey(sc, old, new, &n)) != ST_OK) {
+		cmd_fail(CMD, "%s: %s; nothing was changed",
+		    store_conf_where(sc), store_strerror(ret));
 		goto out;
 	}
 	printf("%zu data key%s sealed under the key in %s: the store opens "
 	    "only with it now; encrypt it into the credential "
 	    "(systemd-creds encrypt --name=root.key %s ...), replace the "
-	    "LoadCredentialEncrypted= file, restart secretd\n", n,
-	    n == 1 ? "" : "s", new_key_file, new_key_file);
+	    "LoadCredentialEncrypted= file, start secretd%s\n", n,
+	    n == 1 ? "" : "s", new_key_file, new_key_file,
+	    sc->engine == STORE_POSTGRESQL ? " (on every node, each given "
+	    "the new credential first)" : "");
 	status = 0;
 out:
 	rootkey_free(old);
@@ -305,6 +312,7 @@ int
 rootkey_rotate(const struct secretd_config *cfg, const char *new_key_file)
 {
 	struct statelock lk;
+	struct store_conf sc;
 	char cur[PATH_MAX], err[512];
 	int from_cred, status;
 
@@ -312,12 +320,23 @@ rootkey_rotate(const struct secretd_config *cfg, const char *new_key_file)
 	    sizeof(err)) == -1)
 		return cmd_fail(CMD, "%s; stop it first", err);
 	statelock_mark(&lk);
+	/* Before the key: a credential may be the password. */
+	if (store_conf_make(cfg, store_conf_engine(cfg), &sc, err,
+	    sizeof(err)) == -1) {
+		statelock_release(&lk);
+		return cmd_fail(CMD, "%s", err);
+	}
+	/* The lock holds this node only; the others share the database. */
+	if (sc.engine == STORE_POSTGRESQL)
+		printf("the store is a database: secretd must be stopped on "
+		    "every node that uses it (see secretd(8))\n");
 	if ((from_cred = root_key_path(cfg, cur, sizeof(cur))) == -1)
 		status = cmd_fail(CMD, "root key path too long");
 	else if (from_cred)
-		status = rotate_credential(cfg, cur, new_key_file);
+		status = rotate_credential(&sc, cur, new_key_file);
 	else
-		status = rotate_file(cfg, cur, new_key_file);
+		status = rotate_file(&sc, cur, new_key_file);
+	store_conf_clear(&sc);
 	statelock_release(&lk);
 	return status;
 }

@@ -567,20 +567,27 @@ do_keys(const struct secretd_config *cfg, enum command cmd)
 }
 
 /*
- * secretd verify: every record of every database, every value opened;
+ * secretd verify: every record of every table, every value opened;
  * read-only, so it may run beside the daemon.  Exits 0 only when clean.
  */
 static int
 do_verify(const struct secretd_config *cfg)
 {
 	struct store_report r;
+	struct store_conf sc;
+	char err[512];
 	uint8_t *key;
 	size_t i;
 	int rv;
 
 	no_core_dumps();
+	if (store_conf_make(cfg, store_conf_engine(cfg), &sc, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "secretd: verify: %s\n", err);
+		return 1;
+	}
 	key = load_root_key(cfg);
-	rv = store_verify(cfg->state_dir, key, &r);
+	rv = store_verify_conf(&sc, key, &r);
 	rootkey_free(key);
 	for (i = 0; i < r.ndb; i++)
 		printf("%-16s %zu records\n", r.db[i].name, r.db[i].n);
@@ -591,17 +598,19 @@ do_verify(const struct secretd_config *cfg)
 		printf("damaged: %s/data.mdb: %s\n", cfg->state_dir,
 		    r.file_why);
 	if (r.bad_why[0] != '\0')
-		printf("first bad record: database %s, key \"%s\": %s\n",
+		printf("first bad record: table %s, key \"%s\": %s\n",
 		    r.bad_db, r.bad_key, r.bad_why);
 	if (rv != ST_OK) {
-		fprintf(stderr, "secretd: verify: %s: %s\n", cfg->state_dir,
-		    store_strerror(rv));
+		fprintf(stderr, "secretd: verify: %s: %s\n",
+		    store_conf_where(&sc), store_strerror(rv));
+		store_conf_clear(&sc);
 		return 1;
 	}
-	if (r.schema != 2)
+	if (r.schema < STORE_SCHEMA_MAC)
 		printf("schema %u: the daemon upgrades it at its next start\n",
 		    r.schema);
-	printf("store %s is intact\n", cfg->state_dir);
+	printf("store %s is intact\n", store_conf_where(&sc));
+	store_conf_clear(&sc);
 	return 0;
 }
 
@@ -651,30 +660,20 @@ do_audit(const struct secretd_config *cfg, int argc, char *argv[])
 }
 
 /*
- * Commands that read or replace LMDB's file itself: a database store is
- * backed up, checked and restored with PostgreSQL's own tools.
+ * backup and restore copy or replace LMDB's file itself: a database is
+ * backed up and restored with PostgreSQL's own tools.
  */
 static int
 lmdb_only(const struct secretd_config *cfg, enum command cmd)
 {
-	static const struct {
-		enum command	 cmd;
-		const char	*name;
-	} cmds[] = {
-		{ CMD_VERIFY, "verify" }, { CMD_BACKUP, "backup" },
-		{ CMD_RESTORE, "restore" },
-		{ CMD_ROTATE_ROOT, "rotate-root-key" },
-	};
-	size_t i;
-
-	if (!cfg->store_pg)
+	if (!cfg->store_pg || (cmd != CMD_BACKUP && cmd != CMD_RESTORE))
 		return 0;
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (cmds[i].cmd == cmd)
-			return cmd_fail(cmds[i].name, "works on an LMDB store; "
-			    "with store = postgresql use the database's tools "
-			    "(secretd(8), SEVERAL HOSTS)");
-	return 0;
+	return cmd_fail(cmd == CMD_BACKUP ? "backup" : "restore", "works on "
+	    "an LMDB store; with store = postgresql back up the database "
+	    "with pg_dump or pg_basebackup (it holds only sealed records, "
+	    "which open with the root key alone: keep that key apart from "
+	    "the dump) and restore it with pg_restore or from the base "
+	    "backup; see secretd(8)");
 }
 
 static enum command

@@ -12,11 +12,14 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
 #include "log.h"
 #include "store_int.h"
+
+#define READ_POLL_FDS	8	/* an engine's descriptors, offline */
 
 static const char *const store_errs[] = {
 	[ST_OK] = "success",
@@ -361,6 +364,56 @@ store_verify(const char *dir, const uint8_t *root_key,
 	return ret;
 }
 
+/* A read of the walk of a store that may miss: run until answered. */
+struct offline_read {
+	struct store	*st;
+	int		 timeout_ms;
+};
+
+static int
+offline_run(void *arg, store_read_fn fn, void *fnarg)
+{
+	struct offline_read *o = arg;
+
+	return store_read_run(o->st, fn, fnarg, o->timeout_ms);
+}
+
+/*
+ * secretd verify on the store conf names.  LMDB checks its file as
+ * well (store_verify); a database is trusted with its pages, its
+ * records walked as LMDB's are, every value opened.
+ */
+int
+store_verify_conf(const struct store_conf *conf, const uint8_t *root_key,
+    struct store_report *r)
+{
+	struct offline_read o;
+	struct walk_engine we;
+	struct store *st;
+	int ret;
+
+	if (conf->engine == STORE_LMDB)
+		return store_verify(conf->dir, root_key, r);
+	memset(r, 0, sizeof(*r));
+	if ((ret = store_open_conf(&st, conf, root_key)) != ST_OK)
+		return ret;
+	r->schema = st->schema;
+	r->active_key = st->ring.active;
+	r->nkeys = st->ring.n;
+	walk_tables_all(r);
+	memset(&we, 0, sizeof(we));
+	o.st = st;
+	o.timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : 5000;
+	we.run = offline_run;
+	we.arg = &o;
+	ret = store_records_walk(st, &we, 1, r);
+	if (ret != ST_OK && r->bad_why[0] != '\0')
+		log_warnx("store: damaged: a record in %s (key \"%s\") %s",
+		    r->bad_db, r->bad_key, r->bad_why);
+	store_close(st);
+	return ret;
+}
+
 void
 store_close(struct store *st)
 {
@@ -523,4 +576,55 @@ store_usage_get(struct store *st, const char *org, int scope,
 	ret = store_mdb_err(usage_read(st, txn, &k, u));
 	store_rtxn_done(st);
 	return ret;
+}
+
+static int
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int)((now.tv_sec - t0->tv_sec) * 1000 +
+	    (now.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/*
+ * For offline commands (migrate, verify): fn over a read view of st,
+ * run again while a read of it missed, the engine's fetches driven by
+ * poll meanwhile; past timeout_ms the last
+ * run answers what it has (a miss is then an error).  LMDB never
+ * misses.  Returns a store_err.
+ */
+int
+store_read_run(struct store *st, store_read_fn fn, void *arg, int timeout_ms)
+{
+	struct pollfd pfd[READ_POLL_FDS];
+	struct timespec t0;
+	struct kv_txn *t;
+	uint64_t wave = store_wave(st);
+	int rv, rc, n, wait, last = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		store_run_begin(st, wave, last);
+		if ((rv = store_rtxn(st, &t)) != ST_OK)
+			return rv;
+		rc = fn(st, t, arg);
+		store_rtxn_done(st);
+		if (last || !store_run_missed(st))
+			return store_mdb_err(rc);
+		while (!store_wave_ready(st, wave) && !last) {
+			n = store_pollfds(st, pfd, READ_POLL_FDS);
+			wait = timeout_ms - elapsed_ms(&t0);
+			if (wait <= 0) {
+				last = 1;
+				break;
+			}
+			if ((rc = store_timeout_ms(st)) >= 0 && rc < wait)
+				wait = rc;
+			if (poll(pfd, (nfds_t)n, wait) == -1 && errno != EINTR)
+				return ST_IO;
+			store_io(st, pfd, n);
+		}
+	}
 }

@@ -168,6 +168,8 @@ struct pollfd;
 int	 store_create_conf(const struct store_conf *, const uint8_t *root_key);
 int	 store_open_conf(struct store **, const struct store_conf *,
 	    const uint8_t *root_key);
+int	 store_verify_conf(const struct store_conf *, const uint8_t *root_key,
+	    struct store_report *);
 int	 store_commit_start(struct store *, struct store_op *, size_t,
 	    void (*done)(void *, int), void *);
 int	 store_pollfds(struct store *, struct pollfd *, int max);

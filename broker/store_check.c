@@ -37,8 +37,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "log.h"
 #include "store_int.h"
 
@@ -234,33 +232,13 @@ walk_fault(int sig)
 	raise(sig);
 }
 
-/* The key printable: \xHH for anything else, NUL as "\0". */
-static void
-key_print(char *out, size_t outlen, const uint8_t *p, size_t len)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < len && o + 5 < outlen; i++) {
-		if (p[i] == '\0')
-			o += (size_t)snprintf(out + o, outlen - o, "\\0");
-		else if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == '\\')
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x",
-			    p[i]);
-		else
-			out[o++] = (char)p[i];
-	}
-	if (i < len && o + 4 < outlen)
-		o += (size_t)snprintf(out + o, outlen - o, "...");
-	out[o] = '\0';
-}
-
 struct walk {
 	struct store	*st;
 	MDB_txn		*txn;
 	struct lmdb_txn	 kv;		/* txn, for the shared record code */
 	struct store_report *r;
 	const uint8_t	*lo, *hi;	/* the file, as mapped */
-	int		 open_values;
+	MDB_val		 prev;		/* the key before, in this table */
 	uint64_t	 pages;		/* in the file */
 	uint64_t	 counted;	/* the databases say they use */
 };
@@ -276,181 +254,85 @@ in_file(const struct walk *w, const MDB_val *v)
 	    (size_t)(w->hi - p);
 }
 
-/* One record of database name: NULL when it decodes, else why not. */
-/* A sealed value under storage key k: at open its tag is checked, the
-   value left sealed; verify opens it. */
-static const char *
-seal_check(struct walk *w, const MDB_val *k, const struct record_view *rv)
+/* LMDB never misses: one run, in the walk's own transaction. */
+static int
+lmdb_run(void *arg, store_read_fn fn, void *fnarg)
 {
-	const uint8_t *key;
-	int ret;
+	struct walk *w = arg;
 
-	if ((ret = keyring_find(w->st, &w->kv.h, rv->key_id, &key)) ==
-	    ST_NOTFOUND)
-		return "is sealed with a data key not in the keyring";
-	if (ret != ST_OK)
-		return "could not be checked: the keyring does not load";
-	if ((w->open_values ? record_open(rv, k->mv_data, k->mv_size, key,
-	    w->st->scratch) : record_verify(rv, k->mv_data, k->mv_size,
-	    key)) == -1)
-		return "does not authenticate with its data key";
+	return store_mdb_err(fn(w->st, &w->kv.h, fnarg));
+}
+
+/* Before the shared checks: the row lies within the file. */
+static const char *
+lmdb_row(void *arg, enum kv_table t, const MDB_val *k, const MDB_val *v)
+{
+	struct walk *w = arg;
+
+	(void)t;
+	if (!in_file(w, k) || !in_file(w, v))
+		return "lies outside the file";
 	return NULL;
 }
 
+/* After them: keys in order, and each found again from the root. */
 static const char *
-record_check(struct walk *w, const char *name, const MDB_val *k,
-    const MDB_val *v)
+lmdb_order(void *arg, enum kv_table t, const MDB_val *k, const MDB_val *v)
 {
-	struct record_view rv;
-	const char *why;
-	MDB_val sk;
-
-	if (!in_file(w, k) || !in_file(w, v))
-		return "lies outside the file";
-	if (strcmp(name, "secrets") == 0) {
-		if (record_parse(v->mv_data, v->mv_size, k->mv_data,
-		    k->mv_size, &rv) == -1)
-			return "does not decode";
-		return seal_check(w, k, &rv);
-	}
-	if (strcmp(name, "versions") == 0) {
-		if ((why = version_record_check(&w->kv.h, k, v, &rv,
-		    &sk)) != NULL)
-			return why;
-		return seal_check(w, &sk, &rv);
-	}
-	/* tagged token records and the indexes leading to them agree */
-	if (w->st->schema >= STORE_SCHEMA_MAC && (strcmp(name, "tokens") == 0 ||
-	    strncmp(name, "token_", 6) == 0))
-		return token_links_check(w->st, &w->kv.h, name, k, v);
-	if (w->st->schema >= STORE_SCHEMA_MAC && strcmp(name, "usage") == 0)
-		return usage_record_check(w->st, k, v);
-	/* a store before schema 4, not yet upgraded: nothing is tagged */
-	if (strcmp(name, "tokens") == 0)
-		return token_value_check(k, v) == -1 ? "does not decode" :
-		    NULL;
-	if (strcmp(name, "token_ids") == 0)
-		return k->mv_size != TOKEN_ID_LEN ||
-		    v->mv_size != TOKEN_HASH_LEN ? "has a bad length" : NULL;
-	if (strcmp(name, "token_owners") == 0)
-		return v->mv_size != 0 ? "has a bad length" : NULL;
-	if (strcmp(name, "token_children") == 0)
-		return k->mv_size != 2 * TOKEN_ID_LEN || v->mv_size != 0 ?
-		    "has a bad length" : NULL;
-	if (strcmp(name, "usage") == 0)
-		return usage_value_check(k, v) == -1 ? "has a bad length" :
-		    NULL;
-	if (strcmp(name, "keyring") == 0)
-		return k->mv_size != 4 || v->mv_size != WRAPPED_KEY_LEN ?
-		    "has a bad length" : NULL;
-	if (strcmp(name, "meta") == 0)
-		return NULL;
-	return "is in an unknown database";
-}
-
-/* The store's databases, each walked before those that point into it. */
-static const char *const db_names[] = {
-	"secrets", "tokens", "token_ids", "token_owners", "token_children",
-	"usage", "keyring", "meta", "versions",
-};
-
-static int
-bad_record(struct walk *w, const char *db, const MDB_val *k, const char *why)
-{
-	struct store_report *r = w->r;
-
-	if (r->bad_why[0] == '\0') {
-		snprintf(r->bad_db, sizeof(r->bad_db), "%s", db);
-		if (in_file(w, k))
-			key_print(r->bad_key, sizeof(r->bad_key), k->mv_data,
-			    k->mv_size);
-		snprintf(r->bad_why, sizeof(r->bad_why), "%s", why);
-	}
-	return ST_CORRUPT;
-}
-
-/* Keys in order, and each found again by a lookup from the root. */
-static const char *
-order_check(struct walk *w, MDB_dbi dbi, const MDB_val *prev,
-    const MDB_val *k, const MDB_val *v)
-{
+	struct walk *w = arg;
 	MDB_val k2 = *k, v2;
 	size_t n;
 	int c;
 
-	if (prev->mv_data != NULL) {
-		n = prev->mv_size < k->mv_size ? prev->mv_size : k->mv_size;
-		c = memcmp(prev->mv_data, k->mv_data, n);
-		if (c > 0 || (c == 0 && prev->mv_size >= k->mv_size))
+	if (w->prev.mv_data != NULL) {
+		n = w->prev.mv_size < k->mv_size ? w->prev.mv_size :
+		    k->mv_size;
+		c = memcmp(w->prev.mv_data, k->mv_data, n);
+		if (c > 0 || (c == 0 && w->prev.mv_size >= k->mv_size))
 			return "is out of order";
 	}
-	if (mdb_get(w->txn, dbi, &k2, &v2) != 0 || v2.mv_data != v->mv_data ||
-	    v2.mv_size != v->mv_size)
+	if (mdb_get(w->txn, kv_lmdb_dbi(w->st, t), &k2, &v2) != 0 ||
+	    v2.mv_data != v->mv_data || v2.mv_size != v->mv_size)
 		return "cannot be found from the root";
+	w->prev = *k;
 	return NULL;
 }
 
-static int
-walk_db(struct walk *w, const char *name, size_t *count)
+/* The database's own figures: its entries, and no more pages than the
+   file holds. */
+static const char *
+lmdb_table_end(void *arg, enum kv_table t, size_t n)
 {
-	MDB_dbi dbi;
-	MDB_cursor *c;
+	struct walk *w = arg;
 	MDB_stat ms;
-	MDB_val k, v, prev = { 0, NULL };
-	const char *why;
-	int rc, ret = ST_OK;
 
-	*count = 0;
-	if ((rc = mdb_dbi_open(w->txn, name, 0, &dbi)) != 0) {
-		k.mv_size = strlen(name);
-		k.mv_data = (void *)name;
-		return bad_record(w, "(main)", &k, mdb_strerror(rc));
-	}
-	if ((rc = mdb_cursor_open(w->txn, dbi, &c)) != 0)
-		return store_mdb_err(rc);
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if ((why = record_check(w, name, &k, &v)) != NULL ||
-		    (why = order_check(w, dbi, &prev, &k, &v)) != NULL) {
-			ret = bad_record(w, name, &k, why);
-			break;
-		}
-		prev = k;
-		(*count)++;
-	}
-	mdb_cursor_close(c);
-	if (ret == ST_OK && rc != MDB_NOTFOUND) {
-		k.mv_size = 0;
-		ret = bad_record(w, name, &k, mdb_strerror(rc));
-	}
-	if (ret == ST_OK && (mdb_stat(w->txn, dbi, &ms) != 0 ||
-	    ms.ms_entries != *count)) {
-		k.mv_size = 0;
-		ret = bad_record(w, name, &k,
-		    "the database counts other records than it holds");
-	}
-	/* page counts: no database uses more pages than the file has */
-	if (ret == ST_OK && (ms.ms_branch_pages > w->pages ||
-	    ms.ms_leaf_pages > w->pages || ms.ms_overflow_pages > w->pages ||
+	w->prev.mv_data = NULL;
+	w->prev.mv_size = 0;
+	if (mdb_stat(w->txn, kv_lmdb_dbi(w->st, t), &ms) != 0 ||
+	    ms.ms_entries != n)
+		return "the database counts other records than it holds";
+	if (ms.ms_branch_pages > w->pages || ms.ms_leaf_pages > w->pages ||
+	    ms.ms_overflow_pages > w->pages ||
 	    (w->counted += ms.ms_branch_pages + ms.ms_leaf_pages +
-	    ms.ms_overflow_pages) > w->pages)) {
-		k.mv_size = 0;
-		ret = bad_record(w, name, &k,
-		    "the database counts more pages than the file holds");
-	}
-	return ret;
+	    ms.ms_overflow_pages) > w->pages)
+		return "the database counts more pages than the file holds";
+	return NULL;
 }
 
-/* The main database: names of the databases, each one the store makes. */
+/* The main database: names of the databases, each one the store makes;
+   then their records. */
 static int
-walk_main(struct walk *w)
+walk_main(struct walk *w, int open_values)
 {
+	const struct walk_engine we = {
+		lmdb_run, lmdb_row, lmdb_order, lmdb_table_end, w
+	};
 	struct store_report *r = w->r;
+	enum kv_table t;
 	MDB_dbi dbi;
 	MDB_cursor *c;
 	MDB_val k, v;
-	char name[32];
-	size_t i, j;
+	char key[400], name[32];
 	int rc, ret = ST_OK;
 
 	if ((rc = mdb_dbi_open(w->txn, NULL, 0, &dbi)) != 0 ||
@@ -459,32 +341,31 @@ walk_main(struct walk *w)
 	r->ndb = 0;
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		for (i = 0; i < sizeof(db_names) / sizeof(db_names[0]); i++)
-			if (k.mv_size == strlen(db_names[i]) &&
-			    memcmp(k.mv_data, db_names[i], k.mv_size) == 0)
-				break;
-		if (!in_file(w, &k) || i == sizeof(db_names) /
-		    sizeof(db_names[0]) || r->ndb == STORE_MAXDBS) {
-			ret = bad_record(w, "(main)", &k,
+		if (!in_file(w, &k)) {
+			ret = walk_bad(r, "(main)", "",
 			    "names no database of the store");
 			break;
 		}
-		snprintf(name, sizeof(name), "%s", db_names[i]);
+		snprintf(name, sizeof(name), "%.*s", (int)(k.mv_size <
+		    sizeof(name) ? k.mv_size : sizeof(name) - 1),
+		    (const char *)k.mv_data);
+		if (k.mv_size >= sizeof(name) || memchr(k.mv_data, '\0',
+		    k.mv_size) != NULL || walk_table_of(name, &t) == -1 ||
+		    r->ndb == STORE_MAXDBS) {
+			walk_key_print(key, sizeof(key), k.mv_data, k.mv_size);
+			ret = walk_bad(r, "(main)", key,
+			    "names no database of the store");
+			break;
+		}
 		snprintf(r->db[r->ndb].name, sizeof(r->db[r->ndb].name), "%s",
 		    name);
 		r->ndb++;
 	}
 	mdb_cursor_close(c);
-	if (ret == ST_OK && rc != MDB_NOTFOUND) {
-		k.mv_size = 0;
-		ret = bad_record(w, "(main)", &k, mdb_strerror(rc));
-	}
-	/* in the store's order: records before the indexes leading to them */
-	for (j = 0; ret == ST_OK && j < sizeof(db_names) /
-	    sizeof(db_names[0]); j++)
-		for (i = 0; ret == ST_OK && i < r->ndb; i++)
-			if (strcmp(r->db[i].name, db_names[j]) == 0)
-				ret = walk_db(w, r->db[i].name, &r->db[i].n);
+	if (ret == ST_OK && rc != MDB_NOTFOUND)
+		ret = walk_bad(r, "(main)", "", mdb_strerror(rc));
+	if (ret == ST_OK)
+		ret = store_records_walk(w->st, &we, open_values, r);
 	return ret;
 }
 
@@ -537,7 +418,6 @@ store_walk(struct store *st, MDB_txn *txn, int open_values,
 	w.r = r;
 	w.lo = map;
 	w.hi = map != NULL ? w.lo + size : NULL;
-	w.open_values = open_values;
 	if (mdb_env_stat(mdb_txn_env(txn), &ms) == 0 && ms.ms_psize > 0)
 		w.pages = (uint64_t)size / ms.ms_psize;
 	*faulted = 0;
@@ -548,7 +428,7 @@ store_walk(struct store *st, MDB_txn *txn, int open_values,
 	sigaction(SIGSEGV, &sa, &osegv);
 	if ((sig = sigsetjmp(walk_jmp, 1)) == 0) {
 		walking = 1;
-		ret = walk_main(&w);
+		ret = walk_main(&w, open_values);
 	} else {
 		*faulted = 1;
 		if (r->bad_why[0] == '\0')

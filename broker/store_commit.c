@@ -117,6 +117,35 @@ put_meta(struct store_op *op, const struct secret_meta *old, uint64_t now)
 
 #define USAGE_LEN	12		/* be32 count, be64 bytes */
 
+static int	usage_key(struct skey *, const struct secret_meta *);
+
+/* What a record takes against its owner's bytes: value and description. */
+static int64_t
+record_bytes(const struct record_view *rv)
+{
+	return (int64_t)(rv->ct_len - SEAL_TAG_LEN) +
+	    (int64_t)strlen(rv->meta.description);
+}
+
+/* The count a record adds to, and what it adds to its bytes (verify). */
+int
+usage_of_record(const struct record_view *rv, struct skey *k,
+    uint64_t *bytes)
+{
+	*bytes = (uint64_t)record_bytes(rv);
+	return usage_key(k, &rv->meta);
+}
+
+/* A stored count's figures; v has passed its check. */
+void
+usage_decode(const MDB_val *v, struct store_usage *u)
+{
+	const uint8_t *p = v->mv_data;
+
+	u->count = be32_get(p);
+	u->bytes = (uint64_t)be32_get(p + 4) << 32 | be32_get(p + 8);
+}
+
 /* An untagged count as a schema 2 or 3 store kept it. */
 int
 usage_value_check(const MDB_val *k, const MDB_val *v)
@@ -142,7 +171,6 @@ usage_read(struct store *st, struct kv_txn *txn, const struct skey *k,
     struct store_usage *u)
 {
 	MDB_val kv = { k->len, (void *)k->buf }, v;
-	const uint8_t *p;
 	const char *why;
 	int rc;
 
@@ -156,9 +184,7 @@ usage_read(struct store *st, struct kv_txn *txn, const struct skey *k,
 		    "from a backup", __func__, why);
 		return MDB_CORRUPTED;
 	}
-	p = v.mv_data;
-	u->count = be32_get(p);
-	u->bytes = (uint64_t)be32_get(p + 4) << 32 | be32_get(p + 8);
+	usage_decode(&v, u);
 	return 0;
 }
 
@@ -225,13 +251,6 @@ within_quota(struct store *st, struct kv_txn *txn, const struct store_op *op,
 	return 0;
 }
 
-/* What a record takes against its owner's bytes: value and description. */
-static int64_t
-record_bytes(const struct record_view *rv)
-{
-	return (int64_t)(rv->ct_len - SEAL_TAG_LEN) +
-	    (int64_t)strlen(rv->meta.description);
-}
 
 /* Schema 1 stores kept no counts: count every record once. */
 int

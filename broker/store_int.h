@@ -95,6 +95,8 @@ int	 store_record_open(struct store *, struct kv_txn *, const MDB_val *,
 int	 store_seed(struct store *, struct kv_txn *);
 int	 store_meta_verify(struct store *, const MDB_val *schema,
 	    const MDB_val *keycheck, uint32_t *);
+int	 store_read_run(struct store *, int (*)(struct store *,
+	    struct kv_txn *, void *), void *, int timeout_ms);
 int	 meta_get_u32(struct kv_txn *, const char *, uint32_t *);
 int	 meta_put_u32(struct kv_txn *, const char *, uint32_t);
 
@@ -105,6 +107,7 @@ struct lmdb_txn {
 };
 void	 kv_lmdb_wrap(struct lmdb_txn *, struct store *, MDB_txn *,
 	    int write);
+MDB_dbi	 kv_lmdb_dbi(const struct store *, enum kv_table);
 void	 store_set_initial_mapsize(size_t);
 int	 store_verify_lmdb(struct store *, const char *dir,
 	    struct store_report *);
@@ -115,6 +118,29 @@ int	 store_file_check(const char *path, struct store_report *,
 const void *store_map_addr(ino_t);
 int	 store_walk(struct store *, MDB_txn *, int open_values,
 	    const void *map, off_t size, struct store_report *, int *faulted);
+
+/* store_walk.c: the record part of a walk, on any engine */
+typedef int (*store_read_fn)(struct store *, struct kv_txn *, void *);
+struct walk_engine {
+	/* fn over a read view, run again while a read of it misses */
+	int	(*run)(void *arg, store_read_fn fn, void *fnarg);
+	/* the engine's checks of a row, before and after the shared ones:
+	   NULL or why not */
+	const char *(*row)(void *arg, enum kv_table, const MDB_val *k,
+		    const MDB_val *v);
+	const char *(*after)(void *arg, enum kv_table, const MDB_val *k,
+		    const MDB_val *v);
+	/* after a table's n rows: NULL or why not */
+	const char *(*table_end)(void *arg, enum kv_table, size_t n);
+	void	*arg;
+};
+int	 store_records_walk(struct store *, const struct walk_engine *,
+	    int open_values, struct store_report *);
+int	 walk_table_of(const char *name, enum kv_table *);
+void	 walk_tables_all(struct store_report *);
+int	 walk_bad(struct store_report *, const char *table, const char *key,
+	    const char *why);
+void	 walk_key_print(char *, size_t, const uint8_t *, size_t);
 
 /* store_version.c */
 int	 version_keep(struct store *, struct kv_txn *, const struct skey *,
@@ -147,6 +173,9 @@ int	 usage_read(struct store *, struct kv_txn *, const struct skey *,
 int	 usage_value_check(const MDB_val *, const MDB_val *);
 const char *usage_record_check(struct store *, const MDB_val *k,
 	    const MDB_val *v);
+int	 usage_of_record(const struct record_view *, struct skey *,
+	    uint64_t *bytes);
+void	 usage_decode(const MDB_val *, struct store_usage *);
 
 /* store_mac.c */
 #define STORE_MAC_LEN	32

@@ -76,6 +76,21 @@ reveal_all() {
 	    jq -r --arg v "$VALUE" 'select(.value == $v) | .name' | sort -u |
 	    wc -l
 }
+# verified LABEL: secretd verify on the configured store, timed; every
+# secret walked
+verified() {
+	local t0 rc
+	t0=$(date +%s%N)
+	"$SECRETD" verify -c "$E2E_CONF" >"$E2E_DIR/verify.out" 2>&1
+	rc=$?
+	MS=$((($(date +%s%N) - t0) / 1000000))
+	cat "$E2E_DIR/verify.out" >>"$E2E_DIR/migrate.log"
+	is "$rc" 0 "verify of the store on $1: exit 0"
+	[ "$rc" -eq 0 ] || sed 's/^/# /' "$E2E_DIR/verify.out"
+	is "$(awk '$1 == "secrets" { print $2 }' "$E2E_DIR/verify.out")" \
+	    "$2" "it opened all $2 secrets [$1]"
+	echo "# verify on $1 of $2 secrets: $MS ms"
+}
 # check_small LABEL: the secrets made over the API, as they were
 check_small() {
 	local out
@@ -137,6 +152,8 @@ ok "$(printf '%s\n' "$out" | grep -q 'another root key'; echo $?)" \
     "it names the other root key: $out"
 sed -i "s|^postgresql = .*|postgresql = $CONNINFO|" "$E2E_CONF"
 
+verified lmdb "$((N + 2))"
+
 # --- LMDB to PostgreSQL ---
 timed --to postgresql >"$E2E_DIR/out" 2>&1; rc=$?
 out=$(cat "$E2E_DIR/out")
@@ -159,6 +176,7 @@ ok "$(printf '%s\n' "$out" | grep -q 'not empty'; echo $?)" \
 is "$(db_state)" "$before" "the database is unchanged"
 
 use postgresql
+verified postgresql "$((N + 2))"
 secretd_start
 is "$(reveal_all)" "$N" "a daemon on PostgreSQL reveals all $N values"
 check_small postgresql

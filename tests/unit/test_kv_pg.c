@@ -799,6 +799,28 @@ measure(struct store *st)
 	    64000.0 * commits / (double)(pg_now() - t0 + 1));
 }
 
+/* A password goes to the server as libpq's password keyword. */
+static void
+test_password(void)
+{
+	struct store_conf c = conf;
+	struct store *st;
+
+	if ((c.conninfo = getenv("KVPG_PWUSER")) == NULL ||
+	    psql("GRANT USAGE ON SCHEMA secretd TO kvpw") ||
+	    psql("GRANT ALL ON ALL TABLES IN SCHEMA secretd TO kvpw")) {
+		ok(0, "a role with a password (KVPG_PWUSER)");
+		return;
+	}
+	c.password = "wrong";
+	ok(store_open_conf(&st, &c, root) == ST_IO,
+	    "a wrong password: the store does not open");
+	c.password = "kv-pass-1";
+	if (ok(store_open_conf(&st, &c, root) == ST_OK,
+	    "the right password opens it"))
+		store_close(st);
+}
+
 /* libpq tries each host of a multi-host string in turn. */
 static void
 test_multihost(void)
@@ -908,6 +930,7 @@ main(void)
 	test_shared(st);
 	test_figures();
 	test_multihost();
+	test_password();
 	test_waves(st, other);
 	test_two_nodes(st, other);
 	test_range_quota(st, other);

@@ -3,8 +3,9 @@
  * key: an edited record, a record moved under another token's hash, an
  * edited count or an index entry leading to another token is refused by
  * the read path, by verify and at open; a schema-3 store gets its tags
- * at open; a root key rotation keeps them valid; and what a tag costs a
- * token lookup.
+ * at open; a count that passes its tag but disagrees with the secrets
+ * it counts is named by verify; a root key rotation keeps the tags
+ * valid; and what a tag costs a token lookup.
  */
 #include "config.h"
 
@@ -164,6 +165,34 @@ edit_usage(struct store *st, MDB_txn *txn)
 	return mdb_put(txn, st->db_usage, &k, &v, 0);
 }
 
+/* alice's secret S taken out behind the store: her count stays 1. */
+static int
+drop_secret(struct store *st, MDB_txn *txn)
+{
+	struct skey sk;
+	MDB_val k;
+
+	if (skey_build(&sk, "acme", SCOPE_USER, "alice", "S") == -1)
+		return -1;
+	k.mv_size = sk.len;
+	k.mv_data = sk.buf;
+	return mdb_del(txn, st->db_secrets, &k, NULL);
+}
+
+/* alice's count taken out: her secret S is counted nowhere. */
+static int
+drop_usage(struct store *st, MDB_txn *txn)
+{
+	struct skey sk;
+	MDB_val k;
+
+	if (skey_prefix(&sk, "acme", SCOPE_USER, "alice") == -1)
+		return -1;
+	k.mv_size = sk.len;
+	k.mv_data = sk.buf;
+	return mdb_del(txn, st->db_usage, &k, NULL);
+}
+
 /* B filed as a child of A: revoking A would take bob's admin token. */
 static int
 forge_child(struct store *st, MDB_txn *txn)
@@ -284,6 +313,46 @@ test_edited_usage(void)
 	    NULL) == ST_NOTFOUND, "a write counted against it is refused and "
 	    "stores nothing");
 	refused(st, dir, "usage", "MAC", "an edited usage count");
+}
+
+/* Counts that pass their MAC but disagree with the secrets: verify
+   names them; open, which opens no value, still serves. */
+static void
+test_usage_disagrees(void)
+{
+	static const struct {
+		int		(*fn)(struct store *, MDB_txn *);
+		const char	*why;
+		const char	*what;
+	} cases[] = {
+		{ drop_secret, "counts 1 secrets of an owner who has none",
+		    "a secret removed, its count kept" },
+		{ drop_usage, "is missing: the secrets table holds 1",
+		    "a count removed, its secret kept" },
+	};
+	struct store_report r;
+	struct store *st;
+	size_t i;
+	char *dir;
+	int vr;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if ((st = fixture(&dir)) == NULL || edit(st, cases[i].fn) ==
+		    -1) {
+			ok(0, "%s", cases[i].what);
+			continue;
+		}
+		store_close(st);
+		vr = store_verify(dir, root, &r);
+		ok(vr == ST_DAMAGED && strcmp(r.bad_db, "usage") == 0 &&
+		    strstr(r.bad_why, cases[i].why) != NULL &&
+		    strcmp(r.bad_key, "acme\\0u\\0alice\\0") == 0,
+		    "%s: verify names it (%s \"%s\": %s)", cases[i].what,
+		    r.bad_db, r.bad_key, r.bad_why);
+		ok(store_open(&st, dir, root) == ST_OK,
+		    "%s: the store still opens", cases[i].what);
+		done(st, dir);
+	}
 }
 
 static void
@@ -480,6 +549,7 @@ main(void)
 	test_edited_record();
 	test_moved_record();
 	test_edited_usage();
+	test_usage_disagrees();
 	test_forged_child();
 	test_forged_owner();
 	test_upgrade();
