@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <string.h>
 
 #include "broker.h"
@@ -135,12 +134,12 @@ dispatch(struct broker *b, struct ipc_reader *r, char *why, size_t whylen)
 		    "not permitted now", r->hdr.type);
 		return -1;
 	}
-	if (run_request(b, r, i, wave, 0, &missed, why,
-	    whylen) == -1)
+	if (run_request(b, r, i, wave, 0, &missed, why, whylen) == -1)
 		return -1;
 	if (!missed)
 		return 0;
-	/* The descriptor was taken by the run; the store was not read. */
+	/* A new connection's descriptor is the kernel's word on who it
+	 * is: its handler needs no store, and a copy could not carry it. */
 	if (r->fd != -1)
 		fatalx("%s: a message with a descriptor read the store",
 		    __func__);
@@ -177,6 +176,11 @@ broker_replay(struct broker *b)
 	    park_take(now, turn, wave_ready, b->store, &p) == 1) {
 		if (ipc_parse(p.msg, p.len, &r) == -1)
 			fatalx("%s: a parked copy does not parse", __func__);
+		/* Reads that keep missing, not a slow database: say which. */
+		if (now < p.deadline && park_last_run(&p, now))
+			log_warnx("%s: request type %u: its reads missed %u "
+			    "times; answered with what the store has", __func__,
+			    r.hdr.type, p.runs);
 		if (run_request(b, &r, handler_of(r.hdr.type), p.wave,
 		    park_last_run(&p, now), &missed, why, sizeof(why)) == -1) {
 			park_wipe(&p);

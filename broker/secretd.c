@@ -312,6 +312,10 @@ event_loop(struct broker *b, int sigfd)
 		pfd[0].events = POLLIN;
 		pfd[1].fd = chan_fd;
 		pfd[1].events = chan_events(&b->chan, b->chan_open);
+		/* Parked requests may fill the room for turns on end: the
+		 * channel waits without waking us. */
+		if (!request_room())
+			pfd[1].events &= ~POLLIN;
 		pfd[2].fd = b->felog.fd;
 		pfd[2].events = POLLIN;
 		pfd[3].fd = session_watch_fd();

@@ -49,10 +49,12 @@ is "$(status_of "$out") $(body_of "$out" | jq -r .value)" "200 replay-value-1" \
     "a reveal with a token (the token, then the record, fetched) answers once"
 is "$(n_audit '.op == "reveal" and .name == "RPL"')" $((a0 + 1)) \
     "it wrote one audit line"
+pids=()
 for i in 1 2 3 4 5 6 7 8; do
 	tls "$TOK" POST /v1/secrets/RPL/reveal >"$E2E_DIR/rev.$i" &
+	pids+=($!)
 done
-wait
+wait "${pids[@]}"
 sts=$(for i in 1 2 3 4 5 6 7 8; do status_of "$(cat "$E2E_DIR/rev.$i")"; done |
     sort -u | tr '\n' ' ')
 is "$sts" "200 " "8 concurrent reveals with the token all answer 200"
