@@ -13,6 +13,16 @@ E2E_BOB=e2e_bob
 
 E2E_TIMEOUT=${E2E_TIMEOUT:-20}	# seconds any one request may take
 
+# The store every daemon of the test runs on: lmdb (the default) or
+# postgresql, where each daemon gets a database of its own in one
+# throwaway cluster per test script (make check-pg).
+E2E_STORE=${SECRETD_TEST_STORE:-lmdb}
+case $E2E_STORE in
+lmdb|postgresql) ;;
+*)	echo "Bail out! SECRETD_TEST_STORE=$E2E_STORE: lmdb or postgresql"
+	exit 1 ;;
+esac
+
 tap_n=0
 tap_failed=0
 
@@ -43,6 +53,34 @@ is() {
 done_testing() {
 	echo "1..$tap_n"
 	[ "$tap_failed" -eq 0 ]
+}
+
+# lmdb_only REASON: the rest of the script checks what only the LMDB store
+# has; on another store it is skipped with REASON (the whole script when
+# nothing ran yet) and the script ends here.
+lmdb_only() {
+	[ "$E2E_STORE" = lmdb ] && return 0
+	if [ "$tap_n" -eq 0 ]; then
+		echo "1..0 # SKIP $E2E_STORE store: $*"
+		exit 0
+	fi
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n # SKIP $E2E_STORE store: $*"
+	done_testing
+	exit
+}
+
+# lmdb_cases N REASON: true on LMDB; on another store, N cases skipped
+# with REASON and false, for a part of a script: if lmdb_cases 2 "..."
+lmdb_cases() {
+	local n=$1 i
+	shift
+	[ "$E2E_STORE" = lmdb ] && return 0
+	for ((i = 0; i < n; i++)); do
+		tap_n=$((tap_n + 1))
+		echo "ok $tap_n # SKIP $E2E_STORE store: $*"
+	done
+	return 1
 }
 
 require_root() {
@@ -94,14 +132,53 @@ e2e_setup() {
 		echo "org = $E2E_ORG"
 		echo "admin_group = $E2E_ADMIN_GROUP"
 		echo "frontend_user = secretd"
-		local l
-		for l in "$@"; do echo "$l"; done
 	} >"$E2E_CONF"
 	E2E_URL=https://127.0.0.1:$E2E_PORT
 	E2E_CA=$E2E_DIR/state/tls.crt
 	trap e2e_teardown EXIT
+	# The store's lines before the test's, which a test may cut off to
+	# write others; a test that names its store in them keeps it.
+	[ "$E2E_STORE" = postgresql ] &&
+	    ! printf '%s\n' "$@" | grep -qE '^(store|postgresql) *=' &&
+	    e2e_pg_store
+	local l
+	for l in "$@"; do echo "$l"; done >>"$E2E_CONF"
 	"$SECRETD" init -c "$E2E_CONF" >"$E2E_DIR/init.log" 2>&1 ||
 	    { echo "Bail out! secretd init failed: $(cat "$E2E_DIR/init.log")"; exit 1; }
+}
+
+# secretd_has_pg: whether this secretd was built with the PostgreSQL store.
+secretd_has_pg() {
+	ldd "$SECRETD" 2>/dev/null | grep -q 'libpq\.so'
+}
+
+# e2e_pg_store: a PostgreSQL store for this state folder, a database of
+# its own in the test's cluster $E2E_PG_CLUSTER (default e2e), which the
+# first call makes and starts (pglib.sh; durable when E2E_PG_DURABLE is
+# set) and e2e_teardown stops; its config lines go into $E2E_CONF.
+e2e_pg_store() {
+	local cl=${E2E_PG_CLUSTER:-e2e}
+	if ! secretd_has_pg; then
+		echo "Bail out! the PostgreSQL store was asked for, but" \
+		    "$SECRETD was built without libpq (configure --with-postgresql)"
+		exit 1
+	fi
+	if [ -z "${PG_ROOT:-}" ]; then
+		declare -F pg_require >/dev/null ||
+		    . "$top_srcdir/tests/e2e/pglib.sh"
+		pg_require
+	fi
+	if [[ " ${PG_CLUSTERS[*]} " != *" $cl "* ]]; then
+		pg_init "$cl" ${E2E_PG_DURABLE:+durable} && pg_start "$cl" ||
+		    { echo "Bail out! PostgreSQL cluster $cl did not start"; exit 1; }
+	fi
+	E2E_PGDB=e2e_${E2E_DIR##*.}
+	pg_createdb "$cl" "$E2E_PGDB" ||
+	    { echo "Bail out! createdb $E2E_PGDB failed"; exit 1; }
+	{
+		echo "store = postgresql"
+		echo "postgresql = $(pg_conninfo "$cl" "$E2E_PGDB")"
+	} >>"$E2E_CONF"
 }
 
 # secretd_start: run the daemon in the foreground and wait until it serves.

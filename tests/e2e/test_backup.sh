@@ -13,6 +13,7 @@
 # token made before still works.  An interrupted rotation is finished by
 # the next run.  Kills only the processes this test started, by pid.
 . "$top_srcdir/tests/e2e/lib.sh"
+lmdb_only "backup and restore copy the LMDB file (secretd migrate moves a store between engines)"
 
 A=$E2E_ALICE
 K=20		# acknowledged writes before the backup starts

@@ -7,6 +7,7 @@
 # naming the record, and the daemon refuses to start on such a store
 # (as on any record that fails to authenticate), `secretd verify` too.
 . "${top_srcdir:?}/tests/e2e/lib.sh"
+lmdb_only "the backup is an LMDB file, tampered with mdb_ tools"
 
 require_root
 if ! command -v mdb_dump >/dev/null 2>&1 || ! command -v mdb_load >/dev/null 2>&1; then

@@ -5,6 +5,7 @@
 # exits non-zero on every damaged copy and 0 on the intact one.  Each
 # damage is made here, on a copy of a stopped daemon's state folder.
 . "$top_srcdir/tests/e2e/lib.sh"
+lmdb_only "damages the LMDB file data.mdb"
 
 A=$E2E_ALICE
 N=25

@@ -7,6 +7,7 @@
 # systems are small loop-mounted ext4 images this test makes; without
 # loop devices those parts are skipped.
 . "$top_srcdir/tests/e2e/lib.sh"
+lmdb_only "an LMDB reader table and the file system of data.mdb"
 
 A=$E2E_ALICE
 HOLD=$top_builddir/tests/e2e/holdreaders
