@@ -19,7 +19,8 @@
 #define IDLE_INFLIGHT	128	/* idle connections being opened at once */
 #define SETUP_TIMEOUT_S	120
 #define IDLE_STALL_S	3	/* no idle connection answered: give up */
-#define CPU_PIDS	4	/* processes whose CPU time -P sums */
+#define CPU_PIDS	16	/* processes whose CPU time -P sums: a server and
+				   a PostgreSQL cluster */
 
 enum req_kind { REQ_REVEAL, REQ_CREATE, REQ_LIST, REQ_HEALTH };
 enum phase { PH_SETUP, PH_RUN, PH_DONE };

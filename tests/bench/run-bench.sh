@@ -4,6 +4,8 @@
 # baseline and ratio.  Reports speeds and goals; never fails on a speed.
 #   run-bench.sh           full run (1,000,000 secrets, 10,000 idle conns)
 #   run-bench.sh --quick   CI smoke run: small sizes, every scenario once
+# Scenario 9 (the PostgreSQL store) runs when PostgreSQL is installed and
+# secretd is built with libpq; a note says why when it does not.
 # Exits non-zero only when the harness cannot measure (a program fails to
 # start, or a scenario gets no answer at all).  Needs root.
 set -uo pipefail
@@ -17,6 +19,7 @@ LOADGEN=$B/tests/bench/loadgen
 FLOOR_HTTP=$B/tests/bench/floor_http
 FLOOR_STORE=$B/tests/bench/floor_store
 BULKLOAD=$B/tests/bench/bulkload
+SRCDIR=${BENCH_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bench: skipped: needs root (secretd drops privileges to its" \
@@ -51,6 +54,7 @@ broken=0
 notes=()
 SECRETD_PID=
 FLOOR_PID=
+PG_NODE_PIDS=()		# scenario 9's daemons, by node number
 
 note() { notes+=("$*"); }
 harness_fail() { note "HARNESS: $*"; broken=1; }
@@ -71,6 +75,9 @@ cleanup() {
 	    wait "$SECRETD_PID" 2>/dev/null
 	[ -n "$FLOOR_PID" ] && kill -TERM "$FLOOR_PID" 2>/dev/null &&
 	    wait "$FLOOR_PID" 2>/dev/null
+	pg_nodes_stop
+	# after the daemons: scenario 9's cluster (pglib.sh)
+	declare -F pg_cleanup >/dev/null && pg_cleanup
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -368,6 +375,173 @@ wall_ms() {
 	done | median | awk '{ printf "%.3f", $1 / 1e6 }'
 }
 
+# Scenario 9: the PostgreSQL store.  The loads of scenarios 1 and 4 on
+# daemons whose store is a throwaway cluster with fsync on (pglib.sh: an
+# unprivileged owner, a unix socket in a temporary folder), compared with
+# this run's LMDB figures; then two nodes on that one database, with half
+# the writers each.
+[ -r "$SRCDIR/tests/e2e/pglib.sh" ] && . "$SRCDIR/tests/e2e/pglib.sh"
+PG_CLUSTER=bench
+PG_RAN=0
+
+# pg_missing: why scenario 9 cannot run here, or nothing.
+pg_missing() {
+	local p
+	declare -F pg_bin_find >/dev/null ||
+	    { echo "no $SRCDIR/tests/e2e/pglib.sh (set BENCH_SRCDIR)"; return; }
+	PG_BIN=$(pg_bin_find)
+	for p in initdb pg_ctl postgres psql pgbench; do
+		[ -n "$PG_BIN" ] && [ -x "$PG_BIN/$p" ] && continue
+		echo "PostgreSQL's $p is not installed (Debian: postgresql)"
+		return
+	done
+	case $(ldd "$SECRETD" 2>/dev/null) in
+	*libpq.so*) ;;
+	*) echo "secretd is built without libpq (configure --with-postgresql)" ;;
+	esac
+}
+
+# pg_node_conf N [LINES...]: node N's config; its state folder keeps the
+# root key (node 1's, shared) and TLS pair, the database everything else.
+pg_node_conf() {
+	local n=$1
+	shift
+	{
+		echo "state_dir = pgstate$n"
+		echo "socket = pg$n.sock"
+		sed -n '/^\(org\|admin_group\|frontend_user\|max_\|quota_\)/p' \
+		    "$CONF"
+		echo "store = postgresql"
+		echo "postgresql = $(pg_conninfo "$PG_CLUSTER" secretd)"
+		printf '%s\n' "$@"
+	} >"$W/pg$n.conf"
+	"$SECRETD" init -c "$W/pg$n.conf" >>"$W/init.log" 2>&1 ||
+	    { harness_fail "9: secretd init on PostgreSQL (node $n): $(tail \
+	    -n 1 "$W/init.log")"; return 1; }
+}
+
+# pg_node_start N: start node N; returns once it answers a list.
+pg_node_start() {
+	local n=$1 t0
+	rm -f "$W/pg$n.sock"
+	t0=$(now_ns)
+	"$SECRETD" -f -c "$W/pg$n.conf" >>"$W/secretd-pg$n.log" 2>&1 &
+	PG_NODE_PIDS[$n]=$!
+	"$LOADGEN" -u "$W/pg$n.sock" -r list -T "$t0" -R "${PG_NODE_PIDS[$n]}" \
+	    >/dev/null 2>>"$W/loadgen.err" && return 0
+	harness_fail "9: secretd on PostgreSQL (node $n) did not start: $(tail \
+	    -n 1 "$W/secretd-pg$n.log")"
+	return 1
+}
+
+pg_nodes_stop() {
+	local p
+	for p in "${PG_NODE_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	PG_NODE_PIDS=()
+}
+
+# pg_rtt: a round trip to the cluster (pgbench, SELECT 1, 1 connection),
+# the least a read that waits for the database costs.
+pg_rtt() {
+	local out
+	echo 'SELECT 1;' >"$W/rtt.sql"
+	if out=$("$PG_BIN/pgbench" -n -M prepared -T "$DUR" -c 1 \
+	    -f "$W/rtt.sql" "$(pg_conninfo "$PG_CLUSTER")" 2>&1); then
+		R[pg_rtt]="us=$(sed -n \
+		    's/^latency average = \([0-9.]*\) ms$/\1/p' <<<"$out" |
+		    awk '{ printf "%.1f", $1 * 1000 }')"
+	else
+		note "9: pgbench failed: $(tail -n 1 <<<"$out")"
+	fi
+}
+
+# pg_two_nodes: CONNS writers, half on each node, at once; the sum of
+# the two nodes' rates.
+pg_two_nodes() {
+	local half=$((CONNS / 2)) a e=0 n=0 rps=0 i out
+	"$LOADGEN" -u "$W/pg1.sock" -r create -n bench_a -c "$half" "${U[@]}" \
+	    >"$W/two1.out" 2>>"$W/loadgen.err" &
+	a=$!
+	"$LOADGEN" -u "$W/pg2.sock" -r create -n bench_b -c "$half" "${U[@]}" \
+	    >"$W/two2.out" 2>>"$W/loadgen.err" ||
+	    { wait "$a"; harness_fail "9: two nodes: loadgen failed"; return; }
+	wait "$a" || { harness_fail "9: two nodes: loadgen failed"; return; }
+	for i in 1 2; do
+		out=$(cat "$W/two$i.out")
+		rps=$(awk -v a="$rps" -v b="$(kv "$out" rps)" \
+		    'BEGIN { printf "%.1f", a + b }')
+		n=$((n + $(kv "$out" n)))
+		e=$((e + $(kv "$out" errors)))
+	done
+	R[pg_two]+="${R[pg_two]:+$'\n'}rps=$rps"
+	[ "$n" -gt 0 ] || harness_fail "9: two nodes: no request was answered"
+	[ "$e" -eq 0 ] || note "9: two nodes: $e requests failed"
+}
+
+# pg_group_commits NAME LOADGEN_ARGS...: lg, and how many writes each
+# transaction carried: its rows in secretd.commits (one a group commit,
+# kept a day) against the writes answered in the warm-up and the run.
+pg_group_commits() {
+	local name=$1 c0 c1 db last
+	db=$(pg_conninfo "$PG_CLUSTER" secretd)
+	c0=$("$PG_PSQL" -X -Atc 'SELECT count(*) FROM secretd.commits' "$db")
+	lg "$@" || return
+	c1=$("$PG_PSQL" -X -Atc 'SELECT count(*) FROM secretd.commits' "$db")
+	[ -n "$c0" ] && [ -n "$c1" ] && [ "$c1" -gt "$c0" ] || return 0
+	last=$(printf '%s\n' "${R[$name]}" | tail -n 1)
+	R[${name}_txn]+="${R[${name}_txn]:+$'\n'}$(awk -v c="$((c1 - c0))" \
+	    -v r="$(kv "$last" rps)" -v d="$DUR" -v w="$WARM" 'BEGIN {
+	    printf "per_txn=%.1f txn_s=%.0f", r * (d + w) / c, c / (d + w) }')"
+}
+
+pg_store() {
+	local why i ours t0=$SECONDS
+	why=$(pg_missing)
+	if [ -n "$why" ]; then
+		note "9: skipped: $why"
+		return
+	fi
+	PG_RAN=1
+	pg_require
+	trap cleanup EXIT		# pg_require set the tests' own
+	pg_init "$PG_CLUSTER" durable && pg_start "$PG_CLUSTER" &&
+	    pg_psql "$PG_CLUSTER" -c 'CREATE DATABASE secretd' ||
+	    { harness_fail "9: no PostgreSQL cluster: $(tail -n 1 \
+	    "$(pg_dir "$PG_CLUSTER")/server.log")"; return; }
+	pg_node_conf 1 && pg_node_start 1 || return
+	curl -sf --unix-socket "$W/pg1.sock" \
+	    -H 'Content-Type: application/json' --data-binary \
+	    "{\"name\":\"$NAME\",\"value\":\"$(printf 'v%.0s' $(seq 1 32))\"}" \
+	    http://localhost/v1/secrets >/dev/null ||
+	    { harness_fail "9: cannot create $NAME on PostgreSQL"; return; }
+	pg_rtt
+	# CPU per reveal: the node's broker and front-end, and the cluster's
+	# every process (the node is its only client)
+	ours="${PG_NODE_PIDS[1]},$(pgrep -P "${PG_NODE_PIDS[1]}" -f \
+	    secretd-frontend | head -n 1),$(pg_pid "$PG_CLUSTER"),$(pgrep -d , \
+	    -P "$(pg_pid "$PG_CLUSTER")")"
+	for i in $(seq 1 "$REPS"); do
+		lg pg_reveal_1 -u "$W/pg1.sock" -n "$NAME" -P "$ours" "${U[@]}"
+		lg pg_reveal_64 -u "$W/pg1.sock" -n "$NAME" -c "$CONNS" \
+		    -P "$ours" "${U[@]}"
+		lg pg_write_1 -u "$W/pg1.sock" -r create -n bench_w "${U[@]}"
+		pg_group_commits pg_write_64 -u "$W/pg1.sock" -r create \
+		    -n bench_w -c "$CONNS" "${U[@]}"
+	done
+	pg_node_conf 2 "root_key_file = $W/pgstate1/root.key" &&
+	    pg_node_start 2 || return
+	for i in $(seq 1 "$REPS"); do
+		pg_two_nodes
+	done
+	pg_nodes_stop
+	pg_cleanup
+	note "9: $CONNS clients on PostgreSQL: about $(get pg_write_64_txn \
+	    per_txn) writes a transaction, $(get pg_write_64_txn txn_s)" \
+	    "transactions/s; the scenario took $((SECONDS - t0)) s"
+}
+
 # --- the table --------------------------------------------------------------
 
 rows=()
@@ -480,6 +654,24 @@ build_rows() {
 	    "$(get start_big ready_ms)" "$(get floor_start ready_ms)" ms
 	row "8 startup, $BIG secrets vs 100 ms goal" \
 	    "$(get start_big ready_ms)" 100 ms "<= 1"
+	[ $PG_RAN -eq 1 ] || return 0
+	row "9 reveal unix, 1 conn: req/s, PostgreSQL vs LMDB" \
+	    "$(get pg_reveal_1 rps)" "$(get reveal_1 rps)" rps
+	row "9 reveal unix, 1 conn: p50 on PostgreSQL (vs round trip)" \
+	    "$(get pg_reveal_1 p50_us)" "$(get pg_rtt us)" us
+	row "9 reveal unix, $CONNS conns: req/s, PostgreSQL vs LMDB" \
+	    "$(get pg_reveal_64 rps)" "$(get reveal_64 rps)" rps ">= 0.5"
+	row "9 reveal unix, $CONNS conns: p99, PostgreSQL vs LMDB" \
+	    "$(get pg_reveal_64 p99_us)" "$(get reveal_64 p99_us)" us
+	row "9 reveal unix, $CONNS conns: CPU/reveal incl. PostgreSQL" \
+	    "$(get pg_reveal_64 cpu_us_per_req)" \
+	    "$(get reveal_64 cpu_us_per_req)" us
+	row "9 create/rotate durable, 1 client, PostgreSQL vs LMDB" \
+	    "$(get pg_write_1 rps)" "$(get write_1 rps)" rps
+	row "9 create/rotate durable, $CONNS clients, PostgreSQL vs LMDB" \
+	    "$(get pg_write_64 rps)" "$(get write_64 rps)" rps ">= 1"
+	row "9 writes, 2 nodes x $((CONNS / 2)) clients, one database (vs 1)" \
+	    "$(get pg_two rps)" "$(get pg_write_64 rps)" rps
 }
 
 # --- the run ----------------------------------------------------------------
@@ -495,6 +687,7 @@ rounds
 audit_all
 idle_conns
 client_floor
+pg_store
 floor_stop
 daemon_stop
 bulkload -n "$((BIG - SMALL))" -s "$SMALL" -p bulk
