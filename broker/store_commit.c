@@ -443,11 +443,19 @@ commit_txn(struct store *st, struct kv_txn *txn, void *arg, int *err)
 	struct commit *cm = arg;
 	struct store_op *op;
 	size_t i;
-	int rc = 0;
+	int rc = 0, missed = 0;
 
 	if (cm->runs++ > 0)
 		memcpy(cm->ops, cm->saved, cm->n * sizeof(*cm->ops));
-	for (i = 0; i < cm->n && rc == 0; i++) {
+	/*
+	 * An op whose read is not there yet (KV_AGAIN) does not stop the
+	 * run: the ops after it go on to their own first miss, so that one
+	 * round trip fetches what the whole batch needs, not one op's.
+	 * The run's writes are thrown away and it runs again.
+	 */
+	for (i = 0; i < cm->n && (rc == 0 || rc == KV_AGAIN); i++) {
+		if (rc == KV_AGAIN)
+			missed = 1;
 		op = &cm->ops[i];
 		op->result = ST_OK;
 		op->created = 0;
@@ -470,10 +478,11 @@ commit_txn(struct store *st, struct kv_txn *txn, void *arg, int *err)
 			break;
 		default:
 			op->result = ST_INVALID;
+			rc = 0;
 			break;
 		}
 	}
-	return rc;
+	return rc == 0 && missed ? KV_AGAIN : rc;
 }
 
 static struct commit *
