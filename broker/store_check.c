@@ -319,6 +319,24 @@ lmdb_table_end(void *arg, enum kv_table t, size_t n)
 	return NULL;
 }
 
+/* Whether a store of st's schema has table t (schema 2 added the token
+ * indexes and usage counts, schema 3 the kept versions). */
+static int
+schema_has(const struct store *st, enum kv_table t)
+{
+	switch (t) {
+	case KV_TOKEN_IDS:
+	case KV_TOKEN_OWNERS:
+	case KV_TOKEN_CHILDREN:
+	case KV_USAGE:
+		return st->schema >= 2;
+	case KV_VERSIONS:
+		return st->schema >= 3;
+	default:
+		return 1;
+	}
+}
+
 /* The main database: names of the databases, each one the store makes;
    then their records. */
 static int
@@ -357,6 +375,10 @@ walk_main(struct walk *w, int open_values)
 			    "names no database of the store");
 			break;
 		}
+		/* a table its schema does not have yet is the upgrade's:
+		   its handle is not open before then */
+		if (!schema_has(w->st, t))
+			continue;
 		snprintf(r->db[r->ndb].name, sizeof(r->db[r->ndb].name), "%s",
 		    name);
 		r->ndb++;
