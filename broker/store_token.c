@@ -308,7 +308,7 @@ live_tokens(struct store *st, struct kv_txn *txn, const char *org,
 	MDB_val k, v;
 	size_t nexp = 0, cap = 0, i;
 	void *ne;
-	int rc;
+	int rc, again = 0;
 
 	*live = 0;
 	if (okey_build(&pre, org, user, NULL) == -1)
@@ -324,7 +324,17 @@ live_tokens(struct store *st, struct kv_txn *txn, const char *org,
 			break;
 		memcpy(id, (const uint8_t *)k.mv_data + pre.len, TOKEN_ID_LEN);
 		id[TOKEN_ID_LEN] = '\0';
-		if ((rc = token_by_id(st, txn, id, hash, &t, parent)) != 0)
+		/*
+		 * A record the engine still has to fetch: the others are
+		 * asked for too, so that the body is run again once for
+		 * all of them, not once per token.
+		 */
+		if ((rc = token_by_id(st, txn, id, hash, &t, parent)) ==
+		    KV_AGAIN) {
+			again = 1;
+			continue;
+		}
+		if (rc != 0)
 			break;
 		if (!owner_entry_matches(&k, &t)) {
 			rc = MDB_CORRUPTED;
@@ -347,7 +357,7 @@ live_tokens(struct store *st, struct kv_txn *txn, const char *org,
 	}
 	kv_cursor_close(c);
 	if (rc == MDB_NOTFOUND)
-		rc = 0;
+		rc = again ? KV_AGAIN : 0;
 	for (i = 0; rc == 0 && i < nexp; i++)
 		rc = token_remove(st, txn, expired[i], NULL);
 	free(expired);
@@ -504,7 +514,8 @@ store_token_list(struct store *st, const char *org, const char *user,
 	struct kv_txn *txn;
 	struct kv_cursor *c;
 	MDB_val k, v;
-	int rc, ret;
+	size_t seen = 0;
+	int rc, ret, again = 0;
 
 	*n = 0;
 	next_cursor[0] = '\0';
@@ -535,16 +546,27 @@ store_token_list(struct store *st, const char *org, const char *user,
 		if (k.mv_size < pre.len + TOKEN_ID_LEN ||
 		    memcmp(k.mv_data, pre.buf, pre.len) != 0)
 			break;
-		if (*n == max) {
-			snprintf(next_cursor, next_cursor_len, "%s/%s",
-			    out[*n - 1].user_id, out[*n - 1].id);
+		if (seen == max) {
+			if (!again)
+				snprintf(next_cursor, next_cursor_len, "%s/%s",
+				    out[*n - 1].user_id, out[*n - 1].id);
 			break;
 		}
+		seen++;
 		memcpy(id, (const uint8_t *)k.mv_data + k.mv_size -
 		    TOKEN_ID_LEN, TOKEN_ID_LEN);
 		id[TOKEN_ID_LEN] = '\0';
+		/*
+		 * A token whose record is still being fetched: the rest of
+		 * the page is read all the same, so that every fetch the
+		 * page needs goes out in one wave, not one per token.
+		 */
 		if ((rc = token_by_id(st, txn, id, hash, &out[*n],
-		    parent)) != 0)
+		    parent)) == KV_AGAIN) {
+			again = 1;
+			continue;
+		}
+		if (rc != 0)
 			break;
 		if (!owner_entry_matches(&k, &out[*n])) {
 			rc = MDB_CORRUPTED;
@@ -552,6 +574,8 @@ store_token_list(struct store *st, const char *org, const char *user,
 		}
 		(*n)++;
 	}
+	if (again && (rc == 0 || rc == MDB_NOTFOUND))
+		rc = KV_AGAIN;
 	ret = rc == 0 || rc == MDB_NOTFOUND ? ST_OK : store_mdb_err(rc);
 	kv_cursor_close(c);
 	store_rtxn_done(st);
