@@ -37,9 +37,12 @@ enum pg_tx_step { TX_BEGIN = 1, TX_MARKER, TX_RANGE, TX_LOCK, TX_UPDATE,
 
 enum pg_tx_phase { TP_WAIT, TP_LOCKING, TP_COMMITTING };
 
+#define LOCK_BUCKETS	4096
+
 /* A row (get) or a page of rows fetched FOR UPDATE in this attempt. */
 struct pg_lock {
 	struct pg_lock	*next;
+	struct pg_lock	*also;		/* same bucket (get), next page */
 	int		 page;
 	enum kv_table	 tb;
 	uint8_t		*key;
@@ -71,6 +74,12 @@ struct pg_txn {
 	int		 conflicts;
 	enum pg_tx_phase phase;
 	struct pg_lock	*locks;
+	/*
+	 * The same locks again, for lookups: gets by key, pages apart.  A
+	 * quota counts thousands of rows, read at every run of the body.
+	 */
+	struct pg_lock	*gets[LOCK_BUCKETS];
+	struct pg_lock	*pages;
 	size_t		 unsent;	/* locks the last run asked for */
 	struct pg_ov	*ov;
 	size_t		 nov, ovcap;
@@ -92,7 +101,33 @@ locks_free(struct pg_txn *t)
 		free(l->key);
 		free(l);
 	}
+	memset(t->gets, 0, sizeof(t->gets));
+	t->pages = NULL;
 	t->unsent = 0;
+}
+
+/* FNV-1a: the buckets only spread keys, nobody chooses them. */
+static size_t
+lock_bucket(enum kv_table tb, const uint8_t *k, size_t klen)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)tb;
+	size_t i;
+
+	for (i = 0; i < klen; i++)
+		h = (h ^ k[i]) * 0x100000001b3ULL;
+	return (size_t)(h % LOCK_BUCKETS);
+}
+
+static struct pg_lock *
+get_lock_find(struct pg_txn *t, enum kv_table tb, const uint8_t *k,
+    size_t klen)
+{
+	struct pg_lock *l;
+
+	for (l = t->gets[lock_bucket(tb, k, klen)]; l != NULL; l = l->also)
+		if (l->tb == tb && pg_keycmp(l->key, l->klen, k, klen) == 0)
+			return l;
+	return NULL;
 }
 
 static void
@@ -159,17 +194,15 @@ lock_peek(struct pg_txn *t, enum kv_table tb, const uint8_t *k, size_t klen,
 	const struct pg_row *last;
 	size_t i;
 
-	for (l = t->locks; l != NULL; l = l->next) {
+	if ((l = get_lock_find(t, tb, k, klen)) != NULL && l->done) {
+		*found = l->a.found;
+		v->mv_data = l->a.row.v;
+		v->mv_size = l->a.row.vlen;
+		return 1;
+	}
+	for (l = t->pages; l != NULL; l = l->also) {
 		if (!l->done || l->tb != tb)
 			continue;
-		if (!l->page) {
-			if (pg_keycmp(l->key, l->klen, k, klen) != 0)
-				continue;
-			*found = l->a.found;
-			v->mv_data = l->a.row.v;
-			v->mv_size = l->a.row.vlen;
-			return 1;
-		}
 		if (pg_keycmp(l->key, l->klen, k, klen) > 0)
 			continue;
 		last = l->a.nrows ? &l->a.rows[l->a.nrows - 1] : NULL;
@@ -195,10 +228,12 @@ want(struct pg_txn *t, int page, enum kv_table tb, const uint8_t *k,
     size_t klen)
 {
 	struct pg_lock *l;
+	size_t b = 0;
 
-	for (l = t->locks; l != NULL; l = l->next)
-		if (l->page == page && l->tb == tb &&
-		    pg_keycmp(l->key, l->klen, k, klen) == 0)
+	if (!page && get_lock_find(t, tb, k, klen) != NULL)
+		return KV_AGAIN;
+	for (l = page ? t->pages : NULL; l != NULL; l = l->also)
+		if (l->tb == tb && pg_keycmp(l->key, l->klen, k, klen) == 0)
 			return KV_AGAIN;
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
 	    (l->key = malloc(klen + 1)) == NULL) {
@@ -211,6 +246,14 @@ want(struct pg_txn *t, int page, enum kv_table tb, const uint8_t *k,
 	l->tb = tb;
 	l->next = t->locks;
 	t->locks = l;
+	if (page) {
+		l->also = t->pages;
+		t->pages = l;
+	} else {
+		b = lock_bucket(tb, k, klen);
+		l->also = t->gets[b];
+		t->gets[b] = l;
+	}
 	t->unsent++;
 	return KV_AGAIN;
 }
@@ -310,8 +353,8 @@ db_seek(struct pg_txn *t, enum kv_table tb, const uint8_t *x, size_t xlen,
 	const struct pg_lock *l;
 	size_t i;
 
-	for (l = t->locks; l != NULL; l = l->next) {
-		if (!l->done || !l->page || l->tb != tb ||
+	for (l = t->pages; l != NULL; l = l->also) {
+		if (!l->done || l->tb != tb ||
 		    pg_keycmp(l->key, l->klen, x, xlen) > 0)
 			continue;
 		for (i = 0; i < l->a.nrows; i++)
