@@ -575,6 +575,38 @@ writes_send(struct pg_txn *t)
 	    PI_TX, t, TX_COMMIT);
 }
 
+/*
+ * A commit went through: the secrets it added or removed join the
+ * metrics' count at once, not at the next query of the database.  A
+ * write made without reading the row first (an upsert) could be either:
+ * the count is queried again instead.
+ */
+static void
+count_commit(struct pg_txn *t)
+{
+	struct pg *pg = t->pg;
+	const struct pg_ov *o;
+	MDB_val v;
+	int64_t d = 0;
+	size_t i;
+	int found;
+
+	for (i = 0; i < t->nov; i++) {
+		o = &t->ov[i];
+		if (o->tb != KV_SECRETS)
+			continue;
+		if (!lock_peek(t, o->tb, o->k, o->klen, &found, &v))
+			pg->stats_at = 0;
+		else if (o->del && found)
+			d--;
+		else if (!o->del && !found)
+			d++;
+	}
+	pg->count_delta += d;
+	pg->count = d < 0 && (uint64_t)-d > pg->count ? 0 :
+	    (size_t)((int64_t)pg->count + d);
+}
+
 /* Rolls the connection's transaction back; nobody waits for it. */
 static int
 rollback_send(struct pg *pg)
@@ -725,6 +757,7 @@ pg_txn_sync(struct pg *pg, struct pg_item *it)
 		if (rollback_send(pg) == -1)
 			lost(pg);
 		pg->st->full = 0;
+		pg->stats_at = 0;
 		finish(t, ST_OK);
 		return;
 	}
@@ -748,6 +781,7 @@ pg_txn_sync(struct pg *pg, struct pg_item *it)
 		run_body(t);
 	else if (t->phase == TP_COMMITTING) {
 		pg->st->full = 0;
+		count_commit(t);
 		finish(t, ST_OK);
 	}
 }
