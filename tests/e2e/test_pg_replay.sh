@@ -11,7 +11,9 @@
 # With the database stopped, health, whoami and
 # metrics over the unix socket answer at once, reads and writes 503 within
 # store_timeout with one audit line each, and nothing stored changes; once
-# it is back, the same daemon serves again.
+# it is back, the same daemon serves again.  A commit that waits past
+# store_timeout for a row another session holds answers 503 once,
+# changes nothing, and the next commit goes through.
 . "$top_srcdir/tests/e2e/lib.sh"
 . "$top_srcdir/tests/e2e/pglib.sh"
 . "$top_srcdir/tests/e2e/tools_lib.sh"
@@ -173,6 +175,26 @@ out=$(api "$A" POST /v1/secrets '{"name":"RPL","value":"replay-value-3"}')
 is "$(status_of "$out")" 200 "a rotation is acknowledged again"
 out=$(tls "$TOK" POST /v1/secrets/RPL/reveal)
 is "$(body_of "$out" | jq -r .value)" replay-value-3 "and revealed"
+
+# --- a commit past its deadline: 503 once, then the next commit works ---
+# Another session holds RPL's row (plain reads still pass): the commit's
+# SELECT ... FOR UPDATE waits past store_timeout.
+pg_psql r -c "BEGIN; SELECT 1 FROM secretd.secrets WHERE name = 'RPL' FOR UPDATE; SELECT pg_sleep(2.5); COMMIT;" >/dev/null &
+holder=$!
+sleep 0.5
+w0=$(n_audit '.op == "put" and .name == "RPL"')
+out=$(api "$A" POST /v1/secrets '{"name":"RPL","value":"replay-value-4"}')
+is_error "$out" 503 unavailable "a rotation whose row another session holds: 503"
+is "$(n_audit '.op == "put" and .name == "RPL"')" $((w0 + 1)) \
+    "answered once, with one audit line"
+wait "$holder"
+out=$(api "$A" POST /v1/secrets/RPL/reveal)
+is "$(body_of "$out" | jq -r .value)" replay-value-3 \
+    "the rotation past its deadline changed nothing"
+out=$(api "$A" POST /v1/secrets '{"name":"RPL","value":"replay-value-5"}')
+is "$(status_of "$out")" 200 "the next commit goes through"
+out=$(tls "$TOK" POST /v1/secrets/RPL/reveal)
+is "$(body_of "$out" | jq -r .value)" replay-value-5 "and is revealed"
 
 secretd_finish
 done_testing
