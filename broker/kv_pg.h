@@ -18,6 +18,7 @@
 #include "store_engine.h"
 
 #define PG_PAGE		64	/* rows a cursor fetches at a time */
+#define PG_PAGE_BIG	1024	/* a read view's, after a full page */
 #define PG_BUCKETS	16384	/* of the wave cache */
 #define PG_CACHE_MAX	65536	/* answers kept at most, about */
 #define PG_CACHE_BYTES	(64 * 1024 * 1024) /* their rows' bytes, about */
@@ -37,6 +38,7 @@ enum pg_stmt {
 	PS_UPDATE,
 	PS_UPSERT,
 	PS_DELETE,
+	PS_PAGE_BIG,	/* PS_PAGE of PG_PAGE_BIG rows */
 	PS_NSTMT
 };
 
@@ -60,11 +62,21 @@ struct pg_answer {
 
 enum pg_fetch_state { PF_UNSENT, PF_SENT, PF_DONE };
 
+/*
+ * What a fetch reads: a row, or a page of rows from a key.  A read view
+ * that walks past a full page fetches big pages from then on: a scan of
+ * a thousand rows costs a run of the request per page, and a request has
+ * few runs.
+ */
+#define PF_GET		0
+#define PF_PAGE		1
+#define PF_PAGE_BIG	2
+
 /* A read of the wave cache: what to fetch, then its answer. */
 struct pg_fetch {
 	struct pg_fetch	*hnext;
 	TAILQ_ENTRY(pg_fetch) entry;	/* pg->fetches, oldest first */
-	int		 page;
+	int		 page;		/* PF_* */
 	enum kv_table	 tb;
 	uint8_t		*key;		/* page: the first key wanted */
 	size_t		 klen;
@@ -146,6 +158,7 @@ struct pg {
 	uint64_t	 stats_at;	/* ms: next refresh */
 	int		 stats_busy;
 	size_t		 count;
+	int64_t		 count_delta;	/* this node's, since the last query */
 	uint64_t	 size;
 
 	int		 creating;	/* create: the schema comes first */

@@ -342,8 +342,11 @@ on_result(struct pg *pg, struct pg_conn *pc, struct pg_item *it,
 		pg->check_version = bad ? 0 : (int)be_int(r);
 		break;
 	case PI_STATS_COUNT:
+		/* commits made while the count was on its way are in it
+		 * or not: one refresh later it is exact again */
 		if (!bad)
-			pg->count = (size_t)be_int(r);
+			pg->count = (int64_t)be_int(r) + pg->count_delta > 0 ?
+			    (size_t)((int64_t)be_int(r) + pg->count_delta) : 0;
 		break;
 	case PI_STATS_SIZE:
 		if (!bad)

@@ -29,7 +29,7 @@ static const char *const table_names[KV_NTABLES] = {
 static const char stmt_letters[PS_NSTMT] = {
 	[PS_GET] = 'g', [PS_PAGE] = 'p', [PS_GET_LOCK] = 'G',
 	[PS_PAGE_LOCK] = 'P', [PS_INSERT] = 'i', [PS_UPDATE] = 'u',
-	[PS_UPSERT] = 'U', [PS_DELETE] = 'd'
+	[PS_UPSERT] = 'U', [PS_DELETE] = 'd', [PS_PAGE_BIG] = 'b'
 };
 
 /* The statements outside the tables, prepared by name. */
@@ -90,6 +90,10 @@ stmt_sql(enum pg_stmt s, enum kv_table tb, char *buf, size_t len)
 		n = snprintf(buf, len, "SELECT k, v FROM secretd.%s "
 		    "WHERE k >= $1 ORDER BY k LIMIT %d%s", t, PG_PAGE,
 		    s == PS_PAGE_LOCK ? " FOR UPDATE" : "");
+		break;
+	case PS_PAGE_BIG:
+		n = snprintf(buf, len, "SELECT k, v FROM secretd.%s "
+		    "WHERE k >= $1 ORDER BY k LIMIT %d", t, PG_PAGE_BIG);
 		break;
 	case PS_INSERT:
 		n = snprintf(buf, len, "INSERT INTO secretd.%s %s", t, cols);
@@ -232,6 +236,7 @@ pg_check_send(struct pg *pg, struct pg_conn *pc)
 int
 pg_stats_send(struct pg *pg, struct pg_conn *pc)
 {
+	pg->count_delta = 0;
 	if (pg_send_sql(pg, pc, "count", NULL, 0, NULL, NULL, NULL,
 	    PI_STATS_COUNT, NULL, 0) == -1 ||
 	    pg_send_sql(pg, pc, "dbsize", NULL, 0, NULL, NULL, NULL,

@@ -37,9 +37,12 @@ enum pg_tx_step { TX_BEGIN = 1, TX_MARKER, TX_RANGE, TX_LOCK, TX_UPDATE,
 
 enum pg_tx_phase { TP_WAIT, TP_LOCKING, TP_COMMITTING };
 
+#define LOCK_BUCKETS	4096
+
 /* A row (get) or a page of rows fetched FOR UPDATE in this attempt. */
 struct pg_lock {
 	struct pg_lock	*next;
+	struct pg_lock	*also;		/* same bucket (get), next page */
 	int		 page;
 	enum kv_table	 tb;
 	uint8_t		*key;
@@ -71,6 +74,12 @@ struct pg_txn {
 	int		 conflicts;
 	enum pg_tx_phase phase;
 	struct pg_lock	*locks;
+	/*
+	 * The same locks again, for lookups: gets by key, pages apart.  A
+	 * quota counts thousands of rows, read at every run of the body.
+	 */
+	struct pg_lock	*gets[LOCK_BUCKETS];
+	struct pg_lock	*pages;
 	size_t		 unsent;	/* locks the last run asked for */
 	struct pg_ov	*ov;
 	size_t		 nov, ovcap;
@@ -94,7 +103,33 @@ locks_free(struct pg_txn *t)
 		free(l->key);
 		free(l);
 	}
+	memset(t->gets, 0, sizeof(t->gets));
+	t->pages = NULL;
 	t->unsent = 0;
+}
+
+/* FNV-1a: the buckets only spread keys, nobody chooses them. */
+static size_t
+lock_bucket(enum kv_table tb, const uint8_t *k, size_t klen)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)tb;
+	size_t i;
+
+	for (i = 0; i < klen; i++)
+		h = (h ^ k[i]) * 0x100000001b3ULL;
+	return (size_t)(h % LOCK_BUCKETS);
+}
+
+static struct pg_lock *
+get_lock_find(struct pg_txn *t, enum kv_table tb, const uint8_t *k,
+    size_t klen)
+{
+	struct pg_lock *l;
+
+	for (l = t->gets[lock_bucket(tb, k, klen)]; l != NULL; l = l->also)
+		if (l->tb == tb && pg_keycmp(l->key, l->klen, k, klen) == 0)
+			return l;
+	return NULL;
 }
 
 static void
@@ -161,17 +196,15 @@ lock_peek(struct pg_txn *t, enum kv_table tb, const uint8_t *k, size_t klen,
 	const struct pg_row *last;
 	size_t i;
 
-	for (l = t->locks; l != NULL; l = l->next) {
+	if ((l = get_lock_find(t, tb, k, klen)) != NULL && l->done) {
+		*found = l->a.found;
+		v->mv_data = l->a.row.v;
+		v->mv_size = l->a.row.vlen;
+		return 1;
+	}
+	for (l = t->pages; l != NULL; l = l->also) {
 		if (!l->done || l->tb != tb)
 			continue;
-		if (!l->page) {
-			if (pg_keycmp(l->key, l->klen, k, klen) != 0)
-				continue;
-			*found = l->a.found;
-			v->mv_data = l->a.row.v;
-			v->mv_size = l->a.row.vlen;
-			return 1;
-		}
 		if (pg_keycmp(l->key, l->klen, k, klen) > 0)
 			continue;
 		last = l->a.nrows ? &l->a.rows[l->a.nrows - 1] : NULL;
@@ -197,10 +230,12 @@ want(struct pg_txn *t, int page, enum kv_table tb, const uint8_t *k,
     size_t klen)
 {
 	struct pg_lock *l;
+	size_t b = 0;
 
-	for (l = t->locks; l != NULL; l = l->next)
-		if (l->page == page && l->tb == tb &&
-		    pg_keycmp(l->key, l->klen, k, klen) == 0)
+	if (!page && get_lock_find(t, tb, k, klen) != NULL)
+		return KV_AGAIN;
+	for (l = page ? t->pages : NULL; l != NULL; l = l->also)
+		if (l->tb == tb && pg_keycmp(l->key, l->klen, k, klen) == 0)
 			return KV_AGAIN;
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
 	    (l->key = malloc(klen + 1)) == NULL) {
@@ -213,6 +248,14 @@ want(struct pg_txn *t, int page, enum kv_table tb, const uint8_t *k,
 	l->tb = tb;
 	l->next = t->locks;
 	t->locks = l;
+	if (page) {
+		l->also = t->pages;
+		t->pages = l;
+	} else {
+		b = lock_bucket(tb, k, klen);
+		l->also = t->gets[b];
+		t->gets[b] = l;
+	}
 	t->unsent++;
 	return KV_AGAIN;
 }
@@ -312,8 +355,8 @@ db_seek(struct pg_txn *t, enum kv_table tb, const uint8_t *x, size_t xlen,
 	const struct pg_lock *l;
 	size_t i;
 
-	for (l = t->locks; l != NULL; l = l->next) {
-		if (!l->done || !l->page || l->tb != tb ||
+	for (l = t->pages; l != NULL; l = l->also) {
+		if (!l->done || l->tb != tb ||
 		    pg_keycmp(l->key, l->klen, x, xlen) > 0)
 			continue;
 		for (i = 0; i < l->a.nrows; i++)
@@ -534,6 +577,38 @@ writes_send(struct pg_txn *t)
 	    PI_TX, t, TX_COMMIT);
 }
 
+/*
+ * A commit went through: the secrets it added or removed join the
+ * metrics' count at once, not at the next query of the database.  A
+ * write made without reading the row first (an upsert) could be either:
+ * the count is queried again instead.
+ */
+static void
+count_commit(struct pg_txn *t)
+{
+	struct pg *pg = t->pg;
+	const struct pg_ov *o;
+	MDB_val v;
+	int64_t d = 0;
+	size_t i;
+	int found;
+
+	for (i = 0; i < t->nov; i++) {
+		o = &t->ov[i];
+		if (o->tb != KV_SECRETS)
+			continue;
+		if (!lock_peek(t, o->tb, o->k, o->klen, &found, &v))
+			pg->stats_at = 0;
+		else if (o->del && found)
+			d--;
+		else if (!o->del && !found)
+			d++;
+	}
+	pg->count_delta += d;
+	pg->count = d < 0 && (uint64_t)-d > pg->count ? 0 :
+	    (size_t)((int64_t)pg->count + d);
+}
+
 /* Rolls the connection's transaction back; nobody waits for it. */
 static int
 rollback_send(struct pg *pg)
@@ -706,6 +781,7 @@ pg_txn_sync(struct pg *pg, struct pg_item *it)
 		if (rollback_send(pg) == -1)
 			lost(pg);
 		pg->st->full = 0;
+		pg->stats_at = 0;
 		finish(t, ST_OK);
 		return;
 	}
@@ -731,6 +807,7 @@ pg_txn_sync(struct pg *pg, struct pg_item *it)
 		run_body(t);
 	else if (t->phase == TP_COMMITTING) {
 		pg->st->full = 0;
+		count_commit(t);
 		finish(t, ST_OK);
 	}
 }

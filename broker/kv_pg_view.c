@@ -73,7 +73,7 @@ pg_answer_fill(struct pg_answer *a, const PGresult *r, int page)
 			return -1;
 		a->bytes += a->rows[i].klen + a->rows[i].vlen;
 	}
-	a->full = n >= PG_PAGE;
+	a->full = n >= (page == PF_PAGE_BIG ? PG_PAGE_BIG : PG_PAGE);
 	return 0;
 }
 
@@ -229,7 +229,8 @@ pg_wave_send(struct pg *pg)
 			break;
 		k.mv_data = f->key;
 		k.mv_size = f->klen;
-		if (pg_send(pg, &pg->rd, f->page ? PS_PAGE : PS_GET, f->tb, &k,
+		if (pg_send(pg, &pg->rd, f->page == PF_GET ? PS_GET :
+		    f->page == PF_PAGE ? PS_PAGE : PS_PAGE_BIG, f->tb, &k,
 		    NULL, PI_FETCH, f, 0) == -1) {
 			pg_conn_drop(pg, &pg->rd, PQerrorMessage(pg->rd.c));
 			return;
@@ -307,7 +308,7 @@ view_get(struct pg *pg, enum kv_table tb, const MDB_val *k, MDB_val *v)
 	struct pg_fetch *f;
 	int rc;
 
-	if ((rc = view_fetch(pg, 0, tb, k->mv_data, k->mv_size, &f)) != 0)
+	if ((rc = view_fetch(pg, PF_GET, tb, k->mv_data, k->mv_size, &f)) != 0)
 		return rc;
 	if (!f->a.found)
 		return MDB_NOTFOUND;
@@ -317,13 +318,13 @@ view_get(struct pg *pg, enum kv_table tb, const MDB_val *k, MDB_val *v)
 }
 
 static int
-view_page(struct pg_cursor *c, const uint8_t *from, size_t len)
+view_page(struct pg_cursor *c, int kind, const uint8_t *from, size_t len)
 {
 	struct pg *pg = pg_of(c->h.txn->st);
 	int rc;
 
 	c->on = 0;
-	if ((rc = view_fetch(pg, 1, c->tb, from, len, &c->page)) != 0)
+	if ((rc = view_fetch(pg, kind, c->tb, from, len, &c->page)) != 0)
 		return rc;
 	c->i = 0;
 	c->on = 1;
@@ -339,10 +340,10 @@ view_cursor_get(struct pg_cursor *c, MDB_val *k, MDB_val *v, enum kv_op op)
 
 	switch (op) {
 	case KV_FIRST:
-		rc = view_page(c, (const uint8_t *)"", 0);
+		rc = view_page(c, PF_PAGE, (const uint8_t *)"", 0);
 		break;
 	case KV_SET_RANGE:
-		rc = view_page(c, k->mv_data, k->mv_size);
+		rc = view_page(c, PF_PAGE, k->mv_data, k->mv_size);
 		break;
 	case KV_NEXT:
 		if (!c->on)
@@ -360,7 +361,7 @@ view_cursor_get(struct pg_cursor *c, MDB_val *k, MDB_val *v, enum kv_op op)
 			return ENOMEM;
 		memcpy(from, last->k, last->klen);
 		from[last->klen] = '\0';
-		rc = view_page(c, from, last->klen + 1);
+		rc = view_page(c, PF_PAGE_BIG, from, last->klen + 1);
 		free(from);
 		break;
 	default:

@@ -270,7 +270,7 @@ store_secret_scan(struct store *st, const struct store_scan *sc,
 	struct scan s;
 	struct kv_txn *txn;
 	struct kv_cursor *c;
-	int r, rc, ret;
+	int r, rc, ret, missed = 0;
 
 	*n = 0;
 	if (next_cursor_len < CURSOR_MAX_LEN + 1 || max == 0 ||
@@ -283,8 +283,19 @@ store_secret_scan(struct store *st, const struct store_scan *sc,
 		store_rtxn_done(st);
 		return store_mdb_err(rc);
 	}
-	for (r = 0; r < s.nrange && ret == ST_OK && !pg.more; r++)
-		ret = scan_range(st, txn, c, &s, r, &pg);
+	for (r = 0; r < s.nrange && ret == ST_OK && !pg.more; r++) {
+		/*
+		 * A range still being fetched: the next one is asked for
+		 * in the same wave, not in the run after.
+		 */
+		if ((ret = scan_range(st, txn, c, &s, r, &pg)) == ST_BUSY &&
+		    store_run_missed(st)) {
+			missed = 1;
+			ret = ST_OK;
+		}
+	}
+	if (ret == ST_OK && missed)
+		ret = ST_BUSY;
 	kv_cursor_close(c);
 	store_rtxn_done(st);
 	if (ret == ST_OK && pg.more &&

@@ -291,66 +291,98 @@ done:
 	return rc;
 }
 
+/* The ids of the user's owner entries, prefix pre, in key order. */
+static int
+owned_ids(struct kv_txn *txn, const struct okey *pre,
+    char (**ids)[TOKEN_ID_LEN + 1], size_t *n)
+{
+	struct kv_cursor *c;
+	MDB_val k, v;
+	size_t cap = 0;
+	void *ni;
+	int rc;
+
+	if ((rc = kv_cursor_open(txn, KV_TOKEN_OWNERS, &c)) != 0)
+		return rc;
+	k.mv_size = pre->len;
+	k.mv_data = (void *)pre->buf;
+	for (rc = kv_cursor_get(c, &k, &v, KV_SET_RANGE); rc == 0;
+	    rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
+		if (k.mv_size != pre->len + TOKEN_ID_LEN ||
+		    memcmp(k.mv_data, pre->buf, pre->len) != 0)
+			break;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((ni = reallocarray(*ids, cap,
+			    sizeof(**ids))) == NULL) {
+				rc = ENOMEM;
+				break;
+			}
+			*ids = ni;
+		}
+		memcpy((*ids)[*n], (const uint8_t *)k.mv_data + pre->len,
+		    TOKEN_ID_LEN);
+		(*ids)[(*n)++][TOKEN_ID_LEN] = '\0';
+	}
+	kv_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /*
  * Counts the user's live tokens; expired ones are removed on the way, so
  * they neither count nor pile up.
+ *
+ * The owner entries first, then the records: an engine that fetches
+ * (PostgreSQL) runs the body again after each page of entries, and the
+ * records, thousands of MACs for a busy user, are checked only once the
+ * entries are all there.  A record still to fetch does not end the
+ * count: the others are asked for too, so the body runs again once for
+ * all of them, not once per token.
  */
 static int
 live_tokens(struct store *st, struct kv_txn *txn, const char *org,
     const char *user, uint64_t now, size_t *live)
 {
-	char (*expired)[TOKEN_ID_LEN + 1] = NULL, parent[TOKEN_ID_LEN + 1];
-	char id[TOKEN_ID_LEN + 1];
+	char (*ids)[TOKEN_ID_LEN + 1] = NULL, parent[TOKEN_ID_LEN + 1];
 	struct token_meta t;
 	uint8_t hash[TOKEN_HASH_LEN];
-	struct okey pre;
-	struct kv_cursor *c;
-	MDB_val k, v;
-	size_t nexp = 0, cap = 0, i;
-	void *ne;
-	int rc;
+	struct okey pre, ok;
+	MDB_val k;
+	size_t n = 0, nexp = 0, i;
+	int rc, again = 0;
 
 	*live = 0;
 	if (okey_build(&pre, org, user, NULL) == -1)
 		return MDB_BAD_VALSIZE;
-	if ((rc = kv_cursor_open(txn, KV_TOKEN_OWNERS, &c)) != 0)
-		return rc;
-	k.mv_size = pre.len;
-	k.mv_data = pre.buf;
-	for (rc = kv_cursor_get(c, &k, &v, KV_SET_RANGE); rc == 0;
-	    rc = kv_cursor_get(c, &k, &v, KV_NEXT)) {
-		if (k.mv_size != pre.len + TOKEN_ID_LEN ||
-		    memcmp(k.mv_data, pre.buf, pre.len) != 0)
+	if ((rc = owned_ids(txn, &pre, &ids, &n)) != 0)
+		goto done;
+	for (i = 0; i < n; i++) {
+		if ((rc = token_by_id(st, txn, ids[i], hash, &t,
+		    parent)) == KV_AGAIN) {
+			again = 1;
+			continue;
+		}
+		if (rc != 0)
 			break;
-		memcpy(id, (const uint8_t *)k.mv_data + pre.len, TOKEN_ID_LEN);
-		id[TOKEN_ID_LEN] = '\0';
-		if ((rc = token_by_id(st, txn, id, hash, &t, parent)) != 0)
-			break;
-		if (!owner_entry_matches(&k, &t)) {
+		if (okey_build(&ok, org, user, ids[i]) == -1)
+			rc = MDB_CORRUPTED;
+		k.mv_size = ok.len;
+		k.mv_data = ok.buf;
+		if (rc != 0 || !owner_entry_matches(&k, &t)) {
 			rc = MDB_CORRUPTED;
 			break;
 		}
-		if (t.expires_at == 0 || t.expires_at > now) {
+		if (t.expires_at == 0 || t.expires_at > now)
 			(*live)++;
-			continue;
-		}
-		if (nexp == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((ne = reallocarray(expired, cap,
-			    sizeof(*expired))) == NULL) {
-				rc = ENOMEM;
-				break;
-			}
-			expired = ne;
-		}
-		memcpy(expired[nexp++], id, sizeof(id));
+		else	/* ids[] is walked ahead of nexp: reused for these */
+			memmove(ids[nexp++], ids[i], sizeof(ids[i]));
 	}
-	kv_cursor_close(c);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
+	if (rc == MDB_NOTFOUND || rc == 0)
+		rc = again ? KV_AGAIN : 0;
 	for (i = 0; rc == 0 && i < nexp; i++)
-		rc = token_remove(st, txn, expired[i], NULL);
-	free(expired);
+		rc = token_remove(st, txn, ids[i], NULL);
+done:
+	free(ids);
 	return rc;
 }
 
@@ -504,7 +536,8 @@ store_token_list(struct store *st, const char *org, const char *user,
 	struct kv_txn *txn;
 	struct kv_cursor *c;
 	MDB_val k, v;
-	int rc, ret;
+	size_t seen = 0;
+	int rc, ret, again = 0;
 
 	*n = 0;
 	next_cursor[0] = '\0';
@@ -535,16 +568,27 @@ store_token_list(struct store *st, const char *org, const char *user,
 		if (k.mv_size < pre.len + TOKEN_ID_LEN ||
 		    memcmp(k.mv_data, pre.buf, pre.len) != 0)
 			break;
-		if (*n == max) {
-			snprintf(next_cursor, next_cursor_len, "%s/%s",
-			    out[*n - 1].user_id, out[*n - 1].id);
+		if (seen == max) {
+			if (!again)
+				snprintf(next_cursor, next_cursor_len, "%s/%s",
+				    out[*n - 1].user_id, out[*n - 1].id);
 			break;
 		}
+		seen++;
 		memcpy(id, (const uint8_t *)k.mv_data + k.mv_size -
 		    TOKEN_ID_LEN, TOKEN_ID_LEN);
 		id[TOKEN_ID_LEN] = '\0';
+		/*
+		 * A token whose record is still being fetched: the rest of
+		 * the page is read all the same, so that every fetch the
+		 * page needs goes out in one wave, not one per token.
+		 */
 		if ((rc = token_by_id(st, txn, id, hash, &out[*n],
-		    parent)) != 0)
+		    parent)) == KV_AGAIN) {
+			again = 1;
+			continue;
+		}
+		if (rc != 0)
 			break;
 		if (!owner_entry_matches(&k, &out[*n])) {
 			rc = MDB_CORRUPTED;
@@ -552,6 +596,8 @@ store_token_list(struct store *st, const char *org, const char *user,
 		}
 		(*n)++;
 	}
+	if (again && (rc == 0 || rc == MDB_NOTFOUND))
+		rc = KV_AGAIN;
 	ret = rc == 0 || rc == MDB_NOTFOUND ? ST_OK : store_mdb_err(rc);
 	kv_cursor_close(c);
 	store_rtxn_done(st);

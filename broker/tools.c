@@ -396,7 +396,7 @@ resolve_slot(struct req *q, const struct tool_slot *s,
 	struct secret_meta meta;
 	struct target t;
 	const char *name = s->secret;
-	int org_only = 0, scope, rv = ST_NOTFOUND;
+	int org_only = 0, scope, rv = ST_NOTFOUND, missed = 0;
 	uint32_t i;
 
 	for (i = 0; i < x->noverrides; i++)
@@ -414,8 +414,22 @@ resolve_slot(struct req *q, const struct tool_slot *s,
 			continue;
 		rv = store_secret_get(q->b->store, t.org_id, scope, t.owner,
 		    name, &meta, v);
+		/*
+		 * The user's secret is still being fetched: the org's is
+		 * asked for in the same wave, the next run needs it when
+		 * the user has none.
+		 */
+		if (rv == ST_BUSY && store_run_missed(q->b->store)) {
+			missed = 1;
+			continue;
+		}
 		if (rv != ST_NOTFOUND)
 			break;
+	}
+	if (missed) {
+		if (rv == ST_OK)
+			store_value_free(v);
+		rv = ST_BUSY;
 	}
 	if (rv == ST_NOTFOUND) {
 		snprintf(msg, len, "credential %s: no secret %s", s->name,
@@ -508,11 +522,24 @@ exec_submit(struct req *q, const struct tool *t, struct exec *e,
 	struct secret_value v;
 	struct ipc_msg m;
 	uint32_t i, id;
-	int rv;
+	int rv, missed = RT_OK;
 
 	for (i = 0; i < t->nslots; i++) {
-		if ((rv = resolve_slot(q, &t->slots[i], x, &e->reply.creds[i],
-		    &v, msg, len)) != RT_OK)
+		rv = resolve_slot(q, &t->slots[i], x, &e->reply.creds[i], &v,
+		    msg, len);
+		/*
+		 * A read still on its way: the other slots are resolved all
+		 * the same, so that their reads go out in the same wave;
+		 * this run is thrown away and made again.
+		 */
+		if (store_run_missed(q->b->store)) {
+			if (rv == RT_OK)
+				store_value_free(&v);
+			else if (missed == RT_OK)
+				missed = rv;
+			continue;
+		}
+		if (rv != RT_OK)
 			return rv;
 		e->reply.ncreds = i + 1;
 		e->values[i] = sodium_malloc(v.len);
@@ -525,6 +552,9 @@ exec_submit(struct req *q, const struct tool *t, struct exec *e,
 		rq->creds[i].value = e->values[i];
 		rq->creds[i].value_len = e->lens[i];
 	}
+	if (store_run_missed(q->b->store))
+		return missed != RT_OK ? missed : store_status(ST_BUSY, msg,
+		    len);
 	if (!runner_ready(q->b)) {
 		snprintf(msg, len, "the tool runner is not running");
 		return RT_UNAVAILABLE;

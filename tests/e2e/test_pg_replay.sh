@@ -4,12 +4,19 @@
 # token (two waves: the token, then the record) is answered once, with one
 # audit line and one count, concurrent ones too; an unknown token counts
 # one failed authentication a request, so the rate limit starts at the
-# eleventh, not sooner.  With the database stopped, health, whoami and
+# eleventh, not sooner.  Reads that each need the one before (a page of
+# tokens: owner entries, ids, records; a tool's credential slots: the
+# user's secret, else the org's) go out together, so a page of 20 tokens
+# and a tool with 3 slots answer within the runs a request may make.
+# With the database stopped, health, whoami and
 # metrics over the unix socket answer at once, reads and writes 503 within
 # store_timeout with one audit line each, and nothing stored changes; once
-# it is back, the same daemon serves again.
+# it is back, the same daemon serves again.  A commit that waits past
+# store_timeout for a row another session holds answers 503 once,
+# changes nothing, and the next commit goes through.
 . "$top_srcdir/tests/e2e/lib.sh"
 . "$top_srcdir/tests/e2e/pglib.sh"
+. "$top_srcdir/tests/e2e/tools_lib.sh"
 
 A=$E2E_ALICE C=$E2E_ADMIN
 UNKNOWN=rts_00000000000000ee_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq
@@ -23,7 +30,26 @@ pg_require
 pg_init r && pg_start r ||
     { echo "Bail out! PostgreSQL cluster r did not start"; exit 1; }
 e2e_setup "store = postgresql" "postgresql = $(pg_conninfo r)" \
-    "store_timeout = 1s"
+    "store_timeout = 1s" "tools_dir = tools.d"
+tools_setup
+# Three slots, each naming an org secret: each looks for alice's own
+# secret of that name first, then the org's.
+tool env3 <<EOF
+type = exec
+command = $BIN/env_stdin.py
+timeout = 5s
+slot one
+	secret = RPL_ORG_1
+	env = ONE
+slot two
+	secret = RPL_ORG_2
+	env = TWO
+slot three
+	secret = RPL_ORG_3
+	env = THREE
+action run
+	param leak string
+EOF
 secretd_start
 PID=$SECRETD_PID
 
@@ -62,6 +88,32 @@ is "$(n_audit '.op == "reveal" and .name == "RPL"')" $((a0 + 9)) \
     "they wrote one audit line each"
 is "$(metric 'secretd_reveals_total{scope="user"}')" $((r0 + 9)) \
     "and were counted once each"
+
+# --- reads that depend on each other, many at once ---
+for i in $(seq 2 20); do
+	token_create "$A" "{\"description\":\"page $i\"}" >/dev/null
+done
+out=$(tls "$TOK" GET /v1/tokens)
+is "$(status_of "$out") $(body_of "$out" | jq '.tokens | length')" "200 20" \
+    "a page of alice's 20 tokens, with a token, answers 200"
+is "$(body_of "$out" | jq -r '[.tokens[].description] | unique | length')" 20 \
+    "and lists each of them"
+out=$(api "$C" GET "/v1/tokens?limit=7")
+is "$(status_of "$out") $(body_of "$out" | jq '.tokens | length')" "200 7" \
+    "the admin's page of 7 of the org's tokens answers 200"
+sts=
+for i in 1 2 3; do
+	sts+="$(status_of "$(api "$C" POST /v1/secrets \
+	    "{\"name\":\"RPL_ORG_$i\",\"value\":\"org-value-$i-abcdef\",\"orgWide\":true}")") "
+done
+is "$sts" "201 201 201 " "the admin stores the three org secrets"
+out=$(tls "$TOK" POST /v1/tools/env3/execute '{"action":"run","params":{"leak":"TWO"}}')
+is "$(status_of "$out")" 200 \
+    "a tool with 3 credential slots, with a token, answers 200"
+is "$(body_of "$out" | jq -r '[.credentials[] | .slot + ":" + .scope] | join(" ")')" \
+    "one:org two:org three:org" "each slot resolved to the org's secret"
+is "$(body_of "$out" | jq -r '.result.env.TWO')" "[REDACTED:two]" \
+    "the tool got the value (it came back redacted)"
 
 # --- a run thrown away is not a failed authentication ---
 f0=$(metric 'secretd_auth_failures_total{reason="bad_token"}')
@@ -123,6 +175,26 @@ out=$(api "$A" POST /v1/secrets '{"name":"RPL","value":"replay-value-3"}')
 is "$(status_of "$out")" 200 "a rotation is acknowledged again"
 out=$(tls "$TOK" POST /v1/secrets/RPL/reveal)
 is "$(body_of "$out" | jq -r .value)" replay-value-3 "and revealed"
+
+# --- a commit past its deadline: 503 once, then the next commit works ---
+# Another session holds RPL's row (plain reads still pass): the commit's
+# SELECT ... FOR UPDATE waits past store_timeout.
+pg_psql r -c "BEGIN; SELECT 1 FROM secretd.secrets WHERE name = 'RPL' FOR UPDATE; SELECT pg_sleep(2.5); COMMIT;" >/dev/null &
+holder=$!
+sleep 0.5
+w0=$(n_audit '.op == "put" and .name == "RPL"')
+out=$(api "$A" POST /v1/secrets '{"name":"RPL","value":"replay-value-4"}')
+is_error "$out" 503 unavailable "a rotation whose row another session holds: 503"
+is "$(n_audit '.op == "put" and .name == "RPL"')" $((w0 + 1)) \
+    "answered once, with one audit line"
+wait "$holder"
+out=$(api "$A" POST /v1/secrets/RPL/reveal)
+is "$(body_of "$out" | jq -r .value)" replay-value-3 \
+    "the rotation past its deadline changed nothing"
+out=$(api "$A" POST /v1/secrets '{"name":"RPL","value":"replay-value-5"}')
+is "$(status_of "$out")" 200 "the next commit goes through"
+out=$(tls "$TOK" POST /v1/secrets/RPL/reveal)
+is "$(body_of "$out" | jq -r .value)" replay-value-5 "and is revealed"
 
 secretd_finish
 done_testing
