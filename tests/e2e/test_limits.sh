@@ -122,7 +122,13 @@ is "$(status_of "$(api "$C" POST /v1/secrets '{"name":"C1","value":"c"}')")" 201
 
 # --- thousands of tokens: found by id, listed in pages ------------------------
 restart_with "max_tokens_per_user = 5000"
-urls=$(printf 'http://localhost/v1/tokens %.0s' $(seq 1 1030))
+# On PostgreSQL each token made counts the user's live tokens row by row
+# over the network, so thousands cost minutes: a tenth as many there,
+# listed in pages a tenth as long, walks as many pages.
+BULK=1030 PAGE=1000
+[ "$E2E_STORE" = postgresql ] && BULK=130 PAGE=100
+TOTAL=$((4 * BULK))
+urls=$(printf 'http://localhost/v1/tokens %.0s' $(seq 1 "$BULK"))
 pids=()
 for w in 1 2 3 4; do
 	# shellcheck disable=SC2086
@@ -133,18 +139,18 @@ for w in 1 2 3 4; do
 done
 wait "${pids[@]}"
 cat "$E2E_DIR"/bulk.* >"$E2E_DIR/bulk"
-is "$(wc -l <"$E2E_DIR/bulk")" 4120 "root made 4120 tokens"
+is "$(wc -l <"$E2E_DIR/bulk")" "$TOTAL" "root made $TOTAL tokens"
 last=$(tail -n 1 "$E2E_DIR/bulk")
 first=$(head -n 1 "$E2E_DIR/bulk")
 is "$(status_of "$(api root DELETE "/v1/tokens/$(id_of "$last")")") $(status_of "$(api root DELETE "/v1/tokens/$(id_of "$first")")")" \
     "200 200" "any of them is revoked by id"
 is "$(status_of "$(tls "$last" GET /v1/secrets)") $(status_of "$(tls "$first" GET /v1/secrets)")" \
     "401 401" "and no longer works over TLS"
-is "$(status_of "$(tls "$(sed -n 2000p "$E2E_DIR/bulk")" GET /v1/secrets)")" 200 \
+is "$(status_of "$(tls "$(sed -n "$((TOTAL / 2))p" "$E2E_DIR/bulk")" GET /v1/secrets)")" 200 \
     "the others still work"
 n=0 pages=0 cursor=
 while :; do
-	q="/v1/tokens?limit=1000"
+	q="/v1/tokens?limit=$PAGE"
 	[ -n "$cursor" ] && q="$q&cursor=$cursor"
 	page=$(api root GET "$q" | sed '$d')
 	n=$((n + $(echo "$page" | jq '.tokens | length')))
@@ -152,7 +158,7 @@ while :; do
 	cursor=$(echo "$page" | jq -r '.nextCursor // empty | @uri')
 	[ -n "$cursor" ] && [ "$pages" -lt 20 ] || break
 done
-ok "$([ "$n" -ge 4118 ] && [ "$pages" -ge 5 ]; echo $?)" \
+ok "$([ "$n" -ge $((TOTAL - 2)) ] && [ "$pages" -ge 5 ]; echo $?)" \
     "an admin's token list walks every page ($n tokens in $pages pages)"
 
 # --- audit_sync = all ---------------------------------------------------------
