@@ -286,9 +286,17 @@ pg_connect(struct pg *pg)
 		    "(run secretd init)");
 		return ST_NOTFOUND;
 	}
-	if (pg->check_version != PG_SCHEMA) {
-		log_warnx("postgresql: the schema is version %d, this secretd "
-		    "knows %d", pg->check_version, PG_SCHEMA);
+	if (pg->check_version < PG_SCHEMA) {
+		log_warnx("postgresql: the schema's layout is version %d, this "
+		    "secretd needs %d: stop every node and run secretd init "
+		    "on one to bring it up to date", pg->check_version,
+		    PG_SCHEMA);
+		return ST_INVALID;
+	}
+	if (pg->check_version > PG_SCHEMA) {
+		log_warnx("postgresql: the schema's layout is version %d, "
+		    "newer than this secretd's %d: upgrade secretd on this "
+		    "node", pg->check_version, PG_SCHEMA);
 		return ST_INVALID;
 	}
 	pg->stats_at = pg_now();

@@ -87,6 +87,21 @@ is "$rc" 0 "a node given the key as a systemd credential: exit 0"
 ok "$([ ! -e "$dir/node3/root.key" ]; echo $?)" \
     "it uses the credential and makes no root key"
 
+# The layout's own version: an older one names the command that brings
+# it up to date, a newer one says to upgrade this node.
+layout=$(sql "SELECT version FROM secretd.schema_version")
+sql "UPDATE secretd.schema_version SET version = $((layout - 1))"
+out=$("$SECRETD" verify -c "$dir/node1.conf" 2>&1); rc=$?
+ok "$([ "$rc" -ne 0 ] && printf '%s' "$out" | grep -q 'run secretd init on one'; echo $?)" \
+    "an older layout is refused, naming secretd init (exit $rc)"
+sql "UPDATE secretd.schema_version SET version = $((layout + 1))"
+out=$("$SECRETD" verify -c "$dir/node1.conf" 2>&1); rc=$?
+ok "$([ "$rc" -ne 0 ] && printf '%s' "$out" | grep -q 'upgrade secretd on this node'; echo $?)" \
+    "a newer layout is refused: this node's secretd is the older (exit $rc)"
+sql "UPDATE secretd.schema_version SET version = $layout"
+"$SECRETD" verify -c "$dir/node1.conf" >/dev/null 2>&1
+is "$?" 0 "with its own layout back, the store verifies"
+
 conf other
 out=$(init other); rc=$?
 is "$rc" 1 "a fresh root key against that database: exit 1"
