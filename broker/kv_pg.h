@@ -28,13 +28,16 @@
 #define PG_STATS_MS	10000	/* metrics figures refreshed this often */
 #define PG_RETRIES	3	/* a conflicting batch is run again */
 
-/* The statements prepared on every connection, one per table each. */
+/*
+ * The statements prepared on every connection, one per table each.  The
+ * writes take arrays: one statement per table and kind for a commit.
+ */
 enum pg_stmt {
 	PS_GET,		/* v of k */
 	PS_PAGE,	/* PG_PAGE rows from k on, in key order */
 	PS_GET_LOCK,	/* PS_GET ... FOR UPDATE */
 	PS_PAGE_LOCK,
-	PS_INSERT,	/* fails with 23505 when the row exists */
+	PS_INSERT,	/* fails with 23505 when a row exists */
 	PS_UPDATE,
 	PS_UPSERT,
 	PS_DELETE,
@@ -46,6 +49,14 @@ struct pg_row {
 	uint8_t		*k;
 	size_t		 klen;
 	uint8_t		*v;
+	size_t		 vlen;
+};
+
+/* A row a write statement sends; v unused by PS_DELETE. */
+struct pg_wrow {
+	const uint8_t	*k;
+	size_t		 klen;
+	const uint8_t	*v;
 	size_t		 vlen;
 };
 
@@ -177,8 +188,10 @@ int	 pg_loop(struct pg *, int (*until)(struct pg *, void *), void *,
 uint64_t pg_now(void);
 int	 pg_keycmp(const uint8_t *, size_t, const uint8_t *, size_t);
 int	 pg_send(struct pg *, struct pg_conn *, enum pg_stmt, enum kv_table,
-	    const MDB_val *k, const MDB_val *v, enum pg_item_kind, void *,
-	    int tx);
+	    const MDB_val *k, enum pg_item_kind, void *, int tx);
+int	 pg_send_rows(struct pg *, struct pg_conn *, enum pg_stmt,
+	    enum kv_table, const struct pg_wrow *, size_t,
+	    enum pg_item_kind, void *, int tx);
 int	 pg_send_sql(struct pg *, struct pg_conn *, const char *stmt,
 	    const char *sql, int nparams, const char *const *values,
 	    const int *lengths, const int *formats, enum pg_item_kind,

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -87,37 +88,147 @@ pg_send_sql(struct pg *pg, struct pg_conn *pc, const char *stmt,
 	return pg_queue(pc, kind, p, tx);
 }
 
-/* One statement on a table: k, then v, then the key's plain columns. */
+/* A read of a table: the key its statement starts from. */
 int
 pg_send(struct pg *pg, struct pg_conn *pc, enum pg_stmt s, enum kv_table tb,
-    const MDB_val *k, const MDB_val *v, enum pg_item_kind kind, void *p,
-    int tx)
+    const MDB_val *k, enum pg_item_kind kind, void *p, int tx)
 {
-	const char *values[6];
-	int lengths[6], formats[6] = { 1, 1, 0, 0, 0, 0 }, n = 1, i, named;
-	char cols[4][256], name[16];
+	const char *values[1];
+	int lengths[1], formats[1] = { 1 };
+	char name[16];
 
 	values[0] = k->mv_size ? k->mv_data : "";
 	lengths[0] = (int)k->mv_size;
-	if (s == PS_INSERT || s == PS_UPDATE || s == PS_UPSERT) {
-		values[1] = v->mv_size ? v->mv_data : "";
-		lengths[1] = (int)v->mv_size;
-		n = 2;
+	return pg_send_sql(pg, pc, pg_stmt_name(s, tb, name, sizeof(name)),
+	    NULL, 1, values, lengths, formats, kind, p, tx);
+}
+
+#define OID_BYTEA	17
+#define OID_TEXT	25
+
+/*
+ * A one-dimensional array in PostgreSQL's binary format (array_recv):
+ * ndim, has-nulls flag, element type, then length and lower bound, then
+ * each element as its length (-1: NULL) and bytes.  Binary, so keys
+ * holding NUL, quotes, backslashes or braces need no escaping.
+ */
+struct pg_array {
+	uint8_t		*buf;
+	size_t		 len, cap;
+};
+
+static int
+array_put(struct pg_array *a, const void *p, size_t n)
+{
+	uint8_t *b;
+	size_t cap;
+
+	if (n > SIZE_MAX / 2 - a->len)
+		return -1;
+	if (a->len + n > a->cap) {
+		cap = a->cap ? a->cap : 256;
+		while (cap < a->len + n)
+			cap *= 2;
+		if ((b = realloc(a->buf, cap)) == NULL)
+			return -1;
+		a->buf = b;
+		a->cap = cap;
 	}
-	if ((s == PS_INSERT || s == PS_UPSERT) && pg_table_named(tb)) {
+	if (n > 0)
+		memcpy(a->buf + a->len, p, n);
+	a->len += n;
+	return 0;
+}
+
+static int
+array_int(struct pg_array *a, uint32_t x)
+{
+	uint8_t b[4] = { x >> 24, x >> 16, x >> 8, x };
+
+	return array_put(a, b, sizeof(b));
+}
+
+static int
+array_start(struct pg_array *a, uint32_t oid, size_t n)
+{
+	if (n > INT32_MAX)
+		return -1;
+	return array_int(a, 1) == -1 || array_int(a, 0) == -1 ||
+	    array_int(a, oid) == -1 || array_int(a, (uint32_t)n) == -1 ||
+	    array_int(a, 1) == -1 ? -1 : 0;
+}
+
+/* p NULL: a NULL element, and the header's flag says there are some. */
+static int
+array_elem(struct pg_array *a, const void *p, size_t n)
+{
+	if (p == NULL) {
+		a->buf[7] = 1;
+		return array_int(a, UINT32_MAX);
+	}
+	if (n > INT32_MAX)
+		return -1;
+	return array_int(a, (uint32_t)n) == -1 || array_put(a, p, n) == -1 ?
+	    -1 : 0;
+}
+
+/*
+ * A write of many rows of a table as one statement: the keys, their
+ * values (not for PS_DELETE), and for an insert into secrets or versions
+ * the keys' plain columns, each as an array.
+ */
+int
+pg_send_rows(struct pg *pg, struct pg_conn *pc, enum pg_stmt s,
+    enum kv_table tb, const struct pg_wrow *rows, size_t n,
+    enum pg_item_kind kind, void *p, int tx)
+{
+	struct pg_array a[6];
+	const char *values[6];
+	int lengths[6], formats[6] = { 1, 1, 1, 1, 1, 1 }, na = 1, i, named;
+	int rc = -1;
+	char cols[4][256], name[16];
+	MDB_val k;
+	size_t r;
+
+	memset(a, 0, sizeof(a));
+	if (s != PS_DELETE)
+		na = 2;
+	if ((s == PS_INSERT || s == PS_UPSERT) && pg_table_named(tb))
+		na = 6;
+	for (i = 0; i < na; i++)
+		if (array_start(&a[i], i < 2 ? OID_BYTEA : OID_TEXT, n) == -1)
+			goto out;
+	for (r = 0; r < n; r++) {
+		if (array_elem(&a[0], rows[r].k, rows[r].klen) == -1 ||
+		    (na > 1 && array_elem(&a[1], rows[r].v,
+		    rows[r].vlen) == -1))
+			goto out;
+		if (na < 6)
+			continue;
 		/* the shared code makes every such key; NULL columns if not */
-		named = pg_key_columns(tb, k, cols) == 0;
+		k.mv_data = (void *)rows[r].k;
+		k.mv_size = rows[r].klen;
+		named = pg_key_columns(tb, &k, cols) == 0;
 		if (!named)
 			log_warnx("%s: a %s key without its four parts",
 			    __func__, pg_table_name(tb));
-		for (i = 0; i < 4; i++) {
-			values[2 + i] = named ? cols[i] : NULL;
-			lengths[2 + i] = 0;
-		}
-		n = 6;
+		for (i = 0; i < 4; i++)
+			if (array_elem(&a[2 + i], named ? cols[i] : NULL,
+			    named ? strlen(cols[i]) : 0) == -1)
+				goto out;
 	}
-	return pg_send_sql(pg, pc, pg_stmt_name(s, tb, name, sizeof(name)),
-	    NULL, n, values, lengths, formats, kind, p, tx);
+	for (i = 0; i < na; i++) {
+		if (a[i].len > INT32_MAX)
+			goto out;
+		values[i] = (const char *)a[i].buf;
+		lengths[i] = (int)a[i].len;
+	}
+	rc = pg_send_sql(pg, pc, pg_stmt_name(s, tb, name, sizeof(name)),
+	    NULL, na, values, lengths, formats, kind, p, tx);
+out:
+	for (i = 0; i < 6; i++)
+		free(a[i].buf);
+	return rc;
 }
 
 static uint64_t

@@ -2,7 +2,8 @@
  * The PostgreSQL engine's SQL: the schema (one table per kv table in
  * schema secretd, k bytea PRIMARY KEY, v bytea; secrets and versions
  * also carry the key's org, scope, owner and name as plain columns for
- * operators and indexes), the statements prepared on every connection,
+ * operators and indexes), the statements prepared on every connection
+ * (a commit's writes: one per table and kind, the rows as arrays),
  * and the few queries outside the tables.  bytea compares as memcmp,
  * shorter first, so ORDER BY k is LMDB's key order.
  */
@@ -74,9 +75,10 @@ static int
 stmt_sql(enum pg_stmt s, enum kv_table tb, char *buf, size_t len)
 {
 	const char *t = table_names[tb];
-	const char *cols = pg_table_named(tb) ?
-	    "(k, v, org, scope, owner, name) VALUES ($1, $2, $3, $4, $5, $6)" :
-	    "(k, v) VALUES ($1, $2)";
+	const char *rows = pg_table_named(tb) ?
+	    "(k, v, org, scope, owner, name) SELECT * FROM unnest($1::bytea[], "
+	    "$2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[])" :
+	    "(k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[])";
 	int n = -1;
 
 	switch (s) {
@@ -96,19 +98,20 @@ stmt_sql(enum pg_stmt s, enum kv_table tb, char *buf, size_t len)
 		    "WHERE k >= $1 ORDER BY k LIMIT %d", t, PG_PAGE_BIG);
 		break;
 	case PS_INSERT:
-		n = snprintf(buf, len, "INSERT INTO secretd.%s %s", t, cols);
+		n = snprintf(buf, len, "INSERT INTO secretd.%s %s", t, rows);
 		break;
 	case PS_UPDATE:
-		n = snprintf(buf, len, "UPDATE secretd.%s SET v = $2 "
-		    "WHERE k = $1", t);
+		n = snprintf(buf, len, "UPDATE secretd.%s t SET v = u.v "
+		    "FROM unnest($1::bytea[], $2::bytea[]) AS u(k, v) "
+		    "WHERE t.k = u.k", t);
 		break;
 	case PS_UPSERT:
 		n = snprintf(buf, len, "INSERT INTO secretd.%s %s "
-		    "ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v", t, cols);
+		    "ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v", t, rows);
 		break;
 	case PS_DELETE:
-		n = snprintf(buf, len, "DELETE FROM secretd.%s WHERE k = $1",
-		    t);
+		n = snprintf(buf, len, "DELETE FROM secretd.%s "
+		    "WHERE k = ANY($1::bytea[])", t);
 		break;
 	case PS_NSTMT:
 		break;
@@ -120,7 +123,7 @@ stmt_sql(enum pg_stmt s, enum kv_table tb, char *buf, size_t len)
 int
 pg_prepare_all(struct pg *pg, struct pg_conn *pc)
 {
-	char name[16], sql[256];
+	char name[16], sql[512];
 	size_t i;
 	int s, tb;
 

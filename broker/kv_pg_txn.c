@@ -8,10 +8,11 @@
  * UPDATE.  A row not fetched yet answers KV_AGAIN: the engine fetches
  * (and so locks) every row the run missed, in key order, and runs the
  * body again from a fresh overlay.  When a run goes through, the
- * overlay goes out as UPDATE (a row read as present), INSERT (read as
+ * overlay goes out as UPDATE (rows read as present), INSERT (read as
  * absent: another node's insert of the same key then fails with 23505
- * instead of being overwritten), INSERT ... ON CONFLICT (never read) or
- * DELETE, then COMMIT, in one pipeline; done runs on COMMIT's result.
+ * instead of being overwritten), INSERT ... ON CONFLICT (never read) and
+ * DELETE, one statement per table and kind taking the rows as arrays,
+ * then COMMIT, in one pipeline; done runs on COMMIT's result.
  *
  * A conflict (23505, 40001, 40P01) rolls back and runs the batch again,
  * at most PG_RETRIES times.  A connection lost runs it again once a
@@ -87,7 +88,9 @@ struct pg_txn {
 	int		 settled;	/* the marker says: committed before */
 	int		 unknown;	/* a COMMIT sent, its answer lost */
 	int		 forged;	/* a marker no COMMIT of ours made */
-	int		 lost_update;	/* an UPDATE found no row */
+	int		 lost_update;	/* an UPDATE missed a row */
+	uint64_t	 update_want;	/* rows the UPDATEs sent */
+	uint64_t	 updated;	/* rows they changed */
 };
 
 static void attempt_begin(struct pg_txn *);
@@ -539,7 +542,7 @@ locks_send(struct pg_txn *t)
 		if (v[i]->page && range_lock_send(t, v[i]) == -1)
 			break;
 		rc = pg_send(pg, &pg->wr, v[i]->page ? PS_PAGE_LOCK :
-		    PS_GET_LOCK, v[i]->tb, &k, NULL, PI_TX, v[i], TX_LOCK);
+		    PS_GET_LOCK, v[i]->tb, &k, PI_TX, v[i], TX_LOCK);
 		v[i]->sent = 1;
 	}
 	free(v);
@@ -547,34 +550,71 @@ locks_send(struct pg_txn *t)
 	return rc == 0 && i == n ? 0 : -1;
 }
 
+/* An overlay write and the statement that sends it. */
+struct pg_out {
+	const struct pg_ov *o;
+	enum pg_stmt	 s;
+};
+
+/* By table, statement, key: each statement's rows in key order, so that
+ * two nodes writing the same rows lock them in the same order. */
+static int
+out_cmp(const void *a, const void *b)
+{
+	const struct pg_out *x = a, *y = b;
+
+	if (x->o->tb != y->o->tb)
+		return x->o->tb < y->o->tb ? -1 : 1;
+	if (x->s != y->s)
+		return x->s < y->s ? -1 : 1;
+	return pg_keycmp(x->o->k, x->o->klen, y->o->k, y->o->klen);
+}
+
+/* The overlay as one statement per table and kind, then COMMIT. */
 static int
 writes_send(struct pg_txn *t)
 {
 	struct pg *pg = t->pg;
+	struct pg_out *out = NULL;
+	struct pg_wrow *rows = NULL;
 	const struct pg_ov *o;
-	enum pg_stmt s;
-	MDB_val k, v;
-	size_t i;
-	int found;
+	MDB_val v;
+	size_t i, j, n;
+	int found, rc = -1;
 
+	t->update_want = 0;
+	if (t->nov > 0 && ((out = calloc(t->nov, sizeof(*out))) == NULL ||
+	    (rows = calloc(t->nov, sizeof(*rows))) == NULL))
+		goto out;
 	for (i = 0; i < t->nov; i++) {
-		o = &t->ov[i];
-		k.mv_data = o->k;
-		k.mv_size = o->klen;
+		o = out[i].o = &t->ov[i];
 		if (o->del)
-			s = PS_DELETE;
+			out[i].s = PS_DELETE;
 		else if (!lock_peek(t, o->tb, o->k, o->klen, &found, &v))
-			s = PS_UPSERT;
+			out[i].s = PS_UPSERT;
 		else
-			s = found ? PS_UPDATE : PS_INSERT;
-		v.mv_data = o->v;
-		v.mv_size = o->vlen;
-		if (pg_send(pg, &pg->wr, s, o->tb, &k, &v, PI_TX, t,
-		    s == PS_UPDATE ? TX_UPDATE : TX_WRITE) == -1)
-			return -1;
+			out[i].s = found ? PS_UPDATE : PS_INSERT;
 	}
-	return pg_send_sql(pg, &pg->wr, "commit", NULL, 0, NULL, NULL, NULL,
+	if (t->nov > 0)
+		qsort(out, t->nov, sizeof(*out), out_cmp);
+	for (i = 0; i < t->nov; i = j) {
+		for (j = i, n = 0; j < t->nov && out[j].o->tb == out[i].o->tb &&
+		    out[j].s == out[i].s; j++, n++)
+			rows[n] = (struct pg_wrow){ out[j].o->k, out[j].o->klen,
+			    out[j].o->v, out[j].o->vlen };
+		if (out[i].s == PS_UPDATE)
+			t->update_want += n;
+		if (pg_send_rows(pg, &pg->wr, out[i].s, out[i].o->tb, rows, n,
+		    PI_TX, t, out[i].s == PS_UPDATE ? TX_UPDATE : TX_WRITE) ==
+		    -1)
+			goto out;
+	}
+	rc = pg_send_sql(pg, &pg->wr, "commit", NULL, 0, NULL, NULL, NULL,
 	    PI_TX, t, TX_COMMIT);
+out:
+	free(rows);
+	free(out);
+	return rc;
 }
 
 /*
@@ -675,6 +715,7 @@ attempt_begin(struct pg_txn *t)
 	ov_clear(t);
 	t->sqlstate[0] = '\0';
 	t->lost_update = 0;
+	t->update_want = t->updated = 0;
 	t->phase = TP_WAIT;
 	if (pg->wr.state != PC_READY)
 		return;
@@ -750,8 +791,7 @@ pg_txn_result(struct pg *pg, struct pg_item *it, const PGresult *r)
 		l->done = 1;
 		break;
 	case TX_UPDATE:
-		if (strcmp(PQcmdTuples((PGresult *)r), "1") != 0)
-			t->lost_update = 1;
+		t->updated += strtoull(PQcmdTuples((PGresult *)r), NULL, 10);
 		break;
 	default:
 		break;
@@ -775,6 +815,10 @@ pg_txn_sync(struct pg *pg, struct pg_item *it)
 
 	if (t == NULL || it->p != t)
 		return;
+	/* rows read as present were locked: a miss is a bug, not a race */
+	if (t->phase == TP_COMMITTING && t->sqlstate[0] == '\0' &&
+	    t->updated != t->update_want)
+		t->lost_update = 1;
 	failed = t->sqlstate[0] != '\0' || t->lost_update;
 	if (t->settled) {
 		/* an earlier attempt's COMMIT went through */

@@ -231,7 +231,7 @@ pg_wave_send(struct pg *pg)
 		k.mv_size = f->klen;
 		if (pg_send(pg, &pg->rd, f->page == PF_GET ? PS_GET :
 		    f->page == PF_PAGE ? PS_PAGE : PS_PAGE_BIG, f->tb, &k,
-		    NULL, PI_FETCH, f, 0) == -1) {
+		    PI_FETCH, f, 0) == -1) {
 			pg_conn_drop(pg, &pg->rd, PQerrorMessage(pg->rd.c));
 			return;
 		}

@@ -353,6 +353,151 @@ test_order(struct store *st)
 	st->eng->rtxn_done(st);
 }
 
+/* Reads each key first when told, then puts its value or deletes it. */
+struct rw {
+	enum kv_table	 tb;
+	const MDB_val	*k, *v;		/* v[i].mv_data NULL: delete */
+	size_t		 n;
+	int		 read;
+};
+
+static int
+rw_txn(struct store *st, struct kv_txn *txn, void *arg, int *err)
+{
+	struct rw *w = arg;
+	MDB_val v;
+	size_t i;
+	int rc;
+
+	(void)st;
+	(void)err;
+	for (i = 0; i < w->n; i++) {
+		if (w->read && (rc = kv_get(txn, w->tb, &w->k[i], &v)) != 0 &&
+		    rc != MDB_NOTFOUND)
+			return rc;
+		v = w->v[i];
+		if (v.mv_data == NULL)
+			rc = kv_del(txn, w->tb, &w->k[i]);
+		else
+			rc = kv_put(txn, w->tb, &w->k[i], &v, 0);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* What a view reads of each key: its value, or absent for NULL. */
+static int
+reads_back(struct store *st, enum kv_table tb, const MDB_val *k,
+    const MDB_val *want, size_t n)
+{
+	struct kv_txn *txn;
+	MDB_val v;
+	size_t i;
+	int rc, good = 1;
+
+	st->eng->rtxn(st, &txn);
+	for (i = 0; i < n; i++) {
+		rc = kv_get(txn, tb, &k[i], &v);
+		if (want[i].mv_data == NULL ? rc != MDB_NOTFOUND : rc != 0 ||
+		    bytecmp(&v, &want[i]) != 0)
+			good = 0;
+	}
+	st->eng->rtxn_done(st);
+	return good;
+}
+
+/* The plain columns of a secrets row, read as text with a blocking query. */
+static int
+columns_of(const MDB_val *k, const char *want[4])
+{
+	const char *values[1] = { k->mv_data };
+	int lengths[1] = { (int)k->mv_size }, formats[1] = { 1 }, i, good;
+	PGconn *c;
+	PGresult *r;
+
+	if ((c = PQconnectdb(conf.conninfo)) == NULL)
+		return 0;
+	r = PQexecParams(c, "SELECT org, scope, owner, name FROM "
+	    "secretd.secrets WHERE k = $1", 1, NULL, values, lengths, formats,
+	    0);
+	good = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	for (i = 0; good && i < 4; i++)
+		good = strcmp(PQgetvalue(r, 0, i), want[i]) == 0;
+	PQclear(r);
+	PQfinish(c);
+	return good;
+}
+
+/*
+ * Keys and values holding the bytes an array's text form would have to
+ * escape (NUL, quotes, backslashes, braces, commas, 0xff), written by
+ * each of the commit's statements: upsert, update, insert, delete.
+ */
+static void
+test_odd_keys(struct store *st)
+{
+	static const MDB_val keys[] = {
+		{ 1, "\0" }, { 3, "\"a\"" }, { 2, "\\\\" }, { 2, "{}" },
+		{ 3, "a,b" }, { 1, "\xff" }, { 4, "NULL" }, { 5, "{\"\\,}" },
+		{ 3, "\xff\0\xff" }, { 2, "\0\"" },
+	};
+	static const MDB_val more[] = {
+		{ 2, "}{" }, { 3, "\\\0," }, { 2, "\xff\xff" },
+	};
+	enum { N = sizeof(keys) / sizeof(keys[0]), M = sizeof(more) /
+	    sizeof(more[0]) };
+	static const char skey[] = "o\"{,}\\\0s c\0ow'n\0n\\a{m}e,\"x\"";
+	static const char *cols[4] = { "o\"{,}\\", "s c", "ow'n",
+	    "n\\a{m}e,\"x\"" };
+	MDB_val vals[N], vals2[N], all[N + M], allv[N + M], sk, sv;
+	struct rw w = { KV_USAGE, keys, vals, N, 0 };
+	size_t i;
+
+	for (i = 0; i < N; i++) {
+		/* each value another key: the same odd bytes, and one empty */
+		vals[i] = i == 4 ? val("", 0) : keys[(i + 1) % N];
+		vals2[i] = i % 3 == 0 ? (MDB_val){ 0, NULL } : keys[i];
+	}
+	ok(st->eng->write(st, rw_txn, &w) == ST_OK &&
+	    reads_back(st, KV_USAGE, keys, vals, N),
+	    "odd keys written without reading them (upsert) read back");
+	w.read = 1;
+	ok(st->eng->write(st, rw_txn, &w) == ST_OK &&
+	    reads_back(st, KV_USAGE, keys, vals, N),
+	    "written again after reading them (update): unchanged");
+	w.v = vals2;
+	ok(st->eng->write(st, rw_txn, &w) == ST_OK &&
+	    reads_back(st, KV_USAGE, keys, vals2, N),
+	    "one in three deleted, the others updated, in one commit");
+	for (i = 0; i < N + M; i++) {
+		all[i] = i < N ? keys[i] : more[i - N];
+		allv[i] = i < N ? keys[(i + 2) % N] : more[i - N];
+	}
+	w.k = all;
+	w.v = allv;
+	w.n = N + M;
+	ok(st->eng->write(st, rw_txn, &w) == ST_OK &&
+	    reads_back(st, KV_USAGE, all, allv, N + M),
+	    "absent keys inserted beside updates in one commit");
+	sk = val(skey, sizeof(skey) - 1);
+	sv = val("\"\\{\0}\xff", 6);
+	w = (struct rw){ KV_SECRETS, &sk, &sv, 1, 1 };
+	ok(st->eng->write(st, rw_txn, &w) == ST_OK &&
+	    reads_back(st, KV_SECRETS, &sk, &sv, 1) && columns_of(&sk, cols),
+	    "a secret's odd key fills org, scope, owner and name");
+	w.read = 0;
+	sv = val("again", 5);
+	ok(st->eng->write(st, rw_txn, &w) == ST_OK &&
+	    reads_back(st, KV_SECRETS, &sk, &sv, 1) && columns_of(&sk, cols),
+	    "and an upsert of it keeps them");
+	sv = (MDB_val){ 0, NULL };
+	w.read = 1;
+	ok(st->eng->write(st, rw_txn, &w) == ST_OK &&
+	    reads_back(st, KV_SECRETS, &sk, &sv, 1),
+	    "and a delete removes it");
+}
+
 static void
 test_pages(struct store *st)
 {
@@ -925,6 +1070,7 @@ main(void)
 	}
 	test_order(st);
 	test_pages(st);
+	test_odd_keys(st);
 	test_txn_semantics(st);
 	test_lock_rerun(st);
 	test_shared(st);
