@@ -42,6 +42,7 @@ enum pg_stmt {
 	PS_UPSERT,
 	PS_DELETE,
 	PS_PAGE_BIG,	/* PS_PAGE of PG_PAGE_BIG rows */
+	PS_GET_LOCKS,	/* k, v of the keys of an array, FOR UPDATE in order */
 	PS_NSTMT
 };
 
@@ -52,7 +53,8 @@ struct pg_row {
 	size_t		 vlen;
 };
 
-/* A row a write statement sends; v unused by PS_DELETE. */
+/* A row a statement of arrays sends; v only for PS_INSERT, PS_UPDATE,
+ * PS_UPSERT. */
 struct pg_wrow {
 	const uint8_t	*k;
 	size_t		 klen;

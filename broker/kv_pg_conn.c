@@ -173,8 +173,8 @@ array_elem(struct pg_array *a, const void *p, size_t n)
 }
 
 /*
- * A write of many rows of a table as one statement: the keys, their
- * values (not for PS_DELETE), and for an insert into secrets or versions
+ * Many rows of a table in one statement: the keys, their values (for
+ * a write but PS_DELETE), and for an insert into secrets or versions
  * the keys' plain columns, each as an array.
  */
 int
@@ -191,7 +191,7 @@ pg_send_rows(struct pg *pg, struct pg_conn *pc, enum pg_stmt s,
 	size_t r;
 
 	memset(a, 0, sizeof(a));
-	if (s != PS_DELETE)
+	if (s == PS_INSERT || s == PS_UPDATE || s == PS_UPSERT)
 		na = 2;
 	if ((s == PS_INSERT || s == PS_UPSERT) && pg_table_named(tb))
 		na = 6;

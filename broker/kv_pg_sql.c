@@ -30,7 +30,8 @@ static const char *const table_names[KV_NTABLES] = {
 static const char stmt_letters[PS_NSTMT] = {
 	[PS_GET] = 'g', [PS_PAGE] = 'p', [PS_GET_LOCK] = 'G',
 	[PS_PAGE_LOCK] = 'P', [PS_INSERT] = 'i', [PS_UPDATE] = 'u',
-	[PS_UPSERT] = 'U', [PS_DELETE] = 'd', [PS_PAGE_BIG] = 'b'
+	[PS_UPSERT] = 'U', [PS_DELETE] = 'd', [PS_PAGE_BIG] = 'b',
+	[PS_GET_LOCKS] = 'L'
 };
 
 /* The statements outside the tables, prepared by name. */
@@ -96,6 +97,11 @@ stmt_sql(enum pg_stmt s, enum kv_table tb, char *buf, size_t len)
 	case PS_PAGE_BIG:
 		n = snprintf(buf, len, "SELECT k, v FROM secretd.%s "
 		    "WHERE k >= $1 ORDER BY k LIMIT %d", t, PG_PAGE_BIG);
+		break;
+	case PS_GET_LOCKS:
+		/* LockRows sits above the sort: rows lock in key order */
+		n = snprintf(buf, len, "SELECT k, v FROM secretd.%s "
+		    "WHERE k = ANY($1::bytea[]) ORDER BY k FOR UPDATE", t);
 		break;
 	case PS_INSERT:
 		n = snprintf(buf, len, "INSERT INTO secretd.%s %s", t, rows);

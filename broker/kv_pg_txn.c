@@ -33,8 +33,8 @@
 #include "store_int.h"
 #include "kv_pg.h"
 
-enum pg_tx_step { TX_BEGIN = 1, TX_MARKER, TX_RANGE, TX_LOCK, TX_UPDATE,
-	TX_WRITE, TX_COMMIT };
+enum pg_tx_step { TX_BEGIN = 1, TX_MARKER, TX_RANGE, TX_LOCK, TX_LOCKS,
+	TX_UPDATE, TX_WRITE, TX_COMMIT };
 
 enum pg_tx_phase { TP_WAIT, TP_LOCKING, TP_COMMITTING };
 
@@ -44,6 +44,7 @@ enum pg_tx_phase { TP_WAIT, TP_LOCKING, TP_COMMITTING };
 struct pg_lock {
 	struct pg_lock	*next;
 	struct pg_lock	*also;		/* same bucket (get), next page */
+	struct pg_lock	*sibling;	/* the next get of its statement */
 	int		 page;
 	enum kv_table	 tb;
 	uint8_t		*key;
@@ -485,6 +486,8 @@ lock_cmp(const void *a, const void *b)
 
 	if (x->tb != y->tb)
 		return x->tb < y->tb ? -1 : 1;
+	if (x->page != y->page)
+		return x->page < y->page ? -1 : 1;
 	return pg_keycmp(x->key, x->klen, y->key, y->klen);
 }
 
@@ -520,34 +523,88 @@ range_lock_send(struct pg_txn *t, const struct pg_lock *l)
 	    NULL, NULL, PI_TX, t, TX_RANGE);
 }
 
-/* The rows the run missed, locked in table and key order. */
+/*
+ * The rows the run missed, locked in table and key order: a table's
+ * gets as one statement of an array of keys, then its pages.
+ */
 static int
 locks_send(struct pg_txn *t)
 {
 	struct pg *pg = t->pg;
 	struct pg_lock **v, *l;
-	size_t i, n = 0;
+	struct pg_wrow *keys = NULL;
+	size_t i, j, n = 0, m;
 	MDB_val k;
-	int rc = 0;
+	int rc = -1;
 
-	if ((v = calloc(t->unsent, sizeof(*v))) == NULL)
-		return -1;
+	if ((v = calloc(t->unsent, sizeof(*v))) == NULL ||
+	    (keys = calloc(t->unsent, sizeof(*keys))) == NULL)
+		goto out;
 	for (l = t->locks; l != NULL && n < t->unsent; l = l->next)
 		if (!l->sent)
 			v[n++] = l;
 	qsort(v, n, sizeof(*v), lock_cmp);
-	for (i = 0; i < n && rc == 0; i++) {
-		k.mv_data = v[i]->key;
-		k.mv_size = v[i]->klen;
-		if (v[i]->page && range_lock_send(t, v[i]) == -1)
-			break;
-		rc = pg_send(pg, &pg->wr, v[i]->page ? PS_PAGE_LOCK :
-		    PS_GET_LOCK, v[i]->tb, &k, PI_TX, v[i], TX_LOCK);
-		v[i]->sent = 1;
+	for (i = 0; i < n; i = j) {
+		if (v[i]->page) {
+			k.mv_data = v[i]->key;
+			k.mv_size = v[i]->klen;
+			if (range_lock_send(t, v[i]) == -1 || pg_send(pg,
+			    &pg->wr, PS_PAGE_LOCK, v[i]->tb, &k, PI_TX, v[i],
+			    TX_LOCK) == -1)
+				goto out;
+			v[i]->sent = 1;
+			j = i + 1;
+			continue;
+		}
+		for (j = i, m = 0; j < n && !v[j]->page &&
+		    v[j]->tb == v[i]->tb; j++, m++) {
+			keys[m] = (struct pg_wrow){ v[j]->key, v[j]->klen,
+			    NULL, 0 };
+			v[j]->sibling = j + 1 < n && !v[j + 1]->page &&
+			    v[j + 1]->tb == v[i]->tb ? v[j + 1] : NULL;
+			v[j]->sent = 1;
+		}
+		if (pg_send_rows(pg, &pg->wr, PS_GET_LOCKS, v[i]->tb, keys, m,
+		    PI_TX, v[i], TX_LOCKS) == -1)
+			goto out;
 	}
+	rc = 0;
+out:
+	free(keys);
 	free(v);
 	t->unsent = 0;
-	return rc == 0 && i == n ? 0 : -1;
+	return rc;
+}
+
+/*
+ * The answer to a statement of gets: its rows in key order, matched to
+ * the gets, in key order too, that asked for them; a get without its
+ * row found the key absent.
+ */
+static int
+locks_fill(struct pg_lock *l, const PGresult *r)
+{
+	int i = 0, n = PQntuples(r), c = 1, len;
+
+	for (; l != NULL; l = l->sibling) {
+		l->done = 1;
+		for (; i < n; i++)
+			if ((c = pg_keycmp((const uint8_t *)PQgetvalue(r, i, 0),
+			    (size_t)PQgetlength(r, i, 0), l->key,
+			    l->klen)) >= 0)
+				break;
+		if (i == n || c != 0)
+			continue;
+		len = PQgetlength(r, i, 1);
+		if ((l->a.row.v = malloc((size_t)len + 1)) == NULL)
+			return -1;
+		memcpy(l->a.row.v, PQgetvalue(r, i, 1), (size_t)len);
+		l->a.row.vlen = (size_t)len;
+		l->a.bytes = (size_t)len;
+		l->a.found = 1;
+		i++;
+	}
+	return 0;
 }
 
 /* An overlay write and the statement that sends it. */
@@ -752,7 +809,8 @@ pg_txn_result(struct pg *pg, struct pg_item *it, const PGresult *r)
 	ExecStatusType s = PQresultStatus(r);
 	const char *code;
 
-	if (t == NULL || (it->tx != TX_LOCK && it->p != t))
+	if (t == NULL || (it->tx != TX_LOCK && it->tx != TX_LOCKS &&
+	    it->p != t))
 		return;
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 		if (s == PGRES_PIPELINE_ABORTED || t->sqlstate[0] != '\0')
@@ -789,6 +847,10 @@ pg_txn_result(struct pg *pg, struct pg_item *it, const PGresult *r)
 		if (pg_answer_fill(&l->a, r, l->page) == -1)
 			snprintf(t->sqlstate, sizeof(t->sqlstate), "53200");
 		l->done = 1;
+		break;
+	case TX_LOCKS:
+		if (locks_fill(it->p, r) == -1)
+			snprintf(t->sqlstate, sizeof(t->sqlstate), "53200");
 		break;
 	case TX_UPDATE:
 		t->updated += strtoull(PQcmdTuples((PGresult *)r), NULL, 10);
