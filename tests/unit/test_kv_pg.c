@@ -5,7 +5,8 @@
  *
  * Checks that the shared store code sees what it sees on LMDB (key
  * order with prefixes and NUL bytes, empty values, get/put/del/cursor
- * results), that a run's reads miss, go out as one wave and hit after
+ * results, keys an array's text form would escape through every kind of
+ * write, and the plain columns filled from them), that a run's reads miss, go out as one wave and hit after
  * it, that a write body runs again once the rows it missed are locked,
  * that two stores committing to one key never lose an update, and that
  * a stopped server answers KV_UNAVAILABLE past the deadline and is
