@@ -200,6 +200,7 @@ int	 pg_send_sql(struct pg *, struct pg_conn *, const char *stmt,
 	    void *, int tx);
 int	 pg_queue(struct pg_conn *, enum pg_item_kind, void *, int tx);
 int	 pg_sync(struct pg_conn *, void *, int tx);
+uint64_t pg_be_int(const PGresult *);
 const char *pg_oneline(const char *, char *, size_t);
 void	 pg_conn_drop(struct pg *, struct pg_conn *, const char *why);
 void	 pg_conn_start(struct pg *, struct pg_conn *);

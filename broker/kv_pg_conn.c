@@ -231,8 +231,9 @@ out:
 	return rc;
 }
 
-static uint64_t
-be_int(const PGresult *r)
+/* The first column of the first row: an integer in binary format. */
+uint64_t
+pg_be_int(const PGresult *r)
 {
 	const uint8_t *p;
 	uint64_t v = 0;
@@ -450,18 +451,18 @@ on_result(struct pg *pg, struct pg_conn *pc, struct pg_item *it,
 		break;
 	case PI_CHECK:
 		pg->check_state = bad ? -1 : 1;
-		pg->check_version = bad ? 0 : (int)be_int(r);
+		pg->check_version = bad ? 0 : (int)pg_be_int(r);
 		break;
 	case PI_STATS_COUNT:
 		/* commits made while the count was on its way are in it
 		 * or not: one refresh later it is exact again */
 		if (!bad)
-			pg->count = (int64_t)be_int(r) + pg->count_delta > 0 ?
-			    (size_t)((int64_t)be_int(r) + pg->count_delta) : 0;
+			pg->count = (int64_t)pg_be_int(r) + pg->count_delta > 0 ?
+			    (size_t)((int64_t)pg_be_int(r) + pg->count_delta) : 0;
 		break;
 	case PI_STATS_SIZE:
 		if (!bad)
-			pg->size = be_int(r);
+			pg->size = pg_be_int(r);
 		break;
 	case PI_TX:
 		pg_txn_result(pg, it, r);

@@ -107,9 +107,17 @@ stmt_sql(enum pg_stmt s, enum kv_table tb, char *buf, size_t len)
 		n = snprintf(buf, len, "INSERT INTO secretd.%s %s", t, rows);
 		break;
 	case PS_UPDATE:
-		n = snprintf(buf, len, "UPDATE secretd.%s t SET v = u.v "
-		    "FROM unnest($1::bytea[], $2::bytea[]) AS u(k, v) "
-		    "WHERE t.k = u.k", t);
+		/*
+		 * Every row was read and locked as present, so every one
+		 * must be updated; if not (a bug, not a race), the
+		 * division by zero fails the statement, so the COMMIT
+		 * queued behind it in the pipeline never runs.
+		 */
+		n = snprintf(buf, len, "WITH w AS (UPDATE secretd.%s t "
+		    "SET v = u.v FROM unnest($1::bytea[], $2::bytea[]) "
+		    "AS u(k, v) WHERE t.k = u.k RETURNING 1) "
+		    "SELECT count(*) / (count(*) = "
+		    "cardinality($1::bytea[]))::int FROM w", t);
 		break;
 	case PS_UPSERT:
 		n = snprintf(buf, len, "INSERT INTO secretd.%s %s "

@@ -822,8 +822,10 @@ pg_txn_result(struct pg *pg, struct pg_item *it, const PGresult *r)
 		 * Only a COMMIT whose answer was lost can have left our
 		 * marker; one there before is someone else's word.
 		 */
-		if (it->tx == TX_MARKER && strcmp(t->sqlstate, "23505") == 0 &&
-		    t->unknown)
+		if (it->tx == TX_UPDATE && strcmp(t->sqlstate, "22012") == 0)
+			t->lost_update = 1;	/* see PS_UPDATE */
+		else if (it->tx == TX_MARKER &&
+		    strcmp(t->sqlstate, "23505") == 0 && t->unknown)
 			t->settled = 1;
 		else if (it->tx == TX_MARKER &&
 		    strcmp(t->sqlstate, "23505") == 0) {
@@ -853,7 +855,7 @@ pg_txn_result(struct pg *pg, struct pg_item *it, const PGresult *r)
 			snprintf(t->sqlstate, sizeof(t->sqlstate), "53200");
 		break;
 	case TX_UPDATE:
-		t->updated += strtoull(PQcmdTuples((PGresult *)r), NULL, 10);
+		t->updated += pg_be_int(r);	/* binary results */
 		break;
 	default:
 		break;
